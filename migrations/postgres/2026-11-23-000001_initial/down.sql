@@ -1,0 +1,12 @@
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_families;
+DROP TABLE signing_keys;
+DROP TABLE clients;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE roles;
+DROP TABLE scopes;
+DROP TABLE realms;
+DROP TABLE change_log;
+DROP TABLE meta;

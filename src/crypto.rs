@@ -1,0 +1,188 @@
+//! The server's secret key (AES-256-GCM at rest), random tokens, token
+//! hashing and constant-time comparison, all on OpenSSL: no home-made crypto.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use sha2::{Digest, Sha256};
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Authenticated data binding every ciphertext to its purpose and format.
+const AAD: &[u8] = b"realmgate/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read the secret key file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot create the secret key file {path}: {source}")]
+    Create { path: String, source: std::io::Error },
+    #[error("the secret key file {path} must hold 64 hexadecimal characters (a 256-bit key)")]
+    Malformed { path: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("ciphertext could not be decrypted with this secret key")]
+pub struct DecryptError;
+
+/// The 256-bit key that encrypts client secrets and private signing keys.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        openssl::rand::rand_bytes(&mut key).expect("OpenSSL's CSPRNG failed");
+        Self(key)
+    }
+
+    /// Reads the key file (64 hex characters, surrounding whitespace allowed).
+    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let malformed = || KeyFileError::Malformed { path: path.display().to_string() };
+        let hex = text.trim();
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(malformed());
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| malformed())?;
+        }
+        Ok(Self(key))
+    }
+
+    /// Writes a new key file with mode 0600; fails if the file already exists.
+    pub fn create(path: &Path) -> Result<Self, KeyFileError> {
+        let key = Self::generate();
+        let err = |source| KeyFileError::Create { path: path.display().to_string(), source };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(err)?;
+        writeln!(file, "{}", to_hex(&key.0)).map_err(err)?;
+        file.sync_all().map_err(err)?;
+        Ok(key)
+    }
+
+    /// Encrypts with a fresh random nonce: `nonce ‖ ciphertext ‖ tag`.
+    pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        openssl::rand::rand_bytes(&mut nonce).expect("OpenSSL's CSPRNG failed");
+        let mut tag = [0u8; TAG_LEN];
+        let ciphertext = encrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(&nonce), AAD, plaintext, &mut tag)
+            .expect("AES-256-GCM encryption with a valid key cannot fail");
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    pub fn decrypt(&self, sealed: &[u8]) -> Result<Vec<u8>, DecryptError> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(DecryptError);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+        decrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(nonce), AAD, ciphertext, tag).map_err(|_| DecryptError)
+    }
+}
+
+/// An opaque token of `bytes` random bytes, base64url without padding (no `.`).
+pub fn random_token(bytes: usize) -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes(bytes))
+}
+
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    openssl::rand::rand_bytes(&mut buf).expect("OpenSSL's CSPRNG failed");
+    buf
+}
+
+/// The at-rest form of an opaque token: SHA-256, base64url. Tokens carry at
+/// least 128 random bits, so a fast hash is enough (no password hash needed).
+pub fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares two secrets in time independent of where they differ and of
+/// their lengths (both are hashed to 32 bytes first).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let (ha, hb) = (Sha256::digest(a), Sha256::digest(b));
+    openssl::memcmp::eq(&ha, &hb)
+}
+
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_their_key() {
+        let key = SecretKey::generate();
+        let sealed = key.encrypt(b"client secret");
+        assert_eq!(key.decrypt(&sealed).unwrap(), b"client secret");
+        assert!(SecretKey::generate().decrypt(&sealed).is_err());
+        let mut tampered = sealed.clone();
+        tampered[NONCE_LEN] ^= 1;
+        assert!(key.decrypt(&tampered).is_err());
+        assert!(key.decrypt(b"short").is_err());
+    }
+
+    #[test]
+    fn key_files_round_trip_and_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let key = SecretKey::create(&path).unwrap();
+        let again = SecretKey::load(&path).unwrap();
+        assert_eq!(again.decrypt(&key.encrypt(b"x")).unwrap(), b"x");
+        assert!(SecretKey::create(&path).is_err(), "an existing key is never overwritten");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "not a key").unwrap();
+        assert!(matches!(SecretKey::load(&path), Err(KeyFileError::Malformed { .. })));
+    }
+
+    #[test]
+    fn tokens_are_long_and_dotless() {
+        let t = random_token(32);
+        assert_eq!(t.len(), 43);
+        assert!(!t.contains('.'));
+        assert_ne!(t, random_token(32));
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Users: usernames and the profile claims OIDC hands out.
+
+use std::fmt;
+
+use super::Invalid;
+
+/// A username, stored lower-case and matched case-insensitively (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let trimmed = raw.trim();
+        let ok = !trimmed.is_empty()
+            && trimmed.chars().count() <= 255
+            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !ok {
+            return Err(Invalid::new(format!(
+                "username `{raw}` must be 1 to 255 characters without spaces or control characters"
+            )));
+        }
+        Ok(Self(trimmed.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's profile, as read for tokens and userinfo.
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub enabled: bool,
+    pub password_hash: Option<String>,
+}
+
+impl User {
+    /// The `name` claim: given and family name joined, when either is known.
+    pub fn full_name(&self) -> Option<String> {
+        let parts: Vec<&str> = [self.given_name.as_deref(), self.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lower_cased() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("a b").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! realmgate: a multi-realm OpenID Connect / OAuth 2.0 identity provider.
+
+pub mod clock;
+pub mod crypto;
+pub mod domain;
+pub mod storage;

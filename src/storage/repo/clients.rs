@@ -1,0 +1,65 @@
+//! The `clients` table.
+
+use diesel::prelude::*;
+
+use crate::storage::schema::clients;
+use crate::storage::{DbConnection, StorageError};
+
+#[derive(Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
+pub struct ClientRow {
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: String,
+    pub name: String,
+    /// The secret sealed with the server's secret key; `None` for public clients.
+    pub secret_ciphertext: Option<Vec<u8>>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub consent_required: bool,
+    pub enabled: bool,
+    pub attributes: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for ClientRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRow")
+            .field("id", &self.id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<ClientRow>, StorageError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .order(clients::client_id.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_by_client_id(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_id: &str,
+) -> Result<Option<ClientRow>, StorageError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .filter(clients::client_id.eq(client_id))
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StorageError> {
+    diesel::insert_into(clients::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StorageError> {
+    diesel::update(clients::table.find(&row.id)).set(row).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The change epoch that tells every process which realms to reload, and the
+//! check value that proves the secret key matches the data.
+
+use diesel::prelude::*;
+
+use crate::clock::UnixTime;
+use crate::storage::schema::{change_log, meta};
+use crate::storage::{DbConnection, StorageError};
+
+/// Records that `realm` changed. Must be the first write of its transaction:
+/// the row lock on `meta` orders concurrent writers, so epochs commit in order.
+pub fn bump_epoch(conn: &mut DbConnection, realm: &str, now: UnixTime) -> Result<i64, StorageError> {
+    diesel::update(meta::table.find(1))
+        .set(meta::epoch.eq(meta::epoch + 1))
+        .execute(conn)?;
+    let epoch: i64 = meta::table.find(1).select(meta::epoch).first(conn)?;
+    diesel::insert_into(change_log::table)
+        .values((
+            change_log::epoch.eq(epoch),
+            change_log::realm_name.eq(realm),
+            change_log::changed_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(epoch)
+}
+
+pub fn current_epoch(conn: &mut DbConnection) -> Result<i64, StorageError> {
+    Ok(meta::table.find(1).select(meta::epoch).first(conn)?)
+}
+
+/// Realms changed after `epoch`, and the newest epoch seen.
+pub fn changes_since(conn: &mut DbConnection, epoch: i64) -> Result<(i64, Vec<String>), StorageError> {
+    let rows: Vec<(i64, String)> = change_log::table
+        .filter(change_log::epoch.gt(epoch))
+        .order(change_log::epoch.asc())
+        .select((change_log::epoch, change_log::realm_name))
+        .load(conn)?;
+    let newest = rows.last().map_or(epoch, |(e, _)| *e);
+    Ok((newest, rows.into_iter().map(|(_, name)| name).collect()))
+}
+
+pub fn prune_change_log(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
+    Ok(diesel::delete(change_log::table.filter(change_log::changed_at.lt(before))).execute(conn)?)
+}
+
+pub fn find_secret_key_check(conn: &mut DbConnection) -> Result<Option<Vec<u8>>, StorageError> {
+    Ok(meta::table.find(1).select(meta::secret_key_check).first(conn)?)
+}
+
+pub fn set_secret_key_check(conn: &mut DbConnection, check: &[u8]) -> Result<(), StorageError> {
+    diesel::update(meta::table.find(1))
+        .set(meta::secret_key_check.eq(check))
+        .execute(conn)?;
+    Ok(())
+}

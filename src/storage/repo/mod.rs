@@ -1,0 +1,13 @@
+//! Repository functions, one module per table group. `find_by_*` returns
+//! `Option`, `list_*` a `Vec`; writes take the connection of the caller's
+//! transaction.
+
+pub mod clients;
+pub mod keys;
+pub mod meta;
+pub mod realms;
+pub mod refresh;
+pub mod revocations;
+pub mod roles;
+pub mod scopes;
+pub mod users;

@@ -1,0 +1,41 @@
+//! Revoked access-token ids (`revoked_tokens`), kept until the tokens expire.
+
+use diesel::prelude::*;
+
+use crate::clock::UnixTime;
+use crate::storage::schema::revoked_tokens;
+use crate::storage::{DbConnection, StorageError};
+
+/// Records a revoked id; revoking twice is harmless.
+pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: UnixTime) -> Result<(), StorageError> {
+    let exists = revoked_tokens::table
+        .find(jti)
+        .select(revoked_tokens::jti)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if !exists {
+        diesel::insert_into(revoked_tokens::table)
+            .values((
+                revoked_tokens::jti.eq(jti),
+                revoked_tokens::realm_id.eq(realm_id),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether any of `ids` (a token's jti and its grant's family id) is revoked.
+pub fn any_revoked(conn: &mut DbConnection, ids: &[&str]) -> Result<bool, StorageError> {
+    let found: Option<String> = revoked_tokens::table
+        .filter(revoked_tokens::jti.eq_any(ids))
+        .select(revoked_tokens::jti)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageError> {
+    Ok(diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now))).execute(conn)?)
+}

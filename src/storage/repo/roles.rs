@@ -1,0 +1,54 @@
+//! Realm roles (`roles` table) and the user ↔ role mapping.
+
+use diesel::prelude::*;
+
+use crate::storage::schema::{roles, user_roles};
+use crate::storage::{DbConnection, StorageError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = roles)]
+pub struct RoleRow {
+    pub id: String,
+    pub realm_id: String,
+    pub name: String,
+    pub description: String,
+    /// JSON list of the scopes a holder may be granted.
+    pub scopes: String,
+}
+
+pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<RoleRow>, StorageError> {
+    Ok(roles::table
+        .filter(roles::realm_id.eq(realm_id))
+        .order(roles::name.asc())
+        .select(RoleRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &RoleRow) -> Result<(), StorageError> {
+    diesel::insert_into(roles::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, row: &RoleRow) -> Result<(), StorageError> {
+    diesel::update(roles::table.find(&row.id)).set(row).execute(conn)?;
+    Ok(())
+}
+
+/// The ids of the roles a user holds.
+pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
+    Ok(user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role_id)
+        .load(conn)?)
+}
+
+/// Replaces a user's roles with exactly `role_ids`.
+pub fn set_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
+    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
+    for role_id in role_ids {
+        diesel::insert_into(user_roles::table)
+            .values((user_roles::user_id.eq(user_id), user_roles::role_id.eq(role_id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The one diesel schema both backends share (text ids, JSON as text,
+//! Unix seconds as BIGINT), matching `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    meta (id) {
+        id -> Integer,
+        epoch -> BigInt,
+        secret_key_check -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    change_log (epoch) {
+        epoch -> BigInt,
+        realm_name -> Text,
+        changed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    realms (id) {
+        id -> Text,
+        name -> Text,
+        display_name -> Text,
+        enabled -> Bool,
+        access_token_lifetime -> BigInt,
+        id_token_lifetime -> BigInt,
+        refresh_token_lifetime -> BigInt,
+        auth_code_lifetime -> BigInt,
+        device_code_lifetime -> BigInt,
+        device_poll_interval -> BigInt,
+        sso_session_idle -> BigInt,
+        sso_session_max -> BigInt,
+        signing_algorithm -> Text,
+        refresh_token_rotation -> Bool,
+        refresh_token_reuse_grace -> BigInt,
+        query_tokens -> Bool,
+        basic_auth -> Bool,
+        attributes -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    scopes (id) {
+        id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        description -> Text,
+        implies -> Text,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        description -> Text,
+        scopes -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        realm_id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        enabled -> Bool,
+        admin_roles -> Text,
+        attributes -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        secret_ciphertext -> Nullable<Binary>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        consent_required -> Bool,
+        enabled -> Bool,
+        attributes -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        realm_id -> Text,
+        algorithm -> Text,
+        private_key_ciphertext -> Binary,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        publish_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        offline -> Bool,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        spent_at -> Nullable<BigInt>,
+        successor -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        realm_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(scopes -> realms (realm_id));
+diesel::joinable!(roles -> realms (realm_id));
+diesel::joinable!(users -> realms (realm_id));
+diesel::joinable!(clients -> realms (realm_id));
+diesel::joinable!(signing_keys -> realms (realm_id));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    meta,
+    change_log,
+    realms,
+    scopes,
+    roles,
+    users,
+    user_roles,
+    clients,
+    signing_keys,
+    refresh_families,
+    refresh_tokens,
+    revoked_tokens,
+);
