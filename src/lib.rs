@@ -3,4 +3,7 @@
 pub mod clock;
 pub mod crypto;
 pub mod domain;
+pub mod import;
+pub mod services;
 pub mod storage;
+pub mod tokens;

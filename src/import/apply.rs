@@ -1,0 +1,360 @@
+//! Applies realm files: every check that needs no database first, then all
+//! files in one transaction. Idempotent: applying the same file twice leaves
+//! the same state; things the file does not name are left alone.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::Connection;
+use toml::Spanned;
+
+use super::FileError;
+use super::model::{ClientDef, ParsedFile, RealmDef, RoleDef, ScopeDef, UserDef};
+use crate::clock::UnixTime;
+use crate::crypto::{SecretKey, constant_time_eq};
+use crate::domain::client::{GrantType, RedirectUri, validate_client_id};
+use crate::domain::scope::{is_built_in, validate_scope_name};
+use crate::domain::user::Username;
+use crate::services::passwords::{PasswordError, hash_blocking, verify_blocking};
+use crate::services::realms::{REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
+use crate::storage::repo::{clients, realms, roles, scopes, users};
+use crate::storage::{DbConnection, StorageError, new_id, to_json_list};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Admin(#[from] RealmAdminError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+impl From<StorageError> for ImportError {
+    fn from(e: StorageError) -> Self {
+        Self::Admin(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Admin(e.into())
+    }
+}
+
+/// Applies `files` all-or-nothing; returns the names of the realms touched.
+pub fn apply(
+    conn: &mut DbConnection,
+    secret: &SecretKey,
+    files: &[ParsedFile],
+    now: UnixTime,
+) -> Result<Vec<String>, ImportError> {
+    for file in files {
+        check(file)?;
+    }
+    conn.transaction(|conn| {
+        let mut touched = Vec::new();
+        for file in files {
+            for realm in &file.file.realms {
+                apply_realm(conn, secret, file, realm.get_ref(), now)?;
+                touched.push(realm.get_ref().name.to_string());
+            }
+        }
+        Ok(touched)
+    })
+}
+
+/// Checks that need no database: names, values and duplicates.
+pub fn check(file: &ParsedFile) -> Result<(), FileError> {
+    let mut realm_names = HashSet::new();
+    for realm in &file.file.realms {
+        let def = realm.get_ref();
+        if !realm_names.insert(def.name.as_str()) {
+            return Err(file.error(&realm.span(), "name", format!("realm `{}` appears twice", def.name)));
+        }
+        for (field, value) in def.positive_lifetimes() {
+            if value.get_ref().0 <= 0 {
+                return Err(file.error(&value.span(), field, "must be longer than zero"));
+            }
+        }
+        check_unique(file, def.scopes.iter().map(|s| &s.get_ref().name), "name", |n| n.to_owned())?;
+        check_unique(file, def.roles.iter().map(|r| &r.get_ref().name), "name", |n| n.to_owned())?;
+        check_unique(file, def.users.iter().map(|u| &u.get_ref().username), "username", |n| n.to_lowercase())?;
+        check_unique(file, def.clients.iter().map(|c| &c.get_ref().client_id), "client_id", |n| n.to_owned())?;
+        for scope in &def.scopes {
+            check_scope(file, scope.get_ref())?;
+        }
+        for user in &def.users {
+            check_user(file, user.get_ref())?;
+        }
+        for client in &def.clients {
+            check_client(file, client.get_ref())?;
+        }
+    }
+    Ok(())
+}
+
+fn check_unique<'a>(
+    file: &ParsedFile,
+    names: impl Iterator<Item = &'a Spanned<String>>,
+    field: &str,
+    normalise: impl Fn(&str) -> String,
+) -> Result<(), FileError> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(normalise(name.get_ref())) {
+            return Err(file.error(&name.span(), field, format!("`{}` appears twice in this realm", name.get_ref())));
+        }
+    }
+    Ok(())
+}
+
+fn check_scope(file: &ParsedFile, scope: &ScopeDef) -> Result<(), FileError> {
+    let name = &scope.name;
+    validate_scope_name(name.get_ref()).map_err(|e| file.error(&name.span(), "name", e.0))?;
+    if is_built_in(name.get_ref()) {
+        return Err(file.error(&name.span(), "name", format!("`{}` is a built-in scope", name.get_ref())));
+    }
+    Ok(())
+}
+
+fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
+    let name = &user.username;
+    Username::parse(name.get_ref()).map_err(|e| file.error(&name.span(), "username", e.0))?;
+    if let Some(hash) = &user.password_hash {
+        if user.password.is_some() {
+            return Err(file.error(&hash.span(), "password_hash", "give either password or password_hash, not both"));
+        }
+        if argon2::PasswordHash::new(hash.get_ref()).is_err() {
+            return Err(file.error(&hash.span(), "password_hash", "is not a PHC password hash string"));
+        }
+    }
+    if user.password.as_deref() == Some("") {
+        return Err(file.error(&name.span(), "password", "must not be empty"));
+    }
+    for role in &user.admin_roles {
+        if !REALM_MANAGEMENT_ROLES.contains(&role.get_ref().as_str()) {
+            return Err(file.error(
+                &role.span(),
+                "admin_roles",
+                format!("`{}` is not one of {}", role.get_ref(), REALM_MANAGEMENT_ROLES.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> {
+    let id = &client.client_id;
+    validate_client_id(id.get_ref()).map_err(|e| file.error(&id.span(), "client_id", e.0))?;
+    if let Some(secret) = &client.secret {
+        if secret.get_ref().is_empty() {
+            return Err(file.error(&secret.span(), "secret", "must not be empty (leave it out for a public client)"));
+        }
+    }
+    for grant in client.grant_types.iter().flatten() {
+        let parsed: GrantType = grant
+            .get_ref()
+            .parse()
+            .map_err(|e: crate::domain::Invalid| file.error(&grant.span(), "grant_types", e.0))?;
+        if parsed == GrantType::ClientCredentials && client.secret.is_none() {
+            return Err(file.error(&grant.span(), "grant_types", "client_credentials needs a client with a secret"));
+        }
+    }
+    for (field, uris) in [
+        ("redirect_uris", &client.redirect_uris),
+        ("post_logout_redirect_uris", &client.post_logout_redirect_uris),
+    ] {
+        for uri in uris {
+            RedirectUri::parse(uri.get_ref()).map_err(|e| file.error(&uri.span(), field, e.0))?;
+        }
+    }
+    for scope in client.scopes.iter().flatten() {
+        validate_scope_name(scope.get_ref()).map_err(|e| file.error(&scope.span(), "scopes", e.0))?;
+    }
+    Ok(())
+}
+
+fn apply_realm(
+    conn: &mut DbConnection,
+    secret: &SecretKey,
+    file: &ParsedFile,
+    def: &RealmDef,
+    now: UnixTime,
+) -> Result<(), ImportError> {
+    let settings = def.settings();
+    let realm = match realms::find_by_name(conn, def.name.as_str())? {
+        Some(existing) => update_realm(conn, secret, &existing, &settings, now)?,
+        None => create_realm(conn, secret, &def.name, &settings, now)?,
+    };
+
+    let existing_scopes: HashMap<String, scopes::ScopeRow> =
+        scopes::list_by_realm(conn, &realm.id)?.into_iter().map(|s| (s.name.clone(), s)).collect();
+    let mut known: HashSet<String> = existing_scopes.keys().cloned().collect();
+    known.extend(def.scopes.iter().map(|s| s.get_ref().name.get_ref().clone()));
+    let check_known = |refs: &[Spanned<String>], field: &str| -> Result<(), FileError> {
+        for r in refs {
+            if !is_built_in(r.get_ref()) && !known.contains(r.get_ref()) {
+                return Err(file.error(&r.span(), field, format!("scope `{}` is not defined in this realm", r.get_ref())));
+            }
+        }
+        Ok(())
+    };
+    for scope in &def.scopes {
+        let scope = scope.get_ref();
+        check_known(&scope.implies, "implies")?;
+        let row = scopes::ScopeRow {
+            id: existing_scopes.get(scope.name.get_ref()).map_or_else(new_id, |s| s.id.clone()),
+            realm_id: realm.id.clone(),
+            name: scope.name.get_ref().clone(),
+            description: scope.description.clone(),
+            implies: to_json_list(&names(&scope.implies)),
+        };
+        if existing_scopes.contains_key(&row.name) {
+            scopes::update(conn, &row)?;
+        } else {
+            scopes::insert(conn, &row)?;
+        }
+    }
+
+    let mut role_ids: HashMap<String, String> =
+        roles::list_by_realm(conn, &realm.id)?.into_iter().map(|r| (r.name, r.id)).collect();
+    for role in &def.roles {
+        let role: &RoleDef = role.get_ref();
+        check_known(&role.scopes, "scopes")?;
+        let existing = role_ids.get(role.name.get_ref()).cloned();
+        let row = roles::RoleRow {
+            id: existing.clone().unwrap_or_else(new_id),
+            realm_id: realm.id.clone(),
+            name: role.name.get_ref().clone(),
+            description: role.description.clone(),
+            scopes: to_json_list(&names(&role.scopes)),
+        };
+        if existing.is_some() {
+            roles::update(conn, &row)?;
+        } else {
+            roles::insert(conn, &row)?;
+            role_ids.insert(row.name.clone(), row.id.clone());
+        }
+    }
+
+    for client in &def.clients {
+        let client = client.get_ref();
+        if let Some(scopes) = &client.scopes {
+            check_known(scopes, "scopes")?;
+        }
+        apply_client(conn, secret, &realm.id, client, now)?;
+    }
+
+    for user in &def.users {
+        apply_user(conn, file, &realm.id, user.get_ref(), &role_ids, now)?;
+    }
+    Ok(())
+}
+
+fn names(items: &[Spanned<String>]) -> Vec<&str> {
+    items.iter().map(|s| s.get_ref().as_str()).collect()
+}
+
+fn apply_client(
+    conn: &mut DbConnection,
+    secret: &SecretKey,
+    realm_id: &str,
+    def: &ClientDef,
+    now: UnixTime,
+) -> Result<(), ImportError> {
+    let client_id = def.client_id.get_ref();
+    let existing = clients::find_by_client_id(conn, realm_id, client_id)?;
+    // An existing secret is kept when the file leaves it out (an export
+    // without secrets re-applied must not turn clients public); a secret
+    // that did not change keeps its ciphertext.
+    let secret_ciphertext = match (&def.secret, &existing) {
+        (Some(new), Some(old)) => match &old.secret_ciphertext {
+            Some(sealed) if secret.decrypt(sealed).is_ok_and(|plain| constant_time_eq(&plain, new.get_ref().as_bytes())) => {
+                Some(sealed.clone())
+            }
+            _ => Some(secret.encrypt(new.get_ref().as_bytes())),
+        },
+        (Some(new), None) => Some(secret.encrypt(new.get_ref().as_bytes())),
+        (None, Some(old)) => old.secret_ciphertext.clone(),
+        (None, None) => None,
+    };
+    let grant_types: Vec<&str> = match &def.grant_types {
+        Some(list) => names(list),
+        None => vec![GrantType::AuthorizationCode.as_str(), GrantType::RefreshToken.as_str()],
+    };
+    let scopes: Vec<&str> = match &def.scopes {
+        Some(list) => names(list),
+        None => vec!["openid"],
+    };
+    let row = clients::ClientRow {
+        id: existing.as_ref().map_or_else(new_id, |c| c.id.clone()),
+        realm_id: realm_id.to_owned(),
+        client_id: client_id.clone(),
+        name: def.name.clone().unwrap_or_else(|| client_id.clone()),
+        secret_ciphertext,
+        redirect_uris: to_json_list(&names(&def.redirect_uris)),
+        post_logout_redirect_uris: to_json_list(&names(&def.post_logout_redirect_uris)),
+        grant_types: to_json_list(&grant_types),
+        scopes: to_json_list(&scopes),
+        consent_required: def.consent_required.unwrap_or(false),
+        enabled: existing.as_ref().is_none_or(|c| c.enabled),
+        attributes: existing.as_ref().map_or_else(|| "{}".into(), |c| c.attributes.clone()),
+        created_at: existing.as_ref().map_or(now, |c| c.created_at),
+    };
+    if existing.is_some() {
+        clients::update(conn, &row)?;
+    } else {
+        clients::insert(conn, &row)?;
+    }
+    Ok(())
+}
+
+fn apply_user(
+    conn: &mut DbConnection,
+    file: &ParsedFile,
+    realm_id: &str,
+    def: &UserDef,
+    role_ids: &HashMap<String, String>,
+    now: UnixTime,
+) -> Result<(), ImportError> {
+    let username = Username::parse(def.username.get_ref()).expect("checked before the transaction");
+    let mut roles = Vec::new();
+    for role in &def.roles {
+        let id = role_ids
+            .get(role.get_ref())
+            .ok_or_else(|| file.error(&role.span(), "roles", format!("role `{}` is not defined in this realm", role.get_ref())))?;
+        roles.push(id.clone());
+    }
+    let existing = users::find_by_username(conn, realm_id, username.as_str())?;
+    let old_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
+    let password_hash = match (&def.password, &def.password_hash) {
+        (Some(password), _) => match old_hash {
+            Some(hash) if verify_blocking(&hash, password) => Some(hash),
+            _ => Some(hash_blocking(password)?),
+        },
+        (None, Some(hash)) => Some(hash.get_ref().clone()),
+        (None, None) => old_hash,
+    };
+    let admin_roles: Vec<&str> = names(&def.admin_roles);
+    let row = users::UserRow {
+        id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
+        realm_id: realm_id.to_owned(),
+        username: username.as_str().to_owned(),
+        email: def.email.clone(),
+        email_verified: def.email_verified.unwrap_or(false),
+        given_name: def.given_name.clone(),
+        family_name: def.family_name.clone(),
+        password_hash,
+        enabled: existing.as_ref().is_none_or(|u| u.enabled),
+        admin_roles: to_json_list(&admin_roles),
+        attributes: existing.as_ref().map_or_else(|| "{}".into(), |u| u.attributes.clone()),
+        created_at: existing.as_ref().map_or(now, |u| u.created_at),
+    };
+    if existing.is_some() {
+        users::update(conn, &row)?;
+    } else {
+        users::insert(conn, &row)?;
+    }
+    roles::set_user_roles(conn, &row.id, &roles)?;
+    Ok(())
+}

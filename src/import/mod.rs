@@ -1,0 +1,45 @@
+//! Realm files (SPEC §2): the strict TOML model, its idempotent and
+//! all-or-nothing application, and export back to the same format.
+
+pub mod apply;
+pub mod export;
+pub mod model;
+
+use std::fmt;
+use std::ops::Range;
+
+/// A realm-file error pointing at the file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: field `{}`: {}", self.file, self.line, self.field, self.message)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Where a span starts, as a 1-based line number.
+pub fn line_of(source: &str, span: &Range<usize>) -> usize {
+    let end = span.start.min(source.len());
+    source.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The key on the line a span points into (`key = value`), or the table
+/// header (`[[realms.users]]`) when the span covers a whole table.
+pub fn field_at(source: &str, span: &Range<usize>) -> String {
+    let start = span.start.min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+    let line = source[line_start..line_end].trim();
+    if let Some((key, _)) = line.split_once('=') {
+        return key.trim().trim_matches('"').to_owned();
+    }
+    line.trim_matches(|c| c == '[' || c == ']').to_owned()
+}

@@ -1,0 +1,236 @@
+//! The realm file as written (SPEC §2): unknown keys are errors, every value
+//! is parsed into its domain type while the file's positions are still known.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{FileError, field_at, line_of};
+use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
+
+/// A humantime duration in whole seconds (`"90s"`, `"15m"`, `"14d"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub i64);
+
+/// The longest lifetime accepted, so arithmetic on timestamps cannot overflow.
+const MAX_SECONDS: u64 = 100 * 365 * 24 * 3600;
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let duration = humantime::parse_duration(&raw)
+            .map_err(|e| serde::de::Error::custom(format!("`{raw}` is not a duration like \"90s\" or \"14d\": {e}")))?;
+        if duration.as_secs() > MAX_SECONDS || duration.subsec_nanos() != 0 {
+            return Err(serde::de::Error::custom(format!(
+                "`{raw}` must be whole seconds and at most 100 years"
+            )));
+        }
+        Ok(Self(duration.as_secs() as i64))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmFile {
+    #[serde(default)]
+    pub realms: Vec<Spanned<RealmDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmDef {
+    pub name: RealmName,
+    pub display_name: Option<String>,
+    pub access_token_lifetime: Option<Spanned<Seconds>>,
+    pub id_token_lifetime: Option<Spanned<Seconds>>,
+    pub refresh_token_lifetime: Option<Spanned<Seconds>>,
+    pub auth_code_lifetime: Option<Spanned<Seconds>>,
+    pub device_code_lifetime: Option<Spanned<Seconds>>,
+    pub device_poll_interval: Option<Spanned<Seconds>>,
+    pub sso_session_idle: Option<Spanned<Seconds>>,
+    pub sso_session_max: Option<Spanned<Seconds>>,
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    pub refresh_token_rotation: Option<bool>,
+    pub refresh_token_reuse_grace: Option<Seconds>,
+    pub query_tokens: Option<bool>,
+    pub basic_auth: Option<bool>,
+    #[serde(default)]
+    pub scopes: Vec<Spanned<ScopeDef>>,
+    #[serde(default)]
+    pub roles: Vec<Spanned<RoleDef>>,
+    #[serde(default)]
+    pub users: Vec<Spanned<UserDef>>,
+    #[serde(default)]
+    pub clients: Vec<Spanned<ClientDef>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeDef {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub implies: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDef {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub scopes: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDef {
+    pub username: Spanned<String>,
+    pub password: Option<String>,
+    /// An argon2id PHC string, as `realm export --with-secrets` prints it.
+    pub password_hash: Option<Spanned<String>>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub admin_roles: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDef {
+    pub client_id: Spanned<String>,
+    pub name: Option<String>,
+    pub secret: Option<Spanned<String>>,
+    #[serde(default)]
+    pub redirect_uris: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<Spanned<String>>,
+    pub grant_types: Option<Vec<Spanned<String>>>,
+    pub scopes: Option<Vec<Spanned<String>>>,
+    pub consent_required: Option<bool>,
+}
+
+/// A parsed file with its text, so later checks can point at lines.
+pub struct ParsedFile {
+    pub path: String,
+    pub source: String,
+    pub file: RealmFile,
+}
+
+impl ParsedFile {
+    /// Parses `source`; syntax, type and unknown-key errors name file, line and field.
+    pub fn parse(path: &str, source: String) -> Result<Self, FileError> {
+        match toml::from_str::<RealmFile>(&source) {
+            Ok(file) => Ok(Self { path: path.to_owned(), source, file }),
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                Err(FileError {
+                    file: path.to_owned(),
+                    line: line_of(&source, &span),
+                    field: field_at(&source, &span),
+                    message: e.message().trim().to_owned(),
+                })
+            }
+        }
+    }
+
+    /// An error at `span` of this file.
+    pub fn error(&self, span: &std::ops::Range<usize>, field: &str, message: impl Into<String>) -> FileError {
+        FileError {
+            file: self.path.clone(),
+            line: line_of(&self.source, span),
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl RealmDef {
+    /// The realm's settings: the file's values over SPEC §2's defaults.
+    pub fn settings(&self) -> RealmSettings {
+        let d = RealmSettings::defaults(&self.name);
+        let secs = |v: &Option<Spanned<Seconds>>, default: i64| v.as_ref().map_or(default, |s| s.get_ref().0);
+        RealmSettings {
+            display_name: self.display_name.clone().unwrap_or(d.display_name),
+            access_token_lifetime: secs(&self.access_token_lifetime, d.access_token_lifetime),
+            id_token_lifetime: secs(&self.id_token_lifetime, d.id_token_lifetime),
+            refresh_token_lifetime: secs(&self.refresh_token_lifetime, d.refresh_token_lifetime),
+            auth_code_lifetime: secs(&self.auth_code_lifetime, d.auth_code_lifetime),
+            device_code_lifetime: secs(&self.device_code_lifetime, d.device_code_lifetime),
+            device_poll_interval: secs(&self.device_poll_interval, d.device_poll_interval),
+            sso_session_idle: secs(&self.sso_session_idle, d.sso_session_idle),
+            sso_session_max: secs(&self.sso_session_max, d.sso_session_max),
+            signing_algorithm: self.signing_algorithm.unwrap_or(d.signing_algorithm),
+            refresh_token_rotation: self.refresh_token_rotation.unwrap_or(d.refresh_token_rotation),
+            refresh_token_reuse_grace: self.refresh_token_reuse_grace.map_or(d.refresh_token_reuse_grace, |s| s.0),
+            query_tokens: self.query_tokens.unwrap_or(d.query_tokens),
+            basic_auth: self.basic_auth.unwrap_or(d.basic_auth),
+        }
+    }
+
+    /// Lifetimes that must be positive, with their spans.
+    pub fn positive_lifetimes(&self) -> Vec<(&'static str, &Spanned<Seconds>)> {
+        [
+            ("access_token_lifetime", &self.access_token_lifetime),
+            ("id_token_lifetime", &self.id_token_lifetime),
+            ("refresh_token_lifetime", &self.refresh_token_lifetime),
+            ("auth_code_lifetime", &self.auth_code_lifetime),
+            ("device_code_lifetime", &self.device_code_lifetime),
+            ("device_poll_interval", &self.device_poll_interval),
+            ("sso_session_idle", &self.sso_session_idle),
+            ("sso_session_max", &self.sso_session_max),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| (name, v)))
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<ParsedFile, FileError> {
+        ParsedFile::parse("test.toml", src.to_owned())
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_field() {
+        let err = parse("[[realms]]\nname = \"a\"\n\n  [[realms.users]]\n  username = \"x\"\n  pasword = \"y\"\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.file, "test.toml");
+        assert_eq!(err.line, 6, "{err}");
+        assert_eq!(err.field, "pasword", "{err}");
+        assert!(err.message.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_line() {
+        let err = parse("[[realms]]\nname = \"a\"\naccess_token_lifetime = \"soon\"\n").err().unwrap();
+        assert_eq!((err.line, err.field.as_str()), (3, "access_token_lifetime"), "{err}");
+        let err = parse("[[realms]]\nname = \"Bad Name\"\n").err().unwrap();
+        assert_eq!((err.line, err.field.as_str()), (2, "name"), "{err}");
+        let err = parse("[[realms]]\nname = \"a\"\nsigning_algorithm = \"HS256\"\n").err().unwrap();
+        assert_eq!(err.line, 3, "{err}");
+        let err = parse("[[realms]]\nname = \"a\"\nquery_tokens = \"yes\"\n").err().unwrap();
+        assert_eq!(err.field, "query_tokens", "{err}");
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let file = parse("[[realms]]\nname = \"acme\"\nsso_session_max = \"1h\"\n").unwrap();
+        let s = file.file.realms[0].get_ref().settings();
+        assert_eq!(s.display_name, "acme");
+        assert_eq!(s.access_token_lifetime, 300);
+        assert_eq!(s.refresh_token_lifetime, 30 * 86400);
+        assert_eq!(s.sso_session_max, 3600);
+        assert_eq!(s.signing_algorithm, SigningAlgorithm::Rs256);
+        assert!(s.refresh_token_rotation && !s.query_tokens && !s.basic_auth);
+    }
+}

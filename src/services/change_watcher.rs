@@ -1,0 +1,47 @@
+//! Polls the change epoch so this process sees, within the poll interval,
+//! what the CLI or another node changed: one tiny indexed query per tick,
+//! never one per request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::realm_cache::RealmCache;
+use crate::clock::Clock;
+use crate::storage::repo::meta;
+use crate::storage::{Db, StorageError};
+
+/// How often the change log is read; changes show up within this.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Change-log rows older than this are pruned (no process lags that far).
+const CHANGE_LOG_RETENTION_SECS: i64 = 3600;
+
+/// The epoch at start-up, read before serving so nothing is missed.
+pub async fn current_epoch(db: &Db) -> Result<i64, StorageError> {
+    db.run(meta::current_epoch).await
+}
+
+/// Runs until the process ends.
+pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut epoch: i64) {
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        ticks += 1;
+        let since = epoch;
+        match db.run(move |conn| meta::changes_since(conn, since)).await {
+            Ok((newest, realms)) => {
+                if !realms.is_empty() {
+                    tracing::debug!(count = realms.len(), epoch = newest, "realms changed elsewhere");
+                    cache.invalidate(&realms);
+                }
+                epoch = newest;
+            }
+            Err(error) => tracing::warn!(%error, "could not read the change log"),
+        }
+        if ticks % 4800 == 0 {
+            let before = clock.now() - CHANGE_LOG_RETENTION_SECS;
+            if let Err(error) = db.run(move |conn| meta::prune_change_log(conn, before)).await {
+                tracing::warn!(%error, "could not prune the change log");
+            }
+        }
+    }
+}

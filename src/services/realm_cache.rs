@@ -1,0 +1,252 @@
+//! The in-memory view of realms that every request reads: settings, scopes,
+//! roles, clients (secrets unsealed) and the parsed key ring. Loaded lazily
+//! in one database trip, invalidated through the change epoch (see
+//! `change_watcher`) and bounded in size.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use crate::clock::{Clock, UnixTime};
+use crate::crypto::SecretKey;
+use crate::domain::client::{Client, GrantType};
+use crate::domain::realm::{Realm, RealmName};
+use crate::domain::scope::{ScopeCatalog, ScopeSet};
+use crate::storage::repo::{clients, keys, realms, roles, scopes};
+use crate::storage::{Db, DbConnection, StorageError, json_list};
+use crate::tokens::keys::{KeyError, KeyRing};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("client {client_id}: {reason}")]
+    Client { client_id: String, reason: String },
+}
+
+/// A custom scope with its description.
+#[derive(Debug, Clone)]
+pub struct ScopeInfo {
+    pub name: String,
+    pub description: String,
+}
+
+/// Everything the protocol endpoints need to know about one realm.
+pub struct RealmEntry {
+    pub realm: Realm,
+    pub issuer: String,
+    pub scopes: ScopeCatalog,
+    pub custom_scopes: Vec<ScopeInfo>,
+    /// Role id → the scopes a holder of the role may be granted.
+    pub role_scopes: HashMap<String, Vec<String>>,
+    pub clients: HashMap<String, Arc<Client>>,
+    pub keys: KeyRing,
+    /// Rendered discovery documents, filled on first use.
+    pub documents: OnceLock<Documents>,
+}
+
+/// Pre-rendered JSON bodies that depend only on the entry.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    pub openid_configuration: Vec<u8>,
+    pub oauth_metadata: Vec<u8>,
+}
+
+impl RealmEntry {
+    pub fn client(&self, client_id: &str) -> Option<&Arc<Client>> {
+        self.clients.get(client_id).filter(|c| c.enabled)
+    }
+
+    /// What a user holding `role_ids` may be granted.
+    pub fn scopes_allowed_by_roles(&self, role_ids: &[String]) -> ScopeSet {
+        let role_scopes = role_ids
+            .iter()
+            .filter_map(|id| self.role_scopes.get(id))
+            .flat_map(|scopes| scopes.iter().map(String::as_str));
+        self.scopes.allowed_by_roles(role_scopes)
+    }
+}
+
+/// The rows an entry is built from, read in one trip.
+struct Snapshot {
+    realm: realms::RealmRow,
+    scopes: Vec<scopes::ScopeRow>,
+    roles: Vec<roles::RoleRow>,
+    clients: Vec<clients::ClientRow>,
+    keys: Vec<keys::KeyRow>,
+}
+
+fn read_snapshot(conn: &mut DbConnection, name: &str, now: UnixTime) -> Result<Option<Snapshot>, StorageError> {
+    let Some(realm) = realms::find_by_name(conn, name)? else {
+        return Ok(None);
+    };
+    Ok(Some(Snapshot {
+        scopes: scopes::list_by_realm(conn, &realm.id)?,
+        roles: roles::list_by_realm(conn, &realm.id)?,
+        clients: clients::list_by_realm(conn, &realm.id)?,
+        keys: keys::list_published(conn, &realm.id, now)?,
+        realm,
+    }))
+}
+
+fn build_client(row: &clients::ClientRow, secret: &SecretKey) -> Result<Client, CacheError> {
+    let fail = |reason: String| CacheError::Client { client_id: row.client_id.clone(), reason };
+    let unsealed = match &row.secret_ciphertext {
+        Some(sealed) => {
+            let plain = secret.decrypt(sealed).map_err(|e| fail(e.to_string()))?;
+            Some(String::from_utf8(plain).map_err(|e| fail(e.to_string()))?)
+        }
+        None => None,
+    };
+    let grant_types = json_list(&row.grant_types)?
+        .iter()
+        .map(|g| g.parse::<GrantType>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.0))?;
+    Ok(Client {
+        id: row.id.clone(),
+        client_id: row.client_id.clone(),
+        name: row.name.clone(),
+        secret: unsealed,
+        redirect_uris: json_list(&row.redirect_uris)?,
+        post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?,
+        grant_types,
+        scopes: ScopeSet::from_names(json_list(&row.scopes)?),
+        consent_required: row.consent_required,
+        enabled: row.enabled,
+    })
+}
+
+fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<RealmEntry, CacheError> {
+    let realm = s.realm.to_domain()?;
+    let implies: Vec<(String, Vec<String>)> = s
+        .scopes
+        .iter()
+        .map(|row| Ok((row.name.clone(), json_list(&row.implies)?)))
+        .collect::<Result<_, StorageError>>()?;
+    let catalog = ScopeCatalog::new(implies.iter().map(|(n, i)| (n.as_str(), i.as_slice())));
+    let role_scopes = s
+        .roles
+        .iter()
+        .map(|row| Ok((row.id.clone(), json_list(&row.scopes)?)))
+        .collect::<Result<_, StorageError>>()?;
+    let clients = s
+        .clients
+        .iter()
+        .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret)?))))
+        .collect::<Result<_, CacheError>>()?;
+    Ok(RealmEntry {
+        issuer: format!("{public_url}/realms/{}", realm.name),
+        scopes: catalog,
+        custom_scopes: s
+            .scopes
+            .iter()
+            .map(|r| ScopeInfo { name: r.name.clone(), description: r.description.clone() })
+            .collect(),
+        role_scopes,
+        clients,
+        keys: KeyRing::from_rows(&s.keys, secret)?,
+        documents: OnceLock::new(),
+        realm,
+    })
+}
+
+/// A cached lookup: a realm, or the knowledge that none has that name.
+type Slot = Option<Arc<RealmEntry>>;
+
+/// The realm cache shared by all workers.
+pub struct RealmCache {
+    db: Db,
+    secret: SecretKey,
+    public_url: String,
+    clock: Arc<dyn Clock>,
+    entries: RwLock<HashMap<String, Slot>>,
+    /// Bumped on every invalidation, so a load that raced one is not kept.
+    generation: AtomicU64,
+    max_entries: usize,
+}
+
+impl RealmCache {
+    pub fn new(db: Db, secret: SecretKey, public_url: String, clock: Arc<dyn Clock>, max_entries: usize) -> Self {
+        Self {
+            db,
+            secret,
+            public_url,
+            clock,
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The realm named `name`, loading it on a miss; `None` if there is none.
+    pub async fn get(&self, name: &str) -> Result<Option<Arc<RealmEntry>>, CacheError> {
+        let Ok(name) = RealmName::parse(name) else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if let Some(slot) = self.entries.read().expect("cache lock poisoned").get(name.as_str()) {
+            match slot {
+                Some(entry) if entry.keys.valid_until.is_none_or(|until| now <= until) => {
+                    return Ok(Some(Arc::clone(entry)));
+                }
+                None => return Ok(None),
+                Some(_) => {} // a retired key just left the JWKS: rebuild
+            }
+        }
+        self.load(name.as_str().to_owned(), now).await
+    }
+
+    async fn load(&self, name: String, now: UnixTime) -> Result<Option<Arc<RealmEntry>>, CacheError> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let key = name.clone();
+        let snapshot = self.db.run(move |conn| read_snapshot(conn, &name, now)).await?;
+        let slot: Slot = match snapshot {
+            Some(s) => Some(Arc::new(build_entry(s, &self.secret, &self.public_url)?)),
+            None => None,
+        };
+        let mut entries = self.entries.write().expect("cache lock poisoned");
+        if self.generation.load(Ordering::SeqCst) == generation {
+            if entries.len() >= self.max_entries && !entries.contains_key(&key) {
+                // Bounded: drop some other realm; it reloads on its next use.
+                if let Some(victim) = entries.keys().next().cloned() {
+                    entries.remove(&victim);
+                }
+            }
+            entries.insert(key, slot.clone());
+        }
+        Ok(slot)
+    }
+
+    /// Forgets the named realms (changed in the database).
+    pub fn invalidate<S: AsRef<str>>(&self, names: &[S]) {
+        if names.is_empty() {
+            return;
+        }
+        let mut entries = self.entries.write().expect("cache lock poisoned");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for name in names {
+            entries.remove(name.as_ref());
+        }
+    }
+
+    pub fn invalidate_all(&self) {
+        let mut entries = self.entries.write().expect("cache lock poisoned");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().expect("cache lock poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,68 @@
+//! Claim sets: RFC 9068 access tokens and OpenID Connect ID tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// The `typ` header of JWT access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+pub const ID_TOKEN_TYP: &str = "JWT";
+
+/// Claims of a JWT access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    /// A token id; for tokens of a refresh family, `<family id>:<random>`,
+    /// so revoking the family revokes them too.
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+}
+
+impl AccessClaims {
+    /// The refresh family this token came from, if any.
+    pub fn family_id(&self) -> Option<&str> {
+        self.jti.split_once(':').map(|(family, _)| family)
+    }
+}
+
+/// Claims of an ID token (OpenID Connect Core §2), plus the scope-governed
+/// profile claims.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    pub azp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
+    #[serde(flatten)]
+    pub profile: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `at_hash` / `c_hash` (Core §3.1.3.6): the left half of the hash of the
+/// value, with the hash of the signing algorithm (SHA-512 for Ed25519).
+pub fn half_hash(algorithm: crate::domain::realm::SigningAlgorithm, value: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest: Vec<u8> = match algorithm {
+        crate::domain::realm::SigningAlgorithm::EdDsa => sha2::Sha512::digest(value.as_bytes()).to_vec(),
+        _ => sha2::Sha256::digest(value.as_bytes()).to_vec(),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}

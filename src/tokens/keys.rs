@@ -1,0 +1,229 @@
+//! Per-realm signing keys: generation, sealing at rest, and the parsed key
+//! ring (signers and verifiers built once per load, never per request).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jwk::alg::ed::EdCurve;
+use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, PS256, RS256};
+use serde_json::{Map, Value};
+
+use crate::clock::UnixTime;
+use crate::crypto::{self, SecretKey};
+use crate::domain::realm::SigningAlgorithm;
+use crate::storage::repo::keys::KeyRow;
+
+const RSA_BITS: u32 = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    #[error("stored key {kid} is unusable: {reason}")]
+    Unusable { kid: String, reason: String },
+    #[error("realm has no active signing key")]
+    NoActiveKey,
+}
+
+/// A freshly generated key, ready to be stored.
+pub struct NewKey {
+    pub kid: String,
+    pub algorithm: SigningAlgorithm,
+    pub private_der: Vec<u8>,
+    pub public_jwk: Jwk,
+}
+
+impl fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl NewKey {
+    /// Generates a key pair for `algorithm` (RSA 2048, P-256 or Ed25519).
+    pub fn generate(algorithm: SigningAlgorithm) -> Result<Self, KeyError> {
+        let err = |e: josekit::JoseError| KeyError::Generate(e.to_string());
+        let pair: Box<dyn KeyPair> = match algorithm {
+            SigningAlgorithm::Rs256 => Box::new(RS256.generate_key_pair(RSA_BITS).map_err(err)?),
+            SigningAlgorithm::Ps256 => Box::new(PS256.generate_key_pair(RSA_BITS).map_err(err)?),
+            SigningAlgorithm::Es256 => Box::new(ES256.generate_key_pair().map_err(err)?),
+            SigningAlgorithm::EdDsa => Box::new(EdDSA.generate_key_pair(EdCurve::Ed25519).map_err(err)?),
+        };
+        let kid = crypto::random_token(16);
+        let mut public_jwk = pair.to_jwk_public_key();
+        public_jwk.set_key_id(&kid);
+        public_jwk.set_key_use("sig");
+        public_jwk.set_algorithm(algorithm.as_str());
+        Ok(Self { kid, algorithm, private_der: pair.to_der_private_key(), public_jwk })
+    }
+
+    /// The row to store, with the private key sealed by the secret key.
+    pub fn into_row(self, secret: &SecretKey, realm_id: &str, now: UnixTime) -> KeyRow {
+        KeyRow {
+            kid: self.kid,
+            realm_id: realm_id.to_owned(),
+            algorithm: self.algorithm.as_str().to_owned(),
+            private_key_ciphertext: secret.encrypt(&self.private_der),
+            public_jwk: self.public_jwk.to_string(),
+            created_at: now,
+            retired_at: None,
+            publish_until: None,
+        }
+    }
+}
+
+/// The key that signs new tokens.
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: SigningAlgorithm,
+    signer: Box<dyn JwsSigner>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, josekit::JoseError> {
+        self.signer.sign(message)
+    }
+}
+
+/// A published public key.
+pub struct VerifyingKey {
+    pub algorithm: SigningAlgorithm,
+    verifier: Box<dyn JwsVerifier>,
+}
+
+impl VerifyingKey {
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify(message, signature).is_ok()
+    }
+}
+
+/// One realm's keys: the active signer, every published verifier, the JWKS.
+pub struct KeyRing {
+    pub active: SigningKey,
+    verifiers: HashMap<String, VerifyingKey>,
+    jwks: Vec<u8>,
+    algorithms: Vec<SigningAlgorithm>,
+    /// When a retired key leaves the JWKS, so the ring must be rebuilt.
+    pub valid_until: Option<UnixTime>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing").field("active", &self.active).finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Builds the ring from the published rows (newest first), unsealing the
+    /// active private key.
+    pub fn from_rows(rows: &[KeyRow], secret: &SecretKey) -> Result<Self, KeyError> {
+        let active_row = rows.iter().find(|r| r.retired_at.is_none()).ok_or(KeyError::NoActiveKey)?;
+        let unusable = |kid: &str, reason: String| KeyError::Unusable { kid: kid.to_owned(), reason };
+        let active = {
+            let algorithm: SigningAlgorithm =
+                active_row.algorithm.parse().map_err(|e: crate::domain::Invalid| unusable(&active_row.kid, e.0))?;
+            let der = secret
+                .decrypt(&active_row.private_key_ciphertext)
+                .map_err(|e| unusable(&active_row.kid, e.to_string()))?;
+            let signer = signer_from_der(algorithm, &der).map_err(|e| unusable(&active_row.kid, e.to_string()))?;
+            SigningKey { kid: active_row.kid.clone(), algorithm, signer }
+        };
+        let mut verifiers = HashMap::new();
+        let mut jwks_keys = Vec::new();
+        let mut algorithms = Vec::new();
+        for row in rows {
+            let algorithm: SigningAlgorithm =
+                row.algorithm.parse().map_err(|e: crate::domain::Invalid| unusable(&row.kid, e.0))?;
+            let map: Map<String, Value> =
+                serde_json::from_str(&row.public_jwk).map_err(|e| unusable(&row.kid, e.to_string()))?;
+            let jwk = Jwk::from_map(map.clone()).map_err(|e| unusable(&row.kid, e.to_string()))?;
+            let verifier = verifier_from_jwk(algorithm, &jwk).map_err(|e| unusable(&row.kid, e.to_string()))?;
+            verifiers.insert(row.kid.clone(), VerifyingKey { algorithm, verifier });
+            jwks_keys.push(Value::Object(map));
+            if !algorithms.contains(&algorithm) {
+                algorithms.push(algorithm);
+            }
+        }
+        let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks_keys })).expect("JSON values serialise");
+        let valid_until = rows.iter().filter_map(|r| r.publish_until).min();
+        Ok(Self { active, verifiers, jwks, algorithms, valid_until })
+    }
+
+    pub fn verifier(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.verifiers.get(kid)
+    }
+
+    /// The JWKS document (RFC 7517): public signing keys only.
+    pub fn jwks(&self) -> &[u8] {
+        &self.jwks
+    }
+
+    /// Every algorithm a published key uses, the active one first.
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        let mut algs = vec![self.active.algorithm.as_str()];
+        for alg in &self.algorithms {
+            if !algs.contains(&alg.as_str()) {
+                algs.push(alg.as_str());
+            }
+        }
+        algs
+    }
+}
+
+fn signer_from_der(alg: SigningAlgorithm, der: &[u8]) -> Result<Box<dyn JwsSigner>, josekit::JoseError> {
+    Ok(match alg {
+        SigningAlgorithm::Rs256 => Box::new(RS256.signer_from_der(der)?),
+        SigningAlgorithm::Ps256 => Box::new(PS256.signer_from_der(der)?),
+        SigningAlgorithm::Es256 => Box::new(ES256.signer_from_der(der)?),
+        SigningAlgorithm::EdDsa => Box::new(EdDSA.signer_from_der(der)?),
+    })
+}
+
+fn verifier_from_jwk(alg: SigningAlgorithm, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
+    Ok(match alg {
+        SigningAlgorithm::Rs256 => Box::new(RS256.verifier_from_jwk(jwk)?),
+        SigningAlgorithm::Ps256 => Box::new(PS256.verifier_from_jwk(jwk)?),
+        SigningAlgorithm::Es256 => Box::new(ES256.verifier_from_jwk(jwk)?),
+        SigningAlgorithm::EdDsa => Box::new(EdDSA.verifier_from_jwk(jwk)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_through_a_stored_row() {
+        let secret = SecretKey::generate();
+        for alg in SigningAlgorithm::ALL {
+            let key = NewKey::generate(alg).unwrap();
+            let row = key.into_row(&secret, "r", 0);
+            assert!(!row.public_jwk.contains("\"d\""), "{alg}: private part in the JWK");
+            let ring = KeyRing::from_rows(std::slice::from_ref(&row), &secret).unwrap();
+            let sig = ring.active.sign(b"message").unwrap();
+            let verifier = ring.verifier(&row.kid).unwrap();
+            assert!(verifier.verify(b"message", &sig), "{alg}");
+            assert!(!verifier.verify(b"messagf", &sig), "{alg}");
+            let jwks: Value = serde_json::from_slice(ring.jwks()).unwrap();
+            assert_eq!(jwks["keys"][0]["kid"], row.kid.as_str());
+            assert_eq!(jwks["keys"][0]["use"], "sig");
+            assert_eq!(jwks["keys"][0]["alg"], alg.as_str());
+        }
+    }
+
+    #[test]
+    fn a_wrong_secret_key_cannot_unseal() {
+        let row = NewKey::generate(SigningAlgorithm::Es256).unwrap().into_row(&SecretKey::generate(), "r", 0);
+        assert!(KeyRing::from_rows(&[row], &SecretKey::generate()).is_err());
+    }
+}
