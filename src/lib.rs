@@ -1,9 +1,17 @@
 //! realmgate: a multi-realm OpenID Connect / OAuth 2.0 identity provider.
 
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod error;
+pub mod health;
 pub mod import;
+pub mod metrics;
+pub mod oidc;
 pub mod services;
+pub mod startup;
+pub mod state;
 pub mod storage;
 pub mod tokens;

@@ -1,7 +1,47 @@
 //! Use-cases: the realm cache and its invalidation, realm lifecycle,
 //! passwords, client authentication and token issue, refresh and revocation.
 
+pub mod access;
+pub mod authentication;
 pub mod change_watcher;
+pub mod client_auth;
+pub mod introspection;
+pub mod issue;
 pub mod passwords;
 pub mod realm_cache;
 pub mod realms;
+pub mod refresh;
+pub mod revoke;
+pub mod secret_key;
+
+use crate::error::{AppError, OAuthError};
+use crate::storage::StorageError;
+
+/// A use-case failed for a reason the caller cannot fix (a 500).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Password(#[from] passwords::PasswordError),
+    #[error(transparent)]
+    Cache(#[from] realm_cache::CacheError),
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(e: ServiceError) -> Self {
+        OAuthError::internal(&e)
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<StorageError> for OAuthError {
+    fn from(e: StorageError) -> Self {
+        OAuthError::internal(&e)
+    }
+}

@@ -101,3 +101,11 @@ pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, Storage
     )
     .execute(conn)?)
 }
+
+/// Moves a family's expiry to its newest token's.
+pub fn extend_family(conn: &mut DbConnection, family_id: &str, expires_at: UnixTime) -> Result<(), StorageError> {
+    diesel::update(refresh_families::table.find(family_id))
+        .set(refresh_families::expires_at.eq(expires_at))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The command line (SPEC §1): options, environment variables, and what
+//! each command does.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::ServeConfig;
+use crate::domain::user::Username;
+use crate::import::export::export;
+use crate::services::passwords::hash_blocking;
+use crate::services::realms::{add_user, rotate_realm_key};
+use crate::startup::{Application, StartupError, apply_realm_files, open_environment, read_realm_files};
+use crate::storage::StorageError;
+
+#[derive(Debug, Parser)]
+#[command(name = "realmgate", version, about = "A multi-realm OpenID Connect / OAuth 2.0 identity provider")]
+pub struct Cli {
+    /// sqlite://PATH (embedded default) or postgres://… (shared by several nodes)
+    #[arg(long, global = true, env = "REALMGATE_DATABASE_URL", default_value = "sqlite://realmgate.db")]
+    pub database_url: String,
+
+    /// The 256-bit key sealing client secrets and private keys (default: realmgate.key beside the SQLite file)
+    #[arg(long, global = true, env = "REALMGATE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, apply realm files, serve HTTP
+    Serve(ServeArgs),
+    /// Run pending migrations and exit
+    Migrate,
+    /// Realm files: import and export
+    #[command(subcommand)]
+    Realm(RealmCommand),
+    /// Users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen address
+    #[arg(long, env = "REALMGATE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Base of every issuer and link (default: http://<bind>)
+    #[arg(long, env = "REALMGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Realm files applied at start-up (repeatable; comma-separated in the environment)
+    #[arg(long = "realms", env = "REALMGATE_REALMS", value_delimiter = ',')]
+    pub realms: Vec<PathBuf>,
+    /// HTTP worker threads (default: number of cores)
+    #[arg(long, env = "REALMGATE_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RealmCommand {
+    /// Apply a realm file
+    Import { file: PathBuf },
+    /// Print a realm as a realm file
+    Export {
+        name: String,
+        /// Include client secrets and password hashes
+        #[arg(long)]
+        with_secrets: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user
+    Add {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new active signing key; old keys stay published until their tokens expire
+    Rotate {
+        #[arg(long)]
+        realm: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let key_file = cli.secret_key_file.as_ref();
+    match cli.command {
+        Command::Serve(args) => {
+            let mut config = ServeConfig::new(cli.database_url);
+            config.bind = args.bind;
+            config.public_url = args.public_url;
+            config.realm_files = args.realms;
+            if let Some(workers) = args.workers {
+                config.workers = workers;
+            }
+            config.secret_key_file = cli.secret_key_file;
+            config.bootstrap_admin = bootstrap_admin_from_env();
+            let app = Application::build(config, clock).await?;
+            app.run_until_stopped().await.map_err(|e| CliError::Startup(e.into()))?;
+        }
+        Command::Migrate => {
+            open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            println!("migrations are up to date");
+        }
+        Command::Realm(RealmCommand::Import { file }) => {
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            let files = read_realm_files(&[file])?;
+            let touched = apply_realm_files(&env, files, clock.as_ref()).await?;
+            println!("applied realms: {}", touched.join(", "));
+        }
+        Command::Realm(RealmCommand::Export { name, with_secrets }) => {
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            let secret = env.secret.clone();
+            let text = env
+                .db
+                .run(move |conn| Ok(export(conn, &secret, &name, with_secrets)))
+                .await?
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+        Command::User(UserCommand::Add { realm, username, password_stdin }) => {
+            let username = Username::parse(&username).map_err(|e| CliError::Usage(e.to_string()))?;
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            let now = clock.now();
+            let shown = username.to_string();
+            env.db
+                .run(move |conn| {
+                    let hash = password
+                        .map(|p| hash_blocking(&p))
+                        .transpose()
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    Ok(add_user(conn, &realm, &username, hash, now))
+                })
+                .await?
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("created user {shown}");
+        }
+        Command::Keys(KeysCommand::Rotate { realm }) => {
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            let secret = env.secret.clone();
+            let now = clock.now();
+            let kid = env
+                .db
+                .run(move |conn| {
+                    use diesel::Connection;
+                    Ok(conn.transaction(|conn| rotate_realm_key(conn, &secret, &realm, now)))
+                })
+                .await?
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("new active signing key {kid}");
+        }
+    }
+    Ok(())
+}
+
+fn bootstrap_admin_from_env() -> Option<(String, String)> {
+    let user = std::env::var("REALMGATE_ADMIN_USER").ok().filter(|u| !u.is_empty())?;
+    let password = std::env::var("REALMGATE_ADMIN_PASSWORD").ok()?;
+    Some((user, password))
+}
+
+fn read_password() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(CliError::Stdin)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(CliError::Usage("the password read from standard input is empty".into()));
+    }
+    Ok(password)
+}

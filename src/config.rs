@@ -1,0 +1,56 @@
+//! Server configuration, as `serve` parses it from options and environment.
+
+use std::path::PathBuf;
+
+use crate::storage::DatabaseUrl;
+
+/// Everything `Application::build` needs; tests build one directly.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: String,
+    /// Base of every issuer and link, without a trailing slash.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub realm_files: Vec<PathBuf>,
+    pub workers: usize,
+    pub secret_key_file: Option<PathBuf>,
+    /// The bootstrap administrator of `master` (`REALMGATE_ADMIN_USER` / `_PASSWORD`).
+    pub bootstrap_admin: Option<(String, String)>,
+}
+
+impl ServeConfig {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: database_url.into(),
+            realm_files: Vec::new(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            secret_key_file: None,
+            bootstrap_admin: None,
+        }
+    }
+}
+
+/// The secret key file: as given, or `realmgate.key` beside the SQLite file
+/// (in the working directory for PostgreSQL).
+pub fn secret_key_path(explicit: Option<&PathBuf>, url: &DatabaseUrl) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.clone();
+    }
+    match url {
+        DatabaseUrl::Sqlite(db) => db
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("realmgate.key"), |dir| dir.join("realmgate.key")),
+        DatabaseUrl::Postgres(_) => PathBuf::from("realmgate.key"),
+    }
+}
+
+/// The public URL without a trailing slash; from the bind address if unset.
+pub fn public_url(explicit: Option<&str>, bound: &std::net::SocketAddr) -> String {
+    match explicit {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{bound}"),
+    }
+}

@@ -1,0 +1,220 @@
+//! The two error families and their one mapping to HTTP each:
+//! `OAuthError` (RFC 6749 §5.2 / RFC 6750 §3 JSON) and `AppError` (pages and
+//! plain resources). A 500 is opaque to the client and logged once with its
+//! whole cause chain.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+
+/// The `error` codes of RFC 6749, RFC 6750, RFC 7009 and RFC 8628.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidToken,
+    InsufficientScope,
+    UnsupportedTokenType,
+    AccessDenied,
+    UnsupportedResponseType,
+    NotFound,
+    ServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::NotFound => "not_found",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An OAuth error as the wire shows it.
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+    status: StatusCode,
+    www_authenticate: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, description: description.into(), status: code.status(), www_authenticate: None }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    pub fn invalid_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidClient, description)
+    }
+
+    /// A body over the endpoint's limit: 413 in the OAuth error shape.
+    pub fn payload_too_large() -> Self {
+        let mut error = Self::invalid_request("The request body is too large");
+        error.status = StatusCode::PAYLOAD_TOO_LARGE;
+        error
+    }
+
+    pub fn realm_not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "Realm does not exist")
+    }
+
+    /// An unexpected failure: logged here with its cause chain, opaque on the wire.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(error), "internal error");
+        Self::new(ErrorCode::ServerError, "An internal error occurred")
+    }
+
+    /// `invalid_client` after HTTP Basic: 401 with a Basic challenge (RFC 6749 §5.2).
+    pub fn with_basic_challenge(mut self, realm: &str) -> Self {
+        self.www_authenticate = Some(format!("Basic realm=\"{realm}\""));
+        self
+    }
+
+    /// A protected-resource error (RFC 6750 §3): Bearer challenge with the code.
+    pub fn bearer(code: ErrorCode, realm: &str, description: impl Into<Cow<'static, str>>) -> Self {
+        let description = description.into();
+        let challenge = format!(
+            "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
+            code.as_str(),
+            description.replace(['"', '\\'], "")
+        );
+        Self { code, description, status: code.status(), www_authenticate: Some(challenge) }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+        if let Some(challenge) = &self.www_authenticate {
+            if let Ok(value) = HeaderValue::from_str(challenge) {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+        }
+        response.json(serde_json::json!({
+            "error": self.code.as_str(),
+            "error_description": self.description,
+        }))
+    }
+}
+
+/// Errors outside the OAuth wire format: resources and pages.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            Self::Internal(error) => {
+                tracing::error!(error = %ErrorChain(error.as_ref()), "internal error");
+                "An internal error occurred".to_owned()
+            }
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .json(serde_json::json!({ "error": message }))
+    }
+}
+
+/// Displays an error with all its sources: `a: b: c`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

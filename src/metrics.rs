@@ -1,0 +1,102 @@
+//! Prometheus metrics: requests and latencies by endpoint and status, tokens
+//! issued by realm and grant. Served as text at `/metrics`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IssueLabels {
+    realm: String,
+    grant_type: String,
+}
+
+type LatencyFamily = Family<EndpointLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    tokens_issued: Family<IssueLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("realmgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests by endpoint, method and status", requests.clone());
+        let latency: LatencyFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.5, 12)));
+        registry.register("http_request_duration_seconds", "HTTP request latency by endpoint", latency.clone());
+        let tokens_issued = Family::<IssueLabels, Counter>::default();
+        registry.register("tokens_issued", "Tokens issued by realm and grant type", tokens_issued.clone());
+        Self { registry, requests, latency, tokens_issued }
+    }
+
+    pub fn token_issued(&self, realm: &str, grant_type: &str) {
+        self.tokens_issued
+            .get_or_create(&IssueLabels { realm: realm.to_owned(), grant_type: grant_type.to_owned() })
+            .inc();
+    }
+
+    fn observe(&self, endpoint: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels { endpoint: endpoint.to_owned(), method: method.to_owned(), status })
+            .inc();
+        self.latency.get_or_create(&EndpointLabels { endpoint: endpoint.to_owned() }).observe(seconds);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Middleware: counts and times every request by its route pattern (never
+/// the raw path, so label values stay bounded).
+pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| std::sync::Arc::clone(&s.metrics));
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        metrics.observe(&endpoint, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render())
+}

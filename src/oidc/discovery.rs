@@ -1,0 +1,94 @@
+//! OpenID Connect Discovery 1.0 and RFC 8414 metadata: exactly what works.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::paths::{self, endpoint};
+use super::realm_entry;
+use crate::domain::client::GrantType;
+use crate::domain::scope::BUILT_IN_SCOPES;
+use crate::error::OAuthError;
+use crate::services::realm_cache::{Documents, RealmEntry};
+use crate::state::AppState;
+
+/// The grant types the token endpoint serves today.
+pub const GRANT_TYPES: [GrantType; 3] = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+const CONFIDENTIAL_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+/// Claims realmgate puts in ID tokens and userinfo answers.
+const CLAIMS: [&str; 15] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "azp",
+    "at_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "scope",
+];
+
+fn metadata(entry: &RealmEntry) -> serde_json::Map<String, Value> {
+    let issuer = &entry.issuer;
+    let mut scopes: Vec<&str> = BUILT_IN_SCOPES.iter().map(|(name, _)| *name).collect();
+    scopes.extend(entry.custom_scopes.iter().map(|s| s.name.as_str()));
+    let algorithms = entry.keys.algorithms();
+    let doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": endpoint(issuer, paths::AUTHORIZATION),
+        "token_endpoint": endpoint(issuer, paths::TOKEN),
+        "userinfo_endpoint": endpoint(issuer, paths::USERINFO),
+        "jwks_uri": endpoint(issuer, paths::CERTS),
+        "introspection_endpoint": endpoint(issuer, paths::INTROSPECTION),
+        "revocation_endpoint": endpoint(issuer, paths::REVOCATION),
+        "scopes_supported": scopes,
+        "response_types_supported": Vec::<&str>::new(),
+        "grant_types_supported": GRANT_TYPES.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "claims_supported": CLAIMS,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    });
+    match doc {
+        Value::Object(map) => map,
+        _ => unreachable!("a json! object literal is an object"),
+    }
+}
+
+fn documents(entry: &RealmEntry) -> &Documents {
+    entry.documents.get_or_init(|| {
+        let base = metadata(entry);
+        let render = |map: &serde_json::Map<String, Value>| serde_json::to_vec(map).expect("JSON values serialise");
+        Documents { openid_configuration: render(&base), oauth_metadata: render(&base) }
+    })
+}
+
+fn json_document(body: &[u8]) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .body(body.to_vec())
+}
+
+pub async fn openid_configuration(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    Ok(json_document(&documents(&entry).openid_configuration))
+}
+
+pub async fn oauth_metadata(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    Ok(json_document(&documents(&entry).oauth_metadata))
+}

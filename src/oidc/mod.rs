@@ -1,0 +1,52 @@
+//! Protocol endpoints, one file each, under `/realms/{realm}` (SPEC §3).
+
+pub mod bearer;
+pub mod discovery;
+pub mod introspect;
+pub mod jwks;
+pub mod params;
+pub mod paths;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::error::OAuthError;
+use crate::services::realm_cache::RealmEntry;
+use crate::state::AppState;
+
+/// Registers every protocol route.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/realms/{realm}")
+            .route(paths::OPENID_CONFIGURATION, web::get().to(discovery::openid_configuration))
+            .route(paths::OAUTH_METADATA, web::get().to(discovery::oauth_metadata))
+            .route(paths::CERTS, web::get().to(jwks::jwks))
+            .route(paths::TOKEN, web::post().to(token::token))
+            .route(paths::USERINFO, web::get().to(userinfo::userinfo))
+            .route(paths::USERINFO, web::post().to(userinfo::userinfo))
+            .route(paths::INTROSPECTION, web::post().to(introspect::introspect))
+            .route(paths::REVOCATION, web::post().to(revoke::revoke)),
+    )
+    // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
+    .route(
+        &format!("{}/realms/{{realm}}", paths::OAUTH_METADATA),
+        web::get().to(discovery::oauth_metadata),
+    )
+    .route(
+        &format!("{}/realms/{{realm}}", paths::OPENID_CONFIGURATION),
+        web::get().to(discovery::openid_configuration),
+    );
+}
+
+/// The realm named in the path, or the OAuth-shaped 404.
+pub async fn realm_entry(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, OAuthError> {
+    match state.cache.get(name).await {
+        Ok(Some(entry)) => Ok(entry),
+        Ok(None) => Err(OAuthError::realm_not_found()),
+        Err(error) => Err(OAuthError::internal(&error)),
+    }
+}

@@ -1,0 +1,180 @@
+//! Reading OAuth request parameters: form or JSON bodies with a size limit,
+//! each parameter at most once (RFC 6749 §3.1), empty values ignored (as
+//! Keycloak's clients send `code=`), and the client's credentials.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
+
+use crate::error::OAuthError;
+use crate::services::client_auth::ClientCredentials;
+
+/// The largest request body accepted at the OAuth endpoints.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request's parameters.
+#[derive(Default)]
+pub struct Params(HashMap<String, String>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values hold secrets (passwords, tokens): names only.
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
+    }
+
+    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, OAuthError> {
+        let mut map = HashMap::new();
+        for (name, value) in pairs {
+            if value.is_empty() {
+                continue;
+            }
+            if map.insert(name.clone(), value).is_some() {
+                return Err(OAuthError::invalid_request(format!("Parameter `{name}` was given more than once")));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` body.
+    pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
+        Self::from_pairs(pairs)
+    }
+
+    /// Parses a JSON object whose values are strings (or null, meaning absent).
+    pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not a JSON object"))?;
+        let mut pairs = Vec::with_capacity(object.len());
+        for (name, value) in object {
+            match value {
+                serde_json::Value::String(s) => pairs.push((name, s)),
+                serde_json::Value::Null => {}
+                _ => {
+                    return Err(OAuthError::invalid_request(format!("Parameter `{name}` must be a string")));
+                }
+            }
+        }
+        Self::from_pairs(pairs)
+    }
+}
+
+/// Reads the body (form or JSON) with the size limit.
+pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Params, OAuthError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| OAuthError::invalid_request("The request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(OAuthError::payload_too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match content_type.as_deref() {
+        Some("application/x-www-form-urlencoded") => Params::from_form(&body),
+        Some("application/json") => Params::from_json(&body),
+        None if body.is_empty() => Ok(Params::default()),
+        _ => Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded or application/json",
+        )),
+    }
+}
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: form-encoded id and secret).
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ()> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| ())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| ())?;
+    let (id, secret) = decoded.split_once(':').ok_or(())?;
+    Ok(Some((form_decode(id)?, form_decode(secret)?)))
+}
+
+fn form_decode(raw: &str) -> Result<String, ()> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ())
+}
+
+/// The client's credentials from the Basic header or the body.
+pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Result<ClientCredentials, OAuthError> {
+    let basic = basic_credentials(req).map_err(|()| {
+        OAuthError::invalid_client("Malformed HTTP Basic credentials").with_basic_challenge(realm)
+    })?;
+    let body_id = params.get("client_id");
+    match (basic, params.get("client_secret")) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("Use only one client authentication method")),
+        (Some((client_id, secret)), None) => {
+            if body_id.is_some_and(|id| id != client_id) {
+                return Err(OAuthError::invalid_request("client_id does not match the authenticated client"));
+            }
+            Ok(ClientCredentials::Basic { client_id, secret })
+        }
+        (None, Some(secret)) => match body_id {
+            Some(id) => Ok(ClientCredentials::Post { client_id: id.to_owned(), secret: secret.to_owned() }),
+            None => Err(OAuthError::invalid_client("Missing parameter: client_id")),
+        },
+        (None, None) => match body_id {
+            Some(id) => Ok(ClientCredentials::None { client_id: id.to_owned() }),
+            None => Err(OAuthError::invalid_client("Client authentication is required")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_refused_and_empties_ignored() {
+        assert!(Params::from_form(b"a=1&a=2").is_err());
+        let p = Params::from_form(b"a=1&code=&code=&b=x+y%21").unwrap();
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(p.get("code"), None);
+        assert_eq!(p.get("b"), Some("x y!"));
+    }
+
+    #[test]
+    fn json_values_must_be_strings() {
+        assert_eq!(Params::from_json(br#"{"a":"1","b":null}"#).unwrap().get("a"), Some("1"));
+        assert!(Params::from_json(br#"{"a":1}"#).is_err());
+        assert!(Params::from_json(br#"[1]"#).is_err());
+        assert!(Params::from_json(b"{").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("a%3Ab+c").unwrap(), "a:b c");
+        assert!(form_decode("%ff").is_err());
+    }
+}

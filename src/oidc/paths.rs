@@ -1,0 +1,16 @@
+//! Endpoint paths under `/realms/{realm}` (Keycloak's layout, SPEC §3). The
+//! router and discovery both use these, so they cannot drift apart.
+
+pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+pub const AUTHORIZATION: &str = "/protocol/openid-connect/auth";
+pub const TOKEN: &str = "/protocol/openid-connect/token";
+pub const CERTS: &str = "/protocol/openid-connect/certs";
+pub const USERINFO: &str = "/protocol/openid-connect/userinfo";
+pub const INTROSPECTION: &str = "/protocol/openid-connect/token/introspect";
+pub const REVOCATION: &str = "/protocol/openid-connect/revoke";
+
+/// `<issuer><path>` for an endpoint of the realm.
+pub fn endpoint(issuer: &str, path: &str) -> String {
+    format!("{issuer}{path}")
+}

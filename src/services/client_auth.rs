@@ -1,0 +1,87 @@
+//! Client authentication at the token, introspection and revocation
+//! endpoints: `client_secret_basic`, `client_secret_post` and `none`. The
+//! secret is compared in constant time with the cached, unsealed value, so
+//! a busy service client never pays a slow hash.
+
+use std::sync::Arc;
+
+use super::realm_cache::RealmEntry;
+use crate::crypto::constant_time_eq;
+use crate::domain::client::Client;
+use crate::error::OAuthError;
+
+/// What the request presented, and how.
+#[derive(Clone)]
+pub enum ClientCredentials {
+    Basic { client_id: String, secret: String },
+    Post { client_id: String, secret: String },
+    None { client_id: String },
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (method, id) = match self {
+            Self::Basic { client_id, .. } => ("basic", client_id),
+            Self::Post { client_id, .. } => ("post", client_id),
+            Self::None { client_id } => ("none", client_id),
+        };
+        write!(f, "ClientCredentials({method}, {id})")
+    }
+}
+
+impl ClientCredentials {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::None { .. } => None,
+        }
+    }
+
+    pub fn used_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+}
+
+/// The `invalid_client` answer, with a Basic challenge when Basic was used.
+pub fn invalid_client(entry: &RealmEntry, used_basic: bool, description: &'static str) -> OAuthError {
+    let error = OAuthError::invalid_client(description);
+    if used_basic {
+        error.with_basic_challenge(entry.realm.name.as_str())
+    } else {
+        error
+    }
+}
+
+/// Authenticates the client; unknown clients and wrong secrets look alike.
+pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
+    let fail = || invalid_client(entry, credentials.used_basic(), "Invalid client or invalid client credentials");
+    let client = entry.client(credentials.client_id()).ok_or_else(fail)?;
+    match (&client.secret, credentials.secret()) {
+        (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
+            Ok(Arc::clone(client))
+        }
+        (None, None) => Ok(Arc::clone(client)),
+        (Some(_), None) => {
+            Err(invalid_client(entry, false, "Client authentication is required for this client"))
+        }
+        _ => Err(fail()),
+    }
+}
+
+/// Like `authenticate`, for endpoints only confidential clients may call.
+pub fn authenticate_confidential(
+    entry: &RealmEntry,
+    credentials: &ClientCredentials,
+) -> Result<Arc<Client>, OAuthError> {
+    let client = authenticate(entry, credentials)?;
+    if client.is_public() {
+        return Err(invalid_client(entry, credentials.used_basic(), "Public clients may not use this endpoint"));
+    }
+    Ok(client)
+}

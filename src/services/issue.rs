@@ -1,0 +1,139 @@
+//! Minting tokens: RFC 9068 access tokens, ID tokens, and the token response.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::realm_cache::RealmEntry;
+use crate::clock::UnixTime;
+use crate::crypto;
+use crate::domain::client::Client;
+use crate::domain::scope::ScopeSet;
+use crate::domain::user::User;
+use crate::error::OAuthError;
+use crate::tokens::claims::{ACCESS_TOKEN_TYP, AccessClaims, ID_TOKEN_TYP, IdClaims, half_hash};
+use crate::tokens::jws;
+
+/// The token endpoint's success body (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// Who a token is about.
+pub enum Subject<'a> {
+    User { user: &'a User, auth_time: UnixTime },
+    /// The client acting for itself (`client_credentials`).
+    Client,
+}
+
+/// A fresh token id; tokens of a refresh family carry the family's id first.
+pub fn new_jti(family_id: Option<&str>) -> String {
+    let random = crypto::random_token(16);
+    match family_id {
+        Some(family) => format!("{family}:{random}"),
+        None => random,
+    }
+}
+
+fn sign<T: Serialize>(entry: &RealmEntry, typ: &str, claims: &T) -> Result<String, OAuthError> {
+    jws::sign(&entry.keys.active, typ, claims).map_err(|e| OAuthError::internal(&e))
+}
+
+/// Mints a JWT access token; returns it with its lifetime in seconds.
+pub fn access_token(
+    entry: &RealmEntry,
+    client: &Client,
+    subject: &Subject<'_>,
+    scope: &ScopeSet,
+    jti: String,
+    now: UnixTime,
+) -> Result<(String, i64), OAuthError> {
+    let lifetime = entry.realm.settings.access_token_lifetime;
+    let (sub, auth_time, preferred_username) = match subject {
+        Subject::User { user, auth_time } => (user.id.clone(), Some(*auth_time), Some(user.username.clone())),
+        Subject::Client => (client.id.clone(), None, None),
+    };
+    let claims = AccessClaims {
+        iss: entry.issuer.clone(),
+        sub,
+        aud: client.client_id.clone(),
+        exp: now + lifetime,
+        iat: now,
+        jti,
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        auth_time,
+        preferred_username,
+    };
+    Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, lifetime))
+}
+
+/// The profile and email claims that `scope` allows (Core §5.4).
+pub fn profile_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
+    let mut claims = Map::new();
+    if scope.contains("profile") {
+        claims.insert("preferred_username".into(), user.username.clone().into());
+        if let Some(name) = user.full_name() {
+            claims.insert("name".into(), name.into());
+        }
+        if let Some(given) = &user.given_name {
+            claims.insert("given_name".into(), given.clone().into());
+        }
+        if let Some(family) = &user.family_name {
+            claims.insert("family_name".into(), family.clone().into());
+        }
+    }
+    if scope.contains("email") {
+        if let Some(email) = &user.email {
+            claims.insert("email".into(), email.clone().into());
+            claims.insert("email_verified".into(), user.email_verified.into());
+        }
+    }
+    claims
+}
+
+/// What goes into an ID token besides the user and scope.
+#[derive(Default)]
+pub struct IdTokenExtras<'a> {
+    pub nonce: Option<&'a str>,
+    pub sid: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+/// Mints an ID token (Core §2) for a user who was granted `openid`.
+pub fn id_token(
+    entry: &RealmEntry,
+    client: &Client,
+    user: &User,
+    scope: &ScopeSet,
+    auth_time: UnixTime,
+    extras: IdTokenExtras<'_>,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let alg = entry.keys.active.algorithm;
+    let claims = IdClaims {
+        iss: entry.issuer.clone(),
+        sub: user.id.clone(),
+        aud: client.client_id.clone(),
+        exp: now + entry.realm.settings.id_token_lifetime,
+        iat: now,
+        auth_time,
+        azp: client.client_id.clone(),
+        nonce: extras.nonce.map(str::to_owned),
+        sid: extras.sid.map(str::to_owned),
+        at_hash: extras.access_token.map(|t| half_hash(alg, t)),
+        c_hash: extras.code.map(|c| half_hash(alg, c)),
+        profile: profile_claims(user, scope),
+    };
+    sign(entry, ID_TOKEN_TYP, &claims)
+}

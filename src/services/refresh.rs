@@ -1,0 +1,247 @@
+//! Refresh tokens: families created at a grant, rotation with reuse
+//! detection (RFC 9700 §4.14), the realm's reuse grace, and scope that may
+//! narrow but never widen. One transaction per refresh.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+
+use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::realm_cache::RealmEntry;
+use crate::clock::UnixTime;
+use crate::crypto::{SecretKey, random_token, token_hash};
+use crate::domain::client::Client;
+use crate::domain::scope::ScopeSet;
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+use crate::storage::repo::refresh::{FamilyRow, TokenRow};
+use crate::storage::repo::{refresh, revocations, roles, users};
+use crate::storage::{DbConnection, StorageError, new_id};
+
+/// How long a family's revocation is remembered for its access tokens,
+/// beyond the access-token lifetime (clock skew between nodes).
+const REVOCATION_MARGIN_SECS: i64 = 30;
+
+/// A family and its first token, ready to store.
+pub struct NewFamily {
+    pub token: String,
+    pub family: FamilyRow,
+    pub first: TokenRow,
+}
+
+/// Prepares a family for a grant to a user; its id goes into the access token's jti.
+pub fn prepare_family(
+    entry: &RealmEntry,
+    client: &Client,
+    user_id: &str,
+    scope: &ScopeSet,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> NewFamily {
+    let token = random_token(32);
+    let expires_at = now + entry.realm.settings.refresh_token_lifetime;
+    let family = FamilyRow {
+        id: new_id(),
+        realm_id: entry.realm.id.clone(),
+        client_id: client.id.clone(),
+        user_id: user_id.to_owned(),
+        scope: scope.to_string(),
+        offline: scope.contains("offline_access"),
+        auth_time,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    let first = TokenRow {
+        token_hash: token_hash(&token),
+        family_id: family.id.clone(),
+        issued_at: now,
+        expires_at,
+        spent_at: None,
+        successor: None,
+    };
+    NewFamily { token, family, first }
+}
+
+pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), StorageError> {
+    conn.transaction(|conn| {
+        refresh::insert_family(conn, &new.family)?;
+        refresh::insert_token(conn, &new.first)
+    })
+}
+
+enum Outcome {
+    Issued(TokenResponse),
+    Replayed(TokenResponse),
+    ReuseDetected { family_id: String },
+}
+
+/// Rolls the transaction back (nothing changes) and answers with the error.
+enum Abort {
+    Reject(OAuthError),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Abort {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+fn reject(code: ErrorCode, description: &'static str) -> Abort {
+    Abort::Reject(OAuthError::new(code, description))
+}
+
+/// The refresh grant.
+pub async fn refresh(
+    state: &AppState,
+    entry: Arc<RealmEntry>,
+    client: Arc<Client>,
+    presented: String,
+    requested: ScopeSet,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let secret = state.secret.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            Ok(conn.transaction(|conn| refresh_in_transaction(conn, &entry, &client, &secret, &presented, &requested, now)))
+        })
+        .await?;
+    match outcome {
+        Ok(Outcome::Issued(response)) => Ok(response),
+        Ok(Outcome::Replayed(response)) => {
+            tracing::info!("refresh token replayed within the reuse grace; same pair returned");
+            Ok(response)
+        }
+        Ok(Outcome::ReuseDetected { family_id }) => {
+            tracing::warn!(family_id, "spent refresh token presented again; its family is revoked");
+            Err(OAuthError::invalid_grant("Invalid refresh token"))
+        }
+        Err(Abort::Reject(error)) => Err(error),
+        Err(Abort::Storage(error)) => Err(error.into()),
+    }
+}
+
+fn refresh_in_transaction(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    secret: &SecretKey,
+    presented: &str,
+    requested: &ScopeSet,
+    now: UnixTime,
+) -> Result<Outcome, Abort> {
+    let settings = &entry.realm.settings;
+    let hash = token_hash(presented);
+    // Spend first: the write lock is taken at once and only one caller wins.
+    let spent_now = settings.refresh_token_rotation && refresh::spend_token(conn, &hash, now)? == 1;
+    let Some((token, family)) = refresh::find_token(conn, &hash)? else {
+        return Err(reject(ErrorCode::InvalidGrant, "Invalid refresh token"));
+    };
+    if family.realm_id != entry.realm.id {
+        return Err(reject(ErrorCode::InvalidGrant, "Invalid refresh token"));
+    }
+    if family.client_id != client.id {
+        return Err(reject(ErrorCode::InvalidGrant, "Refresh token was issued to another client"));
+    }
+    if family.revoked_at.is_some() {
+        return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
+    }
+    if now > token.expires_at {
+        return Err(reject(ErrorCode::InvalidGrant, "Token is not active"));
+    }
+    if settings.refresh_token_rotation && !spent_now {
+        let spent_at = token.spent_at.unwrap_or(now);
+        if now - spent_at <= settings.refresh_token_reuse_grace {
+            if let Some(sealed) = &token.successor {
+                let response = secret
+                    .decrypt(sealed)
+                    .ok()
+                    .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
+                    .ok_or_else(|| Abort::Storage(StorageError::Corrupt("unreadable refresh successor".into())))?;
+                return Ok(Outcome::Replayed(response));
+            }
+        }
+        refresh::revoke_family(conn, &family.id, now)?;
+        revocations::insert(
+            conn,
+            &entry.realm.id,
+            &family.id,
+            now + settings.access_token_lifetime + REVOCATION_MARGIN_SECS,
+        )?;
+        return Ok(Outcome::ReuseDetected { family_id: family.id });
+    }
+
+    let Some(user) = users::find_by_id(conn, &entry.realm.id, &family.user_id)?.filter(|u| u.enabled) else {
+        return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
+    };
+    let user = user.to_domain();
+    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
+
+    let original = ScopeSet::parse(&family.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
+    if !requested.is_subset(&original) {
+        return Err(Abort::Reject(OAuthError::invalid_scope("Requested scope exceeds the original grant")));
+    }
+    let asked = if requested.is_empty() { original } else { requested.clone() };
+    // Roles or the client's scopes may have shrunk since the grant.
+    let allowed = entry.scopes_allowed_by_roles(&role_ids);
+    let granted = if asked.is_empty() {
+        asked
+    } else {
+        entry
+            .scopes
+            .grant(&asked, &client.scopes, Some(&allowed))
+            .map_err(|e| Abort::Reject(OAuthError::invalid_scope(e.to_string())))?
+    };
+
+    let subject = Subject::User { user: &user, auth_time: family.auth_time };
+    let (access_token, expires_in) =
+        issue::access_token(entry, client, &subject, &granted, issue::new_jti(Some(&family.id)), now).map_err(Abort::Reject)?;
+    let id_token = if granted.contains("openid") {
+        let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
+        Some(issue::id_token(entry, client, &user, &granted, family.auth_time, extras, now).map_err(Abort::Reject)?)
+    } else {
+        None
+    };
+
+    let (refresh_token, refresh_expires_at) = if settings.refresh_token_rotation {
+        let next = random_token(32);
+        let expires_at = now + settings.refresh_token_lifetime;
+        refresh::insert_token(
+            conn,
+            &TokenRow {
+                token_hash: token_hash(&next),
+                family_id: family.id.clone(),
+                issued_at: now,
+                expires_at,
+                spent_at: None,
+                successor: None,
+            },
+        )?;
+        refresh::extend_family(conn, &family.id, expires_at)?;
+        (next, expires_at)
+    } else {
+        (presented.to_owned(), token.expires_at)
+    };
+    let response = TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        refresh_token: Some(refresh_token),
+        refresh_expires_in: Some(refresh_expires_at - now),
+        id_token,
+        scope: granted.to_string(),
+    };
+    if settings.refresh_token_rotation && settings.refresh_token_reuse_grace > 0 {
+        let plain = serde_json::to_vec(&response).expect("token responses serialise");
+        refresh::set_successor(conn, &hash, &secret.encrypt(&plain))?;
+    }
+    Ok(Outcome::Issued(response))
+}

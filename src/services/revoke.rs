@@ -1,0 +1,66 @@
+//! Token revocation (RFC 7009): access tokens by id until they expire, and
+//! refresh tokens with their whole family and the access tokens it issued.
+
+use super::access;
+use super::realm_cache::RealmEntry;
+use crate::crypto::token_hash;
+use crate::domain::client::Client;
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::storage::repo::{refresh, revocations};
+use crate::storage::StorageError;
+
+const REVOCATION_MARGIN_SECS: i64 = 30;
+
+enum Found {
+    Nothing,
+    OtherClient,
+    Revoked,
+}
+
+/// Revokes `token` if it is a live token of this realm issued to `client`.
+/// Unknown, expired or foreign tokens are not an error (RFC 7009 §2.2).
+pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token: &str) -> Result<(), OAuthError> {
+    let now = state.clock.now();
+    let realm_id = entry.realm.id.clone();
+    let found = if token.contains('.') {
+        let Ok(claims) = access::verify(entry, token, now) else {
+            return Ok(());
+        };
+        if claims.client_id != client.client_id {
+            Found::OtherClient
+        } else {
+            state
+                .db
+                .run(move |conn| revocations::insert(conn, &realm_id, &claims.jti, claims.exp))
+                .await?;
+            Found::Revoked
+        }
+    } else {
+        let hash = token_hash(token);
+        let client_pk = client.id.clone();
+        let grace_horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
+        state
+            .db
+            .run(move |conn| {
+                let Some((_, family)) = refresh::find_token(conn, &hash)? else {
+                    return Ok(Found::Nothing);
+                };
+                if family.realm_id != realm_id {
+                    return Ok(Found::Nothing);
+                }
+                if family.client_id != client_pk {
+                    return Ok(Found::OtherClient);
+                }
+                if refresh::revoke_family(conn, &family.id, now)? {
+                    revocations::insert(conn, &realm_id, &family.id, grace_horizon)?;
+                }
+                Ok::<_, StorageError>(Found::Revoked)
+            })
+            .await?
+    };
+    match found {
+        Found::OtherClient => Err(OAuthError::unauthorized_client("Token was issued to another client")),
+        Found::Nothing | Found::Revoked => Ok(()),
+    }
+}

@@ -1,0 +1,266 @@
+//! Building and running the application: storage, secret key, master realm,
+//! realm files, caches, background jobs, and the HTTP server on a listener
+//! (port 0 works, so tests start the real thing).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::clock::Clock;
+use crate::config::{ServeConfig, public_url, secret_key_path};
+use crate::crypto::SecretKey;
+use crate::domain::user::Username;
+use crate::import::FileError;
+use crate::import::apply::{ImportError, apply};
+use crate::import::model::ParsedFile;
+use crate::metrics::Metrics;
+use crate::services::change_watcher;
+use crate::services::passwords::{PasswordHasher, hash_blocking};
+use crate::services::realm_cache::RealmCache;
+use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_master};
+use crate::services::secret_key::{self, SecretKeyError};
+use crate::state::AppState;
+use crate::storage::repo::{keys, refresh, revocations};
+use crate::storage::{DatabaseUrl, Db, StorageError};
+
+/// Realms kept in memory at once; others load on their next request.
+const REALM_CACHE_CAPACITY: usize = 4096;
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot open the database: {0}")]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    #[error(transparent)]
+    RealmFile(#[from] FileError),
+    #[error("cannot apply realm files: {0}")]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Admin(#[from] RealmAdminError),
+    #[error("cannot read {path}: {source}")]
+    ReadFile { path: String, source: std::io::Error },
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// An open database with migrations applied, the secret key proven, and
+/// the `master` realm present: what every command starts from.
+pub struct Environment {
+    pub db: Db,
+    pub secret: SecretKey,
+}
+
+pub async fn open_environment(
+    database_url: &str,
+    secret_key_file: Option<&PathBuf>,
+    clock: &dyn Clock,
+    max_connections: u32,
+) -> Result<Environment, StartupError> {
+    let url = DatabaseUrl::parse(database_url).map_err(StartupError::Config)?;
+    let key_path = secret_key_path(secret_key_file, &url);
+    if let DatabaseUrl::Sqlite(path) = &url {
+        ensure_parent_dir(path)?;
+    }
+    let db = Db::connect(url, max_connections)?;
+    db.migrate().await?;
+    let secret = secret_key::open(&db, &key_path).await?;
+    let now = clock.now();
+    let sealing = secret.clone();
+    db.run(move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| ensure_master(conn, &sealing, now))
+            .map_err(|e| match e {
+                RealmAdminError::Storage(s) => s,
+                other => StorageError::Corrupt(other.to_string()),
+            })
+    })
+    .await?;
+    Ok(Environment { db, secret })
+}
+
+/// Reads and parses realm files; the first bad one stops everything.
+pub fn read_realm_files(paths: &[PathBuf]) -> Result<Vec<ParsedFile>, StartupError> {
+    paths
+        .iter()
+        .map(|path| {
+            let shown = path.display().to_string();
+            let source = std::fs::read_to_string(path)
+                .map_err(|source| StartupError::ReadFile { path: shown.clone(), source })?;
+            Ok(ParsedFile::parse(&shown, source)?)
+        })
+        .collect()
+}
+
+/// Applies parsed realm files in one transaction; returns the realms touched.
+pub async fn apply_realm_files(env: &Environment, files: Vec<ParsedFile>, clock: &dyn Clock) -> Result<Vec<String>, StartupError> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let secret = env.secret.clone();
+    let now = clock.now();
+    let result = env
+        .db
+        .run(move |conn| Ok(apply(conn, &secret, &files, now)))
+        .await?;
+    Ok(result?)
+}
+
+/// Creates the bootstrap administrator of `master` if configured and absent.
+pub async fn bootstrap_admin(env: &Environment, admin: Option<&(String, String)>, clock: &dyn Clock) -> Result<(), StartupError> {
+    let Some((username, password)) = admin else {
+        return Ok(());
+    };
+    let username = Username::parse(username).map_err(|e| StartupError::Config(format!("REALMGATE_ADMIN_USER: {e}")))?;
+    let password = password.clone();
+    if password.is_empty() {
+        return Err(StartupError::Config("REALMGATE_ADMIN_PASSWORD must not be empty".into()));
+    }
+    let now = clock.now();
+    let created = env
+        .db
+        .run(move |conn| {
+            let hash = hash_blocking(&password).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            ensure_bootstrap_admin(conn, &username, &hash, now).map_err(|e| match e {
+                RealmAdminError::Storage(s) => s,
+                other => StorageError::Corrupt(other.to_string()),
+            })
+        })
+        .await?;
+    if created {
+        tracing::info!("created the bootstrap administrator of the master realm");
+    }
+    Ok(())
+}
+
+/// A built application, bound and ready to run.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let files = read_realm_files(&config.realm_files)?;
+        let listener = TcpListener::bind(&config.bind)?;
+        let address = listener.local_addr()?;
+        let public_url = public_url(config.public_url.as_deref(), &address);
+        let is_sqlite = config.database_url.starts_with("sqlite:");
+        let connections = if is_sqlite { 8 } else { 16 };
+        let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections).await?;
+        bootstrap_admin(&env, config.bootstrap_admin.as_ref(), clock.as_ref()).await?;
+        let touched = apply_realm_files(&env, files, clock.as_ref()).await?;
+        if !touched.is_empty() {
+            tracing::info!(realms = ?touched, "applied realm files");
+        }
+
+        let epoch = change_watcher::current_epoch(&env.db).await?;
+        let cache = Arc::new(RealmCache::new(
+            env.db.clone(),
+            env.secret.clone(),
+            public_url.clone(),
+            Arc::clone(&clock),
+            REALM_CACHE_CAPACITY,
+        ));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let state = web::Data::new(AppState {
+            db: env.db.clone(),
+            cache: Arc::clone(&cache),
+            clock: Arc::clone(&clock),
+            secret: env.secret.clone(),
+            hasher: PasswordHasher::new(cores),
+            metrics: Arc::new(Metrics::new()),
+            public_url,
+        });
+        tokio::spawn(change_watcher::watch(env.db.clone(), cache, Arc::clone(&clock), epoch));
+        tokio::spawn(prune_expired(env.db.clone(), Arc::clone(&clock)));
+
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(crate::metrics::track))
+                .wrap(security_headers())
+                .configure(routes)
+        })
+        .workers(config.workers.max(1))
+        .listen(listener)?
+        .run();
+        tracing::info!(%address, "realmgate listening");
+        Ok(Self { server, port: address.port(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
+        self.server.await
+    }
+}
+
+/// Every route of the application.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/live", web::get().to(crate::health::live))
+        .route("/health/ready", web::get().to(crate::health::ready))
+        .route("/metrics", web::get().to(crate::metrics::metrics))
+        .configure(crate::oidc::config)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "error": "not_found", "error_description": "No such resource" }))
+}
+
+/// Strict defaults for every response; pages may set a looser CSP of their own.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
+}
+
+/// Deletes what can never be used again: expired or revoked refresh
+/// families, revocations of expired tokens, keys no longer published.
+async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
+    loop {
+        tokio::time::sleep(PRUNE_INTERVAL).await;
+        let now = clock.now();
+        let result = db
+            .run(move |conn| {
+                let families = refresh::prune(conn, now)?;
+                let revoked = revocations::prune(conn, now)?;
+                let keys = keys::delete_unpublished(conn, now)?;
+                Ok((families, revoked, keys))
+            })
+            .await;
+        match result {
+            Ok((families, revoked, keys)) => {
+                tracing::debug!(families, revoked, keys, "pruned expired data");
+            }
+            Err(error) => tracing::warn!(%error, "pruning failed"),
+        }
+    }
+}
+
+/// SQLite creates the file, not its directory.
+fn ensure_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+}

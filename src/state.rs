@@ -1,0 +1,21 @@
+//! The application state every handler receives: no globals.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::crypto::SecretKey;
+use crate::metrics::Metrics;
+use crate::services::passwords::PasswordHasher;
+use crate::services::realm_cache::RealmCache;
+use crate::storage::Db;
+
+pub struct AppState {
+    pub db: Db,
+    pub cache: Arc<RealmCache>,
+    pub clock: Arc<dyn Clock>,
+    pub secret: SecretKey,
+    pub hasher: PasswordHasher,
+    pub metrics: Arc<Metrics>,
+    /// Base of every issuer and link, without a trailing slash.
+    pub public_url: String,
+}
