@@ -48,10 +48,8 @@ impl SecretKey {
 
     /// Reads the key file (64 hex characters, surrounding whitespace allowed).
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| KeyFileError::Read { path: path.display().to_string(), source })?;
         let malformed = || KeyFileError::Malformed { path: path.display().to_string() };
         let hex = text.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

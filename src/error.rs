@@ -149,10 +149,10 @@ impl ResponseError for OAuthError {
         response
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
-        if let Some(challenge) = &self.www_authenticate {
-            if let Ok(value) = HeaderValue::from_str(challenge) {
-                response.insert_header((header::WWW_AUTHENTICATE, value));
-            }
+        if let Some(challenge) = &self.www_authenticate
+            && let Ok(value) = HeaderValue::from_str(challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
         }
         response.json(serde_json::json!({
             "error": self.code.as_str(),

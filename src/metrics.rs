@@ -83,7 +83,10 @@ impl Metrics {
 
 /// Middleware: counts and times every request by its route pattern (never
 /// the raw path, so label values stay bounded).
-pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();

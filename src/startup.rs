@@ -77,11 +77,10 @@ pub async fn open_environment(
     let sealing = secret.clone();
     db.run(move |conn| {
         use diesel::Connection;
-        conn.transaction(|conn| ensure_master(conn, &sealing, now))
-            .map_err(|e| match e {
-                RealmAdminError::Storage(s) => s,
-                other => StorageError::Corrupt(other.to_string()),
-            })
+        conn.transaction(|conn| ensure_master(conn, &sealing, now)).map_err(|e| match e {
+            RealmAdminError::Storage(s) => s,
+            other => StorageError::Corrupt(other.to_string()),
+        })
     })
     .await?;
     Ok(Environment { db, secret })
@@ -101,21 +100,26 @@ pub fn read_realm_files(paths: &[PathBuf]) -> Result<Vec<ParsedFile>, StartupErr
 }
 
 /// Applies parsed realm files in one transaction; returns the realms touched.
-pub async fn apply_realm_files(env: &Environment, files: Vec<ParsedFile>, clock: &dyn Clock) -> Result<Vec<String>, StartupError> {
+pub async fn apply_realm_files(
+    env: &Environment,
+    files: Vec<ParsedFile>,
+    clock: &dyn Clock,
+) -> Result<Vec<String>, StartupError> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
     let secret = env.secret.clone();
     let now = clock.now();
-    let result = env
-        .db
-        .run(move |conn| Ok(apply(conn, &secret, &files, now)))
-        .await?;
+    let result = env.db.run(move |conn| Ok(apply(conn, &secret, &files, now))).await?;
     Ok(result?)
 }
 
 /// Creates the bootstrap administrator of `master` if configured and absent.
-pub async fn bootstrap_admin(env: &Environment, admin: Option<&(String, String)>, clock: &dyn Clock) -> Result<(), StartupError> {
+pub async fn bootstrap_admin(
+    env: &Environment,
+    admin: Option<&(String, String)>,
+    clock: &dyn Clock,
+) -> Result<(), StartupError> {
     let Some((username, password)) = admin else {
         return Ok(());
     };
@@ -156,7 +160,8 @@ impl Application {
         let public_url = public_url(config.public_url.as_deref(), &address);
         let is_sqlite = config.database_url.starts_with("sqlite:");
         let connections = if is_sqlite { 8 } else { 16 };
-        let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections).await?;
+        let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections)
+            .await?;
         bootstrap_admin(&env, config.bootstrap_admin.as_ref(), clock.as_ref()).await?;
         let touched = apply_realm_files(&env, files, clock.as_ref()).await?;
         if !touched.is_empty() {

@@ -62,9 +62,7 @@ pub fn validate_client_id(raw: &str) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
-        Err(Invalid::new(format!(
-            "client_id `{raw}` must be 1 to 255 printable ASCII characters without spaces"
-        )))
+        Err(Invalid::new(format!("client_id `{raw}` must be 1 to 255 printable ASCII characters without spaces")))
     }
 }
 

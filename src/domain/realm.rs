@@ -14,13 +14,9 @@ pub struct RealmName(String);
 
 impl RealmName {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let valid_chars = raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let valid_chars = raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if raw.is_empty() || raw.len() > 64 || !valid_chars {
-            return Err(Invalid::new(format!(
-                "realm name `{raw}` must be 1 to 64 characters of a-z, 0-9 and -"
-            )));
+            return Err(Invalid::new(format!("realm name `{raw}` must be 1 to 64 characters of a-z, 0-9 and -")));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -24,14 +24,8 @@ pub fn is_built_in(name: &str) -> bool {
 pub fn validate_scope_name(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Invalid::new(format!("scope name `{name}` is not a valid scope token")))
-    }
+        && name.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+    if ok { Ok(()) } else { Err(Invalid::new(format!("scope name `{name}` is not a valid scope token"))) }
 }
 
 /// A set of scope names, kept sorted so its string form is stable.
@@ -110,10 +104,8 @@ pub struct ScopeCatalog {
 impl ScopeCatalog {
     /// Builds the catalog from the realm's custom scopes; built-ins are always there.
     pub fn new<'a>(custom: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Self {
-        let mut implies: HashMap<String, Vec<String>> = BUILT_IN_SCOPES
-            .iter()
-            .map(|(name, _)| ((*name).to_owned(), Vec::new()))
-            .collect();
+        let mut implies: HashMap<String, Vec<String>> =
+            BUILT_IN_SCOPES.iter().map(|(name, _)| ((*name).to_owned(), Vec::new())).collect();
         for (name, implied) in custom {
             implies.insert(name.to_owned(), implied.to_vec());
         }
@@ -129,10 +121,10 @@ impl ScopeCatalog {
         let mut seen = BTreeSet::new();
         let mut stack: Vec<&str> = names.into_iter().collect();
         while let Some(name) = stack.pop() {
-            if seen.insert(name.to_owned()) {
-                if let Some(implied) = self.implies.get(name) {
-                    stack.extend(implied.iter().map(String::as_str));
-                }
+            if seen.insert(name.to_owned())
+                && let Some(implied) = self.implies.get(name)
+            {
+                stack.extend(implied.iter().map(String::as_str));
             }
         }
         ScopeSet(seen)
@@ -166,11 +158,7 @@ impl ScopeCatalog {
                 return Err(ScopeError::NotAllowed(name.to_owned()));
             }
         }
-        let asked = if requested.is_empty() {
-            client_allowed.clone()
-        } else {
-            self.closure(requested.iter())
-        };
+        let asked = if requested.is_empty() { client_allowed.clone() } else { self.closure(requested.iter()) };
         let mut granted = asked.intersection(&client_allowed);
         if let Some(allowed) = user_allowed {
             granted = granted.intersection(allowed);
@@ -217,18 +205,9 @@ mod tests {
     fn unknown_or_foreign_scopes_are_refused() {
         let cat = catalog();
         let client = set("openid roms.read");
-        assert_eq!(
-            cat.grant(&set("nope"), &client, None),
-            Err(ScopeError::Unknown("nope".into()))
-        );
-        assert_eq!(
-            cat.grant(&set("roms.write"), &client, None),
-            Err(ScopeError::NotAllowed("roms.write".into()))
-        );
-        assert_eq!(
-            cat.grant(&set("email"), &client, None),
-            Err(ScopeError::NotAllowed("email".into()))
-        );
+        assert_eq!(cat.grant(&set("nope"), &client, None), Err(ScopeError::Unknown("nope".into())));
+        assert_eq!(cat.grant(&set("roms.write"), &client, None), Err(ScopeError::NotAllowed("roms.write".into())));
+        assert_eq!(cat.grant(&set("email"), &client, None), Err(ScopeError::NotAllowed("email".into())));
     }
 
     #[test]
@@ -237,10 +216,7 @@ mod tests {
         let client = set("openid profile roms.write");
         let nobody = cat.allowed_by_roles([]);
         assert_eq!(cat.grant(&set(""), &client, Some(&nobody)).unwrap().to_string(), "openid profile");
-        assert_eq!(
-            cat.grant(&set(""), &client, None).unwrap().to_string(),
-            "openid profile roms.read roms.write"
-        );
+        assert_eq!(cat.grant(&set(""), &client, None).unwrap().to_string(), "openid profile roms.read roms.write");
     }
 
     #[test]

@@ -146,24 +146,17 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
 fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> {
     let id = &client.client_id;
     validate_client_id(id.get_ref()).map_err(|e| file.error(&id.span(), "client_id", e.0))?;
-    if let Some(secret) = &client.secret {
-        if secret.get_ref().is_empty() {
-            return Err(file.error(&secret.span(), "secret", "must not be empty (leave it out for a public client)"));
-        }
+    if let Some(secret) = &client.secret
+        && secret.get_ref().is_empty()
+    {
+        return Err(file.error(&secret.span(), "secret", "must not be empty (leave it out for a public client)"));
     }
     for grant in client.grant_types.iter().flatten() {
-        let parsed: GrantType = grant
-            .get_ref()
-            .parse()
-            .map_err(|e: crate::domain::Invalid| file.error(&grant.span(), "grant_types", e.0))?;
-        if parsed == GrantType::ClientCredentials && client.secret.is_none() {
-            return Err(file.error(&grant.span(), "grant_types", "client_credentials needs a client with a secret"));
-        }
+        grant.get_ref().parse::<GrantType>().map_err(|e| file.error(&grant.span(), "grant_types", e.0))?;
     }
-    for (field, uris) in [
-        ("redirect_uris", &client.redirect_uris),
-        ("post_logout_redirect_uris", &client.post_logout_redirect_uris),
-    ] {
+    for (field, uris) in
+        [("redirect_uris", &client.redirect_uris), ("post_logout_redirect_uris", &client.post_logout_redirect_uris)]
+    {
         for uri in uris {
             RedirectUri::parse(uri.get_ref()).map_err(|e| file.error(&uri.span(), field, e.0))?;
         }
@@ -194,7 +187,11 @@ fn apply_realm(
     let check_known = |refs: &[Spanned<String>], field: &str| -> Result<(), FileError> {
         for r in refs {
             if !is_built_in(r.get_ref()) && !known.contains(r.get_ref()) {
-                return Err(file.error(&r.span(), field, format!("scope `{}` is not defined in this realm", r.get_ref())));
+                return Err(file.error(
+                    &r.span(),
+                    field,
+                    format!("scope `{}` is not defined in this realm", r.get_ref()),
+                ));
             }
         }
         Ok(())
@@ -242,7 +239,7 @@ fn apply_realm(
         if let Some(scopes) = &client.scopes {
             check_known(scopes, "scopes")?;
         }
-        apply_client(conn, secret, &realm.id, client, now)?;
+        apply_client(conn, secret, file, &realm.id, client, now)?;
     }
 
     for user in &def.users {
@@ -258,6 +255,7 @@ fn names(items: &[Spanned<String>]) -> Vec<&str> {
 fn apply_client(
     conn: &mut DbConnection,
     secret: &SecretKey,
+    file: &ParsedFile,
     realm_id: &str,
     def: &ClientDef,
     now: UnixTime,
@@ -269,7 +267,9 @@ fn apply_client(
     // that did not change keeps its ciphertext.
     let secret_ciphertext = match (&def.secret, &existing) {
         (Some(new), Some(old)) => match &old.secret_ciphertext {
-            Some(sealed) if secret.decrypt(sealed).is_ok_and(|plain| constant_time_eq(&plain, new.get_ref().as_bytes())) => {
+            Some(sealed)
+                if secret.decrypt(sealed).is_ok_and(|plain| constant_time_eq(&plain, new.get_ref().as_bytes())) =>
+            {
                 Some(sealed.clone())
             }
             _ => Some(secret.encrypt(new.get_ref().as_bytes())),
@@ -278,6 +278,14 @@ fn apply_client(
         (None, Some(old)) => old.secret_ciphertext.clone(),
         (None, None) => None,
     };
+    if secret_ciphertext.is_none() {
+        let cc = def.grant_types.iter().flatten().find(|g| g.get_ref() == GrantType::ClientCredentials.as_str());
+        if let Some(grant) = cc {
+            return Err(file
+                .error(&grant.span(), "grant_types", "client_credentials needs a client with a secret")
+                .into());
+        }
+    }
     let grant_types: Vec<&str> = match &def.grant_types {
         Some(list) => names(list),
         None => vec![GrantType::AuthorizationCode.as_str(), GrantType::RefreshToken.as_str()],
@@ -320,9 +328,9 @@ fn apply_user(
     let username = Username::parse(def.username.get_ref()).expect("checked before the transaction");
     let mut roles = Vec::new();
     for role in &def.roles {
-        let id = role_ids
-            .get(role.get_ref())
-            .ok_or_else(|| file.error(&role.span(), "roles", format!("role `{}` is not defined in this realm", role.get_ref())))?;
+        let id = role_ids.get(role.get_ref()).ok_or_else(|| {
+            file.error(&role.span(), "roles", format!("role `{}` is not defined in this realm", role.get_ref()))
+        })?;
         roles.push(id.clone());
     }
     let existing = users::find_by_username(conn, realm_id, username.as_str())?;

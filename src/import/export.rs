@@ -152,7 +152,9 @@ pub fn export(
         .collect::<Result<_, StorageError>>()?;
     let roles_out = role_rows
         .iter()
-        .map(|r| Ok(RoleOut { name: r.name.clone(), description: r.description.clone(), scopes: json_list(&r.scopes)? }))
+        .map(|r| {
+            Ok(RoleOut { name: r.name.clone(), description: r.description.clone(), scopes: json_list(&r.scopes)? })
+        })
         .collect::<Result<_, StorageError>>()?;
 
     let out = FileOut {

@@ -19,10 +19,11 @@ pub fn presented_token(req: &HttpRequest, form: Option<&Params>, entry: &RealmEn
 
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| invalid("Malformed Authorization header"))?;
-        if let Some((scheme, token)) = value.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
-                found.push(token.trim().to_owned());
-            }
+        if let Some((scheme, token)) = value.split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+            && !token.trim().is_empty()
+        {
+            found.push(token.trim().to_owned());
         }
     }
     if let Some(value) = req.headers().get(X_AUTH_TOKEN) {
@@ -50,10 +51,6 @@ pub fn presented_token(req: &HttpRequest, form: Option<&Params>, entry: &RealmEn
     match found.len() {
         0 => Err(invalid("Missing access token")),
         1 => Ok(found.remove(0)),
-        _ => Err(OAuthError::bearer(
-            ErrorCode::InvalidRequest,
-            realm,
-            "Present the access token in exactly one way",
-        )),
+        _ => Err(OAuthError::bearer(ErrorCode::InvalidRequest, realm, "Present the access token in exactly one way")),
     }
 }

@@ -83,7 +83,10 @@ fn json_document(body: &[u8]) -> HttpResponse {
         .body(body.to_vec())
 }
 
-pub async fn openid_configuration(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
+pub async fn openid_configuration(
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
     let entry = realm_entry(&state, &realm).await?;
     Ok(json_document(&documents(&entry).openid_configuration))
 }

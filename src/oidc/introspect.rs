@@ -20,7 +20,5 @@ pub async fn introspect(
     client_auth::authenticate_confidential(&entry, &credentials)?;
     let token = params.required("token")?;
     let answer = introspection::introspect(&state, &entry, token).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(answer))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer))
 }

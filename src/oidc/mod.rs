@@ -32,10 +32,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(paths::REVOCATION, web::post().to(revoke::revoke)),
     )
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
-    .route(
-        &format!("{}/realms/{{realm}}", paths::OAUTH_METADATA),
-        web::get().to(discovery::oauth_metadata),
-    )
+    .route(&format!("{}/realms/{{realm}}", paths::OAUTH_METADATA), web::get().to(discovery::oauth_metadata))
     .route(
         &format!("{}/realms/{{realm}}", paths::OPENID_CONFIGURATION),
         web::get().to(discovery::openid_configuration),

@@ -33,8 +33,7 @@ impl Params {
     }
 
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
     }
 
     fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, OAuthError> {
@@ -120,17 +119,13 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ()> 
 
 fn form_decode(raw: &str) -> Result<String, ()> {
     let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| ())
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().map(|s| s.into_owned()).map_err(|_| ())
 }
 
 /// The client's credentials from the Basic header or the body.
 pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Result<ClientCredentials, OAuthError> {
-    let basic = basic_credentials(req).map_err(|()| {
-        OAuthError::invalid_client("Malformed HTTP Basic credentials").with_basic_challenge(realm)
-    })?;
+    let basic = basic_credentials(req)
+        .map_err(|()| OAuthError::invalid_client("Malformed HTTP Basic credentials").with_basic_challenge(realm))?;
     let body_id = params.get("client_id");
     match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("Use only one client authentication method")),

@@ -18,13 +18,10 @@ pub async fn revoke(
     let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;
     let token = params.required("token")?;
-    if let Some(hint) = params.get("token_type_hint") {
-        if !matches!(hint, "access_token" | "refresh_token") {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedTokenType,
-                format!("Unsupported token_type_hint: {hint}"),
-            ));
-        }
+    if let Some(hint) = params.get("token_type_hint")
+        && !matches!(hint, "access_token" | "refresh_token")
+    {
+        return Err(OAuthError::new(ErrorCode::UnsupportedTokenType, format!("Unsupported token_type_hint: {hint}")));
     }
     revocation::revoke(&state, &entry, &client, token).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).finish())

@@ -29,11 +29,7 @@ pub async fn userinfo(
         .map_err(|e| OAuthError::bearer(ErrorCode::InvalidToken, realm_name, e.to_string()))?;
     let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
     if !scope.contains("openid") {
-        return Err(OAuthError::bearer(
-            ErrorCode::InsufficientScope,
-            realm_name,
-            "The openid scope is required",
-        ));
+        return Err(OAuthError::bearer(ErrorCode::InsufficientScope, realm_name, "The openid scope is required"));
     }
     let realm_id = entry.realm.id.clone();
     let sub = claims.sub.clone();
@@ -54,7 +50,5 @@ pub async fn userinfo(
     let user = user.to_domain();
     let mut body = issue::profile_claims(&user, &scope);
     body.insert("sub".into(), user.id.clone().into());
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
 }

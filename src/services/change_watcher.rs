@@ -37,7 +37,7 @@ pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut ep
             }
             Err(error) => tracing::warn!(%error, "could not read the change log"),
         }
-        if ticks % 4800 == 0 {
+        if ticks.is_multiple_of(4800) {
             let before = clock.now() - CHANGE_LOG_RETENTION_SECS;
             if let Err(error) = db.run(move |conn| meta::prune_change_log(conn, before)).await {
                 tracing::warn!(%error, "could not prune the change log");

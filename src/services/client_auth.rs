@@ -51,11 +51,7 @@ impl ClientCredentials {
 /// The `invalid_client` answer, with a Basic challenge when Basic was used.
 pub fn invalid_client(entry: &RealmEntry, used_basic: bool, description: &'static str) -> OAuthError {
     let error = OAuthError::invalid_client(description);
-    if used_basic {
-        error.with_basic_challenge(entry.realm.name.as_str())
-    } else {
-        error
-    }
+    if used_basic { error.with_basic_challenge(entry.realm.name.as_str()) } else { error }
 }
 
 /// Authenticates the client; unknown clients and wrong secrets look alike.
@@ -67,9 +63,7 @@ pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Resu
             Ok(Arc::clone(client))
         }
         (None, None) => Ok(Arc::clone(client)),
-        (Some(_), None) => {
-            Err(invalid_client(entry, false, "Client authentication is required for this client"))
-        }
+        (Some(_), None) => Err(invalid_client(entry, false, "Client authentication is required for this client")),
         _ => Err(fail()),
     }
 }

@@ -68,11 +68,7 @@ pub async fn introspect(state: &AppState, entry: &RealmEntry, token: &str) -> Re
     if family.revoked_at.is_some() || spent || now > row.expires_at {
         return Ok(inactive());
     }
-    let client_id = entry
-        .clients
-        .values()
-        .find(|c| c.id == family.client_id)
-        .map(|c| c.client_id.clone());
+    let client_id = entry.clients.values().find(|c| c.id == family.client_id).map(|c| c.client_id.clone());
     let Some(client_id) = client_id else {
         return Ok(inactive());
     };

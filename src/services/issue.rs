@@ -30,7 +30,10 @@ pub struct TokenResponse {
 
 /// Who a token is about.
 pub enum Subject<'a> {
-    User { user: &'a User, auth_time: UnixTime },
+    User {
+        user: &'a User,
+        auth_time: UnixTime,
+    },
     /// The client acting for itself (`client_credentials`).
     Client,
 }
@@ -92,11 +95,11 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
             claims.insert("family_name".into(), family.clone().into());
         }
     }
-    if scope.contains("email") {
-        if let Some(email) = &user.email {
-            claims.insert("email".into(), email.clone().into());
-            claims.insert("email_verified".into(), user.email_verified.into());
-        }
+    if scope.contains("email")
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), email.clone().into());
+        claims.insert("email_verified".into(), user.email_verified.into());
     }
     claims
 }

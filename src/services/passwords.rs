@@ -48,10 +48,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy: Arc::new(OnceLock::new()),
-        }
+        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy: Arc::new(OnceLock::new()) }
     }
 
     /// Verifies `password`; with no stored hash (unknown user, unusable

@@ -127,11 +127,8 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         .map(|row| Ok((row.name.clone(), json_list(&row.implies)?)))
         .collect::<Result<_, StorageError>>()?;
     let catalog = ScopeCatalog::new(implies.iter().map(|(n, i)| (n.as_str(), i.as_slice())));
-    let role_scopes = s
-        .roles
-        .iter()
-        .map(|row| Ok((row.id.clone(), json_list(&row.scopes)?)))
-        .collect::<Result<_, StorageError>>()?;
+    let role_scopes =
+        s.roles.iter().map(|row| Ok((row.id.clone(), json_list(&row.scopes)?))).collect::<Result<_, StorageError>>()?;
     let clients = s
         .clients
         .iter()

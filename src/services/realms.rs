@@ -110,7 +110,8 @@ pub fn rotate_realm_key(
     realm_name: &str,
     now: UnixTime,
 ) -> Result<String, RealmAdminError> {
-    let realm = realms::find_by_name(conn, realm_name)?.ok_or_else(|| RealmAdminError::NoSuchRealm(realm_name.into()))?;
+    let realm =
+        realms::find_by_name(conn, realm_name)?.ok_or_else(|| RealmAdminError::NoSuchRealm(realm_name.into()))?;
     let algorithm = realm.signing_algorithm.parse().map_err(|e: crate::domain::Invalid| StorageError::Corrupt(e.0))?;
     rotate_key(conn, secret, &realm, algorithm, now)
 }
@@ -162,7 +163,8 @@ pub fn ensure_bootstrap_admin(
     password_hash: &str,
     now: UnixTime,
 ) -> Result<bool, RealmAdminError> {
-    let master = realms::find_by_name(conn, MASTER_REALM)?.ok_or_else(|| RealmAdminError::NoSuchRealm(MASTER_REALM.into()))?;
+    let master =
+        realms::find_by_name(conn, MASTER_REALM)?.ok_or_else(|| RealmAdminError::NoSuchRealm(MASTER_REALM.into()))?;
     if users::find_by_username(conn, &master.id, username.as_str())?.is_some() {
         return Ok(false);
     }
@@ -184,7 +186,8 @@ pub fn add_user(
     password_hash: Option<String>,
     now: UnixTime,
 ) -> Result<String, RealmAdminError> {
-    let realm = realms::find_by_name(conn, realm_name)?.ok_or_else(|| RealmAdminError::NoSuchRealm(realm_name.into()))?;
+    let realm =
+        realms::find_by_name(conn, realm_name)?.ok_or_else(|| RealmAdminError::NoSuchRealm(realm_name.into()))?;
     if users::find_by_username(conn, &realm.id, username.as_str())?.is_some() {
         return Err(RealmAdminError::UserExists(username.to_string()));
     }

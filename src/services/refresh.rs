@@ -111,7 +111,9 @@ pub async fn refresh(
     let outcome = state
         .db
         .run(move |conn| {
-            Ok(conn.transaction(|conn| refresh_in_transaction(conn, &entry, &client, &secret, &presented, &requested, now)))
+            Ok(conn.transaction(|conn| {
+                refresh_in_transaction(conn, &entry, &client, &secret, &presented, &requested, now)
+            }))
         })
         .await?;
     match outcome {
@@ -159,15 +161,15 @@ fn refresh_in_transaction(
     }
     if settings.refresh_token_rotation && !spent_now {
         let spent_at = token.spent_at.unwrap_or(now);
-        if now - spent_at <= settings.refresh_token_reuse_grace {
-            if let Some(sealed) = &token.successor {
-                let response = secret
-                    .decrypt(sealed)
-                    .ok()
-                    .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
-                    .ok_or_else(|| Abort::Storage(StorageError::Corrupt("unreadable refresh successor".into())))?;
-                return Ok(Outcome::Replayed(response));
-            }
+        if now - spent_at <= settings.refresh_token_reuse_grace
+            && let Some(sealed) = &token.successor
+        {
+            let response = secret
+                .decrypt(sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
+                .ok_or_else(|| Abort::Storage(StorageError::Corrupt("unreadable refresh successor".into())))?;
+            return Ok(Outcome::Replayed(response));
         }
         refresh::revoke_family(conn, &family.id, now)?;
         revocations::insert(
@@ -203,7 +205,8 @@ fn refresh_in_transaction(
 
     let subject = Subject::User { user: &user, auth_time: family.auth_time };
     let (access_token, expires_in) =
-        issue::access_token(entry, client, &subject, &granted, issue::new_jti(Some(&family.id)), now).map_err(Abort::Reject)?;
+        issue::access_token(entry, client, &subject, &granted, issue::new_jti(Some(&family.id)), now)
+            .map_err(Abort::Reject)?;
     let id_token = if granted.contains("openid") {
         let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
         Some(issue::id_token(entry, client, &user, &granted, family.auth_time, extras, now).map_err(Abort::Reject)?)

@@ -7,8 +7,8 @@ use crate::crypto::token_hash;
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::storage::repo::{refresh, revocations};
 use crate::storage::StorageError;
+use crate::storage::repo::{refresh, revocations};
 
 const REVOCATION_MARGIN_SECS: i64 = 30;
 
@@ -30,10 +30,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
         if claims.client_id != client.client_id {
             Found::OtherClient
         } else {
-            state
-                .db
-                .run(move |conn| revocations::insert(conn, &realm_id, &claims.jti, claims.exp))
-                .await?;
+            state.db.run(move |conn| revocations::insert(conn, &realm_id, &claims.jti, claims.exp)).await?;
             Found::Revoked
         }
     } else {

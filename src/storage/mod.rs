@@ -43,10 +43,7 @@ impl StorageError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
-            Self::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _
-            ))
+            Self::Query(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
         )
     }
 }
@@ -68,10 +65,7 @@ impl DatabaseUrl {
         } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             Ok(Self::Postgres(raw.to_owned()))
         } else {
-            Err(format!(
-                "database URL must start with sqlite:// or postgres:// (got `{}`)",
-                redact_url(raw)
-            ))
+            Err(format!("database URL must start with sqlite:// or postgres:// (got `{}`)", redact_url(raw)))
         }
     }
 
@@ -106,8 +100,8 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: WAL needs a lock that another connection may hold.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
@@ -116,9 +110,9 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgres).map_err(r2d2::Error::ConnectionError)
+            }
         }
     }
 
@@ -225,10 +219,7 @@ mod tests {
 
     #[test]
     fn urls_choose_the_backend() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://rg.db").unwrap(),
-            DatabaseUrl::Sqlite("rg.db".into())
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite://rg.db").unwrap(), DatabaseUrl::Sqlite("rg.db".into()));
         assert_eq!(
             DatabaseUrl::parse("sqlite:///var/lib/rg.db").unwrap(),
             DatabaseUrl::Sqlite("/var/lib/rg.db".into())

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use josekit::jwk::{Jwk, KeyPair};
 use josekit::jwk::alg::ed::EdCurve;
+use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, PS256, RS256};
 use serde_json::{Map, Value};
 
@@ -82,10 +82,7 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("algorithm", &self.algorithm).finish_non_exhaustive()
     }
 }
 

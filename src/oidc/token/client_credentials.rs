@@ -9,12 +9,15 @@ use crate::services::issue::{self, Subject, TokenResponse};
 use crate::services::realm_cache::RealmEntry;
 use crate::state::AppState;
 
-pub fn grant(state: &AppState, entry: &RealmEntry, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub fn grant(
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
     let requested = requested_scope(params)?;
-    let granted = entry
-        .scopes
-        .grant(&requested, &client.scopes, None)
-        .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+    let granted =
+        entry.scopes.grant(&requested, &client.scopes, None).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
     let now = state.clock.now();
     let (access_token, expires_in) =
         issue::access_token(entry, client, &Subject::Client, &granted, issue::new_jti(None), now)?;

@@ -28,17 +28,12 @@ pub async fn token(
     let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;
     let grant_type = params.required("grant_type")?;
-    let grant: GrantType = grant_type
-        .parse()
-        .ok()
-        .filter(|g| super::discovery::GRANT_TYPES.contains(g))
-        .ok_or_else(|| {
+    let grant: GrantType =
+        grant_type.parse().ok().filter(|g| super::discovery::GRANT_TYPES.contains(g)).ok_or_else(|| {
             OAuthError::new(ErrorCode::UnsupportedGrantType, format!("Unsupported grant_type: {grant_type}"))
         })?;
     if !client.allows(grant) {
-        return Err(OAuthError::unauthorized_client(format!(
-            "Client is not allowed to use the {grant} grant"
-        )));
+        return Err(OAuthError::unauthorized_client(format!("Client is not allowed to use the {grant} grant")));
     }
     let response = match grant {
         GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params)?,

@@ -20,10 +20,7 @@ pub async fn grant(
     let password = params.required("password")?;
     let requested = requested_scope(params)?;
     // Scope errors first: they need no password check.
-    entry
-        .scopes
-        .grant(&requested, &client.scopes, None)
-        .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+    entry.scopes.grant(&requested, &client.scopes, None).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
     let Some(signed_in) = authentication::password(state, entry, username, password.to_owned()).await? else {
         tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
         return Err(OAuthError::invalid_grant("Invalid user credentials"));

@@ -26,10 +26,7 @@ pub struct ClientRow {
 
 impl std::fmt::Debug for ClientRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientRow")
-            .field("id", &self.id)
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
+        f.debug_struct("ClientRow").field("id", &self.id).field("client_id", &self.client_id).finish_non_exhaustive()
     }
 }
 

@@ -33,11 +33,7 @@ impl std::fmt::Debug for KeyRow {
 pub fn list_published(conn: &mut DbConnection, realm_id: &str, now: UnixTime) -> Result<Vec<KeyRow>, StorageError> {
     Ok(signing_keys::table
         .filter(signing_keys::realm_id.eq(realm_id))
-        .filter(
-            signing_keys::publish_until
-                .is_null()
-                .or(signing_keys::publish_until.ge(now)),
-        )
+        .filter(signing_keys::publish_until.is_null().or(signing_keys::publish_until.ge(now)))
         .order((signing_keys::created_at.desc(), signing_keys::kid.desc()))
         .select(KeyRow::as_select())
         .load(conn)?)
@@ -56,14 +52,9 @@ pub fn retire_active(
     publish_until: UnixTime,
 ) -> Result<usize, StorageError> {
     Ok(diesel::update(
-        signing_keys::table
-            .filter(signing_keys::realm_id.eq(realm_id))
-            .filter(signing_keys::retired_at.is_null()),
+        signing_keys::table.filter(signing_keys::realm_id.eq(realm_id)).filter(signing_keys::retired_at.is_null()),
     )
-    .set((
-        signing_keys::retired_at.eq(now),
-        signing_keys::publish_until.eq(publish_until),
-    ))
+    .set((signing_keys::retired_at.eq(now), signing_keys::publish_until.eq(publish_until)))
     .execute(conn)?)
 }
 

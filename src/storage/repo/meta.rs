@@ -10,16 +10,10 @@ use crate::storage::{DbConnection, StorageError};
 /// Records that `realm` changed. Must be the first write of its transaction:
 /// the row lock on `meta` orders concurrent writers, so epochs commit in order.
 pub fn bump_epoch(conn: &mut DbConnection, realm: &str, now: UnixTime) -> Result<i64, StorageError> {
-    diesel::update(meta::table.find(1))
-        .set(meta::epoch.eq(meta::epoch + 1))
-        .execute(conn)?;
+    diesel::update(meta::table.find(1)).set(meta::epoch.eq(meta::epoch + 1)).execute(conn)?;
     let epoch: i64 = meta::table.find(1).select(meta::epoch).first(conn)?;
     diesel::insert_into(change_log::table)
-        .values((
-            change_log::epoch.eq(epoch),
-            change_log::realm_name.eq(realm),
-            change_log::changed_at.eq(now),
-        ))
+        .values((change_log::epoch.eq(epoch), change_log::realm_name.eq(realm), change_log::changed_at.eq(now)))
         .execute(conn)?;
     Ok(epoch)
 }
@@ -48,8 +42,6 @@ pub fn find_secret_key_check(conn: &mut DbConnection) -> Result<Option<Vec<u8>>,
 }
 
 pub fn set_secret_key_check(conn: &mut DbConnection, check: &[u8]) -> Result<(), StorageError> {
-    diesel::update(meta::table.find(1))
-        .set(meta::secret_key_check.eq(check))
-        .execute(conn)?;
+    diesel::update(meta::table.find(1)).set(meta::secret_key_check.eq(check)).execute(conn)?;
     Ok(())
 }

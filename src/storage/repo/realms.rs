@@ -81,11 +81,7 @@ impl RealmRow {
 }
 
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<RealmRow>, StorageError> {
-    Ok(realms::table
-        .filter(realms::name.eq(name))
-        .select(RealmRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(realms::table.filter(realms::name.eq(name)).select(RealmRow::as_select()).first(conn).optional()?)
 }
 
 pub fn list_names(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {

@@ -56,10 +56,7 @@ pub fn spend_token(conn: &mut DbConnection, token_hash: &str, now: UnixTime) -> 
     .execute(conn)?)
 }
 
-pub fn find_token(
-    conn: &mut DbConnection,
-    token_hash: &str,
-) -> Result<Option<(TokenRow, FamilyRow)>, StorageError> {
+pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(TokenRow, FamilyRow)>, StorageError> {
     Ok(refresh_tokens::table
         .inner_join(refresh_families::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
@@ -69,9 +66,7 @@ pub fn find_token(
 }
 
 pub fn set_successor(conn: &mut DbConnection, token_hash: &str, sealed: &[u8]) -> Result<(), StorageError> {
-    diesel::update(refresh_tokens::table.find(token_hash))
-        .set(refresh_tokens::successor.eq(sealed))
-        .execute(conn)?;
+    diesel::update(refresh_tokens::table.find(token_hash)).set(refresh_tokens::successor.eq(sealed)).execute(conn)?;
     Ok(())
 }
 
@@ -93,11 +88,8 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: UnixTime) ->
 /// Deletes families that expired or were revoked before `before`.
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
     Ok(diesel::delete(
-        refresh_families::table.filter(
-            refresh_families::expires_at
-                .lt(before)
-                .or(refresh_families::revoked_at.lt(before)),
-        ),
+        refresh_families::table
+            .filter(refresh_families::expires_at.lt(before).or(refresh_families::revoked_at.lt(before))),
     )
     .execute(conn)?)
 }

@@ -8,12 +8,8 @@ use crate::storage::{DbConnection, StorageError};
 
 /// Records a revoked id; revoking twice is harmless.
 pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: UnixTime) -> Result<(), StorageError> {
-    let exists = revoked_tokens::table
-        .find(jti)
-        .select(revoked_tokens::jti)
-        .first::<String>(conn)
-        .optional()?
-        .is_some();
+    let exists =
+        revoked_tokens::table.find(jti).select(revoked_tokens::jti).first::<String>(conn).optional()?.is_some();
     if !exists {
         diesel::insert_into(revoked_tokens::table)
             .values((

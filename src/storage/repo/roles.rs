@@ -36,10 +36,7 @@ pub fn update(conn: &mut DbConnection, row: &RoleRow) -> Result<(), StorageError
 
 /// The ids of the roles a user holds.
 pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select(user_roles::role_id)
-        .load(conn)?)
+    Ok(user_roles::table.filter(user_roles::user_id.eq(user_id)).select(user_roles::role_id).load(conn)?)
 }
 
 /// Replaces a user's roles with exactly `role_ids`.

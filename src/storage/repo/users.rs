@@ -26,10 +26,7 @@ pub struct UserRow {
 
 impl std::fmt::Debug for UserRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserRow")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("UserRow").field("id", &self.id).field("username", &self.username).finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,15 @@
+# Builds the realmgate binary and runs it on a slim Debian.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libsqlite3-0 libssl3 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/target/release/realmgate /usr/local/bin/realmgate
+COPY realms.example.toml /etc/realmgate/realms.toml
+USER nobody
+EXPOSE 8080
+ENTRYPOINT ["realmgate"]
+CMD ["serve", "--bind", "0.0.0.0:8080"]

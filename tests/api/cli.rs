@@ -1,0 +1,157 @@
+//! The CLI against a running server: changes show up within a second, the
+//! secret key guards the data, realm files are strict and all-or-nothing.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::{Backend, TestApp, TestDatabase, run_cli, spawn_app, spawn_on};
+
+async fn eventually<F, Fut>(what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn live_changes(app: TestApp) {
+    // A new client from a realm file applied by another process.
+    let file = app.db.dir.path().join("extra.toml");
+    std::fs::write(
+        &file,
+        "[[realms]]\nname = \"acme\"\n\n  [[realms.clients]]\n  client_id = \"late\"\n  secret = \"late-secret\"\n  grant_types = [\"client_credentials\"]\n",
+    )
+    .unwrap();
+    let out = app.cli(&["realm", "import", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let took = eventually("the new client works", || async {
+        app.client_credentials("acme", "late", "late-secret", None).await.status == 200
+    })
+    .await;
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+
+    // A user added by the CLI signs in at once (users are never cached).
+    let out =
+        app.cli(&["user", "add", "--realm", "acme", "--username", "Carol", "--password-stdin"], Some("carol-pw\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let carol = app.password_grant("acme", ("web", "web-secret"), ("carol", "carol-pw"), "openid").await;
+    assert_eq!(carol.status, 200, "{}", carol.json);
+    let again = app.cli(&["user", "add", "--realm", "acme", "--username", "carol"], None);
+    assert!(!again.status.success(), "duplicate users are refused");
+
+    // A key rotation: new tokens use the new key; old tokens still verify.
+    let before = app.client_credentials("acme", "svc", "svc-secret", None).await;
+    let old_token = before.str("access_token").to_owned();
+    let (old_header, _) = crate::helpers::jwt_parts(&old_token);
+    let out = app.cli(&["keys", "rotate", "--realm", "acme"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eventually("the new key signs", || async {
+        let now = app.client_credentials("acme", "svc", "svc-secret", None).await;
+        crate::helpers::jwt_parts(now.str("access_token")).0["kid"] != old_header["kid"]
+    })
+    .await;
+    let jwks = app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await;
+    assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 2, "old key stays published");
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &old_token).await.json["active"], true);
+    // Once every token the old key signed has expired, it leaves the JWKS.
+    app.clock.advance(300 + 31);
+    let jwks = app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await;
+    assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 1, "{}", jwks.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_changes_sqlite() {
+    if let Some(app) = spawn_app(Backend::Sqlite).await {
+        live_changes(app).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_changes_postgres() {
+    if let Some(app) = spawn_app(Backend::Postgres).await {
+        live_changes(app).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_wrong_secret_key_stops_start_up() {
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let out = run_cli(&db, &["migrate"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = std::fs::read_to_string(db.key_file()).unwrap();
+
+    std::fs::remove_file(db.key_file()).unwrap();
+    let out = run_cli(&db, &["migrate"], None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist") && stderr.contains("already holds data"), "{stderr}");
+    assert!(!db.key_file().exists(), "no silent new key");
+
+    std::fs::write(db.key_file(), "ab".repeat(32)).unwrap();
+    let out = run_cli(&db, &["migrate"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the key"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    std::fs::write(db.key_file(), key).unwrap();
+    assert!(run_cli(&db, &["migrate"], None).status.success());
+    let err = spawn_on(db, "not toml [").await.err().unwrap();
+    assert!(err.contains("realms-"), "{err}");
+}
+
+async fn realm_files_are_strict_and_atomic(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let bad = app.db.dir.path().join("bad.toml");
+    // The first realm is fine; the second has a bad role reference: nothing applies.
+    std::fs::write(
+        &bad,
+        "[[realms]]\nname = \"fresh\"\n\n[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"zed\"\n  roles = [\"nope\"]\n",
+    )
+    .unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml:9") && stderr.contains("roles") && stderr.contains("nope"), "{stderr}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let fresh = app.get(&app.realm_url("fresh", "/.well-known/openid-configuration")).await;
+    assert_eq!(fresh.status, 404, "nothing of a bad file is applied");
+
+    std::fs::write(&bad, "[[realms]]\nname = \"acme\"\ncolour = \"red\"\n").unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml:3") && stderr.contains("colour"), "{stderr}");
+
+    // Export, then re-apply: idempotent, secrets kept.
+    let out = app.cli(&["realm", "export", "acme", "--with-secrets"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = String::from_utf8(out.stdout).unwrap();
+    assert!(exported.contains("svc-secret") && exported.contains("$argon2id$"), "{exported}");
+    let plain = String::from_utf8(app.cli(&["realm", "export", "acme"], None).stdout).unwrap();
+    assert!(!plain.contains("svc-secret") && !plain.contains("$argon2id$"), "{plain}");
+    let file = app.db.dir.path().join("exported.toml");
+    std::fs::write(&file, &plain).unwrap();
+    for _ in 0..2 {
+        let out = app.cli(&["realm", "import", file.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let again = String::from_utf8(app.cli(&["realm", "export", "acme"], None).stdout).unwrap();
+    assert_eq!(plain, again, "re-applying an export changes nothing");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(app.client_credentials("acme", "svc", "svc-secret", None).await.status, 200, "secret kept");
+    assert_eq!(app.alice_tokens("openid").await.status, 200, "password kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realm_files_are_strict_and_atomic_sqlite() {
+    realm_files_are_strict_and_atomic(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realm_files_are_strict_and_atomic_postgres() {
+    realm_files_are_strict_and_atomic(Backend::Postgres).await;
+}

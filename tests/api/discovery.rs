@@ -1,0 +1,88 @@
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+both_backends!(
+    discovery_lists_exactly_what_works,
+    discovery_is_served_at_every_path,
+    jwks_publishes_signing_keys,
+    unknown_realms_are_404
+);
+
+async fn discovery_lists_exactly_what_works(app: TestApp) {
+    let doc = app.get(&app.realm_url("acme", "/.well-known/openid-configuration")).await;
+    assert_eq!(doc.status, 200);
+    let d = &doc.json;
+    assert_eq!(d["issuer"], app.issuer("acme"));
+    assert_eq!(d["token_endpoint"], app.realm_url("acme", "/protocol/openid-connect/token"));
+    assert_eq!(d["jwks_uri"], app.realm_url("acme", "/protocol/openid-connect/certs"));
+    assert_eq!(d["introspection_endpoint"], app.realm_url("acme", "/protocol/openid-connect/token/introspect"));
+    assert_eq!(d["revocation_endpoint"], app.realm_url("acme", "/protocol/openid-connect/revoke"));
+    assert_eq!(d["userinfo_endpoint"], app.realm_url("acme", "/protocol/openid-connect/userinfo"));
+    let grants: Vec<&str> =
+        d["grant_types_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(grants, ["client_credentials", "password", "refresh_token"]);
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
+    let scopes = d["scopes_supported"].as_array().unwrap();
+    for scope in ["openid", "profile", "email", "offline_access", "roms.read", "roms.write"] {
+        assert!(scopes.iter().any(|s| s == scope), "{scope} missing from {scopes:?}");
+    }
+    assert_eq!(d["subject_types_supported"], serde_json::json!(["public"]));
+
+    let other = app.get(&app.realm_url("other", "/.well-known/openid-configuration")).await;
+    assert_eq!(other.json["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
+    assert_eq!(other.json["issuer"], app.issuer("other"));
+}
+
+async fn discovery_is_served_at_every_path(app: TestApp) {
+    let expected = app.get(&app.realm_url("acme", "/.well-known/openid-configuration")).await.json;
+    for path in [
+        "/realms/acme/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-authorization-server/realms/acme",
+        "/.well-known/openid-configuration/realms/acme",
+    ] {
+        let doc = app.get(&format!("{}{path}", app.base)).await;
+        assert_eq!(doc.status, 200, "{path}");
+        assert_eq!(doc.json["issuer"], expected["issuer"], "{path}");
+        assert_eq!(doc.json["token_endpoint"], expected["token_endpoint"], "{path}");
+    }
+}
+
+async fn jwks_publishes_signing_keys(app: TestApp) {
+    let jwks = app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await;
+    assert_eq!(jwks.status, 200);
+    let keys = jwks.json["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["alg"], "RS256");
+    assert!(key["kid"].is_string());
+    assert!(key.get("d").is_none(), "private part published");
+    let n = key["n"].as_str().unwrap();
+    assert!(n.len() >= 342, "RSA modulus shorter than 2048 bits");
+
+    let ec = app.get(&app.realm_url("other", "/protocol/openid-connect/certs")).await;
+    let key = &ec.json["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
+    assert!(key.get("d").is_none());
+}
+
+async fn unknown_realms_are_404(app: TestApp) {
+    for path in [
+        "/realms/nope/.well-known/openid-configuration",
+        "/realms/nope/protocol/openid-connect/certs",
+        "/realms/Bad%20Name/protocol/openid-connect/certs",
+    ] {
+        let answer = app.get(&format!("{}{path}", app.base)).await;
+        assert_eq!(answer.status, 404, "{path}");
+    }
+    let token = app.client_credentials("nope", "svc", "svc-secret", None).await;
+    token.assert_error(404, "not_found");
+}

@@ -1,0 +1,15 @@
+//! Integration tests: the real server over HTTP on a random loopback port.
+
+mod helpers;
+
+mod cli;
+mod client_auth;
+mod discovery;
+mod introspection;
+mod password_grant;
+mod refresh;
+mod relying_party;
+mod revocation;
+mod scopes;
+mod token_input;
+mod userinfo;

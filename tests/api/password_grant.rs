@@ -1,0 +1,96 @@
+use crate::both_backends;
+use crate::helpers::{TestApp, jwt_parts};
+
+both_backends!(
+    password_grant_issues_rfc9068_tokens,
+    id_token_only_with_openid,
+    wrong_passwords_are_invalid_grant,
+    grants_need_registration,
+    client_credentials_tokens_describe_the_client
+);
+
+async fn password_grant_issues_rfc9068_tokens(app: TestApp) {
+    let answer = app.alice_tokens("openid profile email roms.write").await;
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.json["token_type"], "Bearer");
+    assert_eq!(answer.json["expires_in"], 300);
+    assert_eq!(answer.json["scope"], "email openid profile roms.read roms.write");
+    assert!(answer.json["refresh_token"].is_string());
+    let refresh = answer.str("refresh_token");
+    assert!(refresh.len() >= 22 && !refresh.contains('.'), "opaque, at least 128 bits");
+
+    let (header, claims) = jwt_parts(answer.str("access_token"));
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["alg"], "RS256");
+    assert!(header["kid"].is_string());
+    for claim in ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"] {
+        assert!(!claims[claim].is_null(), "{claim} missing: {claims}");
+    }
+    assert_eq!(claims["iss"], app.issuer("acme"));
+    assert_eq!(claims["client_id"], "web");
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+
+    let (id_header, id) = jwt_parts(answer.str("id_token"));
+    assert_eq!(id_header["kid"], header["kid"]);
+    assert_eq!(id["aud"], "web");
+    assert_eq!(id["azp"], "web");
+    assert_eq!(id["sub"], claims["sub"]);
+    assert_eq!(id["email"], "alice@example.com");
+    assert_eq!(id["name"], "Alice Liddell");
+    assert!(id["at_hash"].is_string() && id["auth_time"].is_i64());
+}
+
+async fn id_token_only_with_openid(app: TestApp) {
+    let answer = app.alice_tokens("roms.read").await;
+    assert!(answer.json.get("id_token").is_none(), "{}", answer.json);
+    let answer = app.alice_tokens("openid").await;
+    let (_, id) = jwt_parts(answer.str("id_token"));
+    assert!(id.get("email").is_none(), "email claims need the email scope");
+}
+
+async fn wrong_passwords_are_invalid_grant(app: TestApp) {
+    let wrong = app.password_grant("acme", ("web", "web-secret"), ("alice", "nope"), "").await;
+    wrong.assert_error(400, "invalid_grant");
+    let unknown = app.password_grant("acme", ("web", "web-secret"), ("nobody", "nope"), "").await;
+    unknown.assert_error(400, "invalid_grant");
+    assert_eq!(wrong.json, unknown.json, "unknown users look like wrong passwords");
+    // alice of realm `other` has another password.
+    let foreign = app.password_grant("acme", ("web", "web-secret"), ("alice", "other-pw"), "").await;
+    foreign.assert_error(400, "invalid_grant");
+    let missing =
+        app.token("acme", Some(("web", "web-secret")), &[("grant_type", "password"), ("username", "alice")]).await;
+    missing.assert_error(400, "invalid_request");
+    // Usernames are case-insensitive; email works as a login name too.
+    let upper = app.password_grant("acme", ("web", "web-secret"), ("ALICE", "alice-pw"), "").await;
+    assert_eq!(upper.status, 200, "{}", upper.json);
+    let by_email = app.password_grant("acme", ("web", "web-secret"), ("alice@example.com", "alice-pw"), "").await;
+    assert_eq!(by_email.status, 200, "{}", by_email.json);
+}
+
+async fn grants_need_registration(app: TestApp) {
+    let cc = app.client_credentials("acme", "web", "web-secret", None).await;
+    cc.assert_error(400, "unauthorized_client");
+    let pw = app.password_grant("acme", ("svc", "svc-secret"), ("alice", "alice-pw"), "").await;
+    pw.assert_error(400, "unauthorized_client");
+    let unknown = app.token("acme", Some(("svc", "svc-secret")), &[("grant_type", "urn:example:magic")]).await;
+    unknown.assert_error(400, "unsupported_grant_type");
+    let missing = app.token("acme", Some(("svc", "svc-secret")), &[("scope", "roms.read")]).await;
+    missing.assert_error(400, "invalid_request");
+}
+
+async fn client_credentials_tokens_describe_the_client(app: TestApp) {
+    let answer = app.client_credentials("acme", "svc", "svc-secret", None).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert!(answer.json.get("refresh_token").is_none(), "no refresh token for client_credentials");
+    assert!(answer.json.get("id_token").is_none());
+    assert_eq!(answer.json["scope"], "roms.read roms.write");
+    let (_, claims) = jwt_parts(answer.str("access_token"));
+    assert_eq!(claims["client_id"], "svc");
+    assert!(claims.get("preferred_username").is_none());
+
+    let es = app.client_credentials("other", "svc", "svc-secret", Some("openid")).await;
+    assert_eq!(es.status, 200, "{}", es.json);
+    let (header, claims) = jwt_parts(es.str("access_token"));
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(claims["iss"], app.issuer("other"));
+}

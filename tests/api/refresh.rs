@@ -1,0 +1,160 @@
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, jwt_parts, spawn_app_with};
+
+both_backends!(
+    refresh_rotates_and_detects_reuse,
+    refresh_narrows_but_never_widens,
+    refresh_tokens_stay_with_their_client_and_realm,
+    refresh_tokens_expire,
+    offline_access_is_granted
+);
+
+const WEB: (&str, &str) = ("web", "web-secret");
+
+async fn refresh_rotates_and_detects_reuse(app: TestApp) {
+    let first = app.alice_tokens("openid roms.read").await;
+    let rt1 = first.str("refresh_token").to_owned();
+    let second = app.refresh("acme", WEB, &rt1).await;
+    assert_eq!(second.status, 200, "{}", second.json);
+    assert_eq!(second.header("cache-control"), Some("no-store"));
+    let rt2 = second.str("refresh_token").to_owned();
+    assert_ne!(rt1, rt2, "rotation issues a new refresh token");
+    assert_eq!(second.json["scope"], "openid roms.read");
+    assert!(second.json["id_token"].is_string());
+    let at2 = second.str("access_token").to_owned();
+    assert_eq!(app.userinfo("acme", &at2).await.status, 200);
+
+    // Replaying the spent token revokes the whole family.
+    let replay = app.refresh("acme", WEB, &rt1).await;
+    replay.assert_error(400, "invalid_grant");
+    let after = app.refresh("acme", WEB, &rt2).await;
+    after.assert_error(400, "invalid_grant");
+    assert_eq!(after.json["error_description"], "Session not active");
+    // ... and the access tokens it issued.
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &at2).await.json, serde_json::json!({"active": false}));
+    assert_eq!(app.userinfo("acme", &at2).await.status, 401);
+    // A fresh grant still works.
+    assert_eq!(app.alice_tokens("openid").await.status, 200);
+}
+
+async fn refresh_narrows_but_never_widens(app: TestApp) {
+    let first = app.alice_tokens("openid roms.read").await;
+    let rt = first.str("refresh_token").to_owned();
+    let wider = app
+        .token(
+            "acme",
+            Some(WEB),
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", "openid roms.write")],
+        )
+        .await;
+    wider.assert_error(400, "invalid_scope");
+    // The refused request changed nothing: the token still works, narrowed.
+    let narrow = app
+        .token("acme", Some(WEB), &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", "roms.read")])
+        .await;
+    assert_eq!(narrow.status, 200, "{}", narrow.json);
+    assert_eq!(narrow.json["scope"], "roms.read");
+    assert!(narrow.json.get("id_token").is_none());
+    // The refresh token keeps the original grant.
+    let again = app.refresh("acme", WEB, narrow.str("refresh_token")).await;
+    assert_eq!(again.json["scope"], "openid roms.read");
+}
+
+async fn refresh_tokens_stay_with_their_client_and_realm(app: TestApp) {
+    let first = app.alice_tokens("openid").await;
+    let rt = first.str("refresh_token").to_owned();
+    let public =
+        app.token("acme", None, &[("grant_type", "refresh_token"), ("client_id", "cli"), ("refresh_token", &rt)]).await;
+    public.assert_error(400, "invalid_grant");
+    let foreign = app.refresh("other", ("svc", "svc-secret"), &rt).await;
+    foreign.assert_error(400, "invalid_grant");
+    let garbage = app.refresh("acme", WEB, "not-a-token").await;
+    garbage.assert_error(400, "invalid_grant");
+    assert_eq!(garbage.json["error_description"], "Invalid refresh token");
+    // None of that spent the token.
+    assert_eq!(app.refresh("acme", WEB, &rt).await.status, 200);
+}
+
+async fn refresh_tokens_expire(app: TestApp) {
+    let first = app.alice_tokens("openid").await;
+    let rt = first.str("refresh_token").to_owned();
+    assert_eq!(first.json["refresh_expires_in"], 3600);
+    app.clock.advance(3601);
+    let late = app.refresh("acme", WEB, &rt).await;
+    late.assert_error(400, "invalid_grant");
+}
+
+async fn offline_access_is_granted(app: TestApp) {
+    let answer = app.alice_tokens("openid offline_access").await;
+    assert_eq!(answer.json["scope"], "offline_access openid");
+    let refreshed = app.refresh("acme", WEB, answer.str("refresh_token")).await;
+    assert_eq!(refreshed.json["scope"], "offline_access openid");
+    let (_, claims) = jwt_parts(refreshed.str("access_token"));
+    assert_eq!(claims["scope"], "offline_access openid");
+}
+
+const GRACE_REALM: &str = r#"
+[[realms]]
+name = "grace"
+refresh_token_reuse_grace = "30s"
+
+  [[realms.users]]
+  username = "u"
+  password = "pw"
+
+  [[realms.clients]]
+  client_id = "c"
+  secret = "s"
+  grant_types = ["password", "refresh_token"]
+  scopes = ["openid"]
+
+[[realms]]
+name = "fixed"
+refresh_token_rotation = false
+
+  [[realms.users]]
+  username = "u"
+  password = "pw"
+
+  [[realms.clients]]
+  client_id = "c"
+  secret = "s"
+  grant_types = ["password", "refresh_token"]
+  scopes = ["openid"]
+"#;
+
+async fn grace_and_fixed(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, GRACE_REALM).await else { return };
+    // Within the grace a concurrent retry gets the very same new pair.
+    let first = app.password_grant("grace", ("c", "s"), ("u", "pw"), "openid").await;
+    let rt = first.str("refresh_token").to_owned();
+    let a = app.refresh("grace", ("c", "s"), &rt).await;
+    let b = app.refresh("grace", ("c", "s"), &rt).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(b.status, 200, "{}", b.json);
+    assert_eq!(a.json["refresh_token"], b.json["refresh_token"]);
+    assert_eq!(a.json["access_token"], b.json["access_token"]);
+    // After the grace the replay is reuse.
+    app.clock.advance(31);
+    app.refresh("grace", ("c", "s"), &rt).await.assert_error(400, "invalid_grant");
+    app.refresh("grace", ("c", "s"), a.str("refresh_token")).await.assert_error(400, "invalid_grant");
+
+    // Without rotation the same refresh token keeps working.
+    let first = app.password_grant("fixed", ("c", "s"), ("u", "pw"), "openid").await;
+    let rt = first.str("refresh_token").to_owned();
+    for _ in 0..2 {
+        let again = app.refresh("fixed", ("c", "s"), &rt).await;
+        assert_eq!(again.status, 200, "{}", again.json);
+        assert_eq!(again.json["refresh_token"], rt.as_str());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_grace_and_no_rotation_sqlite() {
+    grace_and_fixed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_grace_and_no_rotation_postgres() {
+    grace_and_fixed(Backend::Postgres).await;
+}

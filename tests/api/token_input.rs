@@ -1,0 +1,95 @@
+//! Bad input of every kind gets a clear 4xx and changes nothing.
+
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+both_backends!(
+    malformed_bodies_are_4xx,
+    oversized_bodies_are_413,
+    duplicate_parameters_are_refused,
+    wrong_content_types_are_refused
+);
+
+async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> crate::helpers::Answer {
+    let response = app
+        .http
+        .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+        .basic_auth("svc", Some("svc-secret"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let json = response.json().await.unwrap_or(serde_json::Value::Null);
+    crate::helpers::Answer { status, headers, json }
+}
+
+async fn malformed_bodies_are_4xx(app: TestApp) {
+    let form = "application/x-www-form-urlencoded";
+    // Invalid UTF-8 is decoded lossily, and the result is no valid scope.
+    post_raw(&app, form, b"grant_type=client_credentials&scope=%ff%fe".to_vec())
+        .await
+        .assert_error(400, "invalid_scope");
+    post_raw(&app, form, vec![0xff, 0xfe, 0x00]).await.assert_error(400, "invalid_request");
+    post_raw(&app, "application/json", b"{not json".to_vec()).await.assert_error(400, "invalid_request");
+    post_raw(&app, "application/json", b"[1,2]".to_vec()).await.assert_error(400, "invalid_request");
+    post_raw(&app, "application/json", br#"{"grant_type": 7}"#.to_vec()).await.assert_error(400, "invalid_request");
+    post_raw(&app, "application/json", br#"{"grant_type": "client_credentials", "scope": ["a"]}"#.to_vec())
+        .await
+        .assert_error(400, "invalid_request");
+    let ok =
+        post_raw(&app, "application/json; charset=utf-8", br#"{"grant_type": "client_credentials"}"#.to_vec()).await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    // Garbage Basic credentials.
+    let bad_basic = app
+        .http
+        .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+        .header("authorization", "Basic !!!not-base64")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_basic.status(), 401);
+    // Wrong method.
+    let get = app.get(&app.realm_url("acme", "/protocol/openid-connect/token")).await;
+    assert!((400..500).contains(&get.status), "{}", get.status);
+}
+
+async fn oversized_bodies_are_413(app: TestApp) {
+    let huge = format!("grant_type=client_credentials&scope={}", "a".repeat(100 * 1024));
+    let answer = post_raw(&app, "application/x-www-form-urlencoded", huge.into_bytes()).await;
+    answer.assert_error(413, "invalid_request");
+    let long_scope = format!("grant_type=client_credentials&scope={}", "a".repeat(30 * 1024));
+    post_raw(&app, "application/x-www-form-urlencoded", long_scope.into_bytes())
+        .await
+        .assert_error(400, "invalid_scope");
+}
+
+async fn duplicate_parameters_are_refused(app: TestApp) {
+    let answer = post_raw(
+        &app,
+        "application/x-www-form-urlencoded",
+        b"grant_type=client_credentials&grant_type=client_credentials".to_vec(),
+    )
+    .await;
+    answer.assert_error(400, "invalid_request");
+    let scope =
+        post_raw(&app, "application/x-www-form-urlencoded", b"grant_type=client_credentials&scope=a&scope=b".to_vec())
+            .await;
+    scope.assert_error(400, "invalid_request");
+    // Empty parameters are ignored, as Keycloak's clients send `code=`.
+    let empty = post_raw(
+        &app,
+        "application/x-www-form-urlencoded",
+        b"grant_type=client_credentials&code=&redirect_uri=".to_vec(),
+    )
+    .await;
+    assert_eq!(empty.status, 200, "{}", empty.json);
+}
+
+async fn wrong_content_types_are_refused(app: TestApp) {
+    post_raw(&app, "text/plain", b"grant_type=client_credentials".to_vec()).await.assert_error(400, "invalid_request");
+    post_raw(&app, "multipart/form-data; boundary=x", b"--x--".to_vec()).await.assert_error(400, "invalid_request");
+}
