@@ -86,3 +86,23 @@ async fn unknown_realms_are_404(app: TestApp) {
     let token = app.client_credentials("nope", "svc", "svc-secret", None).await;
     token.assert_error(404, "not_found");
 }
+
+both_backends!(health_and_metrics);
+
+async fn health_and_metrics(app: TestApp) {
+    assert_eq!(app.get(&format!("{}/health/live", app.base)).await.status, 200);
+    let ready = app.get(&format!("{}/health/ready", app.base)).await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json["status"], "UP");
+    app.client_credentials("acme", "svc", "svc-secret", None).await;
+    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"realmgate_tokens_issued_total{realm="acme",grant_type="client_credentials"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("realmgate_http_requests_total{endpoint=\"/realms/{realm}/protocol/openid-connect/token\""),
+        "{metrics}"
+    );
+    assert!(metrics.contains("realmgate_http_request_duration_seconds_bucket"), "{metrics}");
+}
