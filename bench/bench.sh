@@ -334,6 +334,8 @@ signing_floor() {
 stat() { { grep "^CASE side=$1 case=$2 " "$RAW" || true; } | field "$3" | median; }
 server_stat() { { grep "^SERVER side=$1 " "$RAW" || true; } | field "$2" | median; }
 mib() { [ "$1" = - ] && echo - || awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# fmt DECIMALS VALUE: rounds for the table ("-" stays "-")
+fmt() { [ "$2" = - ] && echo - || awk -v d="$1" -v v="$2" 'BEGIN { printf "%.*f", d, v }'; }
 
 report() {
   local floor=$1 load_before=$2 load_after=$3
@@ -354,8 +356,8 @@ report() {
       ratio=$(awk -v a="$rg_rps" -v b="$peer_rps" 'BEGIN { printf "%.2f", a / b }')
     fi
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
-      "$rg_rps" "$(stat rg "$c" p50_ms)" "$(stat rg "$c" p99_ms)" \
-      "$peer_rps" "$(stat peer "$c" p50_ms)" "$(stat peer "$c" p99_ms)" "$ratio"
+      "$(fmt 0 "$rg_rps")" "$(fmt 2 "$(stat rg "$c" p50_ms)")" "$(fmt 2 "$(stat rg "$c" p99_ms)")" \
+      "$(fmt 0 "$peer_rps")" "$(fmt 2 "$(stat peer "$c" p50_ms)")" "$(fmt 2 "$(stat peer "$c" p99_ms)")" "$ratio"
   done
   echo
   echo "| server | realmgate | peer |"
@@ -363,6 +365,9 @@ report() {
   echo "| startup to first 200 (ms) | $(server_stat rg startup_ms) | $(server_stat peer startup_ms) |"
   echo "| RSS at rest (MiB) | $(mib "$(server_stat rg rss_rest_kib)") | $(mib "$(server_stat peer rss_rest_kib)") |"
   echo "| RSS peak, VmHWM (MiB) | $(mib "$(server_stat rg rss_peak_kib)") | $(mib "$(server_stat peer rss_peak_kib)") |"
+  # realmgate's refresh cases start with REFRESH_POOL password grants (argon2);
+  # the peak seen just before them isolates what the other cases cost.
+  echo "| RSS peak before the refresh cases (MiB) | $(mib "$(stat rg introspect hwm_kib)") | $(mib "$(stat peer introspect hwm_kib)") |"
   echo
   echo "- machine: nproc=$(nproc), wrk and the servers share the cores;" \
        "load average before: $load_before, after: $load_after"

@@ -24,6 +24,10 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     AccessDenied,
     UnsupportedResponseType,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    LoginRequired,
+    ConsentRequired,
     NotFound,
     ServerError,
 }
@@ -42,6 +46,10 @@ impl ErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
             Self::NotFound => "not_found",
             Self::ServerError => "server_error",
         }

@@ -51,15 +51,19 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local non200, starved, left, codes, sample = 0, 0, 0, {}, nil
+  local non200, starved, left, by_code, sample = 0, 0, 0, {}, nil
   for _, t in ipairs(threads) do
     non200 = non200 + t:get("non200")
     starved = starved + t:get("starved")
     left = left + t:get("queued")
-    local c = t:get("codes")
-    if c ~= "" then codes[#codes + 1] = c end
+    for code, n in t:get("codes"):gmatch("(%d+):(%d+)") do
+      by_code[code] = (by_code[code] or 0) + tonumber(n)
+    end
     sample = sample or t:get("first_error")
   end
+  local codes = {}
+  for code, n in pairs(by_code) do codes[#codes + 1] = code .. ":" .. n end
+  table.sort(codes)
   io.write(common.result_line(summary, latency, non200, {
     { "starved", starved },
     { "tokens_left", left },

@@ -1,5 +1,6 @@
 //! Pure types and rules of the identity model: no actix, no diesel.
 
+pub mod authorization;
 pub mod client;
 pub mod realm;
 pub mod scope;

@@ -6,18 +6,20 @@ use serde_json::{Value, json};
 
 use super::paths::{self, endpoint};
 use super::realm_entry;
+use crate::domain::authorization::{ResponseMode, ResponseType};
 use crate::domain::client::GrantType;
 use crate::domain::scope::BUILT_IN_SCOPES;
 use crate::error::OAuthError;
 use crate::services::realm_cache::{Documents, RealmEntry};
 use crate::state::AppState;
 
-/// The grant types the token endpoint serves today.
-pub const GRANT_TYPES: [GrantType; 3] = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
+/// The grant types the token endpoint serves.
+pub const GRANT_TYPES: [GrantType; 4] =
+    [GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 const CONFIDENTIAL_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 /// Claims realmgate puts in ID tokens and userinfo answers.
-const CLAIMS: [&str; 15] = [
+const CLAIMS: [&str; 18] = [
     "iss",
     "sub",
     "aud",
@@ -26,6 +28,9 @@ const CLAIMS: [&str; 15] = [
     "auth_time",
     "azp",
     "at_hash",
+    "c_hash",
+    "nonce",
+    "sid",
     "name",
     "given_name",
     "family_name",
@@ -40,6 +45,8 @@ fn metadata(entry: &RealmEntry) -> serde_json::Map<String, Value> {
     let mut scopes: Vec<&str> = BUILT_IN_SCOPES.iter().map(|(name, _)| *name).collect();
     scopes.extend(entry.custom_scopes.iter().map(|s| s.name.as_str()));
     let algorithms = entry.keys.algorithms();
+    let mut grant_types: Vec<&str> = GRANT_TYPES.iter().map(|g| g.as_str()).collect();
+    grant_types.insert(1, GrantType::Implicit.as_str());
     let doc = json!({
         "issuer": issuer,
         "authorization_endpoint": endpoint(issuer, paths::AUTHORIZATION),
@@ -49,8 +56,12 @@ fn metadata(entry: &RealmEntry) -> serde_json::Map<String, Value> {
         "introspection_endpoint": endpoint(issuer, paths::INTROSPECTION),
         "revocation_endpoint": endpoint(issuer, paths::REVOCATION),
         "scopes_supported": scopes,
-        "response_types_supported": Vec::<&str>::new(),
-        "grant_types_supported": GRANT_TYPES.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "end_session_endpoint": endpoint(issuer, paths::END_SESSION),
+        "response_types_supported": ResponseType::ALL,
+        "response_modes_supported": ResponseMode::ALL,
+        "grant_types_supported": grant_types,
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algorithms,
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,

@@ -14,3 +14,7 @@ pub const REVOCATION: &str = "/protocol/openid-connect/revoke";
 pub fn endpoint(issuer: &str, path: &str) -> String {
     format!("{issuer}{path}")
 }
+pub const END_SESSION: &str = "/protocol/openid-connect/logout";
+pub const END_SESSION_CONFIRM: &str = "/protocol/openid-connect/logout/confirm";
+pub const LOGIN_ACTION: &str = "/login-actions/authenticate";
+pub const CONSENT_ACTION: &str = "/login-actions/consent";

@@ -3,8 +3,11 @@
 
 pub mod access;
 pub mod authentication;
+pub mod authorize;
 pub mod change_watcher;
 pub mod client_auth;
+pub mod code_exchange;
+pub mod consent;
 pub mod introspection;
 pub mod issue;
 pub mod passwords;
@@ -13,6 +16,7 @@ pub mod realms;
 pub mod refresh;
 pub mod revoke;
 pub mod secret_key;
+pub mod sessions;
 
 use crate::error::{AppError, OAuthError};
 use crate::storage::StorageError;

@@ -51,6 +51,7 @@ pub fn prepare_family(
         created_at: now,
         expires_at,
         revoked_at: None,
+        session_id: None,
     };
     let first = TokenRow {
         token_hash: token_hash(&token),

@@ -128,6 +128,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
     }
 }
 
@@ -147,6 +148,48 @@ diesel::table! {
         jti -> Text,
         realm_id -> Text,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sso_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        realm_id -> Text,
+        user_id -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    auth_codes (code_hash) {
+        code_hash -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        session_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        code_challenge_method -> Nullable<Text>,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        grant_id -> Text,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        realm_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
     }
 }
 
@@ -172,4 +215,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_families,
     refresh_tokens,
     revoked_tokens,
+    sso_sessions,
+    auth_codes,
+    consents,
 );

@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): parameters, client authentication,
 //! then one file per grant.
 
+mod authorization_code;
 mod client_credentials;
 mod password;
 mod refresh_token;
@@ -36,6 +37,7 @@ pub async fn token(
         return Err(OAuthError::unauthorized_client(format!("Client is not allowed to use the {grant} grant")));
     }
     let response = match grant {
+        GrantType::AuthorizationCode => authorization_code::grant(&state, entry.clone(), client.clone(), &params).await?,
         GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params)?,
         GrantType::Password => password::grant(&state, &entry, &client, &params).await?,
         GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await?,

@@ -3,6 +3,8 @@
 //! transaction.
 
 pub mod clients;
+pub mod codes;
+pub mod consents;
 pub mod keys;
 pub mod meta;
 pub mod realms;
@@ -10,4 +12,5 @@ pub mod refresh;
 pub mod revocations;
 pub mod roles;
 pub mod scopes;
+pub mod sessions;
 pub mod users;

@@ -20,6 +20,9 @@ pub struct FamilyRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The SSO session the grant came from; logout revokes its families
+    /// unless they are offline.
+    pub session_id: Option<String>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -100,4 +103,22 @@ pub fn extend_family(conn: &mut DbConnection, family_id: &str, expires_at: UnixT
         .set(refresh_families::expires_at.eq(expires_at))
         .execute(conn)?;
     Ok(())
+}
+
+/// Revokes the families of a session that are not offline; returns their ids.
+pub fn revoke_session_families(
+    conn: &mut DbConnection,
+    session_id: &str,
+    now: UnixTime,
+) -> Result<Vec<String>, StorageError> {
+    let ids: Vec<String> = refresh_families::table
+        .filter(refresh_families::session_id.eq(session_id))
+        .filter(refresh_families::offline.eq(false))
+        .filter(refresh_families::revoked_at.is_null())
+        .select(refresh_families::id)
+        .load(conn)?;
+    for id in &ids {
+        revoke_family(conn, id, now)?;
+    }
+    Ok(ids)
 }

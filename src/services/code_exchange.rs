@@ -1,0 +1,165 @@
+//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3,
+//! RFC 7636 §4.6): single use, bound to client, redirect URI, PKCE challenge
+//! and nonce; a second use revokes every token issued from the code.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+
+use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::realm_cache::RealmEntry;
+use super::refresh::{prepare_family, store_family};
+use crate::clock::UnixTime;
+use crate::crypto::token_hash;
+use crate::domain::authorization::{ChallengeMethod, verifier_matches};
+use crate::domain::client::{Client, GrantType};
+use crate::domain::scope::ScopeSet;
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::storage::repo::{codes, refresh, revocations, sessions, users};
+use crate::storage::{DbConnection, StorageError};
+
+const REVOCATION_MARGIN_SECS: i64 = 30;
+
+/// What the client sent besides the code.
+pub struct Exchange {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+enum Outcome {
+    Issued(TokenResponse),
+    Reused { grant_id: String },
+}
+
+enum Abort {
+    Reject(OAuthError),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Abort {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+fn reject(description: &'static str) -> Abort {
+    Abort::Reject(OAuthError::invalid_grant(description))
+}
+
+pub async fn exchange(
+    state: &AppState,
+    entry: Arc<RealmEntry>,
+    client: Arc<Client>,
+    request: Exchange,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let outcome = state
+        .db
+        .run(move |conn| Ok(conn.transaction(|conn| exchange_in_transaction(conn, &entry, &client, &request, now))))
+        .await?;
+    match outcome {
+        Ok(Outcome::Issued(response)) => Ok(response),
+        Ok(Outcome::Reused { grant_id }) => {
+            tracing::warn!(grant_id, "authorization code used twice; its tokens are revoked");
+            Err(OAuthError::invalid_grant("Authorization code was already used"))
+        }
+        Err(Abort::Reject(error)) => Err(error),
+        Err(Abort::Storage(error)) => Err(error.into()),
+    }
+}
+
+fn exchange_in_transaction(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    request: &Exchange,
+    now: UnixTime,
+) -> Result<Outcome, Abort> {
+    let hash = token_hash(&request.code);
+    // Use first: the write lock is taken at once and only one caller wins.
+    let used_now = codes::use_code(conn, &hash, now)? == 1;
+    let Some(code) = codes::find(conn, &hash)? else {
+        return Err(reject("Invalid authorization code"));
+    };
+    if code.realm_id != entry.realm.id {
+        return Err(reject("Invalid authorization code"));
+    }
+    if !used_now {
+        refresh::revoke_family(conn, &code.grant_id, now)?;
+        let horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
+        revocations::insert(conn, &entry.realm.id, &code.grant_id, horizon)?;
+        return Ok(Outcome::Reused { grant_id: code.grant_id });
+    }
+    if code.client_id != client.id {
+        return Err(reject("Authorization code was issued to another client"));
+    }
+    if now > code.expires_at {
+        return Err(reject("Authorization code has expired"));
+    }
+    if request.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        return Err(reject("redirect_uri does not match the authorization request"));
+    }
+    match (&code.code_challenge, &request.code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            let method = code.code_challenge_method.as_deref().and_then(ChallengeMethod::parse).unwrap_or(ChallengeMethod::Plain);
+            if !verifier_matches(method, challenge, verifier) {
+                return Err(reject("PKCE verification failed"));
+            }
+        }
+        (Some(_), None) => return Err(reject("Missing code_verifier")),
+        (None, Some(_)) => return Err(reject("code_verifier sent, but the authorization request had no code_challenge")),
+        (None, None) => {}
+    }
+    let live_session = sessions::find_by_id(conn, &code.session_id)?.is_some_and(|s| s.ended_at.is_none());
+    if !live_session {
+        return Err(reject("Session not active"));
+    }
+    let Some(user) = users::find_by_id(conn, &entry.realm.id, &code.user_id)?.filter(|u| u.enabled) else {
+        return Err(reject("Session not active"));
+    };
+    let user = user.to_domain();
+    let scope = ScopeSet::parse(&code.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
+
+    let subject = Subject::User { user: &user, auth_time: code.auth_time };
+    let (access_token, expires_in) =
+        issue::access_token(entry, client, &subject, &scope, issue::new_jti(Some(&code.grant_id)), now)
+            .map_err(Abort::Reject)?;
+    let id_token = if scope.contains("openid") {
+        let extras = IdTokenExtras {
+            nonce: code.nonce.as_deref(),
+            sid: Some(&code.session_id),
+            access_token: Some(&access_token),
+            code: None,
+        };
+        Some(issue::id_token(entry, client, &user, &scope, code.auth_time, extras, now).map_err(Abort::Reject)?)
+    } else {
+        None
+    };
+    let (refresh_token, refresh_expires_in) = if client.allows(GrantType::RefreshToken) {
+        let mut family = prepare_family(entry, client, &user.id, &scope, code.auth_time, now);
+        family.family.id = code.grant_id.clone();
+        family.first.family_id = code.grant_id.clone();
+        family.family.session_id = Some(code.session_id.clone());
+        store_family(conn, &family)?;
+        (Some(family.token), Some(family.first.expires_at - now))
+    } else {
+        (None, None)
+    };
+    Ok(Outcome::Issued(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        refresh_token,
+        refresh_expires_in,
+        id_token,
+        scope: scope.to_string(),
+    }))
+}

@@ -1,0 +1,98 @@
+//! SSO sessions: a server-side row referenced by an opaque cookie, with the
+//! realm's idle and maximum lifetimes; ending one revokes the refresh tokens
+//! issued in it (offline ones survive, as in Keycloak).
+
+use super::ServiceError;
+use super::realm_cache::RealmEntry;
+use super::authentication::SignedInUser;
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, token_hash};
+use crate::state::AppState;
+use crate::storage::repo::sessions::SessionRow;
+use crate::storage::repo::{refresh, revocations, roles, sessions, users};
+use crate::storage::{DbConnection, StorageError, new_id};
+
+/// `last_seen_at` is written at most this often, so a busy session does not
+/// cost a write per authorization.
+const TOUCH_EVERY_SECS: i64 = 60;
+const REVOCATION_MARGIN_SECS: i64 = 30;
+
+/// A live session with its user.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: SessionRow,
+    pub user: SignedInUser,
+}
+
+fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
+    let s = &entry.realm.settings;
+    row.realm_id == entry.realm.id
+        && row.ended_at.is_none()
+        && now - row.last_seen_at <= s.sso_session_idle
+        && now - row.created_at <= s.sso_session_max
+}
+
+/// Looks up the session a cookie names, with its (enabled) user and roles.
+pub fn find_live(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    cookie: &str,
+    now: UnixTime,
+) -> Result<Option<LiveSession>, StorageError> {
+    let Some(session) = sessions::find_by_token_hash(conn, &token_hash(cookie))? else {
+        return Ok(None);
+    };
+    if !is_live(entry, &session, now) {
+        return Ok(None);
+    }
+    let Some(user) = users::find_by_id(conn, &entry.realm.id, &session.user_id)?.filter(|u| u.enabled) else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at >= TOUCH_EVERY_SECS {
+        sessions::touch(conn, &session.id, now)?;
+    }
+    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
+    Ok(Some(LiveSession { session, user: SignedInUser { user: user.to_domain(), role_ids } }))
+}
+
+pub async fn find(state: &AppState, entry: &std::sync::Arc<RealmEntry>, cookie: Option<String>) -> Result<Option<LiveSession>, ServiceError> {
+    let Some(cookie) = cookie else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let entry = std::sync::Arc::clone(entry);
+    Ok(state.db.run(move |conn| find_live(conn, &entry, &cookie, now)).await?)
+}
+
+/// Starts a session for a user who just signed in; returns the cookie value.
+pub async fn start(state: &AppState, entry: &RealmEntry, user: &SignedInUser) -> Result<(String, SessionRow), ServiceError> {
+    let now = state.clock.now();
+    let token = random_token(32);
+    let row = SessionRow {
+        id: new_id(),
+        token_hash: token_hash(&token),
+        realm_id: entry.realm.id.clone(),
+        user_id: user.user.id.clone(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        ended_at: None,
+    };
+    let stored = row.clone();
+    state.db.run(move |conn| sessions::insert(conn, &stored)).await?;
+    Ok((token, row))
+}
+
+/// Ends a session and revokes its refresh tokens and their access tokens.
+pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: UnixTime) -> Result<(), StorageError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        sessions::end(conn, session_id, now)?;
+        let horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
+        for family in refresh::revoke_session_families(conn, session_id, now)? {
+            revocations::insert(conn, &entry.realm.id, &family, horizon)?;
+        }
+        // Access tokens from the browser flow name the session's grants too.
+        revocations::insert(conn, &entry.realm.id, session_id, horizon)
+    })
+}

@@ -1,0 +1,41 @@
+//! Remembered consent (`consents`): per user and client, the scopes granted.
+
+use diesel::prelude::*;
+
+use crate::clock::UnixTime;
+use crate::storage::schema::consents;
+use crate::storage::{DbConnection, StorageError};
+
+pub fn find_scope(conn: &mut DbConnection, user_id: &str, client_id: &str) -> Result<Option<String>, StorageError> {
+    Ok(consents::table
+        .find((user_id, client_id))
+        .select(consents::scope)
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores the granted scope set, replacing what was there.
+pub fn save(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: UnixTime,
+) -> Result<(), StorageError> {
+    let updated = diesel::update(consents::table.find((user_id, client_id)))
+        .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(consents::table)
+            .values((
+                consents::user_id.eq(user_id),
+                consents::client_id.eq(client_id),
+                consents::realm_id.eq(realm_id),
+                consents::scope.eq(scope),
+                consents::granted_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! SSO sessions (`sso_sessions`): the cookie's token is stored only hashed.
+
+use diesel::prelude::*;
+
+use crate::clock::UnixTime;
+use crate::storage::schema::sso_sessions;
+use crate::storage::{DbConnection, StorageError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub token_hash: String,
+    pub realm_id: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StorageError> {
+    diesel::insert_into(sso_sessions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_token_hash(conn: &mut DbConnection, token_hash: &str) -> Result<Option<SessionRow>, StorageError> {
+    Ok(sso_sessions::table
+        .filter(sso_sessions::token_hash.eq(token_hash))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, StorageError> {
+    Ok(sso_sessions::table.find(id).select(SessionRow::as_select()).first(conn).optional()?)
+}
+
+pub fn touch(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), StorageError> {
+    diesel::update(sso_sessions::table.find(id)).set(sso_sessions::last_seen_at.eq(now)).execute(conn)?;
+    Ok(())
+}
+
+/// Ends a session; returns whether it was live.
+pub fn end(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, StorageError> {
+    let changed = diesel::update(sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::ended_at.is_null()))
+        .set(sso_sessions::ended_at.eq(now))
+        .execute(conn)?;
+    Ok(changed > 0)
+}
+
+/// Deletes sessions that ended, or went unused, before `before`.
+pub fn prune(conn: &mut DbConnection, ended_before: UnixTime, idle_before: UnixTime) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        sso_sessions::table.filter(sso_sessions::ended_at.lt(ended_before).or(sso_sessions::last_seen_at.lt(idle_before))),
+    )
+    .execute(conn)?)
+}

@@ -1,0 +1,225 @@
+//! The authorization endpoint (Core §3.1.2): validate, then sign in,
+//! consent and answer, reusing the SSO session when there is one.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::cookies;
+use super::flow::{self, AuthRequest, Rejection};
+use super::pages::{ConsentPage, LoginPage, PageError, ScopeLine, page_builder, render};
+use super::reply::{add_cookies, deliver, deliver_error};
+use crate::domain::client::Client;
+use crate::domain::scope::{BUILT_IN_SCOPES, ScopeSet};
+use crate::error::ErrorCode;
+use crate::oidc::params::{self, Params};
+use crate::services::authorize::{Grant, respond};
+use crate::services::consent;
+use crate::services::realm_cache::RealmEntry;
+use crate::services::sessions::{self, LiveSession};
+use crate::state::AppState;
+
+pub const LOGIN_PURPOSE: &str = "login";
+pub const CONSENT_PURPOSE: &str = "consent";
+
+pub async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, PageError> {
+    match state.cache.get(name).await {
+        Ok(Some(entry)) => Ok(entry),
+        Ok(None) => Err(PageError::not_found()),
+        Err(error) => Err(PageError::internal(&error)),
+    }
+}
+
+/// Form or query parameters; a malformed request gets the error page.
+pub async fn page_params(req: &HttpRequest, payload: web::Payload, entry: &RealmEntry) -> Result<Params, PageError> {
+    let parsed = if req.method() == Method::POST {
+        params::read(req, payload).await
+    } else {
+        Params::from_form(req.query_string().as_bytes())
+    };
+    parsed.map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.description.into_owned()))
+}
+
+pub fn is_secure(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
+}
+
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let params = page_params(&req, payload, &entry).await?;
+    let (client, request) = match flow::parse(&entry, &params) {
+        Ok(parsed) => parsed,
+        Err(Rejection::Page(message)) => {
+            return Err(PageError::bad_request(&entry.realm.settings.display_name, message));
+        }
+        Err(Rejection::Redirect(reply, code, description)) => {
+            return Ok(deliver_error(&entry, &reply, code, &description, Vec::new()));
+        }
+    };
+    let now = state.clock.now();
+    let session = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
+    let session = session.filter(|live| {
+        let fresh_enough = request.max_age.is_none_or(|age| now - live.session.auth_time <= age);
+        let same_user = request.hint_sub.as_ref().is_none_or(|sub| *sub == live.user.user.id);
+        fresh_enough && same_user
+    });
+    match session {
+        Some(live) if !request.prompt_login => proceed(&req, &state, &entry, &client, &request, &live, Vec::new()).await,
+        _ if request.prompt_none => {
+            Ok(deliver_error(&entry, &request.reply, ErrorCode::LoginRequired, "The user is not signed in", Vec::new()))
+        }
+        _ => {
+            let username = request.login_hint.clone().unwrap_or_default();
+            Ok(login_page(&req, &state, &entry, &client, &request, &username, None, StatusCode::OK))
+        }
+    }
+}
+
+/// Renders the login page with a freshly sealed flow state.
+#[expect(clippy::too_many_arguments, reason = "a page needs the whole flow")]
+pub fn login_page(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    request: &AuthRequest,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let realm = entry.realm.name.as_str();
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let sealed = flow::seal(&state.secret, LOGIN_PURPOSE, realm, &csrf, request, state.clock.now());
+    let action = format!("{}/login-actions/authenticate", entry.issuer);
+    let page = LoginPage {
+        realm_display: &entry.realm.settings.display_name,
+        client_name: &client.name,
+        action: &action,
+        state: &sealed,
+        csrf: &csrf,
+        username,
+        error,
+    };
+    let mut builder = page_builder(status);
+    add_cookies(&mut builder, csrf_cookie.into_iter().collect());
+    render(&mut builder, &page)
+}
+
+/// The user is signed in: consent if needed, then answer.
+pub async fn proceed(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    request: &AuthRequest,
+    live: &LiveSession,
+    cookies_to_set: Vec<Cookie<'static>>,
+) -> Result<HttpResponse, PageError> {
+    let granted = match granted_scope(entry, client, request, live) {
+        Ok(granted) => granted,
+        Err(description) => {
+            return Ok(deliver_error(entry, &request.reply, ErrorCode::InvalidScope, &description, cookies_to_set));
+        }
+    };
+    if client.consent_required {
+        let remembered = if request.prompt_consent {
+            false
+        } else {
+            let (user_id, client_pk, scope) = (live.user.user.id.clone(), client.id.clone(), granted.clone());
+            state.db.run(move |conn| consent::is_remembered(conn, &user_id, &client_pk, &scope)).await?
+        };
+        if !remembered {
+            if request.prompt_none {
+                let description = "The user has not consented to this request";
+                return Ok(deliver_error(entry, &request.reply, ErrorCode::ConsentRequired, description, cookies_to_set));
+            }
+            return Ok(consent_page(req, state, entry, client, request, live, &granted, cookies_to_set));
+        }
+    }
+    Ok(finish(state, entry, client, request, live, &granted, cookies_to_set).await)
+}
+
+pub fn granted_scope(entry: &RealmEntry, client: &Client, request: &AuthRequest, live: &LiveSession) -> Result<ScopeSet, String> {
+    let allowed = entry.scopes_allowed_by_roles(&live.user.role_ids);
+    entry.scopes.grant(&request.requested_scope(), &client.scopes, Some(&allowed)).map_err(|e| e.to_string())
+}
+
+/// What the consent page's sealed state carries.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ConsentState {
+    pub request: AuthRequest,
+    pub user_id: String,
+}
+
+#[expect(clippy::too_many_arguments, reason = "a page needs the whole flow")]
+fn consent_page(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    request: &AuthRequest,
+    live: &LiveSession,
+    granted: &ScopeSet,
+    mut cookies_to_set: Vec<Cookie<'static>>,
+) -> HttpResponse {
+    let realm = entry.realm.name.as_str();
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    cookies_to_set.extend(csrf_cookie);
+    let body = ConsentState { request: request.clone(), user_id: live.user.user.id.clone() };
+    let sealed = flow::seal(&state.secret, CONSENT_PURPOSE, realm, &csrf, &body, state.clock.now());
+    let action = format!("{}/login-actions/consent", entry.issuer);
+    let scopes = granted.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(entry, name) }).collect();
+    let page = ConsentPage {
+        realm_display: &entry.realm.settings.display_name,
+        client_name: &client.name,
+        username: &live.user.user.username,
+        scopes,
+        action: &action,
+        state: &sealed,
+        csrf: &csrf,
+    };
+    let mut builder = page_builder(StatusCode::OK);
+    add_cookies(&mut builder, cookies_to_set);
+    render(&mut builder, &page)
+}
+
+fn describe(entry: &RealmEntry, scope: &str) -> String {
+    BUILT_IN_SCOPES
+        .iter()
+        .find(|(name, _)| *name == scope)
+        .map(|(_, description)| (*description).to_owned())
+        .or_else(|| entry.custom_scopes.iter().find(|s| s.name == scope).map(|s| s.description.clone()))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| scope.to_owned())
+}
+
+/// Issues the response and sends it to the client.
+pub async fn finish(
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    request: &AuthRequest,
+    live: &LiveSession,
+    granted: &ScopeSet,
+    cookies_to_set: Vec<Cookie<'static>>,
+) -> HttpResponse {
+    let grant = Grant {
+        response_type: request.response_type(),
+        redirect_uri: &request.reply.redirect_uri,
+        scope: granted,
+        nonce: request.nonce.as_deref(),
+        code_challenge: request.code_challenge.as_deref(),
+        code_challenge_method: request.code_challenge_method.as_deref(),
+    };
+    match respond(state, entry, client, live, grant).await {
+        Ok(params) => deliver(entry, &request.reply, params, cookies_to_set),
+        Err(error) => deliver_error(entry, &request.reply, ErrorCode::ServerError, &error.description, cookies_to_set),
+    }
+}

@@ -1,0 +1,60 @@
+//! The consent form's submission: allow (remembered) or deny.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::authorize::{CONSENT_PURPOSE, ConsentState, finish, granted_scope, page_params, page_realm};
+use super::cookies;
+use super::flow;
+use super::pages::PageError;
+use super::reply::deliver_error;
+use crate::error::ErrorCode;
+use crate::services::{consent, sessions};
+use crate::state::AppState;
+
+pub async fn consent_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let display = entry.realm.settings.display_name.clone();
+    let params = page_params(&req, payload, &entry).await?;
+    let now = state.clock.now();
+    let sealed: ConsentState = flow::unseal(
+        &state.secret,
+        CONSENT_PURPOSE,
+        entry.realm.name.as_str(),
+        params.get("state").unwrap_or_default(),
+        params.get("csrf"),
+        cookies::read(&req, cookies::CSRF).as_deref(),
+        now,
+    )
+    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let request = sealed.request;
+    let Some(client) = entry.client(&request.client_id).cloned() else {
+        return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
+    };
+    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
+        .await?
+        .filter(|live| live.user.user.id == sealed.user_id)
+        .ok_or_else(|| PageError::bad_request(&display, "Your sign-in session has ended. Start again from the application."))?;
+    match params.get("decision") {
+        Some("allow") => {
+            let granted = match granted_scope(&entry, &client, &request, &live) {
+                Ok(granted) => granted,
+                Err(description) => {
+                    return Ok(deliver_error(&entry, &request.reply, ErrorCode::InvalidScope, &description, Vec::new()));
+                }
+            };
+            let (realm_id, user_id, client_pk, scope) =
+                (entry.realm.id.clone(), live.user.user.id.clone(), client.id.clone(), granted.clone());
+            state.db.run(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
+            Ok(finish(&state, &entry, &client, &request, &live, &granted, Vec::new()).await)
+        }
+        Some("deny") => {
+            Ok(deliver_error(&entry, &request.reply, ErrorCode::AccessDenied, "The user denied the request", Vec::new()))
+        }
+        _ => Err(PageError::bad_request(&display, "Choose Allow or Deny.")),
+    }
+}

@@ -1,0 +1,174 @@
+//! RP-Initiated Logout 1.0: with a valid `id_token_hint` the session ends at
+//! once; without one, the user confirms first. `post_logout_redirect_uri`
+//! must be registered exactly for the client.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{is_secure, page_params, page_realm};
+use super::cookies;
+use super::flow;
+use super::pages::{LoggedOutPage, LogoutConfirmPage, PageError, page_builder, render};
+use crate::services::realm_cache::RealmEntry;
+use crate::services::sessions;
+use crate::state::AppState;
+use crate::storage::repo::sessions as session_repo;
+
+const LOGOUT_PURPOSE: &str = "logout";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LogoutRequest {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+pub async fn end_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let display = entry.realm.settings.display_name.clone();
+    let params = page_params(&req, payload, &entry).await?;
+    let hint = params.get("id_token_hint").and_then(|h| flow::id_token_claims(&entry, h));
+    let hint_client = hint.as_ref().and_then(|c| c["aud"].as_str().map(str::to_owned));
+    let client_id = match (params.get("client_id"), hint_client) {
+        (Some(given), Some(from_hint)) if given != from_hint => {
+            return Err(PageError::bad_request(&display, "client_id does not match the id_token_hint."));
+        }
+        (Some(given), _) => Some(given.to_owned()),
+        (None, from_hint) => from_hint,
+    };
+    let client = match &client_id {
+        Some(id) => Some(
+            entry
+                .client(id)
+                .cloned()
+                .ok_or_else(|| PageError::bad_request(&display, "The application is not known in this realm."))?,
+        ),
+        None => None,
+    };
+    let redirect = params.get("post_logout_redirect_uri").map(str::to_owned);
+    if let Some(uri) = &redirect {
+        let registered = client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+        if !registered {
+            return Err(PageError::bad_request(&display, "The post-logout redirect URI is not registered for this application."));
+        }
+    }
+    let logout = LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: params.get("state").map(str::to_owned) };
+
+    let Some(hint) = hint else {
+        let realm_name = entry.realm.name.as_str();
+        let (csrf, csrf_cookie) = cookies::csrf(&req, realm_name, is_secure(&state));
+        let sealed = flow::seal(&state.secret, LOGOUT_PURPOSE, realm_name, &csrf, &logout, state.clock.now());
+        let action = format!("{}/protocol/openid-connect/logout/confirm", entry.issuer);
+        let page = LogoutConfirmPage {
+            realm_display: &display,
+            client_name: client.as_ref().map(|c| c.name.as_str()),
+            action: &action,
+            state: &sealed,
+            csrf: &csrf,
+        };
+        let mut builder = page_builder(StatusCode::OK);
+        if let Some(cookie) = csrf_cookie {
+            builder.cookie(cookie);
+        }
+        return Ok(render(&mut builder, &page));
+    };
+
+    let sub = hint["sub"].as_str().unwrap_or_default().to_owned();
+    let sid = hint["sid"].as_str().map(str::to_owned);
+    end_sessions(&state, &entry, cookies::read(&req, cookies::SESSION), Some((sub, sid))).await?;
+    Ok(signed_out(&state, &entry, &logout))
+}
+
+pub async fn logout_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let display = entry.realm.settings.display_name.clone();
+    let params = page_params(&req, payload, &entry).await?;
+    let logout: LogoutRequest = flow::unseal(
+        &state.secret,
+        LOGOUT_PURPOSE,
+        entry.realm.name.as_str(),
+        params.get("state").unwrap_or_default(),
+        params.get("csrf"),
+        cookies::read(&req, cookies::CSRF).as_deref(),
+        state.clock.now(),
+    )
+    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    end_sessions(&state, &entry, cookies::read(&req, cookies::SESSION), None).await?;
+    Ok(signed_out(&state, &entry, &logout))
+}
+
+/// Ends the browser's session (only if it is the hint's user, when there is
+/// a hint) and the session the hint names.
+async fn end_sessions(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    cookie: Option<String>,
+    hint: Option<(String, Option<String>)>,
+) -> Result<(), PageError> {
+    let now = state.clock.now();
+    let entry = Arc::clone(entry);
+    state
+        .db
+        .run(move |conn| {
+            let mut ids = Vec::new();
+            if let Some(cookie) = cookie {
+                if let Some(live) = sessions::find_live(conn, &entry, &cookie, now)? {
+                    let matches = hint.as_ref().is_none_or(|(sub, _)| *sub == live.user.user.id);
+                    if matches {
+                        ids.push(live.session.id);
+                    }
+                }
+            }
+            if let Some((sub, Some(sid))) = &hint
+                && let Some(row) = session_repo::find_by_id(conn, sid)?
+                && row.realm_id == entry.realm.id
+                && row.user_id == *sub
+            {
+                ids.push(row.id);
+            }
+            for id in ids {
+                sessions::end(conn, &entry, &id, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+fn signed_out(state: &AppState, entry: &RealmEntry, logout: &LogoutRequest) -> HttpResponse {
+    let clear = cookies::clear_session(entry.realm.name.as_str(), is_secure(state));
+    match &logout.post_logout_redirect_uri {
+        Some(uri) => {
+            let mut location = uri.clone();
+            if let Some(s) = &logout.state {
+                let encoded = serde_urlencoded::to_string([("state", s)]).expect("string pairs encode");
+                location.push(if uri.contains('?') { '&' } else { '?' });
+                location.push_str(&encoded);
+            }
+            HttpResponse::Found()
+                .cookie(clear)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::LOCATION, location))
+                .finish()
+        }
+        None => {
+            let mut builder = page_builder(StatusCode::OK);
+            builder.cookie(clear);
+            render(&mut builder, &LoggedOutPage { realm_display: &entry.realm.settings.display_name })
+        }
+    }
+}

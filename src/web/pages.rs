@@ -1,0 +1,181 @@
+//! askama page structs and the one way pages go out: HTML with a strict CSP
+//! (no inline script), never cached, never framed.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use askama::Template;
+
+use crate::error::ErrorChain;
+
+/// CSP of every page: scripts and styles only from this origin.
+pub const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub realm_display: &'a str,
+    pub client_name: &'a str,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub realm_display: &'a str,
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub scopes: Vec<ScopeLine>,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub realm_display: &'a str,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage<'a> {
+    pub realm_display: &'a str,
+    pub client_name: Option<&'a str>,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage<'a> {
+    pub realm_display: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub realm_display: &'a str,
+    pub action: &'a str,
+    pub fields: Vec<(String, String)>,
+}
+
+/// A response builder with the headers every page carries.
+pub fn page_builder(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP));
+    builder
+}
+
+/// Renders a page, or the plain 500 page if the template fails.
+pub fn render<T: Template>(builder: &mut HttpResponseBuilder, page: &T) -> HttpResponse {
+    match page.render() {
+        Ok(body) => builder.body(body),
+        Err(error) => {
+            tracing::error!(error = %ErrorChain(&error), "page rendering failed");
+            page_builder(StatusCode::INTERNAL_SERVER_ERROR).body("An internal error occurred")
+        }
+    }
+}
+
+/// A flow that cannot continue: an HTML error page, never a redirect.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub realm_display: String,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn bad_request(realm_display: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            realm_display: realm_display.to_owned(),
+            title: "We cannot continue",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            realm_display: "realmgate".into(),
+            title: "Not found",
+            message: "This realm does not exist.".into(),
+        }
+    }
+
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(error), "internal error");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            realm_display: "realmgate".into(),
+            title: "Something went wrong",
+            message: "An internal error occurred.".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = ErrorPage { realm_display: &self.realm_display, title: self.title, message: &self.message };
+        render(&mut page_builder(self.status), &page)
+    }
+}
+
+impl From<crate::services::ServiceError> for PageError {
+    fn from(e: crate::services::ServiceError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<crate::storage::StorageError> for PageError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+const CSS: &str = include_str!("../../static/realmgate.css");
+const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+pub async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(FORM_POST_JS)
+}
