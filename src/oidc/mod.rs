@@ -18,22 +18,22 @@ use crate::error::OAuthError;
 use crate::services::realm_cache::RealmEntry;
 use crate::state::AppState;
 
-/// Registers every protocol route.
+/// Registers the protocol routes under `/realms/{realm}`.
+pub fn realm_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::OPENID_CONFIGURATION, web::get().to(discovery::openid_configuration))
+        .route(paths::OAUTH_METADATA, web::get().to(discovery::oauth_metadata))
+        .route(paths::CERTS, web::get().to(jwks::jwks))
+        .route(paths::TOKEN, web::post().to(token::token))
+        .route(paths::USERINFO, web::get().to(userinfo::userinfo))
+        .route(paths::USERINFO, web::post().to(userinfo::userinfo))
+        .route(paths::INTROSPECTION, web::post().to(introspect::introspect))
+        .route(paths::REVOCATION, web::post().to(revoke::revoke));
+}
+
+/// Registers the well-known routes outside the realm scope.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/realms/{realm}")
-            .route(paths::OPENID_CONFIGURATION, web::get().to(discovery::openid_configuration))
-            .route(paths::OAUTH_METADATA, web::get().to(discovery::oauth_metadata))
-            .route(paths::CERTS, web::get().to(jwks::jwks))
-            .route(paths::TOKEN, web::post().to(token::token))
-            .route(paths::USERINFO, web::get().to(userinfo::userinfo))
-            .route(paths::USERINFO, web::post().to(userinfo::userinfo))
-            .route(paths::INTROSPECTION, web::post().to(introspect::introspect))
-            .route(paths::REVOCATION, web::post().to(revoke::revoke)),
-    )
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
-    .route(&format!("{}/realms/{{realm}}", paths::OAUTH_METADATA), web::get().to(discovery::oauth_metadata))
-    .route(
+    cfg.route(&format!("{}/realms/{{realm}}", paths::OAUTH_METADATA), web::get().to(discovery::oauth_metadata)).route(
         &format!("{}/realms/{{realm}}", paths::OPENID_CONFIGURATION),
         web::get().to(discovery::openid_configuration),
     );

@@ -109,13 +109,19 @@ fn exchange_in_transaction(
     }
     match (&code.code_challenge, &request.code_verifier) {
         (Some(challenge), Some(verifier)) => {
-            let method = code.code_challenge_method.as_deref().and_then(ChallengeMethod::parse).unwrap_or(ChallengeMethod::Plain);
+            let method = code
+                .code_challenge_method
+                .as_deref()
+                .and_then(ChallengeMethod::parse)
+                .unwrap_or(ChallengeMethod::Plain);
             if !verifier_matches(method, challenge, verifier) {
                 return Err(reject("PKCE verification failed"));
             }
         }
         (Some(_), None) => return Err(reject("Missing code_verifier")),
-        (None, Some(_)) => return Err(reject("code_verifier sent, but the authorization request had no code_challenge")),
+        (None, Some(_)) => {
+            return Err(reject("code_verifier sent, but the authorization request had no code_challenge"));
+        }
         (None, None) => {}
     }
     let live_session = sessions::find_by_id(conn, &code.session_id)?.is_some_and(|s| s.ended_at.is_none());

@@ -5,7 +5,12 @@ use crate::storage::repo::consents;
 use crate::storage::{DbConnection, StorageError};
 
 /// Whether `scope` lies within what the user already granted the client.
-pub fn is_remembered(conn: &mut DbConnection, user_id: &str, client_pk: &str, scope: &ScopeSet) -> Result<bool, StorageError> {
+pub fn is_remembered(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_pk: &str,
+    scope: &ScopeSet,
+) -> Result<bool, StorageError> {
     Ok(match consents::find_scope(conn, user_id, client_pk)? {
         Some(stored) => ScopeSet::parse(&stored).is_ok_and(|granted| scope.is_subset(&granted)),
         None => false,
@@ -21,7 +26,8 @@ pub fn remember(
     scope: &ScopeSet,
     now: i64,
 ) -> Result<(), StorageError> {
-    let before = consents::find_scope(conn, user_id, client_pk)?.and_then(|s| ScopeSet::parse(&s).ok()).unwrap_or_default();
+    let before =
+        consents::find_scope(conn, user_id, client_pk)?.and_then(|s| ScopeSet::parse(&s).ok()).unwrap_or_default();
     let merged = ScopeSet::from_names(before.iter().chain(scope.iter()).map(str::to_owned));
     consents::save(conn, realm_id, user_id, client_pk, &merged.to_string(), now)
 }

@@ -3,8 +3,8 @@
 //! issued in it (offline ones survive, as in Keycloak).
 
 use super::ServiceError;
-use super::realm_cache::RealmEntry;
 use super::authentication::SignedInUser;
+use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, token_hash};
 use crate::state::AppState;
@@ -55,7 +55,11 @@ pub fn find_live(
     Ok(Some(LiveSession { session, user: SignedInUser { user: user.to_domain(), role_ids } }))
 }
 
-pub async fn find(state: &AppState, entry: &std::sync::Arc<RealmEntry>, cookie: Option<String>) -> Result<Option<LiveSession>, ServiceError> {
+pub async fn find(
+    state: &AppState,
+    entry: &std::sync::Arc<RealmEntry>,
+    cookie: Option<String>,
+) -> Result<Option<LiveSession>, ServiceError> {
     let Some(cookie) = cookie else {
         return Ok(None);
     };
@@ -65,7 +69,11 @@ pub async fn find(state: &AppState, entry: &std::sync::Arc<RealmEntry>, cookie: 
 }
 
 /// Starts a session for a user who just signed in; returns the cookie value.
-pub async fn start(state: &AppState, entry: &RealmEntry, user: &SignedInUser) -> Result<(String, SessionRow), ServiceError> {
+pub async fn start(
+    state: &AppState,
+    entry: &RealmEntry,
+    user: &SignedInUser,
+) -> Result<(String, SessionRow), ServiceError> {
     let now = state.clock.now();
     let token = random_token(32);
     let row = SessionRow {

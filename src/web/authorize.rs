@@ -71,7 +71,9 @@ pub async fn authorize(
         fresh_enough && same_user
     });
     match session {
-        Some(live) if !request.prompt_login => proceed(&req, &state, &entry, &client, &request, &live, Vec::new()).await,
+        Some(live) if !request.prompt_login => {
+            proceed(&req, &state, &entry, &client, &request, &live, Vec::new()).await
+        }
         _ if request.prompt_none => {
             Ok(deliver_error(&entry, &request.reply, ErrorCode::LoginRequired, "The user is not signed in", Vec::new()))
         }
@@ -138,7 +140,13 @@ pub async fn proceed(
         if !remembered {
             if request.prompt_none {
                 let description = "The user has not consented to this request";
-                return Ok(deliver_error(entry, &request.reply, ErrorCode::ConsentRequired, description, cookies_to_set));
+                return Ok(deliver_error(
+                    entry,
+                    &request.reply,
+                    ErrorCode::ConsentRequired,
+                    description,
+                    cookies_to_set,
+                ));
             }
             return Ok(consent_page(req, state, entry, client, request, live, &granted, cookies_to_set));
         }
@@ -146,7 +154,12 @@ pub async fn proceed(
     Ok(finish(state, entry, client, request, live, &granted, cookies_to_set).await)
 }
 
-pub fn granted_scope(entry: &RealmEntry, client: &Client, request: &AuthRequest, live: &LiveSession) -> Result<ScopeSet, String> {
+pub fn granted_scope(
+    entry: &RealmEntry,
+    client: &Client,
+    request: &AuthRequest,
+    live: &LiveSession,
+) -> Result<ScopeSet, String> {
     let allowed = entry.scopes_allowed_by_roles(&live.user.role_ids);
     entry.scopes.grant(&request.requested_scope(), &client.scopes, Some(&allowed)).map_err(|e| e.to_string())
 }
@@ -175,7 +188,8 @@ fn consent_page(
     let body = ConsentState { request: request.clone(), user_id: live.user.user.id.clone() };
     let sealed = flow::seal(&state.secret, CONSENT_PURPOSE, realm, &csrf, &body, state.clock.now());
     let action = format!("{}/login-actions/consent", entry.issuer);
-    let scopes = granted.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(entry, name) }).collect();
+    let scopes =
+        granted.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(entry, name) }).collect();
     let page = ConsentPage {
         realm_display: &entry.realm.settings.display_name,
         client_name: &client.name,

@@ -38,13 +38,21 @@ pub async fn consent_submit(
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
         .await?
         .filter(|live| live.user.user.id == sealed.user_id)
-        .ok_or_else(|| PageError::bad_request(&display, "Your sign-in session has ended. Start again from the application."))?;
+        .ok_or_else(|| {
+            PageError::bad_request(&display, "Your sign-in session has ended. Start again from the application.")
+        })?;
     match params.get("decision") {
         Some("allow") => {
             let granted = match granted_scope(&entry, &client, &request, &live) {
                 Ok(granted) => granted,
                 Err(description) => {
-                    return Ok(deliver_error(&entry, &request.reply, ErrorCode::InvalidScope, &description, Vec::new()));
+                    return Ok(deliver_error(
+                        &entry,
+                        &request.reply,
+                        ErrorCode::InvalidScope,
+                        &description,
+                        Vec::new(),
+                    ));
                 }
             };
             let (realm_id, user_id, client_pk, scope) =
@@ -52,9 +60,13 @@ pub async fn consent_submit(
             state.db.run(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
             Ok(finish(&state, &entry, &client, &request, &live, &granted, Vec::new()).await)
         }
-        Some("deny") => {
-            Ok(deliver_error(&entry, &request.reply, ErrorCode::AccessDenied, "The user denied the request", Vec::new()))
-        }
+        Some("deny") => Ok(deliver_error(
+            &entry,
+            &request.reply,
+            ErrorCode::AccessDenied,
+            "The user denied the request",
+            Vec::new(),
+        )),
         _ => Err(PageError::bad_request(&display, "Choose Allow or Deny.")),
     }
 }

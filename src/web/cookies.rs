@@ -16,12 +16,7 @@ pub fn realm_path(realm: &str) -> String {
 }
 
 fn build(name: &'static str, value: String, realm: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path(realm_path(realm))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .finish()
+    Cookie::build(name, value).path(realm_path(realm)).http_only(true).same_site(SameSite::Lax).secure(secure).finish()
 }
 
 pub fn session(value: String, realm: &str, secure: bool) -> Cookie<'static> {

@@ -133,7 +133,9 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
     if params.get("request_uri").is_some() {
         return fail(&reply, ErrorCode::RequestUriNotSupported, "request_uri is not supported");
     }
-    if (rt.code && !client.allows(GrantType::AuthorizationCode)) || (rt.is_front_channel() && !client.allows(GrantType::Implicit)) {
+    if (rt.code && !client.allows(GrantType::AuthorizationCode))
+        || (rt.is_front_channel() && !client.allows(GrantType::Implicit))
+    {
         return fail(&reply, ErrorCode::UnauthorizedClient, "The client may not use this response_type");
     }
 
@@ -162,7 +164,9 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
             Some(m) => Some(m),
             None => return fail(&reply, ErrorCode::InvalidRequest, "Unsupported code_challenge_method"),
         },
-        (Some(_), None) => return fail(&reply, ErrorCode::InvalidRequest, "code_challenge_method without code_challenge"),
+        (Some(_), None) => {
+            return fail(&reply, ErrorCode::InvalidRequest, "code_challenge_method without code_challenge");
+        }
         (None, Some(_)) => Some(ChallengeMethod::Plain),
         (None, None) => None,
     };
@@ -213,7 +217,9 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
 /// `id_token_hint` allows).
 pub fn id_token_claims(entry: &RealmEntry, token: &str) -> Option<serde_json::Value> {
     let verified = jws::verify::<serde_json::Value>(&entry.keys, token).ok()?;
-    if verified.typ.as_deref() != Some(crate::tokens::claims::ID_TOKEN_TYP) || verified.claims["iss"] != entry.issuer.as_str() {
+    if verified.typ.as_deref() != Some(crate::tokens::claims::ID_TOKEN_TYP)
+        || verified.claims["iss"] != entry.issuer.as_str()
+    {
         return None;
     }
     Some(verified.claims)
@@ -234,8 +240,21 @@ struct Sealed<T> {
 }
 
 /// Seals `body` for `purpose`, bound to the realm and the browser's CSRF token.
-pub fn seal<T: Serialize>(secret: &SecretKey, purpose: &str, realm: &str, csrf: &str, body: &T, now: UnixTime) -> String {
-    let sealed = Sealed { purpose: purpose.to_owned(), realm: realm.to_owned(), csrf: csrf.to_owned(), expires_at: now + FLOW_LIFETIME_SECS, body };
+pub fn seal<T: Serialize>(
+    secret: &SecretKey,
+    purpose: &str,
+    realm: &str,
+    csrf: &str,
+    body: &T,
+    now: UnixTime,
+) -> String {
+    let sealed = Sealed {
+        purpose: purpose.to_owned(),
+        realm: realm.to_owned(),
+        csrf: csrf.to_owned(),
+        expires_at: now + FLOW_LIFETIME_SECS,
+        body,
+    };
     URL_SAFE_NO_PAD.encode(secret.encrypt(&serde_json::to_vec(&sealed).expect("flow state serialises")))
 }
 

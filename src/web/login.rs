@@ -8,8 +8,8 @@ use super::authorize::{LOGIN_PURPOSE, is_secure, login_page, page_params, page_r
 use super::cookies;
 use super::flow::{self, AuthRequest};
 use super::pages::PageError;
-use crate::services::sessions::{self, LiveSession};
 use crate::services::authentication;
+use crate::services::sessions::{self, LiveSession};
 use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "Invalid username or password.";
@@ -44,7 +44,16 @@ pub async fn login_submit(
     };
     let Some(user) = authentication::password(&state, &entry, username, password.to_owned()).await? else {
         tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "login failed");
-        return Ok(login_page(&req, &state, &entry, &client, &request, username, Some(BAD_CREDENTIALS), StatusCode::OK));
+        return Ok(login_page(
+            &req,
+            &state,
+            &entry,
+            &client,
+            &request,
+            username,
+            Some(BAD_CREDENTIALS),
+            StatusCode::OK,
+        ));
     };
     let (token, session) = sessions::start(&state, &entry, &user).await?;
     let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));

@@ -58,10 +58,14 @@ pub async fn end_session(
     if let Some(uri) = &redirect {
         let registered = client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
         if !registered {
-            return Err(PageError::bad_request(&display, "The post-logout redirect URI is not registered for this application."));
+            return Err(PageError::bad_request(
+                &display,
+                "The post-logout redirect URI is not registered for this application.",
+            ));
         }
     }
-    let logout = LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: params.get("state").map(str::to_owned) };
+    let logout =
+        LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: params.get("state").map(str::to_owned) };
 
     let Some(hint) = hint else {
         let realm_name = entry.realm.name.as_str();

@@ -14,18 +14,19 @@ use actix_web::web;
 
 use crate::oidc::paths;
 
-/// Registers the browser routes.
+/// Registers the static assets.
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/realmgate.css", web::get().to(pages::stylesheet))
-        .route("/static/form_post.js", web::get().to(pages::form_post_script))
-        .service(
-            web::scope("/realms/{realm}")
-                .route(paths::AUTHORIZATION, web::get().to(authorize::authorize))
-                .route(paths::AUTHORIZATION, web::post().to(authorize::authorize))
-                .route(paths::LOGIN_ACTION, web::post().to(login::login_submit))
-                .route(paths::CONSENT_ACTION, web::post().to(consent::consent_submit))
-                .route(paths::END_SESSION, web::get().to(logout::end_session))
-                .route(paths::END_SESSION, web::post().to(logout::end_session))
-                .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm)),
-        );
+        .route("/static/form_post.js", web::get().to(pages::form_post_script));
+}
+
+/// Registers the browser routes under `/realms/{realm}`.
+pub fn realm_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::AUTHORIZATION, web::get().to(authorize::authorize))
+        .route(paths::AUTHORIZATION, web::post().to(authorize::authorize))
+        .route(paths::LOGIN_ACTION, web::post().to(login::login_submit))
+        .route(paths::CONSENT_ACTION, web::post().to(consent::consent_submit))
+        .route(paths::END_SESSION, web::get().to(logout::end_session))
+        .route(paths::END_SESSION, web::post().to(logout::end_session))
+        .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm));
 }

@@ -9,8 +9,7 @@ use askama::Template;
 use crate::error::ErrorChain;
 
 /// CSP of every page: scripts and styles only from this origin.
-pub const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 #[derive(Template)]
 #[template(path = "login.html")]

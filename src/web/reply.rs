@@ -12,7 +12,12 @@ use crate::domain::authorization::ResponseMode;
 use crate::error::ErrorCode;
 use crate::services::realm_cache::RealmEntry;
 
-pub fn deliver(entry: &RealmEntry, reply: &ReplyTo, mut params: Vec<(&'static str, String)>, cookies: Vec<Cookie<'static>>) -> HttpResponse {
+pub fn deliver(
+    entry: &RealmEntry,
+    reply: &ReplyTo,
+    mut params: Vec<(&'static str, String)>,
+    cookies: Vec<Cookie<'static>>,
+) -> HttpResponse {
     if let Some(state) = &reply.state {
         params.push(("state", state.clone()));
     }
@@ -39,7 +44,8 @@ pub fn deliver(entry: &RealmEntry, reply: &ReplyTo, mut params: Vec<(&'static st
         }
         ResponseMode::FormPost => {
             let fields = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-            let page = FormPostPage { realm_display: &entry.realm.settings.display_name, action: &reply.redirect_uri, fields };
+            let page =
+                FormPostPage { realm_display: &entry.realm.settings.display_name, action: &reply.redirect_uri, fields };
             render(&mut builder, &page)
         }
     }

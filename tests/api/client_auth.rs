@@ -39,7 +39,7 @@ async fn wrong_secrets_are_invalid_client(app: TestApp) {
     let nobody = app.token("acme", None, &[("grant_type", "client_credentials")]).await;
     nobody.assert_error(401, "invalid_client");
     // Another realm's client with the same id and secret is another client.
-    let foreign = app.token("other", Some(("web", "web-secret")), &[("grant_type", "client_credentials")]).await;
+    let foreign = app.token("other", Some(("cli", "web-secret")), &[("grant_type", "client_credentials")]).await;
     foreign.assert_error(401, "invalid_client");
 }
 

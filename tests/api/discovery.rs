@@ -20,7 +20,24 @@ async fn discovery_lists_exactly_what_works(app: TestApp) {
     assert_eq!(d["userinfo_endpoint"], app.realm_url("acme", "/protocol/openid-connect/userinfo"));
     let grants: Vec<&str> =
         d["grant_types_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(grants, ["client_credentials", "password", "refresh_token"]);
+    assert_eq!(grants, ["authorization_code", "implicit", "client_credentials", "password", "refresh_token"]);
+    assert_eq!(
+        d["response_types_supported"],
+        serde_json::json!([
+            "code",
+            "id_token",
+            "id_token token",
+            "token",
+            "code id_token",
+            "code token",
+            "code id_token token"
+        ])
+    );
+    assert_eq!(d["response_modes_supported"], serde_json::json!(["query", "fragment", "form_post"]));
+    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256", "plain"]));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["authorization_endpoint"], app.realm_url("acme", "/protocol/openid-connect/auth"));
+    assert_eq!(d["end_session_endpoint"], app.realm_url("acme", "/protocol/openid-connect/logout"));
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

@@ -56,6 +56,7 @@ refresh_token_reuse_grace = "0s"
   name = "Web app"
   secret = "web-secret"
   redirect_uris = ["http://127.0.0.1:9/cb"]
+  post_logout_redirect_uris = ["http://127.0.0.1:9/bye"]
   grant_types = ["authorization_code", "refresh_token", "password"]
   scopes = ["openid", "profile", "email", "offline_access", "roms.write"]
 
@@ -64,6 +65,25 @@ refresh_token_reuse_grace = "0s"
   secret = "svc-secret"
   grant_types = ["client_credentials"]
   scopes = ["roms.read", "roms.write"]
+
+  # A public single-page app with consent: code (PKCE required) and implicit.
+  [[realms.clients]]
+  client_id = "spa"
+  name = "Photo Gallery"
+  redirect_uris = ["http://127.0.0.1:9/spa", "http://127.0.0.1:9/spa?tab=1"]
+  post_logout_redirect_uris = ["http://127.0.0.1:9/spa-bye"]
+  grant_types = ["authorization_code", "implicit", "refresh_token"]
+  scopes = ["openid", "profile", "email", "roms.write"]
+  consent_required = true
+
+  # A confidential client for hybrid flows, no consent.
+  [[realms.clients]]
+  client_id = "hybrid"
+  name = "Hybrid app"
+  secret = "hybrid-secret"
+  redirect_uris = ["http://127.0.0.1:9/hybrid"]
+  grant_types = ["authorization_code", "implicit"]
+  scopes = ["openid", "profile", "email"]
 
   [[realms.clients]]
   client_id = "cli"
@@ -88,6 +108,13 @@ signing_algorithm = "ES256"
   client_id = "svc"
   secret = "svc-secret"
   grant_types = ["client_credentials", "password", "refresh_token"]
+  scopes = ["openid"]
+
+  [[realms.clients]]
+  client_id = "other-web"
+  secret = "other-secret"
+  redirect_uris = ["http://127.0.0.1:9/cb"]
+  grant_types = ["authorization_code"]
   scopes = ["openid"]
 "#;
 

@@ -1,9 +1,11 @@
 //! Integration tests: the real server over HTTP on a random loopback port.
 
+mod browser;
 mod helpers;
 
 mod cli;
 mod client_auth;
+mod code_flow;
 mod discovery;
 mod introspection;
 mod password_grant;

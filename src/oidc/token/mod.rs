@@ -37,7 +37,9 @@ pub async fn token(
         return Err(OAuthError::unauthorized_client(format!("Client is not allowed to use the {grant} grant")));
     }
     let response = match grant {
-        GrantType::AuthorizationCode => authorization_code::grant(&state, entry.clone(), client.clone(), &params).await?,
+        GrantType::AuthorizationCode => {
+            authorization_code::grant(&state, entry.clone(), client.clone(), &params).await?
+        }
         GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params)?,
         GrantType::Password => password::grant(&state, &entry, &client, &params).await?,
         GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await?,

@@ -32,9 +32,11 @@ pub fn insert(conn: &mut DbConnection, row: &CodeRow) -> Result<(), StorageError
 
 /// Marks an unused code used, atomically: 1 if this call used it.
 pub fn use_code(conn: &mut DbConnection, code_hash: &str, now: UnixTime) -> Result<usize, StorageError> {
-    Ok(diesel::update(auth_codes::table.filter(auth_codes::code_hash.eq(code_hash)).filter(auth_codes::used_at.is_null()))
-        .set(auth_codes::used_at.eq(now))
-        .execute(conn)?)
+    Ok(diesel::update(
+        auth_codes::table.filter(auth_codes::code_hash.eq(code_hash)).filter(auth_codes::used_at.is_null()),
+    )
+    .set(auth_codes::used_at.eq(now))
+    .execute(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, code_hash: &str) -> Result<Option<CodeRow>, StorageError> {

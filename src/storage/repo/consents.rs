@@ -7,11 +7,7 @@ use crate::storage::schema::consents;
 use crate::storage::{DbConnection, StorageError};
 
 pub fn find_scope(conn: &mut DbConnection, user_id: &str, client_id: &str) -> Result<Option<String>, StorageError> {
-    Ok(consents::table
-        .find((user_id, client_id))
-        .select(consents::scope)
-        .first(conn)
-        .optional()?)
+    Ok(consents::table.find((user_id, client_id)).select(consents::scope).first(conn).optional()?)
 }
 
 /// Stores the granted scope set, replacing what was there.

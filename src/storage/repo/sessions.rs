@@ -43,16 +43,18 @@ pub fn touch(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), Sto
 
 /// Ends a session; returns whether it was live.
 pub fn end(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, StorageError> {
-    let changed = diesel::update(sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::ended_at.is_null()))
-        .set(sso_sessions::ended_at.eq(now))
-        .execute(conn)?;
+    let changed =
+        diesel::update(sso_sessions::table.filter(sso_sessions::id.eq(id)).filter(sso_sessions::ended_at.is_null()))
+            .set(sso_sessions::ended_at.eq(now))
+            .execute(conn)?;
     Ok(changed > 0)
 }
 
 /// Deletes sessions that ended, or went unused, before `before`.
 pub fn prune(conn: &mut DbConnection, ended_before: UnixTime, idle_before: UnixTime) -> Result<usize, StorageError> {
     Ok(diesel::delete(
-        sso_sessions::table.filter(sso_sessions::ended_at.lt(ended_before).or(sso_sessions::last_seen_at.lt(idle_before))),
+        sso_sessions::table
+            .filter(sso_sessions::ended_at.lt(ended_before).or(sso_sessions::last_seen_at.lt(idle_before))),
     )
     .execute(conn)?)
 }
