@@ -25,7 +25,7 @@ use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_master};
 use crate::services::secret_key::{self, SecretKeyError};
 use crate::state::AppState;
-use crate::storage::repo::{keys, refresh, revocations};
+use crate::storage::repo::{codes, keys, refresh, revocations, sessions};
 use crate::storage::{DatabaseUrl, Db, StorageError};
 
 /// Realms kept in memory at once; others load on their next request.
@@ -242,7 +242,8 @@ fn security_headers() -> DefaultHeaders {
 }
 
 /// Deletes what can never be used again: expired or revoked refresh
-/// families, revocations of expired tokens, keys no longer published.
+/// families, revocations of expired tokens, keys no longer published,
+/// expired codes and ended sessions.
 async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
     loop {
         tokio::time::sleep(PRUNE_INTERVAL).await;
@@ -252,12 +253,14 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
                 let families = refresh::prune(conn, now)?;
                 let revoked = revocations::prune(conn, now)?;
                 let keys = keys::delete_unpublished(conn, now)?;
-                Ok((families, revoked, keys))
+                let codes = codes::prune(conn, now)?;
+                let sessions = sessions::prune(conn, now)?;
+                Ok((families, revoked, keys, codes, sessions))
             })
             .await;
         match result {
-            Ok((families, revoked, keys)) => {
-                tracing::debug!(families, revoked, keys, "pruned expired data");
+            Ok((families, revoked, keys, codes, sessions)) => {
+                tracing::debug!(families, revoked, keys, codes, sessions, "pruned expired data");
             }
             Err(error) => tracing::warn!(%error, "pruning failed"),
         }

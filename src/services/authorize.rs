@@ -56,7 +56,7 @@ pub async fn respond(
             used_at: None,
             grant_id: new_id(),
         };
-        state.db.run(move |conn| codes::insert(conn, &row)).await?;
+        state.db.write(move |conn| codes::insert(conn, &row)).await?;
         params.push(("code", code.clone()));
         Some(code)
     } else {

@@ -63,7 +63,7 @@ pub async fn exchange(
     let now = state.clock.now();
     let outcome = state
         .db
-        .run(move |conn| Ok(conn.transaction(|conn| exchange_in_transaction(conn, &entry, &client, &request, now))))
+        .write(move |conn| Ok(conn.transaction(|conn| exchange_in_transaction(conn, &entry, &client, &request, now))))
         .await?;
     match outcome {
         Ok(Outcome::Issued(response)) => Ok(response),

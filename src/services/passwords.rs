@@ -1,23 +1,24 @@
 //! Password hashing with argon2id (OWASP: m=19 MiB, t=2, p=1), off the
-//! request threads and at most about one hash per core at a time, so a login
-//! storm cannot starve token requests.
+//! request threads on one dedicated thread per core, so a login storm
+//! queues instead of starving token requests or growing memory.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::Semaphore;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
 
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 const SALT_LEN: usize = 16;
+/// Stored hashes asking for more memory than this are refused, not run.
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("password worker failed: {0}")]
-    Worker(#[from] tokio::task::JoinError),
+    #[error("the password hashing threads have stopped")]
+    Closed,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -39,39 +40,106 @@ pub fn verify_blocking(hash: &str, password: &str) -> bool {
     argon2().verify_password(password.as_bytes(), hash).is_ok()
 }
 
-/// The bounded hashing service the request paths use.
+/// Verifies with a caller-owned memory buffer, so a worker reuses its 19 MiB
+/// instead of allocating (and the allocator keeping) a fresh one per check.
+fn verify_with_memory(hash: &str, password: &str, blocks: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if params.m_cost() > MAX_MEMORY_KIB {
+        return false;
+    }
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, &mut blocks[..needed])
+        .is_ok()
+        && crate::crypto::constant_time_eq(&out, expected.as_bytes())
+}
+
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// The hashing service the request paths use: a few dedicated threads (one
+/// per core), each with its own reusable argon2 memory, fed by a queue.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: Arc<Mutex<mpsc::Sender<Job>>>,
     dummy: Arc<OnceLock<String>>,
 }
 
 impl PasswordHasher {
-    pub fn new(concurrency: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy: Arc::new(OnceLock::new()) }
+    pub fn new(threads: usize) -> Self {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..threads.max(1) {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut blocks: Vec<Block> = Vec::new();
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut blocks),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawning a hashing thread");
+        }
+        Self { jobs: Arc::new(Mutex::new(sender)), dummy: Arc::new(OnceLock::new()) }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |blocks| {
+            let _ = tx.send(work(blocks));
+        });
+        self.jobs.lock().map_err(|_| PasswordError::Closed)?.send(job).map_err(|_| PasswordError::Closed)?;
+        rx.await.map_err(|_| PasswordError::Closed)
     }
 
     /// Verifies `password`; with no stored hash (unknown user, unusable
     /// password) a dummy hash is checked so the answer takes as long.
     pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, PasswordError> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let dummy = Arc::clone(&self.dummy);
-        Ok(tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => verify_blocking(&hash, &password),
+        self.run(move |blocks| match hash {
+            Some(hash) => verify_with_memory(&hash, &password, blocks),
             None => {
                 let dummy = dummy.get_or_init(|| {
                     hash_blocking(&crate::crypto::random_token(16)).expect("hashing a random password works")
                 });
-                let _ = verify_blocking(dummy, &password);
+                let _ = verify_with_memory(dummy, &password, blocks);
                 false
             }
         })
-        .await?)
+        .await
     }
 
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+        self.run(move |_| hash_blocking(&password)).await?
     }
 }
 
@@ -89,8 +157,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_users_never_match() {
+    async fn the_pool_verifies_like_the_crate() {
         let hasher = PasswordHasher::new(1);
         assert!(!hasher.verify(None, "anything".into()).await.unwrap());
+        let hash = hasher.hash("s3cret".into()).await.unwrap();
+        assert!(hasher.verify(Some(hash.clone()), "s3cret".into()).await.unwrap());
+        assert!(!hasher.verify(Some(hash.clone()), "s3creT".into()).await.unwrap());
+        assert!(!hasher.verify(Some("garbage".into()), "s3cret".into()).await.unwrap());
+        let greedy = hash.replace("m=19456", "m=4194304");
+        assert!(!hasher.verify(Some(greedy), "s3cret".into()).await.unwrap());
     }
 }

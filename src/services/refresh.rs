@@ -111,7 +111,7 @@ pub async fn refresh(
     let secret = state.secret.clone();
     let outcome = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             Ok(conn.transaction(|conn| {
                 refresh_in_transaction(conn, &entry, &client, &secret, &presented, &requested, now)
             }))

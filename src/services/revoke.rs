@@ -30,7 +30,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
         if claims.client_id != client.client_id {
             Found::OtherClient
         } else {
-            state.db.run(move |conn| revocations::insert(conn, &realm_id, &claims.jti, claims.exp)).await?;
+            state.db.write(move |conn| revocations::insert(conn, &realm_id, &claims.jti, claims.exp)).await?;
             Found::Revoked
         }
     } else {
@@ -39,7 +39,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
         let grace_horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
         state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 let Some((_, family)) = refresh::find_token(conn, &hash)? else {
                     return Ok(Found::Nothing);
                 };

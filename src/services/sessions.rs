@@ -87,7 +87,7 @@ pub async fn start(
         ended_at: None,
     };
     let stored = row.clone();
-    state.db.run(move |conn| sessions::insert(conn, &stored)).await?;
+    state.db.write(move |conn| sessions::insert(conn, &stored)).await?;
     Ok((token, row))
 }
 

@@ -57,7 +57,7 @@ pub async fn consent_submit(
             };
             let (realm_id, user_id, client_pk, scope) =
                 (entry.realm.id.clone(), live.user.user.id.clone(), client.id.clone(), granted.clone());
-            state.db.run(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
+            state.db.write(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
             Ok(finish(&state, &entry, &client, &request, &live, &granted, Vec::new()).await)
         }
         Some("deny") => Ok(deliver_error(

@@ -127,7 +127,7 @@ async fn end_sessions(
     let entry = Arc::clone(entry);
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let mut ids = Vec::new();
             if let Some(cookie) = cookie {
                 if let Some(live) = sessions::find_live(conn, &entry, &cookie, now)? {

@@ -49,7 +49,7 @@ pub async fn grant(
         Some(family) => {
             let expires_in = family.first.expires_at - now;
             let token = family.token.clone();
-            state.db.run(move |conn| refresh::store_family(conn, &family)).await?;
+            state.db.write(move |conn| refresh::store_family(conn, &family)).await?;
             (Some(token), Some(expires_in))
         }
         None => (None, None),

@@ -50,11 +50,14 @@ pub fn end(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, Sto
     Ok(changed > 0)
 }
 
-/// Deletes sessions that ended, or went unused, before `before`.
-pub fn prune(conn: &mut DbConnection, ended_before: UnixTime, idle_before: UnixTime) -> Result<usize, StorageError> {
-    Ok(diesel::delete(
-        sso_sessions::table
-            .filter(sso_sessions::ended_at.lt(ended_before).or(sso_sessions::last_seen_at.lt(idle_before))),
-    )
-    .execute(conn)?)
+/// Deletes sessions that ended, or that outlived their realm's idle or
+/// maximum lifetime, before `now`.
+pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageError> {
+    // Plain SQL with a literal integer (no user input): identical on both backends.
+    let sql = format!(
+        "DELETE FROM sso_sessions WHERE ended_at IS NOT NULL OR EXISTS (SELECT 1 FROM realms r \
+         WHERE r.id = sso_sessions.realm_id AND (sso_sessions.last_seen_at < {now} - r.sso_session_idle \
+         OR sso_sessions.created_at < {now} - r.sso_session_max))"
+    );
+    Ok(diesel::sql_query(sql).execute(conn)?)
 }
