@@ -129,12 +129,12 @@ async fn end_sessions(
         .db
         .write(move |conn| {
             let mut ids = Vec::new();
-            if let Some(cookie) = cookie {
-                if let Some(live) = sessions::find_live(conn, &entry, &cookie, now)? {
-                    let matches = hint.as_ref().is_none_or(|(sub, _)| *sub == live.user.user.id);
-                    if matches {
-                        ids.push(live.session.id);
-                    }
+            if let Some(cookie) = cookie
+                && let Some(live) = sessions::find_live(conn, &entry, &cookie, now)?
+            {
+                let matches = hint.as_ref().is_none_or(|(sub, _)| *sub == live.user.user.id);
+                if matches {
+                    ids.push(live.session.id);
                 }
             }
             if let Some((sub, Some(sid))) = &hint

@@ -3,6 +3,8 @@
 mod browser;
 mod helpers;
 
+mod browser_rules;
+mod chromium;
 mod cli;
 mod client_auth;
 mod code_flow;
