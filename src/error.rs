@@ -28,6 +28,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     LoginRequired,
     ConsentRequired,
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
     NotFound,
     ServerError,
 }
@@ -50,6 +53,9 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
             Self::NotFound => "not_found",
             Self::ServerError => "server_error",
         }

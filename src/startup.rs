@@ -25,7 +25,7 @@ use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_master};
 use crate::services::secret_key::{self, SecretKeyError};
 use crate::state::AppState;
-use crate::storage::repo::{codes, keys, refresh, revocations, sessions};
+use crate::storage::repo::{codes, devices, keys, rate_limits, refresh, revocations, sessions};
 use crate::storage::{DatabaseUrl, Db, StorageError};
 
 /// Realms kept in memory at once; others load on their next request.
@@ -255,12 +255,13 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
                 let keys = keys::delete_unpublished(conn, now)?;
                 let codes = codes::prune(conn, now)?;
                 let sessions = sessions::prune(conn, now)?;
-                Ok((families, revoked, keys, codes, sessions))
+                let devices = devices::prune(conn, now)? + rate_limits::prune(conn, now - 24 * 3600)?;
+                Ok((families, revoked, keys, codes, sessions, devices))
             })
             .await;
         match result {
-            Ok((families, revoked, keys, codes, sessions)) => {
-                tracing::debug!(families, revoked, keys, codes, sessions, "pruned expired data");
+            Ok((families, revoked, keys, codes, sessions, devices)) => {
+                tracing::debug!(families, revoked, keys, codes, sessions, devices, "pruned expired data");
             }
             Err(error) => tracing::warn!(%error, "pruning failed"),
         }

@@ -2,6 +2,7 @@
 
 pub mod authorization;
 pub mod client;
+pub mod device;
 pub mod realm;
 pub mod scope;
 pub mod user;

@@ -14,8 +14,13 @@ use crate::services::realm_cache::{Documents, RealmEntry};
 use crate::state::AppState;
 
 /// The grant types the token endpoint serves.
-pub const GRANT_TYPES: [GrantType; 4] =
-    [GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
+pub const GRANT_TYPES: [GrantType; 5] = [
+    GrantType::AuthorizationCode,
+    GrantType::ClientCredentials,
+    GrantType::Password,
+    GrantType::RefreshToken,
+    GrantType::DeviceCode,
+];
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 const CONFIDENTIAL_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 /// Claims realmgate puts in ID tokens and userinfo answers.
@@ -57,6 +62,7 @@ fn metadata(entry: &RealmEntry) -> serde_json::Map<String, Value> {
         "revocation_endpoint": endpoint(issuer, paths::REVOCATION),
         "scopes_supported": scopes,
         "end_session_endpoint": endpoint(issuer, paths::END_SESSION),
+        "device_authorization_endpoint": endpoint(issuer, paths::DEVICE_AUTHORIZATION),
         "response_types_supported": ResponseType::ALL,
         "response_modes_supported": ResponseMode::ALL,
         "grant_types_supported": grant_types,

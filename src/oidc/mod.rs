@@ -1,6 +1,7 @@
 //! Protocol endpoints, one file each, under `/realms/{realm}` (SPEC §3).
 
 pub mod bearer;
+pub mod device;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;
@@ -23,6 +24,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::OPENID_CONFIGURATION, web::get().to(discovery::openid_configuration))
         .route(paths::OAUTH_METADATA, web::get().to(discovery::oauth_metadata))
         .route(paths::CERTS, web::get().to(jwks::jwks))
+        .route(paths::DEVICE_AUTHORIZATION, web::post().to(device::device_authorization))
         .route(paths::TOKEN, web::post().to(token::token))
         .route(paths::USERINFO, web::get().to(userinfo::userinfo))
         .route(paths::USERINFO, web::post().to(userinfo::userinfo))

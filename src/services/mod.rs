@@ -8,6 +8,7 @@ pub mod change_watcher;
 pub mod client_auth;
 pub mod code_exchange;
 pub mod consent;
+pub mod device;
 pub mod introspection;
 pub mod issue;
 pub mod passwords;

@@ -193,6 +193,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    device_codes (device_code_hash) {
+        device_code_hash -> Text,
+        user_code -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        poll_interval -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        status -> Text,
+        user_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        granted_scope -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> BigInt,
+        hits -> BigInt,
+    }
+}
+
 diesel::joinable!(scopes -> realms (realm_id));
 diesel::joinable!(roles -> realms (realm_id));
 diesel::joinable!(users -> realms (realm_id));
@@ -218,4 +244,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_sessions,
     auth_codes,
     consents,
+    device_codes,
+    rate_limits,
 );

@@ -8,7 +8,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::cookies;
-use super::flow::{self, AuthRequest, Rejection};
+use super::flow::{self, AuthRequest, Continuation, Rejection};
 use super::pages::{ConsentPage, LoginPage, PageError, ScopeLine, page_builder, render};
 use super::reply::{add_cookies, deliver, deliver_error};
 use crate::domain::client::Client;
@@ -79,7 +79,8 @@ pub async fn authorize(
         }
         _ => {
             let username = request.login_hint.clone().unwrap_or_default();
-            Ok(login_page(&req, &state, &entry, &client, &request, &username, None, StatusCode::OK))
+            let next = Continuation::Authorize(request);
+            Ok(login_page(&req, &state, &entry, &client, &next, &username, None, StatusCode::OK))
         }
     }
 }
@@ -91,14 +92,14 @@ pub fn login_page(
     state: &AppState,
     entry: &RealmEntry,
     client: &Client,
-    request: &AuthRequest,
+    next: &Continuation,
     username: &str,
     error: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
     let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
-    let sealed = flow::seal(&state.secret, LOGIN_PURPOSE, realm, &csrf, request, state.clock.now());
+    let sealed = flow::seal(&state.secret, LOGIN_PURPOSE, realm, &csrf, next, state.clock.now());
     let action = format!("{}/login-actions/authenticate", entry.issuer);
     let page = LoginPage {
         realm_display: &entry.realm.settings.display_name,
@@ -167,7 +168,7 @@ pub fn granted_scope(
 /// What the consent page's sealed state carries.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ConsentState {
-    pub request: AuthRequest,
+    pub next: Continuation,
     pub user_id: String,
 }
 
@@ -180,13 +181,28 @@ fn consent_page(
     request: &AuthRequest,
     live: &LiveSession,
     granted: &ScopeSet,
+    cookies_to_set: Vec<Cookie<'static>>,
+) -> HttpResponse {
+    let body = ConsentState { next: Continuation::Authorize(request.clone()), user_id: live.user.user.id.clone() };
+    consent_page_for(req, state, entry, client, &body, live, granted, cookies_to_set)
+}
+
+/// The consent page for any continuation (authorization or device).
+#[expect(clippy::too_many_arguments, reason = "a page needs the whole flow")]
+pub fn consent_page_for(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    body: &ConsentState,
+    live: &LiveSession,
+    granted: &ScopeSet,
     mut cookies_to_set: Vec<Cookie<'static>>,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
     let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
     cookies_to_set.extend(csrf_cookie);
-    let body = ConsentState { request: request.clone(), user_id: live.user.user.id.clone() };
-    let sealed = flow::seal(&state.secret, CONSENT_PURPOSE, realm, &csrf, &body, state.clock.now());
+    let sealed = flow::seal(&state.secret, CONSENT_PURPOSE, realm, &csrf, body, state.clock.now());
     let action = format!("{}/login-actions/consent", entry.issuer);
     let scopes =
         granted.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(entry, name) }).collect();
@@ -204,7 +220,7 @@ fn consent_page(
     render(&mut builder, &page)
 }
 
-fn describe(entry: &RealmEntry, scope: &str) -> String {
+pub fn describe(entry: &RealmEntry, scope: &str) -> String {
     BUILT_IN_SCOPES
         .iter()
         .find(|(name, _)| *name == scope)

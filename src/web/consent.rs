@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::authorize::{CONSENT_PURPOSE, ConsentState, finish, granted_scope, page_params, page_realm};
 use super::cookies;
-use super::flow;
+use super::flow::{self, Continuation};
 use super::pages::PageError;
 use super::reply::deliver_error;
 use crate::error::ErrorCode;
@@ -31,8 +31,7 @@ pub async fn consent_submit(
         now,
     )
     .map_err(|e| PageError::bad_request(&display, e.message()))?;
-    let request = sealed.request;
-    let Some(client) = entry.client(&request.client_id).cloned() else {
+    let Some(client) = entry.client(sealed.next.client_id()).cloned() else {
         return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
     };
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
@@ -41,7 +40,14 @@ pub async fn consent_submit(
         .ok_or_else(|| {
             PageError::bad_request(&display, "Your sign-in session has ended. Start again from the application.")
         })?;
-    match params.get("decision") {
+    let decision = params.get("decision");
+    let request = match sealed.next {
+        Continuation::Authorize(request) => request,
+        Continuation::Device(device) => {
+            return super::device::decide(&state, &entry, &client, &device, &live, decision).await;
+        }
+    };
+    match decision {
         Some("allow") => {
             let granted = match granted_scope(&entry, &client, &request, &live) {
                 Ok(granted) => granted,

@@ -21,6 +21,32 @@ use crate::tokens::jws;
 const FLOW_LIFETIME_SECS: i64 = 30 * 60;
 const MAX_VALUE_LEN: usize = 2048;
 
+/// What happens once the user has signed in (and consented).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Continuation {
+    /// Answer an authorization request.
+    Authorize(AuthRequest),
+    /// Approve a device (RFC 8628).
+    Device(DeviceApproval),
+}
+
+impl Continuation {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Authorize(request) => &request.client_id,
+            Self::Device(device) => &device.client_id,
+        }
+    }
+}
+
+/// A pending device code the user is approving.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceApproval {
+    pub device_code_hash: String,
+    pub client_id: String,
+    pub scope: String,
+}
+
 /// Where and how the answer goes back to the client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReplyTo {

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::authorize::{LOGIN_PURPOSE, is_secure, login_page, page_params, page_realm, proceed};
 use super::cookies;
-use super::flow::{self, AuthRequest};
+use super::flow::{self, Continuation};
 use super::pages::PageError;
 use crate::services::authentication;
 use crate::services::sessions::{self, LiveSession};
@@ -24,7 +24,7 @@ pub async fn login_submit(
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
     let now = state.clock.now();
-    let request: AuthRequest = flow::unseal(
+    let next: Continuation = flow::unseal(
         &state.secret,
         LOGIN_PURPOSE,
         entry.realm.name.as_str(),
@@ -34,29 +34,25 @@ pub async fn login_submit(
         now,
     )
     .map_err(|e| PageError::bad_request(&display, e.message()))?;
-    let Some(client) = entry.client(&request.client_id).cloned() else {
+    let Some(client) = entry.client(next.client_id()).cloned() else {
         return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
     };
     let username = params.get("username").unwrap_or_default();
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
         let message = "Enter your username and password.";
-        return Ok(login_page(&req, &state, &entry, &client, &request, username, Some(message), StatusCode::OK));
+        return Ok(login_page(&req, &state, &entry, &client, &next, username, Some(message), StatusCode::OK));
     };
     let Some(user) = authentication::password(&state, &entry, username, password.to_owned()).await? else {
         tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "login failed");
-        return Ok(login_page(
-            &req,
-            &state,
-            &entry,
-            &client,
-            &request,
-            username,
-            Some(BAD_CREDENTIALS),
-            StatusCode::OK,
-        ));
+        return Ok(login_page(&req, &state, &entry, &client, &next, username, Some(BAD_CREDENTIALS), StatusCode::OK));
     };
     let (token, session) = sessions::start(&state, &entry, &user).await?;
     let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));
     let live = LiveSession { session, user };
-    proceed(&req, &state, &entry, &client, &request, &live, vec![cookie]).await
+    match &next {
+        Continuation::Authorize(request) => proceed(&req, &state, &entry, &client, request, &live, vec![cookie]).await,
+        Continuation::Device(device) => {
+            Ok(super::device::consent(&req, &state, &entry, &client, device, &live, vec![cookie]))
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
+pub mod device;
 pub mod flow;
 pub mod login;
 pub mod logout;
@@ -28,5 +29,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::CONSENT_ACTION, web::post().to(consent::consent_submit))
         .route(paths::END_SESSION, web::get().to(logout::end_session))
         .route(paths::END_SESSION, web::post().to(logout::end_session))
-        .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm));
+        .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm))
+        .route(paths::DEVICE_PAGE, web::get().to(device::device_page))
+        .route(paths::DEVICE_PAGE, web::post().to(device::device_submit));
 }

@@ -59,6 +59,25 @@ pub struct LogoutConfirmPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub realm_display: &'a str,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+    pub user_code: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDonePage<'a> {
+    pub realm_display: &'a str,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage<'a> {
     pub realm_display: &'a str,

@@ -20,7 +20,17 @@ async fn discovery_lists_exactly_what_works(app: TestApp) {
     assert_eq!(d["userinfo_endpoint"], app.realm_url("acme", "/protocol/openid-connect/userinfo"));
     let grants: Vec<&str> =
         d["grant_types_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(grants, ["authorization_code", "implicit", "client_credentials", "password", "refresh_token"]);
+    assert_eq!(
+        grants,
+        [
+            "authorization_code",
+            "implicit",
+            "client_credentials",
+            "password",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ]
+    );
     assert_eq!(
         d["response_types_supported"],
         serde_json::json!([

@@ -76,6 +76,13 @@ refresh_token_reuse_grace = "0s"
   scopes = ["openid", "profile", "email", "roms.write"]
   consent_required = true
 
+  # A device without a keyboard (RFC 8628), public.
+  [[realms.clients]]
+  client_id = "tv"
+  name = "Living-room TV"
+  grant_types = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
+  scopes = ["openid", "profile", "roms.write"]
+
   # A confidential client for hybrid flows, no consent.
   [[realms.clients]]
   client_id = "hybrid"

@@ -8,6 +8,7 @@ mod chromium;
 mod cli;
 mod client_auth;
 mod code_flow;
+mod device;
 mod discovery;
 mod introspection;
 mod password_grant;

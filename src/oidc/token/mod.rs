@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod password;
 mod refresh_token;
 
@@ -42,6 +43,7 @@ pub async fn token(
         }
         GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params)?,
         GrantType::Password => password::grant(&state, &entry, &client, &params).await?,
+        GrantType::DeviceCode => device_code::grant(&state, entry.clone(), client.clone(), &params).await?,
         GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await?,
         _ => unreachable!("filtered by GRANT_TYPES above"),
     };

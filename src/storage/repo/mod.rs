@@ -5,8 +5,10 @@
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod devices;
 pub mod keys;
 pub mod meta;
+pub mod rate_limits;
 pub mod realms;
 pub mod refresh;
 pub mod revocations;

@@ -1,0 +1,250 @@
+//! The device authorization grant (RFC 8628): starting a device flow,
+//! answering polls (`authorization_pending`, `slow_down`, `access_denied`,
+//! `expired_token`, then the tokens once), the user's decision, and the
+//! brute-force guard on user codes.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+use serde::Serialize;
+
+use super::ServiceError;
+use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::realm_cache::RealmEntry;
+use super::refresh::{prepare_family, store_family};
+use crate::clock::UnixTime;
+use crate::crypto::{random_bytes, random_token, token_hash};
+use crate::domain::client::{Client, GrantType};
+use crate::domain::device::{display_user_code, user_code_from};
+use crate::domain::scope::ScopeSet;
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+use crate::storage::repo::devices::{self, DeviceRow};
+use crate::storage::repo::{rate_limits, users};
+use crate::storage::{DbConnection, StorageError};
+
+/// RFC 8628 §3.5: each `slow_down` adds this to the interval.
+const SLOW_DOWN_SECS: i64 = 5;
+/// Wrong user codes allowed per key (browser, address) in one window.
+pub const MAX_WRONG_CODES: i64 = 5;
+pub const WRONG_CODE_WINDOW_SECS: i64 = 15 * 60;
+
+/// The device authorization response (RFC 8628 §3.2).
+#[derive(Debug, Serialize)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+pub async fn start(
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    scope: &ScopeSet,
+) -> Result<DeviceAuthorization, OAuthError> {
+    let now = state.clock.now();
+    let settings = &entry.realm.settings;
+    let device_code = random_token(32);
+    let mut row = DeviceRow {
+        device_code_hash: token_hash(&device_code),
+        user_code: String::new(),
+        realm_id: entry.realm.id.clone(),
+        client_id: client.id.clone(),
+        scope: scope.to_string(),
+        created_at: now,
+        expires_at: now + settings.device_code_lifetime,
+        poll_interval: settings.device_poll_interval,
+        last_polled_at: None,
+        status: devices::PENDING.into(),
+        user_id: None,
+        auth_time: None,
+        granted_scope: None,
+    };
+    // User codes are unique; a collision (1 in 2.5·10¹⁰ per live code) retries.
+    let mut attempt = 0;
+    let user_code = loop {
+        attempt += 1;
+        row.user_code = user_code_from(&random_bytes(32)).expect("32 random bytes hold 8 letters");
+        let candidate = row.clone();
+        match state.db.write(move |conn| devices::insert(conn, &candidate)).await {
+            Ok(()) => break row.user_code.clone(),
+            Err(e) if e.is_unique_violation() && attempt < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let verification_uri = format!("{}/device", entry.issuer);
+    let shown = display_user_code(&user_code);
+    Ok(DeviceAuthorization {
+        device_code,
+        verification_uri_complete: format!("{verification_uri}?user_code={shown}"),
+        user_code: shown,
+        verification_uri,
+        expires_in: settings.device_code_lifetime,
+        interval: settings.device_poll_interval,
+    })
+}
+
+enum Poll {
+    Tokens(TokenResponse),
+    Error(ErrorCode, &'static str),
+}
+
+/// The token endpoint's device_code grant.
+pub async fn poll(
+    state: &AppState,
+    entry: Arc<RealmEntry>,
+    client: Arc<Client>,
+    device_code: String,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let result = state
+        .db
+        .write(move |conn| conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &device_code, now)))
+        .await?;
+    match result {
+        Poll::Tokens(response) => Ok(response),
+        Poll::Error(code, description) => Err(OAuthError::new(code, description)),
+    }
+}
+
+fn poll_in_transaction(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    device_code: &str,
+    now: UnixTime,
+) -> Result<Poll, StorageError> {
+    let hash = token_hash(device_code);
+    let Some(row) = devices::find(conn, &hash)? else {
+        return Ok(Poll::Error(ErrorCode::InvalidGrant, "Invalid device code"));
+    };
+    if row.realm_id != entry.realm.id || row.client_id != client.id {
+        return Ok(Poll::Error(ErrorCode::InvalidGrant, "Invalid device code"));
+    }
+    if now > row.expires_at && row.status != devices::CONSUMED {
+        return Ok(Poll::Error(ErrorCode::ExpiredToken, "The device code has expired"));
+    }
+    match row.status.as_str() {
+        devices::PENDING => {
+            let too_soon = row.last_polled_at.is_some_and(|last| now - last < row.poll_interval);
+            if too_soon {
+                devices::record_poll(conn, &hash, now, row.poll_interval + SLOW_DOWN_SECS)?;
+                Ok(Poll::Error(ErrorCode::SlowDown, "Polling too fast; wait longer between requests"))
+            } else {
+                devices::record_poll(conn, &hash, now, row.poll_interval)?;
+                Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
+            }
+        }
+        devices::DENIED => Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request")),
+        devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, &row, now),
+        _ => Ok(Poll::Error(ErrorCode::InvalidGrant, "The device code was already used")),
+    }
+}
+
+fn issue_tokens(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    row: &DeviceRow,
+    now: UnixTime,
+) -> Result<Poll, StorageError> {
+    let user_id = row.user_id.as_deref().unwrap_or_default();
+    let Some(user) = users::find_by_id(conn, &entry.realm.id, user_id)?.filter(|u| u.enabled) else {
+        return Ok(Poll::Error(ErrorCode::InvalidGrant, "The user is no longer active"));
+    };
+    let user = user.to_domain();
+    let scope =
+        ScopeSet::parse(row.granted_scope.as_deref().unwrap_or_default()).map_err(|e| StorageError::Corrupt(e.0))?;
+    let auth_time = row.auth_time.unwrap_or(now);
+    let family =
+        client.allows(GrantType::RefreshToken).then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now));
+    let subject = Subject::User { user: &user, auth_time };
+    let jti = issue::new_jti(family.as_ref().map(|f| f.family.id.as_str()));
+    let mint = |e: OAuthError| StorageError::Corrupt(e.description.into_owned());
+    let (access_token, expires_in) = issue::access_token(entry, client, &subject, &scope, jti, now).map_err(mint)?;
+    let id_token = if scope.contains("openid") {
+        let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
+        Some(issue::id_token(entry, client, &user, &scope, auth_time, extras, now).map_err(mint)?)
+    } else {
+        None
+    };
+    let (refresh_token, refresh_expires_in) = match family {
+        Some(family) => {
+            store_family(conn, &family)?;
+            (Some(family.token), Some(family.first.expires_at - now))
+        }
+        None => (None, None),
+    };
+    Ok(Poll::Tokens(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        refresh_token,
+        refresh_expires_in,
+        id_token,
+        scope: scope.to_string(),
+    }))
+}
+
+/// Whether any of `keys` already used up its wrong guesses.
+pub async fn is_locked_out(state: &AppState, keys: Vec<String>) -> Result<bool, ServiceError> {
+    let now = state.clock.now();
+    Ok(state
+        .db
+        .run(move |conn| {
+            for key in &keys {
+                if rate_limits::hits(conn, key, now, WRONG_CODE_WINDOW_SECS)? >= MAX_WRONG_CODES {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await?)
+}
+
+pub async fn record_wrong_code(state: &AppState, keys: Vec<String>) -> Result<(), ServiceError> {
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            conn.transaction(|conn| {
+                for key in &keys {
+                    rate_limits::hit(conn, key, now, WRONG_CODE_WINDOW_SECS)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn find_pending(
+    state: &AppState,
+    entry: &RealmEntry,
+    user_code: String,
+) -> Result<Option<DeviceRow>, ServiceError> {
+    let now = state.clock.now();
+    let realm_id = entry.realm.id.clone();
+    Ok(state.db.run(move |conn| devices::find_pending_by_user_code(conn, &realm_id, &user_code, now)).await?)
+}
+
+/// Records the user's decision; false if the code is no longer pending.
+pub async fn decide(
+    state: &AppState,
+    device_code_hash: String,
+    approve: bool,
+    user_id: String,
+    auth_time: UnixTime,
+    granted: &ScopeSet,
+) -> Result<bool, ServiceError> {
+    let status = if approve { devices::APPROVED } else { devices::DENIED };
+    let granted = granted.to_string();
+    Ok(state
+        .db
+        .write(move |conn| devices::decide(conn, &device_code_hash, status, &user_id, auth_time, &granted))
+        .await?)
+}

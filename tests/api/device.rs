@@ -1,0 +1,144 @@
+//! The device authorization grant (RFC 8628): the test plays both the
+//! device (polling) and the user (a browser filling the device, login and
+//! consent forms).
+
+use crate::both_backends;
+use crate::browser::{Browser, Page};
+use crate::helpers::{Answer, TestApp};
+
+both_backends!(
+    a_device_is_approved_and_gets_tokens_once,
+    denial_and_expiry_reach_the_device,
+    wrong_codes_are_rate_limited
+);
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+async fn start(app: &TestApp, scope: &str) -> Answer {
+    let answer = app
+        .post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", scope)])
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    answer
+}
+
+async fn poll(app: &TestApp, device_code: &str) -> Answer {
+    app.token("acme", None, &[("grant_type", DEVICE_GRANT), ("client_id", "tv"), ("device_code", device_code)]).await
+}
+
+async fn enter_code(browser: &Browser, app: &TestApp, code: &str) -> Page {
+    let page = browser.get(&app.realm_url("acme", "/device")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form = page.form();
+    form.fields.insert("user_code".into(), code.into());
+    browser.submit(&form).await
+}
+
+async fn a_device_is_approved_and_gets_tokens_once(app: TestApp) {
+    let start = start(&app, "openid roms.write").await;
+    let d = &start.json;
+    assert_eq!(start.header("cache-control"), Some("no-store"));
+    let user_code = d["user_code"].as_str().unwrap().to_owned();
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+    assert!(user_code.replace('-', "").bytes().all(|b| b"BCDFGHJKLMNPQRSTVWXZ".contains(&b)), "{user_code}");
+    assert_eq!(d["verification_uri"], app.realm_url("acme", "/device"));
+    assert_eq!(d["verification_uri_complete"], format!("{}?user_code={user_code}", app.realm_url("acme", "/device")));
+    assert_eq!(d["expires_in"], 600);
+    assert_eq!(d["interval"], 5);
+    let device_code = d["device_code"].as_str().unwrap().to_owned();
+    assert!(device_code.len() >= 22 && !device_code.contains('.'));
+
+    // The device polls: pending, then too fast, and the interval grows by 5 s.
+    poll(&app, &device_code).await.assert_error(400, "authorization_pending");
+    poll(&app, &device_code).await.assert_error(400, "slow_down");
+    app.clock.advance(6);
+    poll(&app, &device_code).await.assert_error(400, "slow_down");
+    // Now 15 s: each slow_down added 5 s for all later polls.
+    app.clock.advance(12);
+    poll(&app, &device_code).await.assert_error(400, "slow_down");
+    app.clock.advance(20);
+    poll(&app, &device_code).await.assert_error(400, "authorization_pending");
+
+    // The user: the complete URI pre-fills the code; typing is case- and dash-insensitive.
+    let browser = Browser::new();
+    let prefilled = browser.get(d["verification_uri_complete"].as_str().unwrap()).await;
+    assert_eq!(prefilled.form().fields["user_code"], user_code);
+    let login = enter_code(&browser, &app, &user_code.replace('-', "").to_lowercase()).await;
+    let consent = browser.login(&login, "alice", "alice-pw").await;
+    assert!(consent.is_consent_page(), "{}", consent.body);
+    assert!(consent.body.contains("Living-room TV"));
+    assert!(consent.body.contains("Change your ROM library"));
+    let done = browser.decide(&consent, "allow").await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("Device connected"), "{}", done.body);
+
+    app.clock.advance(20);
+    let tokens = poll(&app, &device_code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    assert_eq!(tokens.json["scope"], "openid roms.read roms.write");
+    assert!(tokens.json["id_token"].is_string() && tokens.json["refresh_token"].is_string());
+    assert_eq!(app.userinfo("acme", tokens.str("access_token")).await.status, 200);
+    app.clock.advance(20);
+    poll(&app, &device_code).await.assert_error(400, "invalid_grant");
+    // The code cannot be entered again either.
+    let again = enter_code(&browser, &app, &user_code).await;
+    assert!(again.body.contains("not valid"), "{}", again.body);
+}
+
+async fn denial_and_expiry_reach_the_device(app: TestApp) {
+    let browser = Browser::new();
+    let first = start(&app, "openid").await;
+    let login = enter_code(&browser, &app, first.str("user_code")).await;
+    let consent = browser.login(&login, "victor", "victor-pw").await;
+    let done = browser.decide(&consent, "deny").await;
+    assert!(done.body.contains("Request denied"), "{}", done.body);
+    poll(&app, first.str("device_code")).await.assert_error(400, "access_denied");
+
+    // With a live session the login page is skipped.
+    let second = start(&app, "openid").await;
+    let consent = enter_code(&browser, &app, second.str("user_code")).await;
+    assert!(consent.is_consent_page(), "SSO session reused: {}", consent.body);
+
+    let third = start(&app, "openid").await;
+    app.clock.advance(601);
+    poll(&app, third.str("device_code")).await.assert_error(400, "expired_token");
+    let late = enter_code(&browser, &app, third.str("user_code")).await;
+    assert!(late.body.contains("not valid"), "{}", late.body);
+
+    // Clients without the grant, unknown scopes, bad device codes.
+    app.post_form("acme", "/protocol/openid-connect/auth/device", Some(("svc", "svc-secret")), &[])
+        .await
+        .assert_error(400, "unauthorized_client");
+    app.post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", "nope")])
+        .await
+        .assert_error(400, "invalid_scope");
+    poll(&app, "not-a-device-code").await.assert_error(400, "invalid_grant");
+    let discovery = app.get(&app.realm_url("acme", "/.well-known/openid-configuration")).await;
+    assert_eq!(
+        discovery.json["device_authorization_endpoint"],
+        app.realm_url("acme", "/protocol/openid-connect/auth/device")
+    );
+    assert!(discovery.json["grant_types_supported"].as_array().unwrap().iter().any(|g| g == DEVICE_GRANT));
+}
+
+async fn wrong_codes_are_rate_limited(app: TestApp) {
+    let real = start(&app, "openid").await;
+    let guesser = Browser::new();
+    for guess in ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "not a code"] {
+        let page = enter_code(&guesser, &app, guess).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("not valid"), "{}", page.body);
+    }
+    // Now even the right code is refused, from this browser and this address.
+    let locked = enter_code(&guesser, &app, real.str("user_code")).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    let other_browser = Browser::new();
+    let locked = enter_code(&other_browser, &app, real.str("user_code")).await;
+    assert_eq!(locked.status, 429, "the address is counted too");
+    // After the window it works again (with a new code: the first expired).
+    app.clock.advance(15 * 60 + 1);
+    let fresh = start(&app, "openid").await;
+    let login = enter_code(&other_browser, &app, fresh.str("user_code")).await;
+    assert!(login.is_login_page(), "{}", login.body);
+}
