@@ -9,9 +9,12 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
+use crate::domain::scope::ScopeSet;
 use crate::domain::user::Username;
 use crate::import::export::export;
 use crate::services::passwords::hash_blocking;
+use crate::services::personal_tokens::mint;
+use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{add_user, rotate_realm_key};
 use crate::startup::{Application, StartupError, apply_realm_files, open_environment, read_realm_files};
 use crate::storage::StorageError;
@@ -43,9 +46,31 @@ pub enum Command {
     /// Users
     #[command(subcommand)]
     User(UserCommand),
+    /// Personal access tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a personal access token and print it once
+    Add {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// A scope the token carries (repeatable; default: all the user may have)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime, e.g. 30d (default: no expiry)
+        #[arg(long)]
+        expires: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -168,6 +193,31 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await?
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             println!("created user {shown}");
+        }
+        Command::Token(TokenCommand::Add { realm, user, name, scopes, expires }) => {
+            let lifetime = expires
+                .map(|e| humantime::parse_duration(&e).map_err(|err| CliError::Usage(format!("--expires {e}: {err}"))))
+                .transpose()?;
+            let scope = if scopes.is_empty() {
+                None
+            } else {
+                Some(ScopeSet::parse(&scopes.join(" ")).map_err(|e| CliError::Usage(e.to_string()))?)
+            };
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            let cache = RealmCache::new(env.db.clone(), env.secret.clone(), String::new(), Arc::clone(&clock), 1);
+            let entry = cache
+                .get(&realm)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?
+                .ok_or_else(|| CliError::Usage(format!("realm `{realm}` does not exist")))?;
+            let now = clock.now();
+            let expires_at = lifetime.map(|d| now + d.as_secs() as i64);
+            let (token, _) = env
+                .db
+                .run(move |conn| Ok(mint(conn, &entry, &user, &name, scope.as_ref(), expires_at, now)))
+                .await?
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("{token}");
         }
         Command::Keys(KeysCommand::Rotate { realm }) => {
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;

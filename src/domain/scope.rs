@@ -6,15 +6,22 @@ use std::fmt;
 
 use super::Invalid;
 
-/// The OIDC scopes every realm has; they need no role.
-pub const BUILT_IN_SCOPES: [(&str, &str); 6] = [
+/// The scopes every realm has; they need no role (the client's list alone
+/// governs them): the OIDC ones, device pairing and the account API.
+pub const BUILT_IN_SCOPES: [(&str, &str); 9] = [
     ("openid", "Sign you in with your account"),
     ("profile", "Your name and username"),
     ("email", "Your email address"),
     ("address", "Your postal address"),
     ("phone", "Your phone number"),
     ("offline_access", "Stay connected while you are away"),
+    (PERSONAL_TOKEN_SCOPE, "Receive a personal access token for this device"),
+    ("account.read", "See your account: tokens, sessions and consents"),
+    ("account.write", "Change your account: tokens, sessions and consents"),
 ];
+
+/// Asked by a device to be paired: it receives a personal access token.
+pub const PERSONAL_TOKEN_SCOPE: &str = "personal_token";
 
 pub fn is_built_in(name: &str) -> bool {
     BUILT_IN_SCOPES.iter().any(|(n, _)| *n == name)

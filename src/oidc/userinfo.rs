@@ -7,7 +7,10 @@ use super::params::{self, Params};
 use super::{bearer, realm_entry};
 use crate::domain::scope::ScopeSet;
 use crate::error::{ErrorCode, OAuthError};
-use crate::services::{access, issue};
+use std::sync::Arc;
+
+use crate::services::realm_cache::RealmEntry;
+use crate::services::{access, issue, personal_tokens};
 use crate::state::AppState;
 use crate::storage::repo::users;
 
@@ -25,6 +28,9 @@ pub async fn userinfo(
     };
     let token = bearer::presented_token(&req, form.as_ref(), &entry)?;
     let realm_name = entry.realm.name.as_str();
+    if personal_tokens::is_personal(&token) {
+        return personal(&state, &entry, token).await;
+    }
     let claims = access::verify(&entry, &token, state.clock.now())
         .map_err(|e| OAuthError::bearer(ErrorCode::InvalidToken, realm_name, e.to_string()))?;
     let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
@@ -47,6 +53,25 @@ pub async fn userinfo(
     let Some(user) = user.filter(|u| u.enabled) else {
         return Err(OAuthError::bearer(ErrorCode::InvalidToken, realm_name, "Token has no active user"));
     };
+    let user = user.to_domain();
+    let mut body = issue::profile_claims(&user, &scope);
+    body.insert("sub".into(), user.id.clone().into());
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
+}
+
+/// userinfo for a personal access token (which needs `openid` too).
+async fn personal(state: &AppState, entry: &Arc<RealmEntry>, token: String) -> Result<HttpResponse, OAuthError> {
+    let realm_name = entry.realm.name.as_str();
+    let now = state.clock.now();
+    let lookup = Arc::clone(entry);
+    let found = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &token, now)).await?;
+    let Some((row, user)) = found else {
+        return Err(OAuthError::bearer(ErrorCode::InvalidToken, realm_name, "Token is not active"));
+    };
+    let scope = ScopeSet::parse(&row.scope).unwrap_or_default();
+    if !scope.contains("openid") {
+        return Err(OAuthError::bearer(ErrorCode::InsufficientScope, realm_name, "The openid scope is required"));
+    }
     let user = user.to_domain();
     let mut body = issue::profile_claims(&user, &scope);
     body.insert("sub".into(), user.id.clone().into());

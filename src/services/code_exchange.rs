@@ -162,7 +162,7 @@ fn exchange_in_transaction(
     Ok(Outcome::Issued(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: Some(expires_in),
         refresh_token,
         refresh_expires_in,
         id_token,

@@ -10,16 +10,18 @@ use serde::Serialize;
 
 use super::ServiceError;
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
 use super::refresh::{prepare_family, store_family};
 use crate::clock::UnixTime;
 use crate::crypto::{random_bytes, random_token, token_hash};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::device::{display_user_code, user_code_from};
-use crate::domain::scope::ScopeSet;
+use crate::domain::scope::{PERSONAL_TOKEN_SCOPE, ScopeSet};
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::storage::repo::devices::{self, DeviceRow};
+use crate::storage::repo::users::UserRow;
 use crate::storage::repo::{rate_limits, users};
 use crate::storage::{DbConnection, StorageError};
 
@@ -153,12 +155,15 @@ fn issue_tokens(
     now: UnixTime,
 ) -> Result<Poll, StorageError> {
     let user_id = row.user_id.as_deref().unwrap_or_default();
-    let Some(user) = users::find_by_id(conn, &entry.realm.id, user_id)?.filter(|u| u.enabled) else {
+    let Some(user_row) = users::find_by_id(conn, &entry.realm.id, user_id)?.filter(|u| u.enabled) else {
         return Ok(Poll::Error(ErrorCode::InvalidGrant, "The user is no longer active"));
     };
-    let user = user.to_domain();
+    let user = user_row.to_domain();
     let scope =
         ScopeSet::parse(row.granted_scope.as_deref().unwrap_or_default()).map_err(|e| StorageError::Corrupt(e.0))?;
+    if scope.contains(PERSONAL_TOKEN_SCOPE) {
+        return pair(conn, entry, client, &user_row, &scope, now);
+    }
     let auth_time = row.auth_time.unwrap_or(now);
     let family =
         client.allows(GrantType::RefreshToken).then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now));
@@ -182,12 +187,42 @@ fn issue_tokens(
     Ok(Poll::Tokens(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: Some(expires_in),
         refresh_token,
         refresh_expires_in,
         id_token,
         scope: scope.to_string(),
     }))
+}
+
+/// Device pairing: instead of a short-lived pair, the device receives a
+/// personal access token with the other scopes it was granted.
+fn pair(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    user: &UserRow,
+    scope: &ScopeSet,
+    now: UnixTime,
+) -> Result<Poll, StorageError> {
+    let token_scope = ScopeSet::from_names(scope.iter().filter(|s| *s != PERSONAL_TOKEN_SCOPE).map(str::to_owned));
+    let name = format!("{} (paired device)", client.name);
+    match personal_tokens::mint_for(conn, entry, user, &name, Some(&token_scope), None, now) {
+        Ok((token, row)) => Ok(Poll::Tokens(TokenResponse {
+            access_token: token,
+            token_type: "Bearer".into(),
+            expires_in: None,
+            refresh_token: None,
+            refresh_expires_in: None,
+            id_token: None,
+            scope: row.scope,
+        })),
+        Err(MintError::Storage(e)) => Err(e),
+        Err(MintError::TooMany) => {
+            Ok(Poll::Error(ErrorCode::InvalidGrant, "The user has too many personal access tokens"))
+        }
+        Err(_) => Ok(Poll::Error(ErrorCode::InvalidGrant, "No personal access token can be issued for this grant")),
+    }
 }
 
 /// Whether any of `keys` already used up its wrong guesses.

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use super::access;
+use super::personal_tokens;
 use super::realm_cache::RealmEntry;
 use crate::crypto::token_hash;
 use crate::state::AppState;
@@ -15,7 +16,11 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-pub async fn introspect(state: &AppState, entry: &RealmEntry, token: &str) -> Result<Value, ServiceError> {
+pub async fn introspect(
+    state: &AppState,
+    entry: &std::sync::Arc<RealmEntry>,
+    token: &str,
+) -> Result<Value, ServiceError> {
     let now = state.clock.now();
     if token.contains('.') {
         let Ok(claims) = access::verify(entry, token, now) else {
@@ -45,6 +50,9 @@ pub async fn introspect(state: &AppState, entry: &RealmEntry, token: &str) -> Re
 
     if token.len() > 512 {
         return Ok(inactive());
+    }
+    if personal_tokens::is_personal(token) {
+        return personal(state, entry, token).await;
     }
     let hash = token_hash(token);
     let realm_id = entry.realm.id.clone();
@@ -84,6 +92,32 @@ pub async fn introspect(state: &AppState, entry: &RealmEntry, token: &str) -> Re
     });
     if let Some(username) = username {
         answer["username"] = username.into();
+    }
+    Ok(answer)
+}
+
+/// A personal access token: active while neither revoked nor expired. It
+/// belongs to no client, so `client_id` (and `exp`, without an expiry) is absent.
+async fn personal(state: &AppState, entry: &std::sync::Arc<RealmEntry>, token: &str) -> Result<Value, ServiceError> {
+    let now = state.clock.now();
+    let issuer = entry.issuer.clone();
+    let entry = std::sync::Arc::clone(entry);
+    let token = token.to_owned();
+    let found = state.db.run(move |conn| personal_tokens::find_active(conn, &entry, &token, now)).await?;
+    let Some((row, user)) = found else {
+        return Ok(inactive());
+    };
+    let mut answer = json!({
+        "active": true,
+        "scope": row.scope,
+        "sub": row.user_id,
+        "username": user.username,
+        "iat": row.created_at,
+        "iss": issuer,
+        "token_type": "Bearer",
+    });
+    if let Some(exp) = row.expires_at {
+        answer["exp"] = exp.into();
     }
     Ok(answer)
 }

@@ -18,7 +18,9 @@ use crate::tokens::jws;
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
-    pub expires_in: i64,
+    /// Absent only for personal access tokens without an expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

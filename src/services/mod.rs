@@ -12,6 +12,7 @@ pub mod device;
 pub mod introspection;
 pub mod issue;
 pub mod passwords;
+pub mod personal_tokens;
 pub mod realm_cache;
 pub mod realms;
 pub mod refresh;

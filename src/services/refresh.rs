@@ -237,7 +237,7 @@ fn refresh_in_transaction(
     let response = TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: Some(expires_in),
         refresh_token: Some(refresh_token),
         refresh_expires_in: Some(refresh_expires_at - now),
         id_token,

@@ -219,6 +219,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personal_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        realm_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(scopes -> realms (realm_id));
 diesel::joinable!(roles -> realms (realm_id));
 diesel::joinable!(users -> realms (realm_id));
@@ -246,4 +261,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     device_codes,
     rate_limits,
+    personal_tokens,
 );

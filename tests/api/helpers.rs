@@ -81,7 +81,7 @@ refresh_token_reuse_grace = "0s"
   client_id = "tv"
   name = "Living-room TV"
   grant_types = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
-  scopes = ["openid", "profile", "roms.write"]
+  scopes = ["openid", "profile", "roms.write", "personal_token"]
 
   # A confidential client for hybrid flows, no consent.
   [[realms.clients]]

@@ -12,6 +12,7 @@ mod device;
 mod discovery;
 mod introspection;
 mod password_grant;
+mod personal_tokens;
 mod refresh;
 mod relying_party;
 mod revocation;

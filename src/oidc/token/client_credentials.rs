@@ -24,7 +24,7 @@ pub fn grant(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: Some(expires_in),
         refresh_token: None,
         refresh_expires_in: None,
         id_token: None,

@@ -57,7 +57,7 @@ pub async fn grant(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: Some(expires_in),
         refresh_token,
         refresh_expires_in,
         id_token,

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod devices;
 pub mod keys;
 pub mod meta;
+pub mod personal_tokens;
 pub mod rate_limits;
 pub mod realms;
 pub mod refresh;

@@ -1,0 +1,118 @@
+//! Personal access tokens: minted by the CLI and by device pairing, used as
+//! Bearer and X-Auth-Token, never above the user's scopes, at most 25.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::helpers::TestApp;
+
+both_backends!(
+    cli_tokens_work_at_the_protected_endpoints,
+    personal_tokens_are_bounded,
+    device_pairing_yields_a_personal_token
+);
+
+fn mint(app: &TestApp, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["token", "add", "--realm", "acme"];
+    all.extend_from_slice(args);
+    let out = app.cli(&all, None);
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn is_pat(token: &str) -> bool {
+    token.len() == 44
+        && token.starts_with("rgp_")
+        && token[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+async fn cli_tokens_work_at_the_protected_endpoints(app: TestApp) {
+    let token = mint(&app, &["--user", "alice", "--name", "ci", "--scope", "openid", "--scope", "roms.read"]).unwrap();
+    assert!(is_pat(&token), "{token}");
+    let info = app.userinfo("acme", &token).await;
+    assert_eq!(info.status, 200, "{}", info.json);
+    let url = app.realm_url("acme", "/protocol/openid-connect/userinfo");
+    let x_auth = app.http.get(&url).header("X-Auth-Token", &token).send().await.unwrap();
+    assert_eq!(x_auth.status(), 200);
+    let intro = app.introspect("acme", ("svc", "svc-secret"), &token).await;
+    assert_eq!(intro.json["active"], true, "{}", intro.json);
+    assert_eq!(intro.json["scope"], "openid roms.read");
+    assert_eq!(intro.json["username"], "alice");
+    assert_eq!(app.userinfo("other", &token).await.status, 401, "another realm");
+
+    // Without openid, userinfo says insufficient_scope.
+    let narrow = mint(&app, &["--user", "alice", "--name", "narrow", "--scope", "roms.read"]).unwrap();
+    assert_eq!(app.userinfo("acme", &narrow).await.status, 403);
+
+    // Expiry is exact.
+    let short = mint(&app, &["--user", "alice", "--name", "short", "--scope", "openid", "--expires", "1m"]).unwrap();
+    assert_eq!(app.userinfo("acme", &short).await.status, 200);
+    app.clock.advance(62);
+    let expired = app.userinfo("acme", &short).await;
+    assert_eq!(expired.status, 401);
+    assert!(expired.header("www-authenticate").unwrap().contains("invalid_token"));
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &short).await.json, json!({"active": false}));
+    // A token that looks right but was never issued.
+    let forged = format!("rgp_{}", "0".repeat(40));
+    assert_eq!(app.userinfo("acme", &forged).await.status, 401);
+}
+
+async fn personal_tokens_are_bounded(app: TestApp) {
+    let err = mint(&app, &["--user", "victor", "--name", "x", "--scope", "roms.write"]).unwrap_err();
+    assert!(err.contains("roms.write"), "scopes never above the user's: {err}");
+    let err = mint(&app, &["--user", "nobody", "--name", "x"]).unwrap_err();
+    assert!(err.contains("nobody"), "{err}");
+    // No --scope: everything the user may have (victor: the built-ins and roms.read).
+    let all = mint(&app, &["--user", "victor", "--name", "all"]).unwrap();
+    let intro = app.introspect("acme", ("svc", "svc-secret"), &all).await;
+    let scope = intro.json["scope"].as_str().unwrap().to_owned();
+    assert!(
+        scope.contains("roms.read") && !scope.contains("roms.write") && !scope.contains("personal_token"),
+        "{scope}"
+    );
+    for i in 1..25 {
+        mint(&app, &["--user", "victor", "--name", &format!("t{i}"), "--scope", "openid"]).unwrap();
+    }
+    let err = mint(&app, &["--user", "victor", "--name", "t26", "--scope", "openid"]).unwrap_err();
+    assert!(err.contains("25"), "the 26th is refused: {err}");
+}
+
+async fn device_pairing_yields_a_personal_token(app: TestApp) {
+    let start = app
+        .post_form(
+            "acme",
+            "/protocol/openid-connect/auth/device",
+            None,
+            &[("client_id", "tv"), ("scope", "personal_token openid roms.write")],
+        )
+        .await;
+    assert_eq!(start.status, 200, "{}", start.json);
+    let browser = Browser::new();
+    let page = browser.get(start.str("verification_uri_complete")).await;
+    let login = browser.submit(&page.form()).await;
+    let consent = browser.login(&login, "victor", "victor-pw").await;
+    assert!(consent.body.contains("personal access token"), "{}", consent.body);
+    let done = browser.decide(&consent, "allow").await;
+    assert!(done.body.contains("Device connected"), "{}", done.body);
+    let tokens = app
+        .token(
+            "acme",
+            None,
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", "tv"),
+                ("device_code", start.str("device_code")),
+            ],
+        )
+        .await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let token = tokens.str("access_token");
+    assert!(is_pat(token), "{token}");
+    assert!(tokens.json.get("refresh_token").is_none() && tokens.json.get("expires_in").is_none());
+    assert_eq!(tokens.json["scope"], "openid roms.read", "narrowed to victor's roles, without personal_token");
+    assert_eq!(app.userinfo("acme", token).await.status, 200);
+}
