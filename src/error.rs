@@ -140,6 +140,13 @@ impl OAuthError {
         Self { code, description, status: code.status(), www_authenticate: Some(challenge) }
     }
 
+    /// A refused HTTP Basic login at a protected endpoint: 401 with a Basic challenge.
+    pub fn invalid_token_basic(realm: &str, description: impl Into<Cow<'static, str>>) -> Self {
+        let mut error = Self::new(ErrorCode::InvalidToken, description);
+        error.www_authenticate = Some(format!("Basic realm=\"{realm}\""));
+        error
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

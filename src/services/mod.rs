@@ -4,6 +4,7 @@
 pub mod access;
 pub mod authentication;
 pub mod authorize;
+pub mod caller;
 pub mod change_watcher;
 pub mod client_auth;
 pub mod code_exchange;

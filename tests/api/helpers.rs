@@ -106,6 +106,8 @@ refresh_token_reuse_grace = "0s"
 [[realms]]
 name = "other"
 signing_algorithm = "ES256"
+query_tokens = true
+basic_auth = true
 
   [[realms.users]]
   username = "alice"

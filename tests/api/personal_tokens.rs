@@ -116,3 +116,45 @@ async fn device_pairing_yields_a_personal_token(app: TestApp) {
     assert_eq!(tokens.json["scope"], "openid roms.read", "narrowed to victor's roles, without personal_token");
     assert_eq!(app.userinfo("acme", token).await.status, 200);
 }
+
+both_backends!(query_tokens_and_basic_only_where_the_realm_allows);
+
+async fn query_tokens_and_basic_only_where_the_realm_allows(app: TestApp) {
+    use base64::Engine;
+    let basic = |user: &str, password: &str| {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    };
+    // acme allows neither.
+    let acme = app.realm_url("acme", "/protocol/openid-connect/userinfo");
+    let refused = app.http.get(&acme).header("authorization", basic("alice", "alice-pw")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{:?}", refused.headers());
+
+    // other allows both.
+    let url = app.realm_url("other", "/protocol/openid-connect/userinfo");
+    let ok = app.http.get(&url).header("authorization", basic("ALICE", "other-pw")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let wrong = app.http.get(&url).header("authorization", basic("alice", "nope")).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic realm=\"other\""));
+
+    let out = app
+        .cli(&["token", "add", "--realm", "other", "--user", "alice", "--name", "script", "--scope", "openid"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pat = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let as_password = app.http.get(&url).header("authorization", basic("alice", &pat)).send().await.unwrap();
+    assert_eq!(as_password.status(), 200);
+    let other_user = app.http.get(&url).header("authorization", basic("bob", &pat)).send().await.unwrap();
+    assert_eq!(other_user.status(), 401);
+    // A PAT of realm `other` means nothing in `acme`.
+    assert_eq!(app.userinfo("acme", &pat).await.status, 401);
+
+    let tokens = app.password_grant("other", ("svc", "svc-secret"), ("alice", "other-pw"), "openid").await;
+    let token = tokens.str("access_token");
+    for name in ["access_token", "bearer_token"] {
+        let answer = app.http.get(format!("{url}?{name}={token}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{name}");
+    }
+    let pat_in_query = app.http.get(format!("{url}?access_token={pat}")).send().await.unwrap();
+    assert_eq!(pat_in_query.status(), 200);
+}

@@ -1,0 +1,113 @@
+//! Who calls a protected endpoint of the realm (userinfo, the account API):
+//! a JWT access token, a personal access token, or — where the realm sets
+//! `basic_auth` — HTTP Basic with a password or a personal access token.
+
+use std::sync::Arc;
+
+use super::authentication;
+use super::personal_tokens;
+use super::realm_cache::RealmEntry;
+use super::{ServiceError, access};
+use crate::domain::scope::ScopeSet;
+use crate::domain::user::User;
+use crate::state::AppState;
+use crate::storage::repo::users;
+
+/// What the request presented.
+pub enum Credential {
+    Bearer(String),
+    Basic { username: String, password: String },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Self::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+        }
+    }
+}
+
+/// An authenticated caller and the scopes it holds.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub scope: ScopeSet,
+}
+
+/// Why a credential was refused (always a 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Token(access::InvalidToken),
+    #[error("Token is not active")]
+    InactivePersonalToken,
+    #[error("Token has no active user")]
+    NoUser,
+    #[error("HTTP Basic authentication is not accepted in this realm")]
+    BasicNotAllowed,
+    #[error("Invalid username or password")]
+    BadBasic,
+}
+
+pub async fn authenticate(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    credential: Credential,
+) -> Result<Result<Caller, Refusal>, ServiceError> {
+    let now = state.clock.now();
+    match credential {
+        Credential::Bearer(token) if personal_tokens::is_personal(&token) => personal(state, entry, token, None).await,
+        Credential::Bearer(token) => {
+            let claims = match access::verify(entry, &token, now) {
+                Ok(claims) => claims,
+                Err(e) => return Ok(Err(Refusal::Token(e))),
+            };
+            let realm_id = entry.realm.id.clone();
+            let sub = claims.sub.clone();
+            let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
+            let (revoked, user) = state
+                .db
+                .run(move |conn| Ok((access::is_revoked(conn, &claims)?, users::find_by_id(conn, &realm_id, &sub)?)))
+                .await?;
+            if revoked {
+                return Ok(Err(Refusal::Token(access::InvalidToken::Revoked)));
+            }
+            Ok(match user.filter(|u| u.enabled) {
+                Some(user) => Ok(Caller { user: user.to_domain(), scope }),
+                None => Err(Refusal::NoUser),
+            })
+        }
+        Credential::Basic { .. } if !entry.realm.settings.basic_auth => Ok(Err(Refusal::BasicNotAllowed)),
+        Credential::Basic { username, password } if personal_tokens::is_personal(&password) => {
+            personal(state, entry, password, Some(username)).await
+        }
+        Credential::Basic { username, password } => {
+            match authentication::password(state, entry, &username, password).await? {
+                Some(signed_in) => {
+                    let scope = entry.scopes_allowed_by_roles(&signed_in.role_ids);
+                    Ok(Ok(Caller { user: signed_in.user, scope }))
+                }
+                None => Ok(Err(Refusal::BadBasic)),
+            }
+        }
+    }
+}
+
+async fn personal(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    token: String,
+    basic_user: Option<String>,
+) -> Result<Result<Caller, Refusal>, ServiceError> {
+    let now = state.clock.now();
+    let lookup = Arc::clone(entry);
+    let found = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &token, now)).await?;
+    let Some((row, user)) = found else {
+        return Ok(Err(Refusal::InactivePersonalToken));
+    };
+    if basic_user.is_some_and(|name| name.to_lowercase() != user.username) {
+        return Ok(Err(Refusal::BadBasic));
+    }
+    Ok(Ok(Caller { user: user.to_domain(), scope: ScopeSet::parse(&row.scope).unwrap_or_default() }))
+}
