@@ -1,5 +1,6 @@
 //! Protocol endpoints, one file each, under `/realms/{realm}` (SPEC §3).
 
+pub mod account_api;
 pub mod bearer;
 pub mod device;
 pub mod discovery;
@@ -29,7 +30,8 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::USERINFO, web::get().to(userinfo::userinfo))
         .route(paths::USERINFO, web::post().to(userinfo::userinfo))
         .route(paths::INTROSPECTION, web::post().to(introspect::introspect))
-        .route(paths::REVOCATION, web::post().to(revoke::revoke));
+        .route(paths::REVOCATION, web::post().to(revoke::revoke))
+        .configure(account_api::routes);
 }
 
 /// Registers the well-known routes outside the realm scope.

@@ -21,3 +21,5 @@ pub const CONSENT_ACTION: &str = "/login-actions/consent";
 pub const DEVICE_AUTHORIZATION: &str = "/protocol/openid-connect/auth/device";
 /// The page where a user types the user code.
 pub const DEVICE_PAGE: &str = "/device";
+/// The signed-in user's own page.
+pub const ACCOUNT_PAGE: &str = "/account";

@@ -2,6 +2,7 @@
 //! passwords, client authentication and token issue, refresh and revocation.
 
 pub mod access;
+pub mod account;
 pub mod authentication;
 pub mod authorize;
 pub mod caller;

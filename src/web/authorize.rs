@@ -80,7 +80,7 @@ pub async fn authorize(
         _ => {
             let username = request.login_hint.clone().unwrap_or_default();
             let next = Continuation::Authorize(request);
-            Ok(login_page(&req, &state, &entry, &client, &next, &username, None, StatusCode::OK))
+            Ok(login_page(&req, &state, &entry, &client.name, &next, &username, None, StatusCode::OK))
         }
     }
 }
@@ -91,7 +91,7 @@ pub fn login_page(
     req: &HttpRequest,
     state: &AppState,
     entry: &RealmEntry,
-    client: &Client,
+    client_name: &str,
     next: &Continuation,
     username: &str,
     error: Option<&str>,
@@ -103,7 +103,7 @@ pub fn login_page(
     let action = format!("{}/login-actions/authenticate", entry.issuer);
     let page = LoginPage {
         realm_display: &entry.realm.settings.display_name,
-        client_name: &client.name,
+        client_name,
         action: &action,
         state: &sealed,
         csrf: &csrf,

@@ -31,7 +31,7 @@ pub async fn consent_submit(
         now,
     )
     .map_err(|e| PageError::bad_request(&display, e.message()))?;
-    let Some(client) = entry.client(sealed.next.client_id()).cloned() else {
+    let Some(client) = sealed.next.client_id().and_then(|id| entry.client(id)).cloned() else {
         return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
     };
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
@@ -46,6 +46,7 @@ pub async fn consent_submit(
         Continuation::Device(device) => {
             return super::device::decide(&state, &entry, &client, &device, &live, decision).await;
         }
+        Continuation::Account => return Err(PageError::bad_request(&display, "There is nothing to consent to.")),
     };
     match decision {
         Some("allow") => {

@@ -115,7 +115,7 @@ pub async fn device_submit(
         Some(live) => Ok(consent(&req, &state, &entry, &client, &approval, &live, Vec::new())),
         None => {
             let next = Continuation::Device(approval);
-            Ok(login_page(&req, &state, &entry, &client, &next, "", None, StatusCode::OK))
+            Ok(login_page(&req, &state, &entry, &client.name, &next, "", None, StatusCode::OK))
         }
     }
 }

@@ -28,13 +28,17 @@ pub enum Continuation {
     Authorize(AuthRequest),
     /// Approve a device (RFC 8628).
     Device(DeviceApproval),
+    /// Show the account page.
+    Account,
 }
 
 impl Continuation {
-    pub fn client_id(&self) -> &str {
+    /// The client the sign-in is for; none for the account page.
+    pub fn client_id(&self) -> Option<&str> {
         match self {
-            Self::Authorize(request) => &request.client_id,
-            Self::Device(device) => &device.client_id,
+            Self::Authorize(request) => Some(&request.client_id),
+            Self::Device(device) => Some(&device.client_id),
+            Self::Account => None,
         }
     }
 }

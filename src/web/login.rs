@@ -34,25 +34,42 @@ pub async fn login_submit(
         now,
     )
     .map_err(|e| PageError::bad_request(&display, e.message()))?;
-    let Some(client) = entry.client(next.client_id()).cloned() else {
-        return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
-    };
+    let client =
+        match next.client_id() {
+            Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {
+                PageError::bad_request(&display, "The application is no longer known in this realm.")
+            })?),
+            None => None,
+        };
+    let client_name = client.as_ref().map_or(super::account::ACCOUNT_TITLE, |c| c.name.as_str());
     let username = params.get("username").unwrap_or_default();
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
         let message = "Enter your username and password.";
-        return Ok(login_page(&req, &state, &entry, &client, &next, username, Some(message), StatusCode::OK));
+        return Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), StatusCode::OK));
     };
     let Some(user) = authentication::password(&state, &entry, username, password.to_owned()).await? else {
-        tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "login failed");
-        return Ok(login_page(&req, &state, &entry, &client, &next, username, Some(BAD_CREDENTIALS), StatusCode::OK));
+        tracing::info!(realm = %entry.realm.name, "login failed");
+        return Ok(login_page(
+            &req,
+            &state,
+            &entry,
+            client_name,
+            &next,
+            username,
+            Some(BAD_CREDENTIALS),
+            StatusCode::OK,
+        ));
     };
     let (token, session) = sessions::start(&state, &entry, &user).await?;
     let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));
     let live = LiveSession { session, user };
-    match &next {
-        Continuation::Authorize(request) => proceed(&req, &state, &entry, &client, request, &live, vec![cookie]).await,
-        Continuation::Device(device) => {
+    match (&next, client) {
+        (Continuation::Authorize(request), Some(client)) => {
+            proceed(&req, &state, &entry, &client, request, &live, vec![cookie]).await
+        }
+        (Continuation::Device(device), Some(client)) => {
             Ok(super::device::consent(&req, &state, &entry, &client, device, &live, vec![cookie]))
         }
+        _ => Ok(super::account::back_to_account(&entry, vec![cookie])),
     }
 }

@@ -1,6 +1,7 @@
 //! Browser pages (askama): the authorization flow's login and consent
 //! pages, logout, and their static assets.
 
+pub mod account;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
@@ -31,5 +32,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::END_SESSION, web::post().to(logout::end_session))
         .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm))
         .route(paths::DEVICE_PAGE, web::get().to(device::device_page))
-        .route(paths::DEVICE_PAGE, web::post().to(device::device_submit));
+        .route(paths::DEVICE_PAGE, web::post().to(device::device_submit))
+        .route(paths::ACCOUNT_PAGE, web::get().to(account::account_page))
+        .route(paths::ACCOUNT_PAGE, web::post().to(account::account_action));
 }

@@ -77,6 +77,42 @@ pub struct DeviceDonePage<'a> {
     pub message: &'a str,
 }
 
+pub struct TokenLine {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub created: String,
+    pub expires: Option<String>,
+    pub last_used: Option<String>,
+}
+
+pub struct SessionLine {
+    pub id: String,
+    pub started: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+pub struct ConsentLine {
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub realm_display: &'a str,
+    pub username: &'a str,
+    pub new_token: Option<&'a str>,
+    pub tokens: Vec<TokenLine>,
+    pub sessions: Vec<SessionLine>,
+    pub consents: Vec<ConsentLine>,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage<'a> {

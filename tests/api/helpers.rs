@@ -95,7 +95,7 @@ refresh_token_reuse_grace = "0s"
   [[realms.clients]]
   client_id = "cli"
   grant_types = ["password", "refresh_token"]
-  scopes = ["openid", "profile", "roms.read"]
+  scopes = ["openid", "profile", "roms.read", "account.read", "account.write"]
 
   [[realms.clients]]
   client_id = "nopass"

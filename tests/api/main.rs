@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP on a random loopback port.
 
+mod account;
 mod browser;
 mod helpers;
 

@@ -35,3 +35,15 @@ pub fn save(
     }
     Ok(())
 }
+
+/// A user's consents: (client id, scope, granted at).
+pub fn list_by_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, String, i64)>, StorageError> {
+    Ok(consents::table
+        .filter(consents::user_id.eq(user_id))
+        .select((consents::client_id, consents::scope, consents::granted_at))
+        .load(conn)?)
+}
+
+pub fn delete(conn: &mut DbConnection, user_id: &str, client_id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(consents::table.find((user_id, client_id))).execute(conn)? > 0)
+}

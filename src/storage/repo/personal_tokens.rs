@@ -66,3 +66,18 @@ pub fn revoke(conn: &mut DbConnection, user_id: &str, id: &str, now: UnixTime) -
     .execute(conn)?;
     Ok(changed > 0)
 }
+
+/// A user's active tokens, newest first.
+pub fn list_active_by_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<Vec<PersonalTokenRow>, StorageError> {
+    Ok(personal_tokens::table
+        .filter(personal_tokens::user_id.eq(user_id))
+        .filter(personal_tokens::revoked_at.is_null())
+        .filter(personal_tokens::expires_at.is_null().or(personal_tokens::expires_at.ge(now)))
+        .order(personal_tokens::created_at.desc())
+        .select(PersonalTokenRow::as_select())
+        .load(conn)?)
+}

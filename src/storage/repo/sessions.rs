@@ -61,3 +61,13 @@ pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageErr
     );
     Ok(diesel::sql_query(sql).execute(conn)?)
 }
+
+/// A user's sessions that have not been ended (liveness by lifetime is the caller's rule).
+pub fn list_open_by_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<SessionRow>, StorageError> {
+    Ok(sso_sessions::table
+        .filter(sso_sessions::user_id.eq(user_id))
+        .filter(sso_sessions::ended_at.is_null())
+        .order(sso_sessions::created_at.desc())
+        .select(SessionRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,165 @@
+//! The account API (`/realms/R/account/api/`): the caller's own personal
+//! access tokens, sessions and consents. Any token presentation works;
+//! reading needs `account.read`, changing `account.write`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::{bearer, realm_entry};
+use crate::domain::scope::ScopeSet;
+use crate::error::{ErrorCode, OAuthError};
+use crate::services::account::{self, CreateError};
+use crate::services::caller::{self, Caller};
+use crate::services::personal_tokens::MintError;
+use crate::services::realm_cache::RealmEntry;
+use crate::state::AppState;
+
+pub const READ: &str = "account.read";
+pub const WRITE: &str = "account.write";
+
+/// Registers the API under `/realms/{realm}`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account/api/tokens", web::get().to(list_tokens))
+        .route("/account/api/tokens", web::post().to(create_token))
+        .route("/account/api/tokens/{id}", web::delete().to(revoke_token))
+        .route("/account/api/sessions", web::get().to(list_sessions))
+        .route("/account/api/sessions/{id}", web::delete().to(end_session))
+        .route("/account/api/consents", web::get().to(list_consents))
+        .route("/account/api/consents/{client_id}", web::delete().to(revoke_consent));
+}
+
+async fn authorised(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &std::sync::Arc<RealmEntry>,
+    scope: &str,
+) -> Result<Caller, OAuthError> {
+    let credential = bearer::presented(req, None, entry)?;
+    let caller = caller::authenticate(state, entry, credential).await?.map_err(|r| bearer::refused(entry, r))?;
+    if !caller.scope.contains(scope) {
+        let description = format!("The {scope} scope is required");
+        return Err(OAuthError::bearer(ErrorCode::InsufficientScope, entry.realm.name.as_str(), description));
+    }
+    Ok(caller)
+}
+
+fn json(status: StatusCode, body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+}
+
+fn not_found(what: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::NotFound, what)
+}
+
+async fn list_tokens(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, READ).await?;
+    Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.tokens))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    scope: Option<String>,
+    /// Lifetime in seconds; none for a token that does not expire.
+    expires_in: Option<i64>,
+}
+
+async fn create_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, WRITE).await?;
+    let new: NewToken = serde_json::from_slice(&body)
+        .map_err(|e| OAuthError::invalid_request(format!("Expected {{\"name\", \"scope\"?, \"expires_in\"?}}: {e}")))?;
+    let scope = new.scope.as_deref().map(ScopeSet::parse).transpose().map_err(|e| OAuthError::invalid_scope(e.0))?;
+    if new.expires_in.is_some_and(|s| s <= 0 || s > 100 * 365 * 86400) {
+        return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds"));
+    }
+    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, new.expires_in).await {
+        Ok((token, view)) => {
+            let mut body = serde_json::to_value(&view).expect("views serialise");
+            body["token"] = token.into();
+            Ok(json(StatusCode::CREATED, body))
+        }
+        Err(CreateError::Mint(MintError::ScopeNotAllowed(scope))) => {
+            Err(OAuthError::invalid_scope(format!("scope `{scope}` is unknown or not allowed for you")))
+        }
+        Err(CreateError::Mint(MintError::Storage(e)) | CreateError::Storage(e)) => Err(e.into()),
+        Err(CreateError::Mint(e)) => Err(OAuthError::invalid_request(e.to_string())),
+    }
+}
+
+async fn revoke_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (realm, id) = path.into_inner();
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, WRITE).await?;
+    if account::revoke_token(&state, &caller.user.id, &id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found("No such token"))
+    }
+}
+
+async fn list_sessions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, READ).await?;
+    Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.sessions))
+}
+
+async fn end_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (realm, id) = path.into_inner();
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, WRITE).await?;
+    if account::end_session(&state, &entry, &caller.user.id, &id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found("No such session"))
+    }
+}
+
+async fn list_consents(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, READ).await?;
+    Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.consents))
+}
+
+async fn revoke_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (realm, client_id) = path.into_inner();
+    let entry = realm_entry(&state, &realm).await?;
+    let caller = authorised(&req, &state, &entry, WRITE).await?;
+    if account::revoke_consent(&state, &entry, &caller.user.id, &client_id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found("No such consent"))
+    }
+}

@@ -1,0 +1,176 @@
+//! The signed-in user's own account: personal access tokens, sessions and
+//! granted consents — seen, created, ended, revoked. Used by the account
+//! page and the account API alike.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::personal_tokens::{self, MintError};
+use super::realm_cache::RealmEntry;
+use super::{ServiceError, sessions};
+use crate::domain::scope::ScopeSet;
+use crate::state::AppState;
+use crate::storage::StorageError;
+use crate::storage::repo::personal_tokens::{self as token_repo, PersonalTokenRow};
+use crate::storage::repo::{consents, sessions as session_repo, users};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+}
+
+impl From<PersonalTokenRow> for TokenView {
+    fn from(row: PersonalTokenRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            scope: row.scope,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentView {
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: String,
+    pub granted_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub tokens: Vec<TokenView>,
+    pub sessions: Vec<SessionView>,
+    pub consents: Vec<ConsentView>,
+}
+
+/// Everything the account shows, in one database trip.
+pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) -> Result<Overview, ServiceError> {
+    let now = state.clock.now();
+    let user_id = user_id.to_owned();
+    let entry = Arc::clone(entry);
+    Ok(state
+        .db
+        .run(move |conn| {
+            let tokens =
+                token_repo::list_active_by_user(conn, &user_id, now)?.into_iter().map(TokenView::from).collect();
+            let settings = &entry.realm.settings;
+            let sessions = session_repo::list_open_by_user(conn, &user_id)?
+                .into_iter()
+                .filter(|s| {
+                    now - s.last_seen_at <= settings.sso_session_idle && now - s.created_at <= settings.sso_session_max
+                })
+                .map(|s| SessionView { id: s.id, started_at: s.created_at, last_seen_at: s.last_seen_at })
+                .collect();
+            let consents = consents::list_by_user(conn, &user_id)?
+                .into_iter()
+                .filter_map(|(client_pk, scope, granted_at)| {
+                    let client = entry.clients.values().find(|c| c.id == client_pk)?;
+                    Some(ConsentView {
+                        client_id: client.client_id.clone(),
+                        client_name: client.name.clone(),
+                        scope,
+                        granted_at,
+                    })
+                })
+                .collect();
+            Ok(Overview { tokens, sessions, consents })
+        })
+        .await?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Mint(#[from] MintError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Creates a token for the user; the secret is returned once.
+pub async fn create_token(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    user_id: &str,
+    name: String,
+    scope: Option<ScopeSet>,
+    lifetime_secs: Option<i64>,
+) -> Result<(String, TokenView), CreateError> {
+    let now = state.clock.now();
+    let (entry, user_id) = (Arc::clone(entry), user_id.to_owned());
+    let result = state
+        .db
+        .write(move |conn| {
+            let Some(user) = users::find_by_id(conn, &entry.realm.id, &user_id)? else {
+                return Ok(Err(MintError::NoSuchUser(user_id)));
+            };
+            let expires_at = lifetime_secs.map(|s| now + s);
+            Ok(match personal_tokens::mint_for(conn, &entry, &user, &name, scope.as_ref(), expires_at, now) {
+                Ok((token, row)) => Ok((token, TokenView::from(row))),
+                Err(MintError::Storage(e)) => return Err(e),
+                Err(e) => Err(e),
+            })
+        })
+        .await?;
+    Ok(result?)
+}
+
+pub async fn revoke_token(state: &AppState, user_id: &str, id: &str) -> Result<bool, ServiceError> {
+    let now = state.clock.now();
+    let (user_id, id) = (user_id.to_owned(), id.to_owned());
+    Ok(state.db.write(move |conn| token_repo::revoke(conn, &user_id, &id, now)).await?)
+}
+
+/// Ends one of the user's sessions (and revokes its refresh tokens).
+pub async fn end_session(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    user_id: &str,
+    id: &str,
+) -> Result<bool, ServiceError> {
+    let now = state.clock.now();
+    let (entry, user_id, id) = (Arc::clone(entry), user_id.to_owned(), id.to_owned());
+    Ok(state
+        .db
+        .write(move |conn| {
+            let owned = session_repo::find_by_id(conn, &id)?
+                .is_some_and(|s| s.user_id == user_id && s.realm_id == entry.realm.id && s.ended_at.is_none());
+            if owned {
+                sessions::end(conn, &entry, &id, now)?;
+            }
+            Ok(owned)
+        })
+        .await?)
+}
+
+/// Forgets the consent given to a client (by its `client_id`).
+pub async fn revoke_consent(
+    state: &AppState,
+    entry: &RealmEntry,
+    user_id: &str,
+    client_id: &str,
+) -> Result<bool, ServiceError> {
+    let Some(client) = entry.clients.get(client_id) else {
+        return Ok(false);
+    };
+    let (user_id, client_pk) = (user_id.to_owned(), client.id.clone());
+    Ok(state.db.write(move |conn| consents::delete(conn, &user_id, &client_pk)).await?)
+}

@@ -1,0 +1,170 @@
+//! The account page (`/realms/R/account`): the signed-in user's personal
+//! access tokens (create, see, revoke), active sessions (see, end) and
+//! granted consents (see, revoke). Sign-in goes through the SSO session.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+
+use super::authorize::{is_secure, login_page, page_params, page_realm};
+use super::cookies;
+use super::flow::{self, Continuation};
+use super::pages::{AccountPage, ConsentLine, PageError, SessionLine, TokenLine, page_builder, render};
+use super::reply::add_cookies;
+use crate::domain::scope::ScopeSet;
+use crate::services::account::{self, CreateError};
+use crate::services::realm_cache::RealmEntry;
+use crate::services::sessions::{self, LiveSession};
+use crate::state::AppState;
+
+const ACCOUNT_PURPOSE: &str = "account";
+/// What the login page says it signs in to.
+pub const ACCOUNT_TITLE: &str = "your account";
+
+fn when(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map_or_else(|| ts.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+/// 303 to the account page (after sign-in or an action).
+pub fn back_to_account(entry: &RealmEntry, cookies_to_set: Vec<Cookie<'static>>) -> HttpResponse {
+    let mut builder = HttpResponse::SeeOther();
+    builder
+        .insert_header((header::LOCATION, format!("{}/account", entry.issuer)))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    add_cookies(&mut builder, cookies_to_set);
+    builder.finish()
+}
+
+async fn show(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &std::sync::Arc<RealmEntry>,
+    live: &LiveSession,
+    new_token: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let overview = account::overview(state, entry, &live.user.user.id).await?;
+    let realm = entry.realm.name.as_str();
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let sealed = flow::seal(&state.secret, ACCOUNT_PURPOSE, realm, &csrf, &live.user.user.id, state.clock.now());
+    let action = format!("{}/account", entry.issuer);
+    let page = AccountPage {
+        realm_display: &entry.realm.settings.display_name,
+        username: &live.user.user.username,
+        new_token,
+        tokens: overview
+            .tokens
+            .into_iter()
+            .map(|t| TokenLine {
+                id: t.id,
+                name: t.name,
+                scope: t.scope,
+                created: when(t.created_at),
+                expires: t.expires_at.map(when),
+                last_used: t.last_used_at.map(when),
+            })
+            .collect(),
+        sessions: overview
+            .sessions
+            .into_iter()
+            .map(|s| SessionLine {
+                current: s.id == live.session.id,
+                id: s.id,
+                started: when(s.started_at),
+                last_seen: when(s.last_seen_at),
+            })
+            .collect(),
+        consents: overview
+            .consents
+            .into_iter()
+            .map(|c| ConsentLine { client_id: c.client_id, client_name: c.client_name, scope: c.scope })
+            .collect(),
+        action: &action,
+        state: &sealed,
+        csrf: &csrf,
+    };
+    let mut builder = page_builder(StatusCode::OK);
+    add_cookies(&mut builder, csrf_cookie.into_iter().collect());
+    Ok(render(&mut builder, &page))
+}
+
+pub async fn account_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    match sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
+        Some(live) => show(&req, &state, &entry, &live, None).await,
+        None => Ok(login_page(&req, &state, &entry, ACCOUNT_TITLE, &Continuation::Account, "", None, StatusCode::OK)),
+    }
+}
+
+pub async fn account_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let display = entry.realm.settings.display_name.clone();
+    let params = page_params(&req, payload, &entry).await?;
+    let user_id: String = flow::unseal(
+        &state.secret,
+        ACCOUNT_PURPOSE,
+        entry.realm.name.as_str(),
+        params.get("state").unwrap_or_default(),
+        params.get("csrf"),
+        cookies::read(&req, cookies::CSRF).as_deref(),
+        state.clock.now(),
+    )
+    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
+        .await?
+        .filter(|live| live.user.user.id == user_id)
+        .ok_or_else(|| PageError::bad_request(&display, "Your session has ended. Sign in again."))?;
+    let id = params.get("id").unwrap_or_default();
+    match params.get("action") {
+        Some("create-token") => {
+            let name = params.get("name").unwrap_or_default().to_owned();
+            let scope = match params.get("scope") {
+                Some(raw) => Some(ScopeSet::parse(raw).map_err(|e| PageError::bad_request(&display, e.0))?),
+                None => None,
+            };
+            let lifetime = match params.get("expires_days") {
+                Some(days) => match days.trim().parse::<i64>() {
+                    Ok(d) if (1..=36500).contains(&d) => Some(d * 86400),
+                    _ => {
+                        return Err(PageError::bad_request(
+                            &display,
+                            "Expiry must be a number of days from 1 to 36500.",
+                        ));
+                    }
+                },
+                None => None,
+            };
+            match account::create_token(&state, &entry, &user_id, name, scope, lifetime).await {
+                Ok((token, _)) => show(&req, &state, &entry, &live, Some(&token)).await,
+                Err(
+                    CreateError::Mint(crate::services::personal_tokens::MintError::Storage(e))
+                    | CreateError::Storage(e),
+                ) => Err(PageError::internal(&e)),
+                Err(CreateError::Mint(e)) => Err(PageError::bad_request(&display, e.to_string())),
+            }
+        }
+        Some("revoke-token") => {
+            account::revoke_token(&state, &user_id, id).await?;
+            Ok(back_to_account(&entry, Vec::new()))
+        }
+        Some("end-session") => {
+            account::end_session(&state, &entry, &user_id, id).await?;
+            Ok(back_to_account(&entry, Vec::new()))
+        }
+        Some("revoke-consent") => {
+            account::revoke_consent(&state, &entry, &user_id, id).await?;
+            Ok(back_to_account(&entry, Vec::new()))
+        }
+        _ => Err(PageError::bad_request(&display, "Unknown action.")),
+    }
+}

@@ -1,0 +1,197 @@
+//! The account API and page: personal tokens, sessions and consents of the
+//! signed-in user, guarded by `account.read` / `account.write`.
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::browser::{Browser, CHALLENGE, auth_url};
+use crate::helpers::TestApp;
+
+both_backends!(
+    the_account_api_manages_tokens,
+    the_account_api_manages_sessions_and_consents,
+    the_account_page_works_in_a_browser
+);
+
+async fn cli_token(app: &TestApp, user: (&str, &str), scope: &str) -> String {
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "cli"),
+        ("username", user.0),
+        ("password", user.1),
+        ("scope", scope),
+    ];
+    let answer = app.token("acme", None, &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    answer.str("access_token").to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value, Option<String>) {
+    let mut request =
+        app.http.request(method, app.realm_url("acme", &format!("/account/api{path}"))).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), challenge)
+}
+
+async fn the_account_api_manages_tokens(app: TestApp) {
+    use reqwest::Method;
+    let reader = cli_token(&app, ("alice", "alice-pw"), "openid account.read").await;
+    let writer = cli_token(&app, ("alice", "alice-pw"), "openid account.read account.write").await;
+    let neither = cli_token(&app, ("alice", "alice-pw"), "openid").await;
+
+    let (status, _, challenge) = call(&app, Method::GET, "/tokens", &neither, None).await;
+    assert_eq!(status, 403);
+    assert!(challenge.unwrap().contains("insufficient_scope"));
+    let (status, _, challenge) = call(&app, Method::GET, "/tokens", "garbage", None).await;
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().contains("invalid_token"));
+    let (status, body, _) = call(&app, Method::GET, "/tokens", &reader, None).await;
+    assert_eq!((status, body), (200, json!([])));
+    let (status, _, _) = call(&app, Method::POST, "/tokens", &reader, Some(json!({"name": "x"}))).await;
+    assert_eq!(status, 403, "creating needs account.write");
+
+    let (status, created, _) = call(
+        &app,
+        Method::POST,
+        "/tokens",
+        &writer,
+        Some(json!({"name": "laptop", "scope": "openid roms.read", "expires_in": 3600})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let pat = created["token"].as_str().unwrap().to_owned();
+    assert!(pat.starts_with("rgp_") && pat.len() == 44);
+    assert_eq!(created["scope"], "openid roms.read");
+    let (_, listed, _) = call(&app, Method::GET, "/tokens", &reader, None).await;
+    assert_eq!(listed[0]["name"], "laptop");
+    assert!(listed[0].get("token").is_none(), "the secret is shown once only");
+    assert_eq!(app.userinfo("acme", &pat).await.status, 200);
+
+    // A personal token is a credential for the API too, with its own scopes.
+    let (status, _, _) = call(&app, Method::GET, "/tokens", &pat, None).await;
+    assert_eq!(status, 403, "the laptop token has no account.read");
+
+    let (status, _, _) =
+        call(&app, Method::POST, "/tokens", &writer, Some(json!({"name": "big", "scope": "roms.delete"}))).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!({"nom": "x"}))).await;
+    assert_eq!(status, 400);
+
+    let id = created["id"].as_str().unwrap();
+    let (status, _, _) = call(&app, Method::DELETE, &format!("/tokens/{id}"), &writer, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.userinfo("acme", &pat).await.status, 401, "revoked");
+    let (status, _, _) = call(&app, Method::DELETE, &format!("/tokens/{id}"), &writer, None).await;
+    assert_eq!(status, 404);
+    // Another user cannot revoke alice's tokens.
+    let (_, created, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!({"name": "keep"}))).await;
+    let victor = cli_token(&app, ("victor", "victor-pw"), "account.write").await;
+    let (status, _, _) =
+        call(&app, Method::DELETE, &format!("/tokens/{}", created["id"].as_str().unwrap()), &victor, None).await;
+    assert_eq!(status, 404);
+}
+
+async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
+    use reqwest::Method;
+    let browser = Browser::new();
+    let params = [
+        ("client_id", "spa"),
+        ("redirect_uri", "http://127.0.0.1:9/spa"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let login = browser.get(&auth_url(&app, "acme", &params)).await;
+    let consent = browser.login(&login, "alice", "alice-pw").await;
+    let back = browser.decide(&consent, "allow").await;
+    assert_eq!(back.status, 302);
+
+    let token = cli_token(&app, ("alice", "alice-pw"), "account.read account.write").await;
+    let (_, consents, _) = call(&app, Method::GET, "/consents", &token, None).await;
+    assert_eq!(consents[0]["client_id"], "spa", "{consents}");
+    assert_eq!(consents[0]["client_name"], "Photo Gallery");
+    let (status, _, _) = call(&app, Method::DELETE, "/consents/spa", &token, None).await;
+    assert_eq!(status, 204);
+    let again = browser.get(&auth_url(&app, "acme", &params)).await;
+    assert!(again.is_consent_page(), "consent was forgotten");
+
+    let (_, sessions, _) = call(&app, Method::GET, "/sessions", &token, None).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    let id = sessions[0]["id"].as_str().unwrap();
+    let (status, _, _) = call(&app, Method::DELETE, &format!("/sessions/{id}"), &token, None).await;
+    assert_eq!(status, 204);
+    let after = browser.get(&auth_url(&app, "acme", &params)).await;
+    assert!(after.is_login_page(), "the session was ended");
+}
+
+async fn the_account_page_works_in_a_browser(app: TestApp) {
+    let browser = Browser::new();
+    let url = app.realm_url("acme", "/account");
+    let login = browser.get(&url).await;
+    assert!(login.body.contains("your account"), "{}", login.body);
+    let back = browser.login(&login, "alice", "alice-pw").await;
+    assert_eq!(back.status, 303);
+    assert_eq!(back.location(), Some(url.as_str()));
+    let page = browser.get(&url).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("alice") && page.body.contains("this browser"), "{}", page.body);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    // Create a token with the form: shown once.
+    let create = crate::browser::Page { status: page.status, headers: page.headers.clone(), body: page.body.clone() };
+    let mut form = forms(&create).into_iter().find(|f| f.fields.contains_key("name")).unwrap();
+    form.fields.insert("name".into(), "from the page".into());
+    form.fields.insert("scope".into(), "openid".into());
+    form.fields.insert("action".into(), "create-token".into());
+    let shown = browser.submit(&form).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let token = shown.text("#new-token").unwrap();
+    assert!(token.starts_with("rgp_"), "{token}");
+    assert_eq!(app.userinfo("acme", &token).await.status, 200);
+    let reloaded = browser.get(&url).await;
+    assert!(reloaded.body.contains("from the page") && !reloaded.body.contains(&token), "shown once");
+
+    // Revoke it with its form.
+    let mut revoke = forms(&reloaded).into_iter().find(|f| f.fields.contains_key("id")).unwrap();
+    revoke.fields.insert("action".into(), "revoke-token".into());
+    assert_eq!(browser.submit(&revoke).await.status, 303);
+    assert_eq!(app.userinfo("acme", &token).await.status, 401);
+
+    // Without the CSRF token nothing happens.
+    let mut forged = forms(&reloaded).into_iter().find(|f| f.fields.contains_key("name")).unwrap();
+    forged.fields.remove("csrf");
+    forged.fields.insert("name".into(), "forged".into());
+    forged.fields.insert("action".into(), "create-token".into());
+    assert_eq!(browser.submit(&forged).await.status, 400);
+}
+
+/// Every post form of a page.
+fn forms(page: &crate::browser::Page) -> Vec<crate::browser::Form> {
+    let html = scraper::Html::parse_document(&page.body);
+    let form_sel = scraper::Selector::parse("form[method=post]").unwrap();
+    let input_sel = scraper::Selector::parse("input[name]").unwrap();
+    html.select(&form_sel)
+        .map(|form| crate::browser::Form {
+            action: form.value().attr("action").unwrap_or_default().to_owned(),
+            fields: form
+                .select(&input_sel)
+                .map(|i| {
+                    (i.value().attr("name").unwrap().to_owned(), i.value().attr("value").unwrap_or_default().to_owned())
+                })
+                .collect(),
+        })
+        .collect()
+}
