@@ -244,6 +244,7 @@ display_name = "Acme Shop"
     );
     let app = spawn_app_with(Backend::Sqlite, &realms).await.unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let account = app.realm_url("shop", "/account");
     let url = crate::browser::auth_url(
         &app,
         "shop",
@@ -289,6 +290,14 @@ display_name = "Acme Shop"
         let url = url::Url::parse(&href).unwrap();
         let params: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
         assert_eq!(params["state"], "st-123");
+
+        // The account page, through the same SSO session.
+        chromium.navigate(&account);
+        chromium.wait_for("document.querySelector('#tokens-title')", "the account page");
+        chromium.screenshot(&shots.join("account.png"));
+        chromium.phone_size(true);
+        chromium.screenshot(&shots.join("account-phone.png"));
+        chromium.phone_size(false);
         (params["code"].clone(), shots)
     })
     .await
@@ -309,7 +318,7 @@ display_name = "Acme Shop"
         .await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
     assert_eq!(tokens.json["scope"], "email openid orders.read profile");
-    for name in ["login.png", "login-phone.png", "login-error.png", "consent.png", "consent-phone.png"] {
+    for name in ["login.png", "login-phone.png", "login-error.png", "consent.png", "consent-phone.png", "account.png"] {
         assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 1000, "{name} is empty");
     }
 }
