@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use diesel::Connection;
 
+use super::Abort;
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
 use super::realm_cache::RealmEntry;
 use super::refresh::{prepare_family, store_family};
@@ -31,23 +32,6 @@ pub struct Exchange {
 enum Outcome {
     Issued(TokenResponse),
     Reused { grant_id: String },
-}
-
-enum Abort {
-    Reject(OAuthError),
-    Storage(StorageError),
-}
-
-impl From<StorageError> for Abort {
-    fn from(e: StorageError) -> Self {
-        Self::Storage(e)
-    }
-}
-
-impl From<diesel::result::Error> for Abort {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Storage(e.into())
-    }
 }
 
 fn reject(description: &'static str) -> Abort {

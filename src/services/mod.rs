@@ -53,3 +53,22 @@ impl From<StorageError> for OAuthError {
         OAuthError::internal(&e)
     }
 }
+
+/// Ends a write transaction early: it rolls back, so nothing changes, and
+/// the request is answered with the error.
+pub(crate) enum Abort {
+    Reject(OAuthError),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Abort {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use diesel::Connection;
 
+use super::Abort;
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
 use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
@@ -75,24 +76,6 @@ enum Outcome {
     Issued(TokenResponse),
     Replayed(TokenResponse),
     ReuseDetected { family_id: String },
-}
-
-/// Rolls the transaction back (nothing changes) and answers with the error.
-enum Abort {
-    Reject(OAuthError),
-    Storage(StorageError),
-}
-
-impl From<StorageError> for Abort {
-    fn from(e: StorageError) -> Self {
-        Self::Storage(e)
-    }
-}
-
-impl From<diesel::result::Error> for Abort {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Storage(e.into())
-    }
 }
 
 fn reject(code: ErrorCode, description: &'static str) -> Abort {

@@ -7,7 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 
-use super::authorize::{is_secure, login_page, page_params, page_realm};
+use super::authorize::{is_secure, login_page, page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow::{self, Continuation};
 use super::pages::{AccountPage, ConsentLine, PageError, SessionLine, TokenLine, page_builder, render};
@@ -110,16 +110,7 @@ pub async fn account_action(
     let entry = page_realm(&state, &realm).await?;
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
-    let user_id: String = flow::unseal(
-        &state.secret,
-        ACCOUNT_PURPOSE,
-        entry.realm.name.as_str(),
-        params.get("state").unwrap_or_default(),
-        params.get("csrf"),
-        cookies::read(&req, cookies::CSRF).as_deref(),
-        state.clock.now(),
-    )
-    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let user_id: String = unseal_form(&req, &state, &entry, &params, ACCOUNT_PURPOSE)?;
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
         .await?
         .filter(|live| live.user.user.id == user_id)

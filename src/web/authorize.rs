@@ -42,6 +42,27 @@ pub async fn page_params(req: &HttpRequest, payload: web::Payload, entry: &Realm
     parsed.map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.description.into_owned()))
 }
 
+/// Opens a submitted form's sealed `state` for `purpose`, checking it
+/// against this browser's CSRF token; any failure is the 400 page.
+pub fn unseal_form<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    params: &Params,
+    purpose: &str,
+) -> Result<T, PageError> {
+    flow::unseal(
+        &state.secret,
+        purpose,
+        entry.realm.name.as_str(),
+        params.get("state").unwrap_or_default(),
+        params.get("csrf"),
+        cookies::read(req, cookies::CSRF).as_deref(),
+        state.clock.now(),
+    )
+    .map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.message()))
+}
+
 pub fn is_secure(state: &AppState) -> bool {
     state.public_url.starts_with("https://")
 }

@@ -2,9 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{CONSENT_PURPOSE, ConsentState, finish, granted_scope, page_params, page_realm};
+use super::authorize::{CONSENT_PURPOSE, ConsentState, finish, granted_scope, page_params, page_realm, unseal_form};
 use super::cookies;
-use super::flow::{self, Continuation};
+use super::flow::Continuation;
 use super::pages::PageError;
 use super::reply::deliver_error;
 use crate::error::ErrorCode;
@@ -21,16 +21,7 @@ pub async fn consent_submit(
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
     let now = state.clock.now();
-    let sealed: ConsentState = flow::unseal(
-        &state.secret,
-        CONSENT_PURPOSE,
-        entry.realm.name.as_str(),
-        params.get("state").unwrap_or_default(),
-        params.get("csrf"),
-        cookies::read(&req, cookies::CSRF).as_deref(),
-        now,
-    )
-    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let sealed: ConsentState = unseal_form(&req, &state, &entry, &params, CONSENT_PURPOSE)?;
     let Some(client) = sealed.next.client_id().and_then(|id| entry.client(id)).cloned() else {
         return Err(PageError::bad_request(&display, "The application is no longer known in this realm."));
     };

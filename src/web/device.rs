@@ -8,7 +8,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{ConsentState, consent_page_for, is_secure, login_page, page_params, page_realm};
+use super::authorize::{ConsentState, consent_page_for, is_secure, login_page, page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow::{self, Continuation, DeviceApproval};
 use super::pages::{DeviceDonePage, DevicePage, PageError, page_builder, render};
@@ -75,16 +75,7 @@ pub async fn device_submit(
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
     let browser = cookies::read(&req, cookies::CSRF);
-    flow::unseal::<()>(
-        &state.secret,
-        DEVICE_PURPOSE,
-        entry.realm.name.as_str(),
-        params.get("state").unwrap_or_default(),
-        params.get("csrf"),
-        browser.as_deref(),
-        state.clock.now(),
-    )
-    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    unseal_form::<()>(&req, &state, &entry, &params, DEVICE_PURPOSE)?;
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let keys = vec![
         format!("device:{}:ip:{address}", entry.realm.id),

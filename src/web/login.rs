@@ -4,9 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{LOGIN_PURPOSE, is_secure, login_page, page_params, page_realm, proceed};
+use super::authorize::{LOGIN_PURPOSE, is_secure, login_page, page_params, page_realm, proceed, unseal_form};
 use super::cookies;
-use super::flow::{self, Continuation};
+use super::flow::Continuation;
 use super::pages::PageError;
 use crate::services::authentication;
 use crate::services::sessions::{self, LiveSession};
@@ -23,17 +23,7 @@ pub async fn login_submit(
     let entry = page_realm(&state, &realm).await?;
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
-    let now = state.clock.now();
-    let next: Continuation = flow::unseal(
-        &state.secret,
-        LOGIN_PURPOSE,
-        entry.realm.name.as_str(),
-        params.get("state").unwrap_or_default(),
-        params.get("csrf"),
-        cookies::read(&req, cookies::CSRF).as_deref(),
-        now,
-    )
-    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let next: Continuation = unseal_form(&req, &state, &entry, &params, LOGIN_PURPOSE)?;
     let client =
         match next.client_id() {
             Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {

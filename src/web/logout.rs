@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{is_secure, page_params, page_realm};
+use super::authorize::{is_secure, page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow;
 use super::pages::{LoggedOutPage, LogoutConfirmPage, PageError, page_builder, render};
@@ -99,18 +99,8 @@ pub async fn logout_confirm(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let entry = page_realm(&state, &realm).await?;
-    let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
-    let logout: LogoutRequest = flow::unseal(
-        &state.secret,
-        LOGOUT_PURPOSE,
-        entry.realm.name.as_str(),
-        params.get("state").unwrap_or_default(),
-        params.get("csrf"),
-        cookies::read(&req, cookies::CSRF).as_deref(),
-        state.clock.now(),
-    )
-    .map_err(|e| PageError::bad_request(&display, e.message()))?;
+    let logout: LogoutRequest = unseal_form(&req, &state, &entry, &params, LOGOUT_PURPOSE)?;
     end_sessions(&state, &entry, cookies::read(&req, cookies::SESSION), None).await?;
     Ok(signed_out(&state, &entry, &logout))
 }
