@@ -133,7 +133,8 @@ pub async fn bootstrap_admin(
         .db
         .run(move |conn| {
             let hash = hash_blocking(&password).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            ensure_bootstrap_admin(conn, &username, &hash, now).map_err(|e| match e {
+            use diesel::Connection;
+            conn.transaction(|conn| ensure_bootstrap_admin(conn, &username, &hash, now)).map_err(|e| match e {
                 RealmAdminError::Storage(s) => s,
                 other => StorageError::Corrupt(other.to_string()),
             })

@@ -52,6 +52,7 @@ pub fn apply(
         check(file)?;
     }
     conn.transaction(|conn| {
+        crate::storage::repo::meta::lock(conn)?;
         let mut touched = Vec::new();
         for file in files {
             for realm in &file.file.realms {

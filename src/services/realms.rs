@@ -118,6 +118,7 @@ pub fn rotate_realm_key(
 
 /// Makes sure the `master` realm exists with its `admin-cli` client and `admin` role.
 pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime) -> Result<(), RealmAdminError> {
+    meta::lock(conn)?;
     if realms::find_by_name(conn, MASTER_REALM)?.is_some() {
         return Ok(());
     }
@@ -157,12 +158,14 @@ pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime)
 }
 
 /// Creates the bootstrap administrator in `master` unless that user exists.
+/// Runs inside the caller's transaction.
 pub fn ensure_bootstrap_admin(
     conn: &mut DbConnection,
     username: &crate::domain::user::Username,
     password_hash: &str,
     now: UnixTime,
 ) -> Result<bool, RealmAdminError> {
+    meta::lock(conn)?;
     let master =
         realms::find_by_name(conn, MASTER_REALM)?.ok_or_else(|| RealmAdminError::NoSuchRealm(MASTER_REALM.into()))?;
     if users::find_by_username(conn, &master.id, username.as_str())?.is_some() {

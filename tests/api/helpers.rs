@@ -188,7 +188,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub clock: Arc<OffsetClock>,
-    pub db: TestDatabase,
+    pub db: Arc<TestDatabase>,
 }
 
 /// Spawns the app with `TEST_REALMS`; `None` if the backend is unavailable.
@@ -203,10 +203,22 @@ pub async fn spawn_app_with(backend: Backend, realms: &str) -> Option<TestApp> {
 
 /// Starts an app on an existing database (for restarts and several nodes).
 pub async fn spawn_on(db: TestDatabase, realms: &str) -> Result<TestApp, String> {
+    spawn_node(Arc::new(db), realms, "127.0.0.1:0", None).await
+}
+
+/// Starts one more node on a database another node may be using; nodes of
+/// one deployment share a public URL (as behind a proxy).
+pub async fn spawn_node(
+    db: Arc<TestDatabase>,
+    realms: &str,
+    bind: &str,
+    public_url: Option<&str>,
+) -> Result<TestApp, String> {
     let realm_file = db.dir.path().join(format!("realms-{}.toml", uuid::Uuid::new_v4().simple()));
     std::fs::write(&realm_file, realms).expect("write realm file");
     let mut config = ServeConfig::new(db.url.clone());
-    config.bind = "127.0.0.1:0".into();
+    config.bind = bind.into();
+    config.public_url = public_url.map(str::to_owned);
     config.realm_files = vec![realm_file];
     config.workers = 2;
     config.secret_key_file = Some(db.key_file());

@@ -18,6 +18,14 @@ pub fn bump_epoch(conn: &mut DbConnection, realm: &str, now: UnixTime) -> Result
     Ok(epoch)
 }
 
+/// Takes the write lock every configuration writer takes (the `meta` row on
+/// PostgreSQL, the database on SQLite), so check-then-create steps of nodes
+/// starting together run one after the other. Call it first in a transaction.
+pub fn lock(conn: &mut DbConnection) -> Result<(), StorageError> {
+    diesel::update(meta::table.find(1)).set(meta::epoch.eq(meta::epoch)).execute(conn)?;
+    Ok(())
+}
+
 pub fn current_epoch(conn: &mut DbConnection) -> Result<i64, StorageError> {
     Ok(meta::table.find(1).select(meta::epoch).first(conn)?)
 }
