@@ -19,13 +19,12 @@ use crate::import::FileError;
 use crate::import::apply::{ImportError, apply};
 use crate::import::model::ParsedFile;
 use crate::metrics::Metrics;
-use crate::services::change_watcher;
 use crate::services::passwords::{PasswordHasher, hash_blocking};
 use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_master};
 use crate::services::secret_key::{self, SecretKeyError};
+use crate::services::{change_watcher, maintenance};
 use crate::state::AppState;
-use crate::storage::repo::{codes, devices, keys, rate_limits, refresh, revocations, sessions};
 use crate::storage::{DatabaseUrl, Db, StorageError};
 
 /// Realms kept in memory at once; others load on their next request.
@@ -242,28 +241,13 @@ fn security_headers() -> DefaultHeaders {
         .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
 }
 
-/// Deletes what can never be used again: expired or revoked refresh
-/// families, revocations of expired tokens, keys no longer published,
-/// expired codes and ended sessions.
+/// Runs the pruning job until the process ends.
 async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
     loop {
         tokio::time::sleep(PRUNE_INTERVAL).await;
         let now = clock.now();
-        let result = db
-            .run(move |conn| {
-                let families = refresh::prune(conn, now)?;
-                let revoked = revocations::prune(conn, now)?;
-                let keys = keys::delete_unpublished(conn, now)?;
-                let codes = codes::prune(conn, now)?;
-                let sessions = sessions::prune(conn, now)?;
-                let devices = devices::prune(conn, now)? + rate_limits::prune(conn, now - 24 * 3600)?;
-                Ok((families, revoked, keys, codes, sessions, devices))
-            })
-            .await;
-        match result {
-            Ok((families, revoked, keys, codes, sessions, devices)) => {
-                tracing::debug!(families, revoked, keys, codes, sessions, devices, "pruned expired data");
-            }
+        match db.write(move |conn| maintenance::prune(conn, now)).await {
+            Ok(pruned) => tracing::debug!(?pruned, "pruned expired data"),
             Err(error) => tracing::warn!(%error, "pruning failed"),
         }
     }

@@ -13,6 +13,7 @@ pub mod consent;
 pub mod device;
 pub mod introspection;
 pub mod issue;
+pub mod maintenance;
 pub mod passwords;
 pub mod personal_tokens;
 pub mod realm_cache;

@@ -12,6 +12,7 @@ mod code_flow;
 mod device;
 mod discovery;
 mod introspection;
+mod maintenance;
 mod nodes;
 mod password_grant;
 mod personal_tokens;

@@ -1,0 +1,52 @@
+//! Pruning keeps the database bounded and never touches live data.
+
+use realmgate::services::maintenance::prune;
+use realmgate::storage::{DatabaseUrl, Db};
+
+use crate::both_backends;
+use crate::browser::{Browser, CHALLENGE, auth_url};
+use crate::helpers::TestApp;
+
+both_backends!(pruning_removes_only_what_is_dead);
+
+async fn pruning_removes_only_what_is_dead(app: TestApp) {
+    // Live things: a refresh family, a session with a code, a device code, a revocation.
+    let tokens = app.alice_tokens("openid").await;
+    let revoked = app.alice_tokens("openid").await;
+    assert_eq!(app.revoke("acme", ("web", "web-secret"), revoked.str("access_token")).await.status, 200);
+    let browser = Browser::new();
+    let params = [
+        ("client_id", "web"),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let login = browser.get(&auth_url(&app, "acme", &params)).await;
+    assert_eq!(browser.login(&login, "alice", "alice-pw").await.status, 302);
+    let device = app
+        .post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", "openid")])
+        .await;
+    assert_eq!(device.status, 200);
+
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let nothing = db.write(move |conn| prune(conn, now)).await.unwrap();
+    assert_eq!(
+        (nothing.refresh_families, nothing.codes, nothing.sessions, nothing.device_codes, nothing.revocations),
+        (0, 0, 0, 0, 0),
+        "nothing live is pruned: {nothing:?}"
+    );
+    assert_eq!(app.refresh("acme", ("web", "web-secret"), tokens.str("refresh_token")).await.status, 200);
+    assert_eq!(app.userinfo("acme", revoked.str("access_token")).await.status, 401, "the revocation still holds");
+
+    // A year later everything above is dead and goes.
+    let later = now + 400 * 86400;
+    let pruned = db.write(move |conn| prune(conn, later)).await.unwrap();
+    assert!(pruned.refresh_families >= 2, "{pruned:?}");
+    assert_eq!((pruned.codes, pruned.sessions, pruned.device_codes), (1, 1, 1), "{pruned:?}");
+    assert!(pruned.revocations >= 1, "{pruned:?}");
+    let again = db.write(move |conn| prune(conn, later)).await.unwrap();
+    assert_eq!(again, Default::default(), "pruning twice finds nothing more");
+}
