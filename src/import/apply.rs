@@ -14,7 +14,7 @@ use crate::crypto::{SecretKey, constant_time_eq};
 use crate::domain::client::{GrantType, RedirectUri, validate_client_id};
 use crate::domain::scope::{is_built_in, validate_scope_name};
 use crate::domain::user::Username;
-use crate::services::passwords::{PasswordError, hash_blocking, verify_blocking};
+use crate::services::passwords::{PasswordError, Workspace};
 use crate::services::realms::{REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
 use crate::storage::repo::{clients, realms, roles, scopes, users};
 use crate::storage::{DbConnection, StorageError, new_id, to_json_list};
@@ -51,12 +51,14 @@ pub fn apply(
     for file in files {
         check(file)?;
     }
+    // One argon2 workspace for every password of the import.
+    let mut passwords = Workspace::default();
     conn.transaction(|conn| {
         crate::storage::repo::meta::lock(conn)?;
         let mut touched = Vec::new();
         for file in files {
             for realm in &file.file.realms {
-                apply_realm(conn, secret, file, realm.get_ref(), now)?;
+                apply_realm(conn, secret, &mut passwords, file, realm.get_ref(), now)?;
                 touched.push(realm.get_ref().name.to_string());
             }
         }
@@ -171,6 +173,7 @@ fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> 
 fn apply_realm(
     conn: &mut DbConnection,
     secret: &SecretKey,
+    passwords: &mut Workspace,
     file: &ParsedFile,
     def: &RealmDef,
     now: UnixTime,
@@ -244,7 +247,7 @@ fn apply_realm(
     }
 
     for user in &def.users {
-        apply_user(conn, file, &realm.id, user.get_ref(), &role_ids, now)?;
+        apply_user(conn, passwords, file, &realm.id, user.get_ref(), &role_ids, now)?;
     }
     Ok(())
 }
@@ -320,6 +323,7 @@ fn apply_client(
 
 fn apply_user(
     conn: &mut DbConnection,
+    passwords: &mut Workspace,
     file: &ParsedFile,
     realm_id: &str,
     def: &UserDef,
@@ -338,8 +342,8 @@ fn apply_user(
     let old_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
     let password_hash = match (&def.password, &def.password_hash) {
         (Some(password), _) => match old_hash {
-            Some(hash) if verify_blocking(&hash, password) => Some(hash),
-            _ => Some(hash_blocking(password)?),
+            Some(hash) if passwords.verify(&hash, password) => Some(hash),
+            _ => Some(passwords.hash(password)?),
         },
         (None, Some(hash)) => Some(hash.get_ref().clone()),
         (None, None) => old_hash,
