@@ -33,6 +33,7 @@ pub enum ErrorCode {
     ExpiredToken,
     NotFound,
     ServerError,
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -58,6 +59,7 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::NotFound => "not_found",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -67,6 +69,7 @@ impl ErrorCode {
             Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -85,7 +85,9 @@ async fn create_token(
     if new.expires_in.is_some_and(|s| s <= 0 || s > 100 * 365 * 86400) {
         return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds"));
     }
-    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, new.expires_in).await {
+    // Never more than the calling credential holds.
+    let ceiling = Some(caller.scope.clone());
+    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, ceiling, new.expires_in).await {
         Ok((token, view)) => {
             let mut body = serde_json::to_value(&view).expect("views serialise");
             body["token"] = token.into();

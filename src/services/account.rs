@@ -106,12 +106,15 @@ pub enum CreateError {
 }
 
 /// Creates a token for the user; the secret is returned once.
+/// `ceiling`: the calling credential's scopes (API calls); `None` when the
+/// user acts in person on the account page.
 pub async fn create_token(
     state: &AppState,
     entry: &Arc<RealmEntry>,
     user_id: &str,
     name: String,
     scope: Option<ScopeSet>,
+    ceiling: Option<ScopeSet>,
     lifetime_secs: Option<i64>,
 ) -> Result<(String, TokenView), CreateError> {
     let now = state.clock.now();
@@ -123,7 +126,17 @@ pub async fn create_token(
                 return Ok(Err(MintError::NoSuchUser(user_id)));
             };
             let expires_at = lifetime_secs.map(|s| now + s);
-            Ok(match personal_tokens::mint_for(conn, &entry, &user, &name, scope.as_ref(), expires_at, now) {
+            let minted = personal_tokens::mint_for(
+                conn,
+                &entry,
+                &user,
+                &name,
+                scope.as_ref(),
+                ceiling.as_ref(),
+                expires_at,
+                now,
+            );
+            Ok(match minted {
                 Ok((token, row)) => Ok((token, TokenView::from(row))),
                 Err(MintError::Storage(e)) => return Err(e),
                 Err(e) => Err(e),

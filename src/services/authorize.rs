@@ -17,6 +17,7 @@ use crate::storage::repo::codes::{self, CodeRow};
 /// What the client asked for, as the response needs it.
 pub struct Grant<'a> {
     pub response_type: ResponseType,
+    /// The redirect URI the request named; empty when it named none.
     pub redirect_uri: &'a str,
     pub scope: &'a ScopeSet,
     pub nonce: Option<&'a str>,

@@ -103,11 +103,14 @@ async fn personal(
     let now = state.clock.now();
     let lookup = Arc::clone(entry);
     let found = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &token, now)).await?;
-    let Some((row, user)) = found else {
+    if let Some(active) = &found {
+        personal_tokens::record_use(state, active, now).await?;
+    }
+    let Some(active) = found else {
         return Ok(Err(Refusal::InactivePersonalToken));
     };
-    if basic_user.is_some_and(|name| name.to_lowercase() != user.username) {
+    if basic_user.is_some_and(|name| name.to_lowercase() != active.user.username) {
         return Ok(Err(Refusal::BadBasic));
     }
-    Ok(Ok(Caller { user: user.to_domain(), scope: ScopeSet::parse(&row.scope).unwrap_or_default() }))
+    Ok(Ok(Caller { user: active.user.to_domain(), scope: active.scope }))
 }

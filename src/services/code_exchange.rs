@@ -88,7 +88,9 @@ fn exchange_in_transaction(
     if now > code.expires_at {
         return Err(reject("Authorization code has expired"));
     }
-    if request.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+    // An empty stored URI: the authorization request named none, so the
+    // token request need not either (RFC 6749 §4.1.3).
+    if !code.redirect_uri.is_empty() && request.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
         return Err(reject("redirect_uri does not match the authorization request"));
     }
     match (&code.code_challenge, &request.code_verifier) {

@@ -27,9 +27,9 @@ use crate::storage::{DbConnection, StorageError};
 
 /// RFC 8628 §3.5: each `slow_down` adds this to the interval.
 const SLOW_DOWN_SECS: i64 = 5;
-/// Wrong user codes allowed per key (browser, address) in one window.
-pub const MAX_WRONG_CODES: i64 = 5;
-pub const WRONG_CODE_WINDOW_SECS: i64 = 15 * 60;
+/// Code entries allowed per key (browser, address) in one window.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+pub const CODE_ATTEMPT_WINDOW_SECS: i64 = 15 * 60;
 
 /// The device authorization response (RFC 8628 §3.2).
 #[derive(Debug, Serialize)]
@@ -207,7 +207,7 @@ fn pair(
 ) -> Result<Poll, StorageError> {
     let token_scope = ScopeSet::from_names(scope.iter().filter(|s| *s != PERSONAL_TOKEN_SCOPE).map(str::to_owned));
     let name = format!("{} (paired device)", client.name);
-    match personal_tokens::mint_for(conn, entry, user, &name, Some(&token_scope), None, now) {
+    match personal_tokens::mint_for(conn, entry, user, &name, Some(&token_scope), None, None, now) {
         Ok((token, row)) => Ok(Poll::Tokens(TokenResponse {
             access_token: token,
             token_type: "Bearer".into(),
@@ -225,36 +225,23 @@ fn pair(
     }
 }
 
-/// Whether any of `keys` already used up its wrong guesses.
-pub async fn is_locked_out(state: &AppState, keys: Vec<String>) -> Result<bool, ServiceError> {
+/// Counts one attempt at a user code for every key, first and atomically,
+/// and says whether any key is over its budget: parallel guesses cannot
+/// slip past a check made before counting.
+pub async fn count_attempt(state: &AppState, keys: Vec<String>) -> Result<bool, ServiceError> {
     let now = state.clock.now();
     Ok(state
         .db
-        .run(move |conn| {
-            for key in &keys {
-                if rate_limits::hits(conn, key, now, WRONG_CODE_WINDOW_SECS)? >= MAX_WRONG_CODES {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        })
-        .await?)
-}
-
-pub async fn record_wrong_code(state: &AppState, keys: Vec<String>) -> Result<(), ServiceError> {
-    let now = state.clock.now();
-    state
-        .db
         .write(move |conn| {
             conn.transaction(|conn| {
+                let mut over = false;
                 for key in &keys {
-                    rate_limits::hit(conn, key, now, WRONG_CODE_WINDOW_SECS)?;
+                    over |= rate_limits::hit(conn, key, now, CODE_ATTEMPT_WINDOW_SECS)? > MAX_CODE_ATTEMPTS;
                 }
-                Ok(())
+                Ok(over)
             })
         })
-        .await?;
-    Ok(())
+        .await?)
 }
 
 pub async fn find_pending(

@@ -26,8 +26,26 @@ pub async fn introspect(
         let Ok(claims) = access::verify(entry, token, now) else {
             return Ok(inactive());
         };
+        let Some(client) = entry.client(&claims.client_id) else {
+            return Ok(inactive());
+        };
+        // client_credentials tokens are about the client itself; others about a user.
+        let user_sub = (claims.sub != client.id).then(|| claims.sub.clone());
         let checked = claims.clone();
-        if state.db.run(move |conn| access::is_revoked(conn, &checked)).await? {
+        let realm_id = entry.realm.id.clone();
+        let live = state
+            .db
+            .run(move |conn| {
+                if access::is_revoked(conn, &checked)? {
+                    return Ok(false);
+                }
+                Ok(match user_sub {
+                    Some(sub) => users::find_by_id(conn, &realm_id, &sub)?.is_some_and(|u| u.enabled),
+                    None => true,
+                })
+            })
+            .await?;
+        if !live {
             return Ok(inactive());
         }
         let mut answer = json!({
@@ -65,8 +83,10 @@ pub async fn introspect(
             if family.realm_id != realm_id {
                 return Ok(None);
             }
-            let username = users::find_by_id(conn, &realm_id, &family.user_id)?.map(|u| u.username);
-            Ok(Some((row, family, username)))
+            let Some(user) = users::find_by_id(conn, &realm_id, &family.user_id)?.filter(|u| u.enabled) else {
+                return Ok(None);
+            };
+            Ok(Some((row, family, Some(user.username))))
         })
         .await?;
     let Some((row, family, username)) = found else {
@@ -104,12 +124,16 @@ async fn personal(state: &AppState, entry: &std::sync::Arc<RealmEntry>, token: &
     let entry = std::sync::Arc::clone(entry);
     let token = token.to_owned();
     let found = state.db.run(move |conn| personal_tokens::find_active(conn, &entry, &token, now)).await?;
-    let Some((row, user)) = found else {
+    if let Some(active) = &found {
+        personal_tokens::record_use(state, active, now).await?;
+    }
+    let Some(active) = found else {
         return Ok(inactive());
     };
+    let (row, user) = (active.row, active.user);
     let mut answer = json!({
         "active": true,
-        "scope": row.scope,
+        "scope": active.scope.to_string(),
         "sub": row.user_id,
         "username": user.username,
         "iat": row.created_at,

@@ -37,8 +37,21 @@ pub enum ServiceError {
     Cache(#[from] realm_cache::CacheError),
 }
 
+impl ServiceError {
+    /// Overload, not failure: the caller may retry shortly.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Password(passwords::PasswordError::Busy))
+    }
+}
+
 impl From<ServiceError> for OAuthError {
     fn from(e: ServiceError) -> Self {
+        if e.is_busy() {
+            return OAuthError::new(
+                crate::error::ErrorCode::TemporarilyUnavailable,
+                "Too many sign-ins at once; retry shortly",
+            );
+        }
         OAuthError::internal(&e)
     }
 }

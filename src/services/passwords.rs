@@ -2,6 +2,7 @@
 //! request threads on one dedicated thread per core, so a login storm
 //! queues instead of starving token requests or growing memory.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -21,6 +22,8 @@ pub enum PasswordError {
     Hash(String),
     #[error("the password hashing threads have stopped")]
     Closed,
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -111,7 +114,14 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 pub struct PasswordHasher {
     jobs: Arc<Mutex<mpsc::Sender<Job>>>,
     dummy: Arc<OnceLock<String>>,
+    /// Jobs queued or running; beyond `max_pending` new ones are refused
+    /// at once (503) instead of waiting minutes behind a flood.
+    pending: Arc<AtomicUsize>,
+    max_pending: usize,
 }
+
+/// Queued checks allowed per hashing thread (≈ 30 ms each: about a second).
+const PENDING_PER_THREAD: usize = 32;
 
 impl PasswordHasher {
     pub fn new(threads: usize) -> Self {
@@ -136,18 +146,36 @@ impl PasswordHasher {
                 })
                 .expect("spawning a hashing thread");
         }
-        Self { jobs: Arc::new(Mutex::new(sender)), dummy: Arc::new(OnceLock::new()) }
+        Self {
+            jobs: Arc::new(Mutex::new(sender)),
+            dummy: Arc::new(OnceLock::new()),
+            pending: Arc::new(AtomicUsize::new(0)),
+            max_pending: threads.max(1) * PENDING_PER_THREAD,
+        }
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
+        if self.pending.fetch_add(1, Ordering::SeqCst) >= self.max_pending {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(PasswordError::Busy);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let pending = Arc::clone(&self.pending);
         let job: Job = Box::new(move |blocks| {
-            let _ = tx.send(work(blocks));
+            // The caller gave up (client gone): skip the 19 MiB of work.
+            if !tx.is_closed() {
+                let _ = tx.send(work(blocks));
+            }
+            pending.fetch_sub(1, Ordering::SeqCst);
         });
-        self.jobs.lock().map_err(|_| PasswordError::Closed)?.send(job).map_err(|_| PasswordError::Closed)?;
+        let sent = self.jobs.lock().map_err(|_| PasswordError::Closed)?.send(job);
+        if sent.is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(PasswordError::Closed);
+        }
         rx.await.map_err(|_| PasswordError::Closed)
     }
 
@@ -197,6 +225,28 @@ mod tests {
         assert!(verify_blocking(&hash, "s3cret"));
         assert!(!verify_blocking(&hash, "s3creT"));
         assert!(!verify_blocking("not a hash", "s3cret"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_is_refused_not_queued() {
+        let hasher = PasswordHasher::new(1);
+        let hash = hasher.hash("pw".into()).await.unwrap();
+        let checks: Vec<_> = (0..60)
+            .map(|_| {
+                let (hasher, hash) = (hasher.clone(), hash.clone());
+                tokio::spawn(async move { hasher.verify(Some(hash), "pw".into()).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for check in checks {
+            match check.await.unwrap() {
+                Ok(ok) => assert!(ok),
+                Err(PasswordError::Busy) => busy += 1,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert!(busy >= 60 - PENDING_PER_THREAD, "{busy} refused");
+        assert!(hasher.verify(Some(hash), "pw".into()).await.unwrap(), "works again once drained");
     }
 
     #[tokio::test]

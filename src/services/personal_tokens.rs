@@ -59,15 +59,20 @@ pub fn mint(
     let user = users::find_by_username(conn, &entry.realm.id, &username.to_lowercase())?
         .filter(|u| u.enabled)
         .ok_or_else(|| MintError::NoSuchUser(username.to_owned()))?;
-    mint_for(conn, entry, &user, name, scope, expires_at, now)
+    mint_for(conn, entry, &user, name, scope, None, expires_at, now)
 }
 
+/// Like `mint`, for a loaded user. `ceiling` bounds the token further: a
+/// token minted through an API call never gets more than the calling
+/// credential holds.
+#[expect(clippy::too_many_arguments, reason = "every part of a token is chosen by the caller")]
 pub fn mint_for(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     user: &UserRow,
     name: &str,
     scope: Option<&ScopeSet>,
+    ceiling: Option<&ScopeSet>,
     expires_at: Option<UnixTime>,
     now: UnixTime,
 ) -> Result<(String, PersonalTokenRow), MintError> {
@@ -78,6 +83,9 @@ pub fn mint_for(
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     let mut allowed = entry.scopes_allowed_by_roles(&role_ids);
     allowed = ScopeSet::from_names(allowed.iter().filter(|s| *s != PERSONAL_TOKEN_SCOPE).map(str::to_owned));
+    if let Some(ceiling) = ceiling {
+        allowed = allowed.intersection(ceiling);
+    }
     let granted = match scope {
         None => allowed,
         Some(scope) => {
@@ -111,13 +119,35 @@ pub fn mint_for(
     Ok((token, row))
 }
 
-/// The live token and its (enabled) user, or `None`.
+/// A live token, its (enabled) user, and the scopes it holds now: its own,
+/// narrowed to what the user's current roles allow.
+pub struct ActiveToken {
+    pub row: PersonalTokenRow,
+    pub user: UserRow,
+    pub scope: ScopeSet,
+}
+
+/// Records that a token was used, at most once a minute, through the
+/// writer queue.
+pub async fn record_use(
+    state: &crate::state::AppState,
+    active: &ActiveToken,
+    now: UnixTime,
+) -> Result<(), StorageError> {
+    if active.row.last_used_at.is_some_and(|last| now - last < TOUCH_EVERY_SECS) {
+        return Ok(());
+    }
+    let id = active.row.id.clone();
+    state.db.write(move |conn| personal_tokens::touch(conn, &id, now)).await
+}
+
+/// The live token, or `None` (a read only; see `record_use`).
 pub fn find_active(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     token: &str,
     now: UnixTime,
-) -> Result<Option<(PersonalTokenRow, UserRow)>, StorageError> {
+) -> Result<Option<ActiveToken>, StorageError> {
     let Some(row) = personal_tokens::find_by_hash(conn, &token_hash(token))? else {
         return Ok(None);
     };
@@ -127,8 +157,7 @@ pub fn find_active(
     let Some(user) = users::find_by_id(conn, &entry.realm.id, &row.user_id)?.filter(|u| u.enabled) else {
         return Ok(None);
     };
-    if row.last_used_at.is_none_or(|last| now - last >= TOUCH_EVERY_SECS) {
-        personal_tokens::touch(conn, &row.id, now)?;
-    }
-    Ok(Some((row, user)))
+    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
+    let scope = ScopeSet::parse(&row.scope).unwrap_or_default().intersection(&entry.scopes_allowed_by_roles(&role_ids));
+    Ok(Some(ActiveToken { row, user, scope }))
 }

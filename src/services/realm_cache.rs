@@ -210,13 +210,23 @@ impl RealmCache {
         };
         let mut entries = self.entries.write().expect("cache lock poisoned");
         if self.generation.load(Ordering::SeqCst) == generation {
-            if entries.len() >= self.max_entries && !entries.contains_key(&key) {
-                // Bounded: drop some other realm; it reloads on its next use.
-                if let Some(victim) = entries.keys().next().cloned() {
+            let full = entries.len() >= self.max_entries && !entries.contains_key(&key);
+            if full && slot.is_some() {
+                // Bounded: drop a cached miss if there is one, else some other
+                // realm; it reloads on its next use.
+                let victim = entries
+                    .iter()
+                    .find(|(_, cached)| cached.is_none())
+                    .or_else(|| entries.iter().next())
+                    .map(|(name, _)| name.clone());
+                if let Some(victim) = victim {
                     entries.remove(&victim);
                 }
             }
-            entries.insert(key, slot.clone());
+            // A miss never pushes out a real realm.
+            if !full || slot.is_some() {
+                entries.insert(key, slot.clone());
+            }
         }
         Ok(slot)
     }

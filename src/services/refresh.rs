@@ -176,6 +176,11 @@ fn refresh_in_transaction(
         return Err(Abort::Reject(OAuthError::invalid_scope("Requested scope exceeds the original grant")));
     }
     let asked = if requested.is_empty() { original } else { requested.clone() };
+    // Scopes the client or realm no longer has narrow the grant quietly.
+    let client_allowed = entry.scopes.closure(client.scopes.iter());
+    let asked = ScopeSet::from_names(
+        asked.iter().filter(|s| client_allowed.contains(s) && entry.scopes.is_known(s)).map(str::to_owned),
+    );
     // Roles or the client's scopes may have shrunk since the grant.
     let allowed = entry.scopes_allowed_by_roles(&role_ids);
     let granted = if asked.is_empty() {

@@ -32,7 +32,8 @@ fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
         && now - row.created_at <= s.sso_session_max
 }
 
-/// Looks up the session a cookie names, with its (enabled) user and roles.
+/// Looks up the session a cookie names, with its (enabled) user and roles
+/// (a read only; `find` records the use).
 pub fn find_live(
     conn: &mut DbConnection,
     entry: &RealmEntry,
@@ -48,9 +49,6 @@ pub fn find_live(
     let Some(user) = users::find_by_id(conn, &entry.realm.id, &session.user_id)?.filter(|u| u.enabled) else {
         return Ok(None);
     };
-    if now - session.last_seen_at >= TOUCH_EVERY_SECS {
-        sessions::touch(conn, &session.id, now)?;
-    }
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     Ok(Some(LiveSession { session, user: SignedInUser { user: user.to_domain(), role_ids } }))
 }
@@ -65,7 +63,15 @@ pub async fn find(
     };
     let now = state.clock.now();
     let entry = std::sync::Arc::clone(entry);
-    Ok(state.db.run(move |conn| find_live(conn, &entry, &cookie, now)).await?)
+    let live = state.db.run(move |conn| find_live(conn, &entry, &cookie, now)).await?;
+    // Writes go through the writer queue (SQLite has one writer).
+    if let Some(live) = &live
+        && now - live.session.last_seen_at >= TOUCH_EVERY_SECS
+    {
+        let id = live.session.id.clone();
+        state.db.write(move |conn| sessions::touch(conn, &id, now)).await?;
+    }
+    Ok(live)
 }
 
 /// Starts a session for a user who just signed in; returns the cookie value.

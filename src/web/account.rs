@@ -135,7 +135,7 @@ pub async fn account_action(
                 },
                 None => None,
             };
-            match account::create_token(&state, &entry, &user_id, name, scope, lifetime).await {
+            match account::create_token(&state, &entry, &user_id, name, scope, None, lifetime).await {
                 Ok((token, _)) => show(&req, &state, &entry, &live, Some(&token)).await,
                 Err(
                     CreateError::Mint(crate::services::personal_tokens::MintError::Storage(e))

@@ -263,7 +263,7 @@ pub async fn finish(
 ) -> HttpResponse {
     let grant = Grant {
         response_type: request.response_type(),
-        redirect_uri: &request.reply.redirect_uri,
+        redirect_uri: if request.redirect_uri_given { &request.reply.redirect_uri } else { "" },
         scope: granted,
         nonce: request.nonce.as_deref(),
         code_challenge: request.code_challenge.as_deref(),

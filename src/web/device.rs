@@ -1,7 +1,7 @@
 //! The device page (`/realms/R/device`, RFC 8628 §3.3): the user types the
 //! code shown on the device, signs in (reusing the SSO session), sees the
 //! consent page with the device's client and scopes, and is told the result.
-//! Wrong codes are counted per browser and per address, so the code space
+//! Code entries are counted per browser and per address, so the code space
 //! cannot be searched.
 
 use actix_web::cookie::Cookie;
@@ -82,8 +82,8 @@ pub async fn device_submit(
         format!("device:{}:browser:{}", entry.realm.id, browser.unwrap_or_default()),
     ];
     let typed = params.get("user_code").unwrap_or_default();
-    if device::is_locked_out(&state, keys.clone()).await? {
-        let message = "Too many wrong codes. Wait a few minutes, then try again.";
+    if device::count_attempt(&state, keys).await? {
+        let message = "Too many attempts. Wait a few minutes, then try again.";
         return Ok(page(&req, &state, &entry, typed, Some(message), StatusCode::TOO_MANY_REQUESTS));
     }
     let found = match normalize_user_code(typed) {
@@ -91,7 +91,6 @@ pub async fn device_submit(
         None => None,
     };
     let Some(row) = found else {
-        device::record_wrong_code(&state, keys).await?;
         return Ok(page(&req, &state, &entry, typed, Some(WRONG_CODE), StatusCode::OK));
     };
     let Some(client) = entry.clients.values().find(|c| c.id == row.client_id && c.enabled).cloned() else {

@@ -73,6 +73,9 @@ pub enum Rejection {
 pub struct AuthRequest {
     pub client_id: String,
     pub reply: ReplyTo,
+    /// Whether the request named its redirect URI (RFC 6749 §4.1.3: then,
+    /// and only then, the token request must repeat it).
+    pub redirect_uri_given: bool,
     pub response_type: String,
     pub scope: String,
     pub nonce: Option<String>,
@@ -227,6 +230,7 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
 
     let request = AuthRequest {
         client_id: client.client_id.clone(),
+        redirect_uri_given: params.get("redirect_uri").is_some(),
         reply,
         response_type: rt.to_string(),
         scope: scope.to_string(),

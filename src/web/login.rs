@@ -54,6 +54,19 @@ pub async fn login_submit(
     let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));
     let live = LiveSession { session, user };
     match (&next, client) {
+        (Continuation::Authorize(request), Some(_))
+            if request.hint_sub.as_ref().is_some_and(|sub| *sub != live.user.user.id) =>
+        {
+            // Core §3.1.2.1: another user than id_token_hint's signed in.
+            let description = "The signed-in user is not the one id_token_hint names";
+            Ok(super::reply::deliver_error(
+                &entry,
+                &request.reply,
+                crate::error::ErrorCode::LoginRequired,
+                description,
+                vec![cookie],
+            ))
+        }
         (Continuation::Authorize(request), Some(client)) => {
             proceed(&req, &state, &entry, &client, request, &live, vec![cookie]).await
         }

@@ -16,7 +16,6 @@ use super::pages::{LoggedOutPage, LogoutConfirmPage, PageError, page_builder, re
 use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions;
 use crate::state::AppState;
-use crate::storage::repo::sessions as session_repo;
 
 const LOGOUT_PURPOSE: &str = "logout";
 
@@ -67,7 +66,20 @@ pub async fn end_session(
     let logout =
         LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: params.get("state").map(str::to_owned) };
 
-    let Some(hint) = hint else {
+    // Only the browser's own session ends at once, and only when the hint
+    // names its user; anything else is confirmed by the user first.
+    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
+    let hint_matches = hint.as_ref().is_some_and(|claims| {
+        let sub = claims["sub"].as_str().unwrap_or_default();
+        live.as_ref().is_none_or(|l| l.user.user.id == sub)
+    });
+    if hint_matches {
+        if let Some(live) = live {
+            end_session_now(&state, &entry, live.session.id).await?;
+        }
+        return Ok(signed_out(&state, &entry, &logout));
+    }
+    {
         let realm_name = entry.realm.name.as_str();
         let (csrf, csrf_cookie) = cookies::csrf(&req, realm_name, is_secure(&state));
         let sealed = flow::seal(&state.secret, LOGOUT_PURPOSE, realm_name, &csrf, &logout, state.clock.now());
@@ -83,13 +95,8 @@ pub async fn end_session(
         if let Some(cookie) = csrf_cookie {
             builder.cookie(cookie);
         }
-        return Ok(render(&mut builder, &page));
-    };
-
-    let sub = hint["sub"].as_str().unwrap_or_default().to_owned();
-    let sid = hint["sid"].as_str().map(str::to_owned);
-    end_sessions(&state, &entry, cookies::read(&req, cookies::SESSION), Some((sub, sid))).await?;
-    Ok(signed_out(&state, &entry, &logout))
+        Ok(render(&mut builder, &page))
+    }
 }
 
 pub async fn logout_confirm(
@@ -101,45 +108,16 @@ pub async fn logout_confirm(
     let entry = page_realm(&state, &realm).await?;
     let params = page_params(&req, payload, &entry).await?;
     let logout: LogoutRequest = unseal_form(&req, &state, &entry, &params, LOGOUT_PURPOSE)?;
-    end_sessions(&state, &entry, cookies::read(&req, cookies::SESSION), None).await?;
+    if let Some(live) = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
+        end_session_now(&state, &entry, live.session.id).await?;
+    }
     Ok(signed_out(&state, &entry, &logout))
 }
 
-/// Ends the browser's session (only if it is the hint's user, when there is
-/// a hint) and the session the hint names.
-async fn end_sessions(
-    state: &AppState,
-    entry: &Arc<RealmEntry>,
-    cookie: Option<String>,
-    hint: Option<(String, Option<String>)>,
-) -> Result<(), PageError> {
+async fn end_session_now(state: &AppState, entry: &Arc<RealmEntry>, session_id: String) -> Result<(), PageError> {
     let now = state.clock.now();
     let entry = Arc::clone(entry);
-    state
-        .db
-        .write(move |conn| {
-            let mut ids = Vec::new();
-            if let Some(cookie) = cookie
-                && let Some(live) = sessions::find_live(conn, &entry, &cookie, now)?
-            {
-                let matches = hint.as_ref().is_none_or(|(sub, _)| *sub == live.user.user.id);
-                if matches {
-                    ids.push(live.session.id);
-                }
-            }
-            if let Some((sub, Some(sid))) = &hint
-                && let Some(row) = session_repo::find_by_id(conn, sid)?
-                && row.realm_id == entry.realm.id
-                && row.user_id == *sub
-            {
-                ids.push(row.id);
-            }
-            for id in ids {
-                sessions::end(conn, &entry, &id, now)?;
-            }
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |conn| sessions::end(conn, &entry, &session_id, now)).await?;
     Ok(())
 }
 

@@ -207,6 +207,14 @@ impl ResponseError for PageError {
 
 impl From<crate::services::ServiceError> for PageError {
     fn from(e: crate::services::ServiceError) -> Self {
+        if e.is_busy() {
+            return Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                realm_display: "realmgate".into(),
+                title: "Too busy",
+                message: "Too many people are signing in right now. Try again in a moment.".into(),
+            };
+        }
         Self::internal(&e)
     }
 }

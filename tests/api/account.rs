@@ -48,7 +48,7 @@ async fn call(
 async fn the_account_api_manages_tokens(app: TestApp) {
     use reqwest::Method;
     let reader = cli_token(&app, ("alice", "alice-pw"), "openid account.read").await;
-    let writer = cli_token(&app, ("alice", "alice-pw"), "openid account.read account.write").await;
+    let writer = cli_token(&app, ("alice", "alice-pw"), "openid roms.read account.read account.write").await;
     let neither = cli_token(&app, ("alice", "alice-pw"), "openid").await;
 
     let (status, _, challenge) = call(&app, Method::GET, "/tokens", &neither, None).await;

@@ -2,6 +2,7 @@
 
 mod account;
 mod browser;
+mod hardening;
 mod helpers;
 
 mod browser_rules;

@@ -1,5 +1,6 @@
 //! Remembered consent (`consents`): per user and client, the scopes granted.
 
+use diesel::Connection;
 use diesel::prelude::*;
 
 use crate::clock::UnixTime;
@@ -23,15 +24,27 @@ pub fn save(
         .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(consents::table)
-            .values((
-                consents::user_id.eq(user_id),
-                consents::client_id.eq(client_id),
-                consents::realm_id.eq(realm_id),
-                consents::scope.eq(scope),
-                consents::granted_at.eq(now),
-            ))
-            .execute(conn)?;
+        // A savepoint: two tabs allowing at once must not abort the transaction.
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(consents::table)
+                .values((
+                    consents::user_id.eq(user_id),
+                    consents::client_id.eq(client_id),
+                    consents::realm_id.eq(realm_id),
+                    consents::scope.eq(scope),
+                    consents::granted_at.eq(now),
+                ))
+                .execute(conn)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                diesel::update(consents::table.find((user_id, client_id)))
+                    .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
+                    .execute(conn)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Fixed-window counters (`rate_limits`), shared by every node.
 
+use diesel::Connection;
 use diesel::prelude::*;
 
 use crate::clock::UnixTime;
@@ -16,22 +17,38 @@ pub fn hits(conn: &mut DbConnection, key: &str, now: UnixTime, window: i64) -> R
     })
 }
 
-/// Counts one more hit for `key`.
-pub fn hit(conn: &mut DbConnection, key: &str, now: UnixTime, window: i64) -> Result<(), StorageError> {
-    let current = hits(conn, key, now, window)?;
-    let updated = if current == 0 {
-        diesel::update(rate_limits::table.find(key))
-            .set((rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
-            .execute(conn)?
-    } else {
-        diesel::update(rate_limits::table.find(key)).set(rate_limits::hits.eq(rate_limits::hits + 1)).execute(conn)?
-    };
-    if updated == 0 {
-        diesel::insert_into(rate_limits::table)
-            .values((rate_limits::key.eq(key), rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
-            .execute(conn)?;
+/// Counts one more hit for `key` and returns the count in the current window.
+pub fn hit(conn: &mut DbConnection, key: &str, now: UnixTime, window: i64) -> Result<i64, StorageError> {
+    for _ in 0..2 {
+        let current = hits(conn, key, now, window)?;
+        let updated = if current == 0 {
+            diesel::update(rate_limits::table.find(key))
+                .set((rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
+                .execute(conn)?
+        } else {
+            diesel::update(rate_limits::table.find(key))
+                .set(rate_limits::hits.eq(rate_limits::hits + 1))
+                .execute(conn)?
+        };
+        if updated > 0 {
+            return hits(conn, key, now, window);
+        }
+        // A savepoint, so a lost race does not abort the caller's transaction.
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(rate_limits::table)
+                .values((rate_limits::key.eq(key), rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
+                .execute(conn)
+        });
+        match inserted {
+            Ok(_) => return Ok(1),
+            // Another node inserted it a moment ago: count on its row.
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(())
+    hits(conn, key, now, window)
 }
 
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {

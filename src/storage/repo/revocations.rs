@@ -1,25 +1,30 @@
 //! Revoked access-token ids (`revoked_tokens`), kept until the tokens expire.
 
+use diesel::Connection;
 use diesel::prelude::*;
 
 use crate::clock::UnixTime;
 use crate::storage::schema::revoked_tokens;
 use crate::storage::{DbConnection, StorageError};
 
-/// Records a revoked id; revoking twice is harmless.
+/// Records a revoked id; revoking twice (or on two nodes at once) is harmless.
 pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: UnixTime) -> Result<(), StorageError> {
-    let exists =
-        revoked_tokens::table.find(jti).select(revoked_tokens::jti).first::<String>(conn).optional()?.is_some();
-    if !exists {
+    // A savepoint, so a lost race does not abort the caller's transaction.
+    let inserted = conn.transaction(|conn| {
         diesel::insert_into(revoked_tokens::table)
             .values((
                 revoked_tokens::jti.eq(jti),
                 revoked_tokens::realm_id.eq(realm_id),
                 revoked_tokens::expires_at.eq(expires_at),
             ))
-            .execute(conn)?;
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Whether any of `ids` (a token's jti and its grant's family id) is revoked.
