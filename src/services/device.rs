@@ -32,7 +32,7 @@ pub const MAX_CODE_ATTEMPTS: i64 = 5;
 pub const CODE_ATTEMPT_WINDOW_SECS: i64 = 15 * 60;
 
 /// The device authorization response (RFC 8628 §3.2).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct DeviceAuthorization {
     pub device_code: String,
     pub user_code: String,

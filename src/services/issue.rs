@@ -14,7 +14,7 @@ use crate::tokens::claims::{ACCESS_TOKEN_TYP, AccessClaims, ID_TOKEN_TYP, IdClai
 use crate::tokens::jws;
 
 /// The token endpoint's success body (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -28,6 +28,17 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who a token is about.

@@ -110,6 +110,8 @@ pub fn mint_for(
         revoked_at: None,
     };
     conn.transaction(|conn| {
+        // Serialises concurrent creations, so the cap holds on PostgreSQL too.
+        crate::storage::repo::meta::lock(conn)?;
         if personal_tokens::count_active(conn, &user.id, now)? >= MAX_ACTIVE_PER_USER {
             return Err(MintError::TooMany);
         }
