@@ -153,13 +153,21 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
 /// A cached lookup: a realm, or the knowledge that none has that name.
 type Slot = Option<Arc<RealmEntry>>;
 
+/// A slot with the tick of its last use, for least-recently-used eviction.
+struct Cached {
+    slot: Slot,
+    last_used: AtomicU64,
+}
+
 /// The realm cache shared by all workers.
 pub struct RealmCache {
     db: Db,
     secret: SecretKey,
     public_url: String,
     clock: Arc<dyn Clock>,
-    entries: RwLock<HashMap<String, Slot>>,
+    entries: RwLock<HashMap<String, Cached>>,
+    /// A use counter: the order of uses, without reading the clock.
+    ticks: AtomicU64,
     /// Bumped on every invalidation, so a load that raced one is not kept.
     generation: AtomicU64,
     max_entries: usize,
@@ -173,6 +181,7 @@ impl RealmCache {
             public_url,
             clock,
             entries: RwLock::new(HashMap::new()),
+            ticks: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             max_entries: max_entries.max(1),
         }
@@ -188,8 +197,9 @@ impl RealmCache {
             return Ok(None);
         };
         let now = self.clock.now();
-        if let Some(slot) = self.entries.read().expect("cache lock poisoned").get(name.as_str()) {
-            match slot {
+        if let Some(cached) = self.entries.read().expect("cache lock poisoned").get(name.as_str()) {
+            cached.last_used.store(self.ticks.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+            match &cached.slot {
                 Some(entry) if entry.keys.valid_until.is_none_or(|until| now <= until) => {
                     return Ok(Some(Arc::clone(entry)));
                 }
@@ -212,12 +222,12 @@ impl RealmCache {
         if self.generation.load(Ordering::SeqCst) == generation {
             let full = entries.len() >= self.max_entries && !entries.contains_key(&key);
             if full && slot.is_some() {
-                // Bounded: drop a cached miss if there is one, else some other
-                // realm; it reloads on its next use.
+                // Bounded: drop a cached miss if there is one, else the least
+                // recently used realm; it reloads on its next use.
                 let victim = entries
                     .iter()
-                    .find(|(_, cached)| cached.is_none())
-                    .or_else(|| entries.iter().next())
+                    .find(|(_, cached)| cached.slot.is_none())
+                    .or_else(|| entries.iter().min_by_key(|(_, cached)| cached.last_used.load(Ordering::Relaxed)))
                     .map(|(name, _)| name.clone());
                 if let Some(victim) = victim {
                     entries.remove(&victim);
@@ -225,7 +235,8 @@ impl RealmCache {
             }
             // A miss never pushes out a real realm.
             if !full || slot.is_some() {
-                entries.insert(key, slot.clone());
+                let last_used = AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed));
+                entries.insert(key, Cached { slot: slot.clone(), last_used });
             }
         }
         Ok(slot)
@@ -253,7 +264,50 @@ impl RealmCache {
         self.entries.read().expect("cache lock poisoned").len()
     }
 
+    /// Whether `name` is cached now (a realm or a known miss).
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.read().expect("cache lock poisoned").contains_key(name)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::domain::realm::RealmSettings;
+    use crate::storage::DatabaseUrl;
+
+    #[tokio::test]
+    async fn the_least_recently_used_realm_goes_first_and_misses_never_push_out_realms() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("rg.db")), 2).unwrap();
+        db.migrate().await.unwrap();
+        let secret = SecretKey::generate();
+        let sealing = secret.clone();
+        db.run(move |conn| {
+            for name in ["a", "b", "c"] {
+                let name = RealmName::parse(name).unwrap();
+                let mut settings = RealmSettings::defaults(&name);
+                settings.signing_algorithm = crate::domain::realm::SigningAlgorithm::Es256;
+                crate::services::realms::create_realm(conn, &sealing, &name, &settings, 0)
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let cache = RealmCache::new(db, secret, "http://x".into(), Arc::new(SystemClock), 2);
+        assert!(cache.get("a").await.unwrap().is_some());
+        assert!(cache.get("b").await.unwrap().is_some());
+        assert!(cache.get("a").await.unwrap().is_some());
+        assert!(cache.get("nope").await.unwrap().is_none());
+        assert!(cache.contains("a") && cache.contains("b") && !cache.contains("nope"), "a miss evicts nothing");
+        assert!(cache.get("c").await.unwrap().is_some());
+        assert!(cache.contains("a") && cache.contains("c") && !cache.contains("b"), "b was least recently used");
+        assert_eq!(cache.len(), 2);
     }
 }
