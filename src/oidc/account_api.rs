@@ -2,6 +2,8 @@
 //! access tokens, sessions and consents. Any token presentation works;
 //! reading needs `account.read`, changing `account.write`.
 
+use std::sync::Arc;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -44,6 +46,23 @@ async fn authorised(
     Ok(caller)
 }
 
+/// The realm and the caller, authorised for `scope`.
+async fn caller_for(
+    req: &HttpRequest,
+    state: &AppState,
+    realm: &str,
+    scope: &str,
+) -> Result<(Arc<RealmEntry>, Caller), OAuthError> {
+    let entry = realm_entry(state, realm).await?;
+    let caller = authorised(req, state, &entry, scope).await?;
+    Ok((entry, caller))
+}
+
+/// 204 when something was removed, 404 when there was nothing to remove.
+fn deleted(found: bool, what: &'static str) -> Result<HttpResponse, OAuthError> {
+    if found { Ok(HttpResponse::NoContent().finish()) } else { Err(not_found(what)) }
+}
+
 fn json(status: StatusCode, body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(body)
 }
@@ -57,8 +76,7 @@ async fn list_tokens(
     state: web::Data<AppState>,
     realm: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, READ).await?;
+    let (entry, caller) = caller_for(&req, &state, &realm, READ).await?;
     Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.tokens))
 }
 
@@ -77,8 +95,7 @@ async fn create_token(
     realm: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, WRITE).await?;
+    let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
     let new: NewToken = serde_json::from_slice(&body)
         .map_err(|e| OAuthError::invalid_request(format!("Expected {{\"name\", \"scope\"?, \"expires_in\"?}}: {e}")))?;
     let scope = new.scope.as_deref().map(ScopeSet::parse).transpose().map_err(|e| OAuthError::invalid_scope(e.0))?;
@@ -107,13 +124,8 @@ async fn revoke_token(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, OAuthError> {
     let (realm, id) = path.into_inner();
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, WRITE).await?;
-    if account::revoke_token(&state, &caller.user.id, &id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(not_found("No such token"))
-    }
+    let (_, caller) = caller_for(&req, &state, &realm, WRITE).await?;
+    deleted(account::revoke_token(&state, &caller.user.id, &id).await?, "No such token")
 }
 
 async fn list_sessions(
@@ -121,8 +133,7 @@ async fn list_sessions(
     state: web::Data<AppState>,
     realm: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, READ).await?;
+    let (entry, caller) = caller_for(&req, &state, &realm, READ).await?;
     Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.sessions))
 }
 
@@ -132,13 +143,8 @@ async fn end_session(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, OAuthError> {
     let (realm, id) = path.into_inner();
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, WRITE).await?;
-    if account::end_session(&state, &entry, &caller.user.id, &id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(not_found("No such session"))
-    }
+    let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
+    deleted(account::end_session(&state, &entry, &caller.user.id, &id).await?, "No such session")
 }
 
 async fn list_consents(
@@ -146,8 +152,7 @@ async fn list_consents(
     state: web::Data<AppState>,
     realm: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, READ).await?;
+    let (entry, caller) = caller_for(&req, &state, &realm, READ).await?;
     Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.consents))
 }
 
@@ -157,11 +162,6 @@ async fn revoke_consent(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, OAuthError> {
     let (realm, client_id) = path.into_inner();
-    let entry = realm_entry(&state, &realm).await?;
-    let caller = authorised(&req, &state, &entry, WRITE).await?;
-    if account::revoke_consent(&state, &entry, &caller.user.id, &client_id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(not_found("No such consent"))
-    }
+    let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
+    deleted(account::revoke_consent(&state, &entry, &caller.user.id, &client_id).await?, "No such consent")
 }
