@@ -7,9 +7,9 @@ use std::sync::Arc;
 use diesel::Connection;
 
 use super::Abort;
-use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::issue::{self, TokenResponse, UserGrant};
 use super::realm_cache::RealmEntry;
-use super::refresh::{prepare_family, store_family};
+use super::refresh::{prepare_family, revocation_horizon, revoke_grant, store_family};
 use crate::clock::UnixTime;
 use crate::crypto::token_hash;
 use crate::domain::authorization::{ChallengeMethod, verifier_matches};
@@ -17,10 +17,8 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::ScopeSet;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::storage::repo::{codes, refresh, revocations, sessions, users};
+use crate::storage::repo::{codes, sessions, users};
 use crate::storage::{DbConnection, StorageError};
-
-const REVOCATION_MARGIN_SECS: i64 = 30;
 
 /// What the client sent besides the code.
 pub struct Exchange {
@@ -77,9 +75,7 @@ fn exchange_in_transaction(
         return Err(reject("Invalid authorization code"));
     }
     if !used_now {
-        refresh::revoke_family(conn, &code.grant_id, now)?;
-        let horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
-        revocations::insert(conn, &entry.realm.id, &code.grant_id, horizon)?;
+        revoke_grant(conn, &entry.realm.id, &code.grant_id, revocation_horizon(entry, now), now)?;
         return Ok(Outcome::Reused { grant_id: code.grant_id });
     }
     if code.client_id != client.id {
@@ -120,38 +116,25 @@ fn exchange_in_transaction(
     let user = user.to_domain();
     let scope = ScopeSet::parse(&code.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
 
-    let subject = Subject::User { user: &user, auth_time: code.auth_time };
-    let (access_token, expires_in) =
-        issue::access_token(entry, client, &subject, &scope, issue::new_jti(Some(&code.grant_id)), now)
-            .map_err(Abort::Reject)?;
-    let id_token = if scope.contains("openid") {
-        let extras = IdTokenExtras {
-            nonce: code.nonce.as_deref(),
-            sid: Some(&code.session_id),
-            access_token: Some(&access_token),
-            code: None,
-        };
-        Some(issue::id_token(entry, client, &user, &scope, code.auth_time, extras, now).map_err(Abort::Reject)?)
-    } else {
-        None
-    };
-    let (refresh_token, refresh_expires_in) = if client.allows(GrantType::RefreshToken) {
+    let family = client.allows(GrantType::RefreshToken).then(|| {
         let mut family = prepare_family(entry, client, &user.id, &scope, code.auth_time, now);
         family.family.id = code.grant_id.clone();
         family.first.family_id = code.grant_id.clone();
         family.family.session_id = Some(code.session_id.clone());
-        store_family(conn, &family)?;
-        (Some(family.token), Some(family.first.expires_at - now))
-    } else {
-        (None, None)
+        family
+    });
+    let grant = UserGrant {
+        user: &user,
+        scope: &scope,
+        auth_time: code.auth_time,
+        grant_id: Some(&code.grant_id),
+        nonce: code.nonce.as_deref(),
+        sid: Some(&code.session_id),
     };
-    Ok(Outcome::Issued(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: Some(expires_in),
-        refresh_token,
-        refresh_expires_in,
-        id_token,
-        scope: scope.to_string(),
-    }))
+    let refresh = family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at));
+    let response = issue::user_tokens(entry, client, &grant, refresh, now).map_err(Abort::Reject)?;
+    if let Some(family) = &family {
+        store_family(conn, family)?;
+    }
+    Ok(Outcome::Issued(response))
 }

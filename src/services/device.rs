@@ -9,7 +9,7 @@ use diesel::Connection;
 use serde::Serialize;
 
 use super::ServiceError;
-use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use super::issue::{self, TokenResponse, UserGrant};
 use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
 use super::refresh::{prepare_family, store_family};
@@ -167,32 +167,21 @@ fn issue_tokens(
     let auth_time = row.auth_time.unwrap_or(now);
     let family =
         client.allows(GrantType::RefreshToken).then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now));
-    let subject = Subject::User { user: &user, auth_time };
-    let jti = issue::new_jti(family.as_ref().map(|f| f.family.id.as_str()));
-    let mint = |e: OAuthError| StorageError::Corrupt(e.description.into_owned());
-    let (access_token, expires_in) = issue::access_token(entry, client, &subject, &scope, jti, now).map_err(mint)?;
-    let id_token = if scope.contains("openid") {
-        let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
-        Some(issue::id_token(entry, client, &user, &scope, auth_time, extras, now).map_err(mint)?)
-    } else {
-        None
+    let grant = UserGrant {
+        user: &user,
+        scope: &scope,
+        auth_time,
+        grant_id: family.as_ref().map(|f| f.family.id.as_str()),
+        nonce: None,
+        sid: None,
     };
-    let (refresh_token, refresh_expires_in) = match family {
-        Some(family) => {
-            store_family(conn, &family)?;
-            (Some(family.token), Some(family.first.expires_at - now))
-        }
-        None => (None, None),
-    };
-    Ok(Poll::Tokens(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: Some(expires_in),
-        refresh_token,
-        refresh_expires_in,
-        id_token,
-        scope: scope.to_string(),
-    }))
+    let refresh = family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at));
+    let response = issue::user_tokens(entry, client, &grant, refresh, now)
+        .map_err(|e| StorageError::Corrupt(e.description.into_owned()))?;
+    if let Some(family) = &family {
+        store_family(conn, family)?;
+    }
+    Ok(Poll::Tokens(response))
 }
 
 /// Device pairing: instead of a short-lived pair, the device receives a

@@ -153,3 +153,43 @@ pub fn id_token(
     };
     sign(entry, ID_TOKEN_TYP, &claims)
 }
+
+/// A grant to a user, as the token response needs it.
+pub struct UserGrant<'a> {
+    pub user: &'a User,
+    pub scope: &'a ScopeSet,
+    pub auth_time: UnixTime,
+    /// Named in every access token's jti, so the grant is revoked as one.
+    pub grant_id: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub sid: Option<&'a str>,
+}
+
+/// The token response for a user: an access token, an ID token when
+/// `openid` was granted, and `refresh` (token, expiry) when one was issued.
+pub fn user_tokens(
+    entry: &RealmEntry,
+    client: &Client,
+    grant: &UserGrant<'_>,
+    refresh: Option<(&str, UnixTime)>,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let subject = Subject::User { user: grant.user, auth_time: grant.auth_time };
+    let (access_token, expires_in) = access_token(entry, client, &subject, grant.scope, new_jti(grant.grant_id), now)?;
+    let id_token = if grant.scope.contains("openid") {
+        let extras =
+            IdTokenExtras { nonce: grant.nonce, sid: grant.sid, access_token: Some(&access_token), code: None };
+        Some(id_token(entry, client, grant.user, grant.scope, grant.auth_time, extras, now)?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: Some(expires_in),
+        refresh_token: refresh.map(|(token, _)| token.to_owned()),
+        refresh_expires_in: refresh.map(|(_, expires_at)| expires_at - now),
+        id_token,
+        scope: grant.scope.to_string(),
+    })
+}

@@ -19,9 +19,28 @@ use crate::storage::repo::refresh::{FamilyRow, TokenRow};
 use crate::storage::repo::{refresh, revocations, roles, users};
 use crate::storage::{DbConnection, StorageError, new_id};
 
-/// How long a family's revocation is remembered for its access tokens,
-/// beyond the access-token lifetime (clock skew between nodes).
+/// How long a revocation is remembered beyond the access-token lifetime
+/// (clock skew between nodes).
 const REVOCATION_MARGIN_SECS: i64 = 30;
+
+/// Until when a grant revoked `now` must stay revoked: as long as any access
+/// token naming it can live.
+pub fn revocation_horizon(entry: &RealmEntry, now: UnixTime) -> UnixTime {
+    now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS
+}
+
+/// Revokes a grant as one: its refresh family (if it has one) and every
+/// access token whose jti names it.
+pub fn revoke_grant(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    grant_id: &str,
+    horizon: UnixTime,
+    now: UnixTime,
+) -> Result<(), StorageError> {
+    refresh::revoke_family(conn, grant_id, now)?;
+    revocations::insert(conn, realm_id, grant_id, horizon)
+}
 
 /// A family and its first token, ready to store.
 pub struct NewFamily {
@@ -155,13 +174,7 @@ fn refresh_in_transaction(
                 .ok_or_else(|| Abort::Storage(StorageError::Corrupt("unreadable refresh successor".into())))?;
             return Ok(Outcome::Replayed(response));
         }
-        refresh::revoke_family(conn, &family.id, now)?;
-        revocations::insert(
-            conn,
-            &entry.realm.id,
-            &family.id,
-            now + settings.access_token_lifetime + REVOCATION_MARGIN_SECS,
-        )?;
+        revoke_grant(conn, &entry.realm.id, &family.id, revocation_horizon(entry, now), now)?;
         return Ok(Outcome::ReuseDetected { family_id: family.id });
     }
 

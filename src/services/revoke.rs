@@ -3,14 +3,13 @@
 
 use super::access;
 use super::realm_cache::RealmEntry;
+use super::refresh::{revocation_horizon, revoke_grant};
 use crate::crypto::token_hash;
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::storage::repo::{refresh, revocations};
-
-const REVOCATION_MARGIN_SECS: i64 = 30;
 
 enum Found {
     Nothing,
@@ -36,7 +35,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
     } else {
         let hash = token_hash(token);
         let client_pk = client.id.clone();
-        let grace_horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
+        let horizon = revocation_horizon(entry, now);
         state
             .db
             .write(move |conn| {
@@ -49,9 +48,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
                 if family.client_id != client_pk {
                     return Ok(Found::OtherClient);
                 }
-                if refresh::revoke_family(conn, &family.id, now)? {
-                    revocations::insert(conn, &realm_id, &family.id, grace_horizon)?;
-                }
+                revoke_grant(conn, &realm_id, &family.id, horizon, now)?;
                 Ok::<_, StorageError>(Found::Revoked)
             })
             .await?

@@ -15,7 +15,6 @@ use crate::storage::{DbConnection, StorageError, new_id};
 /// `last_seen_at` is written at most this often, so a busy session does not
 /// cost a write per authorization.
 const TOUCH_EVERY_SECS: i64 = 60;
-const REVOCATION_MARGIN_SECS: i64 = 30;
 
 /// A live session with its user.
 #[derive(Debug, Clone)]
@@ -102,7 +101,7 @@ pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: U
     use diesel::Connection;
     conn.transaction(|conn| {
         sessions::end(conn, session_id, now)?;
-        let horizon = now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS;
+        let horizon = super::refresh::revocation_horizon(entry, now);
         for family in refresh::revoke_session_families(conn, session_id, now)? {
             revocations::insert(conn, &entry.realm.id, &family, horizon)?;
         }

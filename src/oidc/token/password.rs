@@ -5,7 +5,7 @@ use super::requested_scope;
 use crate::domain::client::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::services::issue::{self, IdTokenExtras, Subject, TokenResponse};
+use crate::services::issue::{self, TokenResponse, UserGrant};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::{authentication, refresh};
 use crate::state::AppState;
@@ -36,31 +36,23 @@ pub async fn grant(
     let family = client
         .allows(GrantType::RefreshToken)
         .then(|| refresh::prepare_family(entry, client, &user.id, &granted, now, now));
-    let jti = issue::new_jti(family.as_ref().map(|f| f.family.id.as_str()));
-    let subject = Subject::User { user, auth_time: now };
-    let (access_token, expires_in) = issue::access_token(entry, client, &subject, &granted, jti, now)?;
-    let id_token = if granted.contains("openid") {
-        let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
-        Some(issue::id_token(entry, client, user, &granted, now, extras, now)?)
-    } else {
-        None
+    let grant = UserGrant {
+        user,
+        scope: &granted,
+        auth_time: now,
+        grant_id: family.as_ref().map(|f| f.family.id.as_str()),
+        nonce: None,
+        sid: None,
     };
-    let (refresh_token, refresh_expires_in) = match family {
-        Some(family) => {
-            let expires_in = family.first.expires_at - now;
-            let token = family.token.clone();
-            state.db.write(move |conn| refresh::store_family(conn, &family)).await?;
-            (Some(token), Some(expires_in))
-        }
-        None => (None, None),
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: Some(expires_in),
-        refresh_token,
-        refresh_expires_in,
-        id_token,
-        scope: granted.to_string(),
-    })
+    let response = issue::user_tokens(
+        entry,
+        client,
+        &grant,
+        family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at)),
+        now,
+    )?;
+    if let Some(family) = family {
+        state.db.write(move |conn| refresh::store_family(conn, &family)).await?;
+    }
+    Ok(response)
 }
