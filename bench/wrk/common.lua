@@ -39,4 +39,37 @@ function M.env(name)
   return v
 end
 
+-- Reads an optional environment variable: nil when unset or empty.
+function M.env_opt(name)
+  local v = os.getenv(name)
+  if v == "" then return nil end
+  return v
+end
+
+-- Form-encodes a value (application/x-www-form-urlencoded; the RFC 3986
+-- unreserved characters stay as they are).
+function M.form_escape(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+-- Undoes HTML escaping in an attribute value (named entities for & < > " '
+-- and numeric ones, as template engines write them).
+function M.html_unescape(s)
+  s = s:gsub("&#[xX](%x+);", function(h) return string.char(tonumber(h, 16)) end)
+  s = s:gsub("&#(%d+);", function(d) return string.char(tonumber(d)) end)
+  s = s:gsub("&quot;", '"'):gsub("&#39;", "'"):gsub("&apos;", "'")
+  s = s:gsub("&lt;", "<"):gsub("&gt;", ">"):gsub("&amp;", "&")
+  return s
+end
+
+-- A response header by name, whatever its case (wrk passes the names as
+-- the server sent them; it keeps only the last of repeated headers).
+function M.header(headers, name)
+  name = name:lower()
+  for k, v in pairs(headers) do
+    if k:lower() == name then return v end
+  end
+  return nil
+end
+
 return M

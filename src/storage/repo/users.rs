@@ -95,6 +95,128 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError
     Ok(())
 }
 
+/// The admin API's user search (Keycloak's `GET /users` parameters).
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Lower-cased; substring matches unless `exact`.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A substring of any of the four.
+    pub search: Option<String>,
+    pub exact: bool,
+    pub enabled: Option<bool>,
+    pub include_service_accounts: bool,
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()` on a nullable text column (the same on both backends).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+fn like_pattern(text: &str, exact: bool) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if exact { escaped } else { format!("%{escaped}%") }
+}
+
+fn filtered<'a>(realm_id: &'a str, f: &'a UserFilter) -> users::BoxedQuery<'a, crate::storage::MultiBackend> {
+    let mut q = users::table.filter(users::realm_id.eq(realm_id)).into_boxed();
+    let text_filters = [(&f.username, 0), (&f.email, 1), (&f.first_name, 2), (&f.last_name, 3)];
+    for (value, column) in text_filters {
+        let Some(value) = value else { continue };
+        let pattern = like_pattern(value, f.exact);
+        q = match column {
+            0 if f.exact => q.filter(users::username.eq(value.clone())),
+            0 => q.filter(users::username.like(pattern).escape('\\')),
+            1 => q.filter(lower(users::email).like(pattern).escape('\\')),
+            2 => q.filter(lower(users::given_name).like(pattern).escape('\\')),
+            _ => q.filter(lower(users::family_name).like(pattern).escape('\\')),
+        };
+    }
+    if let Some(search) = &f.search {
+        let pattern = like_pattern(search, false);
+        q = q.filter(
+            users::username
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(users::email).like(pattern.clone()).escape('\\'))
+                .or(lower(users::given_name).like(pattern.clone()).escape('\\'))
+                .or(lower(users::family_name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(enabled) = f.enabled {
+        q = q.filter(users::enabled.eq(enabled));
+    }
+    if !f.include_service_accounts {
+        q = q.filter(users::username.not_like("service-account-%"));
+    }
+    q
+}
+
+pub fn search(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    filter: &UserFilter,
+    first: i64,
+    max: Option<i64>,
+) -> Result<Vec<UserRow>, StorageError> {
+    let mut q = filtered(realm_id, filter).order(users::username.asc()).offset(first);
+    if let Some(max) = max {
+        q = q.limit(max);
+    }
+    Ok(q.select(UserRow::as_select()).load(conn)?)
+}
+
+pub fn count(conn: &mut DbConnection, realm_id: &str, filter: &UserFilter) -> Result<i64, StorageError> {
+    Ok(filtered(realm_id, filter).count().get_result(conn)?)
+}
+
+/// Users holding a realm role.
+pub fn list_by_role(conn: &mut DbConnection, role_id: &str) -> Result<Vec<UserRow>, StorageError> {
+    use crate::storage::schema::user_roles;
+    Ok(users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role_id.eq(role_id))
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
+}
+
+pub fn delete_by_username(conn: &mut DbConnection, realm_id: &str, username: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(users::table.filter(users::realm_id.eq(realm_id)).filter(users::username.eq(username)))
+        .execute(conn)?
+        > 0)
+}
+
+/// Service-account users (`service-account-*`) of a realm.
+pub fn list_service_accounts(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
+    Ok(users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(users::username.like("service-account-%"))
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<i64, StorageError> {
+    Ok(users::table.filter(users::realm_id.eq(realm_id)).count().get_result(conn)?)
+}
+
+/// Inserts many users in one statement (bulk seeding; at most a few hundred
+/// rows per call, within the backends' bound-parameter limits).
+pub fn insert_many(conn: &mut DbConnection, rows: &[UserRow]) -> Result<(), StorageError> {
+    // MultiConnection has no batch insert: go to the backend's own connection.
+    match conn {
+        DbConnection::Sqlite(conn) => diesel::insert_into(users::table).values(rows).execute(conn)?,
+        DbConnection::Postgres(conn) => diesel::insert_into(users::table).values(rows).execute(conn)?,
+    };
+    Ok(())
+}
+
 pub fn update(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError> {
     diesel::update(users::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())
