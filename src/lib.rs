@@ -1,5 +1,6 @@
 //! realmgate: a multi-realm OpenID Connect / OAuth 2.0 identity provider.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;

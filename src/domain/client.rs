@@ -102,6 +102,14 @@ pub struct Client {
     pub scopes: ScopeSet,
     pub consent_required: bool,
     pub enabled: bool,
+    /// `realm-management` roles of the client's service account (SPEC §6),
+    /// carried in its client-credentials tokens as `resource_access`.
+    pub service_account_roles: Vec<String>,
+}
+
+/// The username of a client's service-account user (as Keycloak names it).
+pub fn service_account_username(client_id: &str) -> String {
+    format!("service-account-{}", client_id.to_lowercase())
 }
 
 impl Client {
@@ -151,6 +159,7 @@ mod tests {
             scopes: ScopeSet::default(),
             consent_required: false,
             enabled: true,
+            service_account_roles: vec![],
         };
         assert!(!format!("{client:?}").contains("hunter2"));
     }

@@ -127,6 +127,9 @@ pub fn export(
 
     let mut clients_out = Vec::new();
     for client in clients::list_by_realm(conn, &realm.id)? {
+        if crate::services::realms::BUILT_IN_CLIENTS.contains(&client.client_id.as_str()) {
+            continue;
+        }
         let secret_out = match (&client.secret_ciphertext, with_secrets) {
             (Some(sealed), true) => {
                 let plain = secret.decrypt(sealed).map_err(|_| ExportError::Decrypt)?;

@@ -74,9 +74,13 @@ pub fn access_token(
     now: UnixTime,
 ) -> Result<(String, i64), OAuthError> {
     let lifetime = entry.realm.settings.access_token_lifetime;
-    let (sub, auth_time, preferred_username) = match subject {
-        Subject::User { user, auth_time } => (user.id.clone(), Some(*auth_time), Some(user.username.clone())),
-        Subject::Client => (client.id.clone(), None, None),
+    let (sub, auth_time, preferred_username, resource_access) = match subject {
+        Subject::User { user, auth_time } => (user.id.clone(), Some(*auth_time), Some(user.username.clone()), None),
+        Subject::Client => {
+            let roles = &client.service_account_roles;
+            let access = (!roles.is_empty()).then(|| serde_json::json!({ "realm-management": { "roles": roles } }));
+            (client.id.clone(), None, None, access)
+        }
     };
     let claims = AccessClaims {
         iss: entry.issuer.clone(),
@@ -89,6 +93,7 @@ pub fn access_token(
         scope: scope.to_string(),
         auth_time,
         preferred_username,
+        resource_access,
     };
     Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, lifetime))
 }

@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::{Client, GrantType, service_account_username};
 use crate::domain::realm::{Realm, RealmName};
 use crate::domain::scope::{ScopeCatalog, ScopeSet};
-use crate::storage::repo::{clients, keys, realms, roles, scopes};
+use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
 use crate::storage::{Db, DbConnection, StorageError, json_list};
 use crate::tokens::keys::{KeyError, KeyRing};
 
@@ -76,6 +76,7 @@ struct Snapshot {
     roles: Vec<roles::RoleRow>,
     clients: Vec<clients::ClientRow>,
     keys: Vec<keys::KeyRow>,
+    service_accounts: Vec<users::UserRow>,
 }
 
 fn read_snapshot(conn: &mut DbConnection, name: &str, now: UnixTime) -> Result<Option<Snapshot>, StorageError> {
@@ -87,11 +88,16 @@ fn read_snapshot(conn: &mut DbConnection, name: &str, now: UnixTime) -> Result<O
         roles: roles::list_by_realm(conn, &realm.id)?,
         clients: clients::list_by_realm(conn, &realm.id)?,
         keys: keys::list_published(conn, &realm.id, now)?,
+        service_accounts: users::list_service_accounts(conn, &realm.id)?,
         realm,
     }))
 }
 
-fn build_client(row: &clients::ClientRow, secret: &SecretKey) -> Result<Client, CacheError> {
+fn build_client(
+    row: &clients::ClientRow,
+    secret: &SecretKey,
+    service_accounts: &[users::UserRow],
+) -> Result<Client, CacheError> {
     let fail = |reason: String| CacheError::Client { client_id: row.client_id.clone(), reason };
     let unsealed = match &row.secret_ciphertext {
         Some(sealed) => {
@@ -116,6 +122,12 @@ fn build_client(row: &clients::ClientRow, secret: &SecretKey) -> Result<Client, 
         scopes: ScopeSet::from_names(json_list(&row.scopes)?),
         consent_required: row.consent_required,
         enabled: row.enabled,
+        service_account_roles: service_accounts
+            .iter()
+            .find(|u| u.username == service_account_username(&row.client_id))
+            .map(|u| json_list(&u.admin_roles))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -132,7 +144,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
     let clients = s
         .clients
         .iter()
-        .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret)?))))
+        .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret, &s.service_accounts)?))))
         .collect::<Result<_, CacheError>>()?;
     Ok(RealmEntry {
         issuer: format!("{public_url}/realms/{}", realm.name),

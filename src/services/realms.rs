@@ -15,6 +15,10 @@ use crate::tokens::keys::{KeyError, NewKey};
 pub const MASTER_REALM: &str = "master";
 pub const ADMIN_CLI_CLIENT: &str = "admin-cli";
 pub const MASTER_ADMIN_ROLE: &str = "admin";
+/// The client whose roles delegate the administration of one realm (SPEC §6).
+pub const REALM_MANAGEMENT_CLIENT: &str = "realm-management";
+/// Clients every realm has, as in Keycloak; realm files neither list nor export them.
+pub const BUILT_IN_CLIENTS: [&str; 2] = [ADMIN_CLI_CLIENT, REALM_MANAGEMENT_CLIENT];
 /// The roles of the built-in `realm-management` client (SPEC §6).
 pub const REALM_MANAGEMENT_ROLES: [&str; 9] = [
     "realm-admin",
@@ -62,7 +66,47 @@ pub fn create_realm(
     realms::insert(conn, &row)?;
     let key = NewKey::generate(settings.signing_algorithm)?;
     keys::insert(conn, &key.into_row(secret, &row.id, now))?;
+    insert_built_in_clients(conn, &row.id, now)?;
     Ok(row)
+}
+
+/// `admin-cli` (public, password grant: how admin tools sign in) and
+/// `realm-management` (no grants: it only holds the administration roles).
+fn insert_built_in_clients(conn: &mut DbConnection, realm_id: &str, now: UnixTime) -> Result<(), StorageError> {
+    let existing = clients::list_by_realm(conn, realm_id)?;
+    for client_id in BUILT_IN_CLIENTS {
+        if existing.iter().any(|c| c.client_id == client_id) {
+            continue;
+        }
+        let (name, grants, scopes): (&str, Vec<&str>, Vec<&str>) = if client_id == ADMIN_CLI_CLIENT {
+            (
+                "Admin CLI",
+                vec![GrantType::Password.as_str(), GrantType::RefreshToken.as_str()],
+                vec!["openid", "profile", "email"],
+            )
+        } else {
+            ("Realm management", vec![], vec![])
+        };
+        clients::insert(
+            conn,
+            &clients::ClientRow {
+                id: new_id(),
+                realm_id: realm_id.to_owned(),
+                client_id: client_id.into(),
+                name: name.into(),
+                secret_ciphertext: None,
+                redirect_uris: "[]".into(),
+                post_logout_redirect_uris: "[]".into(),
+                grant_types: to_json_list(&grants),
+                scopes: to_json_list(&scopes),
+                consent_required: false,
+                enabled: true,
+                attributes: "{}".into(),
+                created_at: now,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Updates a realm's settings; a new signing algorithm rotates in a key of it.
@@ -119,6 +163,11 @@ pub fn rotate_realm_key(
 /// Makes sure the `master` realm exists with its `admin-cli` client and `admin` role.
 pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime) -> Result<(), RealmAdminError> {
     meta::lock(conn)?;
+    // Realms made before the built-in clients existed get them once.
+    for (realm_id, realm_name) in realms::missing_client(conn, REALM_MANAGEMENT_CLIENT)? {
+        meta::bump_epoch(conn, &realm_name, now)?;
+        insert_built_in_clients(conn, &realm_id, now)?;
+    }
     if realms::find_by_name(conn, MASTER_REALM)?.is_some() {
         return Ok(());
     }
@@ -126,24 +175,6 @@ pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime)
     let mut settings = RealmSettings::defaults(&name);
     settings.display_name = "Master".into();
     let realm = create_realm(conn, secret, &name, &settings, now)?;
-    clients::insert(
-        conn,
-        &clients::ClientRow {
-            id: new_id(),
-            realm_id: realm.id.clone(),
-            client_id: ADMIN_CLI_CLIENT.into(),
-            name: "Admin CLI".into(),
-            secret_ciphertext: None,
-            redirect_uris: "[]".into(),
-            post_logout_redirect_uris: "[]".into(),
-            grant_types: to_json_list(&[GrantType::Password.as_str(), GrantType::RefreshToken.as_str()]),
-            scopes: to_json_list(&["openid", "profile", "email"]),
-            consent_required: false,
-            enabled: true,
-            attributes: "{}".into(),
-            created_at: now,
-        },
-    )?;
     roles::insert(
         conn,
         &roles::RoleRow {

@@ -23,9 +23,24 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
+    /// Client roles by client, as Keycloak carries them:
+    /// `{"realm-management": {"roles": [...]}}` for a service account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_access: Option<serde_json::Value>,
 }
 
 impl AccessClaims {
+    /// The `realm-management` roles the token carries.
+    pub fn realm_management_roles(&self) -> Vec<String> {
+        self.resource_access
+            .as_ref()
+            .and_then(|r| r.get("realm-management")?.get("roles")?.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// The refresh family this token came from, if any.
     pub fn family_id(&self) -> Option<&str> {
         self.jti.split_once(':').map(|(family, _)| family)

@@ -195,6 +195,37 @@ fn verifier_from_jwk(alg: SigningAlgorithm, jwk: &Jwk) -> Result<Box<dyn JwsVeri
     })
 }
 
+/// The DER SubjectPublicKeyInfo of a public JWK (RSA, P-256 or Ed25519), as
+/// Keycloak's admin API shows keys; `None` for anything else.
+pub fn public_key_der(jwk: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    use openssl::bn::BigNum;
+    let jwk: serde_json::Value = serde_json::from_str(jwk).ok()?;
+    let field = |name: &str| -> Option<Vec<u8>> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok()
+    };
+    let key = match jwk.get("kty")?.as_str()? {
+        "RSA" => {
+            let rsa = openssl::rsa::Rsa::from_public_components(
+                BigNum::from_slice(&field("n")?).ok()?,
+                BigNum::from_slice(&field("e")?).ok()?,
+            )
+            .ok()?;
+            openssl::pkey::PKey::from_rsa(rsa).ok()?
+        }
+        "EC" => {
+            let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).ok()?;
+            let x = BigNum::from_slice(&field("x")?).ok()?;
+            let y = BigNum::from_slice(&field("y")?).ok()?;
+            let ec = openssl::ec::EcKey::from_public_key_affine_coordinates(&group, &x, &y).ok()?;
+            openssl::pkey::PKey::from_ec_key(ec).ok()?
+        }
+        "OKP" => openssl::pkey::PKey::public_key_from_raw_bytes(&field("x")?, openssl::pkey::Id::ED25519).ok()?,
+        _ => return None,
+    };
+    key.public_key_to_der().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

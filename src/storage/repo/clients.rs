@@ -51,6 +51,19 @@ pub fn find_by_client_id(
         .optional()?)
 }
 
+pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<ClientRow>, StorageError> {
+    Ok(clients::table
+        .filter(clients::realm_id.eq(realm_id))
+        .filter(clients::id.eq(id))
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(clients::table.find(id)).execute(conn)? > 0)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StorageError> {
     diesel::insert_into(clients::table).values(row).execute(conn)?;
     Ok(())

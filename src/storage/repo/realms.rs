@@ -88,6 +88,27 @@ pub fn list_names(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> 
     Ok(realms::table.select(realms::name).order(realms::name.asc()).load(conn)?)
 }
 
+/// Realms without a client of this `client_id`: (id, name).
+pub fn missing_client(conn: &mut DbConnection, client_id: &str) -> Result<Vec<(String, String)>, StorageError> {
+    use crate::storage::schema::clients;
+    let with_it = clients::table.filter(clients::client_id.eq(client_id)).select(clients::realm_id);
+    Ok(realms::table.filter(realms::id.ne_all(with_it)).select((realms::id, realms::name)).load(conn)?)
+}
+
+/// Deletes a realm and, by cascade, everything in it.
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(realms::table.find(id)).execute(conn)? > 0)
+}
+
+pub fn set_attributes(conn: &mut DbConnection, id: &str, attributes: &str) -> Result<(), StorageError> {
+    diesel::update(realms::table.find(id)).set(realms::attributes.eq(attributes)).execute(conn)?;
+    Ok(())
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<RealmRow>, StorageError> {
+    Ok(realms::table.order(realms::name.asc()).select(RealmRow::as_select()).load(conn)?)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &RealmRow) -> Result<(), StorageError> {
     diesel::insert_into(realms::table).values(row).execute(conn)?;
     Ok(())

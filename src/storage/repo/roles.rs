@@ -34,6 +34,19 @@ pub fn update(conn: &mut DbConnection, row: &RoleRow) -> Result<(), StorageError
     Ok(())
 }
 
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(roles::table.find(id)).execute(conn)? > 0)
+}
+
+/// The names of the roles a user holds.
+pub fn role_names_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
+    Ok(user_roles::table
+        .inner_join(roles::table)
+        .filter(user_roles::user_id.eq(user_id))
+        .select(roles::name)
+        .load(conn)?)
+}
+
 /// The ids of the roles a user holds.
 pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
     Ok(user_roles::table.filter(user_roles::user_id.eq(user_id)).select(user_roles::role_id).load(conn)?)

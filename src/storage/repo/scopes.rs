@@ -29,6 +29,10 @@ pub fn insert(conn: &mut DbConnection, row: &ScopeRow) -> Result<(), StorageErro
     Ok(())
 }
 
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
+    Ok(diesel::delete(scopes::table.find(id)).execute(conn)? > 0)
+}
+
 pub fn update(conn: &mut DbConnection, row: &ScopeRow) -> Result<(), StorageError> {
     diesel::update(scopes::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())

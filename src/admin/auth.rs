@@ -1,0 +1,169 @@
+//! Who calls the admin API and what they may do (SPEC §6): a Bearer access
+//! token of some realm. A `master` token of a user holding the `admin` role
+//! manages every realm; otherwise the caller manages only its own realm,
+//! with the `realm-management` roles of its user (for `admin-cli`, read from
+//! the database) or of its service account (the token's `resource_access`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+
+use super::AdminError;
+use crate::services::access;
+use crate::services::realm_cache::RealmEntry;
+use crate::services::realms::{ADMIN_CLI_CLIENT, MASTER_ADMIN_ROLE, MASTER_REALM};
+use crate::state::AppState;
+use crate::storage::repo::{roles, users};
+
+/// What an endpoint needs. The `manage-*` roles include their `view-*`
+/// and `query-*` roles, and `realm-admin` includes everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any realm-management role (reading the realm's name and settings).
+    AnyRole,
+    ViewRealm,
+    ManageRealm,
+    QueryUsers,
+    ViewUsers,
+    ManageUsers,
+    QueryClients,
+    ViewClients,
+    ManageClients,
+}
+
+impl Need {
+    /// The roles that satisfy this need.
+    fn satisfied_by(self) -> &'static [&'static str] {
+        match self {
+            Self::AnyRole => &crate::services::realms::REALM_MANAGEMENT_ROLES,
+            Self::ViewRealm => &["realm-admin", "manage-realm", "view-realm"],
+            Self::ManageRealm => &["realm-admin", "manage-realm"],
+            Self::QueryUsers => &["realm-admin", "manage-users", "view-users", "query-users"],
+            Self::ViewUsers => &["realm-admin", "manage-users", "view-users"],
+            Self::ManageUsers => &["realm-admin", "manage-users"],
+            Self::QueryClients => &["realm-admin", "manage-clients", "view-clients", "query-clients"],
+            Self::ViewClients => &["realm-admin", "manage-clients", "view-clients"],
+            Self::ManageClients => &["realm-admin", "manage-clients"],
+        }
+    }
+}
+
+/// An authenticated admin caller.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The realm whose token was presented.
+    pub realm: String,
+    pub realm_id: String,
+    /// The `admin` role of `master`: every realm, every action.
+    pub master_admin: bool,
+    pub roles: HashSet<String>,
+    /// The client (its `client_id`) the token was issued to.
+    pub client_id: String,
+    /// The token's subject: a user, or the client itself.
+    pub subject: String,
+    pub username: Option<String>,
+}
+
+impl Admin {
+    pub fn may(&self, realm: &str, need: Need) -> bool {
+        if self.master_admin {
+            return true;
+        }
+        self.realm == realm && need.satisfied_by().iter().any(|r| self.roles.contains(*r))
+    }
+
+    pub fn require(&self, realm: &str, need: Need) -> Result<(), AdminError> {
+        if self.may(realm, need) { Ok(()) } else { Err(AdminError::Forbidden) }
+    }
+
+    /// Creating realms is for `master` administrators only.
+    pub fn require_master(&self) -> Result<(), AdminError> {
+        if self.master_admin { Ok(()) } else { Err(AdminError::Forbidden) }
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AdminError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or(AdminError::Unauthorized)?;
+            authenticate(&state, token.ok_or(AdminError::Unauthorized)?).await
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The realm named by a JWT's unverified `iss`; the signature check that
+/// follows uses that realm's keys, so a forged `iss` gains nothing.
+fn claimed_realm(state: &AppState, token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let prefix = format!("{}/realms/", state.public_url.trim_end_matches('/'));
+    claims.get("iss")?.as_str()?.strip_prefix(&prefix).map(str::to_owned)
+}
+
+async fn authenticate(state: &AppState, token: String) -> Result<Admin, AdminError> {
+    let realm = claimed_realm(state, &token).ok_or(AdminError::Unauthorized)?;
+    let entry: Arc<RealmEntry> = state
+        .cache
+        .get(&realm)
+        .await
+        .map_err(|e| AdminError::Internal(Box::new(e)))?
+        .ok_or(AdminError::Unauthorized)?;
+    let claims = access::verify(&entry, &token, state.clock.now()).map_err(|_| AdminError::Unauthorized)?;
+    let service_roles = claims.realm_management_roles();
+    let realm_id = entry.realm.id.clone();
+    let (checked, sub, client_id) = (claims.clone(), claims.sub.clone(), claims.client_id.clone());
+    let is_admin_cli = client_id == ADMIN_CLI_CLIENT;
+    let (revoked, user, role_names) = state
+        .db
+        .run(move |conn| {
+            let revoked = access::is_revoked(conn, &checked)?;
+            let user = users::find_by_id(conn, &realm_id, &sub)?.filter(|u| u.enabled);
+            let role_names = match &user {
+                Some(user) => roles::role_names_of_user(conn, &user.id)?,
+                None => Vec::new(),
+            };
+            Ok((revoked, user, role_names))
+        })
+        .await?;
+    if revoked {
+        return Err(AdminError::Unauthorized);
+    }
+    let is_user_token = user.is_some();
+    let roles: HashSet<String> = match (&user, is_admin_cli) {
+        (Some(user), true) => {
+            serde_json::from_str::<Vec<String>>(&user.admin_roles).unwrap_or_default().into_iter().collect()
+        }
+        _ => service_roles.into_iter().collect(),
+    };
+    if !is_user_token && claims.sub != entry.client(&client_id).map(|c| c.id.clone()).unwrap_or_default() {
+        // Neither a live user nor the client itself: a deleted or disabled subject.
+        return Err(AdminError::Unauthorized);
+    }
+    let master_admin = realm == MASTER_REALM && role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
+    Ok(Admin {
+        realm,
+        realm_id: entry.realm.id.clone(),
+        master_admin,
+        roles,
+        client_id,
+        subject: claims.sub,
+        username: user.map(|u| u.username),
+    })
+}

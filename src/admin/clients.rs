@@ -1,0 +1,555 @@
+//! Clients (`/realms/{realm}/clients`): the representation ↔ realmgate's
+//! model (SPEC §6 mapping), secrets, service accounts and client scopes.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Body, Query};
+use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
+use super::users::{self as user_admin};
+use super::{Admin, AdminError, Need, both};
+use crate::crypto::random_token;
+use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
+use crate::domain::user::Username;
+use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
+use crate::state::AppState;
+use crate::storage::repo::{clients, meta, realms, users};
+use crate::storage::{json_list, new_id, to_json_list};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let r = "/realms/{realm}/clients";
+    cfg.service(web::resource(both(r)).get(list).post(create))
+        .service(web::resource(both(&format!("{r}/{{id}}"))).get(get).put(update).delete(delete))
+        .service(web::resource(both(&format!("{r}/{{id}}/client-secret"))).get(get_secret).post(new_secret))
+        .service(web::resource(both(&format!("{r}/{{id}}/service-account-user"))).get(service_account))
+        .service(web::resource(both(&format!("{r}/{{id}}/default-client-scopes"))).get(list_defaults))
+        .service(
+            web::resource(both(&format!("{r}/{{id}}/default-client-scopes/{{scope}}")))
+                .put(add_default)
+                .delete(remove_default),
+        )
+        .service(web::resource(both(&format!("{r}/{{id}}/optional-client-scopes"))).get(list_optional))
+        .service(
+            web::resource(both(&format!("{r}/{{id}}/optional-client-scopes/{{scope}}")))
+                .put(add_optional)
+                .delete(remove_optional),
+        );
+}
+
+const MODELLED: [&str; 16] = [
+    "id",
+    "clientId",
+    "name",
+    "enabled",
+    "secret",
+    "publicClient",
+    "redirectUris",
+    "standardFlowEnabled",
+    "implicitFlowEnabled",
+    "directAccessGrantsEnabled",
+    "serviceAccountsEnabled",
+    "consentRequired",
+    "defaultClientScopes",
+    "attributes",
+    "protocol",
+    "clientAuthenticatorType",
+];
+const DEVICE_ATTRIBUTE: &str = "oauth2.device.authorization.grant.enabled";
+const REFRESH_ATTRIBUTE: &str = "use.refresh.tokens";
+const POST_LOGOUT_ATTRIBUTE: &str = "post.logout.redirect.uris";
+
+/// A client row as Keycloak represents it; the secret only for `with_secret`.
+pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<String, Value>, AdminError> {
+    let grants = json_list(&row.grant_types)?;
+    let has = |g: GrantType| grants.iter().any(|x| x == g.as_str());
+    let mut out = rep::stored_object(&row.attributes);
+    let mut attributes = match out.remove("attributes") {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    attributes.insert(DEVICE_ATTRIBUTE.into(), has(GrantType::DeviceCode).to_string().into());
+    attributes.insert(REFRESH_ATTRIBUTE.into(), has(GrantType::RefreshToken).to_string().into());
+    attributes.insert(POST_LOGOUT_ATTRIBUTE.into(), json_list(&row.post_logout_redirect_uris)?.join("##").into());
+    let modelled = json!({
+        "id": row.id,
+        "clientId": row.client_id,
+        "name": row.name,
+        "enabled": row.enabled,
+        "publicClient": row.secret_ciphertext.is_none(),
+        "clientAuthenticatorType": "client-secret",
+        "protocol": "openid-connect",
+        "redirectUris": json_list(&row.redirect_uris)?,
+        "standardFlowEnabled": has(GrantType::AuthorizationCode),
+        "implicitFlowEnabled": has(GrantType::Implicit),
+        "directAccessGrantsEnabled": has(GrantType::Password),
+        "serviceAccountsEnabled": has(GrantType::ClientCredentials),
+        "consentRequired": row.consent_required,
+        "defaultClientScopes": json_list(&row.scopes)?,
+        "bearerOnly": false,
+        "attributes": attributes,
+    });
+    if let Value::Object(fields) = modelled {
+        out.extend(fields);
+    }
+    if let Some(secret) = secret {
+        out.insert("secret".into(), secret.into());
+    }
+    Ok(out)
+}
+
+fn flag(map: &Map<String, Value>, key: &str) -> Option<bool> {
+    match map.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
+        _ => None,
+    }
+}
+
+fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, AdminError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| AdminError::bad_request(format!("`{field}` must list strings")))
+            })
+            .collect(),
+        Some(_) => Err(AdminError::bad_request(format!("`{field}` must be a list"))),
+    }
+}
+
+/// The row a full representation describes (over `existing`, if any).
+fn to_row(
+    state: &AppState,
+    realm: &realms::RealmRow,
+    map: &Map<String, Value>,
+    existing: Option<&clients::ClientRow>,
+    known_scopes: &[scope_admin::ScopeEntry],
+    now: i64,
+) -> Result<clients::ClientRow, AdminError> {
+    let client_id = rep::str_field(map, "clientId").ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
+    validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
+    let attrs = map.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut grants = Vec::new();
+    let wanted = [
+        (flag(map, "standardFlowEnabled").unwrap_or(true), GrantType::AuthorizationCode),
+        (flag(map, "implicitFlowEnabled").unwrap_or(false), GrantType::Implicit),
+        (flag(map, "directAccessGrantsEnabled").unwrap_or(false), GrantType::Password),
+        (flag(map, "serviceAccountsEnabled").unwrap_or(false), GrantType::ClientCredentials),
+        (flag(&attrs, DEVICE_ATTRIBUTE).unwrap_or(false), GrantType::DeviceCode),
+        (flag(&attrs, REFRESH_ATTRIBUTE).unwrap_or(true), GrantType::RefreshToken),
+    ];
+    for (on, grant) in wanted {
+        if on {
+            grants.push(grant.as_str());
+        }
+    }
+    let public = flag(map, "publicClient").unwrap_or(false);
+    let secret_ciphertext = if public {
+        if grants.contains(&GrantType::ClientCredentials.as_str()) {
+            return Err(AdminError::bad_request("A public client cannot have a service account"));
+        }
+        None
+    } else {
+        match (
+            rep::str_field(map, "secret").filter(|s| !s.is_empty()),
+            existing.and_then(|e| e.secret_ciphertext.clone()),
+        ) {
+            (Some(given), _) => Some(state.secret.encrypt(given.as_bytes())),
+            (None, Some(kept)) => Some(kept),
+            (None, None) => Some(state.secret.encrypt(random_token(32).as_bytes())),
+        }
+    };
+    let redirect_uris = string_list(map.get("redirectUris"), "redirectUris")?;
+    for uri in &redirect_uris {
+        RedirectUri::parse(uri).map_err(|e| AdminError::bad_request(format!("redirectUris: {}", e.0)))?;
+    }
+    let post_logout: Vec<String> = attrs
+        .get(POST_LOGOUT_ATTRIBUTE)
+        .and_then(Value::as_str)
+        .map(|s| s.split("##").filter(|u| !u.is_empty() && *u != "+").map(str::to_owned).collect())
+        .unwrap_or_default();
+    for uri in &post_logout {
+        RedirectUri::parse(uri).map_err(|e| AdminError::bad_request(format!("{POST_LOGOUT_ATTRIBUTE}: {}", e.0)))?;
+    }
+    let scopes = match map.get("defaultClientScopes") {
+        None | Some(Value::Null) => {
+            let mut names = vec!["openid".to_owned()];
+            names.extend(scope_admin::realm_defaults(realm, DEFAULT_DEFAULTS));
+            names
+        }
+        value => string_list(value, "defaultClientScopes")?,
+    };
+    for name in &scopes {
+        if !scope_admin::known(known_scopes, name) {
+            return Err(AdminError::bad_request(format!("defaultClientScopes: `{name}` is not a scope of this realm")));
+        }
+    }
+    let mut opaque = rep::opaque(map, &MODELLED);
+    let foreign: Map<String, Value> = attrs
+        .into_iter()
+        .filter(|(k, _)| ![DEVICE_ATTRIBUTE, REFRESH_ATTRIBUTE, POST_LOGOUT_ATTRIBUTE].contains(&k.as_str()))
+        .collect();
+    opaque.insert("attributes".into(), Value::Object(foreign));
+    if !opaque.contains_key("optionalClientScopes") {
+        opaque.insert("optionalClientScopes".into(), json!(scope_admin::realm_defaults(realm, DEFAULT_OPTIONALS)));
+    }
+    opaque.remove("bearerOnly");
+    Ok(clients::ClientRow {
+        id: existing.map_or_else(new_id, |e| e.id.clone()),
+        realm_id: realm.id.clone(),
+        client_id: client_id.to_owned(),
+        name: rep::str_field(map, "name").filter(|n| !n.is_empty()).unwrap_or(client_id).to_owned(),
+        secret_ciphertext,
+        redirect_uris: to_json_list(&redirect_uris),
+        post_logout_redirect_uris: to_json_list(&post_logout),
+        grant_types: to_json_list(&grants),
+        scopes: to_json_list(&scopes),
+        consent_required: flag(map, "consentRequired").unwrap_or(false),
+        enabled: flag(map, "enabled").unwrap_or(true),
+        attributes: Value::Object(opaque).to_string(),
+        created_at: existing.map_or(now, |e| e.created_at),
+    })
+}
+
+fn plain_secret(state: &AppState, row: &clients::ClientRow) -> Result<Option<String>, AdminError> {
+    row.secret_ciphertext
+        .as_ref()
+        .map(|sealed| {
+            let plain = state.secret.decrypt(sealed).map_err(|e| AdminError::Internal(Box::new(e)))?;
+            String::from_utf8(plain).map_err(|e| AdminError::Internal(Box::new(e)))
+        })
+        .transpose()
+}
+
+pub async fn find_client(
+    state: &AppState,
+    realm: &realms::RealmRow,
+    id: &str,
+) -> Result<clients::ClientRow, AdminError> {
+    let (realm_id, id) = (realm.id.clone(), id.to_owned());
+    state
+        .db
+        .run(move |conn| clients::find_by_id(conn, &realm_id, &id))
+        .await?
+        .ok_or_else(|| AdminError::not_found("Could not find client"))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::QueryClients)?;
+    let query = Query::from(&req)?;
+    let page = query.page(None)?;
+    let search = query.flag("search")?.unwrap_or(false);
+    let wanted = query.get("clientId").map(str::to_owned);
+    let realm = find_realm(&state, &path).await?;
+    let realm_id = realm.id.clone();
+    let rows = state.db.run(move |conn| clients::list_by_realm(conn, &realm_id)).await?;
+    let with_secret = admin.may(&path, Need::ViewClients);
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|row| match &wanted {
+        None => true,
+        Some(w) if search => row.client_id.to_lowercase().contains(&w.to_lowercase()),
+        Some(w) => &row.client_id == w,
+    }) {
+        let secret = if with_secret { plain_secret(&state, row)? } else { None };
+        out.push(to_rep(row, secret)?);
+    }
+    Ok(rep::ok_json(page.apply(out)))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_client(&state, &realm, &id).await?;
+    Ok(rep::ok_json(to_rep(&row, plain_secret(&state, &row)?)?))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageClients)?;
+    let map = Body::read(payload).await?.object()?;
+    let realm = find_realm(&state, &path).await?;
+    let known = scope_admin::catalog(&state, &realm.id).await?;
+    let row = to_row(&state, &realm, &map, None, &known, state.clock.now())?;
+    let (id, now, realm_name) = (row.id.clone(), state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &realm_name, now)?;
+            if clients::find_by_client_id(conn, &row.realm_id, &row.client_id)?.is_some() {
+                return Ok(Err(AdminError::conflict(format!("Client {}", row.client_id))));
+            }
+            clients::insert(conn, &row)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    state.cache.invalidate(&[path.as_str()]);
+    Ok(rep::created(&state.public_url, &req, &id))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageClients)?;
+    let changes = Body::read(payload).await?.object()?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let existing = find_client(&state, &realm, &id).await?;
+    let merged = rep::merge(to_rep(&existing, None)?, changes);
+    if rep::str_field(&merged, "clientId") != Some(existing.client_id.as_str())
+        && BUILT_IN_CLIENTS.contains(&existing.client_id.as_str())
+    {
+        return Err(AdminError::bad_request("Built-in clients cannot be renamed"));
+    }
+    let known = scope_admin::catalog(&state, &realm.id).await?;
+    let row = to_row(&state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            if let Some(other) = clients::find_by_client_id(conn, &row.realm_id, &row.client_id)?
+                && other.id != row.id
+            {
+                return Ok(Err(AdminError::conflict(format!("Client {}", row.client_id))));
+            }
+            clients::update(conn, &row)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_client(&state, &realm, &id).await?;
+    if BUILT_IN_CLIENTS.contains(&row.client_id.as_str()) {
+        return Err(AdminError::bad_request("Built-in clients cannot be deleted"));
+    }
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            users::delete_by_username(conn, &row.realm_id, &service_account_username(&row.client_id))?;
+            clients::delete(conn, &row.id)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+fn secret_rep(secret: Option<String>) -> Value {
+    match secret {
+        Some(value) => json!({ "type": "secret", "value": value }),
+        None => json!({ "type": "secret" }),
+    }
+}
+
+async fn get_secret(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_client(&state, &realm, &id).await?;
+    Ok(rep::ok_json(secret_rep(plain_secret(&state, &row)?)))
+}
+
+async fn new_secret(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let mut row = find_client(&state, &realm, &id).await?;
+    if row.secret_ciphertext.is_none() {
+        return Ok(rep::ok_json(secret_rep(None)));
+    }
+    let fresh = random_token(32);
+    row.secret_ciphertext = Some(state.secret.encrypt(fresh.as_bytes()));
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            clients::update(conn, &row)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::ok_json(secret_rep(Some(fresh))))
+}
+
+/// The client's service-account user, created on first use.
+async fn service_account(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_client(&state, &realm, &id).await?;
+    if !json_list(&row.grant_types)?.iter().any(|g| g == GrantType::ClientCredentials.as_str()) {
+        return Err(AdminError::bad_request("Service account not enabled for the client"));
+    }
+    let username =
+        Username::parse(&service_account_username(&row.client_id)).map_err(|e| AdminError::bad_request(e.0))?;
+    let now = state.clock.now();
+    let user = state
+        .db
+        .transaction(move |conn| {
+            if let Some(user) = users::find_by_username(conn, &row.realm_id, username.as_str())? {
+                return Ok(user);
+            }
+            let mut user = new_user_row(&new_id(), &row.realm_id, &username, None, now);
+            user.attributes = json!({ "serviceAccountClientId": row.client_id }).to_string();
+            users::insert(conn, &user)?;
+            Ok(user)
+        })
+        .await?;
+    Ok(rep::ok_json(user_admin::to_rep(&user)))
+}
+
+async fn scope_list(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    optional: bool,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::ViewClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    let row = find_client(state, &realm, id).await?;
+    let names = client_scope_names(&row, optional)?;
+    let all = scope_admin::catalog(state, &realm.id).await?;
+    Ok(rep::ok_json(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect::<Vec<_>>()))
+}
+
+fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, AdminError> {
+    if !optional {
+        return Ok(json_list(&row.scopes)?);
+    }
+    Ok(match rep::stored_object(&row.attributes).get("optionalClientScopes") {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    })
+}
+
+async fn scope_change(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String, String),
+    optional: bool,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, scope_id) = path;
+    admin.require(&realm_name, Need::ManageClients)?;
+    let realm = find_realm(state, &realm_name).await?;
+    let mut row = find_client(state, &realm, &id).await?;
+    let all = scope_admin::catalog(state, &realm.id).await?;
+    let scope =
+        all.iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::not_found("Could not find client scope"))?;
+    let mut names = client_scope_names(&row, optional)?;
+    names.retain(|n| n != &scope.name);
+    if add {
+        names.push(scope.name.clone());
+    }
+    if optional {
+        let mut opaque = rep::stored_object(&row.attributes);
+        opaque.insert("optionalClientScopes".into(), json!(names));
+        row.attributes = Value::Object(opaque).to_string();
+    } else {
+        row.scopes = to_json_list(&names);
+    }
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            clients::update(conn, &row)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn list_defaults(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_list(&state, &admin, &path.0, &path.1, false).await
+}
+
+async fn list_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_list(&state, &admin, &path.0, &path.1, true).await
+}
+
+async fn add_default(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_change(&state, &admin, path.into_inner(), false, true).await
+}
+
+async fn remove_default(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_change(&state, &admin, path.into_inner(), false, false).await
+}
+
+async fn add_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_change(&state, &admin, path.into_inner(), true, true).await
+}
+
+async fn remove_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    scope_change(&state, &admin, path.into_inner(), true, false).await
+}

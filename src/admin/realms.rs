@@ -1,0 +1,302 @@
+//! Realms (`/admin/realms[/{realm}]`), their keys, and `/admin/serverinfo`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use super::rep::{self, Body, Query};
+use super::{Admin, AdminError, Need, both};
+use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
+use crate::services::realms::{MASTER_REALM, create_realm, update_realm};
+use crate::state::AppState;
+use crate::storage::repo::{keys, meta, realms};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(both("/realms")).get(list).post(create))
+        .service(web::resource(both("/realms/{realm}")).get(get).put(update).delete(delete))
+        .service(web::resource(both("/realms/{realm}/keys")).get(list_keys));
+}
+
+pub async fn server_info(_admin: Admin) -> HttpResponse {
+    rep::ok_json(json!({
+        "systemInfo": { "version": "26.0.0", "serverTime": chrono::Utc::now().to_rfc3339(), "realmgateVersion": env!("CARGO_PKG_VERSION") },
+        "features": [],
+        "profileInfo": { "name": "community", "disabledFeatures": [], "previewFeatures": [], "experimentalFeatures": [] },
+        "themes": {},
+        "providers": {},
+        "protocolMapperTypes": {},
+        "builtinProtocolMappers": {},
+        "clientInstallations": {},
+        "componentTypes": {},
+        "passwordPolicies": [],
+        "enums": {},
+    }))
+}
+
+/// Fields of a realm representation that map onto realmgate's model; the
+/// rest are kept opaque in the realm's `attributes` column.
+const MODELLED: [&str; 13] = [
+    "id",
+    "realm",
+    "displayName",
+    "enabled",
+    "accessTokenLifespan",
+    "accessCodeLifespan",
+    "ssoSessionIdleTimeout",
+    "ssoSessionMaxLifespan",
+    "oauth2DeviceCodeLifespan",
+    "oauth2DevicePollingInterval",
+    "defaultSignatureAlgorithm",
+    "revokeRefreshToken",
+    "attributes",
+];
+
+/// realmgate settings with no Keycloak field travel in `attributes`.
+const ID_TOKEN: &str = "realmgate.idTokenLifespan";
+const REFRESH_TOKEN: &str = "realmgate.refreshTokenLifespan";
+const REUSE_GRACE: &str = "realmgate.refreshTokenReuseGrace";
+const QUERY_TOKENS: &str = "realmgate.queryTokens";
+const BASIC_AUTH: &str = "realmgate.basicAuth";
+
+pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
+    let mut out = rep::stored_object(&row.attributes);
+    let mut attributes = match out.remove("attributes") {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    attributes.insert(ID_TOKEN.into(), row.id_token_lifetime.to_string().into());
+    attributes.insert(REFRESH_TOKEN.into(), row.refresh_token_lifetime.to_string().into());
+    attributes.insert(REUSE_GRACE.into(), row.refresh_token_reuse_grace.to_string().into());
+    attributes.insert(QUERY_TOKENS.into(), row.query_tokens.to_string().into());
+    attributes.insert(BASIC_AUTH.into(), row.basic_auth.to_string().into());
+    let modelled = json!({
+        "id": row.id,
+        "realm": row.name,
+        "displayName": row.display_name,
+        "enabled": row.enabled,
+        "accessTokenLifespan": row.access_token_lifetime,
+        "accessCodeLifespan": row.auth_code_lifetime,
+        "ssoSessionIdleTimeout": row.sso_session_idle,
+        "ssoSessionMaxLifespan": row.sso_session_max,
+        "oauth2DeviceCodeLifespan": row.device_code_lifetime,
+        "oauth2DevicePollingInterval": row.device_poll_interval,
+        "defaultSignatureAlgorithm": row.signing_algorithm,
+        "revokeRefreshToken": row.refresh_token_rotation,
+        "attributes": attributes,
+    });
+    if let Value::Object(fields) = modelled {
+        out.extend(fields);
+    }
+    out
+}
+
+/// Settings (and `enabled`) from a full representation, over `base`.
+fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(RealmSettings, Option<bool>), AdminError> {
+    let mut s = base;
+    let seconds = |key: &str, current: i64| -> Result<i64, AdminError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(current),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| AdminError::bad_request(format!("`{key}` must be a positive number of seconds"))),
+        }
+    };
+    s.access_token_lifetime = seconds("accessTokenLifespan", s.access_token_lifetime)?;
+    s.auth_code_lifetime = seconds("accessCodeLifespan", s.auth_code_lifetime)?;
+    s.sso_session_idle = seconds("ssoSessionIdleTimeout", s.sso_session_idle)?;
+    s.sso_session_max = seconds("ssoSessionMaxLifespan", s.sso_session_max)?;
+    s.device_code_lifetime = seconds("oauth2DeviceCodeLifespan", s.device_code_lifetime)?;
+    s.device_poll_interval = seconds("oauth2DevicePollingInterval", s.device_poll_interval)?;
+    if let Some(name) = rep::str_field(map, "displayName") {
+        s.display_name = name.to_owned();
+    }
+    if let Some(alg) = rep::str_field(map, "defaultSignatureAlgorithm") {
+        s.signing_algorithm = alg.parse::<SigningAlgorithm>().map_err(|e| AdminError::bad_request(e.0))?;
+    }
+    if let Some(rotate) = map.get("revokeRefreshToken").and_then(Value::as_bool) {
+        s.refresh_token_rotation = rotate;
+    }
+    if let Some(Value::Object(attrs)) = map.get("attributes") {
+        let number = |key: &str, current: i64, least: i64| -> Result<i64, AdminError> {
+            match attrs.get(key) {
+                None | Some(Value::Null) => Ok(current),
+                Some(v) => {
+                    v.as_str().and_then(|t| t.parse().ok()).or_else(|| v.as_i64()).filter(|n| *n >= least).ok_or_else(
+                        || AdminError::bad_request(format!("attribute `{key}` must be a number of seconds")),
+                    )
+                }
+            }
+        };
+        let flag = |key: &str, current: bool| match attrs.get(key) {
+            Some(Value::String(t)) => t.eq_ignore_ascii_case("true"),
+            Some(Value::Bool(b)) => *b,
+            _ => current,
+        };
+        s.id_token_lifetime = number(ID_TOKEN, s.id_token_lifetime, 1)?;
+        s.refresh_token_lifetime = number(REFRESH_TOKEN, s.refresh_token_lifetime, 1)?;
+        s.refresh_token_reuse_grace = number(REUSE_GRACE, s.refresh_token_reuse_grace, 0)?;
+        s.query_tokens = flag(QUERY_TOKENS, s.query_tokens);
+        s.basic_auth = flag(BASIC_AUTH, s.basic_auth);
+    }
+    let enabled = map.get("enabled").and_then(Value::as_bool);
+    Ok((s, enabled))
+}
+
+/// What is stored opaquely: unmodelled fields, and `attributes` minus realmgate's own.
+fn opaque_of(map: &Map<String, Value>) -> String {
+    let mut kept = rep::opaque(map, &MODELLED);
+    if let Some(Value::Object(attrs)) = map.get("attributes") {
+        let foreign: Map<String, Value> =
+            attrs.iter().filter(|(k, _)| !k.starts_with("realmgate.")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        kept.insert("attributes".into(), Value::Object(foreign));
+    }
+    Value::Object(kept).to_string()
+}
+
+pub async fn find_realm(state: &AppState, name: &str) -> Result<realms::RealmRow, AdminError> {
+    let lookup = name.to_owned();
+    state.db.run(move |conn| realms::find_by_name(conn, &lookup)).await?.ok_or_else(|| AdminError::not_found("Realm"))
+}
+
+async fn list(state: web::Data<AppState>, admin: Admin, req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
+    let all = state.db.run(realms::list).await?;
+    let visible: Vec<_> = all.iter().filter(|r| admin.may(&r.name, Need::AnyRole)).map(to_rep).collect();
+    Ok(rep::ok_json(page.apply(visible)))
+}
+
+async fn get(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::AnyRole)?;
+    Ok(rep::ok_json(to_rep(&find_realm(&state, &path).await?)))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require_master()?;
+    let map = Body::read(payload).await?.object()?;
+    let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
+    let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
+    let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
+    let opaque = opaque_of(&map);
+    let (secret, now) = (state.secret.clone(), state.clock.now());
+    let created_name = name.to_string();
+    state
+        .db
+        .transaction(move |conn| {
+            meta::lock(conn)?;
+            if realms::find_by_name(conn, name.as_str())?.is_some() {
+                // python-keycloak's `skip_exists` recognises exactly this wording.
+                return Ok(Err(AdminError::Conflict("Conflict detected. See logs for details".into())));
+            }
+            let mut row = create_realm(conn, &secret, &name, &settings, now).map_err(storage)?;
+            row.enabled = enabled.unwrap_or(true);
+            row.attributes = opaque;
+            realms::update(conn, &row)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    state.cache.invalidate(&[created_name.as_str()]);
+    Ok(rep::created(&state.public_url, &req, &created_name))
+}
+
+/// A realm-service failure inside a storage transaction.
+pub fn storage(e: crate::services::realms::RealmAdminError) -> crate::storage::StorageError {
+    match e {
+        crate::services::realms::RealmAdminError::Storage(s) => s,
+        other => crate::storage::StorageError::Corrupt(other.to_string()),
+    }
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    let changes = Body::read(payload).await?.object()?;
+    let existing = find_realm(&state, &path).await?;
+    if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
+        return Err(AdminError::bad_request("Renaming a realm is not supported"));
+    }
+    let merged = rep::merge(to_rep(&existing), changes);
+    let base = existing.to_domain()?.settings;
+    let (settings, enabled) = settings_from(&merged, base)?;
+    let opaque = opaque_of(&merged);
+    let (secret, now) = (state.secret.clone(), state.clock.now());
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = update_realm(conn, &secret, &existing, &settings, now).map_err(storage)?;
+            row.enabled = enabled.unwrap_or(row.enabled);
+            row.attributes = opaque;
+            realms::update(conn, &row)?;
+            Ok(())
+        })
+        .await?;
+    state.cache.invalidate(&[path.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn delete(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    if path.as_str() == MASTER_REALM {
+        return Err(AdminError::bad_request("The master realm cannot be deleted"));
+    }
+    let existing = find_realm(&state, &path).await?;
+    let now = state.clock.now();
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &existing.name, now)?;
+            realms::delete(conn, &existing.id)
+        })
+        .await?;
+    state.cache.invalidate(&[path.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn list_keys(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ViewRealm)?;
+    let realm = find_realm(&state, &path).await?;
+    let now = state.clock.now();
+    let rows = state.db.run(move |conn| keys::list_published(conn, &realm.id, now)).await?;
+    let mut active = Map::new();
+    let mut out = Vec::new();
+    for row in &rows {
+        let is_active = row.retired_at.is_none();
+        if is_active {
+            active.entry(row.algorithm.clone()).or_insert_with(|| Value::from(row.kid.clone()));
+        }
+        let public_der = crate::tokens::keys::public_key_der(&row.public_jwk).unwrap_or_default();
+        out.push(json!({
+            "kid": row.kid,
+            "type": key_type(&row.algorithm),
+            "providerId": row.kid,
+            "providerPriority": if is_active { 100 } else { 0 },
+            "algorithm": row.algorithm,
+            "status": if is_active { "ACTIVE" } else { "PASSIVE" },
+            "publicKey": base64::engine::general_purpose::STANDARD.encode(public_der),
+            "use": "SIG",
+            "validTo": row.publish_until.map(|t| t * 1000),
+        }));
+    }
+    Ok(rep::ok_json(json!({ "active": active, "keys": out })))
+}
+
+fn key_type(algorithm: &str) -> &'static str {
+    match algorithm {
+        "ES256" => "EC",
+        "EdDSA" => "OKP",
+        _ => "RSA",
+    }
+}

@@ -1,0 +1,160 @@
+//! Wire helpers shared by every admin resource: lenient JSON bodies,
+//! query parameters as Keycloak's clients send them, paging, merge-on-PUT,
+//! and the 201/204 answers.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value};
+
+use super::AdminError;
+
+/// The largest admin request body accepted.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// A request body: empty, `null` and `{}` all mean "nothing given".
+pub struct Body(pub Value);
+
+impl Body {
+    pub async fn read(mut payload: web::Payload) -> Result<Self, AdminError> {
+        use futures_util::StreamExt;
+        let mut bytes = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| AdminError::bad_request("Could not read the request body"))?;
+            if bytes.len() + chunk.len() > MAX_BODY {
+                return Err(AdminError::bad_request("Request body too large"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Value::Null));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| AdminError::bad_request(format!("Invalid JSON: {e}")))
+    }
+
+    /// The body as an object (`null` → `{}`).
+    pub fn object(self) -> Result<Map<String, Value>, AdminError> {
+        match self.0 {
+            Value::Null => Ok(Map::new()),
+            Value::Object(map) => Ok(map),
+            _ => Err(AdminError::bad_request("Expected a JSON object")),
+        }
+    }
+
+    /// The body as a list (`null` → `[]`).
+    pub fn list(self) -> Result<Vec<Value>, AdminError> {
+        match self.0 {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(items) => Ok(items),
+            _ => Err(AdminError::bad_request("Expected a JSON array")),
+        }
+    }
+}
+
+/// Merge-on-PUT: every non-null field of `changes` replaces the current one.
+pub fn merge(mut current: Map<String, Value>, changes: Map<String, Value>) -> Map<String, Value> {
+    for (key, value) in changes {
+        if !value.is_null() {
+            current.insert(key, value);
+        }
+    }
+    current
+}
+
+/// Query parameters: the last value of each name wins; booleans are
+/// case-insensitive (`exact=True`).
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    pub fn from(req: &HttpRequest) -> Result<Self, AdminError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|_| AdminError::bad_request("Malformed query string"))?;
+        Ok(Self(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect()))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, AdminError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(_) => Err(AdminError::bad_request(format!("`{name}` must be true or false"))),
+        }
+    }
+
+    fn number(&self, name: &str) -> Result<Option<i64>, AdminError> {
+        self.get(name)
+            .map(|v| v.parse::<i64>().map_err(|_| AdminError::bad_request(format!("`{name}` must be a number"))))
+            .transpose()
+    }
+
+    /// `first` and `max`; `default_max` applies when `max` is absent, and a
+    /// negative `max` means no limit.
+    pub fn page(&self, default_max: Option<usize>) -> Result<Page, AdminError> {
+        let first = self.number("first")?.unwrap_or(0).max(0) as usize;
+        let max = match self.number("max")? {
+            Some(n) if n < 0 => None,
+            Some(n) => Some(n as usize),
+            None => default_max,
+        };
+        Ok(Page { first, max })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub first: usize,
+    pub max: Option<usize>,
+}
+
+impl Page {
+    pub fn apply<T>(&self, items: Vec<T>) -> Vec<T> {
+        let iter = items.into_iter().skip(self.first);
+        match self.max {
+            Some(max) => iter.take(max).collect(),
+            None => iter.collect(),
+        }
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a path segment.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// 201 with a `Location` (under the public URL) ending in the new id, and no body.
+pub fn created(public_url: &str, req: &HttpRequest, id: &str) -> HttpResponse {
+    let base = req.uri().path().trim_end_matches('/');
+    let encoded = percent_encoding::utf8_percent_encode(id, PATH_SEGMENT).to_string();
+    let location = format!("{}{base}/{encoded}", public_url.trim_end_matches('/'));
+    HttpResponse::Created().insert_header((header::LOCATION, location)).finish()
+}
+
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+pub fn ok_json(body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+}
+
+/// A string field of a representation, if present and a string.
+pub fn str_field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    map.get(key).and_then(Value::as_str)
+}
+
+/// Opaque fields: everything in `map` except the `modelled` keys.
+pub fn opaque(map: &Map<String, Value>, modelled: &[&str]) -> Map<String, Value> {
+    map.iter().filter(|(k, _)| !modelled.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// A stored JSON object (the `attributes` columns); anything else reads as empty.
+pub fn stored_object(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,584 @@
+//! Realm roles, the `realm-management` client's roles, and users' role
+//! mappings. A realm role's `attributes.scopes` are the scopes its holders
+//! may be granted (the realm file's `roles.scopes`); the realm-management
+//! roles are stored per user (`admin_roles`), as the realm file has them.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::clients::find_client;
+use super::realms::find_realm;
+use super::rep::{self, Body, Query};
+use super::scopes::{self as scope_admin, derived_id};
+use super::users::{find_user, to_rep as user_rep};
+use super::{Admin, AdminError, Need, both};
+use crate::domain::client::service_account_username;
+use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::state::AppState;
+use crate::storage::repo::{clients, meta, realms, roles, users};
+use crate::storage::{json_list, new_id, to_json_list};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let r = "/realms/{realm}";
+    let user = "/realms/{realm}/users/{id}/role-mappings";
+    cfg.service(web::resource(both(&format!("{r}/roles"))).get(list).post(create))
+        .service(
+            web::resource(both(&format!("{r}/roles/{{name}}")))
+                .get(get_by_name)
+                .put(update_by_name)
+                .delete(delete_by_name),
+        )
+        .service(web::resource(both(&format!("{r}/roles/{{name}}/users"))).get(holders))
+        .service(
+            web::resource(both(&format!("{r}/roles-by-id/{{id}}")))
+                .get(get_by_id)
+                .put(update_by_id)
+                .delete(delete_by_id),
+        )
+        .service(web::resource(both(&format!("{r}/clients/{{id}}/roles"))).get(client_roles))
+        .service(web::resource(both(&format!("{r}/clients/{{id}}/roles/{{name}}"))).get(client_role))
+        .service(web::resource(both(user)).get(all_mappings))
+        .service(web::resource(both(&format!("{user}/realm"))).get(realm_mappings).post(add_realm).delete(remove_realm))
+        .service(web::resource(both(&format!("{user}/realm/available"))).get(realm_available))
+        .service(web::resource(both(&format!("{user}/realm/composite"))).get(realm_mappings))
+        .service(
+            web::resource(both(&format!("{user}/clients/{{client}}")))
+                .get(client_mappings)
+                .post(add_client)
+                .delete(remove_client),
+        )
+        .service(web::resource(both(&format!("{user}/clients/{{client}}/available"))).get(client_available))
+        .service(web::resource(both(&format!("{user}/clients/{{client}}/composite"))).get(client_mappings));
+}
+
+fn to_rep(row: &roles::RoleRow) -> Result<Value, AdminError> {
+    Ok(json!({
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "composite": false,
+        "clientRole": false,
+        "containerId": row.realm_id,
+        "attributes": { "scopes": json_list(&row.scopes)? },
+    }))
+}
+
+async fn realm_roles(state: &AppState, realm: &realms::RealmRow) -> Result<Vec<roles::RoleRow>, AdminError> {
+    let id = realm.id.clone();
+    Ok(state.db.run(move |conn| roles::list_by_realm(conn, &id)).await?)
+}
+
+/// Which role a path names: by name or by id.
+enum RoleKey {
+    Name(String),
+    Id(String),
+}
+
+async fn find_role(state: &AppState, realm: &realms::RealmRow, key: &RoleKey) -> Result<roles::RoleRow, AdminError> {
+    realm_roles(state, realm)
+        .await?
+        .into_iter()
+        .find(|r| match key {
+            RoleKey::Name(n) => &r.name == n,
+            RoleKey::Id(i) => &r.id == i,
+        })
+        .ok_or_else(|| AdminError::not_found("Could not find role"))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::AnyRole)?;
+    let query = Query::from(&req)?;
+    let page = query.page(None)?;
+    let search = query.get("search").map(str::to_lowercase);
+    let realm = find_realm(&state, &path).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let reps = all
+        .iter()
+        .filter(|r| search.as_ref().is_none_or(|s| r.name.to_lowercase().contains(s)))
+        .map(to_rep)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rep::ok_json(page.apply(reps)))
+}
+
+/// Description and scopes from a representation; scopes must exist.
+async fn fields(
+    state: &AppState,
+    realm: &realms::RealmRow,
+    map: &Map<String, Value>,
+) -> Result<(String, Vec<String>), AdminError> {
+    let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
+    let scopes: Vec<String> = match map.get("attributes").and_then(|a| a.get("scopes")) {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    let catalog = scope_admin::catalog(state, &realm.id).await?;
+    if let Some(unknown) = scopes.iter().find(|s| !scope_admin::known(&catalog, s)) {
+        return Err(AdminError::bad_request(format!("attributes.scopes: `{unknown}` is not a scope of this realm")));
+    }
+    Ok((description, scopes))
+}
+
+async fn save(state: &AppState, realm: &realms::RealmRow, row: roles::RoleRow, insert: bool) -> Result<(), AdminError> {
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            if insert {
+                if roles::list_by_realm(conn, &row.realm_id)?.iter().any(|r| r.name == row.name) {
+                    return Ok(Err(AdminError::conflict(format!("Role with name {}", row.name))));
+                }
+                roles::insert(conn, &row)?;
+            } else {
+                roles::update(conn, &row)?;
+            }
+            Ok(Ok(()))
+        })
+        .await??;
+    state.cache.invalidate(&[realm.name.as_str()]);
+    Ok(())
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    let map = Body::read(payload).await?.object()?;
+    let name = rep::str_field(&map, "name")
+        .filter(|n| !n.is_empty() && n.len() <= 255)
+        .ok_or_else(|| AdminError::bad_request("`name` is required"))?;
+    let realm = find_realm(&state, &path).await?;
+    let (description, scopes) = fields(&state, &realm, &map).await?;
+    let row = roles::RoleRow {
+        id: new_id(),
+        realm_id: realm.id.clone(),
+        name: name.to_owned(),
+        description,
+        scopes: to_json_list(&scopes),
+    };
+    let location = row.name.clone();
+    save(&state, &realm, row, true).await?;
+    Ok(rep::created(&state.public_url, &req, &location))
+}
+
+async fn get_role(state: &AppState, admin: &Admin, realm_name: &str, key: RoleKey) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::AnyRole)?;
+    let realm = find_realm(state, realm_name).await?;
+    Ok(rep::ok_json(to_rep(&find_role(state, &realm, &key).await?)?))
+}
+
+async fn update_role(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    key: RoleKey,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let changes = Body::read(payload).await?.object()?;
+    let realm = find_realm(state, realm_name).await?;
+    let mut row = find_role(state, &realm, &key).await?;
+    let Value::Object(current) = to_rep(&row)? else { unreachable!("a role representation is an object") };
+    let merged = rep::merge(current, changes);
+    if rep::str_field(&merged, "name") != Some(row.name.as_str()) {
+        return Err(AdminError::bad_request("Renaming a role is not supported"));
+    }
+    let (description, scopes) = fields(state, &realm, &merged).await?;
+    row.description = description;
+    row.scopes = to_json_list(&scopes);
+    save(state, &realm, row, false).await?;
+    Ok(rep::no_content())
+}
+
+async fn delete_role(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    key: RoleKey,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let row = find_role(state, &realm, &key).await?;
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            roles::delete(conn, &row.id)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name]);
+    Ok(rep::no_content())
+}
+
+async fn get_by_name(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, name) = path.into_inner();
+    get_role(&state, &admin, &realm, RoleKey::Name(name)).await
+}
+
+async fn get_by_id(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, id) = path.into_inner();
+    get_role(&state, &admin, &realm, RoleKey::Id(id)).await
+}
+
+async fn update_by_name(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, name) = path.into_inner();
+    update_role(&state, &admin, &realm, RoleKey::Name(name), payload).await
+}
+
+async fn update_by_id(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, id) = path.into_inner();
+    update_role(&state, &admin, &realm, RoleKey::Id(id), payload).await
+}
+
+async fn delete_by_name(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, name) = path.into_inner();
+    delete_role(&state, &admin, &realm, RoleKey::Name(name)).await
+}
+
+async fn delete_by_id(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, id) = path.into_inner();
+    delete_role(&state, &admin, &realm, RoleKey::Id(id)).await
+}
+
+async fn holders(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, name) = path.into_inner();
+    admin.require(&realm_name, Need::QueryUsers)?;
+    let page = Query::from(&req)?.page(None)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let role = find_role(&state, &realm, &RoleKey::Name(name)).await?;
+    let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
+    Ok(rep::ok_json(page.apply(rows.iter().map(user_rep).collect())))
+}
+
+// ---- the realm-management client's roles -----------------------------------------------
+
+fn management_rep(realm: &realms::RealmRow, client_uuid: &str, name: &str) -> Value {
+    json!({
+        "id": derived_id(&realm.id, "realm-management", name),
+        "name": name,
+        "description": format!("${{role_{name}}}"),
+        "composite": name == "realm-admin",
+        "clientRole": true,
+        "containerId": client_uuid,
+    })
+}
+
+/// The realm-management client of `realm`, if `id` is its UUID.
+async fn management_client(
+    state: &AppState,
+    realm: &realms::RealmRow,
+    id: &str,
+) -> Result<Option<clients::ClientRow>, AdminError> {
+    let client = find_client(state, realm, id).await?;
+    Ok((client.client_id == REALM_MANAGEMENT_CLIENT).then_some(client))
+}
+
+async fn client_roles(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewClients)?;
+    let page = Query::from(&req)?.page(None)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let reps = match management_client(&state, &realm, &id).await? {
+        Some(client) => REALM_MANAGEMENT_ROLES.iter().map(|n| management_rep(&realm, &client.id, n)).collect(),
+        None => Vec::new(),
+    };
+    Ok(rep::ok_json(page.apply(reps)))
+}
+
+async fn client_role(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, name) = path.into_inner();
+    admin.require(&realm_name, Need::ViewClients)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    match management_client(&state, &realm, &id).await? {
+        Some(client) if REALM_MANAGEMENT_ROLES.contains(&name.as_str()) => {
+            Ok(rep::ok_json(management_rep(&realm, &client.id, &name)))
+        }
+        _ => Err(AdminError::not_found("Could not find role")),
+    }
+}
+
+// ---- a user's role mappings ----------------------------------------------------------------
+
+async fn user_role_ids(state: &AppState, user_id: &str) -> Result<Vec<String>, AdminError> {
+    let id = user_id.to_owned();
+    Ok(state.db.run(move |conn| roles::list_role_ids_of_user(conn, &id)).await?)
+}
+
+async fn realm_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let reps = all.iter().filter(|r| held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    Ok(rep::ok_json(reps))
+}
+
+async fn realm_available(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let reps = all.iter().filter(|r| !held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    Ok(rep::ok_json(reps))
+}
+
+/// The roles a mapping body names: each by `name` (or by `id` alone), with
+/// a given `id` that must match.
+fn named<'a, T>(
+    items: &[Value],
+    candidates: &'a [T],
+    key: impl Fn(&T) -> (&str, String),
+) -> Result<Vec<&'a T>, AdminError> {
+    items
+        .iter()
+        .map(|item| {
+            let name = item.get("name").and_then(Value::as_str);
+            let id = item.get("id").and_then(Value::as_str);
+            candidates
+                .iter()
+                .find(|c| {
+                    let (cname, cid) = key(c);
+                    name.is_none_or(|n| n == cname) && id.is_none_or(|i| i == cid) && (name.is_some() || id.is_some())
+                })
+                .ok_or_else(|| AdminError::not_found("Role not found"))
+        })
+        .collect()
+}
+
+async fn change_realm(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String),
+    payload: web::Payload,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path;
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let items = Body::read(payload).await?.list()?;
+    let realm = find_realm(state, &realm_name).await?;
+    let user = find_user(state, &realm, &id).await?;
+    let all = realm_roles(state, &realm).await?;
+    let chosen: Vec<String> =
+        named(&items, &all, |r| (r.name.as_str(), r.id.clone()))?.into_iter().map(|r| r.id.clone()).collect();
+    let mut held = user_role_ids(state, &user.id).await?;
+    held.retain(|r| !chosen.contains(r));
+    if add {
+        held.extend(chosen);
+    }
+    state.db.write(move |conn| roles::set_user_roles(conn, &user.id, &held)).await?;
+    Ok(rep::no_content())
+}
+
+async fn add_realm(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_realm(&state, &admin, path.into_inner(), payload, true).await
+}
+
+async fn remove_realm(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_realm(&state, &admin, path.into_inner(), payload, false).await
+}
+
+async fn client_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let Some(client) = management_client(&state, &realm, &client).await? else {
+        return Ok(rep::ok_json(Vec::<Value>::new()));
+    };
+    let held = json_list(&user.admin_roles)?;
+    Ok(rep::ok_json(held.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>()))
+}
+
+async fn client_available(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let Some(client) = management_client(&state, &realm, &client).await? else {
+        return Ok(rep::ok_json(Vec::<Value>::new()));
+    };
+    let held = json_list(&user.admin_roles)?;
+    let reps: Vec<Value> = REALM_MANAGEMENT_ROLES
+        .iter()
+        .filter(|n| !held.iter().any(|h| h == *n))
+        .map(|n| management_rep(&realm, &client.id, n))
+        .collect();
+    Ok(rep::ok_json(reps))
+}
+
+async fn change_client(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String, String),
+    payload: web::Payload,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path;
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let items = Body::read(payload).await?.list()?;
+    let realm = find_realm(state, &realm_name).await?;
+    let mut user = find_user(state, &realm, &id).await?;
+    let client =
+        management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role not found"))?;
+    let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
+    let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
+        .into_iter()
+        .map(|n| (*n).to_owned())
+        .collect();
+    let _ = client;
+    let mut held = json_list(&user.admin_roles)?;
+    held.retain(|r| !chosen.contains(r));
+    if add {
+        held.extend(chosen);
+    }
+    held.sort();
+    user.admin_roles = to_json_list(&held);
+    // A service account's roles travel in its tokens, which the realm cache builds.
+    let is_service_account = rep::stored_object(&user.attributes).contains_key("serviceAccountClientId")
+        && user.username.starts_with(&service_account_username(""));
+    let (now, name) = (state.clock.now(), realm.name.clone());
+    state
+        .db
+        .transaction(move |conn| {
+            if is_service_account {
+                meta::bump_epoch(conn, &name, now)?;
+            }
+            users::update(conn, &user)
+        })
+        .await?;
+    if is_service_account {
+        state.cache.invalidate(&[realm_name.as_str()]);
+    }
+    Ok(rep::no_content())
+}
+
+async fn add_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_client(&state, &admin, path.into_inner(), payload, true).await
+}
+
+async fn remove_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_client(&state, &admin, path.into_inner(), payload, false).await
+}
+
+async fn all_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let realm_reps = all.iter().filter(|r| held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    let admin_roles = json_list(&user.admin_roles)?;
+    let mut out = json!({ "realmMappings": realm_reps });
+    if !admin_roles.is_empty() {
+        let realm_id = realm.id.clone();
+        let client = state
+            .db
+            .run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT))
+            .await?
+            .ok_or_else(|| AdminError::not_found("Could not find client"))?;
+        out["clientMappings"] = json!({
+            REALM_MANAGEMENT_CLIENT: {
+                "id": client.id,
+                "client": REALM_MANAGEMENT_CLIENT,
+                "mappings": admin_roles.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>(),
+            }
+        });
+    }
+    Ok(rep::ok_json(out))
+}

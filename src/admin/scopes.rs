@@ -1,0 +1,344 @@
+//! Client scopes (`/client-scopes`) and the realm's default scopes for new
+//! clients (`/default-default-client-scopes`, `/default-optional-client-scopes`).
+//! Built-in scopes have no row; they get a stable id derived from the realm.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Body, Query};
+use super::{Admin, AdminError, Need, both};
+use crate::domain::scope::{BUILT_IN_SCOPES, is_built_in, validate_scope_name};
+use crate::state::AppState;
+use crate::storage::repo::{meta, realms, scopes};
+use crate::storage::{json_list, new_id, to_json_list};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(both("/realms/{realm}/client-scopes")).get(list).post(create))
+        .service(web::resource(both("/realms/{realm}/client-scopes/{id}")).get(get).put(update).delete(delete))
+        .service(web::resource(both("/realms/{realm}/default-default-client-scopes")).get(list_defaults))
+        .service(
+            web::resource(both("/realms/{realm}/default-default-client-scopes/{id}"))
+                .put(add_default)
+                .delete(remove_default),
+        )
+        .service(web::resource(both("/realms/{realm}/default-optional-client-scopes")).get(list_optional))
+        .service(
+            web::resource(both("/realms/{realm}/default-optional-client-scopes/{id}"))
+                .put(add_optional)
+                .delete(remove_optional),
+        );
+}
+
+/// Realm fields (kept in its opaque attributes) naming the scopes new clients get.
+pub const DEFAULT_DEFAULTS: &str = "defaultDefaultClientScopes";
+pub const DEFAULT_OPTIONALS: &str = "defaultOptionalClientScopes";
+/// Until an admin sets them: what Keycloak gives new clients, in realmgate's terms.
+const INITIAL_DEFAULTS: [&str; 2] = ["profile", "email"];
+
+/// One scope of a realm, built-in or custom.
+#[derive(Debug, Clone)]
+pub struct ScopeEntry {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub implies: Vec<String>,
+    pub built_in: bool,
+}
+
+/// A stable UUID-shaped id for something without a row, from its realm and name.
+pub fn derived_id(realm_id: &str, kind: &str, name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{realm_id}/{kind}/{name}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+pub async fn catalog(state: &AppState, realm_id: &str) -> Result<Vec<ScopeEntry>, AdminError> {
+    let id = realm_id.to_owned();
+    let rows = state.db.run(move |conn| scopes::list_by_realm(conn, &id)).await?;
+    let mut out: Vec<ScopeEntry> = BUILT_IN_SCOPES
+        .iter()
+        .map(|(name, description)| ScopeEntry {
+            id: derived_id(realm_id, "scope", name),
+            name: (*name).to_owned(),
+            description: (*description).to_owned(),
+            implies: Vec::new(),
+            built_in: true,
+        })
+        .collect();
+    for row in rows {
+        out.push(ScopeEntry {
+            implies: json_list(&row.implies)?,
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            built_in: false,
+        });
+    }
+    Ok(out)
+}
+
+pub fn brief(scope: &ScopeEntry) -> Value {
+    json!({ "id": scope.id, "name": scope.name })
+}
+
+fn to_rep(scope: &ScopeEntry) -> Value {
+    json!({
+        "id": scope.id,
+        "name": scope.name,
+        "description": scope.description,
+        "protocol": "openid-connect",
+        "attributes": {
+            "include.in.token.scope": "true",
+            "display.on.consent.screen": "true",
+            "consent.screen.text": scope.description,
+            "realmgate.implies": scope.implies.join(" "),
+            "realmgate.builtIn": scope.built_in.to_string(),
+        },
+    })
+}
+
+async fn find(state: &AppState, realm_id: &str, id: &str) -> Result<ScopeEntry, AdminError> {
+    catalog(state, realm_id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| AdminError::not_found("Could not find client scope"))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ViewClients)?;
+    let page = Query::from(&req)?.page(None)?;
+    let realm = find_realm(&state, &path).await?;
+    let all: Vec<Value> = catalog(&state, &realm.id).await?.iter().map(to_rep).collect();
+    Ok(rep::ok_json(page.apply(all)))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, id) = path.into_inner();
+    admin.require(&realm, Need::ViewClients)?;
+    let realm = find_realm(&state, &realm).await?;
+    Ok(rep::ok_json(to_rep(&find(&state, &realm.id, &id).await?)))
+}
+
+/// Name, description and `implies` from a representation.
+fn fields(map: &Map<String, Value>, known: &[ScopeEntry]) -> Result<(String, String, Vec<String>), AdminError> {
+    let name = rep::str_field(map, "name").ok_or_else(|| AdminError::bad_request("`name` is required"))?.to_owned();
+    validate_scope_name(&name).map_err(|e| AdminError::bad_request(e.0))?;
+    let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
+    let implies: Vec<String> = map
+        .get("attributes")
+        .and_then(|a| a.get("realmgate.implies"))
+        .and_then(Value::as_str)
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    for implied in &implies {
+        if !known.iter().any(|s| &s.name == implied) && implied != &name {
+            return Err(AdminError::bad_request(format!("implied scope `{implied}` is not defined in this realm")));
+        }
+    }
+    Ok((name, description, implies))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    let map = Body::read(payload).await?.object()?;
+    let realm = find_realm(&state, &path).await?;
+    let known = catalog(&state, &realm.id).await?;
+    let (name, description, implies) = fields(&map, &known)?;
+    if known.iter().any(|s| s.name == name) {
+        return Err(AdminError::conflict(format!("Client Scope {name}")));
+    }
+    let row = scopes::ScopeRow {
+        id: new_id(),
+        realm_id: realm.id.clone(),
+        name,
+        description,
+        implies: to_json_list(&implies),
+    };
+    let id = row.id.clone();
+    let now = state.clock.now();
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &realm.name, now)?;
+            scopes::insert(conn, &row)
+        })
+        .await
+        .map_err(|e| if e.is_unique_violation() { AdminError::conflict("Client Scope") } else { e.into() })?;
+    state.cache.invalidate(&[path.as_str()]);
+    Ok(rep::created(&state.public_url, &req, &id))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageRealm)?;
+    let changes = Body::read(payload).await?.object()?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let known = catalog(&state, &realm.id).await?;
+    let current =
+        known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Could not find client scope"))?;
+    if current.built_in {
+        return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
+    }
+    let Value::Object(current_rep) = to_rep(current) else { unreachable!("a scope representation is an object") };
+    let (name, description, implies) = fields(&rep::merge(current_rep, changes), &known)?;
+    if name != current.name {
+        return Err(AdminError::bad_request("Renaming a scope is not supported"));
+    }
+    let row = scopes::ScopeRow { id, realm_id: realm.id.clone(), name, description, implies: to_json_list(&implies) };
+    let now = state.clock.now();
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &realm.name, now)?;
+            scopes::update(conn, &row)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageRealm)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let scope = find(&state, &realm.id, &id).await?;
+    if scope.built_in {
+        return Err(AdminError::bad_request("Built-in scopes cannot be deleted"));
+    }
+    let now = state.clock.now();
+    state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &realm.name, now)?;
+            scopes::delete(conn, &scope.id)
+        })
+        .await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+/// The names in one of the realm's default-scope lists.
+pub fn realm_defaults(realm: &realms::RealmRow, field: &str) -> Vec<String> {
+    match rep::stored_object(&realm.attributes).get(field) {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ if field == DEFAULT_DEFAULTS => INITIAL_DEFAULTS.iter().map(|s| (*s).to_owned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+async fn list_field(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    field: &str,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::ViewRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let names = realm_defaults(&realm, field);
+    let all = catalog(state, &realm.id).await?;
+    Ok(rep::ok_json(all.iter().filter(|s| names.contains(&s.name)).map(brief).collect::<Vec<_>>()))
+}
+
+async fn change_field(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    field: &'static str,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let scope = find(state, &realm.id, id).await?;
+    let mut names = realm_defaults(&realm, field);
+    names.retain(|n| n != &scope.name);
+    if add {
+        names.push(scope.name);
+    }
+    let mut attributes = rep::stored_object(&realm.attributes);
+    attributes.insert(field.into(), json!(names));
+    let text = Value::Object(attributes).to_string();
+    state.db.write(move |conn| realms::set_attributes(conn, &realm.id, &text)).await?;
+    Ok(rep::no_content())
+}
+
+async fn list_defaults(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    list_field(&state, &admin, &path, DEFAULT_DEFAULTS).await
+}
+
+async fn list_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    list_field(&state, &admin, &path, DEFAULT_OPTIONALS).await
+}
+
+async fn add_default(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    change_field(&state, &admin, &path.0, &path.1, DEFAULT_DEFAULTS, true).await
+}
+
+async fn remove_default(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    change_field(&state, &admin, &path.0, &path.1, DEFAULT_DEFAULTS, false).await
+}
+
+async fn add_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    change_field(&state, &admin, &path.0, &path.1, DEFAULT_OPTIONALS, true).await
+}
+
+async fn remove_optional(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    change_field(&state, &admin, &path.0, &path.1, DEFAULT_OPTIONALS, false).await
+}
+
+/// Whether `name` is a scope of the realm (built-in or custom).
+pub fn known(catalog: &[ScopeEntry], name: &str) -> bool {
+    is_built_in(name) || catalog.iter().any(|s| s.name == name)
+}

@@ -1,0 +1,368 @@
+//! Users (`/realms/{realm}/users`): search, count, create, merge-PUT,
+//! passwords, sessions and logout.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Body, Query};
+use super::{Admin, AdminError, Need, both};
+use crate::domain::user::Username;
+use crate::services::realms::new_user_row;
+use crate::services::{refresh, sessions};
+use crate::state::AppState;
+use crate::storage::new_id;
+use crate::storage::repo::users::{self, UserFilter};
+use crate::storage::repo::{realms, refresh as refresh_rows, roles, sessions as session_rows};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let r = "/realms/{realm}/users";
+    cfg.service(web::resource(both(r)).get(list).post(create))
+        .service(web::resource(both(&format!("{r}/count"))).get(count))
+        .service(web::resource(both(&format!("{r}/{{id}}"))).get(get).put(update).delete(delete))
+        .service(web::resource(both(&format!("{r}/{{id}}/reset-password"))).put(reset_password))
+        .service(web::resource(both(&format!("{r}/{{id}}/logout"))).post(logout))
+        .service(web::resource(both(&format!("{r}/{{id}}/sessions"))).get(list_sessions))
+        .service(web::resource(both(&format!("{r}/{{id}}/groups"))).get(groups));
+}
+
+const MODELLED: [&str; 13] = [
+    "id",
+    "username",
+    "email",
+    "emailVerified",
+    "firstName",
+    "lastName",
+    "enabled",
+    "createdTimestamp",
+    "credentials",
+    "realmRoles",
+    "access",
+    "totp",
+    "notBefore",
+];
+
+pub fn to_rep(row: &users::UserRow) -> Value {
+    let mut out = rep::stored_object(&row.attributes);
+    out.remove("serviceAccountClientId").map(|client| out.insert("serviceAccountClientId".into(), client));
+    let fields = json!({
+        "id": row.id,
+        "username": row.username,
+        "enabled": row.enabled,
+        "emailVerified": row.email_verified,
+        "createdTimestamp": row.created_at * 1000,
+        "totp": false,
+        "notBefore": 0,
+        "requiredActions": [],
+        "disableableCredentialTypes": [],
+        "access": { "manageGroupMembership": true, "view": true, "mapRoles": true, "impersonate": false, "manage": true },
+    });
+    if let Value::Object(fields) = fields {
+        out.extend(fields);
+    }
+    for (key, value) in [("email", &row.email), ("firstName", &row.given_name), ("lastName", &row.family_name)] {
+        if let Some(value) = value {
+            out.insert(key.into(), value.clone().into());
+        }
+    }
+    Value::Object(out)
+}
+
+fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, AdminError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s.len() <= 255 => Ok(Some(s.clone())),
+        Some(_) => Err(AdminError::bad_request(format!("`{key}` must be a string of at most 255 characters"))),
+    }
+}
+
+/// Applies a full representation to `row` (not the username, not credentials).
+fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), AdminError> {
+    row.email = optional_text(map, "email")?;
+    row.given_name = optional_text(map, "firstName")?;
+    row.family_name = optional_text(map, "lastName")?;
+    row.email_verified = map.get("emailVerified").and_then(Value::as_bool).unwrap_or(false);
+    row.enabled = map.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    let mut opaque = rep::opaque(map, &MODELLED);
+    for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId"] {
+        opaque.remove(computed);
+    }
+    if let Some(client) = rep::stored_object(&row.attributes).get("serviceAccountClientId") {
+        opaque.insert("serviceAccountClientId".into(), client.clone());
+    }
+    row.attributes = Value::Object(opaque).to_string();
+    Ok(())
+}
+
+/// A password from a `CredentialRepresentation`.
+fn password_of(credential: &Value) -> Result<Option<String>, AdminError> {
+    let kind = credential.get("type").and_then(Value::as_str).unwrap_or("password");
+    if kind != "password" {
+        return Err(AdminError::bad_request(format!("Credential type `{kind}` is not supported")));
+    }
+    match credential.get("value").and_then(Value::as_str) {
+        Some(v) if !v.is_empty() && v.len() <= 1024 => Ok(Some(v.to_owned())),
+        _ => Err(AdminError::bad_request("A password credential needs a non-empty `value`")),
+    }
+}
+
+pub async fn find_user(state: &AppState, realm: &realms::RealmRow, id: &str) -> Result<users::UserRow, AdminError> {
+    let (realm_id, id) = (realm.id.clone(), id.to_owned());
+    state
+        .db
+        .run(move |conn| users::find_by_id(conn, &realm_id, &id))
+        .await?
+        .ok_or_else(|| AdminError::not_found("User"))
+}
+
+fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
+    let text = |k: &str| query.get(k).map(str::to_lowercase);
+    let search = text("search").map(|s| s.trim_matches('*').to_owned()).filter(|s| !s.is_empty());
+    let filter = UserFilter {
+        username: text("username"),
+        email: text("email"),
+        first_name: text("firstName"),
+        last_name: text("lastName"),
+        search,
+        exact: query.flag("exact")?.unwrap_or(false),
+        enabled: query.flag("enabled")?,
+        include_service_accounts: false,
+    };
+    let fields = filter.username.is_some()
+        || filter.email.is_some()
+        || filter.first_name.is_some()
+        || filter.last_name.is_some();
+    Ok(UserFilter { include_service_accounts: fields, ..filter })
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::QueryUsers)?;
+    let query = Query::from(&req)?;
+    let page = query.page(Some(100))?;
+    let filter = filter_of(&query)?;
+    let realm = find_realm(&state, &path).await?;
+    let rows = state
+        .db
+        .run(move |conn| users::search(conn, &realm.id, &filter, page.first as i64, page.max.map(|m| m as i64)))
+        .await?;
+    Ok(rep::ok_json(rows.iter().map(to_rep).collect::<Vec<_>>()))
+}
+
+async fn count(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::QueryUsers)?;
+    let filter = filter_of(&Query::from(&req)?)?;
+    let realm = find_realm(&state, &path).await?;
+    let n = state.db.run(move |conn| users::count(conn, &realm.id, &filter)).await?;
+    Ok(rep::ok_json(n))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?)))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageUsers)?;
+    let map = Body::read(payload).await?.object()?;
+    let raw = rep::str_field(&map, "username").ok_or_else(|| AdminError::bad_request("`username` is required"))?;
+    let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
+    let password = match map.get("credentials") {
+        Some(Value::Array(list)) => {
+            list.iter().map(password_of).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().last()
+        }
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(AdminError::bad_request("`credentials` must be a list")),
+    };
+    let role_names = match map.get("realmRoles") {
+        Some(Value::Array(list)) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
+    let realm = find_realm(&state, &path).await?;
+    let id = new_id();
+    let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
+    apply(&mut row, &map)?;
+    row.password_hash = match password {
+        Some(p) => {
+            Some(state.hasher.hash(p).await.map_err(|e| AdminError::from(crate::services::ServiceError::from(e)))?)
+        }
+        None => None,
+    };
+    state
+        .db
+        .transaction(move |conn| {
+            if users::find_by_username(conn, &row.realm_id, &row.username)?.is_some() {
+                return Ok(Err(AdminError::Conflict("User exists with same username".into())));
+            }
+            let all = roles::list_by_realm(conn, &row.realm_id)?;
+            let mut ids = Vec::new();
+            for name in &role_names {
+                match all.iter().find(|r| &r.name == name) {
+                    Some(role) => ids.push(role.id.clone()),
+                    None => return Ok(Err(AdminError::not_found(format!("Role {name}")))),
+                }
+            }
+            users::insert(conn, &row)?;
+            roles::set_user_roles(conn, &row.id, &ids)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    Ok(rep::created(&state.public_url, &req, &id))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let changes = Body::read(payload).await?.object()?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let mut row = find_user(&state, &realm, &id).await?;
+    if let Some(name) = rep::str_field(&changes, "username")
+        && !name.eq_ignore_ascii_case(&row.username)
+    {
+        return Err(AdminError::bad_request("Changing a username is not supported"));
+    }
+    let Value::Object(current) = to_rep(&row) else { unreachable!("a user representation is an object") };
+    apply(&mut row, &rep::merge(current, changes))?;
+    state.db.write(move |conn| users::update(conn, &row)).await?;
+    Ok(rep::no_content())
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_user(&state, &realm, &id).await?;
+    state.db.write(move |conn| users::delete(conn, &row.id)).await?;
+    state.cache.invalidate(&[realm_name.as_str()]);
+    Ok(rep::no_content())
+}
+
+async fn reset_password(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let body = Body::read(payload).await?.0;
+    let password = password_of(&body)?.ok_or_else(|| AdminError::bad_request("A password is required"))?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let mut row = find_user(&state, &realm, &id).await?;
+    row.password_hash =
+        Some(state.hasher.hash(password).await.map_err(|e| AdminError::from(crate::services::ServiceError::from(e)))?);
+    state.db.write(move |conn| users::update(conn, &row)).await?;
+    Ok(rep::no_content())
+}
+
+/// Ends every SSO session of the user and revokes its grants (not offline ones).
+async fn logout(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_user(&state, &realm, &id).await?;
+    let entry = state
+        .cache
+        .get(&realm_name)
+        .await
+        .map_err(|e| AdminError::Internal(Box::new(e)))?
+        .ok_or_else(|| AdminError::not_found("Realm"))?;
+    let now = state.clock.now();
+    state
+        .db
+        .transaction(move |conn| {
+            for session in session_rows::list_open_by_user(conn, &row.id)? {
+                sessions::end(conn, &entry, &session.id, now)?;
+            }
+            // Grants made without a browser session (the password grant) end too.
+            let horizon = refresh::revocation_horizon(&entry, now);
+            for family in refresh_rows::live_online_families_of_user(conn, &row.id)? {
+                refresh::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(rep::no_content())
+}
+
+async fn list_sessions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let page = Query::from(&req)?.page(None)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let row = find_user(&state, &realm, &id).await?;
+    let now = state.clock.now();
+    let (idle, max) = (realm.sso_session_idle, realm.sso_session_max);
+    let user_id = row.id.clone();
+    let open = state.db.run(move |conn| session_rows::list_open_by_user(conn, &user_id)).await?;
+    let live: Vec<Value> = open
+        .iter()
+        .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "username": row.username,
+                "userId": row.id,
+                "ipAddress": "",
+                "start": s.created_at * 1000,
+                "lastAccess": s.last_seen_at * 1000,
+                "rememberMe": false,
+                "clients": {},
+                "transientUser": false,
+            })
+        })
+        .collect();
+    Ok(rep::ok_json(page.apply(live)))
+}
+
+async fn groups(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    find_user(&state, &realm, &id).await?;
+    Ok(rep::ok_json(Vec::<Value>::new()))
+}
