@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: number of cores)
     #[arg(long, env = "REALMGATE_WORKERS")]
     pub workers: Option<usize>,
+    /// How long the audit log (events and admin events) is kept
+    #[arg(long, env = "REALMGATE_EVENTS_RETENTION", default_value = "30d")]
+    pub events_retention: humantime::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +154,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 config.workers = workers;
             }
             config.secret_key_file = cli.secret_key_file;
+            config.events_retention = args.events_retention.as_secs() as i64;
             config.bootstrap_admin = bootstrap_admin_from_env();
             let app = Application::build(config, clock).await?;
             app.run_until_stopped().await.map_err(|e| CliError::Startup(e.into()))?;

@@ -16,6 +16,8 @@ pub struct ServeConfig {
     pub secret_key_file: Option<PathBuf>,
     /// The bootstrap administrator of `master` (`REALMGATE_ADMIN_USER` / `_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
+    /// Seconds the audit log is kept.
+    pub events_retention: i64,
 }
 
 impl ServeConfig {
@@ -28,6 +30,7 @@ impl ServeConfig {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             secret_key_file: None,
             bootstrap_admin: None,
+            events_retention: 30 * 24 * 3600,
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::import::FileError;
 use crate::import::apply::{ImportError, apply};
 use crate::import::model::ParsedFile;
 use crate::metrics::Metrics;
+use crate::services::events::EventSink;
 use crate::services::passwords::{PasswordHasher, hash_blocking};
 use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_master};
@@ -185,9 +186,10 @@ impl Application {
             hasher: PasswordHasher::new(cores),
             metrics: Arc::new(Metrics::new()),
             public_url,
+            events: EventSink::start(env.db.clone(), config.events_retention),
         });
         tokio::spawn(change_watcher::watch(env.db.clone(), cache, Arc::clone(&clock), epoch));
-        tokio::spawn(prune_expired(env.db.clone(), Arc::clone(&clock)));
+        tokio::spawn(prune_expired(env.db.clone(), Arc::clone(&clock), config.events_retention));
 
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -243,13 +245,18 @@ fn security_headers() -> DefaultHeaders {
 }
 
 /// Runs the pruning job until the process ends.
-async fn prune_expired(db: Db, clock: Arc<dyn Clock>) {
+async fn prune_expired(db: Db, clock: Arc<dyn Clock>, events_retention: i64) {
     loop {
         tokio::time::sleep(PRUNE_INTERVAL).await;
         let now = clock.now();
         match db.write(move |conn| maintenance::prune(conn, now)).await {
             Ok(pruned) => tracing::debug!(?pruned, "pruned expired data"),
             Err(error) => tracing::warn!(%error, "pruning failed"),
+        }
+        let before_ms = (now - events_retention) * 1000;
+        match db.write(move |conn| crate::storage::repo::events::prune(conn, before_ms)).await {
+            Ok(n) => tracing::debug!(events = n, "pruned old events"),
+            Err(error) => tracing::warn!(%error, "pruning events failed"),
         }
     }
 }

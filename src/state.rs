@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::crypto::SecretKey;
 use crate::metrics::Metrics;
+use crate::services::events::EventSink;
 use crate::services::passwords::PasswordHasher;
 use crate::services::realm_cache::RealmCache;
 use crate::storage::Db;
@@ -18,4 +19,5 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Base of every issuer and link, without a trailing slash.
     pub public_url: String,
+    pub events: EventSink,
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
@@ -94,9 +94,13 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(AdminError::Unauthorized)?;
-            authenticate(&state, token.ok_or(AdminError::Unauthorized)?).await
+            let admin = authenticate(&state, token.ok_or(AdminError::Unauthorized)?).await?;
+            // For the audit log, which the admin scope writes after a change.
+            req.extensions_mut().insert(admin.clone());
+            Ok(admin)
         })
     }
 }

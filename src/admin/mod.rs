@@ -5,6 +5,7 @@
 mod auth;
 mod clients;
 mod error;
+mod events;
 mod realms;
 mod rep;
 mod roles;
@@ -25,6 +26,8 @@ fn both(path: &str) -> [String; 2] {
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap(actix_web::middleware::from_fn(events::audit))
+            .configure(events::routes)
             .service(web::resource(both("/serverinfo")).get(realms::server_info))
             .configure(realms::routes)
             .configure(clients::routes)

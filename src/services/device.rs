@@ -205,6 +205,7 @@ fn pair(
             refresh_expires_in: None,
             id_token: None,
             scope: row.scope,
+            user_id: Some(user.id.clone()),
         })),
         Err(MintError::Storage(e)) => Err(e),
         Err(MintError::TooMany) => {

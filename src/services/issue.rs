@@ -28,6 +28,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
+    /// Whom the tokens are about (for the audit log; not on the wire).
+    #[serde(skip)]
+    pub user_id: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -196,5 +199,6 @@ pub fn user_tokens(
         refresh_expires_in: refresh.map(|(_, expires_at)| expires_at - now),
         id_token,
         scope: grant.scope.to_string(),
+        user_id: Some(grant.user.id.clone()),
     })
 }

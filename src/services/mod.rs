@@ -11,6 +11,7 @@ pub mod client_auth;
 pub mod code_exchange;
 pub mod consent;
 pub mod device;
+pub mod events;
 pub mod introspection;
 pub mod issue;
 pub mod maintenance;

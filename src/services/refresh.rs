@@ -243,6 +243,7 @@ fn refresh_in_transaction(
         refresh_expires_in: Some(refresh_expires_at - now),
         id_token,
         scope: granted.to_string(),
+        user_id: Some(family.user_id.clone()),
     };
     if settings.refresh_token_rotation && settings.refresh_token_reuse_grace > 0 {
         let plain = serde_json::to_vec(&response).expect("token responses serialise");

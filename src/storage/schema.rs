@@ -234,6 +234,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        realm_id -> Text,
+        time -> BigInt,
+        #[sql_name = "type"]
+        event_type -> Text,
+        client_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        error -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    admin_events (id) {
+        id -> Text,
+        realm_id -> Text,
+        time -> BigInt,
+        operation_type -> Text,
+        resource_type -> Text,
+        resource_path -> Text,
+        auth_realm_id -> Text,
+        auth_client_id -> Text,
+        auth_user_id -> Text,
+        ip_address -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(scopes -> realms (realm_id));
 diesel::joinable!(roles -> realms (realm_id));
 diesel::joinable!(users -> realms (realm_id));
@@ -244,6 +275,8 @@ diesel::joinable!(user_roles -> roles (role_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    admin_events,
     meta,
     change_log,
     realms,

@@ -29,5 +29,6 @@ pub fn grant(
         refresh_expires_in: None,
         id_token: None,
         scope: granted.to_string(),
+        user_id: None,
     })
 }

@@ -37,22 +37,68 @@ pub async fn token(
     if !client.allows(grant) {
         return Err(OAuthError::unauthorized_client(format!("Client is not allowed to use the {grant} grant")));
     }
-    let response = match grant {
-        GrantType::AuthorizationCode => {
-            authorization_code::grant(&state, entry.clone(), client.clone(), &params).await?
-        }
-        GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params)?,
-        GrantType::Password => password::grant(&state, &entry, &client, &params).await?,
-        GrantType::DeviceCode => device_code::grant(&state, entry.clone(), client.clone(), &params).await?,
-        GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await?,
+    let outcome = match grant {
+        GrantType::AuthorizationCode => authorization_code::grant(&state, entry.clone(), client.clone(), &params).await,
+        GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params),
+        GrantType::Password => password::grant(&state, &entry, &client, &params).await,
+        GrantType::DeviceCode => device_code::grant(&state, entry.clone(), client.clone(), &params).await,
+        GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await,
         _ => unreachable!("filtered by GRANT_TYPES above"),
     };
+    record_event(&state, &req, &entry.realm.id, &client.client_id, grant, &params, &outcome);
+    let response = outcome?;
     state.metrics.token_issued(entry.realm.name.as_str(), grant.as_str());
     tracing::debug!(realm = %entry.realm.name, client_id = %client.client_id, grant_type = %grant, "token issued");
     Ok(token_response(&response))
 }
 
 /// The success response, never cached (RFC 6749 §5.1).
+/// The audit-log event of a token request (Keycloak's event types).
+fn record_event(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_id: &str,
+    client_id: &str,
+    grant: GrantType,
+    params: &Params,
+    outcome: &Result<TokenResponse, OAuthError>,
+) {
+    let event_type = match (grant, outcome.is_ok()) {
+        (GrantType::Password, true) => "LOGIN",
+        (GrantType::Password, false) => "LOGIN_ERROR",
+        (GrantType::AuthorizationCode, true) => "CODE_TO_TOKEN",
+        (GrantType::AuthorizationCode, false) => "CODE_TO_TOKEN_ERROR",
+        (GrantType::RefreshToken, true) => "REFRESH_TOKEN",
+        (GrantType::RefreshToken, false) => "REFRESH_TOKEN_ERROR",
+        (GrantType::ClientCredentials, true) => "CLIENT_LOGIN",
+        (GrantType::ClientCredentials, false) => "CLIENT_LOGIN_ERROR",
+        (_, true) => "OAUTH2_DEVICE_CODE_TO_TOKEN",
+        (_, false) => "OAUTH2_DEVICE_CODE_TO_TOKEN_ERROR",
+    };
+    let mut details = serde_json::Map::new();
+    details.insert("grant_type".into(), grant.as_str().into());
+    if grant == GrantType::Password
+        && let Some(username) = params.get("username")
+    {
+        details.insert("username".into(), username.chars().take(255).collect::<String>().into());
+    }
+    let (user_id, error) = match outcome {
+        Ok(response) => (response.user_id.clone(), None),
+        Err(e) => (None, Some(e.code.as_str().to_owned())),
+    };
+    let event = crate::services::events::Event {
+        realm_id: realm_id.to_owned(),
+        event_type,
+        client_id: Some(client_id.to_owned()),
+        user_id,
+        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        error,
+        details,
+        ..Default::default()
+    };
+    state.events.record(event, state.clock.now() * 1000);
+}
+
 pub fn token_response(response: &TokenResponse) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod devices;
+pub mod events;
 pub mod keys;
 pub mod meta;
 pub mod personal_tokens;

@@ -1,0 +1,2 @@
+DROP TABLE admin_events;
+DROP TABLE events;

@@ -1,0 +1,280 @@
+//! The audit log: every successful admin change is recorded by `audit`
+//! (who, when, which realm, which resource, what kind of change — never a
+//! body, so never a secret); `events` and `admin-events` read it back.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Body, Query};
+use super::{Admin, AdminError, Need, both};
+use crate::state::AppState;
+use crate::storage::new_id;
+use crate::storage::repo::events::{self, AdminEventQuery, AdminEventRow, EventQuery};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(both("/realms/{realm}/events")).get(list_events).delete(clear_events))
+        .service(web::resource(both("/realms/{realm}/admin-events")).get(list_admin_events))
+        .service(web::resource(both("/realms/{realm}/events/config")).get(get_config).put(put_config));
+}
+
+/// Records an admin event after every successful change under `/admin`.
+pub async fn audit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // (No clone of the request is kept across `next`: routing needs it unshared.)
+    let method = req.method().clone();
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let target = realm_and_rest(req.path());
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    // The realm's id before the change: a deleted realm has none afterwards.
+    let before = match &target {
+        Some((realm, _)) if method != Method::GET => find_realm(&state, realm).await.ok().map(|r| r.id),
+        _ => None,
+    };
+    let response = next.call(req).await?;
+    if method == Method::GET || !response.status().is_success() {
+        return Ok(response);
+    }
+    let Some(admin) = response.request().extensions().get::<Admin>().cloned() else {
+        return Ok(response);
+    };
+    let created = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.rsplit('/').next())
+        .map(str::to_owned);
+    let (realm, rest) = match (target, &created) {
+        (Some(t), _) => t,
+        // POST /admin/realms: the new realm's name is the Location's last segment.
+        (None, Some(name)) => (name.clone(), String::new()),
+        (None, None) => return Ok(response),
+    };
+    let realm_id = match before {
+        Some(id) => id,
+        None => match find_realm(&state, &realm).await {
+            Ok(r) => r.id,
+            Err(_) => return Ok(response),
+        },
+    };
+    let resource_path = match (&created, rest.is_empty()) {
+        (Some(id), false) => format!("{rest}/{id}"),
+        _ => rest.clone(),
+    };
+    let row = AdminEventRow {
+        id: new_id(),
+        realm_id,
+        time: state.clock.now() * 1000,
+        operation_type: operation(&method, &rest).into(),
+        resource_type: resource_type(&rest).into(),
+        resource_path,
+        auth_realm_id: admin.realm_id.clone(),
+        auth_client_id: admin.client_id.clone(),
+        auth_user_id: admin.subject.clone(),
+        ip_address: peer,
+    };
+    if let Err(error) = state.db.write(move |conn| events::insert_admin_event(conn, &row)).await {
+        tracing::warn!(%error, "recording an admin event failed");
+    }
+    Ok(response)
+}
+
+/// `/admin/realms/{realm}/{rest}` → (realm, rest without trailing slash).
+fn realm_and_rest(path: &str) -> Option<(String, String)> {
+    let tail = path.strip_prefix("/admin/realms/")?.trim_end_matches('/');
+    let (realm, rest) = tail.split_once('/').unwrap_or((tail, ""));
+    (!realm.is_empty()).then(|| (realm.to_owned(), rest.to_owned()))
+}
+
+fn operation(method: &Method, rest: &str) -> &'static str {
+    let action = ["logout", "reset-password", "client-secret"].iter().any(|a| rest.ends_with(a));
+    match *method {
+        _ if action => "ACTION",
+        Method::POST => "CREATE",
+        Method::DELETE => "DELETE",
+        _ => "UPDATE",
+    }
+}
+
+fn resource_type(rest: &str) -> &'static str {
+    let first = rest.split('/').next().unwrap_or_default();
+    match first {
+        "" | "events" => "REALM",
+        "users" if rest.contains("/role-mappings/clients") => "CLIENT_ROLE_MAPPING",
+        "users" if rest.contains("/role-mappings") => "REALM_ROLE_MAPPING",
+        "users" => "USER",
+        "clients" if rest.contains("-client-scopes") => "CLIENT_SCOPE_MAPPING",
+        "clients" => "CLIENT",
+        "roles" | "roles-by-id" => "REALM_ROLE",
+        "client-scopes" => "CLIENT_SCOPE",
+        "default-default-client-scopes" | "default-optional-client-scopes" => "REALM_SCOPE_MAPPING",
+        _ => "REALM",
+    }
+}
+
+/// `dateFrom`/`dateTo`: `yyyy-MM-dd` or milliseconds.
+fn date_ms(query: &Query, name: &str, end_of_day: bool) -> Result<Option<i64>, AdminError> {
+    let Some(raw) = query.get(name) else { return Ok(None) };
+    if let Ok(ms) = raw.parse::<i64>() {
+        return Ok(Some(ms));
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| AdminError::bad_request(format!("`{name}` must be yyyy-MM-dd or milliseconds")))?;
+    let time = if end_of_day { day.and_hms_milli_opt(23, 59, 59, 999) } else { day.and_hms_opt(0, 0, 0) };
+    Ok(time.map(|t| t.and_utc().timestamp_millis()))
+}
+
+/// All values of a repeatable query parameter (`type=LOGIN&type=LOGOUT`).
+fn repeated(req: &HttpRequest, name: &str) -> Vec<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, v)| k == name && !v.is_empty())
+        .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+async fn list_events(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ViewRealm)?;
+    let query = Query::from(&req)?;
+    let page = query.page(Some(100))?;
+    let filter = EventQuery {
+        types: repeated(&req, "type"),
+        client: query.get("client").map(str::to_owned),
+        user: query.get("user").map(str::to_owned),
+        from_ms: date_ms(&query, "dateFrom", false)?,
+        to_ms: date_ms(&query, "dateTo", true)?,
+        first: page.first as i64,
+        max: page.max.map_or(i64::MAX, |m| m as i64),
+    };
+    let realm = find_realm(&state, &path).await?;
+    let rows = state.db.run(move |conn| events::list_events(conn, &realm.id, &filter)).await?;
+    let out: Vec<Value> = rows
+        .into_iter()
+        .map(|e| {
+            let mut v = json!({
+                "id": e.id,
+                "time": e.time,
+                "type": e.event_type,
+                "realmId": e.realm_id,
+                "details": serde_json::from_str::<Value>(&e.details).unwrap_or_else(|_| json!({})),
+            });
+            for (key, value) in [
+                ("clientId", e.client_id),
+                ("userId", e.user_id),
+                ("sessionId", e.session_id),
+                ("ipAddress", e.ip_address),
+                ("error", e.error),
+            ] {
+                if let Some(value) = value {
+                    v[key] = value.into();
+                }
+            }
+            v
+        })
+        .collect();
+    Ok(rep::ok_json(out))
+}
+
+async fn clear_events(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    find_realm(&state, &path).await?;
+    // Keycloak deletes the realm's events here; an audit log that its subject
+    // can erase is worth little, so realmgate only lets the retention do it.
+    Err(AdminError::bad_request("Events are kept for the configured retention and cannot be deleted"))
+}
+
+async fn list_admin_events(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ViewRealm)?;
+    let query = Query::from(&req)?;
+    let page = query.page(Some(100))?;
+    let filter = AdminEventQuery {
+        operation_types: repeated(&req, "operationTypes"),
+        resource_types: repeated(&req, "resourceTypes"),
+        resource_path: query.get("resourcePath").map(str::to_owned),
+        auth_user: query.get("authUser").map(str::to_owned),
+        from_ms: date_ms(&query, "dateFrom", false)?,
+        to_ms: date_ms(&query, "dateTo", true)?,
+        first: page.first as i64,
+        max: page.max.map_or(i64::MAX, |m| m as i64),
+    };
+    let realm = find_realm(&state, &path).await?;
+    let rows = state.db.run(move |conn| events::list_admin_events(conn, &realm.id, &filter)).await?;
+    let out: Vec<Value> = rows
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "time": e.time,
+                "realmId": e.realm_id,
+                "authDetails": {
+                    "realmId": e.auth_realm_id,
+                    "clientId": e.auth_client_id,
+                    "userId": e.auth_user_id,
+                    "ipAddress": e.ip_address,
+                },
+                "operationType": e.operation_type,
+                "resourceType": e.resource_type,
+                "resourcePath": e.resource_path,
+            })
+        })
+        .collect();
+    Ok(rep::ok_json(out))
+}
+
+fn config(state: &AppState) -> Value {
+    json!({
+        "eventsEnabled": true,
+        "eventsExpiration": state.events.retention,
+        "eventsListeners": ["jboss-logging"],
+        "enabledEventTypes": [],
+        "adminEventsEnabled": true,
+        "adminEventsDetailsEnabled": false,
+    })
+}
+
+async fn get_config(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ViewRealm)?;
+    find_realm(&state, &path).await?;
+    Ok(rep::ok_json(config(&state)))
+}
+
+/// Accepted for compatibility; recording is always on and the retention is
+/// the server's `--events-retention`.
+async fn put_config(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(&path, Need::ManageRealm)?;
+    Body::read(payload).await?.object()?;
+    find_realm(&state, &path).await?;
+    Ok(rep::no_content())
+}
