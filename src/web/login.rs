@@ -37,7 +37,16 @@ pub async fn login_submit(
         let message = "Enter your username and password.";
         return Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), StatusCode::OK));
     };
-    let Some(user) = authentication::password(&state, &entry, username, password.to_owned()).await? else {
+    let signed_in = authentication::password(&state, &entry, username, password.to_owned()).await?;
+    record_login(
+        &state,
+        &req,
+        &entry.realm.id,
+        next.client_id(),
+        username,
+        signed_in.as_ref().map(|u| u.user.id.as_str()),
+    );
+    let Some(user) = signed_in else {
         tracing::info!(realm = %entry.realm.name, "login failed");
         return Ok(login_page(
             &req,
@@ -75,4 +84,29 @@ pub async fn login_submit(
         }
         _ => Ok(super::account::back_to_account(&entry, vec![cookie])),
     }
+}
+
+/// The audit-log event of a login form submission.
+fn record_login(
+    state: &AppState,
+    req: &HttpRequest,
+    realm_id: &str,
+    client_id: Option<&str>,
+    username: &str,
+    user_id: Option<&str>,
+) {
+    let mut details = serde_json::Map::new();
+    details.insert("username".into(), username.chars().take(255).collect::<String>().into());
+    details.insert("auth_method".into(), "openid-connect".into());
+    let event = crate::services::events::Event {
+        realm_id: realm_id.to_owned(),
+        event_type: if user_id.is_some() { "LOGIN" } else { "LOGIN_ERROR" },
+        client_id: client_id.map(str::to_owned),
+        user_id: user_id.map(str::to_owned),
+        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        error: user_id.is_none().then(|| "invalid_user_credentials".to_owned()),
+        details,
+        ..Default::default()
+    };
+    state.events.record(event, state.clock.now() * 1000);
 }

@@ -75,7 +75,7 @@ pub async fn end_session(
     });
     if hint_matches {
         if let Some(live) = live {
-            end_session_now(&state, &entry, live.session.id).await?;
+            end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
         }
         return Ok(signed_out(&state, &entry, &logout));
     }
@@ -109,15 +109,28 @@ pub async fn logout_confirm(
     let params = page_params(&req, payload, &entry).await?;
     let logout: LogoutRequest = unseal_form(&req, &state, &entry, &params, LOGOUT_PURPOSE)?;
     if let Some(live) = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
-        end_session_now(&state, &entry, live.session.id).await?;
+        end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
     }
     Ok(signed_out(&state, &entry, &logout))
 }
 
-async fn end_session_now(state: &AppState, entry: &Arc<RealmEntry>, session_id: String) -> Result<(), PageError> {
+async fn end_session_now(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    session_id: String,
+    user_id: String,
+) -> Result<(), PageError> {
     let now = state.clock.now();
-    let entry = Arc::clone(entry);
-    state.db.write(move |conn| sessions::end(conn, &entry, &session_id, now)).await?;
+    let event = crate::services::events::Event {
+        realm_id: entry.realm.id.clone(),
+        event_type: "LOGOUT",
+        user_id: Some(user_id),
+        session_id: Some(session_id.clone()),
+        ..Default::default()
+    };
+    let ending = Arc::clone(entry);
+    state.db.write(move |conn| sessions::end(conn, &ending, &session_id, now)).await?;
+    state.events.record(event, now * 1000);
     Ok(())
 }
 
