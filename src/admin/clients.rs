@@ -194,7 +194,7 @@ fn to_row(
         .filter(|(k, _)| ![DEVICE_ATTRIBUTE, REFRESH_ATTRIBUTE, POST_LOGOUT_ATTRIBUTE].contains(&k.as_str()))
         .collect();
     opaque.insert("attributes".into(), Value::Object(foreign));
-    if !opaque.contains_key("optionalClientScopes") {
+    if existing.is_none() && !opaque.contains_key("optionalClientScopes") {
         opaque.insert("optionalClientScopes".into(), json!(scope_admin::realm_defaults(realm, DEFAULT_OPTIONALS)));
     }
     opaque.remove("bearerOnly");
@@ -235,7 +235,7 @@ pub async fn find_client(
         .db
         .run(move |conn| clients::find_by_id(conn, &realm_id, &id))
         .await?
-        .ok_or_else(|| AdminError::not_found("Could not find client"))
+        .ok_or_else(|| AdminError::not_found("Client"))
 }
 
 async fn list(
@@ -480,8 +480,7 @@ async fn scope_change(
     let realm = find_realm(state, &realm_name).await?;
     let mut row = find_client(state, &realm, &id).await?;
     let all = scope_admin::catalog(state, &realm.id).await?;
-    let scope =
-        all.iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::not_found("Could not find client scope"))?;
+    let scope = all.iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::not_found("Client scope"))?;
     let mut names = client_scope_names(&row, optional)?;
     names.retain(|n| n != &scope.name);
     if add {

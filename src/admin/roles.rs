@@ -82,7 +82,7 @@ async fn find_role(state: &AppState, realm: &realms::RealmRow, key: &RoleKey) ->
             RoleKey::Name(n) => &r.name == n,
             RoleKey::Id(i) => &r.id == i,
         })
-        .ok_or_else(|| AdminError::not_found("Could not find role"))
+        .ok_or_else(|| AdminError::not_found("Role"))
 }
 
 async fn list(
@@ -344,7 +344,7 @@ async fn client_role(
         Some(client) if REALM_MANAGEMENT_ROLES.contains(&name.as_str()) => {
             Ok(rep::ok_json(management_rep(&realm, &client.id, &name)))
         }
-        _ => Err(AdminError::not_found("Could not find role")),
+        _ => Err(AdminError::not_found("Role")),
     }
 }
 
@@ -403,7 +403,7 @@ fn named<'a, T>(
                     let (cname, cid) = key(c);
                     name.is_none_or(|n| n == cname) && id.is_none_or(|i| i == cid) && (name.is_some() || id.is_some())
                 })
-                .ok_or_else(|| AdminError::not_found("Role not found"))
+                .ok_or_else(|| AdminError::not_found("Role"))
         })
         .collect()
 }
@@ -499,8 +499,7 @@ async fn change_client(
     let items = Body::read(payload).await?.list()?;
     let realm = find_realm(state, &realm_name).await?;
     let mut user = find_user(state, &realm, &id).await?;
-    let client =
-        management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role not found"))?;
+    let client = management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
     let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
     let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
         .into_iter()
@@ -571,7 +570,7 @@ async fn all_mappings(
             .db
             .run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT))
             .await?
-            .ok_or_else(|| AdminError::not_found("Could not find client"))?;
+            .ok_or_else(|| AdminError::not_found("Client"))?;
         out["clientMappings"] = json!({
             REALM_MANAGEMENT_CLIENT: {
                 "id": client.id,

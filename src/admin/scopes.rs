@@ -105,7 +105,7 @@ async fn find(state: &AppState, realm_id: &str, id: &str) -> Result<ScopeEntry, 
         .await?
         .into_iter()
         .find(|s| s.id == id)
-        .ok_or_else(|| AdminError::not_found("Could not find client scope"))
+        .ok_or_else(|| AdminError::not_found("Client scope"))
 }
 
 async fn list(
@@ -198,8 +198,7 @@ async fn update(
     let changes = Body::read(payload).await?.object()?;
     let realm = find_realm(&state, &realm_name).await?;
     let known = catalog(&state, &realm.id).await?;
-    let current =
-        known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Could not find client scope"))?;
+    let current = known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Client scope"))?;
     if current.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
     }

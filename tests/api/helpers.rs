@@ -233,9 +233,32 @@ pub async fn spawn_node(
     Ok(TestApp { base: format!("http://127.0.0.1:{port}"), http, clock, db })
 }
 
-/// Runs a test body on both backends.
+/// Runs a test body on both backends, with `TEST_REALMS` or with the realm
+/// file named first (`both_backends!(realms = ADMIN_REALMS; a, b)`, a
+/// constant of the calling module).
 #[macro_export]
 macro_rules! both_backends {
+    (realms = $realms:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let backend = $crate::helpers::Backend::Sqlite;
+                    if let Some(app) = $crate::helpers::spawn_app_with(backend, super::$realms).await {
+                        super::$name(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let backend = $crate::helpers::Backend::Postgres;
+                    if let Some(app) = $crate::helpers::spawn_app_with(backend, super::$realms).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
@@ -261,16 +284,21 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub json: Value,
+    /// The body as sent (to tell an empty body from `null`).
+    pub text: String,
 }
 
 impl Answer {
-    async fn from(response: Response) -> Self {
+    pub async fn from(response: Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        let json =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Self { status, headers, json }
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
+        Self { status, headers, json, text }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -356,6 +384,19 @@ impl TestApp {
     pub async fn userinfo(&self, realm: &str, access_token: &str) -> Answer {
         let request =
             self.http.get(self.realm_url(realm, "/protocol/openid-connect/userinfo")).bearer_auth(access_token);
+        Answer::from(request.send().await.expect("request")).await
+    }
+
+    /// Calls the admin API at `/admin{path}` with a Bearer token (if any)
+    /// and a raw body (if any), sent as JSON.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+        let mut request = self.http.request(method, format!("{}/admin{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_owned());
+        }
         Answer::from(request.send().await.expect("request")).await
     }
 

@@ -1,6 +1,8 @@
 //! Integration tests: the real server over HTTP on a random loopback port.
 
 mod account;
+mod admin;
+mod admin_clients;
 mod browser;
 mod hardening;
 mod helpers;

@@ -20,10 +20,7 @@ async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> crate::he
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let json = response.json().await.unwrap_or(serde_json::Value::Null);
-    crate::helpers::Answer { status, headers, json }
+    crate::helpers::Answer::from(response).await
 }
 
 async fn malformed_bodies_are_4xx(app: TestApp) {

@@ -1,0 +1,172 @@
+//! Who may call the admin API: the master administrator everywhere, a
+//! realm's administrators and service accounts there only, with their roles.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{
+    ADMIN_REALMS, admin_cli_token, assert_forbidden, call, change, client_uuid, create, get, master_token, user_id,
+    usernames,
+};
+use crate::both_backends;
+use crate::helpers::{TestApp, jwt_parts};
+
+both_backends!(
+    realms = ADMIN_REALMS;
+    admin_calls_need_a_valid_token,
+    a_realm_admin_manages_only_its_own_realm,
+    view_users_may_read_users_but_not_change_them,
+    a_service_account_acts_with_the_roles_granted_to_it,
+);
+
+async fn admin_calls_need_a_valid_token(app: TestApp) {
+    let none = app.admin(Method::GET, "/realms", None, None).await;
+    assert_eq!(none.status, 401, "{}", none.text);
+    assert!(none.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{:?}", none.headers);
+    assert_eq!(app.admin(Method::GET, "/serverinfo", None, None).await.status, 401);
+    for garbage in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0."] {
+        let answer = app.admin(Method::GET, "/realms/acme/users", Some(garbage), None).await;
+        assert_eq!(answer.status, 401, "{garbage}: {}", answer.text);
+    }
+    // A refresh token is not an access token.
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let refresh = app.admin(Method::GET, "/realms/acme/users", Some(tokens.str("refresh_token")), None).await;
+    assert_eq!(refresh.status, 401, "{}", refresh.text);
+
+    // A user without administration roles, through admin-cli or another client.
+    let alice = admin_cli_token(&app, "acme", ("alice", "alice-pw")).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &alice, None).await);
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", tokens.str("access_token"), None).await);
+    // Nor does a master user without the admin role get anywhere.
+    let master = master_token(&app).await;
+    let realm_url = "/realms/master/users";
+    create(
+        &app,
+        realm_url,
+        &master,
+        json!({"username": "nobody", "enabled": true, "credentials": [{"value": "nobody-pw"}]}),
+    )
+    .await;
+    let nobody = admin_cli_token(&app, "master", ("nobody", "nobody-pw")).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme", &nobody, None).await);
+    assert_forbidden(&call(&app, Method::POST, "/realms", &nobody, Some(json!({"realm": "x"}))).await);
+
+    let info = get(&app, "/serverinfo", &master).await;
+    assert!(info.json["systemInfo"]["version"].is_string(), "{}", info.text);
+}
+
+async fn a_realm_admin_manages_only_its_own_realm(app: TestApp) {
+    let rita = admin_cli_token(&app, "acme", ("rita", "rita-pw")).await;
+    assert_eq!(get(&app, "/realms/acme", &rita).await.json["realm"], "acme");
+    change(&app, Method::PUT, "/realms/acme", &rita, Some(r#"{"displayName": "Acme by Rita"}"#)).await;
+    assert_eq!(get(&app, "/realms/acme", &rita).await.json["displayName"], "Acme by Rita");
+    create(&app, "/realms/acme/users", &rita, json!({"username": "made-by-rita", "enabled": true})).await;
+    create(&app, "/realms/acme/clients", &rita, json!({"clientId": "made-by-rita"})).await;
+    let listed = get(&app, "/realms", &rita).await;
+    let names: Vec<&str> = listed.json.as_array().unwrap().iter().map(|r| r["realm"].as_str().unwrap()).collect();
+    assert_eq!(names, ["acme"], "a realm admin sees its realm only");
+
+    for (method, path) in [
+        (Method::GET, "/realms/other"),
+        (Method::GET, "/realms/other/users"),
+        (Method::POST, "/realms/other/users"),
+        (Method::PUT, "/realms/other"),
+        (Method::GET, "/realms/master/users"),
+        (Method::GET, "/realms/other/clients"),
+        (Method::DELETE, "/realms/other"),
+    ] {
+        let answer = call(&app, method.clone(), path, &rita, Some(json!({"username": "intruder"}))).await;
+        assert_eq!(answer.status, 403, "{method} {path}: {}", answer.text);
+        assert_forbidden(&answer);
+    }
+    assert_forbidden(&call(&app, Method::POST, "/realms", &rita, Some(json!({"realm": "by-rita"}))).await);
+
+    // The same the other way round.
+    let olga = admin_cli_token(&app, "other", ("olga", "olga-pw")).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &olga, None).await);
+    assert_eq!(get(&app, "/realms/other/users", &olga).await.json.as_array().unwrap().len(), 1);
+    let master = master_token(&app).await;
+    assert!(get(&app, "/realms/other/users", &master).await.json.as_array().is_some_and(|u| u.len() == 1));
+}
+
+async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
+    let vera = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    let listed = get(&app, "/realms/acme/users", &vera).await;
+    assert_eq!(usernames(&listed.json), ["alice", "rita", "vera"]);
+    assert_eq!(get(&app, "/realms/acme/users/count", &vera).await.json, json!(3));
+    let alice = user_id(&app, "acme", &vera, "alice").await;
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &vera).await.json["firstName"], "Alice");
+
+    let user = format!("/realms/acme/users/{alice}");
+    for (method, path) in [
+        (Method::POST, "/realms/acme/users"),
+        (Method::PUT, user.as_str()),
+        (Method::DELETE, user.as_str()),
+        (Method::GET, "/realms/acme/clients"),
+        (Method::PUT, "/realms/acme"),
+        (Method::POST, "/realms/acme/roles"),
+    ] {
+        let answer = call(&app, method.clone(), path, &vera, Some(json!({"username": "x", "firstName": "X"}))).await;
+        assert_eq!(answer.status, 403, "{method} {path}: {}", answer.text);
+        assert_forbidden(&answer);
+    }
+    let master = master_token(&app).await;
+    assert_eq!(get(&app, &user, &master).await.json["firstName"], "Alice", "nothing changed");
+    assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3));
+}
+
+async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
+    let robot = app.client_credentials("acme", "robot", "robot-secret", None).await;
+    assert_eq!(robot.status, 200, "{}", robot.json);
+    let before = robot.str("access_token").to_owned();
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &before, None).await);
+    assert_forbidden(&call(&app, Method::POST, "/realms/acme/users", &before, Some(json!({"username": "x"}))).await);
+
+    // The master administrator grants the service account `manage-users`.
+    let master = master_token(&app).await;
+    let management = client_uuid(&app, "acme", &master, "realm-management").await;
+    let roles = get(&app, &format!("/realms/acme/clients/{management}/roles"), &master).await;
+    let role = roles.json.as_array().unwrap().iter().find(|r| r["name"] == "manage-users").expect("manage-users");
+    assert_eq!(role["clientRole"], true);
+    let robot_id = client_uuid(&app, "acme", &master, "robot").await;
+    let account = get(&app, &format!("/realms/acme/clients/{robot_id}/service-account-user"), &master).await;
+    assert_eq!(account.json["username"], "service-account-robot");
+    let account_id = account.json["id"].as_str().unwrap();
+    let mappings = format!("/realms/acme/users/{account_id}/role-mappings/clients/{management}");
+    let grant = json!([{ "id": role["id"], "name": "manage-users" }]).to_string();
+    change(&app, Method::POST, &mappings, &master, Some(&grant)).await;
+    let held = get(&app, &mappings, &master).await;
+    assert_eq!(held.json.as_array().unwrap().iter().map(|r| &r["name"]).collect::<Vec<_>>(), ["manage-users"]);
+
+    // A token issued before the grant stays without it; a new one has it.
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &before, None).await);
+    let start = Instant::now();
+    let mut n = 0;
+    let created = loop {
+        let token = app.client_credentials("acme", "robot", "robot-secret", None).await;
+        let user = json!({ "username": format!("robot-made-{n}"), "enabled": true });
+        let answer = call(&app, Method::POST, "/realms/acme/users", token.str("access_token"), Some(user)).await;
+        if answer.status == 201 {
+            let (_, claims) = jwt_parts(token.str("access_token"));
+            assert_eq!(claims["resource_access"]["realm-management"]["roles"], json!(["manage-users"]));
+            break start.elapsed();
+        }
+        assert_forbidden(&answer);
+        assert!(start.elapsed() < Duration::from_secs(3), "the service account never got manage-users");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(created < Duration::from_millis(1500), "took {created:?}");
+    // Still nothing beyond what was granted, and nothing outside its realm.
+    let token = app.client_credentials("acme", "robot", "robot-secret", None).await;
+    let after = token.str("access_token");
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/clients", after, None).await);
+    assert_forbidden(&call(&app, Method::GET, "/realms/other/users", after, None).await);
+    // Taking the role back takes it out of new tokens.
+    change(&app, Method::DELETE, &mappings, &master, Some(&grant)).await;
+    assert_eq!(get(&app, &mappings, &master).await.json, json!([]));
+    let token = app.client_credentials("acme", "robot", "robot-secret", None).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", token.str("access_token"), None).await);
+}

@@ -1,0 +1,210 @@
+//! What the admin API changes is what the protocol endpoints do: secrets,
+//! passwords, keys, exports and logouts.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{ADMIN_REALMS, call, change, client_uuid, create, get, master_token, user_id};
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::helpers::{TestApp, jwt_parts};
+
+both_backends!(
+    realms = ADMIN_REALMS;
+    a_regenerated_secret_replaces_the_old_one,
+    a_user_created_through_the_api_signs_in,
+    the_keys_endpoint_names_the_signing_key,
+    a_realm_created_through_the_api_is_exported,
+    admin_logout_ends_sessions_and_password_grants,
+);
+
+async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
+    let master = master_token(&app).await;
+    let id =
+        create(&app, "/realms/acme/clients", &master, json!({"clientId": "rotor", "serviceAccountsEnabled": true}))
+            .await;
+    let path = format!("/realms/acme/clients/{id}/client-secret");
+    let old = get(&app, &path, &master).await.json;
+    assert_eq!(old["type"], "secret");
+    let old = old["value"].as_str().expect("a generated secret").to_owned();
+    assert_eq!(get(&app, &format!("/realms/acme/clients/{id}"), &master).await.json["secret"], old.as_str());
+    assert_eq!(app.client_credentials("acme", "rotor", &old, None).await.status, 200);
+
+    let fresh = call(&app, Method::POST, &path, &master, None).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    assert_eq!(fresh.json["type"], "secret");
+    let new = fresh.str("value").to_owned();
+    assert_ne!(new, old);
+    assert_eq!(get(&app, &path, &master).await.json["value"], new.as_str());
+    app.client_credentials("acme", "rotor", &old, None).await.assert_error(401, "invalid_client");
+    let form = [("grant_type", "client_credentials"), ("client_id", "rotor"), ("client_secret", old.as_str())];
+    app.token("acme", None, &form).await.assert_error(401, "invalid_client");
+    let answer = app.client_credentials("acme", "rotor", &new, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+
+    // A public client has no secret to show, and still answers 200.
+    let cli = client_uuid(&app, "acme", &master, "admin-cli").await;
+    let none = get(&app, &format!("/realms/acme/clients/{cli}/client-secret"), &master).await;
+    assert_eq!(none.json["type"], "secret");
+    assert!(none.json.get("value").is_none(), "{}", none.text);
+}
+
+async fn a_user_created_through_the_api_signs_in(app: TestApp) {
+    let master = master_token(&app).await;
+    let id =
+        create(&app, "/realms/acme/clients", &master, json!({"clientId": "portal", "directAccessGrantsEnabled": true}))
+            .await;
+    let secret = get(&app, &format!("/realms/acme/clients/{id}/client-secret"), &master).await.json["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = json!({
+        "username": "Newbie",
+        "email": "newbie@example.com",
+        "enabled": true,
+        "credentials": [{"type": "password", "value": "first-pw", "temporary": false}],
+    });
+    let user_id = create(&app, "/realms/acme/users", &master, user).await;
+    let portal = ("portal", secret.as_str());
+    let tokens = app.password_grant("acme", portal, ("newbie", "first-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let (_, claims) = jwt_parts(tokens.str("access_token"));
+    assert_eq!((&claims["sub"], &claims["client_id"]), (&json!(user_id), &json!("portal")), "{claims}");
+    // As python-keycloak sends it: secret in the form, empty `code` and `redirect_uri`.
+    let form = [
+        ("username", "newbie"),
+        ("password", "first-pw"),
+        ("client_id", "portal"),
+        ("grant_type", "password"),
+        ("code", ""),
+        ("redirect_uri", ""),
+        ("scope", "openid"),
+        ("client_secret", secret.as_str()),
+    ];
+    let answer = app.token("acme", None, &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert!(answer.json["expires_in"].is_number() && answer.json["refresh_token"].is_string(), "{}", answer.json);
+
+    let reset = r#"{"type": "password", "value": "second-pw", "temporary": false}"#;
+    change(&app, Method::PUT, &format!("/realms/acme/users/{user_id}/reset-password"), &master, Some(reset)).await;
+    app.password_grant("acme", portal, ("newbie", "first-pw"), "openid").await.assert_error(400, "invalid_grant");
+    assert_eq!(app.password_grant("acme", portal, ("newbie", "second-pw"), "openid").await.status, 200);
+
+    // Left out, `enabled` is false (as in Keycloak): no sign-in until enabled.
+    let dormant = json!({"username": "dormant", "credentials": [{"type": "password", "value": "dormant-pw"}]});
+    let dormant_id = create(&app, "/realms/acme/users", &master, dormant).await;
+    let path = format!("/realms/acme/users/{dormant_id}");
+    assert_eq!(get(&app, &path, &master).await.json["enabled"], false);
+    app.password_grant("acme", portal, ("dormant", "dormant-pw"), "openid").await.assert_error(400, "invalid_grant");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"enabled": true}"#)).await;
+    assert_eq!(app.password_grant("acme", portal, ("dormant", "dormant-pw"), "openid").await.status, 200);
+
+    // Without directAccessGrantsEnabled a client may not use the password grant.
+    create(&app, "/realms/acme/clients", &master, json!({"clientId": "codeonly", "secret": "codeonly-secret"})).await;
+    let refused = app.password_grant("acme", ("codeonly", "codeonly-secret"), ("newbie", "second-pw"), "openid").await;
+    assert_eq!(refused.json["error"], "unauthorized_client", "{}", refused.json);
+}
+
+async fn the_keys_endpoint_names_the_signing_key(app: TestApp) {
+    use base64::Engine;
+    let master = master_token(&app).await;
+    let kid_of = |token: &str| jwt_parts(token).0["kid"].as_str().unwrap().to_owned();
+    let check = |realm: &'static str, token: String| {
+        let (app, master) = (&app, &master);
+        async move {
+            let keys = get(app, &format!("/realms/{realm}/keys"), master).await.json;
+            let kid = keys["active"]["RS256"].as_str().unwrap_or_else(|| panic!("no active RS256 key: {keys}"));
+            assert_eq!(kid_of(&token), kid, "the token is signed with the active key");
+            let entry = keys["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("the key is listed");
+            assert_eq!(
+                (&entry["status"], &entry["type"], &entry["algorithm"]),
+                (&json!("ACTIVE"), &json!("RSA"), &json!("RS256"))
+            );
+            let der = base64::engine::general_purpose::STANDARD.decode(entry["publicKey"].as_str().unwrap());
+            assert!(der.is_ok_and(|d| d.len() > 200), "a DER public key: {entry}");
+            let jwks = app.get(&app.realm_url(realm, "/protocol/openid-connect/certs")).await;
+            assert!(jwks.json["keys"].as_array().unwrap().iter().any(|k| k["kid"] == kid), "{}", jwks.json);
+            kid.to_owned()
+        }
+    };
+    check("master", master.clone()).await;
+    let alice = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let old = check("acme", alice.str("access_token").to_owned()).await;
+
+    // After a rotation the new key is the active one; the old one is still listed, passive.
+    let out = app.cli(&["keys", "rotate", "--realm", "acme"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys = get(&app, "/realms/acme/keys", &master).await.json;
+    let new = keys["active"]["RS256"].as_str().unwrap();
+    assert_ne!(new, old);
+    let previous = keys["keys"].as_array().unwrap().iter().find(|k| k["kid"] == old.as_str()).expect("still listed");
+    assert_eq!(previous["status"], "PASSIVE");
+}
+
+async fn a_realm_created_through_the_api_is_exported(app: TestApp) {
+    let master = master_token(&app).await;
+    create(
+        &app,
+        "/realms",
+        &master,
+        json!({"realm": "exported", "displayName": "Exported Realm", "accessTokenLifespan": 600}),
+    )
+    .await;
+    let r = "/realms/exported";
+    let client =
+        json!({"clientId": "exp-web", "redirectUris": ["http://127.0.0.1:9/cb"], "directAccessGrantsEnabled": true});
+    create(&app, &format!("{r}/clients"), &master, client).await;
+    create(
+        &app,
+        &format!("{r}/users"),
+        &master,
+        json!({"username": "exp-user", "email": "e@example.com", "enabled": true}),
+    )
+    .await;
+    create(&app, &format!("{r}/roles"), &master, json!({"name": "exp-role"})).await;
+
+    let out = app.cli(&["realm", "export", "exported"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        r#"name = "exported""#,
+        r#"display_name = "Exported Realm""#,
+        r#"access_token_lifetime = "10m""#,
+        r#"client_id = "exp-web""#,
+        r#""http://127.0.0.1:9/cb""#,
+        r#"username = "exp-user""#,
+        r#"name = "exp-role""#,
+    ] {
+        assert!(file.contains(line), "`{line}` missing from:\n{file}");
+    }
+    assert!(!file.contains("admin-cli"), "built-in clients are not exported:\n{file}");
+    let discovery = app.get(&app.realm_url("exported", "/.well-known/openid-configuration")).await;
+    assert_eq!(discovery.json["issuer"], app.issuer("exported"));
+}
+
+async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let sessions = format!("/realms/acme/users/{alice}/sessions");
+    assert_eq!(get(&app, &sessions, &master).await.json, json!([]));
+
+    let browser = Browser::new();
+    let account = app.realm_url("acme", "/account");
+    let login = browser.get(&account).await;
+    assert_eq!(browser.login(&login, "alice", "alice-pw").await.status, 303);
+    let listed = get(&app, &sessions, &master).await.json;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!((&listed[0]["userId"], &listed[0]["username"]), (&json!(alice), &json!("alice")));
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let refresh_token = tokens.str("refresh_token").to_owned();
+
+    change(&app, Method::POST, &format!("/realms/acme/users/{alice}/logout"), &master, None).await;
+    assert_eq!(get(&app, &sessions, &master).await.json, json!([]));
+    assert!(browser.get(&account).await.is_login_page(), "the browser session ended");
+    let refused = app.refresh("acme", ("web", "web-secret"), &refresh_token).await;
+    refused.assert_error(400, "invalid_grant");
+    assert_eq!(refused.json["error_description"], "Session not active");
+    // Signing in again works.
+    let again = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert_eq!(app.refresh("acme", ("web", "web-secret"), again.str("refresh_token")).await.status, 200);
+}

@@ -1,0 +1,335 @@
+//! The wire rules Keycloak's admin clients depend on: statuses, empty
+//! bodies, `Location`, trailing slashes, query flags, paging, merge-on-PUT,
+//! opaque fields and error bodies.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{
+    ADMIN_REALMS, assert_bad_request, assert_conflict, call, change, client_uuid, create, get, master_token,
+    not_found_body, user_id, usernames,
+};
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+both_backends!(
+    realms = ADMIN_REALMS;
+    creates_updates_and_deletes_answer_as_keycloak_does,
+    bodies_may_be_empty_or_null_and_paths_may_end_in_a_slash,
+    users_are_found_exactly_or_by_substring,
+    users_are_paged_past_one_hundred,
+    duplicates_are_conflicts,
+    put_merges_into_what_is_stored,
+    unmodelled_fields_are_kept,
+    missing_things_are_404_and_bad_bodies_are_400,
+);
+
+async fn creates_updates_and_deletes_answer_as_keycloak_does(app: TestApp) {
+    let master = master_token(&app).await;
+    let answer = call(&app, Method::POST, "/realms", &master, Some(json!({"realm": "wired", "enabled": true}))).await;
+    assert_eq!((answer.status, answer.text.as_str()), (201, ""));
+    assert_eq!(answer.header("location"), Some(format!("{}/admin/realms/wired", app.base).as_str()));
+
+    let r = "/realms/wired";
+    let client = create(&app, &format!("{r}/clients"), &master, json!({"clientId": "c1"})).await;
+    let user = create(&app, &format!("{r}/users"), &master, json!({"username": "u1", "enabled": true})).await;
+    let scope = create(&app, &format!("{r}/client-scopes"), &master, json!({"name": "wired.read"})).await;
+    for id in [&client, &user, &scope] {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id} is a UUID");
+    }
+    let answer = call(&app, Method::POST, &format!("{r}/roles"), &master, Some(json!({"name": "team lead"}))).await;
+    assert_eq!((answer.status, answer.text.as_str()), (201, ""));
+    let location = answer.header("location").unwrap();
+    assert_eq!(location, format!("{}/admin/realms/wired/roles/team%20lead", app.base), "roles go by name");
+    assert_eq!(get(&app, &format!("{r}/clients/{client}"), &master).await.json["clientId"], "c1");
+    assert_eq!(get(&app, &format!("{r}/users/{user}"), &master).await.json["username"], "u1");
+    assert_eq!(get(&app, &format!("{r}/client-scopes/{scope}"), &master).await.json["name"], "wired.read");
+    assert_eq!(get(&app, &format!("{r}/roles/team%20lead"), &master).await.json["name"], "team lead");
+
+    change(&app, Method::PUT, r, &master, Some(r#"{"displayName": "Wired"}"#)).await;
+    change(&app, Method::PUT, &format!("{r}/clients/{client}"), &master, Some(r#"{"name": "C one"}"#)).await;
+    change(&app, Method::PUT, &format!("{r}/users/{user}"), &master, Some(r#"{"firstName": "U"}"#)).await;
+    change(&app, Method::PUT, &format!("{r}/roles/team%20lead"), &master, Some(r#"{"description": "d"}"#)).await;
+    change(&app, Method::PUT, &format!("{r}/client-scopes/{scope}"), &master, Some(r#"{"description": "d"}"#)).await;
+    assert_eq!(get(&app, &format!("{r}/clients/{client}"), &master).await.json["name"], "C one");
+    assert_eq!(get(&app, &format!("{r}/roles/team%20lead"), &master).await.json["description"], "d");
+
+    // Deletes with `{}` (as npm sends) and with no body (as python does).
+    let deletes = [
+        (format!("{r}/client-scopes/{scope}"), Some("{}")),
+        (format!("{r}/roles/team%20lead"), None),
+        (format!("{r}/users/{user}"), Some("{}")),
+        (format!("{r}/clients/{client}"), None),
+    ];
+    for (path, body) in &deletes {
+        change(&app, Method::DELETE, path, &master, *body).await;
+        assert_eq!(call(&app, Method::GET, path, &master, None).await.status, 404, "{path} is gone");
+    }
+    change(&app, Method::DELETE, r, &master, Some("{}")).await;
+    assert_eq!(call(&app, Method::GET, r, &master, None).await.status, 404);
+    assert_eq!(app.get(&app.realm_url("wired", "/.well-known/openid-configuration")).await.status, 404);
+    // The master realm stays.
+    let answer = call(&app, Method::DELETE, "/realms/master", &master, None).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    get(&app, "/realms/master", &master).await;
+}
+
+async fn bodies_may_be_empty_or_null_and_paths_may_end_in_a_slash(app: TestApp) {
+    let master = master_token(&app).await;
+    let realms = get(&app, "/realms/", &master).await;
+    assert!(realms.json.as_array().unwrap().iter().any(|r| r["realm"] == "master"), "{}", realms.text);
+    let answer = call(&app, Method::POST, "/realms/", &master, Some(json!({"realm": "slashed"}))).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.header("location"), Some(format!("{}/admin/realms/slashed", app.base).as_str()));
+    let answer =
+        call(&app, Method::POST, "/realms/acme/users/", &master, Some(json!({"username": "slash", "enabled": true})))
+            .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let id = user_id(&app, "acme", &master, "slash").await;
+    assert_eq!(answer.header("location"), Some(format!("{}/admin/realms/acme/users/{id}", app.base).as_str()));
+    assert_eq!(usernames(&get(&app, "/realms/acme/users/", &master).await.json).len(), 4);
+    assert!(get(&app, "/realms/acme/clients/", &master).await.json.as_array().is_some_and(|c| c.len() >= 4));
+
+    // python-keycloak sends a JSON content type and an empty body on a GET.
+    let answer = app.admin(Method::GET, "/realms/acme", Some(&master), Some("")).await;
+    assert_eq!((answer.status, &answer.json["realm"]), (200, &json!("acme")), "{}", answer.text);
+
+    // Actions and updates with an empty body, `{}` or `null`.
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    for body in [None, Some(""), Some("{}"), Some("null")] {
+        change(&app, Method::POST, &format!("/realms/acme/users/{alice}/logout"), &master, body).await;
+        change(&app, Method::PUT, &format!("/realms/acme/users/{alice}"), &master, body).await;
+        change(&app, Method::PUT, "/realms/acme", &master, body).await;
+    }
+    let user = get(&app, &format!("/realms/acme/users/{alice}"), &master).await;
+    assert_eq!((&user.json["email"], &user.json["enabled"]), (&json!("alice@example.com"), &json!(true)));
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["accessTokenLifespan"], 600);
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let answer = app
+        .admin(Method::POST, &format!("/realms/acme/clients/{web}/client-secret"), Some(&master), Some("null"))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(answer.json["value"].is_string(), "{}", answer.text);
+}
+
+async fn users_are_found_exactly_or_by_substring(app: TestApp) {
+    let master = master_token(&app).await;
+    for name in ["Alicia", "malice"] {
+        create(&app, "/realms/acme/users", &master, json!({"username": name, "enabled": true})).await;
+    }
+    let find = |query: &'static str| {
+        let (app, master) = (&app, &master);
+        async move { usernames(&get(app, &format!("/realms/acme/users?{query}"), master).await.json) }
+    };
+    assert_eq!(find("username=alicia&exact=true").await, ["alicia"], "usernames are stored lower-case");
+    assert_eq!(find("username=alice&exact=True").await, ["alice"], "python sends exact=True");
+    assert_eq!(find("username=ALICE&exact=TRUE").await, ["alice"]);
+    assert_eq!(find("username=alice&exact=false").await, ["alice", "malice"]);
+    assert_eq!(find("username=alice").await, ["alice", "malice"]);
+    assert_eq!(find("username=ALI").await, ["alice", "alicia", "malice"]);
+    assert_eq!(find("search=LIC").await, ["alice", "alicia", "malice"]);
+    assert_eq!(find("search=example.com").await, ["alice"], "search covers e-mail");
+    assert_eq!(find("firstName=ali").await, ["alice"]);
+    assert_eq!(find("email=alice@example.com&exact=true").await, ["alice"]);
+    assert_eq!(find("username=nobody").await, Vec::<String>::new());
+    assert_eq!(get(&app, "/realms/acme/users/count?username=ali", &master).await.json, json!(3));
+    assert_eq!(get(&app, "/realms/acme/users/count?username=alice&exact=True", &master).await.json, json!(1));
+}
+
+async fn users_are_paged_past_one_hundred(app: TestApp) {
+    let master = master_token(&app).await;
+    let count = get(&app, "/realms/acme/users/count", &master).await;
+    let before = count.json.as_u64().unwrap_or_else(|| panic!("a bare integer, not {}", count.text));
+    for i in 0..130 {
+        create(&app, "/realms/acme/users", &master, json!({"username": format!("bulk-{i:03}"), "enabled": true})).await;
+    }
+    let count = get(&app, "/realms/acme/users/count", &master).await;
+    assert_eq!(count.text.trim(), (before + 130).to_string(), "a bare integer");
+    let total = before as usize + 130;
+
+    let page = |query: &'static str| {
+        let (app, master) = (&app, &master);
+        async move { get(app, &format!("/realms/acme/users{query}"), master).await.json.as_array().unwrap().clone() }
+    };
+    assert_eq!(page("").await.len(), 100, "the default max is 100");
+    let first = page("?first=0&max=100").await;
+    let second = page("?first=100&max=100").await;
+    assert_eq!((first.len(), second.len()), (100, total - 100));
+    let ids: HashSet<&str> = first.iter().chain(&second).map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), total, "no user on two pages, none missing");
+    assert_eq!(page("?first=200&max=100").await.len(), 0);
+    assert_eq!(page("?max=7").await.len(), 7);
+    assert_eq!(page("?username=bulk-&first=120&max=100").await.len(), 10);
+    assert_eq!(get(&app, "/realms/acme/users/count?username=bulk-", &master).await.json, json!(130));
+}
+
+async fn duplicates_are_conflicts(app: TestApp) {
+    let master = master_token(&app).await;
+    let realm = call(&app, Method::POST, "/realms", &master, Some(json!({"realm": "acme"}))).await;
+    assert_conflict(&realm, "Conflict detected. See logs for details");
+    let client = call(&app, Method::POST, "/realms/acme/clients", &master, Some(json!({"clientId": "web"}))).await;
+    assert_conflict(&client, "Client web already exists");
+    let user = call(&app, Method::POST, "/realms/acme/users", &master, Some(json!({"username": "ALICE"}))).await;
+    assert_conflict(&user, "User exists with same username");
+    let role = call(&app, Method::POST, "/realms/acme/roles", &master, Some(json!({"name": "viewer"}))).await;
+    assert_conflict(&role, "Role with name viewer already exists");
+    create(&app, "/realms/acme/client-scopes", &master, json!({"name": "dup.scope"})).await;
+    let scope =
+        call(&app, Method::POST, "/realms/acme/client-scopes", &master, Some(json!({"name": "dup.scope"}))).await;
+    assert_eq!(scope.status, 409, "{}", scope.text);
+    assert!(scope.json["errorMessage"].as_str().is_some_and(|m| m.ends_with("already exists")), "{}", scope.text);
+    // Renaming a client onto another's clientId is a conflict too.
+    let robot = client_uuid(&app, "acme", &master, "robot").await;
+    let rename =
+        call(&app, Method::PUT, &format!("/realms/acme/clients/{robot}"), &master, Some(json!({"clientId": "web"})))
+            .await;
+    assert_conflict(&rename, "Client web already exists");
+    assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3), "nothing was added");
+}
+
+async fn put_merges_into_what_is_stored(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let path = format!("/realms/acme/users/{alice}");
+    let before = get(&app, &path, &master).await.json;
+    change(&app, Method::PUT, &path, &master, Some(r#"{"firstName": "X"}"#)).await;
+    let mut expected = before.clone();
+    expected["firstName"] = json!("X");
+    assert_eq!(get(&app, &path, &master).await.json, expected, "only firstName changed");
+    assert_eq!(expected["email"], "alice@example.com");
+    assert_eq!((&expected["enabled"], &expected["emailVerified"]), (&json!(true), &json!(true)));
+    assert_eq!(app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await.status, 200);
+
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let path = format!("/realms/acme/clients/{web}");
+    let before = get(&app, &path, &master).await.json;
+    assert_eq!(before["secret"], "web-secret", "{before}");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"redirectUris": ["http://127.0.0.1:9/new"]}"#)).await;
+    let after = get(&app, &path, &master).await.json;
+    assert_eq!(after["redirectUris"], json!(["http://127.0.0.1:9/new"]));
+    for kept in ["clientId", "name", "secret", "directAccessGrantsEnabled", "defaultClientScopes", "attributes"] {
+        assert_eq!(after[kept], before[kept], "{kept} kept");
+    }
+    let secret = get(&app, &format!("{path}/client-secret"), &master).await;
+    assert_eq!(secret.json, json!({"type": "secret", "value": "web-secret"}));
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "the secret and the password grant were kept: {}", tokens.json);
+
+    // A GET-modify-PUT of the whole representation round-trips.
+    let mut full = after.clone();
+    full["name"] = json!("Web 2");
+    change(&app, Method::PUT, &path, &master, Some(&full.to_string())).await;
+    assert_eq!(get(&app, &path, &master).await.json, full);
+
+    let realm = get(&app, "/realms/acme", &master).await.json;
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"displayName": "Acme 2"}"#)).await;
+    let mut expected = realm.clone();
+    expected["displayName"] = json!("Acme 2");
+    assert_eq!(get(&app, "/realms/acme", &master).await.json, expected);
+    assert_eq!(expected["accessTokenLifespan"], 600);
+
+    // Nothing but the field sent changed in the client's representation.
+    let mut expected = before.clone();
+    expected["redirectUris"] = json!(["http://127.0.0.1:9/new"]);
+    assert_eq!(after, expected, "only redirectUris changed");
+}
+
+async fn unmodelled_fields_are_kept(app: TestApp) {
+    let master = master_token(&app).await;
+    let smtp = json!({"host": "smtp.example.com", "port": "25", "from": "noreply@example.com"});
+    let realm = json!({
+        "realm": "opaque",
+        "bruteForceProtected": true,
+        "smtpServer": smtp,
+        "attributes": {"frontendUrl": "https://id.example.com"},
+    });
+    create(&app, "/realms", &master, realm).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert_eq!((&got["bruteForceProtected"], &got["smtpServer"]), (&json!(true), &smtp), "{got}");
+    assert_eq!(got["attributes"]["frontendUrl"], "https://id.example.com");
+    change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"bruteForceProtected": false}"#)).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert_eq!((&got["bruteForceProtected"], &got["smtpServer"]), (&json!(false), &smtp), "{got}");
+    change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"smtpServer": {"host": "mail.example.com"}}"#)).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert_eq!(got["smtpServer"], json!({"host": "mail.example.com"}));
+    assert_eq!(got["bruteForceProtected"], false);
+    assert_eq!(got["attributes"]["frontendUrl"], "https://id.example.com");
+
+    let client = json!({
+        "clientId": "fc",
+        "frontchannelLogout": true,
+        "webOrigins": ["+"],
+        "attributes": {"pkce.code.challenge.method": "S256"},
+    });
+    let id = create(&app, "/realms/acme/clients", &master, client).await;
+    let path = format!("/realms/acme/clients/{id}");
+    let got = get(&app, &path, &master).await.json;
+    assert_eq!((&got["frontchannelLogout"], &got["webOrigins"]), (&json!(true), &json!(["+"])), "{got}");
+    assert_eq!(got["attributes"]["pkce.code.challenge.method"], "S256");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"frontchannelLogout": false, "description": "d"}"#)).await;
+    let got = get(&app, &path, &master).await.json;
+    assert_eq!((&got["frontchannelLogout"], &got["description"]), (&json!(false), &json!("d")), "{got}");
+    assert_eq!((&got["webOrigins"], &got["attributes"]["pkce.code.challenge.method"]), (&json!(["+"]), &json!("S256")));
+
+    let user = json!({"username": "tagged", "enabled": true, "attributes": {"team": ["blue"]}});
+    let id = create(&app, "/realms/acme/users", &master, user).await;
+    let path = format!("/realms/acme/users/{id}");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"firstName": "T"}"#)).await;
+    assert_eq!(get(&app, &path, &master).await.json["attributes"], json!({"team": ["blue"]}));
+}
+
+async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
+    let master = master_token(&app).await;
+    let nobody = uuid::Uuid::new_v4();
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let grants = format!("/realms/acme/users/{alice}/role-mappings/realm");
+    let mut errors = Vec::new();
+    for (method, path, body) in [
+        (Method::GET, "/realms/nope".to_owned(), None),
+        (Method::GET, "/realms/nope/users".to_owned(), None),
+        (Method::GET, format!("/realms/acme/users/{nobody}"), None),
+        (Method::GET, "/realms/acme/users/not-a-uuid".to_owned(), None),
+        (Method::PUT, format!("/realms/acme/users/{nobody}"), Some(json!({"firstName": "X"}))),
+        (Method::GET, format!("/realms/acme/clients/{nobody}"), None),
+        (Method::DELETE, format!("/realms/acme/clients/{nobody}"), None),
+        (Method::GET, "/realms/acme/roles/nope".to_owned(), None),
+        (Method::GET, format!("/realms/acme/roles-by-id/{nobody}"), None),
+        (Method::GET, format!("/realms/acme/client-scopes/{nobody}"), None),
+        (Method::POST, grants.clone(), Some(json!([{"id": nobody, "name": "nope"}]))),
+    ] {
+        let answer = call(&app, method.clone(), &path, &master, body).await;
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.text);
+        errors.push(answer);
+    }
+    // A role named with the id of another is not found either.
+    let viewer = get(&app, "/realms/acme/roles/viewer", &master).await.json;
+    let wrong = call(&app, Method::POST, &grants, &master, Some(json!([{"id": nobody, "name": viewer["name"]}]))).await;
+    assert_eq!(wrong.status, 404, "{}", wrong.text);
+    assert_eq!(get(&app, &grants, &master).await.json, json!([]));
+
+    for (method, path, body) in [
+        (Method::POST, "/realms/acme/users", r#"{"username": "#),
+        (Method::POST, "/realms/acme/users", "[1, 2]"),
+        (Method::POST, "/realms/acme/users", r#"{"username": "x", "email": 5}"#),
+        (Method::POST, "/realms/acme/users", r#"{"enabled": true}"#),
+        (Method::POST, "/realms/acme/clients", r#"{"clientId": 5}"#),
+        (Method::POST, "/realms/acme/clients", r#"{"clientId": "bad", "redirectUris": "http://x"}"#),
+        (Method::POST, "/realms", r#"{"realm": "Not A Name!"}"#),
+        (Method::PUT, "/realms/acme", r#"{"accessTokenLifespan": "soon"}"#),
+        (Method::PUT, "/realms/acme", "not json"),
+        (Method::POST, grants.as_str(), r#"{"name": "viewer"}"#),
+        (Method::GET, "/realms/acme/users?first=x", ""),
+    ] {
+        let answer = app.admin(method.clone(), path, Some(&master), Some(body)).await;
+        assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.text);
+        assert_bad_request(&answer);
+    }
+    assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3), "nothing was added");
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["accessTokenLifespan"], 600);
+    // Last, so that a wording slip does not hide the checks above.
+    let wrong: Vec<&str> = errors.iter().filter(|a| !not_found_body(a)).map(|a| a.text.as_str()).collect();
+    assert!(wrong.is_empty(), "404 bodies must read {{\"error\": \"… not found\"}}: {wrong:?}");
+}
