@@ -101,6 +101,11 @@ impl SecretKey {
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
         decrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(nonce), AAD, ciphertext, tag).map_err(|_| DecryptError)
     }
+
+    /// Decrypts sealed text (a client secret); invalid UTF-8 counts as tampering.
+    pub fn decrypt_text(&self, sealed: &[u8]) -> Result<String, DecryptError> {
+        String::from_utf8(self.decrypt(sealed)?).map_err(|_| DecryptError)
+    }
 }
 
 /// An opaque token of `bytes` random bytes, base64url without padding (no `.`).

@@ -77,10 +77,7 @@ pub async fn open_environment(
     let sealing = secret.clone();
     db.run(move |conn| {
         use diesel::Connection;
-        conn.transaction(|conn| ensure_master(conn, &sealing, now)).map_err(|e| match e {
-            RealmAdminError::Storage(s) => s,
-            other => StorageError::Corrupt(other.to_string()),
-        })
+        conn.transaction(|conn| ensure_master(conn, &sealing, now)).map_err(StorageError::from)
     })
     .await?;
     Ok(Environment { db, secret })
@@ -134,10 +131,7 @@ pub async fn bootstrap_admin(
         .run(move |conn| {
             let hash = hash_blocking(&password).map_err(|e| StorageError::Corrupt(e.to_string()))?;
             use diesel::Connection;
-            conn.transaction(|conn| ensure_bootstrap_admin(conn, &username, &hash, now)).map_err(|e| match e {
-                RealmAdminError::Storage(s) => s,
-                other => StorageError::Corrupt(other.to_string()),
-            })
+            conn.transaction(|conn| ensure_bootstrap_admin(conn, &username, &hash, now)).map_err(StorageError::from)
         })
         .await?;
     if created {

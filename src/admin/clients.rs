@@ -8,13 +8,13 @@ use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::users::{self as user_admin};
-use super::{Admin, AdminError, Need, both};
+use super::{Admin, AdminError, Need, both, change_cached};
 use crate::crypto::random_token;
 use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
 use crate::domain::user::Username;
 use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
 use crate::state::AppState;
-use crate::storage::repo::{clients, meta, realms, users};
+use crate::storage::repo::{clients, realms, users};
 use crate::storage::{json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -218,10 +218,7 @@ fn to_row(
 fn plain_secret(state: &AppState, row: &clients::ClientRow) -> Result<Option<String>, AdminError> {
     row.secret_ciphertext
         .as_ref()
-        .map(|sealed| {
-            let plain = state.secret.decrypt(sealed).map_err(|e| AdminError::Internal(Box::new(e)))?;
-            String::from_utf8(plain).map_err(|e| AdminError::Internal(Box::new(e)))
-        })
+        .map(|sealed| state.secret.decrypt_text(sealed).map_err(|e| AdminError::Internal(Box::new(e))))
         .transpose()
 }
 
@@ -289,19 +286,8 @@ async fn create(
     let realm = find_realm(&state, &path).await?;
     let known = scope_admin::catalog(&state, &realm.id).await?;
     let row = to_row(&state, &realm, &map, None, &known, state.clock.now())?;
-    let (id, now, realm_name) = (row.id.clone(), state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &realm_name, now)?;
-            if clients::find_by_client_id(conn, &row.realm_id, &row.client_id)?.is_some() {
-                return Ok(Err(AdminError::conflict(format!("Client {}", row.client_id))));
-            }
-            clients::insert(conn, &row)?;
-            Ok(Ok(()))
-        })
-        .await??;
-    state.cache.invalidate(&[path.as_str()]);
+    let (id, conflict) = (row.id.clone(), format!("Client {}", row.client_id));
+    change_cached(&state, &realm.name, Some(conflict), move |conn| clients::insert(conn, &row)).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
 
@@ -324,21 +310,8 @@ async fn update(
     }
     let known = scope_admin::catalog(&state, &realm.id).await?;
     let row = to_row(&state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            if let Some(other) = clients::find_by_client_id(conn, &row.realm_id, &row.client_id)?
-                && other.id != row.id
-            {
-                return Ok(Err(AdminError::conflict(format!("Client {}", row.client_id))));
-            }
-            clients::update(conn, &row)?;
-            Ok(Ok(()))
-        })
-        .await??;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    let conflict = format!("Client {}", row.client_id);
+    change_cached(&state, &realm.name, Some(conflict), move |conn| clients::update(conn, &row)).await?;
     Ok(rep::no_content())
 }
 
@@ -354,16 +327,11 @@ async fn delete(
     if BUILT_IN_CLIENTS.contains(&row.client_id.as_str()) {
         return Err(AdminError::bad_request("Built-in clients cannot be deleted"));
     }
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            users::delete_by_username(conn, &row.realm_id, &service_account_username(&row.client_id))?;
-            clients::delete(conn, &row.id)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    change_cached(&state, &realm.name, None, move |conn| {
+        users::delete_by_username(conn, &row.realm_id, &service_account_username(&row.client_id))?;
+        clients::delete(conn, &row.id)
+    })
+    .await?;
     Ok(rep::no_content())
 }
 
@@ -400,15 +368,7 @@ async fn new_secret(
     }
     let fresh = random_token(32);
     row.secret_ciphertext = Some(state.secret.encrypt(fresh.as_bytes()));
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            clients::update(conn, &row)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    change_cached(&state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
     Ok(rep::ok_json(secret_rep(Some(fresh))))
 }
 
@@ -493,15 +453,7 @@ async fn scope_change(
     } else {
         row.scopes = to_json_list(&names);
     }
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            clients::update(conn, &row)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    change_cached(state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
     Ok(rep::no_content())
 }
 

@@ -55,6 +55,12 @@ impl From<ServiceError> for AdminError {
     }
 }
 
+impl From<crate::services::passwords::PasswordError> for AdminError {
+    fn from(e: crate::services::passwords::PasswordError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
 impl From<crate::services::realms::RealmAdminError> for AdminError {
     fn from(e: crate::services::realms::RealmAdminError) -> Self {
         use crate::services::realms::RealmAdminError as E;

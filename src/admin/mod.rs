@@ -14,8 +14,36 @@ mod users;
 
 use actix_web::web;
 
+use crate::state::AppState;
+use crate::storage::repo::meta;
+use crate::storage::{DbConnection, StorageError};
+
 pub use auth::{Admin, Need};
 pub use error::AdminError;
+
+/// Changes data the realm cache holds (a realm's clients, scopes, roles):
+/// one transaction that bumps the change epoch first, so every node reloads
+/// the realm within a second, then this node drops its copy at once. A
+/// unique-constraint violation is answered as `<conflict> already exists`.
+async fn change_cached<T, F>(state: &AppState, realm: &str, conflict: Option<String>, f: F) -> Result<T, AdminError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
+    T: Send + 'static,
+{
+    let (name, now) = (realm.to_owned(), state.clock.now());
+    let result = state
+        .db
+        .transaction(move |conn| {
+            meta::bump_epoch(conn, &name, now)?;
+            f(conn)
+        })
+        .await;
+    state.cache.invalidate(&[realm]);
+    result.map_err(|e| match conflict {
+        Some(what) if e.is_unique_violation() => AdminError::conflict(what),
+        _ => e.into(),
+    })
+}
 
 /// `path` and `path/`: clients add a trailing slash to collection paths.
 fn both(path: &str) -> [String; 2] {

@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::rep::{self, Body, Query};
-use super::{Admin, AdminError, Need, both};
+use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
 use crate::services::realms::{MASTER_REALM, create_realm, update_realm};
 use crate::state::AppState;
@@ -193,7 +193,7 @@ async fn create(
                 // python-keycloak's `skip_exists` recognises exactly this wording.
                 return Ok(Err(AdminError::Conflict("Conflict detected. See logs for details".into())));
             }
-            let mut row = create_realm(conn, &secret, &name, &settings, now).map_err(storage)?;
+            let mut row = create_realm(conn, &secret, &name, &settings, now)?;
             row.enabled = enabled.unwrap_or(true);
             row.attributes = opaque;
             realms::update(conn, &row)?;
@@ -202,14 +202,6 @@ async fn create(
         .await??;
     state.cache.invalidate(&[created_name.as_str()]);
     Ok(rep::created(&state.public_url, &req, &created_name))
-}
-
-/// A realm-service failure inside a storage transaction.
-pub fn storage(e: crate::services::realms::RealmAdminError) -> crate::storage::StorageError {
-    match e {
-        crate::services::realms::RealmAdminError::Storage(s) => s,
-        other => crate::storage::StorageError::Corrupt(other.to_string()),
-    }
 }
 
 async fn update(
@@ -232,7 +224,7 @@ async fn update(
     state
         .db
         .transaction(move |conn| {
-            let mut row = update_realm(conn, &secret, &existing, &settings, now).map_err(storage)?;
+            let mut row = update_realm(conn, &secret, &existing, &settings, now)?;
             row.enabled = enabled.unwrap_or(row.enabled);
             row.attributes = opaque;
             realms::update(conn, &row)?;
@@ -249,15 +241,7 @@ async fn delete(state: web::Data<AppState>, admin: Admin, path: web::Path<String
         return Err(AdminError::bad_request("The master realm cannot be deleted"));
     }
     let existing = find_realm(&state, &path).await?;
-    let now = state.clock.now();
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &existing.name, now)?;
-            realms::delete(conn, &existing.id)
-        })
-        .await?;
-    state.cache.invalidate(&[path.as_str()]);
+    change_cached(&state, &existing.name, None, move |conn| realms::delete(conn, &existing.id)).await?;
     Ok(rep::no_content())
 }
 

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 use super::AdminError;
+use crate::oidc::params::{BodyError, read_body};
 
 /// The largest admin request body accepted.
 const MAX_BODY: usize = 1024 * 1024;
@@ -17,16 +18,11 @@ const MAX_BODY: usize = 1024 * 1024;
 pub struct Body(pub Value);
 
 impl Body {
-    pub async fn read(mut payload: web::Payload) -> Result<Self, AdminError> {
-        use futures_util::StreamExt;
-        let mut bytes = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| AdminError::bad_request("Could not read the request body"))?;
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(AdminError::bad_request("Request body too large"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+    pub async fn read(payload: web::Payload) -> Result<Self, AdminError> {
+        let bytes = read_body(payload, MAX_BODY).await.map_err(|e| match e {
+            BodyError::Unreadable => AdminError::bad_request("Could not read the request body"),
+            BodyError::TooLarge => AdminError::bad_request("Request body too large"),
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Value::Null));
         }

@@ -11,11 +11,11 @@ use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, derived_id};
 use super::users::{find_user, to_rep as user_rep};
-use super::{Admin, AdminError, Need, both};
-use crate::domain::client::service_account_username;
+use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
 use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
 use crate::state::AppState;
-use crate::storage::repo::{clients, meta, realms, roles, users};
+use crate::storage::repo::{clients, realms, roles, users};
 use crate::storage::{json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -125,24 +125,11 @@ async fn fields(
 }
 
 async fn save(state: &AppState, realm: &realms::RealmRow, row: roles::RoleRow, insert: bool) -> Result<(), AdminError> {
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            if insert {
-                if roles::list_by_realm(conn, &row.realm_id)?.iter().any(|r| r.name == row.name) {
-                    return Ok(Err(AdminError::conflict(format!("Role with name {}", row.name))));
-                }
-                roles::insert(conn, &row)?;
-            } else {
-                roles::update(conn, &row)?;
-            }
-            Ok(Ok(()))
-        })
-        .await??;
-    state.cache.invalidate(&[realm.name.as_str()]);
-    Ok(())
+    let conflict = format!("Role with name {}", row.name);
+    change_cached(state, &realm.name, Some(conflict), move |conn| {
+        if insert { roles::insert(conn, &row) } else { roles::update(conn, &row) }
+    })
+    .await
 }
 
 async fn create(
@@ -209,15 +196,7 @@ async fn delete_role(
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_role(state, &realm, &key).await?;
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &name, now)?;
-            roles::delete(conn, &row.id)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name]);
+    change_cached(state, &realm.name, None, move |conn| roles::delete(conn, &row.id)).await?;
     Ok(rep::no_content())
 }
 
@@ -499,13 +478,12 @@ async fn change_client(
     let items = Body::read(payload).await?.list()?;
     let realm = find_realm(state, &realm_name).await?;
     let mut user = find_user(state, &realm, &id).await?;
-    let client = management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
+    management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
     let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
     let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
         .into_iter()
         .map(|n| (*n).to_owned())
         .collect();
-    let _ = client;
     let mut held = json_list(&user.admin_roles)?;
     held.retain(|r| !chosen.contains(r));
     if add {
@@ -514,20 +492,10 @@ async fn change_client(
     held.sort();
     user.admin_roles = to_json_list(&held);
     // A service account's roles travel in its tokens, which the realm cache builds.
-    let is_service_account = rep::stored_object(&user.attributes).contains_key("serviceAccountClientId")
-        && user.username.starts_with(&service_account_username(""));
-    let (now, name) = (state.clock.now(), realm.name.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            if is_service_account {
-                meta::bump_epoch(conn, &name, now)?;
-            }
-            users::update(conn, &user)
-        })
-        .await?;
-    if is_service_account {
-        state.cache.invalidate(&[realm_name.as_str()]);
+    if user.username.starts_with(SERVICE_ACCOUNT_PREFIX) {
+        change_cached(state, &realm.name, None, move |conn| users::update(conn, &user)).await?;
+    } else {
+        state.db.write(move |conn| users::update(conn, &user)).await?;
     }
     Ok(rep::no_content())
 }

@@ -7,10 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
-use super::{Admin, AdminError, Need, both};
-use crate::domain::scope::{BUILT_IN_SCOPES, is_built_in, validate_scope_name};
+use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::scope::{BUILT_IN_SCOPES, validate_scope_name};
 use crate::state::AppState;
-use crate::storage::repo::{meta, realms, scopes};
+use crate::storage::repo::{realms, scopes};
 use crate::storage::{json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -173,17 +173,8 @@ async fn create(
         description,
         implies: to_json_list(&implies),
     };
-    let id = row.id.clone();
-    let now = state.clock.now();
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &realm.name, now)?;
-            scopes::insert(conn, &row)
-        })
-        .await
-        .map_err(|e| if e.is_unique_violation() { AdminError::conflict("Client Scope") } else { e.into() })?;
-    state.cache.invalidate(&[path.as_str()]);
+    let (id, conflict) = (row.id.clone(), format!("Client Scope {}", row.name));
+    change_cached(&state, &realm.name, Some(conflict), move |conn| scopes::insert(conn, &row)).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
 
@@ -208,15 +199,7 @@ async fn update(
         return Err(AdminError::bad_request("Renaming a scope is not supported"));
     }
     let row = scopes::ScopeRow { id, realm_id: realm.id.clone(), name, description, implies: to_json_list(&implies) };
-    let now = state.clock.now();
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &realm.name, now)?;
-            scopes::update(conn, &row)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    change_cached(&state, &realm.name, None, move |conn| scopes::update(conn, &row)).await?;
     Ok(rep::no_content())
 }
 
@@ -232,15 +215,7 @@ async fn delete(
     if scope.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be deleted"));
     }
-    let now = state.clock.now();
-    state
-        .db
-        .transaction(move |conn| {
-            meta::bump_epoch(conn, &realm.name, now)?;
-            scopes::delete(conn, &scope.id)
-        })
-        .await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    change_cached(&state, &realm.name, None, move |conn| scopes::delete(conn, &scope.id)).await?;
     Ok(rep::no_content())
 }
 
@@ -337,7 +312,7 @@ async fn remove_optional(
     change_field(&state, &admin, &path.0, &path.1, DEFAULT_OPTIONALS, false).await
 }
 
-/// Whether `name` is a scope of the realm (built-in or custom).
+/// Whether `name` is a scope of the realm (the catalog holds the built-in ones too).
 pub fn known(catalog: &[ScopeEntry], name: &str) -> bool {
-    is_built_in(name) || catalog.iter().any(|s| s.name == name)
+    catalog.iter().any(|s| s.name == name)
 }

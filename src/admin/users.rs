@@ -44,7 +44,6 @@ const MODELLED: [&str; 13] = [
 
 pub fn to_rep(row: &users::UserRow) -> Value {
     let mut out = rep::stored_object(&row.attributes);
-    out.remove("serviceAccountClientId").map(|client| out.insert("serviceAccountClientId".into(), client));
     let fields = json!({
         "id": row.id,
         "username": row.username,
@@ -205,9 +204,7 @@ async fn create(
     let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
     apply(&mut row, &map)?;
     row.password_hash = match password {
-        Some(p) => {
-            Some(state.hasher.hash(p).await.map_err(|e| AdminError::from(crate::services::ServiceError::from(e)))?)
-        }
+        Some(p) => Some(state.hasher.hash(p).await?),
         None => None,
     };
     state
@@ -280,8 +277,7 @@ async fn reset_password(
     let password = password_of(&body)?.ok_or_else(|| AdminError::bad_request("A password is required"))?;
     let realm = find_realm(&state, &realm_name).await?;
     let mut row = find_user(&state, &realm, &id).await?;
-    row.password_hash =
-        Some(state.hasher.hash(password).await.map_err(|e| AdminError::from(crate::services::ServiceError::from(e)))?);
+    row.password_hash = Some(state.hasher.hash(password).await?);
     state.db.write(move |conn| users::update(conn, &row)).await?;
     Ok(rep::no_content())
 }

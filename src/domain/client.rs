@@ -107,9 +107,12 @@ pub struct Client {
     pub service_account_roles: Vec<String>,
 }
 
-/// The username of a client's service-account user (as Keycloak names it).
+/// Service-account users are named `service-account-<client_id>`, as in Keycloak.
+pub const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
+
+/// The username of a client's service-account user.
 pub fn service_account_username(client_id: &str) -> String {
-    format!("service-account-{}", client_id.to_lowercase())
+    format!("{SERVICE_ACCOUNT_PREFIX}{}", client_id.to_lowercase())
 }
 
 impl Client {

@@ -131,10 +131,7 @@ pub fn export(
             continue;
         }
         let secret_out = match (&client.secret_ciphertext, with_secrets) {
-            (Some(sealed), true) => {
-                let plain = secret.decrypt(sealed).map_err(|_| ExportError::Decrypt)?;
-                Some(String::from_utf8(plain).map_err(|_| ExportError::Decrypt)?)
-            }
+            (Some(sealed), true) => Some(secret.decrypt_text(sealed).map_err(|_| ExportError::Decrypt)?),
             _ => None,
         };
         clients_out.push(ClientOut {

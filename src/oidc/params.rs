@@ -74,16 +74,32 @@ impl Params {
     }
 }
 
-/// Reads the body (form or JSON) with the size limit.
-pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Params, OAuthError> {
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    Unreadable,
+    TooLarge,
+}
+
+/// Reads a whole body, refusing it as soon as it passes `limit` bytes.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, BodyError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| OAuthError::invalid_request("The request body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(OAuthError::payload_too_large());
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body)
+}
+
+/// Reads the body (form or JSON) with the size limit.
+pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OAuthError> {
+    let body = read_body(payload, MAX_BODY_BYTES).await.map_err(|e| match e {
+        BodyError::Unreadable => OAuthError::invalid_request("The request body could not be read"),
+        BodyError::TooLarge => OAuthError::payload_too_large(),
+    })?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

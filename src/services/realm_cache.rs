@@ -100,10 +100,7 @@ fn build_client(
 ) -> Result<Client, CacheError> {
     let fail = |reason: String| CacheError::Client { client_id: row.client_id.clone(), reason };
     let unsealed = match &row.secret_ciphertext {
-        Some(sealed) => {
-            let plain = secret.decrypt(sealed).map_err(|e| fail(e.to_string()))?;
-            Some(String::from_utf8(plain).map_err(|e| fail(e.to_string()))?)
-        }
+        Some(sealed) => Some(secret.decrypt_text(sealed).map_err(|e| fail(e.to_string()))?),
         None => None,
     };
     let grant_types = json_list(&row.grant_types)?

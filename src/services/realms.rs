@@ -47,6 +47,17 @@ pub enum RealmAdminError {
     UserExists(String),
 }
 
+/// Inside a storage transaction every realm-service failure is a storage
+/// failure (key generation and lookups cannot fail for the caller's input there).
+impl From<RealmAdminError> for StorageError {
+    fn from(e: RealmAdminError) -> Self {
+        match e {
+            RealmAdminError::Storage(s) => s,
+            other => StorageError::Corrupt(other.to_string()),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for RealmAdminError {
     fn from(e: diesel::result::Error) -> Self {
         Self::Storage(e.into())

@@ -38,9 +38,18 @@ pub struct AdminEventRow {
     pub ip_address: Option<String>,
 }
 
+/// Rows per multi-row INSERT: 10 columns each, well inside both backends'
+/// bound-parameter limits.
+const ROWS_PER_INSERT: usize = 256;
+
+/// Stores a batch of events with one statement per few hundred rows.
 pub fn insert_events(conn: &mut DbConnection, rows: &[EventRow]) -> Result<(), StorageError> {
-    for row in rows {
-        diesel::insert_into(events::table).values(row).execute(conn)?;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        // MultiConnection has no batch insert: go to the backend's own connection.
+        match conn {
+            DbConnection::Sqlite(conn) => diesel::insert_into(events::table).values(chunk).execute(conn)?,
+            DbConnection::Postgres(conn) => diesel::insert_into(events::table).values(chunk).execute(conn)?,
+        };
     }
     Ok(())
 }

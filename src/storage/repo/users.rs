@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
 use crate::domain::user::User;
 use crate::storage::schema::users;
 use crate::storage::{DbConnection, StorageError};
@@ -149,7 +150,7 @@ fn filtered<'a>(realm_id: &'a str, f: &'a UserFilter) -> users::BoxedQuery<'a, c
         q = q.filter(users::enabled.eq(enabled));
     }
     if !f.include_service_accounts {
-        q = q.filter(users::username.not_like("service-account-%"));
+        q = q.filter(users::username.not_like(format!("{SERVICE_ACCOUNT_PREFIX}%")));
     }
     q
 }
@@ -197,7 +198,7 @@ pub fn delete_by_username(conn: &mut DbConnection, realm_id: &str, username: &st
 pub fn list_service_accounts(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
     Ok(users::table
         .filter(users::realm_id.eq(realm_id))
-        .filter(users::username.like("service-account-%"))
+        .filter(users::username.like(format!("{SERVICE_ACCOUNT_PREFIX}%")))
         .select(UserRow::as_select())
         .load(conn)?)
 }
