@@ -93,8 +93,46 @@ pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), Stor
 
 enum Outcome {
     Issued(TokenResponse),
+    /// Stored and committed; the tokens are signed after the write lock is
+    /// released (signing RS256 under it would serialise every refresh).
+    Stored(Box<Rotation>),
     Replayed(TokenResponse),
-    ReuseDetected { family_id: String },
+    ReuseDetected {
+        family_id: String,
+    },
+}
+
+/// What a refresh grants, ready to be signed.
+struct Rotation {
+    user: crate::domain::user::User,
+    family: FamilyRow,
+    granted: ScopeSet,
+    refresh_token: String,
+    refresh_expires_at: UnixTime,
+}
+
+impl Rotation {
+    fn sign(self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
+        let subject = Subject::User { user: &self.user, auth_time: self.family.auth_time };
+        let jti = issue::new_jti(Some(&self.family.id));
+        let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
+        let id_token = if self.granted.contains("openid") {
+            let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
+            Some(issue::id_token(entry, client, &self.user, &self.granted, self.family.auth_time, extras, now)?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: Some(expires_in),
+            refresh_token: Some(self.refresh_token),
+            refresh_expires_in: Some(self.refresh_expires_at - now),
+            id_token,
+            scope: self.granted.to_string(),
+            user_id: Some(self.family.user_id),
+        })
+    }
 }
 
 fn reject(code: ErrorCode, description: &'static str) -> Abort {
@@ -111,16 +149,18 @@ pub async fn refresh(
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
     let secret = state.secret.clone();
+    let (stored_entry, stored_client) = (Arc::clone(&entry), Arc::clone(&client));
     let outcome = state
         .db
         .write(move |conn| {
             Ok(conn.transaction(|conn| {
-                refresh_in_transaction(conn, &entry, &client, &secret, &presented, &requested, now)
+                refresh_in_transaction(conn, &stored_entry, &stored_client, &secret, &presented, &requested, now)
             }))
         })
         .await?;
     match outcome {
         Ok(Outcome::Issued(response)) => Ok(response),
+        Ok(Outcome::Stored(rotation)) => rotation.sign(&entry, &client, now),
         Ok(Outcome::Replayed(response)) => {
             tracing::info!("refresh token replayed within the reuse grace; same pair returned");
             Ok(response)
@@ -205,17 +245,6 @@ fn refresh_in_transaction(
             .map_err(|e| Abort::Reject(OAuthError::invalid_scope(e.to_string())))?
     };
 
-    let subject = Subject::User { user: &user, auth_time: family.auth_time };
-    let (access_token, expires_in) =
-        issue::access_token(entry, client, &subject, &granted, issue::new_jti(Some(&family.id)), now)
-            .map_err(Abort::Reject)?;
-    let id_token = if granted.contains("openid") {
-        let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
-        Some(issue::id_token(entry, client, &user, &granted, family.auth_time, extras, now).map_err(Abort::Reject)?)
-    } else {
-        None
-    };
-
     let (refresh_token, refresh_expires_at) = if settings.refresh_token_rotation {
         let next = random_token(32);
         let expires_at = now + settings.refresh_token_lifetime;
@@ -235,19 +264,14 @@ fn refresh_in_transaction(
     } else {
         (presented.to_owned(), token.expires_at)
     };
-    let response = TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: Some(expires_in),
-        refresh_token: Some(refresh_token),
-        refresh_expires_in: Some(refresh_expires_at - now),
-        id_token,
-        scope: granted.to_string(),
-        user_id: Some(family.user_id.clone()),
-    };
-    if settings.refresh_token_rotation && settings.refresh_token_reuse_grace > 0 {
-        let plain = serde_json::to_vec(&response).expect("token responses serialise");
-        refresh::set_successor(conn, &hash, &secret.encrypt(&plain))?;
+    let rotation = Rotation { user, family, granted, refresh_token, refresh_expires_at };
+    if !(settings.refresh_token_rotation && settings.refresh_token_reuse_grace > 0) {
+        return Ok(Outcome::Stored(Box::new(rotation)));
     }
+    // With a reuse grace, a concurrent retry must find the answer stored with
+    // the spent token, so this one is signed before the commit.
+    let response = rotation.sign(entry, client, now).map_err(Abort::Reject)?;
+    let plain = serde_json::to_vec(&response).expect("token responses serialise");
+    refresh::set_successor(conn, &hash, &secret.encrypt(&plain))?;
     Ok(Outcome::Issued(response))
 }
