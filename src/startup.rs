@@ -219,6 +219,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/health/ready", web::get().to(crate::health::ready))
         .route("/metrics", web::get().to(crate::metrics::metrics))
         .service(web::scope("/realms/{realm}").configure(crate::oidc::realm_routes).configure(crate::web::realm_routes))
+        .configure(crate::console::config)
         .configure(crate::admin::config)
         .configure(crate::web::config)
         .configure(crate::oidc::config)

@@ -171,3 +171,38 @@ async fn authenticate(state: &AppState, token: String) -> Result<Admin, AdminErr
         username: user.map(|u| u.username),
     })
 }
+
+/// The client the audit log names for changes made in the web console.
+pub const CONSOLE_CLIENT: &str = "security-admin-console";
+
+/// The administrator a signed-in `master` user is in the web console: the
+/// same rights as that user's `admin-cli` token would carry; `None` when the
+/// user may administer nothing.
+pub async fn console_admin(state: &AppState, master: &RealmEntry, user_id: &str) -> Result<Option<Admin>, AdminError> {
+    let (realm_id, id) = (master.realm.id.clone(), user_id.to_owned());
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(user) = users::find_by_id(conn, &realm_id, &id)?.filter(|u| u.enabled) else {
+                return Ok(None);
+            };
+            let role_names = roles::role_names_of_user(conn, &user.id)?;
+            Ok(Some((user, role_names)))
+        })
+        .await?;
+    let Some((user, role_names)) = found else { return Ok(None) };
+    let roles: HashSet<String> = serde_json::from_str::<Vec<String>>(&user.admin_roles).unwrap_or_default().into_iter().collect();
+    let master_admin = role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
+    if !master_admin && roles.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Admin {
+        realm: MASTER_REALM.to_owned(),
+        realm_id: master.realm.id.clone(),
+        master_admin,
+        roles,
+        client_id: CONSOLE_CLIENT.to_owned(),
+        subject: user.id,
+        username: Some(user.username),
+    }))
+}

@@ -55,9 +55,9 @@ const MODELLED: [&str; 16] = [
     "protocol",
     "clientAuthenticatorType",
 ];
-const DEVICE_ATTRIBUTE: &str = "oauth2.device.authorization.grant.enabled";
-const REFRESH_ATTRIBUTE: &str = "use.refresh.tokens";
-const POST_LOGOUT_ATTRIBUTE: &str = "post.logout.redirect.uris";
+pub const DEVICE_ATTRIBUTE: &str = "oauth2.device.authorization.grant.enabled";
+pub const REFRESH_ATTRIBUTE: &str = "use.refresh.tokens";
+pub const POST_LOGOUT_ATTRIBUTE: &str = "post.logout.redirect.uris";
 
 /// A client row as Keycloak represents it; the secret only for `with_secret`.
 pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<String, Value>, AdminError> {
@@ -281,14 +281,25 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageClients)?;
     let map = Body::read(payload).await?.object()?;
-    let realm = find_realm(&state, &path).await?;
-    let known = scope_admin::catalog(&state, &realm.id).await?;
-    let row = to_row(&state, &realm, &map, None, &known, state.clock.now())?;
-    let (id, conflict) = (row.id.clone(), format!("Client {}", row.client_id));
-    change_cached(&state, &realm.name, Some(conflict), move |conn| clients::insert(conn, &row)).await?;
+    let id = create_client(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
+}
+
+/// Creates a client from its representation; returns its id.
+pub(crate) async fn create_client(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    map: Map<String, Value>,
+) -> Result<String, AdminError> {
+    admin.require(realm_name, Need::ManageClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    let known = scope_admin::catalog(state, &realm.id).await?;
+    let row = to_row(state, &realm, &map, None, &known, state.clock.now())?;
+    let (id, conflict) = (row.id.clone(), format!("Client {}", row.client_id));
+    change_cached(state, &realm.name, Some(conflict), move |conn| clients::insert(conn, &row)).await?;
+    Ok(id)
 }
 
 async fn update(
@@ -298,21 +309,32 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageClients)?;
     let changes = Body::read(payload).await?.object()?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let existing = find_client(&state, &realm, &id).await?;
+    update_client(&state, &admin, &realm_name, &id, changes).await?;
+    Ok(rep::no_content())
+}
+
+/// Merges `changes` into a client (merge-on-PUT).
+pub(crate) async fn update_client(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    changes: Map<String, Value>,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    let existing = find_client(state, &realm, id).await?;
     let merged = rep::merge(to_rep(&existing, None)?, changes);
     if rep::str_field(&merged, "clientId") != Some(existing.client_id.as_str())
         && BUILT_IN_CLIENTS.contains(&existing.client_id.as_str())
     {
         return Err(AdminError::bad_request("Built-in clients cannot be renamed"));
     }
-    let known = scope_admin::catalog(&state, &realm.id).await?;
-    let row = to_row(&state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
+    let known = scope_admin::catalog(state, &realm.id).await?;
+    let row = to_row(state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
     let conflict = format!("Client {}", row.client_id);
-    change_cached(&state, &realm.name, Some(conflict), move |conn| clients::update(conn, &row)).await?;
-    Ok(rep::no_content())
+    change_cached(state, &realm.name, Some(conflict), move |conn| clients::update(conn, &row)).await
 }
 
 async fn delete(
@@ -321,18 +343,23 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageClients)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let row = find_client(&state, &realm, &id).await?;
+    delete_client(&state, &admin, &realm_name, &id).await?;
+    Ok(rep::no_content())
+}
+
+pub(crate) async fn delete_client(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    let row = find_client(state, &realm, id).await?;
     if BUILT_IN_CLIENTS.contains(&row.client_id.as_str()) {
         return Err(AdminError::bad_request("Built-in clients cannot be deleted"));
     }
-    change_cached(&state, &realm.name, None, move |conn| {
+    change_cached(state, &realm.name, None, move |conn| {
         users::delete_by_username(conn, &row.realm_id, &service_account_username(&row.client_id))?;
         clients::delete(conn, &row.id)
     })
     .await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 fn secret_rep(secret: Option<String>) -> Value {
@@ -348,10 +375,19 @@ async fn get_secret(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ViewClients)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let row = find_client(&state, &realm, &id).await?;
-    Ok(rep::ok_json(secret_rep(plain_secret(&state, &row)?)))
+    Ok(rep::ok_json(secret_rep(client_secret(&state, &admin, &realm_name, &id).await?)))
+}
+
+/// A confidential client's secret (none for a public client).
+pub(crate) async fn client_secret(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<Option<String>, AdminError> {
+    admin.require(realm_name, Need::ViewClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    plain_secret(state, &find_client(state, &realm, id).await?)
 }
 
 async fn new_secret(
@@ -360,16 +396,26 @@ async fn new_secret(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageClients)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let mut row = find_client(&state, &realm, &id).await?;
+    Ok(rep::ok_json(secret_rep(regenerate_secret(&state, &admin, &realm_name, &id).await?)))
+}
+
+/// Gives a confidential client a new random secret and returns it.
+pub(crate) async fn regenerate_secret(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<Option<String>, AdminError> {
+    admin.require(realm_name, Need::ManageClients)?;
+    let realm = find_realm(state, realm_name).await?;
+    let mut row = find_client(state, &realm, id).await?;
     if row.secret_ciphertext.is_none() {
-        return Ok(rep::ok_json(secret_rep(None)));
+        return Ok(None);
     }
     let fresh = random_token(32);
     row.secret_ciphertext = Some(state.secret.encrypt(fresh.as_bytes()));
-    change_cached(&state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
-    Ok(rep::ok_json(secret_rep(Some(fresh))))
+    change_cached(state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
+    Ok(Some(fresh))
 }
 
 /// The client's service-account user, created on first use.

@@ -69,22 +69,48 @@ pub async fn audit(
         (Some(id), false) => format!("{rest}/{id}"),
         _ => rest.clone(),
     };
+    write_event(&state, &admin, realm_id, &method, &rest, resource_path, peer).await;
+    Ok(response)
+}
+
+/// Records a change the console made, as the REST call `method` on
+/// `/admin/realms/{realm}/{rest}` would have been recorded.
+pub(crate) async fn record_console_change(
+    state: &AppState,
+    admin: &Admin,
+    realm: &str,
+    method: Method,
+    rest: &str,
+    ip: Option<String>,
+) {
+    let Ok(found) = find_realm(state, realm).await else { return };
+    write_event(state, admin, found.id, &method, rest, rest.to_owned(), ip).await;
+}
+
+async fn write_event(
+    state: &AppState,
+    admin: &Admin,
+    realm_id: String,
+    method: &Method,
+    rest: &str,
+    resource_path: String,
+    ip: Option<String>,
+) {
     let row = AdminEventRow {
         id: new_id(),
         realm_id,
         time: state.clock.now() * 1000,
-        operation_type: operation(&method, &rest).into(),
-        resource_type: resource_type(&rest).into(),
+        operation_type: operation(method, rest).into(),
+        resource_type: resource_type(rest).into(),
         resource_path,
         auth_realm_id: admin.realm_id.clone(),
         auth_client_id: admin.client_id.clone(),
         auth_user_id: admin.subject.clone(),
-        ip_address: peer,
+        ip_address: ip,
     };
     if let Err(error) = state.db.write(move |conn| events::insert_admin_event(conn, &row)).await {
         tracing::warn!(%error, "recording an admin event failed");
     }
-    Ok(response)
 }
 
 /// `/admin/realms/{realm}/{rest}` → (realm, rest without trailing slash).

@@ -3,14 +3,14 @@
 //! slashes) live here; each resource has its own module.
 
 mod auth;
-mod clients;
+pub(crate) mod clients;
 mod error;
-mod events;
-mod realms;
+pub(crate) mod events;
+pub(crate) mod realms;
 mod rep;
-mod roles;
-mod scopes;
-mod users;
+pub(crate) mod roles;
+pub(crate) mod scopes;
+pub(crate) mod users;
 
 use actix_web::web;
 
@@ -18,8 +18,9 @@ use crate::state::AppState;
 use crate::storage::repo::meta;
 use crate::storage::{DbConnection, StorageError};
 
-pub use auth::{Admin, Need};
+pub use auth::{Admin, CONSOLE_CLIENT, Need, console_admin};
 pub use error::AdminError;
+pub use rep::PATH_SEGMENT;
 
 /// Changes data the realm cache holds (a realm's clients, scopes, roles):
 /// one transaction that bumps the change epoch first, so every node reloads

@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
-use crate::services::realms::{MASTER_REALM, create_realm, update_realm};
+use crate::services::realms::{MASTER_REALM, create_realm, rotate_realm_key, update_realm};
 use crate::state::AppState;
+use crate::storage::StorageError;
 use crate::storage::repo::{keys, meta, realms};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -52,8 +53,8 @@ const MODELLED: [&str; 13] = [
 ];
 
 /// realmgate settings with no Keycloak field travel in `attributes`.
-const ID_TOKEN: &str = "realmgate.idTokenLifespan";
-const REFRESH_TOKEN: &str = "realmgate.refreshTokenLifespan";
+pub const ID_TOKEN: &str = "realmgate.idTokenLifespan";
+pub const REFRESH_TOKEN: &str = "realmgate.refreshTokenLifespan";
 const REUSE_GRACE: &str = "realmgate.refreshTokenReuseGrace";
 const QUERY_TOKENS: &str = "realmgate.queryTokens";
 const BASIC_AUTH: &str = "realmgate.basicAuth";
@@ -177,8 +178,18 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require_master()?;
     let map = Body::read(payload).await?.object()?;
+    let created_name = create_realm_from(&state, &admin, map).await?;
+    Ok(rep::created(&state.public_url, &req, &created_name))
+}
+
+/// Creates a realm from its representation; returns its name.
+pub(crate) async fn create_realm_from(
+    state: &AppState,
+    admin: &Admin,
+    map: Map<String, Value>,
+) -> Result<String, AdminError> {
+    admin.require_master()?;
     let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
@@ -201,7 +212,7 @@ async fn create(
         })
         .await??;
     state.cache.invalidate(&[created_name.as_str()]);
-    Ok(rep::created(&state.public_url, &req, &created_name))
+    Ok(created_name)
 }
 
 async fn update(
@@ -210,9 +221,20 @@ async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageRealm)?;
     let changes = Body::read(payload).await?.object()?;
-    let existing = find_realm(&state, &path).await?;
+    update_realm_from(&state, &admin, &path, changes).await?;
+    Ok(rep::no_content())
+}
+
+/// Merges `changes` into a realm's representation (merge-on-PUT).
+pub(crate) async fn update_realm_from(
+    state: &AppState,
+    admin: &Admin,
+    name: &str,
+    changes: Map<String, Value>,
+) -> Result<(), AdminError> {
+    admin.require(name, Need::ManageRealm)?;
+    let existing = find_realm(state, name).await?;
     if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
@@ -231,18 +253,23 @@ async fn update(
             Ok(())
         })
         .await?;
-    state.cache.invalidate(&[path.as_str()]);
-    Ok(rep::no_content())
+    state.cache.invalidate(&[name]);
+    Ok(())
 }
 
 async fn delete(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageRealm)?;
-    if path.as_str() == MASTER_REALM {
+    delete_realm_named(&state, &admin, &path).await?;
+    Ok(rep::no_content())
+}
+
+pub(crate) async fn delete_realm_named(state: &AppState, admin: &Admin, name: &str) -> Result<(), AdminError> {
+    admin.require(name, Need::ManageRealm)?;
+    if name == MASTER_REALM {
         return Err(AdminError::bad_request("The master realm cannot be deleted"));
     }
-    let existing = find_realm(&state, &path).await?;
-    change_cached(&state, &existing.name, None, move |conn| realms::delete(conn, &existing.id)).await?;
-    Ok(rep::no_content())
+    let existing = find_realm(state, name).await?;
+    change_cached(state, &existing.name, None, move |conn| realms::delete(conn, &existing.id)).await?;
+    Ok(())
 }
 
 async fn list_keys(
@@ -250,8 +277,13 @@ async fn list_keys(
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ViewRealm)?;
-    let realm = find_realm(&state, &path).await?;
+    Ok(rep::ok_json(keys_of(&state, &admin, &path).await?))
+}
+
+/// The realm's published keys as Keycloak's KeysMetadataRepresentation.
+pub(crate) async fn keys_of(state: &AppState, admin: &Admin, realm_name: &str) -> Result<Value, AdminError> {
+    admin.require(realm_name, Need::ViewRealm)?;
+    let realm = find_realm(state, realm_name).await?;
     let now = state.clock.now();
     let rows = state.db.run(move |conn| keys::list_published(conn, &realm.id, now)).await?;
     let mut active = Map::new();
@@ -274,7 +306,20 @@ async fn list_keys(
             "validTo": row.publish_until.map(|t| t * 1000),
         }));
     }
-    Ok(rep::ok_json(json!({ "active": active, "keys": out })))
+    Ok(json!({ "active": active, "keys": out }))
+}
+
+/// Rotates the realm's signing key (same algorithm); returns the new kid.
+/// The old key stays published until every token it signed has expired.
+pub(crate) async fn rotate_keys(state: &AppState, admin: &Admin, realm_name: &str) -> Result<String, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let (secret, now, name) = (state.secret.clone(), state.clock.now(), realm_name.to_owned());
+    let kid = state
+        .db
+        .transaction(move |conn| rotate_realm_key(conn, &secret, &name, now).map_err(StorageError::from))
+        .await?;
+    state.cache.invalidate(&[realm_name]);
+    Ok(kid)
 }
 
 fn key_type(algorithm: &str) -> &'static str {

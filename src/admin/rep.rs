@@ -118,7 +118,7 @@ impl Page {
 }
 
 /// Everything but RFC 3986's unreserved characters is escaped in a path segment.
-const PATH_SEGMENT: &percent_encoding::AsciiSet =
+pub const PATH_SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// 201 with a `Location` (under the public URL) ending in the new id, and no body.

@@ -69,7 +69,7 @@ async fn realm_roles(state: &AppState, realm: &realms::RealmRow) -> Result<Vec<r
 }
 
 /// Which role a path names: by name or by id.
-enum RoleKey {
+pub(crate) enum RoleKey {
     Name(String),
     Id(String),
 }
@@ -139,13 +139,24 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageRealm)?;
     let map = Body::read(payload).await?.object()?;
+    let name = create_role(&state, &admin, &path, map).await?;
+    Ok(rep::created(&state.public_url, &req, &name))
+}
+
+/// Creates a realm role; returns its name.
+pub(crate) async fn create_role(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    map: Map<String, Value>,
+) -> Result<String, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
     let name = rep::str_field(&map, "name")
         .filter(|n| !n.is_empty() && n.len() <= 255)
         .ok_or_else(|| AdminError::bad_request("`name` is required"))?;
-    let realm = find_realm(&state, &path).await?;
-    let (description, scopes) = fields(&state, &realm, &map).await?;
+    let realm = find_realm(state, realm_name).await?;
+    let (description, scopes) = fields(state, &realm, &map).await?;
     let row = roles::RoleRow {
         id: new_id(),
         realm_id: realm.id.clone(),
@@ -153,9 +164,9 @@ async fn create(
         description,
         scopes: to_json_list(&scopes),
     };
-    let location = row.name.clone();
-    save(&state, &realm, row, true).await?;
-    Ok(rep::created(&state.public_url, &req, &location))
+    let name = row.name.clone();
+    save(state, &realm, row, true).await?;
+    Ok(name)
 }
 
 async fn get_role(state: &AppState, admin: &Admin, realm_name: &str, key: RoleKey) -> Result<HttpResponse, AdminError> {
@@ -171,8 +182,20 @@ async fn update_role(
     key: RoleKey,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(realm_name, Need::ManageRealm)?;
     let changes = Body::read(payload).await?.object()?;
+    change_role(state, admin, realm_name, key, changes).await?;
+    Ok(rep::no_content())
+}
+
+/// Merges `changes` into a realm role (its description and scopes).
+pub(crate) async fn change_role(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    key: RoleKey,
+    changes: Map<String, Value>,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let mut row = find_role(state, &realm, &key).await?;
     let Value::Object(current) = to_rep(&row)? else { unreachable!("a role representation is an object") };
@@ -183,21 +206,20 @@ async fn update_role(
     let (description, scopes) = fields(state, &realm, &merged).await?;
     row.description = description;
     row.scopes = to_json_list(&scopes);
-    save(state, &realm, row, false).await?;
-    Ok(rep::no_content())
+    save(state, &realm, row, false).await
 }
 
-async fn delete_role(
+pub(crate) async fn delete_role(
     state: &AppState,
     admin: &Admin,
     realm_name: &str,
     key: RoleKey,
-) -> Result<HttpResponse, AdminError> {
+) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_role(state, &realm, &key).await?;
     change_cached(state, &realm.name, None, move |conn| roles::delete(conn, &row.id)).await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 async fn get_by_name(
@@ -244,7 +266,8 @@ async fn delete_by_name(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, name) = path.into_inner();
-    delete_role(&state, &admin, &realm, RoleKey::Name(name)).await
+    delete_role(&state, &admin, &realm, RoleKey::Name(name)).await?;
+    Ok(rep::no_content())
 }
 
 async fn delete_by_id(
@@ -253,7 +276,8 @@ async fn delete_by_id(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, id) = path.into_inner();
-    delete_role(&state, &admin, &realm, RoleKey::Id(id)).await
+    delete_role(&state, &admin, &realm, RoleKey::Id(id)).await?;
+    Ok(rep::no_content())
 }
 
 async fn holders(
@@ -395,20 +419,33 @@ async fn change_realm(
     add: bool,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path;
-    admin.require(&realm_name, Need::ManageUsers)?;
     let items = Body::read(payload).await?.list()?;
-    let realm = find_realm(state, &realm_name).await?;
-    let user = find_user(state, &realm, &id).await?;
+    map_realm_roles(state, admin, &realm_name, &id, &items, add).await?;
+    Ok(rep::no_content())
+}
+
+/// Grants (`add`) or takes away the realm roles `items` name (by name or id).
+pub(crate) async fn map_realm_roles(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    items: &[Value],
+    add: bool,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let user = find_user(state, &realm, id).await?;
     let all = realm_roles(state, &realm).await?;
     let chosen: Vec<String> =
-        named(&items, &all, |r| (r.name.as_str(), r.id.clone()))?.into_iter().map(|r| r.id.clone()).collect();
+        named(items, &all, |r| (r.name.as_str(), r.id.clone()))?.into_iter().map(|r| r.id.clone()).collect();
     let mut held = user_role_ids(state, &user.id).await?;
     held.retain(|r| !chosen.contains(r));
     if add {
         held.extend(chosen);
     }
     state.db.write(move |conn| roles::set_user_roles(conn, &user.id, &held)).await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 async fn add_realm(

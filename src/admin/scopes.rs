@@ -158,10 +158,21 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageRealm)?;
     let map = Body::read(payload).await?.object()?;
-    let realm = find_realm(&state, &path).await?;
-    let known = catalog(&state, &realm.id).await?;
+    let id = create_scope(&state, &admin, &path, map).await?;
+    Ok(rep::created(&state.public_url, &req, &id))
+}
+
+/// Creates a client scope; returns its id.
+pub(crate) async fn create_scope(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    map: Map<String, Value>,
+) -> Result<String, AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let known = catalog(state, &realm.id).await?;
     let (name, description, implies) = fields(&map, &known)?;
     if known.iter().any(|s| s.name == name) {
         return Err(AdminError::conflict(format!("Client Scope {name}")));
@@ -174,8 +185,8 @@ async fn create(
         implies: to_json_list(&implies),
     };
     let (id, conflict) = (row.id.clone(), format!("Client Scope {}", row.name));
-    change_cached(&state, &realm.name, Some(conflict), move |conn| scopes::insert(conn, &row)).await?;
-    Ok(rep::created(&state.public_url, &req, &id))
+    change_cached(state, &realm.name, Some(conflict), move |conn| scopes::insert(conn, &row)).await?;
+    Ok(id)
 }
 
 async fn update(
@@ -185,10 +196,22 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageRealm)?;
     let changes = Body::read(payload).await?.object()?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let known = catalog(&state, &realm.id).await?;
+    update_scope(&state, &admin, &realm_name, id, changes).await?;
+    Ok(rep::no_content())
+}
+
+/// Merges `changes` into a client scope (its description and `implies`).
+pub(crate) async fn update_scope(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: String,
+    changes: Map<String, Value>,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let known = catalog(state, &realm.id).await?;
     let current = known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Client scope"))?;
     if current.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
@@ -199,8 +222,7 @@ async fn update(
         return Err(AdminError::bad_request("Renaming a scope is not supported"));
     }
     let row = scopes::ScopeRow { id, realm_id: realm.id.clone(), name, description, implies: to_json_list(&implies) };
-    change_cached(&state, &realm.name, None, move |conn| scopes::update(conn, &row)).await?;
-    Ok(rep::no_content())
+    change_cached(state, &realm.name, None, move |conn| scopes::update(conn, &row)).await
 }
 
 async fn delete(
@@ -209,14 +231,19 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageRealm)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let scope = find(&state, &realm.id, &id).await?;
+    delete_scope(&state, &admin, &realm_name, &id).await?;
+    Ok(rep::no_content())
+}
+
+pub(crate) async fn delete_scope(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    let scope = find(state, &realm.id, id).await?;
     if scope.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be deleted"));
     }
-    change_cached(&state, &realm.name, None, move |conn| scopes::delete(conn, &scope.id)).await?;
-    Ok(rep::no_content())
+    change_cached(state, &realm.name, None, move |conn| scopes::delete(conn, &scope.id)).await?;
+    Ok(())
 }
 
 /// The names in one of the realm's default-scope lists.

@@ -184,8 +184,19 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    admin.require(&path, Need::ManageUsers)?;
     let map = Body::read(payload).await?.object()?;
+    let id = create_user(&state, &admin, &path, map).await?;
+    Ok(rep::created(&state.public_url, &req, &id))
+}
+
+/// Creates a user (with `credentials` and `realmRoles`); returns its id.
+pub(crate) async fn create_user(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    map: Map<String, Value>,
+) -> Result<String, AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
     let raw = rep::str_field(&map, "username").ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let password = match map.get("credentials") {
@@ -199,7 +210,7 @@ async fn create(
         Some(Value::Array(list)) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
     };
-    let realm = find_realm(&state, &path).await?;
+    let realm = find_realm(state, realm_name).await?;
     let id = new_id();
     let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
     apply(&mut row, &map)?;
@@ -226,7 +237,7 @@ async fn create(
             Ok(Ok(()))
         })
         .await??;
-    Ok(rep::created(&state.public_url, &req, &id))
+    Ok(id)
 }
 
 async fn update(
@@ -236,10 +247,22 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageUsers)?;
     let changes = Body::read(payload).await?.object()?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let mut row = find_user(&state, &realm, &id).await?;
+    update_user(&state, &admin, &realm_name, &id, changes).await?;
+    Ok(rep::no_content())
+}
+
+/// Merges `changes` into a user (merge-on-PUT).
+pub(crate) async fn update_user(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    changes: Map<String, Value>,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let mut row = find_user(state, &realm, id).await?;
     if let Some(name) = rep::str_field(&changes, "username")
         && !name.eq_ignore_ascii_case(&row.username)
     {
@@ -248,7 +271,7 @@ async fn update(
     let Value::Object(current) = to_rep(&row) else { unreachable!("a user representation is an object") };
     apply(&mut row, &rep::merge(current, changes))?;
     state.db.write(move |conn| users::update(conn, &row)).await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 async fn delete(
@@ -257,12 +280,17 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let row = find_user(&state, &realm, &id).await?;
-    state.db.write(move |conn| users::delete(conn, &row.id)).await?;
-    state.cache.invalidate(&[realm_name.as_str()]);
+    delete_user(&state, &admin, &realm_name, &id).await?;
     Ok(rep::no_content())
+}
+
+pub(crate) async fn delete_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let row = find_user(state, &realm, id).await?;
+    state.db.write(move |conn| users::delete(conn, &row.id)).await?;
+    state.cache.invalidate(&[realm_name]);
+    Ok(())
 }
 
 async fn reset_password(
@@ -272,29 +300,45 @@ async fn reset_password(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageUsers)?;
     let body = Body::read(payload).await?.0;
     let password = password_of(&body)?.ok_or_else(|| AdminError::bad_request("A password is required"))?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let mut row = find_user(&state, &realm, &id).await?;
-    row.password_hash = Some(state.hasher.hash(password).await?);
-    state.db.write(move |conn| users::update(conn, &row)).await?;
+    set_password(&state, &admin, &realm_name, &id, password).await?;
     Ok(rep::no_content())
 }
 
-/// Ends every SSO session of the user and revokes its grants (not offline ones).
+pub(crate) async fn set_password(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    password: String,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let mut row = find_user(state, &realm, id).await?;
+    row.password_hash = Some(state.hasher.hash(password).await?);
+    state.db.write(move |conn| users::update(conn, &row)).await?;
+    Ok(())
+}
+
 async fn logout(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ManageUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let row = find_user(&state, &realm, &id).await?;
+    logout_user(&state, &admin, &realm_name, &id).await?;
+    Ok(rep::no_content())
+}
+
+/// Ends every SSO session of the user and revokes its grants (not offline ones).
+pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let row = find_user(state, &realm, id).await?;
     let entry = state
         .cache
-        .get(&realm_name)
+        .get(realm_name)
         .await
         .map_err(|e| AdminError::Internal(Box::new(e)))?
         .ok_or_else(|| AdminError::not_found("Realm"))?;
@@ -313,7 +357,7 @@ async fn logout(
             Ok(())
         })
         .await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 async fn list_sessions(

@@ -30,6 +30,8 @@ pub enum Continuation {
     Device(DeviceApproval),
     /// Show the account page.
     Account,
+    /// Open the admin console (`master` only).
+    Console,
 }
 
 impl Continuation {
@@ -38,7 +40,7 @@ impl Continuation {
         match self {
             Self::Authorize(request) => Some(&request.client_id),
             Self::Device(device) => Some(&device.client_id),
-            Self::Account => None,
+            Self::Account | Self::Console => None,
         }
     }
 }

@@ -31,7 +31,11 @@ pub async fn login_submit(
             })?),
             None => None,
         };
-    let client_name = client.as_ref().map_or(super::account::ACCOUNT_TITLE, |c| c.name.as_str());
+    let client_name = match (&client, &next) {
+        (Some(c), _) => c.name.as_str(),
+        (None, Continuation::Console) => crate::console::session::CONSOLE_TITLE,
+        (None, _) => super::account::ACCOUNT_TITLE,
+    };
     let username = params.get("username").unwrap_or_default();
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
         let message = "Enter your username and password.";
@@ -60,6 +64,7 @@ pub async fn login_submit(
         ));
     };
     let (token, session) = sessions::start(&state, &entry, &user).await?;
+    let console_token = matches!(next, Continuation::Console).then(|| token.clone());
     let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));
     let live = LiveSession { session, user };
     match (&next, client) {
@@ -81,6 +86,9 @@ pub async fn login_submit(
         }
         (Continuation::Device(device), Some(client)) => {
             Ok(super::device::consent(&req, &state, &entry, &client, device, &live, vec![cookie]))
+        }
+        (Continuation::Console, _) => {
+            Ok(crate::console::session::enter(&state, console_token.unwrap_or_default(), vec![cookie]))
         }
         _ => Ok(super::account::back_to_account(&entry, vec![cookie])),
     }

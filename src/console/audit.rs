@@ -1,0 +1,70 @@
+//! The audit log: sign-in and token events, and admin changes, newest first.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::pages::{AdminEventLine, AuditPage, EventLine, Frame, send};
+use super::session::signed_in;
+use super::{ConsoleError, Form, Pager, realm_url, when};
+use crate::admin::Need;
+use crate::admin::realms::find_realm;
+use crate::state::AppState;
+use crate::storage::repo::events::{self, AdminEventQuery, EventQuery};
+
+const PAGE_SIZE: usize = 50;
+
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let realm = path.as_str();
+    ctx.admin.require(realm, Need::ViewRealm)?;
+    let found = find_realm(&state, realm).await?;
+    let query = Form::query(&req);
+    let admin_log = query.get("log") == "admin";
+    let base = format!("{}?log={}&", realm_url(realm, "audit"), if admin_log { "admin" } else { "user" });
+    let mut pager = Pager::new(&query, PAGE_SIZE, base);
+    let (first, max) = (pager.first as i64, PAGE_SIZE as i64);
+    let (mut user_lines, mut admin_lines) = (Vec::new(), Vec::new());
+    if admin_log {
+        let q = AdminEventQuery { first, max, ..AdminEventQuery::default() };
+        let rows = state.db.run(move |conn| events::list_admin_events(conn, &found.id, &q)).await?;
+        admin_lines = rows
+            .into_iter()
+            .map(|e| AdminEventLine {
+                time: when(e.time / 1000),
+                operation: e.operation_type,
+                resource_type: e.resource_type,
+                path: e.resource_path,
+                by: format!("{} via {}", e.auth_user_id, e.auth_client_id),
+                ip: e.ip_address.unwrap_or_default(),
+            })
+            .collect();
+        pager.shown = admin_lines.len();
+    } else {
+        let q = EventQuery { first, max, ..EventQuery::default() };
+        let rows = state.db.run(move |conn| events::list_events(conn, &found.id, &q)).await?;
+        user_lines = rows
+            .into_iter()
+            .map(|e| EventLine {
+                time: when(e.time / 1000),
+                kind: e.event_type,
+                client: e.client_id.unwrap_or_default(),
+                user: e.user_id.unwrap_or_default(),
+                ip: e.ip_address.unwrap_or_default(),
+                error: e.error.unwrap_or_default(),
+            })
+            .collect();
+        pager.shown = user_lines.len();
+    }
+    let page = AuditPage {
+        frame: Frame::new(&ctx, Some(realm), "audit", None),
+        admin_log,
+        events: user_lines,
+        admin_events: admin_lines,
+        pager,
+    };
+    Ok(send(&ctx, StatusCode::OK, &page))
+}

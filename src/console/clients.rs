@@ -1,0 +1,297 @@
+//! Clients: list, create, edit (grants, redirect URIs, scopes, consent),
+//! the secret shown on demand and regenerated after a confirmation.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::pages::{ClientLine, ClientPage, ClientsPage, ConfirmPage, Frame, send, status_of};
+use super::session::{signed_in, submitted};
+use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
+use crate::admin::Need;
+use crate::admin::clients::{
+    DEVICE_ATTRIBUTE, POST_LOGOUT_ATTRIBUTE, REFRESH_ATTRIBUTE, client_secret, create_client, delete_client,
+    find_client, regenerate_secret, to_rep, update_client,
+};
+use crate::admin::realms::find_realm;
+use crate::admin::scopes::catalog;
+use crate::services::realms::BUILT_IN_CLIENTS;
+use crate::state::AppState;
+use crate::storage::repo::clients;
+
+const PAGE_SIZE: usize = 20;
+
+/// The grant checkboxes: form field, representation flag (or attribute), label.
+pub const GRANTS: [(&str, &str, &str); 6] = [
+    ("grant_authorization_code", "standardFlowEnabled", "Authorization code"),
+    ("grant_implicit", "implicitFlowEnabled", "Implicit"),
+    ("grant_password", "directAccessGrantsEnabled", "Password"),
+    ("grant_client_credentials", "serviceAccountsEnabled", "Client credentials"),
+    ("grant_device_code", DEVICE_ATTRIBUTE, "Device authorization"),
+    ("grant_refresh_token", REFRESH_ATTRIBUTE, "Refresh tokens"),
+];
+
+async fn list_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    query: &Form,
+    form: Form,
+    problems: Problems,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::QueryClients)?;
+    let found = find_realm(state, realm).await?;
+    let rows = state.db.run(move |conn| clients::list_by_realm(conn, &found.id)).await?;
+    let search = query.text("search").to_lowercase();
+    let matching: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.client_id.to_lowercase().contains(&search) || r.name.to_lowercase().contains(&search))
+        .collect();
+    let base = format!("{}?search={}&", realm_url(realm, "clients"), urlencode(&search));
+    let mut pager = Pager::new(query, PAGE_SIZE, base);
+    pager.total = Some(matching.len());
+    let clients: Vec<ClientLine> = matching
+        .into_iter()
+        .skip(pager.first)
+        .take(PAGE_SIZE)
+        .map(|r| ClientLine {
+            public: r.secret_ciphertext.is_none(),
+            id: r.id,
+            client_id: r.client_id,
+            name: r.name,
+            enabled: r.enabled,
+        })
+        .collect();
+    pager.shown = clients.len();
+    let status = status_of(&problems);
+    let done = notice(Some(query.get("done")));
+    let page = ClientsPage { frame: Frame::new(ctx, Some(realm), "clients", done), clients, search, pager, form, problems };
+    Ok(send(ctx, status, &page))
+}
+
+pub fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let mut form = Form::default();
+    form.set("kind", "confidential");
+    list_page(&state, &ctx, &path, &Form::query(&req), form, Problems::none()).await
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let realm = path.as_str();
+    let redirect: Vec<&str> = Some(form.text("redirect_uri")).into_iter().filter(|u| !u.is_empty()).collect();
+    let rep = json!({
+        "clientId": form.text("client_id"),
+        "publicClient": form.get("kind") == "public",
+        "redirectUris": redirect,
+        "standardFlowEnabled": true,
+    });
+    match create_client(&state, &ctx.admin, realm, rep.as_object().cloned().unwrap_or_default()).await {
+        Ok(id) => {
+            audit(&state, &ctx, realm, Method::POST, &format!("clients/{id}")).await;
+            Ok(see_other(&format!("{}?done=created", realm_url(realm, &format!("clients/{id}")))))
+        }
+        Err(e) => {
+            let needles = [("redirectUris", "redirect_uri"), ("clientId", "client_id"), ("Client ", "client_id")];
+            let problems = Problems::from_refusal(e, &needles, "client_id")?;
+            list_page(&state, &ctx, realm, &Form::default(), form, problems).await
+        }
+    }
+}
+
+/// The edit form as stored.
+fn client_form(rep: &Map<String, Value>) -> Form {
+    let mut form = Form::default();
+    let text = |key: &str| rep.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let list = |key: &str| -> Vec<String> {
+        rep.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    let attributes = rep.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    form.set("name", text("name"));
+    form.tick("enabled", rep.get("enabled").and_then(Value::as_bool).unwrap_or(true));
+    let public = rep.get("publicClient").and_then(Value::as_bool).unwrap_or(false);
+    form.set("kind", if public { "public" } else { "confidential" });
+    form.set("redirect_uris", list("redirectUris").join("\n"));
+    let post_logout = attributes.get(POST_LOGOUT_ATTRIBUTE).and_then(Value::as_str).unwrap_or_default();
+    form.set("post_logout_redirect_uris", post_logout.split("##").collect::<Vec<_>>().join("\n"));
+    for (field, flag, _) in GRANTS {
+        let on = rep.get(flag).or_else(|| attributes.get(flag));
+        form.tick(field, matches!(on, Some(Value::Bool(true))) || on.and_then(Value::as_str) == Some("true"));
+    }
+    form.tick("consent_required", rep.get("consentRequired").and_then(Value::as_bool).unwrap_or(false));
+    form.set("scopes", list("defaultClientScopes").join(" "));
+    form
+}
+
+/// The edit form as changes to the client's representation.
+fn client_changes(form: &Form, current: &Map<String, Value>) -> Map<String, Value> {
+    let mut attributes = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    attributes.insert(POST_LOGOUT_ATTRIBUTE.into(), form.lines("post_logout_redirect_uris").join("##").into());
+    let mut changes = Map::new();
+    for (field, flag, _) in GRANTS {
+        if flag.contains('.') {
+            attributes.insert(flag.into(), form.checked(field).to_string().into());
+        } else {
+            changes.insert(flag.into(), form.checked(field).into());
+        }
+    }
+    changes.insert("name".into(), form.text("name").into());
+    changes.insert("enabled".into(), form.checked("enabled").into());
+    changes.insert("publicClient".into(), (form.get("kind") == "public").into());
+    changes.insert("redirectUris".into(), form.lines("redirect_uris").into());
+    changes.insert("consentRequired".into(), form.checked("consent_required").into());
+    changes.insert("defaultClientScopes".into(), form.words("scopes").into());
+    changes.insert("attributes".into(), Value::Object(attributes));
+    changes
+}
+
+struct Shown {
+    form: Option<Form>,
+    problems: Problems,
+    secret: Option<String>,
+    done: Option<&'static str>,
+}
+
+async fn client_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    id: &str,
+    shown: Shown,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::ViewClients)?;
+    let found = find_realm(state, realm).await?;
+    let row = find_client(state, &found, id).await?;
+    let scope_names = catalog(state, &found.id).await?.into_iter().map(|s| s.name).collect::<Vec<_>>().join(" ");
+    let form = match shown.form {
+        Some(form) => form,
+        None => client_form(&to_rep(&row, None)?),
+    };
+    let status = status_of(&shown.problems);
+    let page = ClientPage {
+        frame: Frame::new(ctx, Some(realm), "clients", shown.done),
+        id: row.id.clone(),
+        built_in: BUILT_IN_CLIENTS.contains(&row.client_id.as_str()),
+        client_id: row.client_id,
+        form,
+        problems: shown.problems,
+        confidential: row.secret_ciphertext.is_some(),
+        secret: shown.secret,
+        scope_names,
+    };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let (realm, id) = path.into_inner();
+    let done = notice(Some(Form::query(&req).get("done")));
+    let shown = Shown { form: None, problems: Problems::none(), secret: None, done };
+    client_page(&state, &ctx, &realm, &id, shown).await
+}
+
+fn confirm(ctx: &Ctx, realm: &str, here: String, client_id: &str, action: &str) -> HttpResponse {
+    let (title, message, button) = if action == "delete" {
+        (
+            format!("Delete the client {client_id}?"),
+            "Its tokens stop working and applications using it can no longer sign users in.",
+            "Delete client",
+        )
+    } else {
+        (
+            format!("Regenerate the secret of {client_id}?"),
+            "The current secret stops working at once: every application using it must be given the new one.",
+            "Regenerate secret",
+        )
+    };
+    let page = ConfirmPage {
+        frame: Frame::new(ctx, Some(realm), "clients", None),
+        title,
+        message: message.into(),
+        action: here.clone(),
+        fields: vec![("action".into(), action.into())],
+        button,
+        cancel: here,
+    };
+    send(ctx, StatusCode::OK, &page)
+}
+
+/// `POST .../clients/{id}`: save, reveal or regenerate the secret, delete.
+pub async fn action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let (realm, id) = path.into_inner();
+    let here = realm_url(&realm, &format!("clients/{id}"));
+    let rest = format!("clients/{id}");
+    let confirmed = form.get("confirm") == "yes";
+    match form.get("action") {
+        "save" => {
+            ctx.admin.require(&realm, Need::ManageClients)?;
+            let found = find_realm(&state, &realm).await?;
+            let current = to_rep(&find_client(&state, &found, &id).await?, None)?;
+            match update_client(&state, &ctx.admin, &realm, &id, client_changes(&form, &current)).await {
+                Ok(()) => {
+                    audit(&state, &ctx, &realm, Method::PUT, &rest).await;
+                    Ok(see_other(&format!("{here}?done=saved")))
+                }
+                Err(e) => {
+                    let needles = [
+                        ("redirectUris", "redirect_uris"),
+                        ("post.logout", "post_logout_redirect_uris"),
+                        ("defaultClientScopes", "scopes"),
+                        ("service account", "grants"),
+                        ("Built-in", "name"),
+                    ];
+                    let problems = Problems::from_refusal(e, &needles, "name")?;
+                    let shown = Shown { form: Some(form), problems, secret: None, done: None };
+                    client_page(&state, &ctx, &realm, &id, shown).await
+                }
+            }
+        }
+        "reveal-secret" => {
+            let secret = client_secret(&state, &ctx.admin, &realm, &id).await?;
+            let shown = Shown { form: None, problems: Problems::none(), secret, done: None };
+            client_page(&state, &ctx, &realm, &id, shown).await
+        }
+        action @ ("regenerate-secret" | "delete") if !confirmed => {
+            ctx.admin.require(&realm, Need::ManageClients)?;
+            let found = find_realm(&state, &realm).await?;
+            let row = find_client(&state, &found, &id).await?;
+            Ok(confirm(&ctx, &realm, here, &row.client_id, action))
+        }
+        "regenerate-secret" => {
+            let secret = regenerate_secret(&state, &ctx.admin, &realm, &id).await?;
+            audit(&state, &ctx, &realm, Method::POST, &format!("{rest}/client-secret")).await;
+            let done = Some("A new secret was generated. Give it to every application that uses this client.");
+            let shown = Shown { form: None, problems: Problems::none(), secret, done };
+            client_page(&state, &ctx, &realm, &id, shown).await
+        }
+        "delete" => {
+            delete_client(&state, &ctx.admin, &realm, &id).await?;
+            audit(&state, &ctx, &realm, Method::DELETE, &rest).await;
+            Ok(see_other(&format!("{}?done=deleted", realm_url(&realm, "clients"))))
+        }
+        _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
+    }
+}

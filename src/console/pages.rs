@@ -1,0 +1,238 @@
+//! The console's askama pages and the one way they go out.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use super::{Ctx, Form, Pager, Problems, realm_url};
+use crate::web::pages::{page_builder, render};
+
+/// What every console page shows around its content.
+pub struct Frame {
+    pub username: String,
+    pub csrf: String,
+    pub realm: Option<String>,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+    pub notice: Option<&'static str>,
+    pub master_admin: bool,
+}
+
+impl Frame {
+    pub fn new(ctx: &Ctx, realm: Option<&str>, section: &'static str, notice: Option<&'static str>) -> Self {
+        Self {
+            username: ctx.username.clone(),
+            csrf: ctx.csrf.clone(),
+            realm: realm.map(str::to_owned),
+            section,
+            notice,
+            master_admin: ctx.admin.master_admin,
+        }
+    }
+
+    /// A URL under the current realm.
+    pub fn url(&self, tail: &str) -> String {
+        realm_url(self.realm.as_deref().unwrap_or_default(), tail)
+    }
+
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section { "page" } else { "false" }
+    }
+}
+
+/// Sends a page (with the CSRF cookie when it is new).
+pub fn send<T: Template>(ctx: &Ctx, status: StatusCode, page: &T) -> HttpResponse {
+    let mut builder = page_builder(status);
+    ctx.cookies(&mut builder);
+    render(&mut builder, page)
+}
+
+/// A page that shows a form's problems answers 400 (the change was refused).
+pub fn status_of(problems: &Problems) -> StatusCode {
+    if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST }
+}
+
+pub struct RealmLine {
+    pub name: String,
+    pub display: String,
+    pub enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+pub struct HomePage {
+    pub frame: Frame,
+    pub realms: Vec<RealmLine>,
+    pub form: Form,
+    pub problems: Problems,
+}
+
+pub struct KeyLine {
+    pub kid: String,
+    pub algorithm: String,
+    pub status: String,
+    pub valid_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/realm.html")]
+pub struct RealmPage {
+    pub frame: Frame,
+    pub form: Form,
+    pub problems: Problems,
+    pub keys: Vec<KeyLine>,
+    pub algorithms: Vec<&'static str>,
+    pub deletable: bool,
+}
+
+pub struct ClientLine {
+    pub id: String,
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/clients.html")]
+pub struct ClientsPage {
+    pub frame: Frame,
+    pub clients: Vec<ClientLine>,
+    pub search: String,
+    pub pager: Pager,
+    pub form: Form,
+    pub problems: Problems,
+}
+
+#[derive(Template)]
+#[template(path = "console/client.html")]
+pub struct ClientPage {
+    pub frame: Frame,
+    pub id: String,
+    pub client_id: String,
+    pub form: Form,
+    pub problems: Problems,
+    pub confidential: bool,
+    pub built_in: bool,
+    /// The secret, when the admin asked to see it (or just regenerated it).
+    pub secret: Option<String>,
+    pub scope_names: String,
+}
+
+pub struct UserLine {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+pub struct UsersPage {
+    pub frame: Frame,
+    pub users: Vec<UserLine>,
+    pub search: String,
+    pub pager: Pager,
+    pub form: Form,
+    pub problems: Problems,
+}
+
+pub struct RoleLine {
+    pub id: String,
+    pub name: String,
+}
+
+pub struct SessionLine {
+    pub id: String,
+    pub started: String,
+    pub last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/user.html")]
+pub struct UserPage {
+    pub frame: Frame,
+    pub id: String,
+    pub username: String,
+    pub form: Form,
+    pub problems: Problems,
+    pub held: Vec<RoleLine>,
+    pub available: Vec<RoleLine>,
+    pub sessions: Vec<SessionLine>,
+}
+
+pub struct RoleItem {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub scopes: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/roles.html")]
+pub struct RolesPage {
+    pub frame: Frame,
+    pub roles: Vec<RoleItem>,
+    pub form: Form,
+    pub problems: Problems,
+}
+
+pub struct ScopeItem {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub implies: String,
+    pub built_in: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/scopes.html")]
+pub struct ScopesPage {
+    pub frame: Frame,
+    pub scopes: Vec<ScopeItem>,
+    pub form: Form,
+    pub problems: Problems,
+}
+
+pub struct EventLine {
+    pub time: String,
+    pub kind: String,
+    pub client: String,
+    pub user: String,
+    pub ip: String,
+    pub error: String,
+}
+
+pub struct AdminEventLine {
+    pub time: String,
+    pub operation: String,
+    pub resource_type: String,
+    pub path: String,
+    pub by: String,
+    pub ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+pub struct AuditPage {
+    pub frame: Frame,
+    pub admin_log: bool,
+    pub events: Vec<EventLine>,
+    pub admin_events: Vec<AdminEventLine>,
+    pub pager: Pager,
+}
+
+/// "Are you sure?" before a destructive action; the form repeats the
+/// action with `confirm=yes`.
+#[derive(Template)]
+#[template(path = "console/confirm.html")]
+pub struct ConfirmPage {
+    pub frame: Frame,
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+    pub button: &'static str,
+    pub cancel: String,
+}

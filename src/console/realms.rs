@@ -1,0 +1,244 @@
+//! The realm list (the console's home) and a realm's settings and keys.
+
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::pages::{ConfirmPage, Frame, HomePage, KeyLine, RealmLine, RealmPage, send, status_of};
+use super::session::{signed_in, submitted};
+use super::{BASE, ConsoleError, Ctx, Form, Problems, audit, notice, realm_url, see_other, when};
+use crate::admin::Need;
+use crate::admin::realms::{
+    ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
+    update_realm_from,
+};
+use crate::domain::realm::SigningAlgorithm;
+use crate::services::realms::MASTER_REALM;
+use crate::state::AppState;
+use crate::storage::repo::realms;
+
+async fn home_page(state: &AppState, ctx: &Ctx, form: Form, problems: Problems) -> Result<HttpResponse, ConsoleError> {
+    let all = state.db.run(realms::list).await?;
+    let realms = all
+        .iter()
+        .filter(|r| ctx.admin.may(&r.name, Need::AnyRole))
+        .map(|r| RealmLine { name: r.name.clone(), display: r.display_name.clone(), enabled: r.enabled })
+        .collect();
+    let done = notice(Some(Form::get(&form, "done")));
+    let status = status_of(&problems);
+    let page = HomePage { frame: Frame::new(ctx, None, "realms", done), realms, form, problems };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    home_page(&state, &ctx, Form::query(&req), Problems::none()).await
+}
+
+/// `POST /admin/console/`: create a realm.
+pub async fn home_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let mut rep = Map::new();
+    rep.insert("realm".into(), form.text("name").into());
+    if !form.text("display_name").is_empty() {
+        rep.insert("displayName".into(), form.text("display_name").into());
+    }
+    match create_realm_from(&state, &ctx.admin, rep).await {
+        Ok(name) => {
+            audit(&state, &ctx, &name, Method::POST, "").await;
+            Ok(see_other(&format!("{}?done=created", realm_url(&name, ""))))
+        }
+        Err(e) => {
+            let problems = Problems::from_refusal(e, &[("Conflict", "name")], "name")?;
+            home_page(&state, &ctx, form, problems).await
+        }
+    }
+}
+
+fn lifetime(seconds: Option<i64>) -> String {
+    seconds.map_or_else(String::new, |s| humantime::format_duration(Duration::from_secs(s.max(0) as u64)).to_string())
+}
+
+/// The settings form as stored.
+fn settings_form(rep: &Map<String, Value>) -> Form {
+    let mut form = Form::default();
+    let number = |key: &str| rep.get(key).and_then(Value::as_i64);
+    let attribute = |key: &str| {
+        rep.get("attributes").and_then(|a| a.get(key)).and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok())
+    };
+    form.set("display_name", rep.get("displayName").and_then(Value::as_str).unwrap_or_default());
+    form.tick("enabled", rep.get("enabled").and_then(Value::as_bool).unwrap_or(true));
+    form.set("access_token_lifetime", lifetime(number("accessTokenLifespan")));
+    form.set("id_token_lifetime", lifetime(attribute(ID_TOKEN)));
+    form.set("refresh_token_lifetime", lifetime(attribute(REFRESH_TOKEN)));
+    form.set("auth_code_lifetime", lifetime(number("accessCodeLifespan")));
+    form.set("sso_session_idle", lifetime(number("ssoSessionIdleTimeout")));
+    form.set("sso_session_max", lifetime(number("ssoSessionMaxLifespan")));
+    form.set("signing_algorithm", rep.get("defaultSignatureAlgorithm").and_then(Value::as_str).unwrap_or("RS256"));
+    form.tick("refresh_token_rotation", rep.get("revokeRefreshToken").and_then(Value::as_bool).unwrap_or(true));
+    form
+}
+
+async fn settings_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    form: Option<Form>,
+    problems: Problems,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::ViewRealm)?;
+    let row = find_realm(state, realm).await?;
+    let form = form.unwrap_or_else(|| settings_form(&to_rep(&row)));
+    let keys = keys_of(state, &ctx.admin, realm).await?;
+    let keys = keys["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| KeyLine {
+            kid: k["kid"].as_str().unwrap_or_default().to_owned(),
+            algorithm: k["algorithm"].as_str().unwrap_or_default().to_owned(),
+            status: k["status"].as_str().unwrap_or_default().to_owned(),
+            valid_to: k["validTo"].as_i64().map(|ms| when(ms / 1000)),
+        })
+        .collect();
+    let status = status_of(&problems);
+    let page = RealmPage {
+        frame: Frame::new(ctx, Some(realm), "settings", done),
+        form,
+        problems,
+        keys,
+        algorithms: SigningAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
+        deletable: realm != MASTER_REALM && ctx.admin.may(realm, Need::ManageRealm),
+    };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn settings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let done = notice(Some(Form::query(&req).get("done")));
+    settings_page(&state, &ctx, &path, None, Problems::none(), done).await
+}
+
+/// A lifetime field: a humantime duration (`5m`, `1h 30m`) or seconds.
+fn seconds(form: &Form, field: &'static str, problems: &mut Problems) -> Option<i64> {
+    let raw = form.text(field);
+    let parsed = raw
+        .parse::<i64>()
+        .ok()
+        .or_else(|| humantime::parse_duration(raw).ok().and_then(|d| i64::try_from(d.as_secs()).ok()))
+        .filter(|s| *s > 0);
+    if parsed.is_none() {
+        problems.add(field, "Enter a duration such as 5m, 1h or 30d, or a number of seconds.");
+    }
+    parsed
+}
+
+/// The settings form as changes to the realm's representation.
+fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<String, Value>, Problems> {
+    let mut problems = Problems::none();
+    let access = seconds(form, "access_token_lifetime", &mut problems);
+    let id_token = seconds(form, "id_token_lifetime", &mut problems);
+    let refresh = seconds(form, "refresh_token_lifetime", &mut problems);
+    let code = seconds(form, "auth_code_lifetime", &mut problems);
+    let idle = seconds(form, "sso_session_idle", &mut problems);
+    let max = seconds(form, "sso_session_max", &mut problems);
+    if form.text("display_name").is_empty() {
+        problems.add("display_name", "Enter a display name.");
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // `attributes` is replaced as a whole on merge: start from the stored ones.
+    let mut attributes = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    attributes.insert(ID_TOKEN.into(), id_token.unwrap_or_default().to_string().into());
+    attributes.insert(REFRESH_TOKEN.into(), refresh.unwrap_or_default().to_string().into());
+    let changes = json!({
+        "displayName": form.text("display_name"),
+        "enabled": form.checked("enabled"),
+        "accessTokenLifespan": access,
+        "accessCodeLifespan": code,
+        "ssoSessionIdleTimeout": idle,
+        "ssoSessionMaxLifespan": max,
+        "defaultSignatureAlgorithm": form.text("signing_algorithm"),
+        "revokeRefreshToken": form.checked("refresh_token_rotation"),
+        "attributes": attributes,
+    });
+    Ok(changes.as_object().cloned().unwrap_or_default())
+}
+
+const SETTINGS_FIELDS: [(&str, &str); 7] = [
+    ("accessTokenLifespan", "access_token_lifetime"),
+    ("accessCodeLifespan", "auth_code_lifetime"),
+    ("ssoSessionIdle", "sso_session_idle"),
+    ("ssoSessionMax", "sso_session_max"),
+    ("idTokenLifespan", "id_token_lifetime"),
+    ("refreshTokenLifespan", "refresh_token_lifetime"),
+    ("algorithm", "signing_algorithm"),
+];
+
+/// `POST .../realms/{realm}/`: save settings, rotate the key, delete.
+pub async fn settings_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let realm = path.as_str();
+    let here = realm_url(realm, "");
+    match form.get("action") {
+        "save" => {
+            ctx.admin.require(realm, Need::ManageRealm)?;
+            let current = to_rep(&find_realm(&state, realm).await?);
+            let changes = match settings_changes(&form, &current) {
+                Ok(changes) => changes,
+                Err(problems) => return settings_page(&state, &ctx, realm, Some(form), problems, None).await,
+            };
+            match update_realm_from(&state, &ctx.admin, realm, changes).await {
+                Ok(()) => {
+                    audit(&state, &ctx, realm, Method::PUT, "").await;
+                    Ok(see_other(&format!("{here}?done=saved")))
+                }
+                Err(e) => {
+                    let problems = Problems::from_refusal(e, &SETTINGS_FIELDS, "display_name")?;
+                    settings_page(&state, &ctx, realm, Some(form), problems, None).await
+                }
+            }
+        }
+        "rotate-key" => {
+            rotate_keys(&state, &ctx.admin, realm).await?;
+            audit(&state, &ctx, realm, Method::POST, "keys").await;
+            Ok(see_other(&format!("{here}?done=rotated")))
+        }
+        "delete-realm" if form.get("confirm") != "yes" => {
+            ctx.admin.require(realm, Need::ManageRealm)?;
+            let page = ConfirmPage {
+                frame: Frame::new(&ctx, Some(realm), "settings", None),
+                title: format!("Delete the realm {realm}?"),
+                message: "Every client, user, session and key of this realm is deleted. This cannot be undone."
+                    .into(),
+                action: here.clone(),
+                fields: vec![("action".into(), "delete-realm".into())],
+                button: "Delete realm",
+                cancel: here,
+            };
+            Ok(send(&ctx, StatusCode::OK, &page))
+        }
+        "delete-realm" => {
+            delete_realm_named(&state, &ctx.admin, realm).await?;
+            Ok(see_other(&format!("{BASE}/?done=deleted")))
+        }
+        _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
+    }
+}

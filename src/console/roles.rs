@@ -1,0 +1,113 @@
+//! Realm roles: list, create, edit (description, the scopes a role
+//! allows), delete after a confirmation.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::pages::{ConfirmPage, Frame, RoleItem, RolesPage, send, status_of};
+use super::session::{signed_in, submitted};
+use super::{ConsoleError, Ctx, Form, Problems, audit, notice, realm_url, see_other};
+use crate::admin::Need;
+use crate::admin::realms::find_realm;
+use crate::admin::roles::{RoleKey, change_role, create_role, delete_role};
+use crate::state::AppState;
+use crate::storage::json_list;
+use crate::storage::repo::roles;
+
+const ROLE_FIELDS: [(&str, &str); 3] = [("scopes", "scopes"), ("name", "name"), ("Role with name", "name")];
+
+async fn roles_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    form: Form,
+    problems: Problems,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::AnyRole)?;
+    let found = find_realm(state, realm).await?;
+    let rows = state.db.run(move |conn| roles::list_by_realm(conn, &found.id)).await?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(RoleItem { scopes: json_list(&row.scopes)?.join(" "), id: row.id, name: row.name, description: row.description });
+    }
+    let status = status_of(&problems);
+    let page = RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, form, problems };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let done = notice(Some(Form::query(&req).get("done")));
+    roles_page(&state, &ctx, &path, Form::default(), Problems::none(), done).await
+}
+
+/// `POST .../roles`: create, save one role, delete one role.
+pub async fn action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let realm = path.as_str();
+    let here = realm_url(realm, "roles");
+    let id = form.get("id").to_owned();
+    let fields = json!({
+        "description": form.text("description"),
+        "attributes": { "scopes": form.words("scopes") },
+    });
+    match form.get("action") {
+        "create" => {
+            let mut rep = fields.as_object().cloned().unwrap_or_default();
+            rep.insert("name".into(), form.text("name").into());
+            match create_role(&state, &ctx.admin, realm, rep).await {
+                Ok(name) => {
+                    audit(&state, &ctx, realm, Method::POST, &format!("roles/{name}")).await;
+                    Ok(see_other(&format!("{here}?done=created")))
+                }
+                Err(e) => {
+                    let problems = Problems::from_refusal(e, &ROLE_FIELDS, "name")?;
+                    roles_page(&state, &ctx, realm, form, problems, None).await
+                }
+            }
+        }
+        "save" => {
+            let changes = fields.as_object().cloned().unwrap_or_default();
+            match change_role(&state, &ctx.admin, realm, RoleKey::Id(id.clone()), changes).await {
+                Ok(()) => {
+                    audit(&state, &ctx, realm, Method::PUT, &format!("roles-by-id/{id}")).await;
+                    Ok(see_other(&format!("{here}?done=saved")))
+                }
+                Err(e) => {
+                    let problems = Problems::from_refusal(e, &[], "edit")?;
+                    roles_page(&state, &ctx, realm, Form::default(), problems, None).await
+                }
+            }
+        }
+        "delete" if form.get("confirm") != "yes" => {
+            ctx.admin.require(realm, Need::ManageRealm)?;
+            let page = ConfirmPage {
+                frame: Frame::new(&ctx, Some(realm), "roles", None),
+                title: format!("Delete the role {}?", form.text("name")),
+                message: "Users holding it lose it, and the scopes it allowed them.".into(),
+                action: here.clone(),
+                fields: vec![("action".into(), "delete".into()), ("id".into(), id)],
+                button: "Delete role",
+                cancel: here,
+            };
+            Ok(send(&ctx, StatusCode::OK, &page))
+        }
+        "delete" => {
+            delete_role(&state, &ctx.admin, realm, RoleKey::Id(id.clone())).await?;
+            audit(&state, &ctx, realm, Method::DELETE, &format!("roles-by-id/{id}")).await;
+            Ok(see_other(&format!("{here}?done=deleted")))
+        }
+        _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
+    }
+}

@@ -1,0 +1,165 @@
+//! Signing in to the console: the `master` realm's login page and SSO
+//! session. After sign-in the browser holds the session's token a second
+//! time in a cookie scoped to `/admin/console/` (the SSO cookie is scoped to
+//! `/realms/master/`); every console request checks that session is still
+//! live, so signing out anywhere in `master` ends console access too.
+
+use std::sync::Arc;
+
+use actix_web::cookie::time::Duration;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{BASE, ConsoleError, Form};
+use crate::admin::{Admin, console_admin};
+use crate::crypto::{constant_time_eq, random_token};
+use crate::services::realm_cache::RealmEntry;
+use crate::services::realms::MASTER_REALM;
+use crate::services::sessions;
+use crate::state::AppState;
+use crate::web::authorize::{is_secure, login_page, page_realm};
+use crate::web::cookies;
+use crate::web::flow::Continuation;
+use crate::web::pages::PageError;
+use crate::web::reply::add_cookies;
+
+/// What the login page says it signs in to.
+pub const CONSOLE_TITLE: &str = "the admin console";
+const COOKIE: &str = "RG_CONSOLE";
+const CSRF_COOKIE: &str = "RG_CONSOLE_CSRF";
+
+fn console_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(format!("{BASE}/"))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .finish()
+}
+
+fn cleared(mut cookie: Cookie<'static>) -> Cookie<'static> {
+    cookie.set_max_age(Duration::ZERO);
+    cookie
+}
+
+fn sign_in_url() -> String {
+    format!("/realms/{MASTER_REALM}{}", crate::oidc::paths::CONSOLE_LOGIN)
+}
+
+/// 303 to the `master` realm's console sign-in.
+pub fn to_sign_in() -> HttpResponse {
+    super::see_other(&sign_in_url())
+}
+
+/// 303 into the console with the session's token (after sign-in).
+pub fn enter(state: &AppState, session_token: String, mut set: Vec<Cookie<'static>>) -> HttpResponse {
+    set.push(console_cookie(COOKIE, session_token, is_secure(state)));
+    let mut builder = HttpResponse::SeeOther();
+    builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
+    add_cookies(&mut builder, set);
+    builder.finish()
+}
+
+/// `GET /realms/master/login-actions/console`: into the console with the
+/// live SSO session, or the login page first.
+pub async fn console_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    if realm.as_str() != MASTER_REALM {
+        return Err(PageError::not_found());
+    }
+    let entry = page_realm(&state, &realm).await?;
+    let token = cookies::read(&req, cookies::SESSION);
+    if let Some(token) = token.clone()
+        && sessions::find(&state, &entry, Some(token.clone())).await?.is_some()
+    {
+        return Ok(enter(&state, token, Vec::new()));
+    }
+    Ok(login_page(&req, &state, &entry, CONSOLE_TITLE, &Continuation::Console, "", None, StatusCode::OK))
+}
+
+/// A signed-in console request: who, with which rights, and its CSRF token.
+pub struct Ctx {
+    pub admin: Admin,
+    pub username: String,
+    pub csrf: String,
+    new_csrf: Option<Cookie<'static>>,
+    session_id: String,
+    master: Arc<RealmEntry>,
+    pub ip: Option<String>,
+}
+
+impl Ctx {
+    /// Adds the CSRF cookie when this browser had none yet.
+    pub fn cookies(&self, builder: &mut actix_web::HttpResponseBuilder) {
+        add_cookies(builder, self.new_csrf.iter().cloned().collect());
+    }
+}
+
+/// The console's signed-in administrator, or a redirect to sign in.
+pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, ConsoleError> {
+    let master = state
+        .cache
+        .get(MASTER_REALM)
+        .await
+        .map_err(|e| ConsoleError::internal(&e))?
+        .ok_or(ConsoleError::SignIn)?;
+    let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or(ConsoleError::SignIn)?;
+    let admin = console_admin(state, &master, &live.user.user.id).await?.ok_or(ConsoleError::NotAdmin)?;
+    let (csrf, new_csrf) = match cookies::read(req, CSRF_COOKIE) {
+        Some(token) => (token, None),
+        None => {
+            let token = random_token(24);
+            (token.clone(), Some(console_cookie(CSRF_COOKIE, token, is_secure(state))))
+        }
+    };
+    Ok(Ctx {
+        admin,
+        username: live.user.user.username.clone(),
+        csrf,
+        new_csrf,
+        session_id: live.session.id,
+        master,
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+    })
+}
+
+/// A signed-in form submission: the CSRF token must match this browser's.
+pub async fn submitted(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<(Ctx, Form), ConsoleError> {
+    let ctx = signed_in(req, state).await?;
+    let form = Form::read(payload).await?;
+    let expected = cookies::read(req, CSRF_COOKIE).ok_or(ConsoleError::Expired)?;
+    if !constant_time_eq(expected.as_bytes(), form.get("csrf").as_bytes()) {
+        return Err(ConsoleError::Expired);
+    }
+    Ok((ctx, form))
+}
+
+/// `POST /admin/console/sign-out`: ends the `master` SSO session.
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, _) = submitted(&req, &state, payload).await?;
+    let (master, id, now) = (Arc::clone(&ctx.master), ctx.session_id.clone(), state.clock.now());
+    state.db.write(move |conn| sessions::end(conn, &master, &id, now)).await?;
+    let secure = is_secure(&state);
+    let mut builder = HttpResponse::SeeOther();
+    builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
+    add_cookies(
+        &mut builder,
+        vec![
+            cleared(console_cookie(COOKIE, String::new(), secure)),
+            cookies::clear_session(MASTER_REALM, secure),
+        ],
+    );
+    Ok(builder.finish())
+}

@@ -1,0 +1,277 @@
+//! Users: search and paging, create, edit, set a password, realm roles,
+//! sessions with "sign out", delete.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::clients::urlencode;
+use super::pages::{ConfirmPage, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersPage, send, status_of};
+use super::session::{signed_in, submitted};
+use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
+use crate::admin::Need;
+use crate::admin::realms::find_realm;
+use crate::admin::roles::map_realm_roles;
+use crate::admin::users::{create_user, delete_user, find_user, logout_user, set_password, update_user};
+use crate::services::account;
+use crate::state::AppState;
+use crate::storage::repo::users::UserFilter;
+use crate::storage::repo::{roles, sessions, users};
+
+const PAGE_SIZE: usize = 20;
+const USER_FIELDS: [(&str, &str); 6] = [
+    ("User exists", "username"),
+    ("username", "username"),
+    ("email", "email"),
+    ("firstName", "first_name"),
+    ("lastName", "last_name"),
+    ("password", "password"),
+];
+
+async fn list_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    query: &Form,
+    form: Form,
+    problems: Problems,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::QueryUsers)?;
+    let found = find_realm(state, realm).await?;
+    let search = query.text("search").to_lowercase();
+    let filter = UserFilter { search: Some(search.clone()).filter(|s| !s.is_empty()), ..UserFilter::default() };
+    let base = format!("{}?search={}&", realm_url(realm, "users"), urlencode(&search));
+    let mut pager = Pager::new(query, PAGE_SIZE, base);
+    let first = pager.first as i64;
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let rows = users::search(conn, &found.id, &filter, first, Some(PAGE_SIZE as i64))?;
+            Ok((rows, users::count(conn, &found.id, &filter)?))
+        })
+        .await?;
+    pager.total = usize::try_from(total).ok();
+    let users: Vec<UserLine> = rows
+        .into_iter()
+        .map(|u| UserLine {
+            name: [u.given_name.as_deref(), u.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
+            email: u.email.unwrap_or_default(),
+            id: u.id,
+            username: u.username,
+            enabled: u.enabled,
+        })
+        .collect();
+    pager.shown = users.len();
+    let status = status_of(&problems);
+    let done = notice(Some(query.get("done")));
+    let page = UsersPage { frame: Frame::new(ctx, Some(realm), "users", done), users, search, pager, form, problems };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    list_page(&state, &ctx, &path, &Form::query(&req), Form::default(), Problems::none()).await
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let realm = path.as_str();
+    let mut rep = json!({
+        "username": form.text("username"),
+        "email": form.text("email"),
+        "firstName": form.text("first_name"),
+        "lastName": form.text("last_name"),
+        "enabled": true,
+    });
+    if !form.get("password").is_empty() {
+        rep["credentials"] = json!([{ "type": "password", "value": form.get("password"), "temporary": false }]);
+    }
+    match create_user(&state, &ctx.admin, realm, rep.as_object().cloned().unwrap_or_default()).await {
+        Ok(id) => {
+            audit(&state, &ctx, realm, Method::POST, &format!("users/{id}")).await;
+            Ok(see_other(&format!("{}?done=created", realm_url(realm, &format!("users/{id}")))))
+        }
+        Err(e) => {
+            let problems = Problems::from_refusal(e, &USER_FIELDS, "username")?;
+            let mut kept = form;
+            kept.set("password", "");
+            list_page(&state, &ctx, realm, &Form::default(), kept, problems).await
+        }
+    }
+}
+
+async fn user_page(
+    state: &AppState,
+    ctx: &Ctx,
+    realm: &str,
+    id: &str,
+    form: Option<Form>,
+    problems: Problems,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    ctx.admin.require(realm, Need::ViewUsers)?;
+    let found = find_realm(state, realm).await?;
+    let user = find_user(state, &found, id).await?;
+    let now = state.clock.now();
+    let (idle, max) = (found.sso_session_idle, found.sso_session_max);
+    let (realm_id, user_id) = (found.id.clone(), user.id.clone());
+    let (all_roles, held_ids, open) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                roles::list_by_realm(conn, &realm_id)?,
+                roles::list_role_ids_of_user(conn, &user_id)?,
+                sessions::list_open_by_user(conn, &user_id)?,
+            ))
+        })
+        .await?;
+    let (held, available): (Vec<_>, Vec<_>) = all_roles.into_iter().partition(|r| held_ids.contains(&r.id));
+    let line = |r: roles::RoleRow| RoleLine { id: r.id, name: r.name };
+    let form = form.unwrap_or_else(|| {
+        let mut form = Form::default();
+        form.set("email", user.email.clone().unwrap_or_default());
+        form.set("first_name", user.given_name.clone().unwrap_or_default());
+        form.set("last_name", user.family_name.clone().unwrap_or_default());
+        form.tick("enabled", user.enabled);
+        form.tick("email_verified", user.email_verified);
+        form
+    });
+    let status = status_of(&problems);
+    let page = UserPage {
+        frame: Frame::new(ctx, Some(realm), "users", done),
+        id: user.id.clone(),
+        username: user.username.clone(),
+        form,
+        problems,
+        held: held.into_iter().map(line).collect(),
+        available: available.into_iter().map(line).collect(),
+        sessions: open
+            .into_iter()
+            .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
+            .map(|s| SessionLine { id: s.id, started: when(s.created_at), last_seen: when(s.last_seen_at) })
+            .collect(),
+    };
+    Ok(send(ctx, status, &page))
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ctx = signed_in(&req, &state).await?;
+    let (realm, id) = path.into_inner();
+    let done = notice(Some(Form::query(&req).get("done")));
+    user_page(&state, &ctx, &realm, &id, None, Problems::none(), done).await
+}
+
+/// `POST .../users/{id}`: save, set password, roles, sessions, delete.
+pub async fn action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ConsoleError> {
+    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let (realm, id) = path.into_inner();
+    let here = realm_url(&realm, &format!("users/{id}"));
+    let rest = format!("users/{id}");
+    let done = |code: &str| Ok(see_other(&format!("{here}?done={code}")));
+    match form.get("action") {
+        "save" => {
+            let changes = json!({
+                "email": form.text("email"),
+                "firstName": form.text("first_name"),
+                "lastName": form.text("last_name"),
+                "enabled": form.checked("enabled"),
+                "emailVerified": form.checked("email_verified"),
+            });
+            match update_user(&state, &ctx.admin, &realm, &id, changes.as_object().cloned().unwrap_or_default()).await {
+                Ok(()) => {
+                    audit(&state, &ctx, &realm, Method::PUT, &rest).await;
+                    done("saved")
+                }
+                Err(e) => {
+                    let problems = Problems::from_refusal(e, &USER_FIELDS, "email")?;
+                    user_page(&state, &ctx, &realm, &id, Some(form), problems, None).await
+                }
+            }
+        }
+        "set-password" => {
+            let password = form.get("password");
+            let problem = if password.is_empty() {
+                Some("Enter a password.")
+            } else if password != form.get("password_confirm") {
+                Some("The two passwords differ.")
+            } else if password.len() > 1024 {
+                Some("A password can have at most 1024 characters.")
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return user_page(&state, &ctx, &realm, &id, None, Problems::one("password", message), None).await;
+            }
+            set_password(&state, &ctx.admin, &realm, &id, password.to_owned()).await?;
+            audit(&state, &ctx, &realm, Method::PUT, &format!("{rest}/reset-password")).await;
+            done("password")
+        }
+        action @ ("add-role" | "remove-role") => {
+            let add = action == "add-role";
+            let items = [json!({ "id": form.get("role") })];
+            map_realm_roles(&state, &ctx.admin, &realm, &id, &items, add).await?;
+            let method = if add { Method::POST } else { Method::DELETE };
+            audit(&state, &ctx, &realm, method, &format!("{rest}/role-mappings/realm")).await;
+            done(if add { "role-added" } else { "role-removed" })
+        }
+        "end-session" => {
+            ctx.admin.require(&realm, Need::ManageUsers)?;
+            let entry = state
+                .cache
+                .get(&realm)
+                .await
+                .map_err(|e| ConsoleError::internal(&e))?
+                .ok_or_else(|| ConsoleError::NotFound("Realm".into()))?;
+            let session = form.get("session");
+            if !account::end_session(&state, &entry, &id, session).await? {
+                return Err(ConsoleError::NotFound("Session".into()));
+            }
+            audit(&state, &ctx, &realm, Method::DELETE, &format!("sessions/{session}")).await;
+            done("signed-out")
+        }
+        "logout-all" => {
+            logout_user(&state, &ctx.admin, &realm, &id).await?;
+            audit(&state, &ctx, &realm, Method::POST, &format!("{rest}/logout")).await;
+            done("signed-out")
+        }
+        "delete" if form.get("confirm") != "yes" => {
+            ctx.admin.require(&realm, Need::ManageUsers)?;
+            let found = find_realm(&state, &realm).await?;
+            let user = find_user(&state, &found, &id).await?;
+            let page = ConfirmPage {
+                frame: Frame::new(&ctx, Some(&realm), "users", None),
+                title: format!("Delete the user {}?", user.username),
+                message: "Their sessions, tokens and consents end. This cannot be undone.".into(),
+                action: here.clone(),
+                fields: vec![("action".into(), "delete".into())],
+                button: "Delete user",
+                cancel: here,
+            };
+            Ok(send(&ctx, StatusCode::OK, &page))
+        }
+        "delete" => {
+            delete_user(&state, &ctx.admin, &realm, &id).await?;
+            audit(&state, &ctx, &realm, Method::DELETE, &rest).await;
+            Ok(see_other(&format!("{}?done=deleted", realm_url(&realm, "users"))))
+        }
+        _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
+    }
+}
