@@ -191,7 +191,8 @@ pub async fn console_admin(state: &AppState, master: &RealmEntry, user_id: &str)
         })
         .await?;
     let Some((user, role_names)) = found else { return Ok(None) };
-    let roles: HashSet<String> = serde_json::from_str::<Vec<String>>(&user.admin_roles).unwrap_or_default().into_iter().collect();
+    let roles: HashSet<String> =
+        serde_json::from_str::<Vec<String>>(&user.admin_roles).unwrap_or_default().into_iter().collect();
     let master_admin = role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
     if !master_admin && roles.is_empty() {
         return Ok(None);

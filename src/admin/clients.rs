@@ -347,7 +347,12 @@ async fn delete(
     Ok(rep::no_content())
 }
 
-pub(crate) async fn delete_client(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+pub(crate) async fn delete_client(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_client(state, &realm, id).await?;

@@ -235,7 +235,12 @@ async fn delete(
     Ok(rep::no_content())
 }
 
-pub(crate) async fn delete_scope(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+pub(crate) async fn delete_scope(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let scope = find(state, &realm.id, id).await?;

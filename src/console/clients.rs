@@ -65,7 +65,8 @@ async fn list_page(
     pager.shown = clients.len();
     let status = status_of(&problems);
     let done = notice(Some(query.get("done")));
-    let page = ClientsPage { frame: Frame::new(ctx, Some(realm), "clients", done), clients, search, pager, form, problems };
+    let page =
+        ClientsPage { frame: Frame::new(ctx, Some(realm), "clients", done), clients, search, pager, form, problems };
     Ok(send(ctx, status, &page))
 }
 
@@ -117,7 +118,13 @@ fn client_form(rep: &Map<String, Value>) -> Form {
     let mut form = Form::default();
     let text = |key: &str| rep.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let list = |key: &str| -> Vec<String> {
-        rep.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        rep.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     };
     let attributes = rep.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
     form.set("name", text("name"));

@@ -226,8 +226,7 @@ pub async fn settings_action(
             let page = ConfirmPage {
                 frame: Frame::new(&ctx, Some(realm), "settings", None),
                 title: format!("Delete the realm {realm}?"),
-                message: "Every client, user, session and key of this realm is deleted. This cannot be undone."
-                    .into(),
+                message: "Every client, user, session and key of this realm is deleted. This cannot be undone.".into(),
                 action: here.clone(),
                 fields: vec![("action".into(), "delete-realm".into())],
                 button: "Delete realm",

@@ -30,7 +30,12 @@ async fn roles_page(
     let rows = state.db.run(move |conn| roles::list_by_realm(conn, &found.id)).await?;
     let mut items = Vec::new();
     for row in rows {
-        items.push(RoleItem { scopes: json_list(&row.scopes)?.join(" "), id: row.id, name: row.name, description: row.description });
+        items.push(RoleItem {
+            scopes: json_list(&row.scopes)?.join(" "),
+            id: row.id,
+            name: row.name,
+            description: row.description,
+        });
     }
     let status = status_of(&problems);
     let page = RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, form, problems };

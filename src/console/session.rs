@@ -30,12 +30,7 @@ const COOKIE: &str = "RG_CONSOLE";
 const CSRF_COOKIE: &str = "RG_CONSOLE_CSRF";
 
 fn console_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path(format!("{BASE}/"))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .finish()
+    Cookie::build(name, value).path(format!("{BASE}/")).http_only(true).same_site(SameSite::Lax).secure(secure).finish()
 }
 
 fn cleared(mut cookie: Cookie<'static>) -> Cookie<'static> {
@@ -101,12 +96,8 @@ impl Ctx {
 
 /// The console's signed-in administrator, or a redirect to sign in.
 pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, ConsoleError> {
-    let master = state
-        .cache
-        .get(MASTER_REALM)
-        .await
-        .map_err(|e| ConsoleError::internal(&e))?
-        .ok_or(ConsoleError::SignIn)?;
+    let master =
+        state.cache.get(MASTER_REALM).await.map_err(|e| ConsoleError::internal(&e))?.ok_or(ConsoleError::SignIn)?;
     let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or(ConsoleError::SignIn)?;
     let admin = console_admin(state, &master, &live.user.user.id).await?.ok_or(ConsoleError::NotAdmin)?;
     let (csrf, new_csrf) = match cookies::read(req, CSRF_COOKIE) {
@@ -156,10 +147,7 @@ pub async fn sign_out(
     builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(
         &mut builder,
-        vec![
-            cleared(console_cookie(COOKIE, String::new(), secure)),
-            cookies::clear_session(MASTER_REALM, secure),
-        ],
+        vec![cleared(console_cookie(COOKIE, String::new(), secure)), cookies::clear_session(MASTER_REALM, secure)],
     );
     Ok(builder.finish())
 }

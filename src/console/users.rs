@@ -54,7 +54,11 @@ async fn list_page(
     let users: Vec<UserLine> = rows
         .into_iter()
         .map(|u| UserLine {
-            name: [u.given_name.as_deref(), u.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
+            name: [u.given_name.as_deref(), u.family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
             email: u.email.unwrap_or_default(),
             id: u.id,
             username: u.username,

@@ -37,7 +37,9 @@ pub async fn consent_submit(
         Continuation::Device(device) => {
             return super::device::decide(&state, &entry, &client, &device, &live, decision).await;
         }
-        Continuation::Account | Continuation::Console => return Err(PageError::bad_request(&display, "There is nothing to consent to.")),
+        Continuation::Account | Continuation::Console => {
+            return Err(PageError::bad_request(&display, "There is nothing to consent to."));
+        }
     };
     match decision {
         Some("allow") => {

@@ -15,7 +15,7 @@ use tungstenite::{Message, WebSocket};
 
 use crate::helpers::{Backend, spawn_app_with};
 
-struct Chromium {
+pub(crate) struct Chromium {
     child: Child,
     _profile: tempfile::TempDir,
     socket: WebSocket<TcpStream>,
@@ -39,7 +39,7 @@ fn chromium_binary() -> Option<PathBuf> {
 }
 
 impl Chromium {
-    fn launch() -> Option<Self> {
+    pub(crate) fn launch() -> Option<Self> {
         let Some(binary) = chromium_binary() else {
             if std::env::var("REALMGATE_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1") {
                 panic!("REALMGATE_REQUIRE_CHROMIUM=1 but no chromium binary was found");
@@ -93,7 +93,7 @@ impl Chromium {
         Some(chromium)
     }
 
-    fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let request = json!({"id": id, "method": method, "params": params});
@@ -109,17 +109,17 @@ impl Chromium {
         }
     }
 
-    fn eval(&mut self, expression: &str) -> Value {
+    pub(crate) fn eval(&mut self, expression: &str) -> Value {
         let result = self.call("Runtime.evaluate", json!({"expression": expression, "returnByValue": true}));
         result["result"]["value"].clone()
     }
 
-    fn navigate(&mut self, url: &str) {
+    pub(crate) fn navigate(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url}));
     }
 
     /// Waits until `condition` (JavaScript) is true in the page.
-    fn wait_for(&mut self, condition: &str, what: &str) {
+    pub(crate) fn wait_for(&mut self, condition: &str, what: &str) {
         let started = Instant::now();
         loop {
             if self.eval(&format!("document.readyState === 'complete' && !!({condition})")) == json!(true) {
@@ -134,14 +134,14 @@ impl Chromium {
         }
     }
 
-    fn screenshot(&mut self, path: &Path) {
+    pub(crate) fn screenshot(&mut self, path: &Path) {
         let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
         let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
     }
 
-    fn phone_size(&mut self, phone: bool) {
+    pub(crate) fn phone_size(&mut self, phone: bool) {
         if phone {
             let metrics = json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true});
             self.call("Emulation.setDeviceMetricsOverride", metrics);

@@ -12,6 +12,8 @@ mod chromium;
 mod cli;
 mod client_auth;
 mod code_flow;
+mod console;
+mod console_chromium;
 mod device;
 mod discovery;
 mod introspection;

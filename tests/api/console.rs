@@ -1,0 +1,325 @@
+//! The admin console over HTTP (issue 6): sign-in through `master`, CSRF on
+//! every form, refused changes shown next to the field and changing
+//! nothing, confirmations before destructive actions, and that each change
+//! is the one the admin API then reports.
+
+use reqwest::Method;
+use reqwest::redirect::Policy;
+use scraper::{Html, Selector};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+
+const REALMS: &str = r#"
+[[realms]]
+name = "shop"
+
+  [[realms.roles]]
+  name = "customer"
+
+  [[realms.users]]
+  username = "alice"
+  password = "alice-pw"
+
+  [[realms.clients]]
+  client_id = "web"
+  secret = "web-secret"
+  redirect_uris = ["http://127.0.0.1:9/cb"]
+"#;
+
+/// A browser signed in to the console.
+struct Console {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+struct Page {
+    status: u16,
+    url: String,
+    html: String,
+}
+
+impl Page {
+    fn select(&self, css: &str) -> Vec<String> {
+        let doc = Html::parse_document(&self.html);
+        doc.select(&Selector::parse(css).unwrap()).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
+    }
+
+    fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let doc = Html::parse_document(&self.html);
+        doc.select(&Selector::parse(css).unwrap()).next().and_then(|e| e.value().attr(name).map(str::to_owned))
+    }
+}
+
+async fn page(response: reqwest::Response) -> Page {
+    Page { status: response.status().as_u16(), url: response.url().to_string(), html: response.text().await.unwrap() }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::limited(5)).build().unwrap()
+}
+
+/// Signs in through the console's redirect to the `master` login page.
+async fn sign_in_with(http: reqwest::Client, app: &TestApp, user: &str, password: &str) -> (Console, Page) {
+    let login = page(http.get(format!("{}/admin/console/", app.base)).send().await.unwrap()).await;
+    assert!(login.url.ends_with("/realms/master/login-actions/console"), "{}", login.url);
+    let action = login.attr("form", "action").expect("the login form");
+    let form = [
+        ("state", login.attr("input[name=state]", "value").unwrap()),
+        ("csrf", login.attr("input[name=csrf]", "value").unwrap()),
+        ("username", user.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let landed = page(http.post(action).form(&form).send().await.unwrap()).await;
+    let csrf = landed.attr("input[name=csrf]", "value").unwrap_or_default();
+    (Console { http, base: format!("{}/admin/console", app.base), csrf }, landed)
+}
+
+async fn sign_in(app: &TestApp) -> Console {
+    let (console, home) = sign_in_with(browser(), app, "admin", "admin-pw").await;
+    assert_eq!(home.status, 200, "{}", home.html);
+    assert!(home.url.ends_with("/admin/console/"), "{}", home.url);
+    console
+}
+
+impl Console {
+    async fn get(&self, tail: &str) -> Page {
+        page(self.http.get(format!("{}/{tail}", self.base)).send().await.unwrap()).await
+    }
+
+    /// Submits a form with this browser's CSRF token.
+    async fn post(&self, tail: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        page(self.http.post(format!("{}/{tail}", self.base)).form(&form).send().await.unwrap()).await
+    }
+}
+
+async fn master_token(app: &TestApp) -> String {
+    let form =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
+    app.token("master", None, &form).await.str("access_token").to_owned()
+}
+
+async fn rest(app: &TestApp, path: &str) -> serde_json::Value {
+    let answer = app.admin(Method::GET, path, Some(&master_token(app).await), None).await;
+    assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+    answer.json
+}
+
+async fn client_uuid(app: &TestApp, client_id: &str) -> Option<String> {
+    let found = rest(app, &format!("/realms/shop/clients?clientId={client_id}")).await;
+    found[0]["id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn the_console_signs_in_through_master_and_keeps_out_others() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    // Without a session: to the master realm's sign-in, never a console page.
+    let bare = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let answer = bare.get(format!("{}/admin/console/realms/shop/clients", app.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], "/realms/master/login-actions/console");
+    let answer = bare
+        .post(format!("{}/admin/console/realms/shop/clients", app.base))
+        .form(&[("client_id", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    // Only master has a console sign-in.
+    let answer = bare.get(format!("{}/realms/shop/login-actions/console", app.base)).send().await.unwrap();
+    assert_eq!(answer.status(), 404);
+
+    // The administrator: pages carry the strict CSP and are never cached.
+    let console = sign_in(&app).await;
+    let response = console.http.get(format!("{}/realms/shop/users", console.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+
+    // A wrong password stays on the login page.
+    let (_, again) = sign_in_with(browser(), &app, "admin", "wrong").await;
+    assert!(again.url.contains("/realms/master/login-actions/authenticate"), "{}", again.url);
+    assert!(!again.select("#login-error").is_empty());
+
+    // A master user without administrator rights: signed in, but refused.
+    let token = master_token(&app).await;
+    let body =
+        json!({"username": "mallory", "enabled": true, "credentials": [{"type": "password", "value": "mallory-pw"}]});
+    let created = app.admin(Method::POST, "/realms/master/users", Some(&token), Some(&body.to_string())).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let (_, refused) = sign_in_with(browser(), &app, "mallory", "mallory-pw").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+
+    // Signing out ends the master session: back to the login page.
+    let out = console.post("sign-out", &[]).await;
+    assert!(out.url.ends_with("/realms/master/login-actions/console"), "{}", out.url);
+    assert!(out.html.contains("name=\"password\""));
+}
+
+#[tokio::test]
+async fn an_existing_master_session_opens_the_console_without_a_password() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let http = browser();
+    // Sign in to master's account page first: that starts the SSO session.
+    let login = page(http.get(app.realm_url("master", "/account")).send().await.unwrap()).await;
+    let form = [
+        ("state", login.attr("input[name=state]", "value").unwrap()),
+        ("csrf", login.attr("input[name=csrf]", "value").unwrap()),
+        ("username", "admin".to_owned()),
+        ("password", "admin-pw".to_owned()),
+    ];
+    let account = page(http.post(login.attr("form", "action").unwrap()).form(&form).send().await.unwrap()).await;
+    assert_eq!(account.status, 200);
+    let home = page(http.get(format!("{}/admin/console/", app.base)).send().await.unwrap()).await;
+    assert_eq!(home.status, 200);
+    assert!(home.url.ends_with("/admin/console/"), "{}", home.url);
+    assert!(home.select("#realms").iter().any(|t| t.contains("shop")));
+}
+
+#[tokio::test]
+async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let mut console = sign_in(&app).await;
+    let good = console.csrf.clone();
+
+    // No or a wrong CSRF token: 400 and nothing created.
+    console.csrf = "forged".into();
+    let forged = console.post("realms/shop/clients", &[("client_id", "forged-app")]).await;
+    assert_eq!(forged.status, 400);
+    assert_eq!(client_uuid(&app, "forged-app").await, None);
+    console.csrf = good;
+
+    // A refused change: 400, the message next to its field, nothing created.
+    let bad = console.post("realms/shop/clients", &[("client_id", "new-app"), ("redirect_uri", "not a uri")]).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.attr("#redirect_uri", "aria-invalid").as_deref(), Some("true"));
+    assert!(
+        bad.select("#redirect_uri-error")[0].contains("not an absolute URI"),
+        "{:?}",
+        bad.select("#redirect_uri-error")
+    );
+    assert_eq!(bad.attr("#client_id", "value").as_deref(), Some("new-app"), "what was typed is kept");
+    assert_eq!(client_uuid(&app, "new-app").await, None);
+    let dup = console.post("realms/shop/clients", &[("client_id", "web")]).await;
+    assert_eq!(dup.status, 400);
+    assert_eq!(dup.select("#client_id-error"), vec!["Client web already exists".to_owned()]);
+
+    // Realm settings: a duration that is not one is refused, nothing changes.
+    let before = rest(&app, "/realms/shop").await;
+    let settings = console.get("realms/shop/").await;
+    let mut fields: Vec<(String, String)> = [
+        "display_name",
+        "access_token_lifetime",
+        "id_token_lifetime",
+        "refresh_token_lifetime",
+        "auth_code_lifetime",
+        "sso_session_idle",
+        "sso_session_max",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), settings.attr(&format!("#{f}"), "value").unwrap()))
+    .collect();
+    fields.push(("signing_algorithm".into(), "RS256".into()));
+    fields.push(("enabled".into(), "on".into()));
+    fields.push(("action".into(), "save".into()));
+    let mut wrong = fields.clone();
+    wrong[1].1 = "soon".into();
+    let borrowed: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = console.post("realms/shop/", &borrowed).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.select("#access_token_lifetime-error").is_empty());
+    assert_eq!(rest(&app, "/realms/shop").await, before);
+
+    // …and a good one is saved, as the admin API then reports.
+    fields[1].1 = "10m".into();
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = console.post("realms/shop/", &borrowed).await;
+    assert_eq!(saved.status, 200);
+    assert_eq!(saved.select("#notice"), vec!["Saved.".to_owned()]);
+    let after = rest(&app, "/realms/shop").await;
+    assert_eq!(after["accessTokenLifespan"], 600);
+    assert_eq!(after["ssoSessionMaxLifespan"], before["ssoSessionMaxLifespan"]);
+}
+
+#[tokio::test]
+async fn destructive_actions_are_confirmed_and_everything_is_audited() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let console = sign_in(&app).await;
+    let web = client_uuid(&app, "web").await.unwrap();
+    let tail = format!("realms/shop/clients/{web}");
+
+    // Delete asks first; the client is still there.
+    let asked = console.post(&tail, &[("action", "delete")]).await;
+    assert_eq!(asked.status, 200);
+    assert!(asked.select("h1")[0].contains("Delete the client web?"));
+    assert!(client_uuid(&app, "web").await.is_some());
+    let secret_before = rest(&app, &format!("/realms/shop/clients/{web}/client-secret")).await;
+    let asked = console.post(&tail, &[("action", "regenerate-secret")]).await;
+    assert!(asked.select("h1")[0].contains("Regenerate the secret"));
+    assert_eq!(rest(&app, &format!("/realms/shop/clients/{web}/client-secret")).await, secret_before);
+
+    // Confirmed: gone.
+    let deleted = console.post(&tail, &[("action", "delete"), ("confirm", "yes")]).await;
+    assert!(deleted.url.ends_with("/realms/shop/clients?done=deleted"), "{}", deleted.url);
+    assert_eq!(client_uuid(&app, "web").await, None);
+
+    // Keys: rotation makes a new active key and keeps the old one published.
+    let keys_before = rest(&app, "/realms/shop/keys").await;
+    let rotated = console.post("realms/shop/", &[("action", "rotate-key")]).await;
+    assert!(rotated.select("#notice")[0].starts_with("A new signing key"));
+    let keys_after = rest(&app, "/realms/shop/keys").await;
+    assert_ne!(keys_after["active"]["RS256"], keys_before["active"]["RS256"]);
+    assert_eq!(keys_after["keys"].as_array().unwrap().len(), 2);
+
+    // A user: created, password set (twice the same), and it signs in with it.
+    let created = console.post("realms/shop/users", &[("username", "carol"), ("password", "")]).await;
+    assert!(created.url.contains("/realms/shop/users/"), "{}", created.url);
+    let carol = created.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let user_tail = format!("realms/shop/users/{carol}");
+    let differ = console
+        .post(&user_tail, &[("action", "set-password"), ("password", "a-pw"), ("password_confirm", "b-pw")])
+        .await;
+    assert_eq!(differ.status, 400);
+    assert_eq!(differ.select("#password-error"), vec!["The two passwords differ.".to_owned()]);
+    console
+        .post(&user_tail, &[("action", "set-password"), ("password", "carol-pw"), ("password_confirm", "carol-pw")])
+        .await;
+    let form =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "carol"), ("password", "carol-pw")];
+    assert_eq!(app.token("shop", None, &form).await.status, 200);
+
+    // Roles and scopes, with `implies`.
+    let made =
+        console.post("realms/shop/scopes", &[("action", "create"), ("name", "orders.read"), ("implies", "")]).await;
+    assert_eq!(made.status, 200, "{}", made.html);
+    let made = console
+        .post("realms/shop/scopes", &[("action", "create"), ("name", "orders.write"), ("implies", "orders.read nope")])
+        .await;
+    assert_eq!(made.status, 400);
+    assert!(made.select("#new-implies-error")[0].contains("nope"));
+    console
+        .post("realms/shop/scopes", &[("action", "create"), ("name", "orders.write"), ("implies", "orders.read")])
+        .await;
+    let scopes = rest(&app, "/realms/shop/client-scopes").await;
+    let write = scopes.as_array().unwrap().iter().find(|s| s["name"] == "orders.write").expect("the new scope");
+    assert_eq!(write["attributes"]["realmgate.implies"], "orders.read");
+    console.post("realms/shop/roles", &[("action", "create"), ("name", "clerk"), ("scopes", "orders.write")]).await;
+    let role = rest(&app, "/realms/shop/roles/clerk").await;
+    assert_eq!(role["attributes"]["scopes"], json!(["orders.write"]));
+
+    // Every change is in the admin log, made by the console's administrator.
+    let log = rest(&app, "/realms/shop/admin-events").await;
+    let kinds: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["operationType"].as_str().unwrap(), e["resourceType"].as_str().unwrap()))
+        .collect();
+    for expected in ["DELETE CLIENT", "CREATE USER", "ACTION USER", "CREATE CLIENT_SCOPE", "CREATE REALM_ROLE"] {
+        assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
+    }
+    assert!(log.as_array().unwrap().iter().all(|e| e["authDetails"]["clientId"] == "security-admin-console"));
+}
