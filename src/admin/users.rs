@@ -52,7 +52,7 @@ pub fn to_rep(row: &users::UserRow) -> Value {
         "createdTimestamp": row.created_at * 1000,
         "totp": false,
         "notBefore": 0,
-        "requiredActions": [],
+        "requiredActions": if row.password_temporary { vec![UPDATE_PASSWORD] } else { Vec::new() },
         "disableableCredentialTypes": [],
         "access": { "manageGroupMembership": true, "view": true, "mapRoles": true, "impersonate": false, "manage": true },
     });
@@ -83,6 +83,9 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     row.family_name = optional_text(map, "lastName")?;
     row.email_verified = map.get("emailVerified").and_then(Value::as_bool).unwrap_or(false);
     row.enabled = map.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(Value::Array(actions)) = map.get("requiredActions") {
+        row.password_temporary = actions.iter().any(|a| a.as_str() == Some(UPDATE_PASSWORD));
+    }
     let mut opaque = rep::opaque(map, &MODELLED);
     for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId"] {
         opaque.remove(computed);
@@ -94,17 +97,32 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     Ok(())
 }
 
-/// A password from a `CredentialRepresentation`.
-fn password_of(credential: &Value) -> Result<Option<String>, AdminError> {
+/// A password from a `CredentialRepresentation`, and whether it is
+/// `temporary` (then the user must choose a new one at the next sign-in).
+fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError> {
     let kind = credential.get("type").and_then(Value::as_str).unwrap_or("password");
     if kind != "password" {
         return Err(AdminError::bad_request(format!("Credential type `{kind}` is not supported")));
     }
+    let temporary = match credential.get("temporary") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
     match credential.get("value").and_then(Value::as_str) {
-        Some(v) if !v.is_empty() && v.len() <= 1024 => Ok(Some(v.to_owned())),
+        Some(v) if !v.is_empty() && v.len() <= 1024 => Ok(Some(NewPassword { value: v.to_owned(), temporary })),
         _ => Err(AdminError::bad_request("A password credential needs a non-empty `value`")),
     }
 }
+
+/// A password an administrator sets.
+pub struct NewPassword {
+    pub value: String,
+    pub temporary: bool,
+}
+
+/// Keycloak's name for "choose a new password at the next sign-in".
+const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
 
 pub async fn find_user(state: &AppState, realm: &realms::RealmRow, id: &str) -> Result<users::UserRow, AdminError> {
     let (realm_id, id) = (realm.id.clone(), id.to_owned());
@@ -214,10 +232,10 @@ pub(crate) async fn create_user(
     let id = new_id();
     let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
     apply(&mut row, &map)?;
-    row.password_hash = match password {
-        Some(p) => Some(state.hasher.hash(p).await?),
-        None => None,
-    };
+    if let Some(password) = password {
+        row.password_temporary = password.temporary;
+        row.password_hash = Some(state.hasher.hash(password.value).await?);
+    }
     state
         .db
         .transaction(move |conn| {
@@ -311,12 +329,13 @@ pub(crate) async fn set_password(
     admin: &Admin,
     realm_name: &str,
     id: &str,
-    password: String,
+    password: NewPassword,
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
     let mut row = find_user(state, &realm, id).await?;
-    row.password_hash = Some(state.hasher.hash(password).await?);
+    row.password_hash = Some(state.hasher.hash(password.value).await?);
+    row.password_temporary = password.temporary;
     state.db.write(move |conn| users::update(conn, &row)).await?;
     Ok(())
 }

@@ -155,6 +155,7 @@ pub struct UserPage {
     pub frame: Frame,
     pub id: String,
     pub username: String,
+    pub password_temporary: bool,
     pub form: Form,
     pub problems: Problems,
     pub held: Vec<RoleLine>,

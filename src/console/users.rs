@@ -12,7 +12,7 @@ use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, 
 use crate::admin::Need;
 use crate::admin::realms::find_realm;
 use crate::admin::roles::map_realm_roles;
-use crate::admin::users::{create_user, delete_user, find_user, logout_user, set_password, update_user};
+use crate::admin::users::{NewPassword, create_user, delete_user, find_user, logout_user, set_password, update_user};
 use crate::services::account;
 use crate::state::AppState;
 use crate::storage::repo::users::UserFilter;
@@ -97,7 +97,8 @@ pub async fn create(
         "enabled": true,
     });
     if !form.get("password").is_empty() {
-        rep["credentials"] = json!([{ "type": "password", "value": form.get("password"), "temporary": false }]);
+        let temporary = form.checked("temporary");
+        rep["credentials"] = json!([{ "type": "password", "value": form.get("password"), "temporary": temporary }]);
     }
     match create_user(&state, &ctx.admin, realm, rep.as_object().cloned().unwrap_or_default()).await {
         Ok(id) => {
@@ -154,6 +155,7 @@ async fn user_page(
         frame: Frame::new(ctx, Some(realm), "users", done),
         id: user.id.clone(),
         username: user.username.clone(),
+        password_temporary: user.password_temporary,
         form,
         problems,
         held: held.into_iter().map(line).collect(),
@@ -224,7 +226,9 @@ pub async fn action(
             if let Some(message) = problem {
                 return user_page(&state, &ctx, &realm, &id, None, Problems::one("password", message), None).await;
             }
-            set_password(&state, &ctx.admin, &realm, &id, password.to_owned()).await?;
+            let temporary = form.checked("temporary");
+            set_password(&state, &ctx.admin, &realm, &id, NewPassword { value: password.to_owned(), temporary })
+                .await?;
             audit(&state, &ctx, &realm, Method::PUT, &format!("{rest}/reset-password")).await;
             done("password")
         }

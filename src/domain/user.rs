@@ -44,6 +44,8 @@ pub struct User {
     pub family_name: Option<String>,
     pub enabled: bool,
     pub password_hash: Option<String>,
+    /// Set by an administrator as temporary: a new one is due at sign-in.
+    pub password_temporary: bool,
 }
 
 impl User {

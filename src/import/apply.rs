@@ -349,6 +349,9 @@ fn apply_user(
         (None, None) => old_hash,
     };
     let admin_roles: Vec<&str> = names(&def.admin_roles);
+    // A temporary password stays temporary only while it is the same password.
+    let password_temporary =
+        existing.as_ref().is_some_and(|u| u.password_temporary && u.password_hash == password_hash);
     let row = users::UserRow {
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         realm_id: realm_id.to_owned(),
@@ -362,6 +365,7 @@ fn apply_user(
         admin_roles: to_json_list(&admin_roles),
         attributes: existing.as_ref().map_or_else(|| "{}".into(), |u| u.attributes.clone()),
         created_at: existing.as_ref().map_or(now, |u| u.created_at),
+        password_temporary,
     };
     if existing.is_some() {
         users::update(conn, &row)?;

@@ -18,6 +18,8 @@ pub const END_SESSION: &str = "/protocol/openid-connect/logout";
 pub const END_SESSION_CONFIRM: &str = "/protocol/openid-connect/logout/confirm";
 pub const LOGIN_ACTION: &str = "/login-actions/authenticate";
 pub const CONSENT_ACTION: &str = "/login-actions/consent";
+/// Keycloak's required actions: here, choosing a new password after a temporary one.
+pub const REQUIRED_ACTION: &str = "/login-actions/required-action";
 /// The admin console's sign-in through the `master` realm (SSO session).
 pub const CONSOLE_LOGIN: &str = "/login-actions/console";
 pub const DEVICE_AUTHORIZATION: &str = "/protocol/openid-connect/auth/device";

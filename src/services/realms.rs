@@ -261,5 +261,6 @@ pub fn new_user_row(
         admin_roles: "[]".into(),
         attributes: "{}".into(),
         created_at: now,
+        password_temporary: false,
     }
 }

@@ -75,6 +75,7 @@ diesel::table! {
         admin_roles -> Text,
         attributes -> Text,
         created_at -> BigInt,
+        password_temporary -> Bool,
     }
 }
 

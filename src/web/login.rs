@@ -63,9 +63,26 @@ pub async fn login_submit(
             StatusCode::OK,
         ));
     };
-    let (token, session) = sessions::start(&state, &entry, &user).await?;
+    if user.user.password_temporary {
+        let pending = super::update_password::Pending { next, user_id: user.user.id.clone() };
+        return Ok(super::update_password::page(&req, &state, &entry, &pending, None, StatusCode::OK));
+    }
+    continue_signed_in(&req, &state, &entry, next, client, user).await
+}
+
+/// After a successful sign-in: start the SSO session and go on with what
+/// the sign-in was for.
+pub async fn continue_signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &std::sync::Arc<crate::services::realm_cache::RealmEntry>,
+    next: Continuation,
+    client: Option<std::sync::Arc<crate::domain::client::Client>>,
+    user: crate::services::authentication::SignedInUser,
+) -> Result<HttpResponse, PageError> {
+    let (token, session) = sessions::start(state, entry, &user).await?;
     let console_token = matches!(next, Continuation::Console).then(|| token.clone());
-    let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(&state));
+    let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(state));
     let live = LiveSession { session, user };
     match (&next, client) {
         (Continuation::Authorize(request), Some(_))
@@ -82,15 +99,15 @@ pub async fn login_submit(
             ))
         }
         (Continuation::Authorize(request), Some(client)) => {
-            proceed(&req, &state, &entry, &client, request, &live, vec![cookie]).await
+            proceed(req, state, entry, &client, request, &live, vec![cookie]).await
         }
         (Continuation::Device(device), Some(client)) => {
-            Ok(super::device::consent(&req, &state, &entry, &client, device, &live, vec![cookie]))
+            Ok(super::device::consent(req, state, entry, &client, device, &live, vec![cookie]))
         }
         (Continuation::Console, _) => {
-            Ok(crate::console::session::enter(&state, console_token.unwrap_or_default(), vec![cookie]))
+            Ok(crate::console::session::enter(state, console_token.unwrap_or_default(), vec![cookie]))
         }
-        _ => Ok(super::account::back_to_account(&entry, vec![cookie])),
+        _ => Ok(super::account::back_to_account(entry, vec![cookie])),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod reply;
+pub mod update_password;
 
 use actix_web::web;
 
@@ -28,6 +29,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::AUTHORIZATION, web::post().to(authorize::authorize))
         .route(paths::LOGIN_ACTION, web::post().to(login::login_submit))
         .route(paths::CONSENT_ACTION, web::post().to(consent::consent_submit))
+        .route(paths::REQUIRED_ACTION, web::post().to(update_password::submit))
         .route(paths::CONSOLE_LOGIN, web::get().to(crate::console::session::console_login))
         .route(paths::END_SESSION, web::get().to(logout::end_session))
         .route(paths::END_SESSION, web::post().to(logout::end_session))

@@ -29,6 +29,16 @@ pub struct ScopeLine {
 }
 
 #[derive(Template)]
+#[template(path = "update_password.html")]
+pub struct UpdatePasswordPage<'a> {
+    pub realm_display: &'a str,
+    pub action: &'a str,
+    pub state: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
     pub realm_display: &'a str,

@@ -26,5 +26,6 @@ mod refresh;
 mod relying_party;
 mod revocation;
 mod scopes;
+mod temporary_passwords;
 mod token_input;
 mod userinfo;

@@ -25,6 +25,10 @@ pub async fn grant(
         tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
         return Err(OAuthError::invalid_grant("Invalid user credentials"));
     };
+    if signed_in.user.password_temporary {
+        // Keycloak's answer while a required action (a new password) is due.
+        return Err(OAuthError::invalid_grant("Account is not fully set up"));
+    }
     let allowed = entry.scopes_allowed_by_roles(&signed_in.role_ids);
     let granted = entry
         .scopes

@@ -23,6 +23,8 @@ pub struct UserRow {
     pub admin_roles: String,
     pub attributes: String,
     pub created_at: i64,
+    /// The user must choose a new password at the next sign-in.
+    pub password_temporary: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -42,6 +44,7 @@ impl UserRow {
             family_name: self.family_name.clone(),
             enabled: self.enabled,
             password_hash: self.password_hash.clone(),
+            password_temporary: self.password_temporary,
         }
     }
 }

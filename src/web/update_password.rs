@@ -1,0 +1,121 @@
+//! Keycloak's `UPDATE_PASSWORD` required action: a user whose password an
+//! administrator set as temporary chooses a new one right after signing in
+//! with it, and only then does the sign-in go on.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{is_secure, page_params, page_realm, unseal_form};
+use super::cookies;
+use super::flow::{self, Continuation};
+use super::login::continue_signed_in;
+use super::pages::{PageError, UpdatePasswordPage, page_builder, render};
+use super::reply::add_cookies;
+use crate::oidc::paths;
+use crate::services::authentication::SignedInUser;
+use crate::services::realm_cache::RealmEntry;
+use crate::state::AppState;
+use crate::storage::repo::{roles, users};
+
+const PURPOSE: &str = "update-password";
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A sign-in waiting for its new password.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Pending {
+    pub next: Continuation,
+    pub user_id: String,
+}
+
+pub fn page(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    pending: &Pending,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let realm = entry.realm.name.as_str();
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let sealed = flow::seal(&state.secret, PURPOSE, realm, &csrf, pending, state.clock.now());
+    let action = format!("{}{}", entry.issuer, paths::REQUIRED_ACTION);
+    let page = UpdatePasswordPage {
+        realm_display: &entry.realm.settings.display_name,
+        action: &action,
+        state: &sealed,
+        csrf: &csrf,
+        error,
+    };
+    let mut builder = page_builder(status);
+    add_cookies(&mut builder, csrf_cookie.into_iter().collect());
+    render(&mut builder, &page)
+}
+
+/// `POST /realms/R/login-actions/required-action`.
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    realm: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let entry = page_realm(&state, &realm).await?;
+    let display = entry.realm.settings.display_name.clone();
+    let params = page_params(&req, payload, &entry).await?;
+    let pending: Pending = unseal_form(&req, &state, &entry, &params, PURPOSE)?;
+    let new = params.get("password-new").unwrap_or_default();
+    let problem = if new.is_empty() {
+        Some("Enter a new password.")
+    } else if Some(new) != params.get("password-confirm") {
+        Some("The passwords do not match.")
+    } else if new.len() > MAX_PASSWORD_LEN {
+        Some("A password can have at most 1024 characters.")
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        return Ok(page(&req, &state, &entry, &pending, Some(message), StatusCode::OK));
+    }
+    let (realm_id, user_id) = (entry.realm.id.clone(), pending.user_id.clone());
+    let row = state
+        .db
+        .run(move |conn| users::find_by_id(conn, &realm_id, &user_id))
+        .await?
+        // Still enabled, and still owing a new password (a replayed form is not).
+        .filter(|u| u.enabled && u.password_temporary)
+        .ok_or_else(|| PageError::bad_request(&display, "This sign-in has expired. Sign in again."))?;
+    let mut row = row;
+    let hash = state.hasher.hash(new.to_owned()).await.map_err(crate::services::ServiceError::from)?;
+    row.password_hash = Some(hash);
+    row.password_temporary = false;
+    let saved = row.clone();
+    let role_ids = state
+        .db
+        .write(move |conn| {
+            users::update(conn, &saved)?;
+            roles::list_role_ids_of_user(conn, &saved.id)
+        })
+        .await?;
+    record(&state, &req, &entry.realm.id, pending.next.client_id(), &row.id);
+    let client =
+        match pending.next.client_id() {
+            Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {
+                PageError::bad_request(&display, "The application is no longer known in this realm.")
+            })?),
+            None => None,
+        };
+    let user = SignedInUser { user: row.to_domain(), role_ids };
+    continue_signed_in(&req, &state, &entry, pending.next, client, user).await
+}
+
+fn record(state: &AppState, req: &HttpRequest, realm_id: &str, client_id: Option<&str>, user_id: &str) {
+    let event = crate::services::events::Event {
+        realm_id: realm_id.to_owned(),
+        event_type: "UPDATE_PASSWORD",
+        client_id: client_id.map(str::to_owned),
+        user_id: Some(user_id.to_owned()),
+        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ..Default::default()
+    };
+    state.events.record(event, state.clock.now() * 1000);
+}

@@ -1,0 +1,123 @@
+//! Temporary passwords (Keycloak's `UPDATE_PASSWORD` required action): set
+//! by an administrator with `temporary: true`, they sign nobody in until the
+//! user has chosen a new password on the page that follows the login form.
+
+use reqwest::Method;
+use reqwest::redirect::Policy;
+use scraper::{Html, Selector};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+
+const REALMS: &str = r#"
+[[realms]]
+name = "shop"
+"#;
+
+async fn master_token(app: &TestApp) -> String {
+    let form =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
+    app.token("master", None, &form).await.str("access_token").to_owned()
+}
+
+async fn password_grant(app: &TestApp, user: &str, password: &str) -> crate::helpers::Answer {
+    let form = [("grant_type", "password"), ("client_id", "admin-cli"), ("username", user), ("password", password)];
+    app.token("shop", None, &form).await
+}
+
+fn field(html: &str, css: &str, attr: &str) -> String {
+    let doc = Html::parse_document(html);
+    doc.select(&Selector::parse(css).unwrap()).next().and_then(|e| e.value().attr(attr)).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_temporary_password_must_be_replaced_before_anything_else() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let token = master_token(&app).await;
+    let body = json!({
+        "username": "dora", "enabled": true,
+        "credentials": [{"type": "password", "value": "temp-pw", "temporary": true}],
+    });
+    let created = app.admin(Method::POST, "/realms/shop/users", Some(&token), Some(&body.to_string())).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    let user = app.admin(Method::GET, &format!("/realms/shop/users/{id}"), Some(&token), None).await;
+    assert_eq!(user.json["requiredActions"], json!(["UPDATE_PASSWORD"]));
+
+    // The password grant refuses it, as Keycloak does.
+    let refused = password_grant(&app, "dora", "temp-pw").await;
+    refused.assert_error(400, "invalid_grant");
+    assert_eq!(refused.json["error_description"], "Account is not fully set up");
+
+    // In the browser: the login form, then the new-password page.
+    let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::limited(5)).build().unwrap();
+    let login = http.get(app.realm_url("shop", "/account")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("state", field(&login, "input[name=state]", "value")),
+        ("csrf", field(&login, "input[name=csrf]", "value")),
+        ("username", "dora".into()),
+        ("password", "temp-pw".into()),
+    ];
+    let update = http.post(field(&login, "form", "action")).form(&form).send().await.unwrap().text().await.unwrap();
+    let action = field(&update, "form", "action");
+    assert!(action.ends_with("/realms/shop/login-actions/required-action"), "{update}");
+    assert!(!field(&update, "input[name=password-new]", "id").is_empty());
+    let submit = |new: &str, confirm: &str| {
+        [
+            ("state", field(&update, "input[name=state]", "value")),
+            ("csrf", field(&update, "input[name=csrf]", "value")),
+            ("password-new", new.to_owned()),
+            ("password-confirm", confirm.to_owned()),
+        ]
+    };
+    // Mismatched: the page again with the message; nothing changed.
+    let again = http.post(&action).form(&submit("new-pw-1", "new-pw-2")).send().await.unwrap().text().await.unwrap();
+    assert!(again.contains("The passwords do not match."), "{again}");
+    let still = password_grant(&app, "dora", "temp-pw").await;
+    assert_eq!(still.json["error_description"], "Account is not fully set up");
+    assert_eq!(password_grant(&app, "dora", "new-pw-1").await.status, 400);
+
+    // Matching: signed in, on to what the sign-in was for (the account page).
+    let done = http.post(&action).form(&submit("new-pw-1", "new-pw-1")).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.url().path().ends_with("/realms/shop/account"), "{}", done.url());
+    assert!(done.text().await.unwrap().contains("Signed in as"));
+
+    // The old password is gone, the new one works, no action is due.
+    assert_eq!(password_grant(&app, "dora", "temp-pw").await.status, 400);
+    assert_eq!(password_grant(&app, "dora", "new-pw-1").await.status, 200);
+    let user = app.admin(Method::GET, &format!("/realms/shop/users/{id}"), Some(&token), None).await;
+    assert_eq!(user.json["requiredActions"], json!([]));
+
+    // The same form again (a replay) cannot set the password a second time.
+    let replay = http.post(&action).form(&submit("other-pw", "other-pw")).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    assert_eq!(password_grant(&app, "dora", "new-pw-1").await.status, 200);
+}
+
+#[tokio::test]
+async fn reset_password_and_required_actions_set_and_clear_the_flag() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let token = master_token(&app).await;
+    let body = json!({"username": "eve", "enabled": true, "credentials": [{"type": "password", "value": "eve-pw"}]});
+    let created = app.admin(Method::POST, "/realms/shop/users", Some(&token), Some(&body.to_string())).await;
+    let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(password_grant(&app, "eve", "eve-pw").await.status, 200);
+
+    let reset = json!({"type": "password", "value": "eve-temp", "temporary": true}).to_string();
+    let answer =
+        app.admin(Method::PUT, &format!("/realms/shop/users/{id}/reset-password"), Some(&token), Some(&reset)).await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    password_grant(&app, "eve", "eve-temp").await.assert_error(400, "invalid_grant");
+
+    // An administrator may lift the requirement (Keycloak: requiredActions []).
+    let lift = json!({"requiredActions": []}).to_string();
+    let answer = app.admin(Method::PUT, &format!("/realms/shop/users/{id}"), Some(&token), Some(&lift)).await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    assert_eq!(password_grant(&app, "eve", "eve-temp").await.status, 200);
+
+    // …or set it again on the user.
+    let due = json!({"requiredActions": ["UPDATE_PASSWORD"]}).to_string();
+    app.admin(Method::PUT, &format!("/realms/shop/users/{id}"), Some(&token), Some(&due)).await;
+    password_grant(&app, "eve", "eve-temp").await.assert_error(400, "invalid_grant");
+}
