@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// How long the audit log (events and admin events) is kept
     #[arg(long, env = "REALMGATE_EVENTS_RETENTION", default_value = "30d")]
     pub events_retention: humantime::Duration,
+    /// Reverse proxies (addresses or networks, comma-separated) whose
+    /// X-Forwarded-For names the client for rate limits and the audit log
+    #[arg(long, env = "REALMGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_ip::parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             config.secret_key_file = cli.secret_key_file;
             config.events_retention = args.events_retention.as_secs() as i64;
+            config.trusted_proxies = args.trusted_proxies.clone();
             config.bootstrap_admin = bootstrap_admin_from_env();
             let app = Application::build(config, clock).await?;
             app.run_until_stopped().await.map_err(|e| CliError::Startup(e.into()))?;

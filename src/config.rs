@@ -18,6 +18,8 @@ pub struct ServeConfig {
     pub bootstrap_admin: Option<(String, String)>,
     /// Seconds the audit log is kept.
     pub events_retention: i64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServeConfig {
@@ -31,6 +33,7 @@ impl ServeConfig {
             secret_key_file: None,
             bootstrap_admin: None,
             events_retention: 30 * 24 * 3600,
+            trusted_proxies: Vec::new(),
         }
     }
 }

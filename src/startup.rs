@@ -181,6 +181,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()),
             public_url,
             events: EventSink::start(env.db.clone(), config.events_retention),
+            proxies: crate::client_ip::TrustedProxies::new(config.trusted_proxies.clone()),
         });
         tokio::spawn(change_watcher::watch(env.db.clone(), cache, Arc::clone(&clock), epoch));
         tokio::spawn(prune_expired(env.db.clone(), Arc::clone(&clock), config.events_retention));

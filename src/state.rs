@@ -20,4 +20,12 @@ pub struct AppState {
     /// Base of every issuer and link, without a trailing slash.
     pub public_url: String,
     pub events: EventSink,
+    pub proxies: crate::client_ip::TrustedProxies,
+}
+
+impl AppState {
+    /// The client's address (through trusted proxies), for limits and logs.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<String> {
+        self.proxies.client_ip(req).map(|ip| ip.to_string())
+    }
 }

@@ -33,7 +33,7 @@ pub async fn audit(
         return next.call(req).await;
     };
     let target = realm_and_rest(req.path());
-    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    let peer = state.client_ip(req.request());
     // The realm's id before the change: a deleted realm has none afterwards.
     let before = match &target {
         Some((realm, _)) if method != Method::GET => find_realm(&state, realm).await.ok().map(|r| r.id),

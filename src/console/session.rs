@@ -114,7 +114,7 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, Conso
         new_csrf,
         session_id: live.session.id,
         master,
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: state.client_ip(req),
     })
 }
 

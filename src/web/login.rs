@@ -128,7 +128,7 @@ fn record_login(
         event_type: if user_id.is_some() { "LOGIN" } else { "LOGIN_ERROR" },
         client_id: client_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ip_address: state.client_ip(req),
         error: user_id.is_none().then(|| "invalid_user_credentials".to_owned()),
         details,
         ..Default::default()

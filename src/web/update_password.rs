@@ -114,7 +114,7 @@ fn record(state: &AppState, req: &HttpRequest, realm_id: &str, client_id: Option
         event_type: "UPDATE_PASSWORD",
         client_id: client_id.map(str::to_owned),
         user_id: Some(user_id.to_owned()),
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ip_address: state.client_ip(req),
         ..Default::default()
     };
     state.events.record(event, state.clock.now() * 1000);

@@ -91,7 +91,7 @@ fn record_event(
         event_type,
         client_id: Some(client_id.to_owned()),
         user_id,
-        ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+        ip_address: state.client_ip(req),
         error,
         details,
         ..Default::default()
