@@ -13,6 +13,7 @@ pub mod health;
 pub mod import;
 pub mod metrics;
 pub mod oidc;
+pub mod openapi;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -219,6 +219,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health/live", web::get().to(crate::health::live))
         .route("/health/ready", web::get().to(crate::health::ready))
         .route("/metrics", web::get().to(crate::metrics::metrics))
+        .route(crate::openapi::PATH, web::get().to(crate::openapi::openapi_json))
         .service(web::scope("/realms/{realm}").configure(crate::oidc::realm_routes).configure(crate::web::realm_routes))
         .configure(crate::console::config)
         .configure(crate::admin::config)

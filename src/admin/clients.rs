@@ -235,6 +235,11 @@ pub async fn find_client(
         .ok_or_else(|| AdminError::not_found("Client"))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients", operation_id = "list_clients", tag = "clients",
+    summary = "The realm's clients (secrets only for callers who may view clients)",
+    params(crate::openapi::RealmPath, crate::openapi::ClientQuery),
+    responses((status = 200, description = "The clients", body = [crate::openapi::ClientRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -262,6 +267,11 @@ async fn list(
     Ok(rep::ok_json(page.apply(out)))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}", operation_id = "get_client", tag = "clients",
+    summary = "A client",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The client", body = crate::openapi::ClientRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get(
     state: web::Data<AppState>,
     admin: Admin,
@@ -274,6 +284,10 @@ async fn get(
     Ok(rep::ok_json(to_rep(&row, plain_secret(&state, &row)?)?))
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/clients", operation_id = "create_client", tag = "clients",
+    summary = "Creates a client",
+    params(crate::openapi::RealmPath), request_body = crate::openapi::ClientRepresentation,
+    responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Exists, crate::openapi::AdminErrors))]
 async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -302,6 +316,11 @@ pub(crate) async fn create_client(
     Ok(id)
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}", operation_id = "update_client", tag = "clients",
+    summary = "Changes a client (merged into what is stored)",
+    params(crate::openapi::ClientPath), request_body = Option<crate::openapi::ClientRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::Exists,
+        crate::openapi::AdminErrors))]
 async fn update(
     state: web::Data<AppState>,
     admin: Admin,
@@ -337,6 +356,10 @@ pub(crate) async fn update_client(
     change_cached(state, &realm.name, Some(conflict), move |conn| clients::update(conn, &row)).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}", operation_id = "delete_client", tag = "clients",
+    summary = "Deletes a client (not a built-in one) and its service-account user",
+    params(crate::openapi::ClientPath),
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn delete(
     state: web::Data<AppState>,
     admin: Admin,
@@ -374,6 +397,11 @@ fn secret_rep(secret: Option<String>) -> Value {
     }
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/client-secret", operation_id = "get_client_secret",
+    tag = "clients", summary = "The client's secret (no `value` for a public client)",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The secret", body = crate::openapi::CredentialRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get_secret(
     state: web::Data<AppState>,
     admin: Admin,
@@ -395,6 +423,12 @@ pub(crate) async fn client_secret(
     plain_secret(state, &find_client(state, &realm, id).await?)
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/clients/{id}/client-secret",
+    operation_id = "regenerate_client_secret", tag = "clients",
+    summary = "Generates a new secret (a public client keeps none)",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The new secret", body = crate::openapi::CredentialRepresentation),
+        crate::openapi::AdminErrors))]
 async fn new_secret(
     state: web::Data<AppState>,
     admin: Admin,
@@ -424,6 +458,12 @@ pub(crate) async fn regenerate_secret(
 }
 
 /// The client's service-account user, created on first use.
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/service-account-user",
+    operation_id = "get_service_account_user", tag = "clients",
+    summary = "The client's service-account user, created on first use",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The user", body = crate::openapi::UserRepresentation),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn service_account(
     state: web::Data<AppState>,
     admin: Admin,
@@ -508,6 +548,11 @@ async fn scope_change(
     Ok(rep::no_content())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes",
+    operation_id = "list_client_default_scopes", tag = "clients", summary = "The client's default client scopes",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
+        crate::openapi::AdminErrors))]
 async fn list_defaults(
     state: web::Data<AppState>,
     admin: Admin,
@@ -516,6 +561,11 @@ async fn list_defaults(
     scope_list(&state, &admin, &path.0, &path.1, false).await
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
+    operation_id = "list_client_optional_scopes", tag = "clients", summary = "The client's optional client scopes",
+    params(crate::openapi::ClientPath),
+    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
+        crate::openapi::AdminErrors))]
 async fn list_optional(
     state: web::Data<AppState>,
     admin: Admin,
@@ -524,6 +574,10 @@ async fn list_optional(
     scope_list(&state, &admin, &path.0, &path.1, true).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+    operation_id = "add_client_default_scope", tag = "clients", summary = "Adds a default client scope to the client",
+    params(crate::openapi::ClientScopeLinkPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn add_default(
     state: web::Data<AppState>,
     admin: Admin,
@@ -532,6 +586,11 @@ async fn add_default(
     scope_change(&state, &admin, path.into_inner(), false, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
+    operation_id = "remove_client_default_scope", tag = "clients",
+    summary = "Removes a default client scope from the client",
+    params(crate::openapi::ClientScopeLinkPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn remove_default(
     state: web::Data<AppState>,
     admin: Admin,
@@ -540,6 +599,10 @@ async fn remove_default(
     scope_change(&state, &admin, path.into_inner(), false, false).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+    operation_id = "add_client_optional_scope", tag = "clients", summary = "Adds a optional client scope to the client",
+    params(crate::openapi::ClientScopeLinkPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn add_optional(
     state: web::Data<AppState>,
     admin: Admin,
@@ -548,6 +611,11 @@ async fn add_optional(
     scope_change(&state, &admin, path.into_inner(), true, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
+    operation_id = "remove_client_optional_scope", tag = "clients",
+    summary = "Removes a optional client scope from the client",
+    params(crate::openapi::ClientScopeLinkPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn remove_optional(
     state: web::Data<AppState>,
     admin: Admin,

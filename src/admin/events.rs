@@ -168,6 +168,11 @@ fn repeated(req: &HttpRequest, name: &str) -> Vec<String> {
         .collect()
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/events", operation_id = "list_events", tag = "events",
+    summary = "User events, newest first",
+    params(crate::openapi::RealmPath, crate::openapi::EventQuery),
+    responses((status = 200, description = "The events", body = [crate::openapi::EventRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list_events(
     state: web::Data<AppState>,
     admin: Admin,
@@ -215,6 +220,12 @@ async fn list_events(
     Ok(rep::ok_json(out))
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/events", operation_id = "clear_events", tag = "events",
+    summary = "Refused: events are kept for the configured retention",
+    params(crate::openapi::RealmPath),
+    responses((status = 400, description = "Always: an audit log its subject can erase is worth little",
+            body = crate::openapi::OAuthErrorBody),
+        crate::openapi::AdminErrors))]
 async fn clear_events(
     state: web::Data<AppState>,
     admin: Admin,
@@ -227,6 +238,11 @@ async fn clear_events(
     Err(AdminError::bad_request("Events are kept for the configured retention and cannot be deleted"))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/admin-events", operation_id = "list_admin_events", tag = "events",
+    summary = "Admin events (the audit log of changes), newest first",
+    params(crate::openapi::RealmPath, crate::openapi::AdminEventQuery),
+    responses((status = 200, description = "The events", body = [crate::openapi::AdminEventRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list_admin_events(
     state: web::Data<AppState>,
     admin: Admin,
@@ -281,6 +297,11 @@ fn config(state: &AppState) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/events/config", operation_id = "get_events_config", tag = "events",
+    summary = "The event settings",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The settings", body = crate::openapi::RealmEventsConfigRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get_config(
     state: web::Data<AppState>,
     admin: Admin,
@@ -293,6 +314,10 @@ async fn get_config(
 
 /// Accepted for compatibility; recording is always on and the retention is
 /// the server's `--events-retention`.
+#[utoipa::path(put, path = "/admin/realms/{realm}/events/config", operation_id = "update_events_config", tag = "events",
+    summary = "Accepted for compatibility; changes nothing",
+    params(crate::openapi::RealmPath), request_body = Option<crate::openapi::RealmEventsConfigRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn put_config(
     state: web::Data<AppState>,
     admin: Admin,

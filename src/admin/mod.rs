@@ -6,6 +6,7 @@ mod auth;
 pub(crate) mod clients;
 mod error;
 pub(crate) mod events;
+mod openapi;
 pub(crate) mod realms;
 mod rep;
 pub(crate) mod roles;
@@ -20,6 +21,7 @@ use crate::storage::{DbConnection, StorageError};
 
 pub use auth::{Admin, CONSOLE_CLIENT, Need, console_admin};
 pub use error::AdminError;
+pub use openapi::AdminApi;
 pub use rep::PATH_SEGMENT;
 
 /// Changes data the realm cache holds (a realm's clients, scopes, roles):

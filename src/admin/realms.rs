@@ -18,6 +18,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(both("/realms/{realm}/keys")).get(list_keys));
 }
 
+#[utoipa::path(get, path = "/admin/serverinfo", operation_id = "get_server_info", tag = "serverinfo",
+    summary = "Server information: the Keycloak version realmgate answers as",
+    responses((status = 200, description = "Server information", body = crate::openapi::ServerInfoRepresentation),
+        crate::openapi::Unauthenticated))]
 pub async fn server_info(_admin: Admin) -> HttpResponse {
     rep::ok_json(json!({
         "systemInfo": { "version": "26.0.0", "serverTime": chrono::Utc::now().to_rfc3339(), "realmgateVersion": env!("CARGO_PKG_VERSION") },
@@ -160,6 +164,11 @@ pub async fn find_realm(state: &AppState, name: &str) -> Result<realms::RealmRow
     state.db.run(move |conn| realms::find_by_name(conn, &lookup)).await?.ok_or_else(|| AdminError::not_found("Realm"))
 }
 
+#[utoipa::path(get, path = "/admin/realms", operation_id = "list_realms", tag = "realms",
+    summary = "The realms the caller may manage",
+    params(crate::openapi::Paging),
+    responses((status = 200, description = "The realms", body = [crate::openapi::RealmRepresentation]),
+        crate::openapi::Invalid, crate::openapi::Unauthenticated))]
 async fn list(state: web::Data<AppState>, admin: Admin, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     let page = Query::from(&req)?.page(None)?;
     let all = state.db.run(realms::list).await?;
@@ -167,11 +176,20 @@ async fn list(state: web::Data<AppState>, admin: Admin, req: HttpRequest) -> Res
     Ok(rep::ok_json(page.apply(visible)))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}", operation_id = "get_realm", tag = "realms", summary = "A realm",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The realm", body = crate::openapi::RealmRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::AnyRole)?;
     Ok(rep::ok_json(to_rep(&find_realm(&state, &path).await?)))
 }
 
+#[utoipa::path(post, path = "/admin/realms", operation_id = "create_realm", tag = "realms",
+    summary = "Creates a realm (administrators of `master` only)",
+    request_body = crate::openapi::RealmRepresentation,
+    responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Unauthenticated, crate::openapi::Denied,
+        crate::openapi::Exists))]
 async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -215,6 +233,10 @@ pub(crate) async fn create_realm_from(
     Ok(created_name)
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}", operation_id = "update_realm", tag = "realms",
+    summary = "Changes a realm (merged into what is stored)",
+    params(crate::openapi::RealmPath), request_body = Option<crate::openapi::RealmRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn update(
     state: web::Data<AppState>,
     admin: Admin,
@@ -257,6 +279,10 @@ pub(crate) async fn update_realm_from(
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}", operation_id = "delete_realm", tag = "realms",
+    summary = "Deletes a realm and everything in it (not `master`)",
+    params(crate::openapi::RealmPath),
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn delete(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
     delete_realm_named(&state, &admin, &path).await?;
     Ok(rep::no_content())
@@ -272,6 +298,11 @@ pub(crate) async fn delete_realm_named(state: &AppState, admin: &Admin, name: &s
     Ok(())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/keys", operation_id = "list_realm_keys", tag = "realms",
+    summary = "The realm's published signing keys",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The keys", body = crate::openapi::KeysMetadataRepresentation),
+        crate::openapi::AdminErrors))]
 async fn list_keys(
     state: web::Data<AppState>,
     admin: Admin,

@@ -85,6 +85,11 @@ async fn find_role(state: &AppState, realm: &realms::RealmRow, key: &RoleKey) ->
         .ok_or_else(|| AdminError::not_found("Role"))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles", operation_id = "list_realm_roles", tag = "roles",
+    summary = "The realm's roles",
+    params(crate::openapi::RealmPath, crate::openapi::RoleQuery),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -132,6 +137,10 @@ async fn save(state: &AppState, realm: &realms::RealmRow, row: roles::RoleRow, i
     .await
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/roles", operation_id = "create_realm_role", tag = "roles",
+    summary = "Creates a realm role",
+    params(crate::openapi::RealmPath), request_body = crate::openapi::RoleRepresentation,
+    responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Exists, crate::openapi::AdminErrors))]
 async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -222,6 +231,11 @@ pub(crate) async fn delete_role(
     Ok(())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}", operation_id = "get_realm_role", tag = "roles",
+    summary = "A realm role, by name",
+    params(crate::openapi::RoleNamePath),
+    responses((status = 200, description = "The role", body = crate::openapi::RoleRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get_by_name(
     state: web::Data<AppState>,
     admin: Admin,
@@ -231,6 +245,11 @@ async fn get_by_name(
     get_role(&state, &admin, &realm, RoleKey::Name(name)).await
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}", operation_id = "get_realm_role_by_id",
+    tag = "roles", summary = "A realm role, by id",
+    params(crate::openapi::RoleIdPath),
+    responses((status = 200, description = "The role", body = crate::openapi::RoleRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get_by_id(
     state: web::Data<AppState>,
     admin: Admin,
@@ -240,6 +259,10 @@ async fn get_by_id(
     get_role(&state, &admin, &realm, RoleKey::Id(id)).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",
+    summary = "Changes a realm role, by name (not its name)",
+    params(crate::openapi::RoleNamePath), request_body = Option<crate::openapi::RoleRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn update_by_name(
     state: web::Data<AppState>,
     admin: Admin,
@@ -250,6 +273,10 @@ async fn update_by_name(
     update_role(&state, &admin, &realm, RoleKey::Name(name), payload).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/roles-by-id/{id}", operation_id = "update_realm_role_by_id",
+    tag = "roles", summary = "Changes a realm role, by id (not its name)",
+    params(crate::openapi::RoleIdPath), request_body = Option<crate::openapi::RoleRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn update_by_id(
     state: web::Data<AppState>,
     admin: Admin,
@@ -260,6 +287,10 @@ async fn update_by_id(
     update_role(&state, &admin, &realm, RoleKey::Id(id), payload).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/roles/{name}", operation_id = "delete_realm_role", tag = "roles",
+    summary = "Deletes a realm role, by name",
+    params(crate::openapi::RoleNamePath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn delete_by_name(
     state: web::Data<AppState>,
     admin: Admin,
@@ -270,6 +301,10 @@ async fn delete_by_name(
     Ok(rep::no_content())
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/roles-by-id/{id}", operation_id = "delete_realm_role_by_id",
+    tag = "roles", summary = "Deletes a realm role, by id",
+    params(crate::openapi::RoleIdPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn delete_by_id(
     state: web::Data<AppState>,
     admin: Admin,
@@ -280,6 +315,11 @@ async fn delete_by_id(
     Ok(rep::no_content())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/users", operation_id = "list_realm_role_users",
+    tag = "roles", summary = "The users who hold a realm role",
+    params(crate::openapi::RoleNamePath, crate::openapi::Paging),
+    responses((status = 200, description = "The users", body = [crate::openapi::UserRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn holders(
     state: web::Data<AppState>,
     admin: Admin,
@@ -318,6 +358,11 @@ async fn management_client(
     Ok((client.client_id == REALM_MANAGEMENT_CLIENT).then_some(client))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles", operation_id = "list_client_roles",
+    tag = "roles", summary = "A client's roles (only `realm-management` has any)",
+    params(crate::openapi::ClientPath, crate::openapi::Paging),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn client_roles(
     state: web::Data<AppState>,
     admin: Admin,
@@ -335,6 +380,11 @@ async fn client_roles(
     Ok(rep::ok_json(page.apply(reps)))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles/{name}", operation_id = "get_client_role",
+    tag = "roles", summary = "One of a client's roles",
+    params(crate::openapi::ClientRolePath),
+    responses((status = 200, description = "The role", body = crate::openapi::RoleRepresentation),
+        crate::openapi::AdminErrors))]
 async fn client_role(
     state: web::Data<AppState>,
     admin: Admin,
@@ -358,6 +408,11 @@ async fn user_role_ids(state: &AppState, user_id: &str) -> Result<Vec<String>, A
     Ok(state.db.run(move |conn| roles::list_role_ids_of_user(conn, &id)).await?)
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "list_realm_role_mappings", tag = "role-mappings", summary = "The realm roles the user holds",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
 async fn realm_mappings(
     state: web::Data<AppState>,
     admin: Admin,
@@ -373,6 +428,12 @@ async fn realm_mappings(
     Ok(rep::ok_json(reps))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+    operation_id = "list_available_realm_roles", tag = "role-mappings",
+    summary = "The realm roles the user does not hold",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
 async fn realm_available(
     state: web::Data<AppState>,
     admin: Admin,
@@ -448,6 +509,11 @@ pub(crate) async fn map_realm_roles(
     Ok(())
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "add_realm_role_mappings", tag = "role-mappings",
+    summary = "Grants realm roles (each named by `name` and/or a matching `id`)",
+    params(crate::openapi::UserPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn add_realm(
     state: web::Data<AppState>,
     admin: Admin,
@@ -457,6 +523,10 @@ async fn add_realm(
     change_realm(&state, &admin, path.into_inner(), payload, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "remove_realm_role_mappings", tag = "role-mappings", summary = "Takes realm roles away",
+    params(crate::openapi::UserPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn remove_realm(
     state: web::Data<AppState>,
     admin: Admin,
@@ -466,6 +536,12 @@ async fn remove_realm(
     change_realm(&state, &admin, path.into_inner(), payload, false).await
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "list_client_role_mappings", tag = "role-mappings",
+    summary = "The client's roles the user holds (`realm-management` only; others have none)",
+    params(crate::openapi::UserClientPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
 async fn client_mappings(
     state: web::Data<AppState>,
     admin: Admin,
@@ -482,6 +558,12 @@ async fn client_mappings(
     Ok(rep::ok_json(held.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
+    operation_id = "list_available_client_roles", tag = "role-mappings",
+    summary = "The client's roles the user does not hold",
+    params(crate::openapi::UserClientPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
 async fn client_available(
     state: web::Data<AppState>,
     admin: Admin,
@@ -537,6 +619,11 @@ async fn change_client(
     Ok(rep::no_content())
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "add_client_role_mappings", tag = "role-mappings",
+    summary = "Grants `realm-management` roles: delegated administration of the realm",
+    params(crate::openapi::UserClientPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn add_client(
     state: web::Data<AppState>,
     admin: Admin,
@@ -546,6 +633,11 @@ async fn add_client(
     change_client(&state, &admin, path.into_inner(), payload, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "remove_client_role_mappings", tag = "role-mappings",
+    summary = "Takes `realm-management` roles away",
+    params(crate::openapi::UserClientPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn remove_client(
     state: web::Data<AppState>,
     admin: Admin,
@@ -555,6 +647,11 @@ async fn remove_client(
     change_client(&state, &admin, path.into_inner(), payload, false).await
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings", operation_id = "list_role_mappings",
+    tag = "role-mappings", summary = "Every role the user holds",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The mappings", body = crate::openapi::MappingsRepresentation),
+        crate::openapi::AdminErrors))]
 async fn all_mappings(
     state: web::Data<AppState>,
     admin: Admin,

@@ -108,6 +108,11 @@ async fn find(state: &AppState, realm_id: &str, id: &str) -> Result<ScopeEntry, 
         .ok_or_else(|| AdminError::not_found("Client scope"))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/client-scopes", operation_id = "list_client_scopes",
+    tag = "client-scopes", summary = "The realm's client scopes, built-in ones included",
+    params(crate::openapi::RealmPath, crate::openapi::Paging),
+    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -121,6 +126,11 @@ async fn list(
     Ok(rep::ok_json(page.apply(all)))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/client-scopes/{id}", operation_id = "get_client_scope",
+    tag = "client-scopes", summary = "A client scope",
+    params(crate::openapi::ScopePath),
+    responses((status = 200, description = "The scope", body = crate::openapi::ClientScopeRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get(
     state: web::Data<AppState>,
     admin: Admin,
@@ -151,6 +161,10 @@ fn fields(map: &Map<String, Value>, known: &[ScopeEntry]) -> Result<(String, Str
     Ok((name, description, implies))
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/client-scopes", operation_id = "create_client_scope",
+    tag = "client-scopes", summary = "Creates a client scope",
+    params(crate::openapi::RealmPath), request_body = crate::openapi::ClientScopeRepresentation,
+    responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Exists, crate::openapi::AdminErrors))]
 async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -189,6 +203,10 @@ pub(crate) async fn create_scope(
     Ok(id)
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/client-scopes/{id}", operation_id = "update_client_scope",
+    tag = "client-scopes", summary = "Changes a client scope (not a built-in one; not its name)",
+    params(crate::openapi::ScopePath), request_body = Option<crate::openapi::ClientScopeRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn update(
     state: web::Data<AppState>,
     admin: Admin,
@@ -225,6 +243,10 @@ pub(crate) async fn update_scope(
     change_cached(state, &realm.name, None, move |conn| scopes::update(conn, &row)).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/client-scopes/{id}", operation_id = "delete_client_scope",
+    tag = "client-scopes", summary = "Deletes a client scope (not a built-in one)",
+    params(crate::openapi::ScopePath),
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn delete(
     state: web::Data<AppState>,
     admin: Admin,
@@ -296,6 +318,12 @@ async fn change_field(
     Ok(rep::no_content())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/default-default-client-scopes",
+    operation_id = "list_realm_default_client_scopes", tag = "client-scopes",
+    summary = "The default client scopes new clients get",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
+        crate::openapi::AdminErrors))]
 async fn list_defaults(
     state: web::Data<AppState>,
     admin: Admin,
@@ -304,6 +332,12 @@ async fn list_defaults(
     list_field(&state, &admin, &path, DEFAULT_DEFAULTS).await
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/default-optional-client-scopes",
+    operation_id = "list_realm_optional_client_scopes", tag = "client-scopes",
+    summary = "The optional client scopes new clients get",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
+        crate::openapi::AdminErrors))]
 async fn list_optional(
     state: web::Data<AppState>,
     admin: Admin,
@@ -312,6 +346,11 @@ async fn list_optional(
     list_field(&state, &admin, &path, DEFAULT_OPTIONALS).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/default-default-client-scopes/{id}",
+    operation_id = "add_realm_default_client_scope", tag = "client-scopes",
+    summary = "Adds a client scope to those new clients get as default",
+    params(crate::openapi::ScopePath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn add_default(
     state: web::Data<AppState>,
     admin: Admin,
@@ -320,6 +359,11 @@ async fn add_default(
     change_field(&state, &admin, &path.0, &path.1, DEFAULT_DEFAULTS, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/default-default-client-scopes/{id}",
+    operation_id = "remove_realm_default_client_scope", tag = "client-scopes",
+    summary = "Removes a client scope from those new clients get as default",
+    params(crate::openapi::ScopePath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn remove_default(
     state: web::Data<AppState>,
     admin: Admin,
@@ -328,6 +372,11 @@ async fn remove_default(
     change_field(&state, &admin, &path.0, &path.1, DEFAULT_DEFAULTS, false).await
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/default-optional-client-scopes/{id}",
+    operation_id = "add_realm_optional_client_scope", tag = "client-scopes",
+    summary = "Adds a client scope to those new clients get as optional",
+    params(crate::openapi::ScopePath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn add_optional(
     state: web::Data<AppState>,
     admin: Admin,
@@ -336,6 +385,11 @@ async fn add_optional(
     change_field(&state, &admin, &path.0, &path.1, DEFAULT_OPTIONALS, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/default-optional-client-scopes/{id}",
+    operation_id = "remove_realm_optional_client_scope", tag = "client-scopes",
+    summary = "Removes a client scope from those new clients get as optional",
+    params(crate::openapi::ScopePath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn remove_optional(
     state: web::Data<AppState>,
     admin: Admin,

@@ -153,6 +153,11 @@ fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
     Ok(UserFilter { include_service_accounts: fields, ..filter })
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users", operation_id = "list_users", tag = "users",
+    summary = "Searches the realm's users (service accounts only when a field is filtered)",
+    params(crate::openapi::RealmPath, crate::openapi::UserQuery),
+    responses((status = 200, description = "The users", body = [crate::openapi::UserRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -171,6 +176,11 @@ async fn list(
     Ok(rep::ok_json(rows.iter().map(to_rep).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/count", operation_id = "count_users", tag = "users",
+    summary = "How many users match",
+    params(crate::openapi::RealmPath, crate::openapi::UserCountQuery),
+    responses((status = 200, description = "The count", body = i64, content_type = "application/json"),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn count(
     state: web::Data<AppState>,
     admin: Admin,
@@ -184,6 +194,11 @@ async fn count(
     Ok(rep::ok_json(n))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}", operation_id = "get_user", tag = "users",
+    summary = "A user",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The user", body = crate::openapi::UserRepresentation),
+        crate::openapi::AdminErrors))]
 async fn get(
     state: web::Data<AppState>,
     admin: Admin,
@@ -195,6 +210,11 @@ async fn get(
     Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?)))
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/users", operation_id = "create_user", tag = "users",
+    summary = "Creates a user, with a password and realm roles if given",
+    params(crate::openapi::RealmPath), request_body = crate::openapi::UserRepresentation,
+    responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Exists, crate::openapi::Busy,
+        crate::openapi::AdminErrors))]
 async fn create(
     state: web::Data<AppState>,
     admin: Admin,
@@ -258,6 +278,10 @@ pub(crate) async fn create_user(
     Ok(id)
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/users/{id}", operation_id = "update_user", tag = "users",
+    summary = "Changes a user (merged into what is stored; not the username)",
+    params(crate::openapi::UserPath), request_body = Option<crate::openapi::UserRepresentation>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn update(
     state: web::Data<AppState>,
     admin: Admin,
@@ -292,6 +316,10 @@ pub(crate) async fn update_user(
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}", operation_id = "delete_user", tag = "users",
+    summary = "Deletes a user",
+    params(crate::openapi::UserPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn delete(
     state: web::Data<AppState>,
     admin: Admin,
@@ -311,6 +339,11 @@ pub(crate) async fn delete_user(state: &AppState, admin: &Admin, realm_name: &st
     Ok(())
 }
 
+#[utoipa::path(put, path = "/admin/realms/{realm}/users/{id}/reset-password", operation_id = "reset_user_password",
+    tag = "users", summary = "Sets a user's password",
+    params(crate::openapi::UserPath), request_body = crate::openapi::CredentialRepresentation,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::Busy,
+        crate::openapi::AdminErrors))]
 async fn reset_password(
     state: web::Data<AppState>,
     admin: Admin,
@@ -340,6 +373,10 @@ pub(crate) async fn set_password(
     Ok(())
 }
 
+#[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/logout", operation_id = "logout_user", tag = "users",
+    summary = "Ends the user's sessions and revokes their grants (not offline ones)",
+    params(crate::openapi::UserPath),
+    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn logout(
     state: web::Data<AppState>,
     admin: Admin,
@@ -379,6 +416,11 @@ pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &st
     Ok(())
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/sessions", operation_id = "list_user_sessions",
+    tag = "users", summary = "The user's live SSO sessions",
+    params(crate::openapi::UserPath, crate::openapi::Paging),
+    responses((status = 200, description = "The sessions", body = [crate::openapi::UserSessionRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn list_sessions(
     state: web::Data<AppState>,
     admin: Admin,
@@ -414,6 +456,11 @@ async fn list_sessions(
     Ok(rep::ok_json(page.apply(live)))
 }
 
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/groups", operation_id = "list_user_groups", tag = "users",
+    summary = "The user's groups: always none (realmgate has no groups)",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
+        crate::openapi::AdminErrors))]
 async fn groups(
     state: web::Data<AppState>,
     admin: Admin,

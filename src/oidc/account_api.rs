@@ -71,6 +71,11 @@ fn not_found(what: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::NotFound, what)
 }
 
+#[utoipa::path(get, path = "/realms/{realm}/account/api/tokens", operation_id = "list_personal_access_tokens",
+    tag = "account", summary = "The caller's active personal access tokens (needs `account.read`)",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The tokens", body = [crate::openapi::PersonalAccessToken]),
+        crate::openapi::AccountErrors))]
 async fn list_tokens(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -89,6 +94,12 @@ struct NewToken {
     expires_in: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/realms/{realm}/account/api/tokens", operation_id = "create_personal_access_token",
+    tag = "account", summary = "Mints a personal access token for the caller (needs `account.write`)",
+    params(crate::openapi::RealmPath), request_body = crate::openapi::NewPersonalAccessToken,
+    responses((status = 201, description = "Minted; the token is shown this once",
+            body = crate::openapi::CreatedPersonalAccessToken),
+        crate::openapi::AccountErrors))]
 async fn create_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -118,6 +129,10 @@ async fn create_token(
     }
 }
 
+#[utoipa::path(delete, path = "/realms/{realm}/account/api/tokens/{id}", operation_id = "revoke_personal_access_token",
+    tag = "account", summary = "Revokes one of the caller's personal access tokens (needs `account.write`)",
+    params(crate::openapi::AccountItemPath),
+    responses((status = 204, description = "Done"), crate::openapi::AccountErrors))]
 async fn revoke_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -128,6 +143,11 @@ async fn revoke_token(
     deleted(account::revoke_token(&state, &caller.user.id, &id).await?, "No such token")
 }
 
+#[utoipa::path(get, path = "/realms/{realm}/account/api/sessions", operation_id = "list_account_sessions",
+    tag = "account", summary = "The caller's live SSO sessions (needs `account.read`)",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The sessions", body = [crate::openapi::AccountSession]),
+        crate::openapi::AccountErrors))]
 async fn list_sessions(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -137,6 +157,10 @@ async fn list_sessions(
     Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.sessions))
 }
 
+#[utoipa::path(delete, path = "/realms/{realm}/account/api/sessions/{id}", operation_id = "end_account_session",
+    tag = "account", summary = "Ends one of the caller's sessions (needs `account.write`)",
+    params(crate::openapi::AccountItemPath),
+    responses((status = 204, description = "Done"), crate::openapi::AccountErrors))]
 async fn end_session(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -147,6 +171,11 @@ async fn end_session(
     deleted(account::end_session(&state, &entry, &caller.user.id, &id).await?, "No such session")
 }
 
+#[utoipa::path(get, path = "/realms/{realm}/account/api/consents", operation_id = "list_account_consents",
+    tag = "account", summary = "The consents the caller granted (needs `account.read`)",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "The consents", body = [crate::openapi::AccountConsent]),
+        crate::openapi::AccountErrors))]
 async fn list_consents(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -156,6 +185,11 @@ async fn list_consents(
     Ok(json(StatusCode::OK, account::overview(&state, &entry, &caller.user.id).await?.consents))
 }
 
+#[utoipa::path(delete, path = "/realms/{realm}/account/api/consents/{client_id}",
+    operation_id = "revoke_account_consent", tag = "account",
+    summary = "Revokes the caller's consent to a client (needs `account.write`)",
+    params(crate::openapi::AccountConsentPath),
+    responses((status = 204, description = "Done"), crate::openapi::AccountErrors))]
 async fn revoke_consent(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -26,12 +26,12 @@ async fn keycloak_admin_client_runs_unchanged() {
     run_scenario(Path::new("node"), &dir.join("npm_scenario.mjs")).await;
 }
 
-fn clients_dir() -> PathBuf {
+pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/admin_clients")
 }
 
 /// Whether `path` exists; if not, the test skips, or fails where CI requires it.
-fn installed(path: &Path, what: &str) -> bool {
+pub fn installed(path: &Path, what: &str) -> bool {
     if path.exists() {
         return true;
     }

@@ -19,6 +19,7 @@ mod discovery;
 mod introspection;
 mod maintenance;
 mod nodes;
+mod openapi;
 mod password_grant;
 mod personal_tokens;
 mod realms;
