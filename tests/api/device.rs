@@ -142,3 +142,53 @@ async fn wrong_codes_are_rate_limited(app: TestApp) {
     let login = enter_code(&other_browser, &app, fresh.str("user_code")).await;
     assert!(login.is_login_page(), "{}", login.body);
 }
+
+/// A browser whose requests a reverse proxy forwards with `X-Forwarded-For`.
+fn behind_proxy(forwarded: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    Browser { http }
+}
+
+async fn guess_five_times(app: &TestApp, browser: &Browser) {
+    for guess in ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"] {
+        assert_eq!(enter_code(browser, app, guess).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_budget() {
+    let trusted = vec![realmgate::client_ip::parse_network("127.0.0.1").unwrap()];
+    let Some(app) =
+        crate::helpers::spawn_app_configured(crate::helpers::Backend::Sqlite, crate::helpers::TEST_REALMS, |c| {
+            c.trusted_proxies = trusted
+        })
+        .await
+    else {
+        return;
+    };
+    let real = start(&app, "openid").await;
+    guess_five_times(&app, &behind_proxy("198.51.100.1")).await;
+    // The guesser's address is spent, from any browser, whatever it adds on the left…
+    let locked = enter_code(&behind_proxy("203.0.113.5, 198.51.100.1"), &app, real.str("user_code")).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    // …but another client behind the same proxy is not held back.
+    let other = enter_code(&behind_proxy("198.51.100.2"), &app, real.str("user_code")).await;
+    assert!(other.is_login_page(), "{}: {}", other.status, other.body);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else { return };
+    let real = start(&app, "openid").await;
+    guess_five_times(&app, &behind_proxy("198.51.100.1")).await;
+    // A made-up header does not buy a fresh budget: the peer address counts.
+    let locked = enter_code(&behind_proxy("198.51.100.2"), &app, real.str("user_code")).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+}

@@ -214,6 +214,26 @@ pub async fn spawn_node(
     bind: &str,
     public_url: Option<&str>,
 ) -> Result<TestApp, String> {
+    spawn_configured(db, realms, bind, public_url, |_| {}).await
+}
+
+/// Spawns the app with `realms` and a configuration `tweak` (proxies, …).
+pub async fn spawn_app_configured(
+    backend: Backend,
+    realms: &str,
+    tweak: impl FnOnce(&mut ServeConfig),
+) -> Option<TestApp> {
+    let db = TestDatabase::create(backend)?;
+    Some(spawn_configured(Arc::new(db), realms, "127.0.0.1:0", None, tweak).await.expect("the app starts"))
+}
+
+async fn spawn_configured(
+    db: Arc<TestDatabase>,
+    realms: &str,
+    bind: &str,
+    public_url: Option<&str>,
+    tweak: impl FnOnce(&mut ServeConfig),
+) -> Result<TestApp, String> {
     let realm_file = db.dir.path().join(format!("realms-{}.toml", uuid::Uuid::new_v4().simple()));
     std::fs::write(&realm_file, realms).expect("write realm file");
     let mut config = ServeConfig::new(db.url.clone());
@@ -223,6 +243,7 @@ pub async fn spawn_node(
     config.workers = 2;
     config.secret_key_file = Some(db.key_file());
     config.bootstrap_admin = Some(("admin".into(), "admin-pw".into()));
+    tweak(&mut config);
     let clock = Arc::new(OffsetClock::default());
     let app = Application::build(config, clock.clone() as Arc<dyn Clock>)
         .await
