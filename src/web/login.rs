@@ -91,7 +91,7 @@ pub async fn continue_signed_in(
             // Core §3.1.2.1: another user than id_token_hint's signed in.
             let description = "The signed-in user is not the one id_token_hint names";
             Ok(super::reply::deliver_error(
-                &entry,
+                entry,
                 &request.reply,
                 crate::error::ErrorCode::LoginRequired,
                 description,
