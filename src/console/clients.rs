@@ -49,11 +49,9 @@ async fn list_page(
         .collect();
     let base = format!("{}?search={}&", realm_url(realm, "clients"), urlencode(&search));
     let mut pager = Pager::new(query, PAGE_SIZE, base);
-    pager.total = Some(matching.len());
-    let clients: Vec<ClientLine> = matching
+    let clients: Vec<ClientLine> = pager
+        .take(matching)
         .into_iter()
-        .skip(pager.first)
-        .take(PAGE_SIZE)
         .map(|r| ClientLine {
             public: r.secret_ciphertext.is_none(),
             id: r.id,
@@ -62,7 +60,6 @@ async fn list_page(
             enabled: r.enabled,
         })
         .collect();
-    pager.shown = clients.len();
     let status = status_of(&problems);
     let done = notice(Some(query.get("done")));
     let page =

@@ -205,6 +205,14 @@ impl Pager {
         Self { first, size, shown: 0, total: None, base }
     }
 
+    /// One page of a list held in memory (sets `total` and `shown`).
+    pub fn take<T>(&mut self, items: Vec<T>) -> Vec<T> {
+        self.total = Some(items.len());
+        let page: Vec<T> = items.into_iter().skip(self.first).take(self.size).collect();
+        self.shown = page.len();
+        page
+    }
+
     pub fn prev(&self) -> Option<String> {
         (self.first > 0).then(|| format!("{}first={}", self.base, self.first.saturating_sub(self.size)))
     }

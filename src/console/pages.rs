@@ -63,6 +63,8 @@ pub struct RealmLine {
 pub struct HomePage {
     pub frame: Frame,
     pub realms: Vec<RealmLine>,
+    pub search: String,
+    pub pager: Pager,
     pub form: Form,
     pub problems: Problems,
 }
@@ -175,6 +177,8 @@ pub struct RoleItem {
 pub struct RolesPage {
     pub frame: Frame,
     pub roles: Vec<RoleItem>,
+    pub search: String,
+    pub pager: Pager,
     pub form: Form,
     pub problems: Problems,
 }
@@ -192,6 +196,8 @@ pub struct ScopeItem {
 pub struct ScopesPage {
     pub frame: Frame,
     pub scopes: Vec<ScopeItem>,
+    pub search: String,
+    pub pager: Pager,
     pub form: Form,
     pub problems: Problems,
 }

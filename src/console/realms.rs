@@ -6,9 +6,10 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::clients::urlencode;
 use super::pages::{ConfirmPage, Frame, HomePage, KeyLine, RealmLine, RealmPage, send, status_of};
 use super::session::{signed_in, submitted};
-use super::{BASE, ConsoleError, Ctx, Form, Problems, audit, notice, realm_url, see_other, when};
+use super::{BASE, ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
 use crate::admin::realms::{
     ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
@@ -19,22 +20,34 @@ use crate::services::realms::MASTER_REALM;
 use crate::state::AppState;
 use crate::storage::repo::realms;
 
-async fn home_page(state: &AppState, ctx: &Ctx, form: Form, problems: Problems) -> Result<HttpResponse, ConsoleError> {
+const PAGE_SIZE: usize = 50;
+
+async fn home_page(
+    state: &AppState,
+    ctx: &Ctx,
+    query: &Form,
+    form: Form,
+    problems: Problems,
+) -> Result<HttpResponse, ConsoleError> {
     let all = state.db.run(realms::list).await?;
-    let realms = all
-        .iter()
+    let search = query.text("search").to_lowercase();
+    let visible: Vec<RealmLine> = all
+        .into_iter()
         .filter(|r| ctx.admin.may(&r.name, Need::AnyRole))
-        .map(|r| RealmLine { name: r.name.clone(), display: r.display_name.clone(), enabled: r.enabled })
+        .filter(|r| r.name.to_lowercase().contains(&search) || r.display_name.to_lowercase().contains(&search))
+        .map(|r| RealmLine { name: r.name, display: r.display_name, enabled: r.enabled })
         .collect();
-    let done = notice(Some(Form::get(&form, "done")));
+    let mut pager = Pager::new(query, PAGE_SIZE, format!("{BASE}/?search={}&", urlencode(&search)));
+    let realms = pager.take(visible);
+    let done = notice(Some(query.get("done")));
     let status = status_of(&problems);
-    let page = HomePage { frame: Frame::new(ctx, None, "realms", done), realms, form, problems };
+    let page = HomePage { frame: Frame::new(ctx, None, "realms", done), realms, search, pager, form, problems };
     Ok(send(ctx, status, &page))
 }
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     let ctx = signed_in(&req, &state).await?;
-    home_page(&state, &ctx, Form::query(&req), Problems::none()).await
+    home_page(&state, &ctx, &Form::query(&req), Form::default(), Problems::none()).await
 }
 
 /// `POST /admin/console/`: create a realm.
@@ -56,7 +69,7 @@ pub async fn home_action(
         }
         Err(e) => {
             let problems = Problems::from_refusal(e, &[("Conflict", "name")], "name")?;
-            home_page(&state, &ctx, form, problems).await
+            home_page(&state, &ctx, &Form::default(), form, problems).await
         }
     }
 }

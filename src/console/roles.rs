@@ -5,9 +5,10 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::clients::urlencode;
 use super::pages::{ConfirmPage, Frame, RoleItem, RolesPage, send, status_of};
 use super::session::{signed_in, submitted};
-use super::{ConsoleError, Ctx, Form, Problems, audit, notice, realm_url, see_other};
+use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
 use crate::admin::realms::find_realm;
 use crate::admin::roles::{RoleKey, change_role, create_role, delete_role};
@@ -15,12 +16,14 @@ use crate::state::AppState;
 use crate::storage::json_list;
 use crate::storage::repo::roles;
 
+const PAGE_SIZE: usize = 50;
 const ROLE_FIELDS: [(&str, &str); 3] = [("scopes", "scopes"), ("name", "name"), ("Role with name", "name")];
 
 async fn roles_page(
     state: &AppState,
     ctx: &Ctx,
     realm: &str,
+    query: &Form,
     form: Form,
     problems: Problems,
     done: Option<&'static str>,
@@ -28,8 +31,12 @@ async fn roles_page(
     ctx.admin.require(realm, Need::AnyRole)?;
     let found = find_realm(state, realm).await?;
     let rows = state.db.run(move |conn| roles::list_by_realm(conn, &found.id)).await?;
+    let search = query.text("search").to_lowercase();
+    let mut pager =
+        Pager::new(query, PAGE_SIZE, format!("{}?search={}&", realm_url(realm, "roles"), urlencode(&search)));
+    let matching = rows.into_iter().filter(|r| r.name.to_lowercase().contains(&search)).collect();
     let mut items = Vec::new();
-    for row in rows {
+    for row in pager.take(matching) {
         items.push(RoleItem {
             scopes: json_list(&row.scopes)?.join(" "),
             id: row.id,
@@ -38,7 +45,8 @@ async fn roles_page(
         });
     }
     let status = status_of(&problems);
-    let page = RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, form, problems };
+    let page =
+        RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, search, pager, form, problems };
     Ok(send(ctx, status, &page))
 }
 
@@ -48,8 +56,9 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ctx = signed_in(&req, &state).await?;
-    let done = notice(Some(Form::query(&req).get("done")));
-    roles_page(&state, &ctx, &path, Form::default(), Problems::none(), done).await
+    let query = Form::query(&req);
+    let done = notice(Some(query.get("done")));
+    roles_page(&state, &ctx, &path, &query, Form::default(), Problems::none(), done).await
 }
 
 /// `POST .../roles`: create, save one role, delete one role.
@@ -78,7 +87,7 @@ pub async fn action(
                 }
                 Err(e) => {
                     let problems = Problems::from_refusal(e, &ROLE_FIELDS, "name")?;
-                    roles_page(&state, &ctx, realm, form, problems, None).await
+                    roles_page(&state, &ctx, realm, &Form::default(), form, problems, None).await
                 }
             }
         }
@@ -91,7 +100,7 @@ pub async fn action(
                 }
                 Err(e) => {
                     let problems = Problems::from_refusal(e, &[], "edit")?;
-                    roles_page(&state, &ctx, realm, Form::default(), problems, None).await
+                    roles_page(&state, &ctx, realm, &Form::default(), Form::default(), problems, None).await
                 }
             }
         }

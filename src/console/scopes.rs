@@ -5,28 +5,36 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::clients::urlencode;
 use super::pages::{ConfirmPage, Frame, ScopeItem, ScopesPage, send, status_of};
 use super::session::{signed_in, submitted};
-use super::{ConsoleError, Ctx, Form, Problems, audit, notice, realm_url, see_other};
+use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
 use crate::admin::realms::find_realm;
 use crate::admin::scopes::{catalog, create_scope, delete_scope, update_scope};
 use crate::state::AppState;
 
+const PAGE_SIZE: usize = 50;
 const SCOPE_FIELDS: [(&str, &str); 3] = [("implied", "implies"), ("Client Scope", "name"), ("name", "name")];
 
 async fn scopes_page(
     state: &AppState,
     ctx: &Ctx,
     realm: &str,
+    query: &Form,
     form: Form,
     problems: Problems,
     done: Option<&'static str>,
 ) -> Result<HttpResponse, ConsoleError> {
     ctx.admin.require(realm, Need::ViewClients)?;
     let found = find_realm(state, realm).await?;
-    let scopes = catalog(state, &found.id)
-        .await?
+    let search = query.text("search").to_lowercase();
+    let mut pager =
+        Pager::new(query, PAGE_SIZE, format!("{}?search={}&", realm_url(realm, "scopes"), urlencode(&search)));
+    let matching =
+        catalog(state, &found.id).await?.into_iter().filter(|s| s.name.to_lowercase().contains(&search)).collect();
+    let scopes = pager
+        .take(matching)
         .into_iter()
         .map(|s| ScopeItem {
             implies: s.implies.join(" "),
@@ -37,7 +45,8 @@ async fn scopes_page(
         })
         .collect();
     let status = status_of(&problems);
-    let page = ScopesPage { frame: Frame::new(ctx, Some(realm), "scopes", done), scopes, form, problems };
+    let page =
+        ScopesPage { frame: Frame::new(ctx, Some(realm), "scopes", done), scopes, search, pager, form, problems };
     Ok(send(ctx, status, &page))
 }
 
@@ -47,8 +56,9 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ctx = signed_in(&req, &state).await?;
-    let done = notice(Some(Form::query(&req).get("done")));
-    scopes_page(&state, &ctx, &path, Form::default(), Problems::none(), done).await
+    let query = Form::query(&req);
+    let done = notice(Some(query.get("done")));
+    scopes_page(&state, &ctx, &path, &query, Form::default(), Problems::none(), done).await
 }
 
 /// `POST .../scopes`: create, save one scope, delete one scope.
@@ -77,7 +87,7 @@ pub async fn action(
                 }
                 Err(e) => {
                     let problems = Problems::from_refusal(e, &SCOPE_FIELDS, "name")?;
-                    scopes_page(&state, &ctx, realm, form, problems, None).await
+                    scopes_page(&state, &ctx, realm, &Form::default(), form, problems, None).await
                 }
             }
         }
@@ -90,7 +100,7 @@ pub async fn action(
                 }
                 Err(e) => {
                     let problems = Problems::from_refusal(e, &[], "edit")?;
-                    scopes_page(&state, &ctx, realm, Form::default(), problems, None).await
+                    scopes_page(&state, &ctx, realm, &Form::default(), Form::default(), problems, None).await
                 }
             }
         }

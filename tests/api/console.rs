@@ -323,3 +323,41 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     }
     assert!(log.as_array().unwrap().iter().all(|e| e["authDetails"]["clientId"] == "security-admin-console"));
 }
+
+#[tokio::test]
+async fn console_lists_search_and_page() {
+    let mut realms = String::from(REALMS);
+    for n in 0..25 {
+        realms.push_str(&format!(
+            "\n  [[realms.users]]\n  username = \"user{n:02}\"\n  email = \"user{n:02}@example.com\"\n"
+        ));
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, &realms).await else { return };
+    let console = sign_in(&app).await;
+
+    // 26 users (alice and 25 more), 20 to a page, counted.
+    let first = console.get("realms/shop/users").await;
+    assert_eq!(first.select("#users li").len(), 20);
+    assert_eq!(first.select("#pager-summary"), vec!["1–20 of 26".to_owned()]);
+    let next = first.attr("#next-page", "href").expect("a next page");
+    let second = page(console.http.get(format!("{}{next}", app.base)).send().await.unwrap()).await;
+    assert_eq!(second.select("#users li").len(), 6);
+    assert_eq!(second.select("#pager-summary"), vec!["21–26 of 26".to_owned()]);
+    assert!(second.attr("#next-page", "href").is_none());
+
+    // Search by part of a username or email.
+    let found = console.get("realms/shop/users?search=USER1").await;
+    assert_eq!(found.select("#users li").len(), 10, "user10 … user19");
+    let found = console.get("realms/shop/users?search=alice").await;
+    assert_eq!(found.select("#users li").len(), 1);
+
+    // Realms, clients, roles and scopes search too.
+    let realms = console.get("?search=sho").await;
+    assert_eq!(realms.select("#realms li strong"), vec!["shop".to_owned()]);
+    let clients = console.get("realms/shop/clients?search=adm").await;
+    assert_eq!(clients.select("#clients li strong"), vec!["admin-cli".to_owned()]);
+    let roles = console.get("realms/shop/roles?search=cust").await;
+    assert_eq!(roles.select("#roles li strong"), vec!["customer".to_owned()]);
+    let scopes = console.get("realms/shop/scopes?search=emai").await;
+    assert_eq!(scopes.select("#scopes li strong"), vec!["email".to_owned()]);
+}
