@@ -1,11 +1,11 @@
 //! Clients: list, create, edit (grants, redirect URIs, scopes, consent),
 //! the secret shown on demand and regenerated after a confirmation.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::pages::{ClientLine, ClientPage, ClientsPage, ConfirmPage, Frame, send, status_of};
+use super::pages::{Ask, ClientLine, ClientPage, ClientsPage, Frame, confirm, send, status_of};
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
@@ -211,30 +211,24 @@ pub async fn show(
     client_page(&state, &ctx, &realm, &id, shown).await
 }
 
-fn confirm(ctx: &Ctx, realm: &str, here: String, client_id: &str, action: &str) -> HttpResponse {
-    let (title, message, button) = if action == "delete" {
-        (
-            format!("Delete the client {client_id}?"),
-            "Its tokens stop working and applications using it can no longer sign users in.",
-            "Delete client",
-        )
+fn ask<'a>(client_id: &str, action: &'a str) -> Ask<'a> {
+    if action == "delete" {
+        Ask {
+            action,
+            id: None,
+            title: format!("Delete the client {client_id}?"),
+            message: "Its tokens stop working and applications using it can no longer sign users in.",
+            button: "Delete client",
+        }
     } else {
-        (
-            format!("Regenerate the secret of {client_id}?"),
-            "The current secret stops working at once: every application using it must be given the new one.",
-            "Regenerate secret",
-        )
-    };
-    let page = ConfirmPage {
-        frame: Frame::new(ctx, Some(realm), "clients", None),
-        title,
-        message: message.into(),
-        action: here.clone(),
-        fields: vec![("action".into(), action.into())],
-        button,
-        cancel: here,
-    };
-    send(ctx, StatusCode::OK, &page)
+        Ask {
+            action,
+            id: None,
+            title: format!("Regenerate the secret of {client_id}?"),
+            message: "The current secret stops working at once: every application using it must be given the new one.",
+            button: "Regenerate secret",
+        }
+    }
 }
 
 /// `POST .../clients/{id}`: save, reveal or regenerate the secret, delete.
@@ -282,7 +276,7 @@ pub async fn action(
             ctx.admin.require(&realm, Need::ManageClients)?;
             let found = find_realm(&state, &realm).await?;
             let row = find_client(&state, &found, &id).await?;
-            Ok(confirm(&ctx, &realm, here, &row.client_id, action))
+            Ok(confirm(&ctx, &realm, "clients", here, ask(&row.client_id, action)))
         }
         "regenerate-secret" => {
             let secret = regenerate_secret(&state, &ctx.admin, &realm, &id).await?;

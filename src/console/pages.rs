@@ -230,6 +230,32 @@ pub struct AuditPage {
     pub pager: Pager,
 }
 
+/// What a confirmation asks before `action` (on the item `id`, if any).
+pub struct Ask<'a> {
+    pub action: &'a str,
+    pub id: Option<String>,
+    pub title: String,
+    pub message: &'a str,
+    pub button: &'static str,
+}
+
+/// The "are you sure?" page; its form repeats the action at `here` with
+/// `confirm=yes`, its cancel link goes back there.
+pub fn confirm(ctx: &Ctx, realm: &str, section: &'static str, here: String, ask: Ask<'_>) -> HttpResponse {
+    let mut fields = vec![("action".to_owned(), ask.action.to_owned())];
+    fields.extend(ask.id.map(|id| ("id".to_owned(), id)));
+    let page = ConfirmPage {
+        frame: Frame::new(ctx, Some(realm), section, None),
+        title: ask.title,
+        message: ask.message.to_owned(),
+        action: here.clone(),
+        fields,
+        button: ask.button,
+        cancel: here,
+    };
+    send(ctx, StatusCode::OK, &page)
+}
+
 /// "Are you sure?" before a destructive action; the form repeats the
 /// action with `confirm=yes`.
 #[derive(Template)]

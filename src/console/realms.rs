@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::clients::urlencode;
-use super::pages::{ConfirmPage, Frame, HomePage, KeyLine, RealmLine, RealmPage, send, status_of};
+use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, send, status_of};
 use super::session::{signed_in, submitted};
 use super::{BASE, ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
@@ -236,16 +236,14 @@ pub async fn settings_action(
         }
         "delete-realm" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
-            let page = ConfirmPage {
-                frame: Frame::new(&ctx, Some(realm), "settings", None),
+            let ask = Ask {
+                action: "delete-realm",
+                id: None,
                 title: format!("Delete the realm {realm}?"),
-                message: "Every client, user, session and key of this realm is deleted. This cannot be undone.".into(),
-                action: here.clone(),
-                fields: vec![("action".into(), "delete-realm".into())],
+                message: "Every client, user, session and key of this realm is deleted. This cannot be undone.",
                 button: "Delete realm",
-                cancel: here,
             };
-            Ok(send(&ctx, StatusCode::OK, &page))
+            Ok(confirm(&ctx, realm, "settings", here, ask))
         }
         "delete-realm" => {
             delete_realm_named(&state, &ctx.admin, realm).await?;

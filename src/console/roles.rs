@@ -1,12 +1,12 @@
 //! Realm roles: list, create, edit (description, the scopes a role
 //! allows), delete after a confirmation.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::clients::urlencode;
-use super::pages::{ConfirmPage, Frame, RoleItem, RolesPage, send, status_of};
+use super::pages::{Ask, Frame, RoleItem, RolesPage, confirm, send, status_of};
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
@@ -106,16 +106,14 @@ pub async fn action(
         }
         "delete" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
-            let page = ConfirmPage {
-                frame: Frame::new(&ctx, Some(realm), "roles", None),
+            let ask = Ask {
+                action: "delete",
+                id: Some(id),
                 title: format!("Delete the role {}?", form.text("name")),
-                message: "Users holding it lose it, and the scopes it allowed them.".into(),
-                action: here.clone(),
-                fields: vec![("action".into(), "delete".into()), ("id".into(), id)],
+                message: "Users holding it lose it, and the scopes it allowed them.",
                 button: "Delete role",
-                cancel: here,
             };
-            Ok(send(&ctx, StatusCode::OK, &page))
+            Ok(confirm(&ctx, realm, "roles", here, ask))
         }
         "delete" => {
             delete_role(&state, &ctx.admin, realm, RoleKey::Id(id.clone())).await?;

@@ -1,12 +1,12 @@
 //! Client scopes: the built-in ones, and the realm's own with the scopes
 //! each `implies`; create, edit, delete after a confirmation.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::clients::urlencode;
-use super::pages::{ConfirmPage, Frame, ScopeItem, ScopesPage, send, status_of};
+use super::pages::{Ask, Frame, ScopeItem, ScopesPage, confirm, send, status_of};
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
@@ -106,16 +106,14 @@ pub async fn action(
         }
         "delete" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
-            let page = ConfirmPage {
-                frame: Frame::new(&ctx, Some(realm), "scopes", None),
+            let ask = Ask {
+                action: "delete",
+                id: Some(id),
                 title: format!("Delete the scope {}?", form.text("name")),
-                message: "Clients stop receiving it; tokens already issued keep it until they expire.".into(),
-                action: here.clone(),
-                fields: vec![("action".into(), "delete".into()), ("id".into(), id)],
+                message: "Clients stop receiving it; tokens already issued keep it until they expire.",
                 button: "Delete scope",
-                cancel: here,
             };
-            Ok(send(&ctx, StatusCode::OK, &page))
+            Ok(confirm(&ctx, realm, "scopes", here, ask))
         }
         "delete" => {
             delete_scope(&state, &ctx.admin, realm, &id).await?;

@@ -1,12 +1,12 @@
 //! Users: search and paging, create, edit, set a password, realm roles,
 //! sessions with "sign out", delete.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::clients::urlencode;
-use super::pages::{ConfirmPage, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersPage, send, status_of};
+use super::pages::{Ask, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersPage, confirm, send, status_of};
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
@@ -264,16 +264,14 @@ pub async fn action(
             ctx.admin.require(&realm, Need::ManageUsers)?;
             let found = find_realm(&state, &realm).await?;
             let user = find_user(&state, &found, &id).await?;
-            let page = ConfirmPage {
-                frame: Frame::new(&ctx, Some(&realm), "users", None),
+            let ask = Ask {
+                action: "delete",
+                id: None,
                 title: format!("Delete the user {}?", user.username),
-                message: "Their sessions, tokens and consents end. This cannot be undone.".into(),
-                action: here.clone(),
-                fields: vec![("action".into(), "delete".into())],
+                message: "Their sessions, tokens and consents end. This cannot be undone.",
                 button: "Delete user",
-                cancel: here,
             };
-            Ok(send(&ctx, StatusCode::OK, &page))
+            Ok(confirm(&ctx, &realm, "users", here, ask))
         }
         "delete" => {
             delete_user(&state, &ctx.admin, &realm, &id).await?;
