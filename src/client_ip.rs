@@ -27,7 +27,7 @@ impl TrustedProxies {
     /// hop our proxy appended last) stops at the first address not trusted:
     /// whatever a client wrote further left cannot move it.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
+        let peer = req.peer_addr()?.ip().to_canonical();
         if !self.trusts(peer) {
             return Some(peer);
         }
@@ -40,13 +40,26 @@ impl TrustedProxies {
             .collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
-            let Some(ip) = parse_hop(hop) else { break };
+            let Some(ip) = parse_hop(hop).map(|ip| ip.to_canonical()) else { break };
             client = ip;
             if !self.trusts(ip) {
                 break;
             }
         }
         Some(client)
+    }
+}
+
+/// The part of an address one party controls, for rate limits: the
+/// address itself for IPv4, its /64 network for IPv6 (a single host usually
+/// holds a whole /64, so per-address budgets would be endless there).
+pub fn rate_limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -73,7 +86,7 @@ mod tests {
     }
 
     fn from(peer: &str, forwarded: &[&str]) -> TestRequest {
-        let mut req = TestRequest::default().peer_addr(format!("{peer}:40000").parse().unwrap());
+        let mut req = TestRequest::default().peer_addr(SocketAddr::new(peer.parse().unwrap(), 40000));
         for value in forwarded {
             req = req.append_header(("X-Forwarded-For", *value));
         }
@@ -100,6 +113,17 @@ mod tests {
         assert_eq!(trusted.client_ip(&req), Some("10.1.2.3".parse().unwrap()));
         // No header: the proxy itself.
         assert_eq!(trusted.client_ip(&from("10.1.2.3", &[]).to_http_request()), Some("10.1.2.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn rate_limits_count_an_ipv6_host_by_its_64() {
+        let a = rate_limit_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        assert_eq!(a, rate_limit_key("2001:db8:1:2:bbbb::9".parse().unwrap()));
+        assert_ne!(a, rate_limit_key("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(rate_limit_key("198.51.100.7".parse().unwrap()), "198.51.100.7");
+        // An IPv4 peer seen through an IPv6 socket is the IPv4 address.
+        let req = from("::ffff:198.51.100.7", &[]).to_http_request();
+        assert_eq!(proxies(&[]).client_ip(&req), Some("198.51.100.7".parse().unwrap()));
     }
 
     #[test]

@@ -28,4 +28,9 @@ impl AppState {
     pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<String> {
         self.proxies.client_ip(req).map(|ip| ip.to_string())
     }
+
+    /// The client as rate limits count it (IPv6 by its /64).
+    pub fn client_rate_key(&self, req: &actix_web::HttpRequest) -> String {
+        self.proxies.client_ip(req).map(crate::client_ip::rate_limit_key).unwrap_or_default()
+    }
 }

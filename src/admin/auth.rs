@@ -81,6 +81,23 @@ impl Admin {
         if self.may(realm, need) { Ok(()) } else { Err(AdminError::Forbidden) }
     }
 
+    /// Whether this caller may grant or take away the `realm-management`
+    /// role `role`: only a realm admin, or someone who holds it already
+    /// (as in Keycloak, `manage-users` alone cannot hand out more rights).
+    pub fn may_grant(&self, role: &str) -> bool {
+        self.master_admin || self.roles.contains("realm-admin") || self.roles.contains(role)
+    }
+
+    /// Whether this caller may change a user's password, profile or
+    /// existence: never a user with rights the caller could not grant, so
+    /// that nobody gains rights by signing in as someone else.
+    pub fn outranks(&self, target_admin_roles: &[String], target_is_master_admin: bool) -> bool {
+        if target_is_master_admin {
+            return self.master_admin;
+        }
+        target_admin_roles.iter().all(|r| self.may_grant(r))
+    }
+
     /// Creating realms is for `master` administrators only.
     pub fn require_master(&self) -> Result<(), AdminError> {
         if self.master_admin { Ok(()) } else { Err(AdminError::Forbidden) }

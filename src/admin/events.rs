@@ -84,7 +84,19 @@ pub(crate) async fn record_console_change(
     ip: Option<String>,
 ) {
     let Ok(found) = find_realm(state, realm).await else { return };
-    write_event(state, admin, found.id, &method, rest, rest.to_owned(), ip).await;
+    record_console_change_in(state, admin, found.id, method, rest, ip).await;
+}
+
+/// Like `record_console_change`, for a realm known by id (one just deleted).
+pub(crate) async fn record_console_change_in(
+    state: &AppState,
+    admin: &Admin,
+    realm_id: String,
+    method: Method,
+    rest: &str,
+    ip: Option<String>,
+) {
+    write_event(state, admin, realm_id, &method, rest, rest.to_owned(), ip).await;
 }
 
 async fn write_event(

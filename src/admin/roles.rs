@@ -13,7 +13,7 @@ use super::scopes::{self as scope_admin, derived_id};
 use super::users::{find_user, to_rep as user_rep};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
-use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
 use crate::state::AppState;
 use crate::storage::repo::{clients, realms, roles, users};
 use crate::storage::{json_list, new_id, to_json_list};
@@ -498,8 +498,12 @@ pub(crate) async fn map_realm_roles(
     let realm = find_realm(state, realm_name).await?;
     let user = find_user(state, &realm, id).await?;
     let all = realm_roles(state, &realm).await?;
-    let chosen: Vec<String> =
-        named(items, &all, |r| (r.name.as_str(), r.id.clone()))?.into_iter().map(|r| r.id.clone()).collect();
+    let named_roles = named(items, &all, |r| (r.name.as_str(), r.id.clone()))?;
+    // The master `admin` role is every right in every realm: only its holders hand it out.
+    if realm.name == MASTER_REALM && named_roles.iter().any(|r| r.name == MASTER_ADMIN_ROLE) && !admin.master_admin {
+        return Err(AdminError::Forbidden);
+    }
+    let chosen: Vec<String> = named_roles.into_iter().map(|r| r.id.clone()).collect();
     let mut held = user_role_ids(state, &user.id).await?;
     held.retain(|r| !chosen.contains(r));
     if add {
@@ -603,6 +607,9 @@ async fn change_client(
         .into_iter()
         .map(|n| (*n).to_owned())
         .collect();
+    if !chosen.iter().all(|role| admin.may_grant(role)) {
+        return Err(AdminError::Forbidden);
+    }
     let mut held = json_list(&user.admin_roles)?;
     held.retain(|r| !chosen.contains(r));
     if add {

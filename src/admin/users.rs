@@ -8,12 +8,12 @@ use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both};
 use crate::domain::user::Username;
-use crate::services::realms::new_user_row;
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{refresh, sessions};
 use crate::state::AppState;
-use crate::storage::new_id;
 use crate::storage::repo::users::{self, UserFilter};
 use crate::storage::repo::{realms, refresh as refresh_rows, roles, sessions as session_rows};
+use crate::storage::{json_list, new_id};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let r = "/realms/{realm}/users";
@@ -123,6 +123,24 @@ pub struct NewPassword {
 
 /// Keycloak's name for "choose a new password at the next sign-in".
 const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+
+/// Refuses changes to a user who holds rights the caller could not grant
+/// (see `Admin::outranks`).
+async fn guard_target(
+    state: &AppState,
+    admin: &Admin,
+    realm: &realms::RealmRow,
+    user: &users::UserRow,
+) -> Result<(), AdminError> {
+    let admin_roles = json_list(&user.admin_roles)?;
+    let is_master_admin = if realm.name == MASTER_REALM {
+        let id = user.id.clone();
+        state.db.run(move |conn| roles::role_names_of_user(conn, &id)).await?.iter().any(|r| r == MASTER_ADMIN_ROLE)
+    } else {
+        false
+    };
+    if admin.outranks(&admin_roles, is_master_admin) { Ok(()) } else { Err(AdminError::Forbidden) }
+}
 
 pub async fn find_user(state: &AppState, realm: &realms::RealmRow, id: &str) -> Result<users::UserRow, AdminError> {
     let (realm_id, id) = (realm.id.clone(), id.to_owned());
@@ -253,7 +271,8 @@ pub(crate) async fn create_user(
     let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
     apply(&mut row, &map)?;
     if let Some(password) = password {
-        row.password_temporary = password.temporary;
+        // `requiredActions: ["UPDATE_PASSWORD"]` (applied above) or a temporary credential.
+        row.password_temporary |= password.temporary;
         row.password_hash = Some(state.hasher.hash(password.value).await?);
     }
     state
@@ -305,6 +324,7 @@ pub(crate) async fn update_user(
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
     let mut row = find_user(state, &realm, id).await?;
+    guard_target(state, admin, &realm, &row).await?;
     if let Some(name) = rep::str_field(&changes, "username")
         && !name.eq_ignore_ascii_case(&row.username)
     {
@@ -334,6 +354,7 @@ pub(crate) async fn delete_user(state: &AppState, admin: &Admin, realm_name: &st
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
+    guard_target(state, admin, &realm, &row).await?;
     state.db.write(move |conn| users::delete(conn, &row.id)).await?;
     state.cache.invalidate(&[realm_name]);
     Ok(())
@@ -367,6 +388,7 @@ pub(crate) async fn set_password(
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
     let mut row = find_user(state, &realm, id).await?;
+    guard_target(state, admin, &realm, &row).await?;
     row.password_hash = Some(state.hasher.hash(password.value).await?);
     row.password_temporary = password.temporary;
     state.db.write(move |conn| users::update(conn, &row)).await?;

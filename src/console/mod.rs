@@ -201,7 +201,8 @@ pub struct Pager {
 
 impl Pager {
     pub fn new(form: &Form, size: usize, base: String) -> Self {
-        let first = form.get("first").parse().unwrap_or(0);
+        // As the REST API's `first`: a count, at most what an i64 offset holds.
+        let first = form.get("first").parse::<i64>().unwrap_or(0).clamp(0, i64::from(i32::MAX)) as usize;
         Self { first, size, shown: 0, total: None, base }
     }
 
@@ -219,17 +220,19 @@ impl Pager {
 
     pub fn next(&self) -> Option<String> {
         let more = match self.total {
-            Some(total) => self.first + self.shown < total,
+            Some(total) => self.first.saturating_add(self.shown) < total,
             None => self.shown == self.size,
         };
-        more.then(|| format!("{}first={}", self.base, self.first + self.size))
+        more.then(|| format!("{}first={}", self.base, self.first.saturating_add(self.size)))
     }
 
     pub fn summary(&self) -> String {
         match (self.shown, self.total) {
             (0, _) => "Nothing to show.".to_owned(),
-            (n, Some(total)) => format!("{}–{} of {}", self.first + 1, self.first + n, total),
-            (n, None) => format!("{}–{}", self.first + 1, self.first + n),
+            (n, Some(total)) => {
+                format!("{}–{} of {}", self.first.saturating_add(1), self.first.saturating_add(n), total)
+            }
+            (n, None) => format!("{}–{}", self.first.saturating_add(1), self.first.saturating_add(n)),
         }
     }
 }

@@ -246,7 +246,10 @@ pub async fn settings_action(
             Ok(confirm(&ctx, realm, "settings", here, ask))
         }
         "delete-realm" => {
+            let id = find_realm(&state, realm).await?.id;
             delete_realm_named(&state, &ctx.admin, realm).await?;
+            crate::admin::events::record_console_change_in(&state, &ctx.admin, id, Method::DELETE, "", ctx.ip.clone())
+                .await;
             Ok(see_other(&format!("{BASE}/?done=deleted")))
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),

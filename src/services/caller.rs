@@ -84,11 +84,12 @@ pub async fn authenticate(
         }
         Credential::Basic { username, password } => {
             match authentication::password(state, entry, &username, password).await? {
-                Some(signed_in) => {
+                // A temporary password is for choosing a new one, nothing else.
+                Some(signed_in) if !signed_in.user.password_temporary => {
                     let scope = entry.scopes_allowed_by_roles(&signed_in.role_ids);
                     Ok(Ok(Caller { user: signed_in.user, scope }))
                 }
-                None => Ok(Err(Refusal::BadBasic)),
+                _ => Ok(Err(Refusal::BadBasic)),
             }
         }
     }

@@ -76,7 +76,7 @@ pub async fn device_submit(
     let params = page_params(&req, payload, &entry).await?;
     let browser = cookies::read(&req, cookies::CSRF);
     unseal_form::<()>(&req, &state, &entry, &params, DEVICE_PURPOSE)?;
-    let address = state.client_ip(&req).unwrap_or_default();
+    let address = state.client_rate_key(&req);
     let keys = vec![
         format!("device:{}:ip:{address}", entry.realm.id),
         format!("device:{}:browser:{}", entry.realm.id, browser.unwrap_or_default()),

@@ -64,7 +64,7 @@ pub async fn login_submit(
         ));
     };
     if user.user.password_temporary {
-        let pending = super::update_password::Pending { next, user_id: user.user.id.clone() };
+        let pending = super::update_password::Pending::new(next, &user.user, state.clock.now());
         return Ok(super::update_password::page(&req, &state, &entry, &pending, None, StatusCode::OK));
     }
     continue_signed_in(&req, &state, &entry, next, client, user).await

@@ -229,6 +229,12 @@ impl From<crate::services::ServiceError> for PageError {
     }
 }
 
+impl From<crate::services::passwords::PasswordError> for PageError {
+    fn from(e: crate::services::passwords::PasswordError) -> Self {
+        crate::services::ServiceError::from(e).into()
+    }
+}
+
 impl From<crate::storage::StorageError> for PageError {
     fn from(e: crate::storage::StorageError) -> Self {
         Self::internal(&e)

@@ -12,6 +12,7 @@ use super::flow::{self, Continuation};
 use super::login::continue_signed_in;
 use super::pages::{PageError, UpdatePasswordPage, page_builder, render};
 use super::reply::add_cookies;
+use crate::crypto::token_hash;
 use crate::oidc::paths;
 use crate::services::authentication::SignedInUser;
 use crate::services::realm_cache::RealmEntry;
@@ -21,11 +22,32 @@ use crate::storage::repo::{roles, users};
 const PURPOSE: &str = "update-password";
 const MAX_PASSWORD_LEN: usize = 1024;
 
-/// A sign-in waiting for its new password.
+/// A sign-in waiting for its new password: for this user, while their
+/// temporary password is the one they signed in with, for `FLOW_LIFETIME`
+/// from that sign-in (a refused attempt does not extend it).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Pending {
     pub next: Continuation,
     pub user_id: String,
+    password_fingerprint: String,
+    signed_in_at: i64,
+}
+
+const FLOW_LIFETIME_SECS: i64 = 30 * 60;
+
+impl Pending {
+    pub fn new(next: Continuation, user: &crate::domain::user::User, now: i64) -> Self {
+        Self {
+            next,
+            user_id: user.id.clone(),
+            password_fingerprint: fingerprint(user.password_hash.as_deref()),
+            signed_in_at: now,
+        }
+    }
+}
+
+fn fingerprint(hash: Option<&str>) -> String {
+    token_hash(hash.unwrap_or_default())
 }
 
 pub fn page(
@@ -64,6 +86,10 @@ pub async fn submit(
     let params = page_params(&req, payload, &entry).await?;
     let pending: Pending = unseal_form(&req, &state, &entry, &params, PURPOSE)?;
     let new = params.get("password-new").unwrap_or_default();
+    let expired = || PageError::bad_request(&display, "This sign-in has expired. Sign in again.");
+    if state.clock.now() - pending.signed_in_at > FLOW_LIFETIME_SECS {
+        return Err(expired());
+    }
     let problem = if new.is_empty() {
         Some("Enter a new password.")
     } else if Some(new) != params.get("password-confirm") {
@@ -77,25 +103,36 @@ pub async fn submit(
         return Ok(page(&req, &state, &entry, &pending, Some(message), StatusCode::OK));
     }
     let (realm_id, user_id) = (entry.realm.id.clone(), pending.user_id.clone());
-    let row = state
+    let mut row = state
         .db
         .run(move |conn| users::find_by_id(conn, &realm_id, &user_id))
         .await?
-        // Still enabled, and still owing a new password (a replayed form is not).
-        .filter(|u| u.enabled && u.password_temporary)
-        .ok_or_else(|| PageError::bad_request(&display, "This sign-in has expired. Sign in again."))?;
-    let mut row = row;
-    let hash = state.hasher.hash(new.to_owned()).await.map_err(crate::services::ServiceError::from)?;
-    row.password_hash = Some(hash);
-    row.password_temporary = false;
-    let saved = row.clone();
+        // Still enabled, still owing a new password, and still the same
+        // temporary one (an administrator may have set another since).
+        .filter(|u| {
+            u.enabled && u.password_temporary && fingerprint(u.password_hash.as_deref()) == pending.password_fingerprint
+        })
+        .ok_or_else(expired)?;
+    let old_hash = row.password_hash.clone().unwrap_or_default();
+    if state.hasher.verify(Some(old_hash.clone()), new.to_owned()).await? {
+        let message = "Choose a password other than the temporary one.";
+        return Ok(page(&req, &state, &entry, &pending, Some(message), StatusCode::OK));
+    }
+    let new_hash = state.hasher.hash(new.to_owned()).await?;
+    let (realm_id, user_id, stored) = (entry.realm.id.clone(), row.id.clone(), new_hash.clone());
     let role_ids = state
         .db
         .write(move |conn| {
-            users::update(conn, &saved)?;
-            roles::list_role_ids_of_user(conn, &saved.id)
+            // Only the two columns, and only if nothing changed meanwhile.
+            if !users::replace_temporary_password(conn, &realm_id, &user_id, &old_hash, &stored)? {
+                return Ok(None);
+            }
+            roles::list_role_ids_of_user(conn, &user_id).map(Some)
         })
-        .await?;
+        .await?
+        .ok_or_else(expired)?;
+    row.password_hash = Some(new_hash);
+    row.password_temporary = false;
     record(&state, &req, &entry.realm.id, pending.next.client_id(), &row.id);
     let client =
         match pending.next.client_id() {

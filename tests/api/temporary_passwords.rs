@@ -12,6 +12,7 @@ use crate::helpers::{Backend, TestApp, spawn_app_with};
 const REALMS: &str = r#"
 [[realms]]
 name = "shop"
+basic_auth = true
 "#;
 
 async fn master_token(app: &TestApp) -> String {
@@ -44,10 +45,18 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
     let user = app.admin(Method::GET, &format!("/realms/shop/users/{id}"), Some(&token), None).await;
     assert_eq!(user.json["requiredActions"], json!(["UPDATE_PASSWORD"]));
 
-    // The password grant refuses it, as Keycloak does.
+    // The password grant refuses it, as Keycloak does, and so does HTTP Basic.
     let refused = password_grant(&app, "dora", "temp-pw").await;
     refused.assert_error(400, "invalid_grant");
     assert_eq!(refused.json["error_description"], "Account is not fully set up");
+    let basic = app
+        .http
+        .get(app.realm_url("shop", "/protocol/openid-connect/userinfo"))
+        .basic_auth("dora", Some("temp-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
 
     // In the browser: the login form, then the new-password page.
     let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::limited(5)).build().unwrap();
@@ -70,6 +79,9 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
             ("password-confirm", confirm.to_owned()),
         ]
     };
+    // The temporary password itself is not a new one.
+    let same = http.post(&action).form(&submit("temp-pw", "temp-pw")).send().await.unwrap().text().await.unwrap();
+    assert!(same.contains("other than the temporary one"), "{same}");
     // Mismatched: the page again with the message; nothing changed.
     let again = http.post(&action).form(&submit("new-pw-1", "new-pw-2")).send().await.unwrap().text().await.unwrap();
     assert!(again.contains("The passwords do not match."), "{again}");
@@ -93,6 +105,42 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
     let replay = http.post(&action).form(&submit("other-pw", "other-pw")).send().await.unwrap();
     assert_eq!(replay.status(), 400);
     assert_eq!(password_grant(&app, "dora", "new-pw-1").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_new_temporary_password_voids_an_open_update_form() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let token = master_token(&app).await;
+    let body = json!({
+        "username": "finn", "enabled": true,
+        "credentials": [{"type": "password", "value": "leaked-pw", "temporary": true}],
+    });
+    let created = app.admin(Method::POST, "/realms/shop/users", Some(&token), Some(&body.to_string())).await;
+    let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    // Someone who knows the first temporary password opens the form…
+    let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::limited(5)).build().unwrap();
+    let login = http.get(app.realm_url("shop", "/account")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("state", field(&login, "input[name=state]", "value")),
+        ("csrf", field(&login, "input[name=csrf]", "value")),
+        ("username", "finn".into()),
+        ("password", "leaked-pw".into()),
+    ];
+    let update = http.post(field(&login, "form", "action")).form(&form).send().await.unwrap().text().await.unwrap();
+    // …then the administrator sets another one: the open form is void.
+    let reset = json!({"type": "password", "value": "fresh-temp", "temporary": true}).to_string();
+    app.admin(Method::PUT, &format!("/realms/shop/users/{id}/reset-password"), Some(&token), Some(&reset)).await;
+    let fields = [
+        ("state", field(&update, "input[name=state]", "value")),
+        ("csrf", field(&update, "input[name=csrf]", "value")),
+        ("password-new", "attacker-pw".to_owned()),
+        ("password-confirm", "attacker-pw".to_owned()),
+    ];
+    let late = http.post(field(&update, "form", "action")).form(&fields).send().await.unwrap();
+    assert_eq!(late.status(), 400);
+    let still = password_grant(&app, "finn", "fresh-temp").await;
+    assert_eq!(still.json["error_description"], "Account is not fully set up", "the new temporary one stands");
+    assert_eq!(password_grant(&app, "finn", "attacker-pw").await.status, 400);
 }
 
 #[tokio::test]

@@ -221,6 +221,28 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[UserRow]) -> Result<(), Stor
     Ok(())
 }
 
+/// Replaces a temporary password, only while the user is enabled and the
+/// temporary password is still `old_hash`; says whether it did.
+pub fn replace_temporary_password(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool, StorageError> {
+    let changed = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::realm_id.eq(realm_id))
+            .filter(users::enabled.eq(true))
+            .filter(users::password_temporary.eq(true))
+            .filter(users::password_hash.eq(old_hash)),
+    )
+    .set((users::password_hash.eq(new_hash), users::password_temporary.eq(false)))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 pub fn update(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError> {
     diesel::update(users::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())

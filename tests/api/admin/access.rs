@@ -19,6 +19,7 @@ both_backends!(
     a_realm_admin_manages_only_its_own_realm,
     view_users_may_read_users_but_not_change_them,
     a_service_account_acts_with_the_roles_granted_to_it,
+    managing_users_grants_no_more_rights_than_one_holds,
 );
 
 async fn admin_calls_need_a_valid_token(app: TestApp) {
@@ -169,4 +170,90 @@ async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
     assert_eq!(get(&app, &mappings, &master).await.json, json!([]));
     let token = app.client_credentials("acme", "robot", "robot-secret", None).await;
     assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", token.str("access_token"), None).await);
+}
+
+/// `manage-users` manages users, but hands out no more rights than its
+/// holder has, and cannot take over someone who holds more (Keycloak's rule).
+async fn managing_users_grants_no_more_rights_than_one_holds(app: TestApp) {
+    let rita = admin_cli_token(&app, "acme", ("rita", "rita-pw")).await;
+    let rm = client_uuid(&app, "acme", &rita, "realm-management").await;
+    let vera = user_id(&app, "acme", &rita, "vera").await;
+    let mapping = |role: &str| json!([{ "name": role }]).to_string();
+    let vera_roles = format!("/realms/acme/users/{vera}/role-mappings/clients/{rm}");
+    change(&app, Method::POST, &vera_roles, &rita, Some(&mapping("manage-users"))).await;
+
+    let vera_token = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    // Not realm-admin for herself, nor manage-clients…
+    for role in ["realm-admin", "manage-clients"] {
+        let answer =
+            call(&app, Method::POST, &vera_roles, &vera_token, Some(serde_json::from_str(&mapping(role)).unwrap()))
+                .await;
+        assert_forbidden(&answer);
+    }
+    // …nor rita's password; alice's is fine.
+    let rita_id = user_id(&app, "acme", &rita, "rita").await;
+    let alice_id = user_id(&app, "acme", &rita, "alice").await;
+    let password = json!({"type": "password", "value": "taken-over", "temporary": false});
+    let answer = call(
+        &app,
+        Method::PUT,
+        &format!("/realms/acme/users/{rita_id}/reset-password"),
+        &vera_token,
+        Some(password.clone()),
+    )
+    .await;
+    assert_forbidden(&answer);
+    let answer = call(&app, Method::DELETE, &format!("/realms/acme/users/{rita_id}"), &vera_token, None).await;
+    assert_forbidden(&answer);
+    let answer =
+        call(&app, Method::PUT, &format!("/realms/acme/users/{alice_id}/reset-password"), &vera_token, Some(password))
+            .await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    // A role she holds she may hand on.
+    let alice_roles = format!("/realms/acme/users/{alice_id}/role-mappings/clients/{rm}");
+    change(&app, Method::POST, &alice_roles, &vera_token, Some(&mapping("view-users"))).await;
+
+    // In master, `manage-users` cannot hand out the `admin` role.
+    let master = master_token(&app).await;
+    let body =
+        json!({"username": "helper", "enabled": true, "credentials": [{"type": "password", "value": "helper-pw"}]});
+    let helper = create(&app, "/realms/master/users", &master, body).await;
+    let master_rm = client_uuid(&app, "master", &master, "realm-management").await;
+    change(
+        &app,
+        Method::POST,
+        &format!("/realms/master/users/{helper}/role-mappings/clients/{master_rm}"),
+        &master,
+        Some(&mapping("manage-users")),
+    )
+    .await;
+    let helper_token = admin_cli_token(&app, "master", ("helper", "helper-pw")).await;
+    let grab = call(
+        &app,
+        Method::POST,
+        &format!("/realms/master/users/{helper}/role-mappings/realm"),
+        &helper_token,
+        Some(json!([{"name": "admin"}])),
+    )
+    .await;
+    assert_forbidden(&grab);
+    let admin_id = user_id(&app, "master", &master, "admin").await;
+    let answer = call(
+        &app,
+        Method::PUT,
+        &format!("/realms/master/users/{admin_id}/reset-password"),
+        &helper_token,
+        Some(json!({"type": "password", "value": "mine-now"})),
+    )
+    .await;
+    assert_forbidden(&answer);
+    // The master administrator may.
+    change(
+        &app,
+        Method::POST,
+        &format!("/realms/master/users/{helper}/role-mappings/realm"),
+        &master,
+        Some(&json!([{"name": "admin"}]).to_string()),
+    )
+    .await;
 }
