@@ -47,9 +47,11 @@ pub fn to_sign_in() -> HttpResponse {
     super::see_other(&sign_in_url())
 }
 
-/// 303 into the console with the session's token (after sign-in).
+/// 303 into the console with the session's token (after sign-in), and a
+/// fresh CSRF token: one planted before the sign-in does not carry over.
 pub fn enter(state: &AppState, session_token: String, mut set: Vec<Cookie<'static>>) -> HttpResponse {
     set.push(console_cookie(COOKIE, session_token, is_secure(state)));
+    set.push(console_cookie(CSRF_COOKIE, random_token(24), is_secure(state)));
     let mut builder = HttpResponse::SeeOther();
     builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(&mut builder, set);
@@ -147,7 +149,11 @@ pub async fn sign_out(
     builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(
         &mut builder,
-        vec![cleared(console_cookie(COOKIE, String::new(), secure)), cookies::clear_session(MASTER_REALM, secure)],
+        vec![
+            cleared(console_cookie(COOKIE, String::new(), secure)),
+            cleared(console_cookie(CSRF_COOKIE, String::new(), secure)),
+            cookies::clear_session(MASTER_REALM, secure),
+        ],
     );
     Ok(builder.finish())
 }
