@@ -15,6 +15,7 @@ use crate::crypto::token_hash;
 use crate::domain::authorization::{ChallengeMethod, verifier_matches};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::ScopeSet;
+use crate::domain::user::User;
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::repo::{codes, sessions, users};
@@ -28,8 +29,20 @@ pub struct Exchange {
 }
 
 enum Outcome {
-    Issued(TokenResponse),
+    Granted(Box<Granted>),
     Reused { grant_id: String },
+}
+
+/// What a used code grants, recorded in the database; the tokens are
+/// signed after the transaction commits, outside SQLite's single writer.
+struct Granted {
+    user: User,
+    scope: ScopeSet,
+    auth_time: UnixTime,
+    grant_id: String,
+    nonce: Option<String>,
+    session_id: String,
+    refresh: Option<(String, UnixTime)>,
 }
 
 fn reject(description: &'static str) -> Abort {
@@ -43,12 +56,24 @@ pub async fn exchange(
     request: Exchange,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let (entry_for_signing, client_for_signing) = (Arc::clone(&entry), Arc::clone(&client));
     let outcome = state
         .db
         .write(move |conn| Ok(conn.transaction(|conn| exchange_in_transaction(conn, &entry, &client, &request, now))))
         .await?;
     match outcome {
-        Ok(Outcome::Issued(response)) => Ok(response),
+        Ok(Outcome::Granted(granted)) => {
+            let grant = UserGrant {
+                user: &granted.user,
+                scope: &granted.scope,
+                auth_time: granted.auth_time,
+                grant_id: Some(&granted.grant_id),
+                nonce: granted.nonce.as_deref(),
+                sid: Some(&granted.session_id),
+            };
+            let refresh = granted.refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));
+            issue::user_tokens(&entry_for_signing, &client_for_signing, &grant, refresh, now)
+        }
         Ok(Outcome::Reused { grant_id }) => {
             tracing::warn!(grant_id, "authorization code used twice; its tokens are revoked");
             Err(OAuthError::invalid_grant("Authorization code was already used"))
@@ -123,18 +148,16 @@ fn exchange_in_transaction(
         family.family.session_id = Some(code.session_id.clone());
         family
     });
-    let grant = UserGrant {
-        user: &user,
-        scope: &scope,
-        auth_time: code.auth_time,
-        grant_id: Some(&code.grant_id),
-        nonce: code.nonce.as_deref(),
-        sid: Some(&code.session_id),
-    };
-    let refresh = family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at));
-    let response = issue::user_tokens(entry, client, &grant, refresh, now).map_err(Abort::Reject)?;
     if let Some(family) = &family {
         store_family(conn, family)?;
     }
-    Ok(Outcome::Issued(response))
+    Ok(Outcome::Granted(Box::new(Granted {
+        user,
+        scope,
+        auth_time: code.auth_time,
+        grant_id: code.grant_id,
+        nonce: code.nonce,
+        session_id: code.session_id,
+        refresh: family.map(|f| (f.token, f.first.expires_at)),
+    })))
 }
