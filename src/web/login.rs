@@ -42,14 +42,11 @@ pub async fn login_submit(
         return Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), StatusCode::OK));
     };
     let signed_in = authentication::password(&state, &entry, username, password.to_owned()).await?;
-    record_login(
-        &state,
-        &req,
-        &entry.realm.id,
-        next.client_id(),
-        username,
-        signed_in.as_ref().map(|u| u.user.id.as_str()),
-    );
+    // With a temporary password the sign-in completes (LOGIN) only after the new one is set.
+    if !signed_in.as_ref().is_some_and(|u| u.user.password_temporary) {
+        let user_id = signed_in.as_ref().map(|u| u.user.id.as_str());
+        record_login(&state, &req, &entry.realm.id, next.client_id(), username, user_id);
+    }
     let Some(user) = signed_in else {
         tracing::info!(realm = %entry.realm.name, "login failed");
         return Ok(login_page(
@@ -112,7 +109,7 @@ pub async fn continue_signed_in(
 }
 
 /// The audit-log event of a login form submission.
-fn record_login(
+pub(super) fn record_login(
     state: &AppState,
     req: &HttpRequest,
     realm_id: &str,

@@ -101,6 +101,21 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
     let user = app.admin(Method::GET, &format!("/realms/shop/users/{id}"), Some(&token), None).await;
     assert_eq!(user.json["requiredActions"], json!([]));
 
+    // The audit log: the new password, and the browser sign-in completed once,
+    // after it (the sign-in with the temporary password was not yet a LOGIN).
+    let mut events = serde_json::Value::Null;
+    for _ in 0..40 {
+        events = app.admin(Method::GET, &format!("/realms/shop/events?user={id}"), Some(&token), None).await.json;
+        if events.as_array().is_some_and(|e| e.iter().any(|e| e["type"] == "UPDATE_PASSWORD")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let browser_logins =
+        events.as_array().unwrap().iter().filter(|e| e["type"] == "LOGIN" && e["clientId"].is_null()).count();
+    assert!(events.as_array().unwrap().iter().any(|e| e["type"] == "UPDATE_PASSWORD"), "{events}");
+    assert_eq!(browser_logins, 1, "{events}");
+
     // The same form again (a replay) cannot set the password a second time.
     let replay = http.post(&action).form(&submit("other-pw", "other-pw")).send().await.unwrap();
     assert_eq!(replay.status(), 400);
