@@ -28,13 +28,23 @@ pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: Un
 }
 
 /// Whether any of `ids` (a token's jti and its grant's family id) is revoked.
+/// Whether any of `ids` is revoked. Asked two at a time with a fixed-shape
+/// query: an `IN` list of varying length is prepared anew on every call
+/// (diesel caches only fixed shapes on SQLite), and this runs on every
+/// introspection and userinfo request.
 pub fn any_revoked(conn: &mut DbConnection, ids: &[&str]) -> Result<bool, StorageError> {
-    let found: Option<String> = revoked_tokens::table
-        .filter(revoked_tokens::jti.eq_any(ids))
-        .select(revoked_tokens::jti)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
+    for pair in ids.chunks(2) {
+        let (first, second) = (pair[0], pair.get(1).copied().unwrap_or(pair[0]));
+        let found: Option<String> = revoked_tokens::table
+            .filter(revoked_tokens::jti.eq(first).or(revoked_tokens::jti.eq(second)))
+            .select(revoked_tokens::jti)
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageError> {
