@@ -1,5 +1,7 @@
 //! The audit log: sign-in and token events, and admin changes, newest first.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -10,6 +12,7 @@ use crate::admin::Need;
 use crate::admin::realms::find_realm;
 use crate::state::AppState;
 use crate::storage::repo::events::{self, AdminEventQuery, EventQuery};
+use crate::storage::repo::users;
 
 const PAGE_SIZE: usize = 50;
 
@@ -30,31 +33,65 @@ pub async fn page(
     let (mut user_lines, mut admin_lines) = (Vec::new(), Vec::new());
     if admin_log {
         let q = AdminEventQuery { first, max, ..AdminEventQuery::default() };
-        let rows = state.db.run(move |conn| events::list_admin_events(conn, &found.id, &q)).await?;
+        let (rows, names) = state
+            .db
+            .run(move |conn| {
+                let rows = events::list_admin_events(conn, &found.id, &q)?;
+                // Who, by name where the subject is (still) a user.
+                let mut names = HashMap::new();
+                for e in &rows {
+                    let key = (e.auth_realm_id.clone(), e.auth_user_id.clone());
+                    if !names.contains_key(&key) {
+                        let name = users::find_by_id(conn, &key.0, &key.1)?.map(|u| u.username);
+                        names.insert(key, name);
+                    }
+                }
+                Ok((rows, names))
+            })
+            .await?;
         admin_lines = rows
             .into_iter()
-            .map(|e| AdminEventLine {
-                time: when(e.time / 1000),
-                operation: e.operation_type,
-                resource_type: e.resource_type,
-                path: e.resource_path,
-                by: format!("{} via {}", e.auth_user_id, e.auth_client_id),
-                ip: e.ip_address.unwrap_or_default(),
+            .map(|e| {
+                let who = names.get(&(e.auth_realm_id.clone(), e.auth_user_id.clone())).cloned().flatten();
+                AdminEventLine {
+                    time: when(e.time / 1000),
+                    operation: e.operation_type,
+                    resource_type: e.resource_type,
+                    path: e.resource_path,
+                    by: format!("{} via {}", who.unwrap_or(e.auth_user_id), e.auth_client_id),
+                    ip: e.ip_address.unwrap_or_default(),
+                }
             })
             .collect();
         pager.shown = admin_lines.len();
     } else {
         let q = EventQuery { first, max, ..EventQuery::default() };
-        let rows = state.db.run(move |conn| events::list_events(conn, &found.id, &q)).await?;
+        let (rows, names) = state
+            .db
+            .run(move |conn| {
+                let rows = events::list_events(conn, &found.id, &q)?;
+                let mut names: HashMap<String, Option<String>> = HashMap::new();
+                for id in rows.iter().filter_map(|e| e.user_id.clone()) {
+                    if !names.contains_key(&id) {
+                        let name = users::find_by_id(conn, &found.id, &id)?.map(|u| u.username);
+                        names.insert(id, name);
+                    }
+                }
+                Ok((rows, names))
+            })
+            .await?;
         user_lines = rows
             .into_iter()
-            .map(|e| EventLine {
-                time: when(e.time / 1000),
-                kind: e.event_type,
-                client: e.client_id.unwrap_or_default(),
-                user: e.user_id.unwrap_or_default(),
-                ip: e.ip_address.unwrap_or_default(),
-                error: e.error.unwrap_or_default(),
+            .map(|e| {
+                let user = e.user_id.map(|id| names.get(&id).cloned().flatten().unwrap_or(id));
+                EventLine {
+                    time: when(e.time / 1000),
+                    kind: e.event_type,
+                    client: e.client_id.unwrap_or_default(),
+                    user: user.unwrap_or_default(),
+                    ip: e.ip_address.unwrap_or_default(),
+                    error: e.error.unwrap_or_default(),
+                }
             })
             .collect();
         pager.shown = user_lines.len();

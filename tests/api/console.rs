@@ -322,6 +322,23 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
         assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
     }
     assert!(log.as_array().unwrap().iter().all(|e| e["authDetails"]["clientId"] == "security-admin-console"));
+    // The console's log names who did it.
+    let page = console.get("realms/shop/audit?log=admin").await;
+    let lines = page.select("#admin-events li");
+    assert!(
+        lines.iter().any(|l| l.contains("DELETE") && l.contains("by admin via security-admin-console")),
+        "{lines:?}"
+    );
+    // …and whose sign-ins these were (carol's password grant).
+    let mut signins = Vec::new();
+    for _ in 0..40 {
+        signins = console.get("realms/shop/audit?log=user").await.select("#events li");
+        if signins.iter().any(|l| l.contains("user carol")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(signins.iter().any(|l| l.contains("LOGIN") && l.contains("user carol")), "{signins:?}");
 }
 
 #[tokio::test]
