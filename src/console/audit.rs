@@ -1,6 +1,7 @@
 //! The audit log: sign-in and token events, and admin changes, newest first.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,9 +42,10 @@ pub async fn page(
                 let mut names = HashMap::new();
                 for e in &rows {
                     let key = (e.auth_realm_id.clone(), e.auth_user_id.clone());
-                    if !names.contains_key(&key) {
-                        let name = users::find_by_id(conn, &key.0, &key.1)?.map(|u| u.username);
-                        names.insert(key, name);
+                    if let Entry::Vacant(slot) = names.entry(key) {
+                        let (realm_id, user_id) = slot.key();
+                        let name = users::find_by_id(conn, realm_id, user_id)?.map(|u| u.username);
+                        slot.insert(name);
                     }
                 }
                 Ok((rows, names))
@@ -72,9 +74,9 @@ pub async fn page(
                 let rows = events::list_events(conn, &found.id, &q)?;
                 let mut names: HashMap<String, Option<String>> = HashMap::new();
                 for id in rows.iter().filter_map(|e| e.user_id.clone()) {
-                    if !names.contains_key(&id) {
-                        let name = users::find_by_id(conn, &found.id, &id)?.map(|u| u.username);
-                        names.insert(id, name);
+                    if let Entry::Vacant(slot) = names.entry(id) {
+                        let name = users::find_by_id(conn, &found.id, slot.key())?.map(|u| u.username);
+                        slot.insert(name);
                     }
                 }
                 Ok((rows, names))
