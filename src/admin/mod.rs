@@ -9,6 +9,7 @@ pub(crate) mod events;
 mod openapi;
 pub(crate) mod realms;
 mod rep;
+pub(crate) mod role_mappings;
 pub(crate) mod roles;
 pub(crate) mod scopes;
 pub(crate) mod users;
@@ -64,6 +65,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(clients::routes)
             .configure(users::routes)
             .configure(roles::routes)
+            .configure(role_mappings::routes)
             .configure(scopes::routes),
     );
 }

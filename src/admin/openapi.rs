@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{clients, events, realms, roles, scopes, users};
+use super::{clients, events, realms, role_mappings, roles, scopes, users};
 
 /// Every operation under `/admin`.
 #[derive(OpenApi)]
@@ -51,16 +51,16 @@ use super::{clients, events, realms, roles, scopes, users};
     roles::delete_by_id,
     roles::client_roles,
     roles::client_role,
-    roles::all_mappings,
-    roles::realm_mappings,
-    roles::add_realm,
-    roles::remove_realm,
-    roles::realm_available,
+    role_mappings::all_mappings,
+    role_mappings::realm_mappings,
+    role_mappings::add_realm,
+    role_mappings::remove_realm,
+    role_mappings::realm_available,
     realm_composite,
-    roles::client_mappings,
-    roles::add_client,
-    roles::remove_client,
-    roles::client_available,
+    role_mappings::client_mappings,
+    role_mappings::add_client,
+    role_mappings::remove_client,
+    role_mappings::client_available,
     client_composite,
     scopes::list,
     scopes::create,
@@ -91,7 +91,7 @@ pub struct AdminApi;
     params(crate::openapi::UserPath),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
-#[expect(dead_code, reason = "documents a route served by `roles::realm_mappings`")]
+#[expect(dead_code, reason = "documents a route served by `role_mappings::realm_mappings`")]
 fn realm_composite() {}
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
@@ -100,5 +100,5 @@ fn realm_composite() {}
     params(crate::openapi::UserClientPath),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
-#[expect(dead_code, reason = "documents a route served by `roles::client_mappings`")]
+#[expect(dead_code, reason = "documents a route served by `role_mappings::client_mappings`")]
 fn client_composite() {}

@@ -11,7 +11,7 @@ use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
 use crate::admin::realms::find_realm;
-use crate::admin::roles::map_realm_roles;
+use crate::admin::role_mappings::map_realm_roles;
 use crate::admin::users::{NewPassword, create_user, delete_user, find_user, logout_user, set_password, update_user};
 use crate::services::account;
 use crate::state::AppState;

@@ -1,0 +1,322 @@
+//! Users' role mappings: realm roles, and the `realm-management` client's
+//! roles, which are stored per user (`admin_roles`), as the realm file has
+//! them. Nobody hands out rights they do not hold (`Admin::may_grant`).
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Body};
+use super::roles::{management_client, management_rep, realm_roles, to_rep};
+use super::scopes::derived_id;
+use super::users::find_user;
+use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::state::AppState;
+use crate::storage::repo::{clients, roles, users};
+use crate::storage::{json_list, to_json_list};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let user = "/realms/{realm}/users/{id}/role-mappings";
+    cfg.service(web::resource(both(user)).get(all_mappings))
+        .service(web::resource(both(&format!("{user}/realm"))).get(realm_mappings).post(add_realm).delete(remove_realm))
+        .service(web::resource(both(&format!("{user}/realm/available"))).get(realm_available))
+        .service(web::resource(both(&format!("{user}/realm/composite"))).get(realm_mappings))
+        .service(
+            web::resource(both(&format!("{user}/clients/{{client}}")))
+                .get(client_mappings)
+                .post(add_client)
+                .delete(remove_client),
+        )
+        .service(web::resource(both(&format!("{user}/clients/{{client}}/available"))).get(client_available))
+        .service(web::resource(both(&format!("{user}/clients/{{client}}/composite"))).get(client_mappings));
+}
+
+async fn user_role_ids(state: &AppState, user_id: &str) -> Result<Vec<String>, AdminError> {
+    let id = user_id.to_owned();
+    Ok(state.db.run(move |conn| roles::list_role_ids_of_user(conn, &id)).await?)
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "list_realm_role_mappings", tag = "role-mappings", summary = "The realm roles the user holds",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
+async fn realm_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let reps = all.iter().filter(|r| held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    Ok(rep::ok_json(reps))
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+    operation_id = "list_available_realm_roles", tag = "role-mappings",
+    summary = "The realm roles the user does not hold",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
+async fn realm_available(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let reps = all.iter().filter(|r| !held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    Ok(rep::ok_json(reps))
+}
+
+/// The roles a mapping body names: each by `name` (or by `id` alone), with
+/// a given `id` that must match.
+fn named<'a, T>(
+    items: &[Value],
+    candidates: &'a [T],
+    key: impl Fn(&T) -> (&str, String),
+) -> Result<Vec<&'a T>, AdminError> {
+    items
+        .iter()
+        .map(|item| {
+            let name = item.get("name").and_then(Value::as_str);
+            let id = item.get("id").and_then(Value::as_str);
+            candidates
+                .iter()
+                .find(|c| {
+                    let (cname, cid) = key(c);
+                    name.is_none_or(|n| n == cname) && id.is_none_or(|i| i == cid) && (name.is_some() || id.is_some())
+                })
+                .ok_or_else(|| AdminError::not_found("Role"))
+        })
+        .collect()
+}
+
+async fn change_realm(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String),
+    payload: web::Payload,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path;
+    let items = Body::read(payload).await?.list()?;
+    map_realm_roles(state, admin, &realm_name, &id, &items, add).await?;
+    Ok(rep::no_content())
+}
+
+/// Grants (`add`) or takes away the realm roles `items` name (by name or id).
+pub(crate) async fn map_realm_roles(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+    items: &[Value],
+    add: bool,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let user = find_user(state, &realm, id).await?;
+    let all = realm_roles(state, &realm).await?;
+    let named_roles = named(items, &all, |r| (r.name.as_str(), r.id.clone()))?;
+    // The master `admin` role is every right in every realm: only its holders hand it out.
+    if realm.name == MASTER_REALM && named_roles.iter().any(|r| r.name == MASTER_ADMIN_ROLE) && !admin.master_admin {
+        return Err(AdminError::Forbidden);
+    }
+    let chosen: Vec<String> = named_roles.into_iter().map(|r| r.id.clone()).collect();
+    let mut held = user_role_ids(state, &user.id).await?;
+    held.retain(|r| !chosen.contains(r));
+    if add {
+        held.extend(chosen);
+    }
+    state.db.write(move |conn| roles::set_user_roles(conn, &user.id, &held)).await?;
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "add_realm_role_mappings", tag = "role-mappings",
+    summary = "Grants realm roles (each named by `name` and/or a matching `id`)",
+    params(crate::openapi::UserPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
+async fn add_realm(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_realm(&state, &admin, path.into_inner(), payload, true).await
+}
+
+#[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+    operation_id = "remove_realm_role_mappings", tag = "role-mappings", summary = "Takes realm roles away",
+    params(crate::openapi::UserPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
+async fn remove_realm(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_realm(&state, &admin, path.into_inner(), payload, false).await
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "list_client_role_mappings", tag = "role-mappings",
+    summary = "The client's roles the user holds (`realm-management` only; others have none)",
+    params(crate::openapi::UserClientPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
+async fn client_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let Some(client) = management_client(&state, &realm, &client).await? else {
+        return Ok(rep::ok_json(Vec::<Value>::new()));
+    };
+    let held = json_list(&user.admin_roles)?;
+    Ok(rep::ok_json(held.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>()))
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
+    operation_id = "list_available_client_roles", tag = "role-mappings",
+    summary = "The client's roles the user does not hold",
+    params(crate::openapi::UserClientPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
+async fn client_available(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let Some(client) = management_client(&state, &realm, &client).await? else {
+        return Ok(rep::ok_json(Vec::<Value>::new()));
+    };
+    let held = json_list(&user.admin_roles)?;
+    let reps: Vec<Value> = REALM_MANAGEMENT_ROLES
+        .iter()
+        .filter(|n| !held.iter().any(|h| h == *n))
+        .map(|n| management_rep(&realm, &client.id, n))
+        .collect();
+    Ok(rep::ok_json(reps))
+}
+
+async fn change_client(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String, String),
+    payload: web::Payload,
+    add: bool,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id, client) = path;
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let items = Body::read(payload).await?.list()?;
+    let realm = find_realm(state, &realm_name).await?;
+    let mut user = find_user(state, &realm, &id).await?;
+    management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
+    let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
+    let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
+        .into_iter()
+        .map(|n| (*n).to_owned())
+        .collect();
+    if !chosen.iter().all(|role| admin.may_grant(role)) {
+        return Err(AdminError::Forbidden);
+    }
+    let mut held = json_list(&user.admin_roles)?;
+    held.retain(|r| !chosen.contains(r));
+    if add {
+        held.extend(chosen);
+    }
+    held.sort();
+    user.admin_roles = to_json_list(&held);
+    // A service account's roles travel in its tokens, which the realm cache builds.
+    if user.username.starts_with(SERVICE_ACCOUNT_PREFIX) {
+        change_cached(state, &realm.name, None, move |conn| users::update(conn, &user)).await?;
+    } else {
+        state.db.write(move |conn| users::update(conn, &user)).await?;
+    }
+    Ok(rep::no_content())
+}
+
+#[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "add_client_role_mappings", tag = "role-mappings",
+    summary = "Grants `realm-management` roles: delegated administration of the realm",
+    params(crate::openapi::UserClientPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
+async fn add_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_client(&state, &admin, path.into_inner(), payload, true).await
+}
+
+#[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+    operation_id = "remove_client_role_mappings", tag = "role-mappings",
+    summary = "Takes `realm-management` roles away",
+    params(crate::openapi::UserClientPath), request_body = Option<Vec<crate::openapi::RoleRepresentation>>,
+    responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
+async fn remove_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AdminError> {
+    change_client(&state, &admin, path.into_inner(), payload, false).await
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings", operation_id = "list_role_mappings",
+    tag = "role-mappings", summary = "Every role the user holds",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "The mappings", body = crate::openapi::MappingsRepresentation),
+        crate::openapi::AdminErrors))]
+async fn all_mappings(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let held = user_role_ids(&state, &user.id).await?;
+    let all = realm_roles(&state, &realm).await?;
+    let realm_reps = all.iter().filter(|r| held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
+    let admin_roles = json_list(&user.admin_roles)?;
+    let mut out = json!({ "realmMappings": realm_reps });
+    if !admin_roles.is_empty() {
+        let realm_id = realm.id.clone();
+        let client = state
+            .db
+            .run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT))
+            .await?
+            .ok_or_else(|| AdminError::not_found("Client"))?;
+        out["clientMappings"] = json!({
+            REALM_MANAGEMENT_CLIENT: {
+                "id": client.id,
+                "client": REALM_MANAGEMENT_CLIENT,
+                "mappings": admin_roles.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>(),
+            }
+        });
+    }
+    Ok(rep::ok_json(out))
+}
