@@ -600,7 +600,7 @@ async fn remove_default(
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
-    operation_id = "add_client_optional_scope", tag = "clients", summary = "Adds a optional client scope to the client",
+    operation_id = "add_client_optional_scope", tag = "clients", summary = "Adds an optional client scope to the client",
     params(crate::openapi::ClientScopeLinkPath),
     responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn add_optional(
@@ -613,7 +613,7 @@ async fn add_optional(
 
 #[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
     operation_id = "remove_client_optional_scope", tag = "clients",
-    summary = "Removes a optional client scope from the client",
+    summary = "Removes an optional client scope from the client",
     params(crate::openapi::ClientScopeLinkPath),
     responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
 async fn remove_optional(

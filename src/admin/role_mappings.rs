@@ -181,15 +181,30 @@ async fn client_mappings(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id, client) = path.into_inner();
+    let reps = management_roles(&state, &admin, path.into_inner(), true).await?;
+    Ok(rep::ok_json(reps))
+}
+
+/// The `realm-management` roles a user holds (`held`) or does not; none
+/// for any other client.
+async fn management_roles(
+    state: &AppState,
+    admin: &Admin,
+    (realm_name, id, client): (String, String, String),
+    held: bool,
+) -> Result<Vec<Value>, AdminError> {
     admin.require(&realm_name, Need::ViewUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let user = find_user(&state, &realm, &id).await?;
-    let Some(client) = management_client(&state, &realm, &client).await? else {
-        return Ok(rep::ok_json(Vec::<Value>::new()));
+    let realm = find_realm(state, &realm_name).await?;
+    let user = find_user(state, &realm, &id).await?;
+    let Some(client) = management_client(state, &realm, &client).await? else {
+        return Ok(Vec::new());
     };
-    let held = json_list(&user.admin_roles)?;
-    Ok(rep::ok_json(held.iter().map(|n| management_rep(&realm, &client.id, n)).collect::<Vec<_>>()))
+    let holds = json_list(&user.admin_roles)?;
+    Ok(REALM_MANAGEMENT_ROLES
+        .iter()
+        .filter(|n| holds.iter().any(|h| h == *n) == held)
+        .map(|n| management_rep(&realm, &client.id, n))
+        .collect())
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
@@ -203,19 +218,7 @@ async fn client_available(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id, client) = path.into_inner();
-    admin.require(&realm_name, Need::ViewUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let user = find_user(&state, &realm, &id).await?;
-    let Some(client) = management_client(&state, &realm, &client).await? else {
-        return Ok(rep::ok_json(Vec::<Value>::new()));
-    };
-    let held = json_list(&user.admin_roles)?;
-    let reps: Vec<Value> = REALM_MANAGEMENT_ROLES
-        .iter()
-        .filter(|n| !held.iter().any(|h| h == *n))
-        .map(|n| management_rep(&realm, &client.id, n))
-        .collect();
+    let reps = management_roles(&state, &admin, path.into_inner(), false).await?;
     Ok(rep::ok_json(reps))
 }
 
