@@ -153,7 +153,7 @@ async fn authenticate(state: &AppState, token: String) -> Result<Admin, AdminErr
     let is_admin_cli = client_id == ADMIN_CLI_CLIENT;
     let (revoked, user, role_names) = state
         .db
-        .run(move |conn| {
+        .read_hot(move |conn| {
             let revoked = access::is_revoked(conn, &checked)?;
             let user = users::find_by_id(conn, &realm_id, &sub)?.filter(|u| u.enabled);
             let role_names = match &user {

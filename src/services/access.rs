@@ -25,18 +25,67 @@ pub enum InvalidToken {
 
 /// Everything that needs no database.
 pub fn verify(entry: &RealmEntry, token: &str, now: UnixTime) -> Result<AccessClaims, InvalidToken> {
-    let verified = jws::verify::<AccessClaims>(&entry.keys, token).map_err(|_| InvalidToken::BadSignature)?;
-    if verified.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
-        return Err(InvalidToken::WrongType);
-    }
-    let claims = verified.claims;
-    if claims.iss != entry.issuer {
-        return Err(InvalidToken::WrongIssuer);
-    }
+    let claims = match verified::recall(entry.load_id, token) {
+        Some(claims) => claims,
+        None => {
+            let claims = verify_signed(entry, token)?;
+            verified::remember(entry.load_id, token, &claims);
+            claims
+        }
+    };
     if now > claims.exp {
         return Err(InvalidToken::Expired);
     }
     Ok(claims)
+}
+
+fn verify_signed(entry: &RealmEntry, token: &str) -> Result<AccessClaims, InvalidToken> {
+    let verified = jws::verify::<AccessClaims>(&entry.keys, token).map_err(|_| InvalidToken::BadSignature)?;
+    if verified.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(InvalidToken::WrongType);
+    }
+    if verified.claims.iss != entry.issuer {
+        return Err(InvalidToken::WrongIssuer);
+    }
+    Ok(verified.claims)
+}
+
+/// Tokens whose signature, type and issuer were checked, remembered so that
+/// a token presented again (a resource server introspecting on every call,
+/// userinfo polled) costs a lookup instead of a signature verification.
+/// Keyed by the token's exact text and valid only for the realm load that
+/// checked it: a reload (a key added or removed) starts afresh. Bounded;
+/// expiry and revocation are still checked on every use.
+mod verified {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex, PoisonError};
+
+    use crate::tokens::claims::AccessClaims;
+
+    const CAPACITY: usize = 4096;
+    /// Longer tokens are not remembered (ours are far shorter).
+    const MAX_TOKEN_LEN: usize = 4096;
+
+    /// Token text → the realm load that checked it, and its claims.
+    type Checked = HashMap<Box<str>, (u64, AccessClaims)>;
+
+    static CHECKED: LazyLock<Mutex<Checked>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    pub(super) fn recall(load_id: u64, token: &str) -> Option<AccessClaims> {
+        let checked = CHECKED.lock().unwrap_or_else(PoisonError::into_inner);
+        checked.get(token).filter(|(load, _)| *load == load_id).map(|(_, claims)| claims.clone())
+    }
+
+    pub(super) fn remember(load_id: u64, token: &str, claims: &AccessClaims) {
+        if token.len() > MAX_TOKEN_LEN {
+            return;
+        }
+        let mut checked = CHECKED.lock().unwrap_or_else(PoisonError::into_inner);
+        if checked.len() >= CAPACITY {
+            checked.clear();
+        }
+        checked.insert(token.into(), (load_id, claims.clone()));
+    }
 }
 
 /// Whether the token, or the refresh family it came from, was revoked.

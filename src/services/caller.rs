@@ -68,7 +68,9 @@ pub async fn authenticate(
             let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
             let (revoked, user) = state
                 .db
-                .run(move |conn| Ok((access::is_revoked(conn, &claims)?, users::find_by_id(conn, &realm_id, &sub)?)))
+                .read_hot(move |conn| {
+                    Ok((access::is_revoked(conn, &claims)?, users::find_by_id(conn, &realm_id, &sub)?))
+                })
                 .await?;
             if revoked {
                 return Ok(Err(Refusal::Token(access::InvalidToken::Revoked)));

@@ -35,7 +35,7 @@ pub async fn introspect(
         let realm_id = entry.realm.id.clone();
         let live = state
             .db
-            .run(move |conn| {
+            .read_hot(move |conn| {
                 if access::is_revoked(conn, &checked)? {
                     return Ok(false);
                 }
@@ -76,7 +76,7 @@ pub async fn introspect(
     let realm_id = entry.realm.id.clone();
     let found = state
         .db
-        .run(move |conn| {
+        .read_hot(move |conn| {
             let Some((row, family)) = refresh::find_token(conn, &hash)? else {
                 return Ok(None);
             };

@@ -45,6 +45,9 @@ pub struct RealmEntry {
     pub keys: KeyRing,
     /// Rendered discovery documents, filled on first use.
     pub documents: OnceLock<Documents>,
+    /// Unique to this load of the realm: what was verified against this
+    /// entry's keys is remembered under it (see `access::verify`).
+    pub load_id: u64,
 }
 
 /// Pre-rendered JSON bodies that depend only on the entry.
@@ -128,6 +131,11 @@ fn build_client(
     })
 }
 
+fn next_load_id() -> u64 {
+    static LOADS: AtomicU64 = AtomicU64::new(1);
+    LOADS.fetch_add(1, Ordering::Relaxed)
+}
+
 fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<RealmEntry, CacheError> {
     let realm = s.realm.to_domain()?;
     let implies: Vec<(String, Vec<String>)> = s
@@ -155,6 +163,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         clients,
         keys: KeyRing::from_rows(&s.keys, secret)?,
         documents: OnceLock::new(),
+        load_id: next_load_id(),
         realm,
     })
 }

@@ -62,7 +62,7 @@ pub async fn find(
     };
     let now = state.clock.now();
     let entry = std::sync::Arc::clone(entry);
-    let live = state.db.run(move |conn| find_live(conn, &entry, &cookie, now)).await?;
+    let live = state.db.read_hot(move |conn| find_live(conn, &entry, &cookie, now)).await?;
     // Writes go through the writer queue (SQLite has one writer).
     if let Some(live) = &live
         && now - live.session.last_seen_at >= TOUCH_EVERY_SECS

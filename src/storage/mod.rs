@@ -4,9 +4,10 @@
 
 pub mod repo;
 pub mod schema;
+mod writer;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -34,6 +35,8 @@ pub enum StorageError {
     Pool(#[from] r2d2::PoolError),
     #[error("database worker failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
+    #[error("database writer: {0}")]
+    Writer(String),
     #[error("migrations failed: {0}")]
     Migration(String),
     #[error("stored data is inconsistent: {0}")]
@@ -131,9 +134,10 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: Pool<Manager>,
     url: DatabaseUrl,
-    /// SQLite has one writer at a time; queueing writers here, instead of in
-    /// SQLite's sleeping busy handler, keeps write latency flat under load.
-    writer: Arc<Mutex<()>>,
+    /// SQLite has one writer at a time: this process's writes go through
+    /// one thread (see `writer`), never into SQLite's sleeping busy handler.
+    /// PostgreSQL writes run on pooled connections side by side.
+    writer: Option<Arc<writer::Writer>>,
 }
 
 impl Db {
@@ -146,7 +150,11 @@ impl Db {
             .test_on_check_out(false)
             .build(Manager { url: url.clone() })
             .map_err(StorageError::Pool)?;
-        Ok(Self { pool, url, writer: Arc::new(Mutex::new(())) })
+        let writer = match url {
+            DatabaseUrl::Sqlite(_) => Some(Arc::new(writer::Writer::start(Manager { url: url.clone() })?)),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Self { pool, url, writer })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -167,21 +175,36 @@ impl Db {
         .await?
     }
 
-    /// Like `run`, for work that writes: on SQLite, writers of this process
-    /// take turns before they touch the database.
+    /// A few indexed reads on the request's hot path (introspection,
+    /// userinfo). On SQLite they run right here when a pooled connection is
+    /// idle: such a read takes microseconds, less than the hop to the
+    /// blocking pool and back (two thread wake-ups). Otherwise, and always on
+    /// PostgreSQL (a network round trip), like `run`.
+    pub async fn read_hot<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.url.is_sqlite()
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            return f(&mut conn);
+        }
+        self.run(f).await
+    }
+
+    /// Like `run`, for work that writes: on SQLite, queued for the one writer
+    /// and committed with the writes queued beside it, each in its own
+    /// savepoint; `f` must not wait for another write.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.url.is_sqlite().then(|| Arc::clone(&self.writer));
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            f(&mut conn)
-        })
-        .await?
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => self.run(f).await,
+        }
     }
 
     /// Like `write`, inside one transaction.

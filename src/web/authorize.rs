@@ -157,7 +157,7 @@ pub async fn proceed(
             false
         } else {
             let (user_id, client_pk, scope) = (live.user.user.id.clone(), client.id.clone(), granted.clone());
-            state.db.run(move |conn| consent::is_remembered(conn, &user_id, &client_pk, &scope)).await?
+            state.db.read_hot(move |conn| consent::is_remembered(conn, &user_id, &client_pk, &scope)).await?
         };
         if !remembered {
             if request.prompt_none {

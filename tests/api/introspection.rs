@@ -47,6 +47,8 @@ async fn introspection_says_only_inactive_otherwise(app: TestApp) {
     for token in ["garbage", "a.b.c", tokens.str("id_token"), &"x".repeat(5000)] {
         assert_eq!(app.introspect("acme", SVC, token).await.json, inactive, "{token:.40}");
     }
+    // Verified once (and remembered as verified): tampering with it still fails.
+    assert_eq!(app.introspect("acme", SVC, &access).await.json["active"], true);
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let parts: Vec<&str> = access.split('.').collect();
     let mut claims: serde_json::Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();

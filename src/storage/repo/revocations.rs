@@ -27,11 +27,11 @@ pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: Un
     }
 }
 
-/// Whether any of `ids` (a token's jti and its grant's family id) is revoked.
-/// Whether any of `ids` is revoked. Asked two at a time with a fixed-shape
-/// query: an `IN` list of varying length is prepared anew on every call
-/// (diesel caches only fixed shapes on SQLite), and this runs on every
-/// introspection and userinfo request.
+/// Whether any of `ids` (a token's jti and its grant's family id) is
+/// revoked. Asked two at a time with a fixed-shape query: an `IN` list of
+/// varying length is prepared anew on every call (diesel caches only fixed
+/// shapes on SQLite), and this runs on every introspection and userinfo
+/// request.
 pub fn any_revoked(conn: &mut DbConnection, ids: &[&str]) -> Result<bool, StorageError> {
     for pair in ids.chunks(2) {
         let (first, second) = (pair[0], pair.get(1).copied().unwrap_or(pair[0]));

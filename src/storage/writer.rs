@@ -1,0 +1,261 @@
+//! SQLite's single writer: one thread that owns a connection and runs the
+//! process's write jobs back to back, several to a transaction (group
+//! commit). Each job runs in its own savepoint, so a job that fails rolls
+//! back alone; every caller learns its result only once the commit's fate is
+//! known.
+//!
+//! Why not a mutex around pooled connections: under load the lock was handed
+//! from one blocking thread to the next, and each hand-over waited for the
+//! woken thread to be scheduled while the database sat idle; and every job
+//! paid its own commit. Here the next job starts as soon as the last ends.
+//!
+//! The writer never checkpoints (copies the WAL back into the database and
+//! syncs it): a second thread does, with its own connection, in the
+//! background (SQLite's PASSIVE mode blocks neither readers nor the writer).
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+
+use diesel::Connection;
+use diesel::r2d2::ManageConnection;
+
+use super::{DbConnection, Manager, StorageError};
+
+/// At most this many jobs share one commit, so none waits long behind others.
+const MAX_BATCH: usize = 64;
+/// How often the WAL is checkpointed in the background.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+/// The writer's own settings: no checkpoints of its own, and a WAL file cut
+/// back to 64 MiB when it is reset after a burst.
+const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+
+/// Hands a job's result to its caller; given the commit's error, if any.
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// A job that has run, waiting for its transaction's commit.
+struct Ran {
+    failed: bool,
+    deliver: Deliver,
+}
+
+type Job = Box<dyn FnOnce(&mut DbConnection) -> Ran + Send>;
+
+pub(super) struct Writer {
+    jobs: Sender<Job>,
+    /// Dropped with the writer, which stops the checkpoint thread.
+    _checkpoints: Sender<()>,
+}
+
+impl Writer {
+    /// Starts the writer and checkpoint threads; they open their
+    /// connections when first needed and end when the last `Db` holding the
+    /// writer is dropped.
+    pub(super) fn start(manager: Manager) -> Result<Self, StorageError> {
+        let spawn_failed = |e: std::io::Error| StorageError::Writer(format!("cannot start a SQLite thread: {e}"));
+        let (jobs, queue) = channel();
+        let (checkpoints, stop) = channel();
+        let checkpointer = manager.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(&manager, &queue))
+            .map_err(spawn_failed)?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint(&checkpointer, &stop))
+            .map_err(spawn_failed)?;
+        Ok(Self { jobs, _checkpoints: checkpoints })
+    }
+
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            Ran {
+                failed: result.is_err(),
+                deliver: Box::new(move |commit_error| {
+                    let result = match (result, commit_error) {
+                        (Ok(_), Some(error)) => Err(StorageError::Writer(format!("commit failed: {error}"))),
+                        (result, _) => result,
+                    };
+                    let _ = reply.send(result);
+                }),
+            }
+        });
+        self.jobs.send(job).map_err(|_| StorageError::Writer("the SQLite writer has stopped".into()))?;
+        // Dropped unanswered: the job panicked, or no connection could be opened (both logged).
+        answer.await.map_err(|_| StorageError::Writer("the write did not complete".into()))?
+    }
+}
+
+fn serve(manager: &Manager, queue: &Receiver<Job>) {
+    let mut connection: Option<DbConnection> = None;
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => return,
+            }
+        }
+        pending.extend(queue.try_iter().take(MAX_BATCH.saturating_sub(pending.len())));
+        let conn = match &mut connection {
+            Some(conn) => conn,
+            None => match manager.connect().and_then(|mut conn| {
+                conn.batch_execute(WRITER_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(conn)
+            }) {
+                Ok(conn) => connection.insert(conn),
+                Err(error) => {
+                    tracing::error!(%error, jobs = pending.len(), "the SQLite writer cannot open its connection");
+                    pending.clear();
+                    continue;
+                }
+            },
+        };
+        if !run_batch(conn, &mut pending) {
+            // A failed commit may leave the connection mid-transaction: start afresh.
+            connection = None;
+        }
+    }
+}
+
+fn checkpoint(manager: &Manager, stop: &Receiver<()>) {
+    let mut connection: Option<DbConnection> = None;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        let conn = match &mut connection {
+            Some(conn) => conn,
+            None => match manager.connect() {
+                Ok(conn) => connection.insert(conn),
+                Err(error) => {
+                    tracing::warn!(%error, "the SQLite checkpointer cannot open its connection");
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(%error, "WAL checkpoint failed");
+            connection = None;
+        }
+    }
+}
+
+/// Runs jobs from the front of `pending` in one transaction and commits.
+/// The batch ends early after a failed job: some errors make SQLite roll
+/// back the whole transaction, which the commit then reports to the jobs
+/// before it, and the jobs after it start in a clean transaction.
+fn run_batch(conn: &mut DbConnection, pending: &mut VecDeque<Job>) -> bool {
+    let mut ran: Vec<Ran> = Vec::new();
+    let outcome = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        while ran.len() < MAX_BATCH
+            && let Some(job) = pending.pop_front()
+        {
+            let mut this = None;
+            let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+                this = catch_unwind(AssertUnwindSafe(|| job(conn))).ok();
+                if this.as_ref().is_none_or(|r| r.failed) {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+                Ok(())
+            });
+            let failed = this.as_ref().is_none_or(|r| r.failed);
+            ran.extend(this);
+            if failed {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let error = outcome.err().map(|e| e.to_string());
+    if let Some(error) = &error {
+        tracing::error!(%error, jobs = ran.len(), "a batch of writes could not be committed");
+    }
+    for job in ran {
+        (job.deliver)(error.as_deref());
+    }
+    error.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    use crate::storage::{DatabaseUrl, Db, StorageError};
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn insert(x: i64) -> impl FnOnce(&mut crate::storage::DbConnection) -> Result<(), StorageError> {
+        move |conn| {
+            diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})")).execute(conn)?;
+            Ok(())
+        }
+    }
+
+    async fn count(db: &Db) -> i64 {
+        db.run(|conn| Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result::<Count>(conn)?.n)).await.unwrap()
+    }
+
+    /// Concurrent writes share commits, yet each succeeds or fails alone:
+    /// a failed or panicking job leaves no trace and takes no other job down.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_in_one_batch_succeed_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
+        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+
+        let mut tasks = Vec::new();
+        for i in 0..200_i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                match i % 10 {
+                    // a job that writes, then fails: its own write is rolled back
+                    3 => {
+                        db.write(move |conn| {
+                            insert(1000 + i)(conn)?;
+                            insert(1000 + i)(conn)
+                        })
+                        .await
+                    }
+                    7 => {
+                        db.write(move |conn| -> Result<(), StorageError> {
+                            insert(2000 + i)(conn)?;
+                            panic!("a job that panics")
+                        })
+                        .await
+                    }
+                    _ => db.write(insert(i)).await,
+                }
+            }));
+        }
+        let mut ok = 0;
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task.await.unwrap();
+            match i % 10 {
+                3 => assert!(result.as_ref().is_err_and(StorageError::is_unique_violation), "{result:?}"),
+                7 => assert!(matches!(result, Err(StorageError::Writer(_))), "{result:?}"),
+                _ => {
+                    result.unwrap();
+                    ok += 1;
+                }
+            }
+        }
+        assert_eq!(ok, 160);
+        assert_eq!(count(&db).await, 160, "exactly the successful jobs' rows");
+        // The writer keeps working after failures.
+        db.write(insert(5000)).await.unwrap();
+        assert_eq!(count(&db).await, 161);
+    }
+}
