@@ -139,7 +139,17 @@ fn reject(code: ErrorCode, description: &'static str) -> Abort {
     Abort::Reject(OAuthError::new(code, description))
 }
 
-/// The refresh grant.
+/// The user a refresh token was issued to, read before the write: enabled
+/// (else `None`), with the roles that bound its scopes.
+struct Owner {
+    user_id: String,
+    user: Option<(crate::domain::user::User, Vec<String>)>,
+}
+
+/// The refresh grant. The token's owner is read first, outside the write
+/// (SQLite has one writer; what needs no atomicity stays off its path), so
+/// the transaction holds only the rotation itself; an unknown token never
+/// reaches the writer.
 pub async fn refresh(
     state: &AppState,
     entry: Arc<RealmEntry>,
@@ -148,13 +158,20 @@ pub async fn refresh(
     requested: ScopeSet,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let realm_id = entry.realm.id.clone();
+    let hash = token_hash(&presented);
+    let owner = state.db.read_hot(move |conn| read_owner(conn, &realm_id, &hash)).await?;
+    let Some(owner) = owner else {
+        return Err(OAuthError::invalid_grant("Invalid refresh token"));
+    };
     let secret = state.secret.clone();
     let (stored_entry, stored_client) = (Arc::clone(&entry), Arc::clone(&client));
     let outcome = state
         .db
         .write(move |conn| {
             Ok(conn.transaction(|conn| {
-                refresh_in_transaction(conn, &stored_entry, &stored_client, &secret, &presented, &requested, now)
+                let rotation = Presented { token: &presented, requested: &requested, owner };
+                refresh_in_transaction(conn, &stored_entry, &stored_client, &secret, rotation, now)
             }))
         })
         .await?;
@@ -174,15 +191,33 @@ pub async fn refresh(
     }
 }
 
+fn read_owner(conn: &mut DbConnection, realm_id: &str, hash: &str) -> Result<Option<Owner>, StorageError> {
+    let Some((_, family)) = refresh::find_token(conn, hash)? else {
+        return Ok(None);
+    };
+    let user = match users::find_by_id(conn, realm_id, &family.user_id)?.filter(|u| u.enabled) {
+        Some(user) => Some((user.to_domain(), roles::list_role_ids_of_user(conn, &user.id)?)),
+        None => None,
+    };
+    Ok(Some(Owner { user_id: family.user_id, user }))
+}
+
+/// What the client presented, and who the token was found to belong to.
+struct Presented<'a> {
+    token: &'a str,
+    requested: &'a ScopeSet,
+    owner: Owner,
+}
+
 fn refresh_in_transaction(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     client: &Client,
     secret: &SecretKey,
-    presented: &str,
-    requested: &ScopeSet,
+    presented: Presented<'_>,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
+    let Presented { token: presented, requested, owner } = presented;
     let settings = &entry.realm.settings;
     let hash = token_hash(presented);
     // Spend first: the write lock is taken at once and only one caller wins.
@@ -218,11 +253,12 @@ fn refresh_in_transaction(
         return Ok(Outcome::ReuseDetected { family_id: family.id });
     }
 
-    let Some(user) = users::find_by_id(conn, &entry.realm.id, &family.user_id)?.filter(|u| u.enabled) else {
+    if owner.user_id != family.user_id {
+        return Err(Abort::Storage(StorageError::Corrupt("a refresh family changed its user".into())));
+    }
+    let Some((user, role_ids)) = owner.user else {
         return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
     };
-    let user = user.to_domain();
-    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
 
     let original = ScopeSet::parse(&family.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
     if !requested.is_subset(&original) {

@@ -16,6 +16,7 @@ both_backends!(
     the_keys_endpoint_names_the_signing_key,
     a_realm_created_through_the_api_is_exported,
     admin_logout_ends_sessions_and_password_grants,
+    a_disabled_user_cannot_refresh_until_enabled_again,
 );
 
 async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
@@ -207,4 +208,22 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     // Signing in again works.
     let again = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
     assert_eq!(app.refresh("acme", ("web", "web-secret"), again.str("refresh_token")).await.status, 200);
+}
+
+async fn a_disabled_user_cannot_refresh_until_enabled_again(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let refresh_token = tokens.str("refresh_token").to_owned();
+    let path = format!("/realms/acme/users/{alice}");
+
+    change(&app, Method::PUT, &path, &master, Some(r#"{"enabled": false}"#)).await;
+    let refused = app.refresh("acme", ("web", "web-secret"), &refresh_token).await;
+    refused.assert_error(400, "invalid_grant");
+    assert_eq!(refused.json["error_description"], "Session not active");
+    // The refusal spent nothing: once enabled again, the same token rotates.
+    change(&app, Method::PUT, &path, &master, Some(r#"{"enabled": true}"#)).await;
+    let again = app.refresh("acme", ("web", "web-secret"), &refresh_token).await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_ne!(again.str("refresh_token"), refresh_token);
 }
