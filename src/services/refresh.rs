@@ -256,7 +256,10 @@ fn refresh_in_transaction(
     if owner.user_id != family.user_id {
         return Err(Abort::Storage(StorageError::Corrupt("a refresh family changed its user".into())));
     }
-    let Some((user, role_ids)) = owner.user else {
+    // Read again here: a user disabled after the owner was read gets nothing.
+    // (Roles read before the write can only be a moment old, as for any grant.)
+    let enabled_now = owner.user.is_some() && users::is_enabled(conn, &entry.realm.id, &family.user_id)?;
+    let Some((user, role_ids)) = owner.user.filter(|_| enabled_now) else {
         return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
     };
 

@@ -37,6 +37,8 @@ pub enum StorageError {
     Worker(#[from] tokio::task::JoinError),
     #[error("database writer: {0}")]
     Writer(String),
+    #[error("a database call panicked")]
+    Panicked,
     #[error("migrations failed: {0}")]
     Migration(String),
     #[error("stored data is inconsistent: {0}")]
@@ -188,7 +190,9 @@ impl Db {
         if self.url.is_sqlite()
             && let Some(mut conn) = self.pool.try_get()
         {
-            return f(&mut conn);
+            // As on the blocking pool, a panic becomes an error, not a dead worker.
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn)))
+                .unwrap_or(Err(StorageError::Panicked));
         }
         self.run(f).await
     }

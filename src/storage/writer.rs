@@ -21,6 +21,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use diesel::connection::SimpleConnection;
 
 use diesel::Connection;
+use diesel::connection::TransactionManager;
 use diesel::r2d2::ManageConnection;
 
 use super::{DbConnection, Manager, StorageError};
@@ -110,39 +111,77 @@ fn serve(manager: &Manager, queue: &Receiver<Job>) {
             },
         };
         if !run_batch(conn, &mut pending) {
-            // A failed commit may leave the connection mid-transaction: start afresh.
+            // Mid-transaction or untrusted: closing the connection rolls back what is open.
             connection = None;
         }
     }
 }
 
-/// Runs jobs from the front of `pending` in one transaction and commits.
+type Transactions = <DbConnection as Connection>::TransactionManager;
+
+/// How many transactions and savepoints diesel believes are open.
+fn depth(conn: &mut DbConnection) -> Option<u32> {
+    Transactions::transaction_manager_status_mut(conn).transaction_depth().ok().flatten().map(|d| d.get())
+}
+
+/// Runs jobs from the front of `pending` in one transaction and commits;
+/// returns whether the connection can be kept.
+///
 /// The batch ends early after a failed job: some errors make SQLite roll
 /// back the whole transaction, which the commit then reports to the jobs
-/// before it, and the jobs after it start in a clean transaction.
+/// before it, and the jobs after it start in a clean transaction. A job that
+/// panics, or returns with diesel's transaction depth not where it was (a
+/// panic inside the job's own `transaction` leaves it one too deep), leaves
+/// the connection in a state nobody can trust: nothing of the batch is
+/// committed, every job of it gets an error, and the connection is dropped
+/// (closing it rolls the transaction back).
 fn run_batch(conn: &mut DbConnection, pending: &mut VecDeque<Job>) -> bool {
+    if let Err(error) = Transactions::begin_transaction(conn) {
+        tracing::error!(%error, jobs = pending.len(), "the SQLite writer cannot begin a transaction");
+        pending.clear();
+        return false;
+    }
     let mut ran: Vec<Ran> = Vec::new();
-    let outcome = conn.transaction::<(), diesel::result::Error, _>(|conn| {
-        while ran.len() < MAX_BATCH
-            && let Some(job) = pending.pop_front()
-        {
-            let mut this = None;
-            let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
-                this = catch_unwind(AssertUnwindSafe(|| job(conn))).ok();
-                if this.as_ref().is_none_or(|r| r.failed) {
-                    return Err(diesel::result::Error::RollbackTransaction);
-                }
-                Ok(())
-            });
-            let failed = this.as_ref().is_none_or(|r| r.failed);
-            ran.extend(this);
-            if failed {
+    let mut trusted = true;
+    while ran.len() < MAX_BATCH
+        && let Some(job) = pending.pop_front()
+    {
+        if Transactions::begin_transaction(conn).is_err() {
+            trusted = false;
+            break;
+        }
+        let before = depth(conn);
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        if depth(conn) != before {
+            trusted = false;
+            ran.extend(outcome.ok());
+            break;
+        }
+        match outcome {
+            Ok(done) if !done.failed => {
+                trusted = Transactions::commit_transaction(conn).is_ok();
+                ran.push(done);
+            }
+            Ok(done) => {
+                trusted = Transactions::rollback_transaction(conn).is_ok();
+                ran.push(done);
+                break;
+            }
+            // The caller's reply was dropped with the job: it learns the write did not complete.
+            Err(_) => {
+                trusted = Transactions::rollback_transaction(conn).is_ok();
                 break;
             }
         }
-        Ok(())
-    });
-    let error = outcome.err().map(|e| e.to_string());
+        if !trusted {
+            break;
+        }
+    }
+    let error = if trusted {
+        Transactions::commit_transaction(conn).err().map(|e| e.to_string())
+    } else {
+        Some("a write left the connection in an unknown state; its batch was rolled back".to_owned())
+    };
     if let Some(error) = &error {
         tracing::error!(%error, jobs = ran.len(), "a batch of writes could not be committed");
     }
@@ -277,5 +316,27 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join("w.db-wal")).map(|m| m.len()).unwrap_or(0);
         // 6,000 pages were written (24 MiB); checkpoints every 1,000 pages keep the WAL near 4 MiB.
         assert!(wal < 12 * 1024 * 1024, "the WAL grew to {wal} bytes");
+    }
+
+    /// A panic inside a job's own transaction leaves diesel's depth one too
+    /// deep; the writer must notice, roll back and start afresh, or every
+    /// later write would be reported done and never committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_inside_a_jobs_own_transaction_is_contained() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
+        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let panicked = db
+            .write(|conn| {
+                conn.transaction::<(), StorageError, _>(|conn| {
+                    insert(1)(conn)?;
+                    panic!("a job that panics inside its own transaction")
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(StorageError::Writer(_))), "{panicked:?}");
+        db.write(insert(2)).await.unwrap();
+        db.transaction(insert(3)).await.unwrap();
+        assert_eq!(count(&db).await, 2, "later writes are committed and seen by other connections");
     }
 }
