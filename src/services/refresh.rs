@@ -160,7 +160,8 @@ pub async fn refresh(
     let now = state.clock.now();
     let realm_id = entry.realm.id.clone();
     let hash = token_hash(&presented);
-    let owner = state.db.read_hot(move |conn| read_owner(conn, &realm_id, &hash)).await?;
+    let lookup = hash.clone();
+    let owner = state.db.read_hot(move |conn| read_owner(conn, &realm_id, &lookup)).await?;
     let Some(owner) = owner else {
         return Err(OAuthError::invalid_grant("Invalid refresh token"));
     };
@@ -170,7 +171,7 @@ pub async fn refresh(
         .db
         .write(move |conn| {
             Ok(conn.transaction(|conn| {
-                let rotation = Presented { token: &presented, requested: &requested, owner };
+                let rotation = Presented { token: &presented, hash: &hash, requested: &requested, owner };
                 refresh_in_transaction(conn, &stored_entry, &stored_client, &secret, rotation, now)
             }))
         })
@@ -205,6 +206,7 @@ fn read_owner(conn: &mut DbConnection, realm_id: &str, hash: &str) -> Result<Opt
 /// What the client presented, and who the token was found to belong to.
 struct Presented<'a> {
     token: &'a str,
+    hash: &'a str,
     requested: &'a ScopeSet,
     owner: Owner,
 }
@@ -217,12 +219,11 @@ fn refresh_in_transaction(
     presented: Presented<'_>,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let Presented { token: presented, requested, owner } = presented;
+    let Presented { token: presented, hash, requested, owner } = presented;
     let settings = &entry.realm.settings;
-    let hash = token_hash(presented);
     // Spend first: the write lock is taken at once and only one caller wins.
-    let spent_now = settings.refresh_token_rotation && refresh::spend_token(conn, &hash, now)? == 1;
-    let Some((token, family)) = refresh::find_token(conn, &hash)? else {
+    let spent_now = settings.refresh_token_rotation && refresh::spend_token(conn, hash, now)? == 1;
+    let Some((token, family)) = refresh::find_token(conn, hash)? else {
         return Err(reject(ErrorCode::InvalidGrant, "Invalid refresh token"));
     };
     if family.realm_id != entry.realm.id {
@@ -311,6 +312,6 @@ fn refresh_in_transaction(
     // the spent token, so this one is signed before the commit.
     let response = rotation.sign(entry, client, now).map_err(Abort::Reject)?;
     let plain = serde_json::to_vec(&response).expect("token responses serialise");
-    refresh::set_successor(conn, &hash, &secret.encrypt(&plain))?;
+    refresh::set_successor(conn, hash, &secret.encrypt(&plain))?;
     Ok(Outcome::Issued(response))
 }
