@@ -211,13 +211,18 @@ impl Db {
         }
     }
 
-    /// Like `write`, inside one transaction.
+    /// Like `write`, inside one transaction: on SQLite the writer's own
+    /// savepoint per job is that transaction (a second one would only add
+    /// two statements).
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        self.write(move |conn| conn.transaction(f)).await
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => self.run(move |conn| conn.transaction(f)).await,
+        }
     }
 
     /// Applies pending migrations (under an advisory lock on PostgreSQL).
