@@ -8,7 +8,7 @@ use super::ServiceError;
 use super::access;
 use super::personal_tokens;
 use super::realm_cache::RealmEntry;
-use crate::crypto::token_hash;
+use super::refresh::refresh_key;
 use crate::state::AppState;
 use crate::storage::repo::{refresh, users};
 
@@ -72,7 +72,7 @@ pub async fn introspect(
     if personal_tokens::is_personal(token) {
         return personal(state, entry, token).await;
     }
-    let hash = token_hash(token);
+    let hash = refresh_key(token);
     let realm_id = entry.realm.id.clone();
     let found = state
         .db

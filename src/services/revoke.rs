@@ -3,8 +3,7 @@
 
 use super::access;
 use super::realm_cache::RealmEntry;
-use super::refresh::{revocation_horizon, revoke_grant};
-use crate::crypto::token_hash;
+use super::refresh::{refresh_key, revocation_horizon, revoke_grant};
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -33,7 +32,7 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
             Found::Revoked
         }
     } else {
-        let hash = token_hash(token);
+        let hash = refresh_key(token);
         let client_pk = client.id.clone();
         let horizon = revocation_horizon(entry, now);
         state

@@ -6,7 +6,8 @@ both_backends!(
     refresh_narrows_but_never_widens,
     refresh_tokens_stay_with_their_client_and_realm,
     refresh_tokens_expire,
-    offline_access_is_granted
+    offline_access_is_granted,
+    concurrent_refreshes_of_one_token_have_one_winner
 );
 
 const WEB: (&str, &str) = ("web", "web-secret");
@@ -91,6 +92,25 @@ async fn offline_access_is_granted(app: TestApp) {
     assert_eq!(refreshed.json["scope"], "offline_access openid");
     let (_, claims) = jwt_parts(refreshed.str("access_token"));
     assert_eq!(claims["scope"], "offline_access openid");
+}
+
+/// The spend is one conditional statement: of several refreshes of one
+/// token at the same moment exactly one rotates it; the others present a
+/// spent token, which is reuse, and the family (the winner's new token
+/// included) is revoked.
+async fn concurrent_refreshes_of_one_token_have_one_winner(app: TestApp) {
+    let first = app.alice_tokens("openid roms.read").await;
+    let rt = first.str("refresh_token").to_owned();
+    let answers = futures_util::future::join_all((0..8).map(|_| app.refresh("acme", WEB, &rt))).await;
+    let winners: Vec<_> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", answers.iter().map(|a| (a.status, &a.json)).collect::<Vec<_>>());
+    for loser in answers.iter().filter(|a| a.status != 200) {
+        loser.assert_error(400, "invalid_grant");
+    }
+    let successor = winners[0].str("refresh_token").to_owned();
+    let after = app.refresh("acme", WEB, &successor).await;
+    after.assert_error(400, "invalid_grant");
+    assert_eq!(after.json["error_description"], "Session not active");
 }
 
 const GRACE_REALM: &str = r#"

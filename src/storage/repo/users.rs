@@ -77,18 +77,6 @@ pub fn find_by_unique_email(
     Ok(if rows.len() == 1 { rows.pop() } else { None })
 }
 
-/// Whether the user exists and is enabled: one narrow read, for checks
-/// inside a write transaction.
-pub fn is_enabled(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<bool, StorageError> {
-    let enabled: Option<bool> = users::table
-        .filter(users::realm_id.eq(realm_id))
-        .filter(users::id.eq(id))
-        .select(users::enabled)
-        .first(conn)
-        .optional()?;
-    Ok(enabled == Some(true))
-}
-
 pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<UserRow>, StorageError> {
     Ok(users::table
         .filter(users::realm_id.eq(realm_id))
