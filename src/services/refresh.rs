@@ -325,6 +325,7 @@ fn rotate_in_transaction(
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
     let Rotate { hash, family, fresh } = rotate;
+    refresh::lock_family(conn, &family.id)?;
     if let Some((user, granted)) = fresh {
         // The common case: one statement decides, and only one caller wins.
         if refresh::spend_live_token(conn, hash, &family.id, &family.user_id, now)? == 1 {

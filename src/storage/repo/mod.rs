@@ -2,6 +2,20 @@
 //! `Option`, `list_*` a `Vec`; writes take the connection of the caller's
 //! transaction.
 
+/// Runs `$body` with `$c` bound to the backend's own connection. Through
+/// `MultiConnection`, diesel renders the SQL text of every query on every
+/// call (to decide whether it may be cached), which costs more than running
+/// the cached statement itself on SQLite; the queries of the hot paths
+/// (introspection, userinfo, refresh) go straight to the backend instead.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::storage::DbConnection::Sqlite($c) => $body,
+            $crate::storage::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 pub mod clients;
 pub mod codes;
 pub mod consents;

@@ -46,7 +46,7 @@ pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), Sto
 }
 
 pub fn insert_token(conn: &mut DbConnection, row: &TokenRow) -> Result<(), StorageError> {
-    diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
+    native!(conn, |c| diesel::insert_into(refresh_tokens::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -60,7 +60,8 @@ pub fn spend_live_token(
     user_id: &str,
     now: UnixTime,
 ) -> Result<usize, StorageError> {
-    Ok(SpendLiveToken { token_hash, family_id, user_id, now }.execute(conn)?)
+    let spend = SpendLiveToken { token_hash, family_id, user_id, now };
+    Ok(native!(conn, |c| spend.execute(c))?)
 }
 
 /// `spend_live_token`'s statement, written out so that it is prepared once
@@ -101,13 +102,29 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for SpendLiveToken<'_> {}
 
+/// Takes the family's row lock on PostgreSQL. Every transaction that
+/// rotates or revokes a family locks the family first (revoking starts by
+/// updating its row), so transactions on one family queue in one order
+/// instead of deadlocking over its token rows. SQLite has a single writer.
+pub fn lock_family(conn: &mut DbConnection, family_id: &str) -> Result<(), StorageError> {
+    if let DbConnection::Postgres(c) = conn {
+        refresh_families::table
+            .filter(refresh_families::id.eq(family_id))
+            .select(refresh_families::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(TokenRow, FamilyRow)>, StorageError> {
-    Ok(refresh_tokens::table
+    Ok(native!(conn, |c| refresh_tokens::table
         .inner_join(refresh_families::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select((TokenRow::as_select(), FamilyRow::as_select()))
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
 }
 
 pub fn set_successor(conn: &mut DbConnection, token_hash: &str, sealed: &[u8]) -> Result<(), StorageError> {

@@ -35,11 +35,10 @@ pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: Un
 pub fn any_revoked(conn: &mut DbConnection, ids: &[&str]) -> Result<bool, StorageError> {
     for pair in ids.chunks(2) {
         let (first, second) = (pair[0], pair.get(1).copied().unwrap_or(pair[0]));
-        let found: Option<String> = revoked_tokens::table
+        let query = revoked_tokens::table
             .filter(revoked_tokens::jti.eq(first).or(revoked_tokens::jti.eq(second)))
-            .select(revoked_tokens::jti)
-            .first(conn)
-            .optional()?;
+            .select(revoked_tokens::jti);
+        let found: Option<String> = native!(&mut *conn, |c| query.first(c).optional())?;
         if found.is_some() {
             return Ok(true);
         }

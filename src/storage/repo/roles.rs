@@ -49,7 +49,8 @@ pub fn role_names_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<
 
 /// The ids of the roles a user holds.
 pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
-    Ok(user_roles::table.filter(user_roles::user_id.eq(user_id)).select(user_roles::role_id).load(conn)?)
+    let query = user_roles::table.filter(user_roles::user_id.eq(user_id)).select(user_roles::role_id);
+    Ok(native!(conn, |c| query.load(c))?)
 }
 
 /// Replaces a user's roles with exactly `role_ids`.

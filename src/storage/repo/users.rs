@@ -78,12 +78,12 @@ pub fn find_by_unique_email(
 }
 
 pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<UserRow>, StorageError> {
-    Ok(users::table
+    Ok(native!(conn, |c| users::table
         .filter(users::realm_id.eq(realm_id))
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
 }
 
 pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
