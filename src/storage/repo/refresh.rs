@@ -1,4 +1,5 @@
-//! Refresh-token families and their tokens (stored as hashes only).
+//! Refresh-token families and their tokens (stored under a key derived from
+//! the token: its SHA-256, after its non-secret time-ordered part).
 
 use diesel::backend::Backend;
 use diesel::prelude::*;
