@@ -5,7 +5,7 @@ COPY . .
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libsqlite3-0 libssl3 ca-certificates curl \
+RUN apt-get update && apt-get install -y --no-install-recommends libssl3 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/realmgate /usr/local/bin/realmgate
 COPY realms.example.toml /etc/realmgate/realms.toml
