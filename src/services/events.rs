@@ -1,9 +1,16 @@
 //! Recording the audit log without slowing requests down: user events go
 //! through a bounded channel to one writer task that stores them in
 //! batches; admin events (rare, and worth waiting for) are written at once.
+//!
+//! Under load the writer lingers between batches, so each commit carries
+//! hundreds of events instead of a handful: every commit writes the pages it
+//! touched (the table and three indexes) to the WAL, and with small batches
+//! that cost 15 µs of the SQLite writer per token request (perf, client
+//! credentials at 20,000/s). A lone event is stored at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -15,6 +22,9 @@ use crate::storage::repo::events::{self, EventRow};
 const QUEUE: usize = 16 * 1024;
 /// Most events stored in one transaction.
 const BATCH: usize = 512;
+/// How long the writer waits for more events after storing a batch of
+/// several (a sign of load) that was not full (a sign of falling behind).
+const LINGER: Duration = Duration::from_millis(10);
 
 /// A user event: a login, a token, a logout.
 #[derive(Debug, Clone, Default)]
@@ -73,8 +83,12 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
         let rows = std::mem::take(&mut batch);
+        let stored = rows.len();
         if let Err(error) = db.transaction(move |conn| events::insert_events(conn, &rows)).await {
             tracing::warn!(%error, "storing events failed");
+        }
+        if (2..BATCH).contains(&stored) {
+            tokio::time::sleep(LINGER).await;
         }
     }
 }
