@@ -10,7 +10,7 @@ use super::Abort;
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
 use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
-use crate::crypto::{SecretKey, random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
@@ -117,11 +117,12 @@ pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), Stor
 }
 
 enum Outcome {
+    /// Stored and committed, signed before the write (with a reuse grace).
     Issued(TokenResponse),
-    /// Stored and committed; the tokens are signed after the write lock is
-    /// released (signing RS256 under it would serialise every refresh).
+    /// Stored and committed, to be signed now.
     Stored(Box<Rotation>),
-    Replayed(TokenResponse),
+    /// Spent within the reuse grace: the sealed answer its spender got.
+    Replayed(Vec<u8>),
     ReuseDetected {
         family_id: String,
     },
@@ -137,7 +138,7 @@ struct Rotation {
 }
 
 impl Rotation {
-    fn sign(self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
+    fn sign(&self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
         let subject = Subject::User { user: &self.user, auth_time: self.family.auth_time };
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
@@ -151,11 +152,11 @@ impl Rotation {
             access_token,
             token_type: "Bearer".into(),
             expires_in: Some(expires_in),
-            refresh_token: Some(self.refresh_token),
+            refresh_token: Some(self.refresh_token.clone()),
             refresh_expires_in: Some(self.refresh_expires_at - now),
             id_token,
             scope: self.granted.to_string(),
-            user_id: Some(self.family.user_id),
+            user_id: Some(self.family.user_id.clone()),
         })
     }
 }
@@ -216,23 +217,31 @@ pub async fn refresh(
     }
     // A token already spent is a replay: the write decides between the
     // reuse grace and revoking the family, whoever the user is now.
-    let fresh = if token.spent_at.is_none() { Some(owner_and_scopes(owner)?) } else { None };
+    let successor = match token.spent_at {
+        None => Some(successor(state, &entry, &client, family.clone(), owner_and_scopes(owner)?, now)?),
+        Some(_) => None,
+    };
 
-    let secret = state.secret.clone();
-    let (stored_entry, stored_client) = (Arc::clone(&entry), Arc::clone(&client));
+    let stored_entry = Arc::clone(&entry);
     let outcome = state
         .db
         .write(move |conn| {
             Ok(conn.transaction(|conn| {
-                let rotate = Rotate { hash: &hash, family, fresh };
-                rotate_in_transaction(conn, &stored_entry, &stored_client, &secret, rotate, now)
+                let rotate = Rotate { hash: &hash, family, successor };
+                rotate_in_transaction(conn, &stored_entry, rotate, now)
             }))
         })
         .await?;
     match outcome {
         Ok(Outcome::Issued(response)) => Ok(response),
         Ok(Outcome::Stored(rotation)) => rotation.sign(&entry, &client, now),
-        Ok(Outcome::Replayed(response)) => {
+        Ok(Outcome::Replayed(sealed)) => {
+            let response = state
+                .secret
+                .decrypt(&sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
+                .ok_or_else(|| StorageError::Corrupt("unreadable refresh successor".into()))?;
             tracing::info!("refresh token replayed within the reuse grace; same pair returned");
             Ok(response)
         }
@@ -309,34 +318,61 @@ fn grant(
 }
 
 /// What the write needs: the token (by hash), its family, and, if the token
-/// was unspent when read, its user and the scopes to grant.
+/// was unspent when read, its successor.
 struct Rotate<'a> {
     hash: &'a str,
     family: FamilyRow,
-    fresh: Option<(User, ScopeSet)>,
+    successor: Option<Successor>,
+}
+
+/// The token that replaces the presented one, made before the write so the
+/// single writer only stores (signing there would serialise every refresh).
+struct Successor {
+    rotation: Rotation,
+    /// With a reuse grace: the signed answer, and its sealed copy that a
+    /// concurrent retry finds with the spent token.
+    signed: Option<(TokenResponse, Vec<u8>)>,
+}
+
+fn successor(
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    family: FamilyRow,
+    (user, granted): (User, ScopeSet),
+    now: UnixTime,
+) -> Result<Successor, OAuthError> {
+    let settings = &entry.realm.settings;
+    let rotation = Rotation {
+        user,
+        family,
+        granted,
+        refresh_token: new_token(),
+        refresh_expires_at: now + settings.refresh_token_lifetime,
+    };
+    let signed = if settings.refresh_token_reuse_grace > 0 {
+        let response = rotation.sign(entry, client, now)?;
+        let plain = serde_json::to_vec(&response).expect("token responses serialise");
+        let sealed = state.secret.encrypt(&plain);
+        Some((response, sealed))
+    } else {
+        None
+    };
+    Ok(Successor { rotation, signed })
 }
 
 fn rotate_in_transaction(
     conn: &mut DbConnection,
     entry: &RealmEntry,
-    client: &Client,
-    secret: &SecretKey,
     rotate: Rotate<'_>,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let Rotate { hash, family, fresh } = rotate;
+    let Rotate { hash, family, successor } = rotate;
     refresh::lock_family(conn, &family.id)?;
-    if let Some((user, granted)) = fresh {
+    if let Some(successor) = successor {
         // The common case: one statement decides, and only one caller wins.
         if refresh::spend_live_token(conn, hash, &family.id, &family.user_id, now)? == 1 {
-            let rotation = Rotation {
-                user,
-                family,
-                granted,
-                refresh_token: new_token(),
-                refresh_expires_at: now + entry.realm.settings.refresh_token_lifetime,
-            };
-            return store_successor(conn, entry, client, secret, rotation, hash, now);
+            return store_successor(conn, entry, successor, hash, now);
         }
     }
     // Spent (now or before), its family revoked, or its user disabled since
@@ -351,12 +387,7 @@ fn rotate_in_transaction(
     if now - spent_at <= settings.refresh_token_reuse_grace
         && let Some(sealed) = &token.successor
     {
-        let response = secret
-            .decrypt(sealed)
-            .ok()
-            .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
-            .ok_or_else(|| Abort::Storage(StorageError::Corrupt("unreadable refresh successor".into())))?;
-        return Ok(Outcome::Replayed(response));
+        return Ok(Outcome::Replayed(sealed.clone()));
     }
     revoke_grant(conn, &entry.realm.id, &family.id, revocation_horizon(entry, now), now)?;
     Ok(Outcome::ReuseDetected { family_id: family.id })
@@ -366,39 +397,35 @@ fn rotate_in_transaction(
 fn store_successor(
     conn: &mut DbConnection,
     entry: &RealmEntry,
-    client: &Client,
-    secret: &SecretKey,
-    rotation: Rotation,
+    successor: Successor,
     spent_hash: &str,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let settings = &entry.realm.settings;
+    let Successor { rotation, signed } = successor;
     let expires_at = rotation.refresh_expires_at;
-    let family_id = rotation.family.id.clone();
+    let family = &rotation.family;
     refresh::insert_token(
         conn,
         &TokenRow {
             token_hash: refresh_key(&rotation.refresh_token),
-            family_id: family_id.clone(),
+            family_id: family.id.clone(),
             issued_at: now,
             expires_at,
             spent_at: None,
             successor: None,
         },
     )?;
-    if expires_at > rotation.family.expires_at {
-        let slack = settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR;
-        refresh::extend_family(conn, &family_id, expires_at + slack)?;
+    if expires_at > family.expires_at {
+        let slack = entry.realm.settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR;
+        refresh::extend_family(conn, &family.id, expires_at + slack)?;
     }
-    if settings.refresh_token_reuse_grace <= 0 {
-        return Ok(Outcome::Stored(Box::new(rotation)));
+    match signed {
+        Some((response, sealed)) => {
+            refresh::set_successor(conn, spent_hash, &sealed)?;
+            Ok(Outcome::Issued(response))
+        }
+        None => Ok(Outcome::Stored(Box::new(rotation))),
     }
-    // With a reuse grace, a concurrent retry must find the answer stored with
-    // the spent token, so this one is signed before the commit.
-    let response = rotation.sign(entry, client, now).map_err(Abort::Reject)?;
-    let plain = serde_json::to_vec(&response).expect("token responses serialise");
-    refresh::set_successor(conn, spent_hash, &secret.encrypt(&plain))?;
-    Ok(Outcome::Issued(response))
 }
 
 #[cfg(test)]
