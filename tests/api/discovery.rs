@@ -122,7 +122,20 @@ async fn health_and_metrics(app: TestApp) {
     assert_eq!(ready.status, 200);
     assert_eq!(ready.json["status"], "UP");
     app.client_credentials("acme", "svc", "svc-secret", None).await;
+    // Patterns are remembered per path: a path seen again keeps its label,
+    // and a path no route matches never becomes one.
+    for _ in 0..2 {
+        assert_eq!(app.get(&format!("{}/realms/acme/.well-known/openid-configuration", app.base)).await.status, 200);
+        assert_eq!(app.get(&format!("{}/no/such/path-{}", app.base, "x".repeat(40))).await.status, 404);
+    }
     let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    for label in [
+        r#"endpoint="/realms/{realm}/.well-known/openid-configuration",method="GET",status="200"} 2"#,
+        r#"endpoint="unmatched",method="GET",status="404"} 2"#,
+    ] {
+        assert!(metrics.contains(&format!("realmgate_http_requests_total{{{label}")), "{label} in {metrics}");
+    }
+    assert!(!metrics.contains("no/such"), "{metrics}");
     assert!(
         metrics.contains(r#"realmgate_tokens_issued_total{realm="acme",grant_type="client_credentials"} 1"#),
         "{metrics}"
