@@ -171,7 +171,9 @@ start_server() {
       return 0
     fi
     kill -0 "$SPAWNED_PID" 2>/dev/null || die "server exited during start-up; see $log"
-    sleep 0.01
+    # Each try already spends ~6 ms spawning curl; a 10 ms nap on top made
+    # the step ~18 ms, coarser than realmgate's whole restart (~13 ms).
+    sleep 0.001
   done
   die "no 200 from $probe within ${STARTUP_TIMEOUT_S}s; see $log"
 }
