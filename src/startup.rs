@@ -246,13 +246,18 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>, events_retention: i64) {
     loop {
         tokio::time::sleep(PRUNE_INTERVAL).await;
         let now = clock.now();
-        match db.write(move |conn| maintenance::prune(conn, now)).await {
+        match maintenance::prune_and_reclaim(&db, now).await {
             Ok(pruned) => tracing::debug!(?pruned, "pruned expired data"),
             Err(error) => tracing::warn!(%error, "pruning failed"),
         }
         let before_ms = (now - events_retention) * 1000;
-        match db.write(move |conn| crate::storage::repo::events::prune(conn, before_ms)).await {
-            Ok(n) => tracing::debug!(events = n, "pruned old events"),
+        let events = db.write(move |conn| crate::storage::repo::events::prune(conn, before_ms)).await;
+        match events {
+            Ok(0) => {}
+            Ok(n) => match db.run(|conn| maintenance::reclaim(conn, &["events"])).await {
+                Ok(()) => tracing::debug!(events = n, "pruned old events"),
+                Err(error) => tracing::warn!(%error, "reclaiming the space of old events failed"),
+            },
             Err(error) => tracing::warn!(%error, "pruning events failed"),
         }
     }

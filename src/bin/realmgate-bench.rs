@@ -293,16 +293,19 @@ async fn soak(args: &DbArgs, tokens: usize, span: Duration) -> BenchResult<()> {
             written += 1;
         }
         let batch_target = target.clone();
-        pruned_rows += seeder
+        let pruned = seeder
             .db
             .transaction(move |conn| {
                 for (i, at) in batch {
                     write_soak_token(conn, &batch_target, i, at)?;
                 }
-                let p = maintenance::prune(conn, window_end)?;
-                Ok(p.refresh_families + p.codes + p.sessions + p.revocations)
+                maintenance::prune(conn, window_end)
             })
             .await?;
+        pruned_rows += pruned.refresh_families + pruned.codes + pruned.sessions + pruned.revocations;
+        // As the server's pruning job does after each prune.
+        let tables = pruned.tables();
+        seeder.db.run(move |conn| maintenance::reclaim(conn, &tables)).await?;
         if written >= next_report {
             let realm = target.realm_id.clone();
             let counts = seeder.db.run(move |conn| table_counts(conn, &realm)).await?;

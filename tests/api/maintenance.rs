@@ -1,7 +1,9 @@
 //! Pruning keeps the database bounded and never touches live data.
 
-use realmgate::services::maintenance::prune;
-use realmgate::storage::{DatabaseUrl, Db};
+use diesel::RunQueryDsl;
+use diesel::sql_types::Bool;
+use realmgate::services::maintenance::{prune, prune_and_reclaim};
+use realmgate::storage::{DatabaseUrl, Db, DbConnection, StorageError};
 
 use crate::both_backends;
 use crate::browser::{Browser, CHALLENGE, auth_url};
@@ -43,10 +45,27 @@ async fn pruning_removes_only_what_is_dead(app: TestApp) {
 
     // A year later everything above is dead and goes.
     let later = now + 400 * 86400;
-    let pruned = db.write(move |conn| prune(conn, later)).await.unwrap();
+    let pruned = prune_and_reclaim(&db, later).await.unwrap();
     assert!(pruned.refresh_families >= 2, "{pruned:?}");
     assert_eq!((pruned.codes, pruned.sessions, pruned.device_codes), (1, 1, 1), "{pruned:?}");
     assert!(pruned.revocations >= 1, "{pruned:?}");
     let again = db.write(move |conn| prune(conn, later)).await.unwrap();
     assert_eq!(again, Default::default(), "pruning twice finds nothing more");
+    if !db.url().is_sqlite() {
+        for table in ["refresh_tokens", "refresh_families", "auth_codes", "sso_sessions", "revoked_tokens"] {
+            let vacuumed = db.run(move |conn| vacuumed(conn, table)).await.unwrap();
+            assert!(vacuumed, "{table}'s freed space is made reusable");
+        }
+    }
+}
+
+/// Whether the table in the test's schema was vacuumed by a VACUUM command
+/// (`last_vacuum`; autovacuum's runs count under `last_autovacuum`).
+fn vacuumed(conn: &mut DbConnection, table: &'static str) -> Result<bool, StorageError> {
+    let DbConnection::Postgres(pg) = conn else { unreachable!("PostgreSQL only") };
+    let query = format!(
+        "EXISTS (SELECT 1 FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+         AND relname = '{table}' AND last_vacuum IS NOT NULL)"
+    );
+    Ok(diesel::select(diesel::dsl::sql::<Bool>(&query)).get_result(pg)?)
 }
