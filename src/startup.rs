@@ -254,7 +254,7 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>, events_retention: i64) {
         let events = db.write(move |conn| crate::storage::repo::events::prune(conn, before_ms)).await;
         match events {
             Ok(0) => {}
-            Ok(n) => match db.run(|conn| maintenance::reclaim(conn, &["events"])).await {
+            Ok(n) => match maintenance::reclaim_space(&db, vec!["events"]).await {
                 Ok(()) => tracing::debug!(events = n, "pruned old events"),
                 Err(error) => tracing::warn!(%error, "reclaiming the space of old events failed"),
             },

@@ -304,8 +304,7 @@ async fn soak(args: &DbArgs, tokens: usize, span: Duration) -> BenchResult<()> {
             .await?;
         pruned_rows += pruned.refresh_families + pruned.codes + pruned.sessions + pruned.revocations;
         // As the server's pruning job does after each prune.
-        let tables = pruned.tables();
-        seeder.db.run(move |conn| maintenance::reclaim(conn, &tables)).await?;
+        maintenance::reclaim_space(&seeder.db, pruned.tables()).await?;
         if written >= next_report {
             let realm = target.realm_id.clone();
             let counts = seeder.db.run(move |conn| table_counts(conn, &realm)).await?;

@@ -42,11 +42,16 @@ impl Pruned {
 /// then the space it freed made reusable.
 pub async fn prune_and_reclaim(db: &Db, now: UnixTime) -> Result<Pruned, StorageError> {
     let pruned = db.write(move |conn| prune(conn, now)).await?;
-    let tables = pruned.tables();
-    if !tables.is_empty() {
-        db.run(move |conn| reclaim(conn, &tables)).await?;
-    }
+    reclaim_space(db, pruned.tables()).await?;
     Ok(pruned)
+}
+
+/// `reclaim` on a pooled connection, only where there is something to do.
+pub async fn reclaim_space(db: &Db, tables: Vec<&'static str>) -> Result<(), StorageError> {
+    if tables.is_empty() || db.url().is_sqlite() {
+        return Ok(());
+    }
+    db.run(move |conn| reclaim(conn, &tables)).await
 }
 
 /// PostgreSQL reuses the space of deleted rows only once they are vacuumed.
@@ -56,7 +61,7 @@ pub async fn prune_and_reclaim(db: &Db, now: UnixTime) -> Result<Pruned, Storage
 /// bounded either way. It takes no lock that blocks reads or writes, and
 /// skips a table another node is vacuuming. SQLite reuses freed pages by
 /// itself. Must run outside a transaction.
-pub fn reclaim(conn: &mut DbConnection, tables: &[&'static str]) -> Result<(), StorageError> {
+fn reclaim(conn: &mut DbConnection, tables: &[&'static str]) -> Result<(), StorageError> {
     if let DbConnection::Postgres(pg) = conn
         && !tables.is_empty()
     {
