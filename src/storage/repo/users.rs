@@ -165,10 +165,8 @@ pub fn search(
     first: i64,
     max: Option<i64>,
 ) -> Result<Vec<UserRow>, StorageError> {
-    let mut q = filtered(realm_id, filter).order(users::username.asc()).offset(first);
-    if let Some(max) = max {
-        q = q.limit(max);
-    }
+    // Always a LIMIT: SQLite accepts no OFFSET without one.
+    let q = filtered(realm_id, filter).order(users::username.asc()).offset(first).limit(max.unwrap_or(i64::MAX));
     Ok(q.select(UserRow::as_select()).load(conn)?)
 }
 

@@ -161,6 +161,10 @@ async fn users_are_paged_past_one_hundred(app: TestApp) {
     assert_eq!(ids.len(), total, "no user on two pages, none missing");
     assert_eq!(page("?first=200&max=100").await.len(), 0);
     assert_eq!(page("?max=7").await.len(), 7);
+    // a negative max is no limit, a negative first is the start (Keycloak's reading)
+    assert_eq!(page("?first=120&max=-1").await.len(), total - 120);
+    assert_eq!(page("?first=-5&max=-9223372036854775808").await.len(), total);
+    assert_eq!(page("?first=9223372036854775807").await.len(), 0);
     assert_eq!(page("?username=bulk-&first=120&max=100").await.len(), 10);
     assert_eq!(get(&app, "/realms/acme/users/count?username=bulk-", &master).await.json, json!(130));
 }
