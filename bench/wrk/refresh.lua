@@ -80,7 +80,6 @@ non200, starved, queued, codes, first_error = 0, 0, 0, "", nil
 
 local queue, head, tail = {}, 1, 0
 local by_status = {}
-local headers = {}
 
 local function push(token)
   tail = tail + 1
@@ -111,10 +110,17 @@ local function fail(status, body)
   first_error = first_error or (status .. " " .. body:sub(1, 300))
 end
 
+-- The request up to its Content-Length value, built once: wrk.format per
+-- request cost wrk a few microseconds of the CPU it shares with the server.
+local request_head
+
 function init(args)
   for token in slice:gmatch("[^\n]+") do push(token) end
-  headers["Content-Type"] = "application/x-www-form-urlencoded"
-  headers["Authorization"] = "Basic " .. b64.encode(common.env("WRK_BASIC"))
+  request_head = "POST " .. wrk.path .. " HTTP/1.1\r\n"
+    .. "Host: " .. wrk.headers["Host"] .. "\r\n"
+    .. "Content-Type: application/x-www-form-urlencoded\r\n"
+    .. "Authorization: Basic " .. b64.encode(common.env("WRK_BASIC")) .. "\r\n"
+    .. "Content-Length: "
 end
 
 -- Note: wrk calls request() once more at start-up to check the request's
@@ -125,12 +131,25 @@ function request()
     starved = starved + 1
     token = "pool-exhausted"
   end
-  return wrk.format("POST", nil, headers, "grant_type=refresh_token&refresh_token=" .. form_escape(token))
+  -- Tokens are URL-safe today; escaping only when one is not keeps it so.
+  if token:find("[^%w%-%._~]") then token = form_escape(token) end
+  local body = "grant_type=refresh_token&refresh_token=" .. token
+  return request_head .. #body .. "\r\n\r\n" .. body
 end
 
+-- The new token: a plain find in the compact JSON realmgate writes (the
+-- pattern, which tries every position of the 1 KB body, only as fallback).
 function response(status, hdrs, body)
   if status ~= 200 then return fail(status, body) end
-  local token = body:match('"refresh_token"%s*:%s*"([^"]+)"')
+  local token
+  local key = '"refresh_token":"'
+  local at = body:find(key, 1, true)
+  local close = at and body:find('"', at + #key, true)
+  if close then
+    token = body:sub(at + #key, close - 1)
+  else
+    token = body:match('"refresh_token"%s*:%s*"([^"]+)"')
+  end
   if token == nil then return fail(status, body) end
   push(token)
 end
