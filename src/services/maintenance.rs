@@ -46,28 +46,26 @@ pub async fn prune_and_reclaim(db: &Db, now: UnixTime) -> Result<Pruned, Storage
     Ok(pruned)
 }
 
-/// `reclaim` on a pooled connection, only where there is something to do.
-pub async fn reclaim_space(db: &Db, tables: Vec<&'static str>) -> Result<(), StorageError> {
-    if tables.is_empty() || db.url().is_sqlite() {
-        return Ok(());
-    }
-    db.run(move |conn| reclaim(conn, &tables)).await
-}
-
 /// PostgreSQL reuses the space of deleted rows only once they are vacuumed.
 /// Autovacuum does that when it is on, but a server run with it off (as
 /// this project's own test machines are) would grow with every token ever
 /// issued; a plain VACUUM of the tables that lost rows keeps the database
 /// bounded either way. It takes no lock that blocks reads or writes, and
 /// skips a table another node is vacuuming. SQLite reuses freed pages by
-/// itself. Must run outside a transaction.
-fn reclaim(conn: &mut DbConnection, tables: &[&'static str]) -> Result<(), StorageError> {
-    if let DbConnection::Postgres(pg) = conn
-        && !tables.is_empty()
-    {
-        diesel::sql_query(format!("VACUUM (SKIP_LOCKED) {}", tables.join(", "))).execute(pg)?;
+/// itself. Runs on a pooled connection: VACUUM cannot run in a transaction.
+pub async fn reclaim_space(db: &Db, tables: Vec<&'static str>) -> Result<(), StorageError> {
+    // An empty list would vacuum the whole database.
+    if tables.is_empty() || db.url().is_sqlite() {
+        return Ok(());
     }
-    Ok(())
+    let vacuum = format!("VACUUM (SKIP_LOCKED) {}", tables.join(", "));
+    db.run(move |conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            diesel::sql_query(vacuum).execute(pg)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Expired or revoked refresh families, revocations of expired tokens, keys
