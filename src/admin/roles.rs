@@ -11,7 +11,7 @@ use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, derived_id};
 use super::users::to_rep as user_rep;
 use super::{Admin, AdminError, Need, both, change_cached};
-use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
 use crate::state::AppState;
 use crate::storage::repo::{clients, realms, roles, users};
 use crate::storage::{json_list, new_id, to_json_list};
@@ -212,6 +212,10 @@ pub(crate) async fn delete_role(
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_role(state, &realm, &key).await?;
+    // Without it no token could ever administer every realm again.
+    if realm.name == MASTER_REALM && row.name == MASTER_ADMIN_ROLE {
+        return Err(AdminError::bad_request("The master realm's admin role cannot be deleted"));
+    }
     change_cached(state, &realm.name, None, move |conn| roles::delete(conn, &row.id)).await?;
     Ok(())
 }

@@ -56,6 +56,18 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
 
     let info = get(&app, "/serverinfo", &master).await;
     assert!(info.json["systemInfo"]["version"].is_string(), "{}", info.text);
+
+    // The role that makes a master administrator cannot be deleted, by name or by id.
+    let admin_role = get(&app, "/realms/master/roles/admin", &master).await.json;
+    let id = admin_role["id"].as_str().unwrap().to_owned();
+    for path in ["/realms/master/roles/admin".to_owned(), format!("/realms/master/roles-by-id/{id}")] {
+        let answer = call(&app, Method::DELETE, &path, &master, None).await;
+        assert_eq!(answer.status, 400, "{path}: {}", answer.text);
+        assert!(answer.text.contains("cannot be deleted"), "{}", answer.text);
+    }
+    assert_eq!(get(&app, "/realms/master/roles/admin", &master).await.json["id"], id.as_str());
+    // A master administrator still signs in and administers.
+    get(&app, "/realms/master/users", &master_token(&app).await).await;
 }
 
 async fn a_realm_admin_manages_only_its_own_realm(app: TestApp) {
