@@ -18,7 +18,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::storage::repo::{codes, sessions, users};
+use crate::storage::repo::{codes, roles, sessions, users};
 use crate::storage::{DbConnection, StorageError};
 
 /// What the client sent besides the code.
@@ -37,6 +37,7 @@ enum Outcome {
 /// signed after the transaction commits, outside SQLite's single writer.
 struct Granted {
     user: User,
+    role_ids: Vec<String>,
     scope: ScopeSet,
     auth_time: UnixTime,
     grant_id: String,
@@ -65,6 +66,7 @@ pub async fn exchange(
         Ok(Outcome::Granted(granted)) => {
             let grant = UserGrant {
                 user: &granted.user,
+                role_ids: &granted.role_ids,
                 scope: &granted.scope,
                 auth_time: granted.auth_time,
                 grant_id: Some(&granted.grant_id),
@@ -138,6 +140,7 @@ fn exchange_in_transaction(
     let Some(user) = users::find_by_id(conn, &entry.realm.id, &code.user_id)?.filter(|u| u.enabled) else {
         return Err(reject("Session not active"));
     };
+    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     let user = user.to_domain();
     let scope = ScopeSet::parse(&code.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
 
@@ -153,6 +156,7 @@ fn exchange_in_transaction(
     }
     Ok(Outcome::Granted(Box::new(Granted {
         user,
+        role_ids,
         scope,
         auth_time: code.auth_time,
         grant_id: code.grant_id,

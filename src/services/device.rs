@@ -22,7 +22,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::storage::repo::devices::{self, DeviceRow};
 use crate::storage::repo::users::UserRow;
-use crate::storage::repo::{rate_limits, users};
+use crate::storage::repo::{rate_limits, roles, users};
 use crate::storage::{DbConnection, StorageError};
 
 /// RFC 8628 §3.5: each `slow_down` adds this to the interval.
@@ -167,8 +167,10 @@ fn issue_tokens(
     let auth_time = row.auth_time.unwrap_or(now);
     let family =
         client.allows(GrantType::RefreshToken).then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now));
+    let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     let grant = UserGrant {
         user: &user,
+        role_ids: &role_ids,
         scope: &scope,
         auth_time,
         grant_id: family.as_ref().map(|f| f.family.id.as_str()),

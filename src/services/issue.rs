@@ -48,6 +48,8 @@ impl std::fmt::Debug for TokenResponse {
 pub enum Subject<'a> {
     User {
         user: &'a User,
+        /// The realm roles the user holds, for the `realm_access` claim.
+        role_ids: &'a [String],
         auth_time: UnixTime,
     },
     /// The client acting for itself (`client_credentials`).
@@ -77,12 +79,16 @@ pub fn access_token(
     now: UnixTime,
 ) -> Result<(String, i64), OAuthError> {
     let lifetime = entry.realm.settings.access_token_lifetime;
-    let (sub, auth_time, preferred_username, resource_access) = match subject {
-        Subject::User { user, auth_time } => (user.id.clone(), Some(*auth_time), Some(user.username.clone()), None),
+    let (sub, auth_time, preferred_username, resource_access, realm_access) = match subject {
+        Subject::User { user, role_ids, auth_time } => {
+            let roles = entry.role_names_of(role_ids);
+            let access = (!roles.is_empty()).then(|| serde_json::json!({ "roles": roles }));
+            (user.id.clone(), Some(*auth_time), Some(user.username.clone()), None, access)
+        }
         Subject::Client => {
             let roles = &client.service_account_roles;
             let access = (!roles.is_empty()).then(|| serde_json::json!({ "realm-management": { "roles": roles } }));
-            (client.id.clone(), None, None, access)
+            (client.id.clone(), None, None, access, None)
         }
     };
     let claims = AccessClaims {
@@ -93,10 +99,12 @@ pub fn access_token(
         iat: now,
         jti,
         client_id: client.client_id.clone(),
+        azp: Some(client.client_id.clone()),
         scope: scope.to_string(),
         auth_time,
         preferred_username,
         resource_access,
+        realm_access,
     };
     Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, lifetime))
 }
@@ -165,6 +173,8 @@ pub fn id_token(
 /// A grant to a user, as the token response needs it.
 pub struct UserGrant<'a> {
     pub user: &'a User,
+    /// The realm roles the user holds.
+    pub role_ids: &'a [String],
     pub scope: &'a ScopeSet,
     pub auth_time: UnixTime,
     /// Named in every access token's jti, so the grant is revoked as one.
@@ -182,7 +192,7 @@ pub fn user_tokens(
     refresh: Option<(&str, UnixTime)>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let subject = Subject::User { user: grant.user, auth_time: grant.auth_time };
+    let subject = Subject::User { user: grant.user, role_ids: grant.role_ids, auth_time: grant.auth_time };
     let (access_token, expires_in) = access_token(entry, client, &subject, grant.scope, new_jti(grant.grant_id), now)?;
     let id_token = if grant.scope.contains("openid") {
         let extras =

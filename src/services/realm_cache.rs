@@ -41,6 +41,8 @@ pub struct RealmEntry {
     pub custom_scopes: Vec<ScopeInfo>,
     /// Role id → the scopes a holder of the role may be granted.
     pub role_scopes: HashMap<String, Vec<String>>,
+    /// Role id → the role's name.
+    pub role_names: HashMap<String, String>,
     pub clients: HashMap<String, Arc<Client>>,
     pub keys: KeyRing,
     /// Rendered discovery documents, filled on first use.
@@ -69,6 +71,14 @@ impl RealmEntry {
             .filter_map(|id| self.role_scopes.get(id))
             .flat_map(|scopes| scopes.iter().map(String::as_str));
         self.scopes.allowed_by_roles(role_scopes)
+    }
+
+    /// The names of the realm roles among `role_ids`, sorted.
+    pub fn role_names_of(&self, role_ids: &[String]) -> Vec<&str> {
+        let mut names: Vec<&str> =
+            role_ids.iter().filter_map(|id| self.role_names.get(id)).map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 }
 
@@ -146,6 +156,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
     let catalog = ScopeCatalog::new(implies.iter().map(|(n, i)| (n.as_str(), i.as_slice())));
     let role_scopes =
         s.roles.iter().map(|row| Ok((row.id.clone(), json_list(&row.scopes)?))).collect::<Result<_, StorageError>>()?;
+    let role_names = s.roles.iter().map(|row| (row.id.clone(), row.name.clone())).collect();
     let clients = s
         .clients
         .iter()
@@ -160,6 +171,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
             .map(|r| ScopeInfo { name: r.name.clone(), description: r.description.clone() })
             .collect(),
         role_scopes,
+        role_names,
         clients,
         keys: KeyRing::from_rows(&s.keys, secret)?,
         documents: OnceLock::new(),

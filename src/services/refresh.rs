@@ -131,6 +131,7 @@ enum Outcome {
 /// What a refresh grants, ready to be signed.
 struct Rotation {
     user: User,
+    role_ids: Vec<String>,
     family: FamilyRow,
     granted: ScopeSet,
     refresh_token: String,
@@ -139,7 +140,7 @@ struct Rotation {
 
 impl Rotation {
     fn sign(&self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
-        let subject = Subject::User { user: &self.user, auth_time: self.family.auth_time };
+        let subject = Subject::User { user: &self.user, role_ids: &self.role_ids, auth_time: self.family.auth_time };
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
         let id_token = if self.granted.contains("openid") {
@@ -171,6 +172,13 @@ fn reject(code: ErrorCode, description: &'static str) -> OAuthError {
 /// runs that much later. (The row's expiry only bounds pruning; each token
 /// carries its own.)
 const FAMILY_EXPIRY_SLACK_DIVISOR: i64 = 8;
+
+/// The token's user, the realm roles they hold, and the scopes a refresh grants them.
+struct Owner {
+    user: User,
+    role_ids: Vec<String>,
+    granted: ScopeSet,
+}
 
 /// The presented token as read before the write, with its family and, while
 /// the user is enabled, the user and the role ids that bound its scopes.
@@ -206,13 +214,14 @@ pub async fn refresh(
         let Some((user, role_ids)) = owner else {
             return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
         };
-        Ok((user, grant(&entry, &client, &family, &requested, &role_ids)?))
+        let granted = grant(&entry, &client, &family, &requested, &role_ids)?;
+        Ok(Owner { user, role_ids, granted })
     };
     if !entry.realm.settings.refresh_token_rotation {
         // Nothing to write: the same refresh token stays valid.
-        let (user, granted) = owner_and_scopes(owner)?;
+        let Owner { user, role_ids, granted } = owner_and_scopes(owner)?;
         let refresh_expires_at = token.expires_at;
-        let rotation = Rotation { user, family, granted, refresh_token: presented, refresh_expires_at };
+        let rotation = Rotation { user, role_ids, family, granted, refresh_token: presented, refresh_expires_at };
         return rotation.sign(&entry, &client, now);
     }
     // A token already spent is a replay: the write decides between the
@@ -339,12 +348,13 @@ fn successor(
     entry: &RealmEntry,
     client: &Client,
     family: FamilyRow,
-    (user, granted): (User, ScopeSet),
+    Owner { user, role_ids, granted }: Owner,
     now: UnixTime,
 ) -> Result<Successor, OAuthError> {
     let settings = &entry.realm.settings;
     let rotation = Rotation {
         user,
+        role_ids,
         family,
         granted,
         refresh_token: new_token(),

@@ -18,6 +18,9 @@ pub struct AccessClaims {
     /// so revoking the family revokes them too.
     pub jti: String,
     pub client_id: String,
+    /// The authorized party, as in Keycloak's access tokens: the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
     pub scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
@@ -27,6 +30,9 @@ pub struct AccessClaims {
     /// `{"realm-management": {"roles": [...]}}` for a service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_access: Option<serde_json::Value>,
+    /// The user's realm roles, as Keycloak carries them: `{"roles": [...]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm_access: Option<serde_json::Value>,
 }
 
 impl AccessClaims {

@@ -11,7 +11,7 @@ use openidconnect::{
 
 use crate::both_backends;
 use crate::browser::Browser;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, jwt_parts};
 
 both_backends!(openidconnect_runs_the_code_flow_with_pkce, openidconnect_runs_implicit_and_hybrid);
 
@@ -72,6 +72,9 @@ async fn openidconnect_runs_the_code_flow_with_pkce(app: TestApp) {
     .unwrap();
     assert_eq!(&actual, expected);
     assert!(tokens.refresh_token().is_some());
+    let (_, access) = jwt_parts(tokens.access_token().secret());
+    assert_eq!(access["realm_access"], serde_json::json!({"roles": ["editor"]}), "{access}");
+    assert_eq!(access["azp"], "web");
     let info = app.userinfo("acme", tokens.access_token().secret()).await;
     assert_eq!(info.json["sub"], claims.subject().as_str());
 
@@ -124,6 +127,10 @@ async fn openidconnect_runs_implicit_and_hybrid(app: TestApp) {
         assert_eq!(params["iss"], app.issuer("acme"));
         assert_eq!(params.contains_key("code"), types.contains(&CoreResponseType::Code), "{types:?}");
         assert_eq!(params.contains_key("access_token"), types.contains(&CoreResponseType::Token), "{types:?}");
+        if let Some(token) = params.get("access_token") {
+            let (_, access) = jwt_parts(token);
+            assert_eq!(access["realm_access"], serde_json::json!({"roles": ["editor"]}), "{types:?}: {access}");
+        }
         let Some(raw) = params.get("id_token") else {
             assert!(!types.contains(&CoreResponseType::IdToken));
             continue;

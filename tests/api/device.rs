@@ -4,7 +4,7 @@
 
 use crate::both_backends;
 use crate::browser::{Browser, Page};
-use crate::helpers::{Answer, TestApp};
+use crate::helpers::{Answer, TestApp, jwt_parts};
 
 both_backends!(
     a_device_is_approved_and_gets_tokens_once,
@@ -79,6 +79,8 @@ async fn a_device_is_approved_and_gets_tokens_once(app: TestApp) {
     assert_eq!(tokens.json["scope"], "openid roms.read roms.write");
     assert!(tokens.json["id_token"].is_string() && tokens.json["refresh_token"].is_string());
     assert_eq!(app.userinfo("acme", tokens.str("access_token")).await.status, 200);
+    let (_, access) = jwt_parts(tokens.str("access_token"));
+    assert_eq!(access["realm_access"], serde_json::json!({"roles": ["editor"]}), "{access}");
     app.clock.advance(20);
     poll(&app, &device_code).await.assert_error(400, "invalid_grant");
     // The code cannot be entered again either.

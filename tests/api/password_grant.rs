@@ -28,6 +28,9 @@ async fn password_grant_issues_rfc9068_tokens(app: TestApp) {
     }
     assert_eq!(claims["iss"], app.issuer("acme"));
     assert_eq!(claims["client_id"], "web");
+    // Keycloak's claims, which many resource servers read.
+    assert_eq!(claims["azp"], "web");
+    assert_eq!(claims["realm_access"], serde_json::json!({"roles": ["editor"]}));
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
 
     let (id_header, id) = jwt_parts(answer.str("id_token"));
@@ -86,7 +89,9 @@ async fn client_credentials_tokens_describe_the_client(app: TestApp) {
     assert_eq!(answer.json["scope"], "roms.read roms.write");
     let (_, claims) = jwt_parts(answer.str("access_token"));
     assert_eq!(claims["client_id"], "svc");
+    assert_eq!(claims["azp"], "svc");
     assert!(claims.get("preferred_username").is_none());
+    assert!(claims.get("realm_access").is_none(), "a client holds no realm roles: {claims}");
 
     let es = app.client_credentials("other", "svc", "svc-secret", Some("openid")).await;
     assert_eq!(es.status, 200, "{}", es.json);

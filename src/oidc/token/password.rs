@@ -42,6 +42,7 @@ pub async fn grant(
         .then(|| refresh::prepare_family(entry, client, &user.id, &granted, now, now));
     let grant = UserGrant {
         user,
+        role_ids: &signed_in.role_ids,
         scope: &granted,
         auth_time: now,
         grant_id: family.as_ref().map(|f| f.family.id.as_str()),

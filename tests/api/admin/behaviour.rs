@@ -17,6 +17,7 @@ both_backends!(
     a_realm_created_through_the_api_is_exported,
     admin_logout_ends_sessions_and_password_grants,
     a_disabled_user_cannot_refresh_until_enabled_again,
+    role_mappings_show_in_the_next_access_token,
 );
 
 async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
@@ -226,4 +227,32 @@ async fn a_disabled_user_cannot_refresh_until_enabled_again(app: TestApp) {
     let again = app.refresh("acme", ("web", "web-secret"), &refresh_token).await;
     assert_eq!(again.status, 200, "{}", again.json);
     assert_ne!(again.str("refresh_token"), refresh_token);
+}
+
+/// Keycloak's `realm_access.roles`: the realm roles the user holds when the
+/// token is issued, so a refresh shows a change of roles.
+async fn role_mappings_show_in_the_next_access_token(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "").await;
+    let (_, claims) = jwt_parts(tokens.str("access_token"));
+    assert!(claims.get("realm_access").is_none(), "alice holds no role yet: {claims}");
+    assert_eq!(claims["azp"], "web");
+
+    create(&app, "/realms/acme/roles", &master, json!({"name": "auditor"})).await;
+    let auditor = get(&app, "/realms/acme/roles/auditor", &master).await.json;
+    let viewer = get(&app, "/realms/acme/roles/viewer", &master).await.json;
+    let mappings = format!("/realms/acme/users/{alice}/role-mappings/realm");
+    let added = call(&app, Method::POST, &mappings, &master, Some(json!([viewer, auditor]))).await;
+    assert_eq!(added.status, 204, "{}", added.text);
+    let refreshed = app.refresh("acme", ("web", "web-secret"), tokens.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    let (_, claims) = jwt_parts(refreshed.str("access_token"));
+    assert_eq!(claims["realm_access"], json!({"roles": ["auditor", "viewer"]}));
+
+    let removed = call(&app, Method::DELETE, &mappings, &master, Some(json!([auditor]))).await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let again = app.refresh("acme", ("web", "web-secret"), refreshed.str("refresh_token")).await;
+    let (_, claims) = jwt_parts(again.str("access_token"));
+    assert_eq!(claims["realm_access"], json!({"roles": ["viewer"]}));
 }
