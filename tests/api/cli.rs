@@ -174,3 +174,90 @@ async fn realm_files_are_strict_and_atomic_sqlite() {
 async fn realm_files_are_strict_and_atomic_postgres() {
     realm_files_are_strict_and_atomic(Backend::Postgres).await;
 }
+
+const LOG_REALM: &str = r#"
+[[realms]]
+name = "logs"
+
+  [[realms.users]]
+  username = "lena"
+  password = "lena-pw-5521"
+
+  [[realms.clients]]
+  client_id = "app"
+  secret = "app-secret-4410"
+  grant_types = ["password", "refresh_token"]
+  scopes = ["openid"]
+"#;
+
+/// The server's own log at its default level: a malformed request is
+/// answered 400 and leaves no ERROR (any client could otherwise fill the
+/// log with them), and no password, client secret or token appears in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_log_holds_no_client_errors_and_no_secrets() {
+    use std::io::{Read, Write};
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = db.dir.path().join("serve.log");
+    let realm_file = db.dir.path().join("logs.toml");
+    std::fs::write(&realm_file, LOG_REALM).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_realmgate"))
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--realms"])
+        .arg(&realm_file)
+        .env_remove("RUST_LOG")
+        .env_remove("REALMGATE_ADMIN_USER")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start realmgate serve");
+    let ready = format!("http://127.0.0.1:{port}/health/ready");
+    eventually("the server answers", || async { reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) })
+        .await;
+
+    for request in [
+        "GET /health/live HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+        "GET /health/live HTTP/9.9\r\nHost: x\r\n\r\n",
+        "POST /realms/master/protocol/openid-connect/token HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n",
+    ] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{request:?}: {answer:?}");
+    }
+
+    let token_url = format!("http://127.0.0.1:{port}/realms/logs/protocol/openid-connect/token");
+    let http = reqwest::Client::new();
+    let grant = |password: &'static str| {
+        let form = [("grant_type", "password"), ("username", "lena"), ("password", password), ("scope", "openid")];
+        http.post(&token_url).basic_auth("app", Some("app-secret-4410")).form(&form).send()
+    };
+    assert_eq!(grant("wrong-pw-9921").await.unwrap().status(), 400);
+    let tokens: serde_json::Value = grant("lena-pw-5521").await.unwrap().json().await.unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let access_token = tokens["access_token"].as_str().expect("an access token").to_owned();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())];
+    let refreshed = http.post(&token_url).basic_auth("app", Some("app-secret-4410")).form(&form).send().await;
+    assert_eq!(refreshed.unwrap().status(), 200);
+    let replayed = http.post(&token_url).basic_auth("app", Some("app-secret-4410")).form(&form).send().await;
+    assert_eq!(replayed.unwrap().status(), 400, "a replayed refresh token is refused (and logged as reuse)");
+    let userinfo = format!("http://127.0.0.1:{port}/realms/logs/protocol/openid-connect/userinfo");
+    assert_eq!(http.get(&userinfo).bearer_auth(&access_token).send().await.unwrap().status(), 401, "revoked");
+    // The dispatcher logs after it has answered and closed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("INFO"), "the server logged its start: {logged}");
+    assert!(logged.contains("WARN"), "the refresh token reuse was logged: {logged}");
+    assert!(!logged.contains("ERROR"), "{logged}");
+    assert!(!logged.contains('\u{1b}'), "no terminal colours in a log file: {logged:?}");
+    for secret in ["lena-pw-5521", "wrong-pw-9921", "app-secret-4410", &refresh_token, &access_token] {
+        assert!(!logged.contains(secret), "{secret} is in the log: {logged}");
+    }
+    let signature = access_token.rsplit('.').next().unwrap();
+    assert!(!logged.contains(signature), "{logged}");
+}
