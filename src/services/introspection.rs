@@ -63,6 +63,16 @@ pub async fn introspect(
         if let Some(username) = claims.preferred_username {
             answer["username"] = username.into();
         }
+        // Keycloak answers with the token's claims: resource servers read roles here too.
+        for (name, claim) in [
+            ("azp", claims.azp.map(Value::from)),
+            ("realm_access", claims.realm_access),
+            ("resource_access", claims.resource_access),
+        ] {
+            if let Some(value) = claim {
+                answer[name] = value;
+            }
+        }
         return Ok(answer);
     }
 

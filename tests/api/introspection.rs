@@ -27,6 +27,9 @@ async fn introspection_reports_active_tokens(app: TestApp) {
     for field in ["sub", "exp", "iat", "aud", "jti"] {
         assert!(!a[field].is_null(), "{field} missing: {a}");
     }
+    // Keycloak's role claims, as the token carries them.
+    assert_eq!(a["azp"], "web");
+    assert_eq!(a["realm_access"], json!({"roles": ["editor"]}));
     let refresh = app.introspect("acme", SVC, tokens.str("refresh_token")).await;
     assert_eq!(refresh.json["active"], true, "{}", refresh.json);
     assert_eq!(refresh.json["client_id"], "web");
@@ -36,6 +39,8 @@ async fn introspection_reports_active_tokens(app: TestApp) {
     let own = app.introspect("acme", ("web", "web-secret"), cc.str("access_token")).await;
     assert_eq!(own.json["active"], true);
     assert_eq!(own.json["client_id"], "svc");
+    assert_eq!(own.json["azp"], "svc");
+    assert!(own.json.get("realm_access").is_none(), "{}", own.json);
 }
 
 async fn introspection_says_only_inactive_otherwise(app: TestApp) {
