@@ -98,13 +98,6 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     Ok(out)
 }
 
-fn flag(map: &Map<String, Value>, key: &str) -> Option<bool> {
-    match map.get(key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
-        _ => None,
-    }
-}
 
 fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, AdminError> {
     match value {
@@ -132,22 +125,22 @@ fn to_row(
 ) -> Result<clients::ClientRow, AdminError> {
     let client_id = rep::str_field(map, "clientId").ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
     validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
-    let attrs = map.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    let attrs = rep::attributes(map)?;
     let mut grants = Vec::new();
     let wanted = [
-        (flag(map, "standardFlowEnabled").unwrap_or(true), GrantType::AuthorizationCode),
-        (flag(map, "implicitFlowEnabled").unwrap_or(false), GrantType::Implicit),
-        (flag(map, "directAccessGrantsEnabled").unwrap_or(false), GrantType::Password),
-        (flag(map, "serviceAccountsEnabled").unwrap_or(false), GrantType::ClientCredentials),
-        (flag(&attrs, DEVICE_ATTRIBUTE).unwrap_or(false), GrantType::DeviceCode),
-        (flag(&attrs, REFRESH_ATTRIBUTE).unwrap_or(true), GrantType::RefreshToken),
+        (rep::bool_field(map, "standardFlowEnabled")?.unwrap_or(true), GrantType::AuthorizationCode),
+        (rep::bool_field(map, "implicitFlowEnabled")?.unwrap_or(false), GrantType::Implicit),
+        (rep::bool_field(map, "directAccessGrantsEnabled")?.unwrap_or(false), GrantType::Password),
+        (rep::bool_field(map, "serviceAccountsEnabled")?.unwrap_or(false), GrantType::ClientCredentials),
+        (rep::bool_field(&attrs, DEVICE_ATTRIBUTE)?.unwrap_or(false), GrantType::DeviceCode),
+        (rep::bool_field(&attrs, REFRESH_ATTRIBUTE)?.unwrap_or(true), GrantType::RefreshToken),
     ];
     for (on, grant) in wanted {
         if on {
             grants.push(grant.as_str());
         }
     }
-    let public = flag(map, "publicClient").unwrap_or(false);
+    let public = rep::bool_field(map, "publicClient")?.unwrap_or(false);
     let secret_ciphertext = if public {
         if grants.contains(&GrantType::ClientCredentials.as_str()) {
             return Err(AdminError::bad_request("A public client cannot have a service account"));
@@ -208,8 +201,8 @@ fn to_row(
         post_logout_redirect_uris: to_json_list(&post_logout),
         grant_types: to_json_list(&grants),
         scopes: to_json_list(&scopes),
-        consent_required: flag(map, "consentRequired").unwrap_or(false),
-        enabled: flag(map, "enabled").unwrap_or(true),
+        consent_required: rep::bool_field(map, "consentRequired")?.unwrap_or(false),
+        enabled: rep::bool_field(map, "enabled")?.unwrap_or(true),
         attributes: Value::Object(opaque).to_string(),
         created_at: existing.map_or(now, |e| e.created_at),
     })
@@ -344,7 +337,7 @@ pub(crate) async fn update_client(
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;
-    let merged = rep::merge(to_rep(&existing, None)?, changes);
+    let merged = rep::merge_with_attributes(to_rep(&existing, None)?, changes)?;
     if rep::str_field(&merged, "clientId") != Some(existing.client_id.as_str())
         && BUILT_IN_CLIENTS.contains(&existing.client_id.as_str())
     {

@@ -337,7 +337,10 @@ async fn put_config(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::ManageRealm)?;
-    Body::read(payload).await?.object()?;
+    let sent = Body::read(payload).await?.object()?;
+    for flag in ["eventsEnabled", "adminEventsEnabled", "adminEventsDetailsEnabled"] {
+        rep::bool_field(&sent, flag)?;
+    }
     find_realm(&state, &path).await?;
     Ok(rep::no_content())
 }

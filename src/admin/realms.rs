@@ -119,32 +119,27 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     if let Some(alg) = rep::str_field(map, "defaultSignatureAlgorithm") {
         s.signing_algorithm = alg.parse::<SigningAlgorithm>().map_err(|e| AdminError::bad_request(e.0))?;
     }
-    if let Some(rotate) = map.get("revokeRefreshToken").and_then(Value::as_bool) {
+    if let Some(rotate) = rep::bool_field(map, "revokeRefreshToken")? {
         s.refresh_token_rotation = rotate;
     }
-    if let Some(Value::Object(attrs)) = map.get("attributes") {
-        let number = |key: &str, current: i64, least: i64| -> Result<i64, AdminError> {
-            match attrs.get(key) {
-                None | Some(Value::Null) => Ok(current),
-                Some(v) => {
-                    v.as_str().and_then(|t| t.parse().ok()).or_else(|| v.as_i64()).filter(|n| *n >= least).ok_or_else(
-                        || AdminError::bad_request(format!("attribute `{key}` must be a number of seconds")),
-                    )
-                }
+    let attrs = &rep::attributes(map)?;
+    let number = |key: &str, current: i64, least: i64| -> Result<i64, AdminError> {
+        match attrs.get(key) {
+            None | Some(Value::Null) => Ok(current),
+            Some(v) => {
+                v.as_str().and_then(|t| t.parse().ok()).or_else(|| v.as_i64()).filter(|n| *n >= least).ok_or_else(
+                    || AdminError::bad_request(format!("attribute `{key}` must be a number of seconds")),
+                )
             }
-        };
-        let flag = |key: &str, current: bool| match attrs.get(key) {
-            Some(Value::String(t)) => t.eq_ignore_ascii_case("true"),
-            Some(Value::Bool(b)) => *b,
-            _ => current,
-        };
-        s.id_token_lifetime = number(ID_TOKEN, s.id_token_lifetime, 1)?;
-        s.refresh_token_lifetime = number(REFRESH_TOKEN, s.refresh_token_lifetime, 1)?;
-        s.refresh_token_reuse_grace = number(REUSE_GRACE, s.refresh_token_reuse_grace, 0)?;
-        s.query_tokens = flag(QUERY_TOKENS, s.query_tokens);
-        s.basic_auth = flag(BASIC_AUTH, s.basic_auth);
-    }
-    let enabled = map.get("enabled").and_then(Value::as_bool);
+        }
+    };
+    let flag = |key: &str, current: bool| Ok::<_, AdminError>(rep::bool_field(attrs, key)?.unwrap_or(current));
+    s.id_token_lifetime = number(ID_TOKEN, s.id_token_lifetime, 1)?;
+    s.refresh_token_lifetime = number(REFRESH_TOKEN, s.refresh_token_lifetime, 1)?;
+    s.refresh_token_reuse_grace = number(REUSE_GRACE, s.refresh_token_reuse_grace, 0)?;
+    s.query_tokens = flag(QUERY_TOKENS, s.query_tokens)?;
+    s.basic_auth = flag(BASIC_AUTH, s.basic_auth)?;
+    let enabled = rep::bool_field(map, "enabled")?;
     Ok((s, enabled))
 }
 
@@ -260,7 +255,7 @@ pub(crate) async fn update_realm_from(
     if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
-    let merged = rep::merge(to_rep(&existing), changes);
+    let merged = rep::merge_with_attributes(to_rep(&existing), changes)?;
     let base = existing.to_domain()?.settings;
     let (settings, enabled) = settings_from(&merged, base)?;
     let opaque = opaque_of(&merged);

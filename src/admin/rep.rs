@@ -58,6 +58,59 @@ pub fn merge(mut current: Map<String, Value>, changes: Map<String, Value>) -> Ma
     current
 }
 
+/// A boolean field: `true`/`false`, or those words as strings in any case
+/// (Keycloak's attributes are strings); absent or `null`: `None`; anything
+/// else is refused, so that a typo never turns a setting off.
+pub fn bool_field(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, AdminError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(value)) => Ok(Some(*value)),
+        Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(AdminError::bad_request(format!("`{key}` must be true or false"))),
+    }
+}
+
+/// The `attributes` object of a representation (empty when absent or `null`).
+pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminError> {
+    match map.get("attributes") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(attributes)) => Ok(attributes.clone()),
+        Some(_) => Err(AdminError::bad_request("`attributes` must be an object")),
+    }
+}
+
+/// Merge-on-PUT for realms, clients and client scopes: as `merge`, and
+/// their `attributes` merge key by key, as Keycloak's do: a key sent sets
+/// its value, one sent as `null` or `""` is removed, one left out is kept
+/// (it may carry a setting realmgate models, such as a client's
+/// post-logout redirect URIs).
+pub fn merge_with_attributes(
+    current: Map<String, Value>,
+    mut changes: Map<String, Value>,
+) -> Result<Map<String, Value>, AdminError> {
+    let mut attributes = match current.get("attributes") {
+        Some(Value::Object(attributes)) => attributes.clone(),
+        _ => Map::new(),
+    };
+    match changes.remove("attributes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(sent)) => {
+            for (key, value) in sent {
+                match value {
+                    Value::Null => attributes.remove(&key),
+                    Value::String(text) if text.is_empty() => attributes.remove(&key),
+                    value => attributes.insert(key, value),
+                };
+            }
+        }
+        Some(_) => return Err(AdminError::bad_request("`attributes` must be an object")),
+    }
+    let mut merged = merge(current, changes);
+    merged.insert("attributes".into(), Value::Object(attributes));
+    Ok(merged)
+}
+
 /// Query parameters: the last value of each name wins; booleans are
 /// case-insensitive (`exact=True`).
 pub struct Query(HashMap<String, String>);

@@ -235,7 +235,7 @@ pub(crate) async fn update_scope(
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
     }
     let Value::Object(current_rep) = to_rep(current) else { unreachable!("a scope representation is an object") };
-    let (name, description, implies) = fields(&rep::merge(current_rep, changes), &known)?;
+    let (name, description, implies) = fields(&rep::merge_with_attributes(current_rep, changes)?, &known)?;
     if name != current.name {
         return Err(AdminError::bad_request("Renaming a scope is not supported"));
     }

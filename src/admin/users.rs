@@ -81,8 +81,8 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     row.email = optional_text(map, "email")?;
     row.given_name = optional_text(map, "firstName")?;
     row.family_name = optional_text(map, "lastName")?;
-    row.email_verified = map.get("emailVerified").and_then(Value::as_bool).unwrap_or(false);
-    row.enabled = map.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    row.email_verified = rep::bool_field(map, "emailVerified")?.unwrap_or(false);
+    row.enabled = rep::bool_field(map, "enabled")?.unwrap_or(false);
     if let Some(Value::Array(actions)) = map.get("requiredActions") {
         row.password_temporary = actions.iter().any(|a| a.as_str() == Some(UPDATE_PASSWORD));
     }

@@ -261,12 +261,21 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     assert_eq!(got["smtpServer"], json!({"host": "mail.example.com"}));
     assert_eq!(got["bruteForceProtected"], false);
     assert_eq!(got["attributes"]["frontendUrl"], "https://id.example.com");
+    // Attributes merge key by key, as Keycloak's do; "" removes one.
+    change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"attributes": {"x1": "1"}}"#)).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert_eq!((&got["attributes"]["frontendUrl"], &got["attributes"]["x1"]), (&json!("https://id.example.com"), &json!("1")));
+    change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"attributes": {"x1": ""}}"#)).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert!(got["attributes"].get("x1").is_none(), "{got}");
+    assert_eq!(got["attributes"]["frontendUrl"], "https://id.example.com");
 
     let client = json!({
         "clientId": "fc",
         "frontchannelLogout": true,
         "webOrigins": ["+"],
-        "attributes": {"pkce.code.challenge.method": "S256"},
+        "redirectUris": ["http://127.0.0.1:9/cb"],
+        "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "http://127.0.0.1:9/bye"},
     });
     let id = create(&app, "/realms/acme/clients", &master, client).await;
     let path = format!("/realms/acme/clients/{id}");
@@ -277,6 +286,12 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     let got = get(&app, &path, &master).await.json;
     assert_eq!((&got["frontchannelLogout"], &got["description"]), (&json!(false), &json!("d")), "{got}");
     assert_eq!((&got["webOrigins"], &got["attributes"]["pkce.code.challenge.method"]), (&json!(["+"]), &json!("S256")));
+    // Sending one attribute keeps the others, the modelled post-logout URIs too.
+    change(&app, Method::PUT, &path, &master, Some(r#"{"attributes": {"x.custom": "1"}}"#)).await;
+    let got = get(&app, &path, &master).await.json;
+    assert_eq!(got["attributes"]["x.custom"], "1");
+    assert_eq!(got["attributes"]["pkce.code.challenge.method"], "S256", "{got}");
+    assert_eq!(got["attributes"]["post.logout.redirect.uris"], "http://127.0.0.1:9/bye", "{got}");
 
     let user = json!({"username": "tagged", "enabled": true, "attributes": {"team": ["blue"]}});
     let id = create(&app, "/realms/acme/users", &master, user).await;
@@ -326,6 +341,14 @@ async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
         (Method::PUT, "/realms/acme", "not json"),
         (Method::POST, grants.as_str(), r#"{"name": "viewer"}"#),
         (Method::GET, "/realms/acme/users?first=x", ""),
+        // Wrong types never quietly turn a setting off.
+        (Method::PUT, "/realms/acme", r#"{"enabled": "yes"}"#),
+        (Method::PUT, "/realms/acme", r#"{"revokeRefreshToken": "nah"}"#),
+        (Method::PUT, "/realms/acme", r#"{"attributes": "str"}"#),
+        (Method::PUT, "/realms/acme", r#"{"attributes": {"realmgate.queryTokens": "maybe"}}"#),
+        (Method::POST, "/realms/acme/clients", r#"{"clientId": "typo", "standardFlowEnabled": "yes"}"#),
+        (Method::POST, "/realms/acme/users", r#"{"username": "wt1", "enabled": "nope"}"#),
+        (Method::PUT, "/realms/acme/events/config", r#"{"eventsEnabled": "x"}"#),
     ] {
         let answer = app.admin(method.clone(), path, Some(&master), Some(body)).await;
         assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.text);
@@ -333,6 +356,8 @@ async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
     }
     assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3), "nothing was added");
     assert_eq!(get(&app, "/realms/acme", &master).await.json["accessTokenLifespan"], 600);
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["enabled"], true);
+    assert_eq!(get(&app, "/realms/acme/clients?clientId=typo", &master).await.json, json!([]));
     // Last, so that a wording slip does not hide the checks above.
     let wrong: Vec<&str> = errors.iter().filter(|a| !not_found_body(a)).map(|a| a.text.as_str()).collect();
     assert!(wrong.is_empty(), "404 bodies must read {{\"error\": \"… not found\"}}: {wrong:?}");
