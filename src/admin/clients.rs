@@ -98,7 +98,6 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     Ok(out)
 }
 
-
 fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, AdminError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),

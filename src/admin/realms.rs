@@ -126,11 +126,12 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     let number = |key: &str, current: i64, least: i64| -> Result<i64, AdminError> {
         match attrs.get(key) {
             None | Some(Value::Null) => Ok(current),
-            Some(v) => {
-                v.as_str().and_then(|t| t.parse().ok()).or_else(|| v.as_i64()).filter(|n| *n >= least).ok_or_else(
-                    || AdminError::bad_request(format!("attribute `{key}` must be a number of seconds")),
-                )
-            }
+            Some(v) => v
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .or_else(|| v.as_i64())
+                .filter(|n| *n >= least)
+                .ok_or_else(|| AdminError::bad_request(format!("attribute `{key}` must be a number of seconds"))),
         }
     };
     let flag = |key: &str, current: bool| Ok::<_, AdminError>(rep::bool_field(attrs, key)?.unwrap_or(current));

@@ -543,6 +543,26 @@ async fn sessions_stay_in_their_realm_and_expire_when_idle(app: TestApp) {
     app.clock.advance(1801);
     let page = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
     assert!(page.is_login_page(), "idle session ended: {}: {}", page.status, page.body);
+
+    // A short idle timeout: uses closer together than the write throttle
+    // still restart it.
+    let admin =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
+    let master = app.token("master", None, &admin).await;
+    let idle = r#"{"ssoSessionIdleTimeout": 3}"#;
+    let changed = app.admin(reqwest::Method::PUT, "/realms/acme", Some(master.str("access_token")), Some(idle)).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    let browser = Browser::new();
+    let login = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert_eq!(browser.login(&login, "alice", "alice-pw").await.status, 302);
+    for second in [2, 4, 6] {
+        app.clock.advance(2);
+        let again = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+        assert_eq!(again.status, 302, "used 2 s before, at {second} s: {}", again.body);
+    }
+    app.clock.advance(4);
+    let page = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert!(page.is_login_page(), "4 s unused: {}: {}", page.status, page.body);
 }
 
 async fn prompt_login_and_max_age_force_a_new_sign_in(app: TestApp) {

@@ -264,7 +264,10 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     // Attributes merge key by key, as Keycloak's do; "" removes one.
     change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"attributes": {"x1": "1"}}"#)).await;
     let got = get(&app, "/realms/opaque", &master).await.json;
-    assert_eq!((&got["attributes"]["frontendUrl"], &got["attributes"]["x1"]), (&json!("https://id.example.com"), &json!("1")));
+    assert_eq!(
+        (&got["attributes"]["frontendUrl"], &got["attributes"]["x1"]),
+        (&json!("https://id.example.com"), &json!("1"))
+    );
     change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"attributes": {"x1": ""}}"#)).await;
     let got = get(&app, "/realms/opaque", &master).await.json;
     assert!(got["attributes"].get("x1").is_none(), "{got}");
