@@ -130,16 +130,16 @@ fn poll_in_transaction(
     if now > row.expires_at && row.status != devices::CONSUMED {
         return Ok(Poll::Error(ErrorCode::ExpiredToken, "The device code has expired"));
     }
+    // Any poll too soon after the last, whatever the user has decided meanwhile.
+    let too_soon = row.last_polled_at.is_some_and(|last| now - last < row.poll_interval);
+    if too_soon && row.status != devices::CONSUMED {
+        devices::record_poll(conn, &hash, now, row.poll_interval + SLOW_DOWN_SECS)?;
+        return Ok(Poll::Error(ErrorCode::SlowDown, "Polling too fast; wait longer between requests"));
+    }
     match row.status.as_str() {
         devices::PENDING => {
-            let too_soon = row.last_polled_at.is_some_and(|last| now - last < row.poll_interval);
-            if too_soon {
-                devices::record_poll(conn, &hash, now, row.poll_interval + SLOW_DOWN_SECS)?;
-                Ok(Poll::Error(ErrorCode::SlowDown, "Polling too fast; wait longer between requests"))
-            } else {
-                devices::record_poll(conn, &hash, now, row.poll_interval)?;
-                Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
-            }
+            devices::record_poll(conn, &hash, now, row.poll_interval)?;
+            Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
         }
         devices::DENIED => Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request")),
         devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, &row, now),

@@ -73,7 +73,10 @@ async fn a_device_is_approved_and_gets_tokens_once(app: TestApp) {
     assert_eq!(done.status, 200);
     assert!(done.body.contains("Device connected"), "{}", done.body);
 
-    app.clock.advance(20);
+    // Too soon is slow_down even once the user has approved (20 s since the last poll).
+    app.clock.advance(10);
+    poll(&app, &device_code).await.assert_error(400, "slow_down");
+    app.clock.advance(25);
     let tokens = poll(&app, &device_code).await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
     assert_eq!(tokens.json["scope"], "openid roms.read roms.write");
