@@ -18,7 +18,7 @@ use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::MASTER_REALM;
 use crate::services::sessions;
 use crate::state::AppState;
-use crate::web::authorize::{is_secure, login_page, page_realm};
+use crate::web::authorize::{login_page, page_realm};
 use crate::web::cookies;
 use crate::web::flow::Continuation;
 use crate::web::pages::PageError;
@@ -29,8 +29,13 @@ pub const CONSOLE_TITLE: &str = "the admin console";
 const COOKIE: &str = "RG_CONSOLE";
 const CSRF_COOKIE: &str = "RG_CONSOLE_CSRF";
 
-fn console_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(name, value).path(format!("{BASE}/")).http_only(true).same_site(SameSite::Lax).secure(secure).finish()
+fn console_cookie(name: &'static str, value: String, scope: &cookies::Scope<'_>) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(scope.path(&format!("{BASE}/")))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(scope.secure)
+        .finish()
 }
 
 fn cleared(mut cookie: Cookie<'static>) -> Cookie<'static> {
@@ -50,8 +55,8 @@ pub fn to_sign_in() -> HttpResponse {
 /// 303 into the console with the session's token (after sign-in), and a
 /// fresh CSRF token: one planted before the sign-in does not carry over.
 pub fn enter(state: &AppState, session_token: String, mut set: Vec<Cookie<'static>>) -> HttpResponse {
-    set.push(console_cookie(COOKIE, session_token, is_secure(state)));
-    set.push(console_cookie(CSRF_COOKIE, random_token(24), is_secure(state)));
+    set.push(console_cookie(COOKIE, session_token, &cookies::Scope::of(state)));
+    set.push(console_cookie(CSRF_COOKIE, random_token(24), &cookies::Scope::of(state)));
     let mut builder = HttpResponse::SeeOther();
     builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(&mut builder, set);
@@ -106,7 +111,7 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, Conso
         Some(token) => (token, None),
         None => {
             let token = random_token(24);
-            (token.clone(), Some(console_cookie(CSRF_COOKIE, token, is_secure(state))))
+            (token.clone(), Some(console_cookie(CSRF_COOKIE, token, &cookies::Scope::of(state))))
         }
     };
     Ok(Ctx {
@@ -144,15 +149,15 @@ pub async fn sign_out(
     let (ctx, _) = submitted(&req, &state, payload).await?;
     let (master, id, now) = (Arc::clone(&ctx.master), ctx.session_id.clone(), state.clock.now());
     state.db.write(move |conn| sessions::end(conn, &master, &id, now)).await?;
-    let secure = is_secure(&state);
+    let scope = cookies::Scope::of(&state);
     let mut builder = HttpResponse::SeeOther();
     builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(
         &mut builder,
         vec![
-            cleared(console_cookie(COOKIE, String::new(), secure)),
-            cleared(console_cookie(CSRF_COOKIE, String::new(), secure)),
-            cookies::clear_session(MASTER_REALM, secure),
+            cleared(console_cookie(COOKIE, String::new(), &scope)),
+            cleared(console_cookie(CSRF_COOKIE, String::new(), &scope)),
+            cookies::clear_session(MASTER_REALM, &scope),
         ],
     );
     Ok(builder.finish())

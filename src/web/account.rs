@@ -7,7 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 
-use super::authorize::{is_secure, login_page, page_params, page_realm, unseal_form};
+use super::authorize::{login_page, page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow::{self, Continuation};
 use super::pages::{AccountPage, ConsentLine, PageError, SessionLine, TokenLine, page_builder, render};
@@ -46,7 +46,7 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let overview = account::overview(state, entry, &live.user.user.id).await?;
     let realm = entry.realm.name.as_str();
-    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, &cookies::Scope::of(state));
     let sealed = flow::seal(&state.secret, ACCOUNT_PURPOSE, realm, &csrf, &live.user.user.id, state.clock.now());
     let action = format!("{}/account", entry.issuer);
     let page = AccountPage {

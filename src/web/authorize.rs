@@ -63,10 +63,6 @@ pub fn unseal_form<T: serde::de::DeserializeOwned>(
     .map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.message()))
 }
 
-pub fn is_secure(state: &AppState) -> bool {
-    state.public_url.starts_with("https://")
-}
-
 pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -119,7 +115,7 @@ pub fn login_page(
     status: StatusCode,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
-    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, &cookies::Scope::of(state));
     let sealed = flow::seal(&state.secret, LOGIN_PURPOSE, realm, &csrf, next, state.clock.now());
     let action = format!("{}/login-actions/authenticate", entry.issuer);
     let page = LoginPage {
@@ -221,7 +217,7 @@ pub fn consent_page_for(
     mut cookies_to_set: Vec<Cookie<'static>>,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
-    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, &cookies::Scope::of(state));
     cookies_to_set.extend(csrf_cookie);
     let sealed = flow::seal(&state.secret, CONSENT_PURPOSE, realm, &csrf, body, state.clock.now());
     let action = format!("{}/login-actions/consent", entry.issuer);

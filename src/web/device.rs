@@ -8,7 +8,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{ConsentState, consent_page_for, is_secure, login_page, page_params, page_realm, unseal_form};
+use super::authorize::{ConsentState, consent_page_for, login_page, page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow::{self, Continuation, DeviceApproval};
 use super::pages::{DeviceDonePage, DevicePage, PageError, page_builder, render};
@@ -33,7 +33,7 @@ fn page(
     status: StatusCode,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
-    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, &cookies::Scope::of(state));
     let sealed = flow::seal(&state.secret, DEVICE_PURPOSE, realm, &csrf, &(), state.clock.now());
     let action = format!("{}/device", entry.issuer);
     let page = DevicePage {

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{LOGIN_PURPOSE, is_secure, login_page, page_params, page_realm, proceed, unseal_form};
+use super::authorize::{LOGIN_PURPOSE, login_page, page_params, page_realm, proceed, unseal_form};
 use super::cookies;
 use super::flow::Continuation;
 use super::pages::PageError;
@@ -79,7 +79,7 @@ pub async fn continue_signed_in(
 ) -> Result<HttpResponse, PageError> {
     let (token, session) = sessions::start(state, entry, &user).await?;
     let console_token = matches!(next, Continuation::Console).then(|| token.clone());
-    let cookie = cookies::session(token, entry.realm.name.as_str(), is_secure(state));
+    let cookie = cookies::session(token, entry.realm.name.as_str(), &cookies::Scope::of(state));
     let live = LiveSession { session, user };
     match (&next, client) {
         (Continuation::Authorize(request), Some(_))

@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{is_secure, page_params, page_realm, unseal_form};
+use super::authorize::{page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow;
 use super::pages::{LoggedOutPage, LogoutConfirmPage, PageError, page_builder, render};
@@ -81,7 +81,7 @@ pub async fn end_session(
     }
     {
         let realm_name = entry.realm.name.as_str();
-        let (csrf, csrf_cookie) = cookies::csrf(&req, realm_name, is_secure(&state));
+        let (csrf, csrf_cookie) = cookies::csrf(&req, realm_name, &cookies::Scope::of(&state));
         let sealed = flow::seal(&state.secret, LOGOUT_PURPOSE, realm_name, &csrf, &logout, state.clock.now());
         let action = format!("{}/protocol/openid-connect/logout/confirm", entry.issuer);
         let page = LogoutConfirmPage {
@@ -135,7 +135,7 @@ async fn end_session_now(
 }
 
 fn signed_out(state: &AppState, entry: &RealmEntry, logout: &LogoutRequest) -> HttpResponse {
-    let clear = cookies::clear_session(entry.realm.name.as_str(), is_secure(state));
+    let clear = cookies::clear_session(entry.realm.name.as_str(), &cookies::Scope::of(state));
     match &logout.post_logout_redirect_uri {
         Some(uri) => {
             let mut location = uri.clone();

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{is_secure, page_params, page_realm, unseal_form};
+use super::authorize::{page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow::{self, Continuation};
 use super::login::continue_signed_in;
@@ -59,7 +59,7 @@ pub fn page(
     status: StatusCode,
 ) -> HttpResponse {
     let realm = entry.realm.name.as_str();
-    let (csrf, csrf_cookie) = cookies::csrf(req, realm, is_secure(state));
+    let (csrf, csrf_cookie) = cookies::csrf(req, realm, &cookies::Scope::of(state));
     let sealed = flow::seal(&state.secret, PURPOSE, realm, &csrf, pending, state.clock.now());
     let action = format!("{}{}", entry.issuer, paths::REQUIRED_ACTION);
     let page = UpdatePasswordPage {

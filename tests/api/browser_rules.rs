@@ -694,3 +694,29 @@ async fn offline_tokens_survive_logout(app: TestApp) {
     let refreshed = app.refresh("acme", WEB, offline.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "an offline token outlives the session: {}", refreshed.json);
 }
+
+/// Behind a proxy that serves realmgate below a path, the cookies are set
+/// below that path (and Secure for https), or the browser would never send
+/// them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_live_below_the_public_urls_path() {
+    let backend = crate::helpers::Backend::Sqlite;
+    let app = crate::helpers::spawn_app_configured(backend, crate::helpers::TEST_REALMS, |config| {
+        config.public_url = Some("https://id.example.com/base".into());
+    })
+    .await
+    .expect("sqlite");
+    let page = Browser::new().get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert!(page.is_login_page(), "{}: {}", page.status, page.body);
+    let csrf = page
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("RG_CSRF="))
+        .expect("a CSRF cookie with the login page")
+        .to_ascii_lowercase();
+    let attributes: Vec<&str> = csrf.split(';').skip(1).map(str::trim).collect();
+    assert!(attributes.contains(&"path=/base/realms/acme/"), "{csrf}");
+    assert!(attributes.contains(&"secure"), "{csrf}");
+}
