@@ -110,11 +110,11 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
+        let token = presented_token(req);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(AdminError::Unauthorized)?;
-            let admin = authenticate(&state, token.ok_or(AdminError::Unauthorized)?).await?;
+            let admin = authenticate(&state, token?.ok_or(AdminError::Unauthorized)?).await?;
             // For the audit log, which the admin scope writes after a change.
             req.extensions_mut().insert(admin.clone());
             Ok(admin)
@@ -122,10 +122,38 @@ impl FromRequest for Admin {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+/// An access token as presented (SPEC §3): `Authorization: Bearer`,
+/// `X-Auth-Token`, or the query string (`access_token`, `bearer_token`),
+/// which counts only where the token's realm accepts it.
+struct Presented {
+    token: String,
+    in_query: bool,
+}
+
+fn presented_token(req: &HttpRequest) -> Result<Option<Presented>, AdminError> {
+    let mut found = Vec::new();
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some((scheme, token)) = authorization.and_then(|v| v.split_once(' '))
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        found.push(Presented { token: token.trim().to_owned(), in_query: false });
+    }
+    if let Some(token) = req.headers().get("x-auth-token").and_then(|v| v.to_str().ok()) {
+        found.push(Presented { token: token.trim().to_owned(), in_query: false });
+    }
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    found.extend(
+        query
+            .into_iter()
+            .filter(|(name, _)| name == "access_token" || name == "bearer_token")
+            .map(|(_, token)| Presented { token, in_query: true }),
+    );
+    found.retain(|p| !p.token.is_empty());
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(AdminError::bad_request("Present the access token in exactly one way")),
+    }
 }
 
 /// The realm named by a JWT's unverified `iss`; the signature check that
@@ -138,7 +166,8 @@ fn claimed_realm(state: &AppState, token: &str) -> Option<String> {
     claims.get("iss")?.as_str()?.strip_prefix(&prefix).map(str::to_owned)
 }
 
-async fn authenticate(state: &AppState, token: String) -> Result<Admin, AdminError> {
+async fn authenticate(state: &AppState, presented: Presented) -> Result<Admin, AdminError> {
+    let Presented { token, in_query } = presented;
     let realm = claimed_realm(state, &token).ok_or(AdminError::Unauthorized)?;
     let entry: Arc<RealmEntry> = state
         .cache
@@ -146,6 +175,9 @@ async fn authenticate(state: &AppState, token: String) -> Result<Admin, AdminErr
         .await
         .map_err(|e| AdminError::Internal(Box::new(e)))?
         .ok_or(AdminError::Unauthorized)?;
+    if in_query && !entry.realm.settings.query_tokens {
+        return Err(AdminError::Unauthorized);
+    }
     let claims = access::verify(&entry, &token, state.clock.now()).map_err(|_| AdminError::Unauthorized)?;
     let service_roles = claims.realm_management_roles();
     let realm_id = entry.realm.id.clone();

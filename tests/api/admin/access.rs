@@ -57,6 +57,19 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
     let info = get(&app, "/serverinfo", &master).await;
     assert!(info.json["systemInfo"]["version"].is_string(), "{}", info.text);
 
+    // The token as X-Auth-Token; in the query string only where its realm allows it; once.
+    let users = format!("{}/admin/realms/acme/users", app.base);
+    let status = |request: reqwest::RequestBuilder| async move { request.send().await.unwrap().status().as_u16() };
+    assert_eq!(status(app.http.get(&users).header("X-Auth-Token", &master)).await, 200);
+    let in_query = format!("{users}?access_token={master}");
+    assert_eq!(status(app.http.get(&in_query)).await, 401, "master does not accept query tokens");
+    let twice = app.http.get(&users).bearer_auth(&master).header("X-Auth-Token", &master);
+    assert_eq!(status(twice).await, 400);
+    let allow = r#"{"attributes": {"realmgate.queryTokens": "true"}}"#;
+    change(&app, Method::PUT, "/realms/master", &master, Some(allow)).await;
+    assert_eq!(status(app.http.get(&in_query)).await, 200);
+    assert_eq!(status(app.http.get(format!("{users}?bearer_token={master}"))).await, 200);
+
     // The role that makes a master administrator cannot be deleted, by name or by id.
     let admin_role = get(&app, "/realms/master/roles/admin", &master).await.json;
     let id = admin_role["id"].as_str().unwrap().to_owned();
