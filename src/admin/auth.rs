@@ -1,8 +1,11 @@
-//! Who calls the admin API and what they may do (SPEC §6): a Bearer access
-//! token of some realm. A `master` token of a user holding the `admin` role
-//! manages every realm; otherwise the caller manages only its own realm,
-//! with the `realm-management` roles of its user (for `admin-cli`, read from
-//! the database) or of its service account (the token's `resource_access`).
+//! Who calls the admin API and what they may do (SPEC §3, §6): an access
+//! token of some realm, or a user of the realm in the path or of `master`
+//! by personal access token or (where that realm sets `basic_auth`) HTTP
+//! Basic. A `master` user holding the `admin` role manages every realm;
+//! otherwise the caller manages only its own realm, with the
+//! `realm-management` roles of its user (for `admin-cli` tokens, personal
+//! tokens and Basic, read from the database) or of its service account (the
+//! token's `resource_access`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,9 +17,9 @@ use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
 use super::AdminError;
-use crate::services::access;
 use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::{ADMIN_CLI_CLIENT, MASTER_ADMIN_ROLE, MASTER_REALM};
+use crate::services::{access, authentication, personal_tokens};
 use crate::state::AppState;
 use crate::storage::repo::{roles, users};
 
@@ -110,11 +113,18 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = presented_token(req);
+        let presented = presented_credential(req);
+        let path_realm = req.match_info().get("realm").map(str::to_owned);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(AdminError::Unauthorized)?;
-            let admin = authenticate(&state, token?.ok_or(AdminError::Unauthorized)?).await?;
+            let admin = match presented?.ok_or(AdminError::Unauthorized)? {
+                Presented::Token { token, in_query } if personal_tokens::is_personal(&token) => {
+                    personal_token_admin(&state, &token, in_query, path_realm).await?
+                }
+                Presented::Token { token, in_query } => authenticate(&state, token, in_query).await?,
+                Presented::Basic { username, password } => basic_admin(&state, &username, password, path_realm).await?,
+            };
             // For the audit log, which the admin scope writes after a change.
             req.extensions_mut().insert(admin.clone());
             Ok(admin)
@@ -122,33 +132,49 @@ impl FromRequest for Admin {
     }
 }
 
-/// An access token as presented (SPEC §3): `Authorization: Bearer`,
-/// `X-Auth-Token`, or the query string (`access_token`, `bearer_token`),
-/// which counts only where the token's realm accepts it.
-struct Presented {
-    token: String,
-    in_query: bool,
+/// A credential as presented (SPEC §3): a token as `Authorization: Bearer`,
+/// `X-Auth-Token`, or in the query string (`access_token`, `bearer_token`:
+/// only where the realm accepts it), or `Authorization: Basic`.
+enum Presented {
+    Token { token: String, in_query: bool },
+    Basic { username: String, password: String },
 }
 
-fn presented_token(req: &HttpRequest) -> Result<Option<Presented>, AdminError> {
+impl Presented {
+    fn is_empty(&self) -> bool {
+        matches!(self, Self::Token { token, .. } if token.is_empty())
+    }
+}
+
+fn presented_credential(req: &HttpRequest) -> Result<Option<Presented>, AdminError> {
     let mut found = Vec::new();
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if let Some((scheme, token)) = authorization.and_then(|v| v.split_once(' '))
-        && scheme.eq_ignore_ascii_case("bearer")
-    {
-        found.push(Presented { token: token.trim().to_owned(), in_query: false });
+    match authorization.and_then(|v| v.split_once(' ')) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            found.push(Presented::Token { token: token.trim().to_owned(), in_query: false });
+        }
+        Some((scheme, encoded)) if scheme.eq_ignore_ascii_case("basic") => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(AdminError::Unauthorized)?;
+            let (username, password) = decoded.split_once(':').ok_or(AdminError::Unauthorized)?;
+            found.push(Presented::Basic { username: username.to_owned(), password: password.to_owned() });
+        }
+        _ => {}
     }
     if let Some(token) = req.headers().get("x-auth-token").and_then(|v| v.to_str().ok()) {
-        found.push(Presented { token: token.trim().to_owned(), in_query: false });
+        found.push(Presented::Token { token: token.trim().to_owned(), in_query: false });
     }
     let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     found.extend(
         query
             .into_iter()
             .filter(|(name, _)| name == "access_token" || name == "bearer_token")
-            .map(|(_, token)| Presented { token, in_query: true }),
+            .map(|(_, token)| Presented::Token { token, in_query: true }),
     );
-    found.retain(|p| !p.token.is_empty());
+    found.retain(|p| !p.is_empty());
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
@@ -166,8 +192,7 @@ fn claimed_realm(state: &AppState, token: &str) -> Option<String> {
     claims.get("iss")?.as_str()?.strip_prefix(&prefix).map(str::to_owned)
 }
 
-async fn authenticate(state: &AppState, presented: Presented) -> Result<Admin, AdminError> {
-    let Presented { token, in_query } = presented;
+async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result<Admin, AdminError> {
     let realm = claimed_realm(state, &token).ok_or(AdminError::Unauthorized)?;
     let entry: Arc<RealmEntry> = state
         .cache
@@ -218,6 +243,113 @@ async fn authenticate(state: &AppState, presented: Presented) -> Result<Admin, A
         client_id,
         subject: claims.sub,
         username: user.map(|u| u.username),
+    })
+}
+
+/// What the audit log names as the client of a call made with a personal
+/// access token or HTTP Basic (no OAuth client is involved).
+const PERSONAL_TOKEN_CLIENT: &str = "personal-access-token";
+const BASIC_CLIENT: &str = "http-basic";
+
+/// The realms a user presenting a personal token or a password may belong
+/// to: the realm in the path, then `master`.
+async fn candidate_realms(state: &AppState, path_realm: Option<String>) -> Result<Vec<Arc<RealmEntry>>, AdminError> {
+    let mut names: Vec<String> = path_realm.into_iter().collect();
+    if !names.iter().any(|n| n == MASTER_REALM) {
+        names.push(MASTER_REALM.to_owned());
+    }
+    let mut entries = Vec::new();
+    for name in names {
+        if let Some(entry) = state.cache.get(&name).await.map_err(|e| AdminError::Internal(Box::new(e)))? {
+            entries.push(entry);
+        }
+    }
+    Ok(entries)
+}
+
+/// A personal access token acts with its user's administration rights, as
+/// that user's `admin-cli` token would.
+async fn personal_token_admin(
+    state: &AppState,
+    token: &str,
+    in_query: bool,
+    path_realm: Option<String>,
+) -> Result<Admin, AdminError> {
+    let now = state.clock.now();
+    for entry in candidate_realms(state, path_realm).await? {
+        if in_query && !entry.realm.settings.query_tokens {
+            continue;
+        }
+        let (lookup, presented) = (Arc::clone(&entry), token.to_owned());
+        let found = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?;
+        if let Some(active) = found {
+            personal_tokens::record_use(state, &active, now).await?;
+            return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;
+        }
+    }
+    Err(AdminError::Unauthorized)
+}
+
+/// HTTP Basic with a user's password (or personal token), where the
+/// user's realm accepts Basic.
+async fn basic_admin(
+    state: &AppState,
+    username: &str,
+    password: String,
+    path_realm: Option<String>,
+) -> Result<Admin, AdminError> {
+    if personal_tokens::is_personal(&password) {
+        let admin = personal_token_admin(state, &password, false, path_realm).await?;
+        let same_user = admin.username.as_deref() == Some(username.to_lowercase().as_str());
+        return if same_user && basic_allowed(state, &admin.realm).await? {
+            Ok(admin)
+        } else {
+            Err(AdminError::Unauthorized)
+        };
+    }
+    for entry in candidate_realms(state, path_realm).await? {
+        if !entry.realm.settings.basic_auth {
+            continue;
+        }
+        let signed_in = authentication::password(state, &entry, username, password.clone()).await?;
+        // A temporary password is for choosing a new one, nothing else.
+        if let Some(signed_in) = signed_in.filter(|s| !s.user.password_temporary) {
+            let (realm_id, id) = (entry.realm.id.clone(), signed_in.user.id.clone());
+            let user = state.db.read_hot(move |conn| users::find_by_id(conn, &realm_id, &id)).await?;
+            let user = user.ok_or(AdminError::Unauthorized)?;
+            return user_admin(state, &entry, user, BASIC_CLIENT).await;
+        }
+    }
+    Err(AdminError::Unauthorized)
+}
+
+async fn basic_allowed(state: &AppState, realm: &str) -> Result<bool, AdminError> {
+    let entry = state.cache.get(realm).await.map_err(|e| AdminError::Internal(Box::new(e)))?;
+    Ok(entry.is_some_and(|e| e.realm.settings.basic_auth))
+}
+
+/// The administrator an (enabled) user of `entry` is: the realm's
+/// `realm-management` roles it holds, and every realm for `master`'s `admin`.
+async fn user_admin(
+    state: &AppState,
+    entry: &RealmEntry,
+    user: users::UserRow,
+    client_id: &str,
+) -> Result<Admin, AdminError> {
+    if !user.enabled {
+        return Err(AdminError::Unauthorized);
+    }
+    let id = user.id.clone();
+    let role_names = state.db.read_hot(move |conn| roles::role_names_of_user(conn, &id)).await?;
+    let roles = serde_json::from_str::<Vec<String>>(&user.admin_roles).unwrap_or_default().into_iter().collect();
+    Ok(Admin {
+        realm: entry.realm.name.to_string(),
+        realm_id: entry.realm.id.clone(),
+        master_admin: entry.realm.name.as_str() == MASTER_REALM && role_names.iter().any(|r| r == MASTER_ADMIN_ROLE),
+        roles,
+        client_id: client_id.to_owned(),
+        subject: user.id,
+        username: Some(user.username),
     })
 }
 

@@ -17,6 +17,7 @@ both_backends!(
     realms = ADMIN_REALMS;
     admin_calls_need_a_valid_token,
     a_realm_admin_manages_only_its_own_realm,
+    personal_tokens_and_basic_act_with_their_users_rights,
     view_users_may_read_users_but_not_change_them,
     a_service_account_acts_with_the_roles_granted_to_it,
     managing_users_grants_no_more_rights_than_one_holds,
@@ -281,4 +282,43 @@ async fn managing_users_grants_no_more_rights_than_one_holds(app: TestApp) {
         Some(&json!([{"name": "admin"}]).to_string()),
     )
     .await;
+}
+
+/// SPEC §3: the admin API also takes a personal access token (with its
+/// user's administration rights) and, where the realm sets `basic_auth`,
+/// HTTP Basic with a password or a personal token.
+async fn personal_tokens_and_basic_act_with_their_users_rights(app: TestApp) {
+    let pat = |user: &str| {
+        let out = app.cli(&["token", "add", "--realm", "acme", "--user", user, "--name", "script"], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (rita, alice) = (pat("rita"), pat("alice"));
+    let url = |path: &str| format!("{}/admin{path}", app.base);
+    let status = |request: reqwest::RequestBuilder| async move { request.send().await.unwrap().status().as_u16() };
+
+    assert_eq!(status(app.http.get(url("/realms/acme/users")).bearer_auth(&rita)).await, 200);
+    assert_eq!(status(app.http.get(url("/realms/acme/users")).header("X-Auth-Token", &rita)).await, 200);
+    assert_eq!(status(app.http.get(url("/realms/other/users")).bearer_auth(&rita)).await, 401, "acme's token");
+    assert_eq!(status(app.http.get(url("/realms/acme/users")).bearer_auth(&alice)).await, 403, "no admin role");
+    assert_eq!(
+        status(app.http.get(url("/realms/acme/users")).bearer_auth("rgp_0000000000000000000000000000000000000000"))
+            .await,
+        401
+    );
+    let created = app.http.post(url("/realms/acme/users")).bearer_auth(&rita).json(&json!({"username": "by-pat"}));
+    assert_eq!(status(created).await, 201);
+
+    // Basic only once the realm accepts it.
+    let basic = |user: &str, password: &str| app.http.get(url("/realms/acme/users")).basic_auth(user, Some(password));
+    assert_eq!(status(basic("rita", "rita-pw")).await, 401, "acme does not take Basic yet");
+    let master = master_token(&app).await;
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"attributes": {"realmgate.basicAuth": "true"}}"#))
+        .await;
+    assert_eq!(status(basic("rita", "rita-pw")).await, 200);
+    assert_eq!(status(basic("rita", "wrong")).await, 401);
+    assert_eq!(status(basic("rita", &rita)).await, 200, "a personal token as the password");
+    assert_eq!(status(basic("alice", &rita)).await, 401, "someone else's token");
+    assert_eq!(status(basic("alice", "alice-pw")).await, 403);
+    assert_eq!(status(basic("admin", "admin-pw")).await, 401, "master does not take Basic");
 }
