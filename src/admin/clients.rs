@@ -489,16 +489,17 @@ async fn service_account(
 async fn scope_list(
     state: &AppState,
     admin: &Admin,
-    realm_name: &str,
-    id: &str,
+    req: &HttpRequest,
+    (realm_name, id): (&str, &str),
     optional: bool,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(req)?.page(None)?;
     admin.require(realm_name, Need::ViewClients)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_client(state, &realm, id).await?;
     let names = client_scope_names(&row, optional)?;
     let all = scope_admin::catalog(state, &realm.id).await?;
-    Ok(rep::ok_json(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect::<Vec<_>>()))
+    Ok(rep::ok_json(page.apply(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect())))
 }
 
 fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, AdminError> {
@@ -548,9 +549,10 @@ async fn scope_change(
 async fn list_defaults(
     state: web::Data<AppState>,
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    scope_list(&state, &admin, &path.0, &path.1, false).await
+    scope_list(&state, &admin, &req, (&path.0, &path.1), false).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
@@ -561,9 +563,10 @@ async fn list_defaults(
 async fn list_optional(
     state: web::Data<AppState>,
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    scope_list(&state, &admin, &path.0, &path.1, true).await
+    scope_list(&state, &admin, &req, (&path.0, &path.1), true).await
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",

@@ -321,7 +321,7 @@ pub(crate) async fn keys_of(state: &AppState, admin: &Admin, realm_name: &str) -
             active.entry(row.algorithm.clone()).or_insert_with(|| Value::from(row.kid.clone()));
         }
         let public_der = crate::tokens::keys::public_key_der(&row.public_jwk).unwrap_or_default();
-        out.push(json!({
+        let mut key = json!({
             "kid": row.kid,
             "type": key_type(&row.algorithm),
             "providerId": row.kid,
@@ -330,8 +330,12 @@ pub(crate) async fn keys_of(state: &AppState, admin: &Admin, realm_name: &str) -
             "status": if is_active { "ACTIVE" } else { "PASSIVE" },
             "publicKey": base64::engine::general_purpose::STANDARD.encode(public_der),
             "use": "SIG",
-            "validTo": row.publish_until.map(|t| t * 1000),
-        }));
+        });
+        // Left out while the key has no end (JSON leaves out null fields).
+        if let Some(until) = row.publish_until {
+            key["validTo"] = (until * 1000).into();
+        }
+        out.push(key);
     }
     Ok(json!({ "active": active, "keys": out }))
 }

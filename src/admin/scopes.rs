@@ -285,14 +285,16 @@ pub fn realm_defaults(realm: &realms::RealmRow, field: &str) -> Vec<String> {
 async fn list_field(
     state: &AppState,
     admin: &Admin,
+    req: &HttpRequest,
     realm_name: &str,
     field: &str,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(req)?.page(None)?;
     admin.require(realm_name, Need::ViewRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let names = realm_defaults(&realm, field);
     let all = catalog(state, &realm.id).await?;
-    Ok(rep::ok_json(all.iter().filter(|s| names.contains(&s.name)).map(brief).collect::<Vec<_>>()))
+    Ok(rep::ok_json(page.apply(all.iter().filter(|s| names.contains(&s.name)).map(brief).collect())))
 }
 
 async fn change_field(
@@ -327,9 +329,10 @@ async fn change_field(
 async fn list_defaults(
     state: web::Data<AppState>,
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    list_field(&state, &admin, &path, DEFAULT_DEFAULTS).await
+    list_field(&state, &admin, &req, &path, DEFAULT_DEFAULTS).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/default-optional-client-scopes",
@@ -341,9 +344,10 @@ async fn list_defaults(
 async fn list_optional(
     state: web::Data<AppState>,
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    list_field(&state, &admin, &path, DEFAULT_OPTIONALS).await
+    list_field(&state, &admin, &req, &path, DEFAULT_OPTIONALS).await
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/default-default-client-scopes/{id}",

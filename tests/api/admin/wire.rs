@@ -140,6 +140,24 @@ async fn users_are_found_exactly_or_by_substring(app: TestApp) {
 
 async fn users_are_paged_past_one_hundred(app: TestApp) {
     let master = master_token(&app).await;
+    // Every list honours first and max, the scope lists too.
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    for list in [
+        "/realms/acme/default-default-client-scopes".to_owned(),
+        "/realms/acme/default-optional-client-scopes".to_owned(),
+        format!("/realms/acme/clients/{web}/default-client-scopes"),
+    ] {
+        let all = get(&app, &list, &master).await.json;
+        let all = all.as_array().unwrap();
+        let (first, second): (Vec<_>, Vec<_>) = (all.iter().take(1).collect(), all.iter().skip(1).take(1).collect());
+        assert_eq!(get(&app, &format!("{list}?max=1"), &master).await.json, json!(first), "{list}");
+        assert_eq!(get(&app, &format!("{list}?first=1&max=1"), &master).await.json, json!(second), "{list}");
+    }
+    let defaults = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
+    assert!(defaults.as_array().unwrap().len() >= 2, "the check above had something to page: {defaults}");
+    // JSON leaves out null fields: a key without an end has no validTo.
+    let keys = get(&app, "/realms/acme/keys", &master).await.json;
+    assert!(keys["keys"].as_array().unwrap().iter().all(|k| !k.get("validTo").is_some_and(|v| v.is_null())), "{keys}");
     let count = get(&app, "/realms/acme/users/count", &master).await;
     let before = count.json.as_u64().unwrap_or_else(|| panic!("a bare integer, not {}", count.text));
     for i in 0..130 {
