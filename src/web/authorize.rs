@@ -83,7 +83,8 @@ pub async fn authorize(
     let now = state.clock.now();
     let session = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
     let session = session.filter(|live| {
-        let fresh_enough = request.max_age.is_none_or(|age| now - live.session.auth_time <= age);
+        // max_age=0 asks for a new sign-in even within the second of the last (Core §3.1.2.1).
+        let fresh_enough = request.max_age.is_none_or(|age| age > 0 && now - live.session.auth_time <= age);
         let same_user = request.hint_sub.as_ref().is_none_or(|sub| *sub == live.user.user.id);
         fresh_enough && same_user
     });

@@ -576,6 +576,8 @@ async fn prompt_login_and_max_age_force_a_new_sign_in(app: TestApp) {
 
     let page = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "login")]))).await;
     assert!(page.is_login_page(), "prompt=login: {}: {}", page.status, page.body);
+    let same_second = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("max_age", "0")]))).await;
+    assert!(same_second.is_login_page(), "max_age=0 within the second: {}", same_second.status);
 
     app.clock.advance(1);
     let page = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("max_age", "600")]))).await;
