@@ -115,6 +115,10 @@ impl<'de> serde::Deserialize<'de> for ResponseMode {
     }
 }
 
+fn asks_openid(params: &Params) -> bool {
+    params.get("scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid"))
+}
+
 /// Parses and validates the request; the redirect URI is checked first so
 /// nothing is ever sent to an unregistered one.
 pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRequest), Rejection> {
@@ -129,7 +133,9 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
         Some(_) => {
             return Err(Rejection::Page("The redirect URI is not registered for this application.".into()));
         }
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+        // OAuth lets a client with one registered URI leave it out (RFC 6749
+        // §3.1.2.3); OpenID Connect requires it (Core §3.1.2.1), as Keycloak does.
+        None if client.redirect_uris.len() == 1 && !asks_openid(params) => client.redirect_uris[0].clone(),
         None => return Err(Rejection::Page("The request has no redirect_uri.".into())),
     };
 

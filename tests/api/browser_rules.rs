@@ -152,12 +152,14 @@ fn session_cookie(page: &Page) -> Option<String> {
 
 async fn unsafe_redirect_targets_get_an_error_page(app: TestApp) {
     let browser = Browser::new();
-    let cases: [(&str, Vec<(&str, &str)>); 5] = [
+    let cases: [(&str, Vec<(&str, &str)>); 6] = [
         ("unknown client", with(&WEB_REQUEST, &[("client_id", "nobody")])),
         ("missing client_id", with(&WEB_REQUEST, &[("client_id", "")])),
         ("longer path", with(&WEB_REQUEST, &[("redirect_uri", "http://127.0.0.1:9/cb/extra")])),
         ("other case", with(&WEB_REQUEST, &[("redirect_uri", "http://127.0.0.1:9/CB")])),
         ("another client's URI", with(&WEB_REQUEST, &[("redirect_uri", SPA_CB)])),
+        // OpenID Connect requires it even when one URI is registered.
+        ("no redirect_uri with openid", with(&WEB_REQUEST, &[("redirect_uri", "")])),
     ];
     for (what, params) in &cases {
         let page = browser.get(&auth_url(&app, "acme", params)).await;
