@@ -99,7 +99,8 @@ impl ResponseError for AdminError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if matches!(self, Self::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            // SPEC §5: the same challenge for a missing, expired, revoked or bad credential.
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
         }
         response.json(body)
     }
