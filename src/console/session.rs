@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use actix_web::cookie::Cookie;
 use actix_web::cookie::time::Duration;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -30,12 +30,7 @@ const COOKIE: &str = "RG_CONSOLE";
 const CSRF_COOKIE: &str = "RG_CONSOLE_CSRF";
 
 fn console_cookie(name: &'static str, value: String, scope: &cookies::Scope<'_>) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path(scope.path(&format!("{BASE}/")))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(scope.secure)
-        .finish()
+    cookies::build_at(name, value, &format!("{BASE}/"), scope)
 }
 
 fn cleared(mut cookie: Cookie<'static>) -> Cookie<'static> {

@@ -38,13 +38,18 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn build(name: &'static str, value: String, realm: &str, scope: &Scope<'_>) -> Cookie<'static> {
+/// An `HttpOnly`, `SameSite=Lax` cookie at `below` the public URL's path.
+pub fn build_at(name: &'static str, value: String, below: &str, scope: &Scope<'_>) -> Cookie<'static> {
     Cookie::build(name, value)
-        .path(scope.path(&format!("/realms/{realm}/")))
+        .path(scope.path(below))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(scope.secure)
         .finish()
+}
+
+fn build(name: &'static str, value: String, realm: &str, scope: &Scope<'_>) -> Cookie<'static> {
+    build_at(name, value, &format!("/realms/{realm}/"), scope)
 }
 
 pub fn session(value: String, realm: &str, scope: &Scope<'_>) -> Cookie<'static> {

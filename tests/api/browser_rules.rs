@@ -507,14 +507,7 @@ async fn pages_and_cookies_carry_the_security_attributes(app: TestApp) {
     assert!(attributes.iter().any(|a| a == "path=/realms/acme/"), "{cookie}");
     assert!(!attributes.iter().any(|a| a == "secure"), "http public URL: {cookie}");
     assert!(!attributes.iter().any(|a| a.starts_with("domain=")), "host-only: {cookie}");
-    let csrf = login
-        .headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("RG_CSRF="))
-        .expect("a CSRF cookie with the login page")
-        .to_ascii_lowercase();
+    let csrf = csrf_cookie(&login);
     assert!(
         csrf.contains("httponly") && csrf.contains("samesite=lax") && csrf.contains("path=/realms/acme/"),
         "{csrf}"
@@ -712,15 +705,19 @@ async fn cookies_live_below_the_public_urls_path() {
     .expect("sqlite");
     let page = Browser::new().get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
     assert!(page.is_login_page(), "{}: {}", page.status, page.body);
-    let csrf = page
-        .headers
+    let csrf = csrf_cookie(&page);
+    let attributes: Vec<&str> = csrf.split(';').skip(1).map(str::trim).collect();
+    assert!(attributes.contains(&"path=/base/realms/acme/"), "{csrf}");
+    assert!(attributes.contains(&"secure"), "{csrf}");
+}
+
+/// The CSRF cookie a page sets, lower-cased.
+fn csrf_cookie(page: &Page) -> String {
+    page.headers
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("RG_CSRF="))
         .expect("a CSRF cookie with the login page")
-        .to_ascii_lowercase();
-    let attributes: Vec<&str> = csrf.split(';').skip(1).map(str::trim).collect();
-    assert!(attributes.contains(&"path=/base/realms/acme/"), "{csrf}");
-    assert!(attributes.contains(&"secure"), "{csrf}");
+        .to_ascii_lowercase()
 }
