@@ -80,8 +80,10 @@ pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminE
     }
 }
 
-/// Merge-on-PUT for realms, clients and client scopes: as `merge`, and
-/// their `attributes` merge key by key, as Keycloak's do: a key sent sets
+/// Merge-on-PUT for realms, clients, client scopes and roles: as `merge`,
+/// and their `attributes` merge key by key, as Keycloak's do for the first
+/// three (a role's would be replaced there, but here they carry its
+/// scopes, which one unrelated key must not wipe): a key sent sets
 /// its value, one sent as `null` or `""` is removed, one left out is kept
 /// (it may carry a setting realmgate models, such as a client's
 /// post-logout redirect URIs).

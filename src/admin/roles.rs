@@ -102,10 +102,15 @@ async fn fields(
     map: &Map<String, Value>,
 ) -> Result<(String, Vec<String>), AdminError> {
     let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
-    let scopes: Vec<String> = match map.get("attributes").and_then(|a| a.get("scopes")) {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+    let scopes: Vec<String> = match rep::attributes(map)?.get("scopes") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| AdminError::bad_request("attributes.scopes must be scope names"))?,
         Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        _ => Vec::new(),
+        Some(_) => return Err(AdminError::bad_request("attributes.scopes must be scope names")),
     };
     let catalog = scope_admin::catalog(state, &realm.id).await?;
     if let Some(unknown) = scopes.iter().find(|s| !scope_admin::known(&catalog, s)) {
@@ -193,7 +198,7 @@ pub(crate) async fn change_role(
     let realm = find_realm(state, realm_name).await?;
     let mut row = find_role(state, &realm, &key).await?;
     let Value::Object(current) = to_rep(&row)? else { unreachable!("a role representation is an object") };
-    let merged = rep::merge(current, changes);
+    let merged = rep::merge_with_attributes(current, changes)?;
     if rep::str_field(&merged, "name") != Some(row.name.as_str()) {
         return Err(AdminError::bad_request("Renaming a role is not supported"));
     }

@@ -147,12 +147,13 @@ fn fields(map: &Map<String, Value>, known: &[ScopeEntry]) -> Result<(String, Str
     let name = rep::str_field(map, "name").ok_or_else(|| AdminError::bad_request("`name` is required"))?.to_owned();
     validate_scope_name(&name).map_err(|e| AdminError::bad_request(e.0))?;
     let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
-    let implies: Vec<String> = map
-        .get("attributes")
-        .and_then(|a| a.get("realmgate.implies"))
-        .and_then(Value::as_str)
-        .map(|s| s.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let implies: Vec<String> = match rep::attributes(map)?.get("realmgate.implies") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(_) => {
+            return Err(AdminError::bad_request("attributes[\"realmgate.implies\"] must be a string of scope names"));
+        }
+    };
     for implied in &implies {
         if !known.iter().any(|s| &s.name == implied) && implied != &name {
             return Err(AdminError::bad_request(format!("implied scope `{implied}` is not defined in this realm")));

@@ -307,6 +307,12 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     let got = get(&app, &path, &master).await.json;
     assert_eq!((&got["frontchannelLogout"], &got["description"]), (&json!(false), &json!("d")), "{got}");
     assert_eq!((&got["webOrigins"], &got["attributes"]["pkce.code.challenge.method"]), (&json!(["+"]), &json!("S256")));
+    // A role's scopes travel in its attributes: sending another key keeps them.
+    let role = json!({"name": "mailer", "attributes": {"scopes": ["email"]}});
+    create(&app, "/realms/acme/roles", &master, role).await;
+    change(&app, Method::PUT, "/realms/acme/roles/mailer", &master, Some(r#"{"attributes": {"foo": ["bar"]}}"#)).await;
+    let got = get(&app, "/realms/acme/roles/mailer", &master).await.json;
+    assert_eq!(got["attributes"]["scopes"], json!(["email"]), "{got}");
     // Sending one attribute keeps the others, the modelled post-logout URIs too.
     change(&app, Method::PUT, &path, &master, Some(r#"{"attributes": {"x.custom": "1"}}"#)).await;
     let got = get(&app, &path, &master).await.json;
@@ -370,6 +376,10 @@ async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
         (Method::POST, "/realms/acme/clients", r#"{"clientId": "typo", "standardFlowEnabled": "yes"}"#),
         (Method::POST, "/realms/acme/users", r#"{"username": "wt1", "enabled": "nope"}"#),
         (Method::PUT, "/realms/acme/events/config", r#"{"eventsEnabled": "x"}"#),
+        (Method::PUT, "/realms/acme/roles/viewer", r#"{"attributes": "x"}"#),
+        (Method::POST, "/realms/acme/roles", r#"{"name": "typo", "attributes": "x"}"#),
+        (Method::POST, "/realms/acme/roles", r#"{"name": "typo", "attributes": {"scopes": [1]}}"#),
+        (Method::POST, "/realms/acme/client-scopes", r#"{"name": "typo", "attributes": [1]}"#),
     ] {
         let answer = app.admin(method.clone(), path, Some(&master), Some(body)).await;
         assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.text);
