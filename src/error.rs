@@ -228,17 +228,45 @@ impl ResponseError for AppError {
     }
 }
 
-/// Displays an error with all its sources: `a: b: c`.
+/// Displays an error with all its sources: `a: b: c`. A source whose
+/// message its error already ends with (`#[error("…: {0}")]` over a
+/// `#[from]` field) is not repeated.
 pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut shown = self.0.to_string();
         let mut source = self.0.source();
         while let Some(cause) = source {
-            write!(f, ": {cause}")?;
+            let message = cause.to_string();
+            if !shown.ends_with(&message) {
+                shown = format!("{shown}: {message}");
+            }
             source = cause.source();
         }
-        Ok(())
+        f.write_str(&shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorChain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("outer: {0}")]
+        Quoting(#[from] Inner),
+        #[error("outer")]
+        Plain(#[source] Inner),
+    }
+
+    #[test]
+    fn every_message_once() {
+        assert_eq!(ErrorChain(&Outer::Quoting(Inner)).to_string(), "outer: inner");
+        assert_eq!(ErrorChain(&Outer::Plain(Inner)).to_string(), "outer: inner");
     }
 }

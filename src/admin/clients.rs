@@ -124,6 +124,9 @@ fn to_row(
 ) -> Result<clients::ClientRow, AdminError> {
     let client_id = rep::str_field(map, "clientId").ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
     validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
+    if map.get("secret").is_some_and(|s| !s.is_string() && !s.is_null()) {
+        return Err(AdminError::bad_request("`secret` must be a string"));
+    }
     let attrs = rep::attributes(map)?;
     let mut grants = Vec::new();
     let wanted = [

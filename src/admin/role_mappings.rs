@@ -89,6 +89,9 @@ fn named<'a, T>(
     items
         .iter()
         .map(|item| {
+            if !item.is_object() {
+                return Err(AdminError::bad_request("Each role is an object with its `id` and/or `name`"));
+            }
             let name = item.get("name").and_then(Value::as_str);
             let id = item.get("id").and_then(Value::as_str);
             candidates

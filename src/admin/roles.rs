@@ -152,8 +152,11 @@ pub(crate) async fn create_role(
 ) -> Result<String, AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
     let name = rep::str_field(&map, "name")
-        .filter(|n| !n.is_empty() && n.len() <= 255)
+        .filter(|n| !n.is_empty())
         .ok_or_else(|| AdminError::bad_request("`name` is required"))?;
+    if name.len() > 255 {
+        return Err(AdminError::bad_request("`name` is longer than 255 characters"));
+    }
     let realm = find_realm(state, realm_name).await?;
     let (description, scopes) = fields(state, &realm, &map).await?;
     let row = roles::RoleRow {

@@ -136,6 +136,7 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.toml:9") && stderr.contains("roles") && stderr.contains("nope"), "{stderr}");
+    assert_eq!(stderr.matches("bad.toml:9").count(), 1, "said once: {stderr}");
     tokio::time::sleep(Duration::from_millis(600)).await;
     let fresh = app.get(&app.realm_url("fresh", "/.well-known/openid-configuration")).await;
     assert_eq!(fresh.status, 404, "nothing of a bad file is applied");

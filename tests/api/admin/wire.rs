@@ -380,6 +380,8 @@ async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
         (Method::POST, "/realms/acme/roles", r#"{"name": "typo", "attributes": "x"}"#),
         (Method::POST, "/realms/acme/roles", r#"{"name": "typo", "attributes": {"scopes": [1]}}"#),
         (Method::POST, "/realms/acme/client-scopes", r#"{"name": "typo", "attributes": [1]}"#),
+        (Method::POST, "/realms/acme/clients", r#"{"clientId": "typo", "secret": 5}"#),
+        (Method::POST, grants.as_str(), r#"["viewer"]"#),
     ] {
         let answer = app.admin(method.clone(), path, Some(&master), Some(body)).await;
         assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.text);
