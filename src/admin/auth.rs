@@ -120,7 +120,8 @@ impl FromRequest for Admin {
             let state = state.ok_or(AdminError::Unauthorized)?;
             let admin = match presented?.ok_or(AdminError::Unauthorized)? {
                 Presented::Token { token, in_query } if personal_tokens::is_personal(&token) => {
-                    personal_token_admin(&state, &token, in_query, path_realm).await?
+                    let via = if in_query { Via::Query } else { Via::Header };
+                    personal_token_admin(&state, &token, via, path_realm).await?
                 }
                 Presented::Token { token, in_query } => authenticate(&state, token, in_query).await?,
                 Presented::Basic { username, password } => basic_admin(&state, &username, password, path_realm).await?,
@@ -267,25 +268,41 @@ async fn candidate_realms(state: &AppState, path_realm: Option<String>) -> Resul
     Ok(entries)
 }
 
+/// How a personal access token was presented: what its realm must accept.
+enum Via<'a> {
+    Header,
+    Query,
+    /// As the password of HTTP Basic, with this username.
+    Basic(&'a str),
+}
+
 /// A personal access token acts with its user's administration rights, as
 /// that user's `admin-cli` token would.
 async fn personal_token_admin(
     state: &AppState,
     token: &str,
-    in_query: bool,
+    via: Via<'_>,
     path_realm: Option<String>,
 ) -> Result<Admin, AdminError> {
     let now = state.clock.now();
     for entry in candidate_realms(state, path_realm).await? {
-        if in_query && !entry.realm.settings.query_tokens {
-            continue;
-        }
         let (lookup, presented) = (Arc::clone(&entry), token.to_owned());
-        let found = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?;
-        if let Some(active) = found {
-            personal_tokens::record_use(state, &active, now).await?;
-            return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;
+        let Some(active) =
+            state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?
+        else {
+            continue;
+        };
+        let settings = &entry.realm.settings;
+        let accepted = match via {
+            Via::Header => true,
+            Via::Query => settings.query_tokens,
+            Via::Basic(username) => settings.basic_auth && username.to_lowercase() == active.user.username,
+        };
+        if !accepted {
+            return Err(AdminError::Unauthorized);
         }
+        personal_tokens::record_use(state, &active, now).await?;
+        return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;
     }
     Err(AdminError::Unauthorized)
 }
@@ -299,13 +316,7 @@ async fn basic_admin(
     path_realm: Option<String>,
 ) -> Result<Admin, AdminError> {
     if personal_tokens::is_personal(&password) {
-        let admin = personal_token_admin(state, &password, false, path_realm).await?;
-        let same_user = admin.username.as_deref() == Some(username.to_lowercase().as_str());
-        return if same_user && basic_allowed(state, &admin.realm).await? {
-            Ok(admin)
-        } else {
-            Err(AdminError::Unauthorized)
-        };
+        return personal_token_admin(state, &password, Via::Basic(username), path_realm).await;
     }
     for entry in candidate_realms(state, path_realm).await? {
         if !entry.realm.settings.basic_auth {
@@ -321,11 +332,6 @@ async fn basic_admin(
         }
     }
     Err(AdminError::Unauthorized)
-}
-
-async fn basic_allowed(state: &AppState, realm: &str) -> Result<bool, AdminError> {
-    let entry = state.cache.get(realm).await.map_err(|e| AdminError::Internal(Box::new(e)))?;
-    Ok(entry.is_some_and(|e| e.realm.settings.basic_auth))
 }
 
 /// The administrator an (enabled) user of `entry` is: the realm's
