@@ -48,6 +48,12 @@ MAX_BAD="${MAX_BAD:-0.001}"          # fail if more than this fraction of answer
 BUILD="${BUILD:-1}"                  # 0: use the existing target/release/realmgate
 SIGN_SECONDS="${SIGN_SECONDS:-3}"    # openssl speed -seconds
 STARTUP_TIMEOUT_S="${STARTUP_TIMEOUT_S:-60}"
+# wrk's threads under SCHED_BATCH (for both servers): at the normal policy a
+# wrk thread woken by each answer preempts the server's worker on the shared
+# core, and wrk spent 22-28 µs of CPU per client_credentials request against
+# 9-14 µs as a batch thread (measured with /proc on the EPYC machine).
+# WRK_SCHED=normal keeps the default policy.
+WRK_SCHED="${WRK_SCHED:-batch}"
 
 RG_BIN="$ROOT/target/release/realmgate"
 RG_BENCH_BIN="$ROOT/target/release/realmgate-bench"   # hash-rate: the argon2 floor (optional)
@@ -125,6 +131,15 @@ ensure_wrk() {
     say "wrk missing: installing it from Debian packages"
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
   fi
+  WRK_PREFIX=()
+  if [ "$WRK_SCHED" = batch ]; then
+    if command -v chrt >/dev/null && chrt -b 0 true 2>/dev/null; then
+      WRK_PREFIX=(chrt -b 0)
+    else
+      say "WARNING: chrt -b unavailable; wrk runs at the normal scheduling policy"
+      WRK_SCHED=normal
+    fi
+  fi
 }
 
 build_realmgate() {
@@ -199,7 +214,7 @@ run_case() {
   local side=$1 name=$2 round=$3 url=$4 script=$5; shift 5
   local raw="$OUT/$side-$name-r$round.txt" conns="${RUN_CONNS:-$CONNS}"
   say "-- $side $name (round $round): wrk -t$THREADS -c$conns -d$DURATION $url"
-  env "$@" WRK_THREADS="$THREADS" wrk -t"$THREADS" -c"$conns" -d"$DURATION" \
+  env "$@" WRK_THREADS="$THREADS" "${WRK_PREFIX[@]}" wrk -t"$THREADS" -c"$conns" -d"$DURATION" \
     --timeout "$WRK_TIMEOUT" --latency -s "$BENCH_DIR/wrk/$script" "$url" >"$raw" 2>&1 &
   local wrk_pid=$!
   # the server's RSS under load: halfway through the run
@@ -726,7 +741,7 @@ report() {
   server_row "RSS peak before the first password grant (VmHWM after introspect, MiB)" \
     "$(mib "$(stat rg introspect hwm_kib)")" "$(mib "$(stat peer introspect hwm_kib)")" - -
   echo
-  echo "- machine: nproc=$(nproc), wrk and the servers share the cores"
+  echo "- machine: nproc=$(nproc), wrk and the servers share the cores; wrk scheduling policy: $WRK_SCHED"
   echo "- signing floor: openssl RSA-2048 sign/s (-multi 2), measured right before each RS256 case;" \
        "the RS256 targets hold the median over the rounds of each round's req/s / its floor:" \
        "$(grep '^FLOOR ' "$RAW" | field rsa2048_sign_per_s | paste -sd' ')"
