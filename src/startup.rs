@@ -216,10 +216,10 @@ impl Application {
 
 /// Every route of the application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health/live", web::get().to(crate::health::live))
-        .route("/health/ready", web::get().to(crate::health::ready))
-        .route("/metrics", web::get().to(crate::metrics::metrics))
-        .route(crate::openapi::PATH, web::get().to(crate::openapi::openapi_json))
+    cfg.service(web::resource("/health/live").get(crate::health::live))
+        .service(web::resource("/health/ready").get(crate::health::ready))
+        .service(web::resource("/metrics").get(crate::metrics::metrics))
+        .service(web::resource(crate::openapi::PATH).get(crate::openapi::openapi_json))
         .service(web::scope("/realms/{realm}").configure(crate::oidc::realm_routes).configure(crate::web::realm_routes))
         .configure(crate::console::config)
         .configure(crate::admin::config)

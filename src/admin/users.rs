@@ -78,7 +78,8 @@ fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, 
 
 /// Applies a full representation to `row` (not the username, not credentials).
 fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), AdminError> {
-    row.email = optional_text(map, "email")?;
+    // Stored lower-case, as Keycloak stores addresses.
+    row.email = optional_text(map, "email")?.map(|email| email.to_lowercase());
     row.given_name = optional_text(map, "firstName")?;
     row.family_name = optional_text(map, "lastName")?;
     row.email_verified = rep::bool_field(map, "emailVerified")?.unwrap_or(false);
@@ -153,7 +154,7 @@ pub async fn find_user(state: &AppState, realm: &realms::RealmRow, id: &str) -> 
 
 fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
     let text = |k: &str| query.get(k).map(str::to_lowercase);
-    let search = text("search").map(|s| s.trim_matches('*').to_owned()).filter(|s| !s.is_empty());
+    let search = text("search").filter(|s| !s.trim().is_empty());
     let filter = UserFilter {
         username: text("username"),
         email: text("email"),
@@ -162,6 +163,7 @@ fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
         search,
         exact: query.flag("exact")?.unwrap_or(false),
         enabled: query.flag("enabled")?,
+        email_verified: query.flag("emailVerified")?,
         include_service_accounts: false,
     };
     let fields = filter.username.is_some()
@@ -281,6 +283,11 @@ pub(crate) async fn create_user(
             if users::find_by_username(conn, &row.realm_id, &row.username)?.is_some() {
                 return Ok(Err(AdminError::Conflict("User exists with same username".into())));
             }
+            if let Some(email) = &row.email
+                && users::email_taken(conn, &row.realm_id, email, None)?
+            {
+                return Ok(Err(email_conflict()));
+            }
             let all = roles::list_by_realm(conn, &row.realm_id)?;
             let mut ids = Vec::new();
             for name in &role_names {
@@ -331,9 +338,27 @@ pub(crate) async fn update_user(
         return Err(AdminError::bad_request("Changing a username is not supported"));
     }
     let Value::Object(current) = to_rep(&row) else { unreachable!("a user representation is an object") };
+    let email_before = row.email.clone();
     apply(&mut row, &rep::merge(current, changes))?;
-    state.db.write(move |conn| users::update(conn, &row)).await?;
+    let new_email = row.email.clone().filter(|email| Some(email) != email_before.as_ref());
+    state
+        .db
+        .transaction(move |conn| {
+            if let Some(email) = &new_email
+                && users::email_taken(conn, &row.realm_id, email, Some(&row.id))?
+            {
+                return Ok(Err(email_conflict()));
+            }
+            users::update(conn, &row).map(Ok)
+        })
+        .await??;
     Ok(())
+}
+
+/// Keycloak refuses a second user with an address (its realms do not allow
+/// duplicate e-mail addresses by default), as signing in by e-mail needs.
+fn email_conflict() -> AdminError {
+    AdminError::Conflict("User exists with same email".into())
 }
 
 #[utoipa::path(delete, path = "/admin/realms/{realm}/users/{id}", operation_id = "delete_user", tag = "users",

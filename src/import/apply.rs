@@ -83,6 +83,7 @@ pub fn check(file: &ParsedFile) -> Result<(), FileError> {
         check_unique(file, def.roles.iter().map(|r| &r.get_ref().name), "name", |n| n.to_owned())?;
         check_unique(file, def.users.iter().map(|u| &u.get_ref().username), "username", |n| n.to_lowercase())?;
         check_unique(file, def.clients.iter().map(|c| &c.get_ref().client_id), "client_id", |n| n.to_owned())?;
+        check_unique_emails(file, def)?;
         for scope in &def.scopes {
             check_scope(file, scope.get_ref())?;
         }
@@ -106,6 +107,20 @@ fn check_unique<'a>(
     for name in names {
         if !seen.insert(normalise(name.get_ref())) {
             return Err(file.error(&name.span(), field, format!("`{}` appears twice in this realm", name.get_ref())));
+        }
+    }
+    Ok(())
+}
+
+/// No two users of a realm share an e-mail address (case aside), as in Keycloak.
+fn check_unique_emails(file: &ParsedFile, def: &RealmDef) -> Result<(), FileError> {
+    let mut seen = HashMap::new();
+    for user in &def.users {
+        let user = user.get_ref();
+        let Some(email) = user.email.as_deref() else { continue };
+        if let Some(other) = seen.insert(email.to_lowercase(), user.username.get_ref()) {
+            let message = format!("`{email}` is also the e-mail address of user `{other}`");
+            return Err(file.error(&user.username.span(), "email", message));
         }
     }
     Ok(())
@@ -249,6 +264,17 @@ fn apply_realm(
     for user in &def.users {
         apply_user(conn, passwords, file, &realm.id, user.get_ref(), &role_ids, now)?;
     }
+    // After all of the file's users, so that two of them may swap addresses.
+    for user in &def.users {
+        let user = user.get_ref();
+        let Some(email) = user.email.as_deref() else { continue };
+        let username = Username::parse(user.username.get_ref()).expect("checked before the transaction");
+        let id = users::find_by_username(conn, &realm.id, username.as_str())?.map(|u| u.id);
+        if users::email_taken(conn, &realm.id, email, id.as_deref())? {
+            let message = format!("`{email}` is the e-mail address of another user of this realm");
+            return Err(file.error(&user.username.span(), "email", message).into());
+        }
+    }
     Ok(())
 }
 
@@ -356,7 +382,7 @@ fn apply_user(
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         realm_id: realm_id.to_owned(),
         username: username.as_str().to_owned(),
-        email: def.email.clone(),
+        email: def.email.as_deref().map(str::to_lowercase),
         email_verified: def.email_verified.unwrap_or(false),
         given_name: def.given_name.clone(),
         family_name: def.family_name.clone(),

@@ -22,13 +22,12 @@ pub const WRITE: &str = "account.write";
 
 /// Registers the API under `/realms/{realm}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/account/api/tokens", web::get().to(list_tokens))
-        .route("/account/api/tokens", web::post().to(create_token))
-        .route("/account/api/tokens/{id}", web::delete().to(revoke_token))
-        .route("/account/api/sessions", web::get().to(list_sessions))
-        .route("/account/api/sessions/{id}", web::delete().to(end_session))
-        .route("/account/api/consents", web::get().to(list_consents))
-        .route("/account/api/consents/{client_id}", web::delete().to(revoke_consent));
+    cfg.service(web::resource("/account/api/tokens").get(list_tokens).post(create_token))
+        .service(web::resource("/account/api/tokens/{id}").delete(revoke_token))
+        .service(web::resource("/account/api/sessions").get(list_sessions))
+        .service(web::resource("/account/api/sessions/{id}").delete(end_session))
+        .service(web::resource("/account/api/consents").get(list_consents))
+        .service(web::resource("/account/api/consents/{client_id}").delete(revoke_consent));
 }
 
 async fn authorised(

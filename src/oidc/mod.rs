@@ -22,25 +22,23 @@ use crate::state::AppState;
 
 /// Registers the protocol routes under `/realms/{realm}`.
 pub fn realm_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::OPENID_CONFIGURATION, web::get().to(discovery::openid_configuration))
-        .route(paths::OAUTH_METADATA, web::get().to(discovery::oauth_metadata))
-        .route(paths::CERTS, web::get().to(jwks::jwks))
-        .route(paths::DEVICE_AUTHORIZATION, web::post().to(device::device_authorization))
-        .route(paths::TOKEN, web::post().to(token::token))
-        .route(paths::USERINFO, web::get().to(userinfo::userinfo))
-        .route(paths::USERINFO, web::post().to(userinfo::userinfo))
-        .route(paths::INTROSPECTION, web::post().to(introspect::introspect))
-        .route(paths::REVOCATION, web::post().to(revoke::revoke))
+    cfg.service(web::resource(paths::OPENID_CONFIGURATION).get(discovery::openid_configuration))
+        .service(web::resource(paths::OAUTH_METADATA).get(discovery::oauth_metadata))
+        .service(web::resource(paths::CERTS).get(jwks::jwks))
+        .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization))
+        .service(web::resource(paths::TOKEN).post(token::token))
+        .service(web::resource(paths::USERINFO).get(userinfo::userinfo).post(userinfo::userinfo))
+        .service(web::resource(paths::INTROSPECTION).post(introspect::introspect))
+        .service(web::resource(paths::REVOCATION).post(revoke::revoke))
         .configure(account_api::routes);
 }
 
 /// Registers the well-known routes outside the realm scope.
 pub fn config(cfg: &mut web::ServiceConfig) {
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
-    cfg.route(&format!("{}/realms/{{realm}}", paths::OAUTH_METADATA), web::get().to(discovery::oauth_metadata)).route(
-        &format!("{}/realms/{{realm}}", paths::OPENID_CONFIGURATION),
-        web::get().to(discovery::openid_configuration),
-    );
+    let at = |metadata: &str| format!("{metadata}/realms/{{realm}}");
+    cfg.service(web::resource(at(paths::OAUTH_METADATA)).get(discovery::oauth_metadata))
+        .service(web::resource(at(paths::OPENID_CONFIGURATION)).get(discovery::openid_configuration));
 }
 
 /// The realm named in the path, or the OAuth-shaped 404.

@@ -146,11 +146,14 @@ pub struct UserQuery {
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// A substring of username, e-mail, first or last name (`*` is ignored).
+    /// Whitespace-separated terms, each matching the start of the username,
+    /// e-mail, first or last name (`ali`, `ali*`); `*lic*` matches anywhere,
+    /// `"alice"` only the whole field.
     pub search: Option<String>,
     /// Field filters match exactly instead of as substrings.
     pub exact: Option<bool>,
     pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
     pub first: Option<i64>,
     /// Defaults to 100.
     pub max: Option<i64>,
@@ -167,6 +170,7 @@ pub struct UserCountQuery {
     pub search: Option<String>,
     pub exact: Option<bool>,
     pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
 }
 
 /// Filters of the realm role list.

@@ -19,23 +19,19 @@ use crate::oidc::paths;
 
 /// Registers the static assets.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/realmgate.css", web::get().to(pages::stylesheet))
-        .route("/static/form_post.js", web::get().to(pages::form_post_script));
+    cfg.service(web::resource("/static/realmgate.css").get(pages::stylesheet))
+        .service(web::resource("/static/form_post.js").get(pages::form_post_script));
 }
 
 /// Registers the browser routes under `/realms/{realm}`.
 pub fn realm_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::AUTHORIZATION, web::get().to(authorize::authorize))
-        .route(paths::AUTHORIZATION, web::post().to(authorize::authorize))
-        .route(paths::LOGIN_ACTION, web::post().to(login::login_submit))
-        .route(paths::CONSENT_ACTION, web::post().to(consent::consent_submit))
-        .route(paths::REQUIRED_ACTION, web::post().to(update_password::submit))
-        .route(paths::CONSOLE_LOGIN, web::get().to(crate::console::session::console_login))
-        .route(paths::END_SESSION, web::get().to(logout::end_session))
-        .route(paths::END_SESSION, web::post().to(logout::end_session))
-        .route(paths::END_SESSION_CONFIRM, web::post().to(logout::logout_confirm))
-        .route(paths::DEVICE_PAGE, web::get().to(device::device_page))
-        .route(paths::DEVICE_PAGE, web::post().to(device::device_submit))
-        .route(paths::ACCOUNT_PAGE, web::get().to(account::account_page))
-        .route(paths::ACCOUNT_PAGE, web::post().to(account::account_action));
+    cfg.service(web::resource(paths::AUTHORIZATION).get(authorize::authorize).post(authorize::authorize))
+        .service(web::resource(paths::LOGIN_ACTION).post(login::login_submit))
+        .service(web::resource(paths::CONSENT_ACTION).post(consent::consent_submit))
+        .service(web::resource(paths::REQUIRED_ACTION).post(update_password::submit))
+        .service(web::resource(paths::CONSOLE_LOGIN).get(crate::console::session::console_login))
+        .service(web::resource(paths::END_SESSION).get(logout::end_session).post(logout::end_session))
+        .service(web::resource(paths::END_SESSION_CONFIRM).post(logout::logout_confirm))
+        .service(web::resource(paths::DEVICE_PAGE).get(device::device_page).post(device::device_submit))
+        .service(web::resource(paths::ACCOUNT_PAGE).get(account::account_page).post(account::account_action));
 }

@@ -146,6 +146,33 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.toml:3") && stderr.contains("colour"), "{stderr}");
 
+    // E-mail addresses are unique in a realm: within the file, and against
+    // users the file does not name.
+    let user =
+        |name: &str, email: &str| format!("\n  [[realms.users]]\n  username = \"{name}\"\n  email = \"{email}\"\n");
+    let twice =
+        format!("[[realms]]\nname = \"acme\"\n{}{}", user("zed", "z@example.com"), user("zoe", "Z@example.com"));
+    std::fs::write(&bad, twice).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("email") && stderr.contains("`zed`"), "{stderr}");
+    std::fs::write(&bad, format!("[[realms]]\nname = \"acme\"\n{}", user("zed", "ALICE@example.com"))).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("another user"), "{stderr}");
+    let swap =
+        format!("[[realms]]\nname = \"acme\"\n{}{}", user("alice", "v@example.com"), user("victor", "a@example.com"));
+    std::fs::write(&bad, swap).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    assert!(out.status.success(), "two users of the file may swap: {}", String::from_utf8_lossy(&out.stderr));
+    let back = format!(
+        "[[realms]]\nname = \"acme\"\n{}{}",
+        user("alice", "alice@example.com"),
+        user("victor", "victor@example.com")
+    );
+    std::fs::write(&bad, back).unwrap();
+    assert!(app.cli(&["realm", "import", bad.to_str().unwrap()], None).status.success());
+
     // Export, then re-apply: idempotent, secrets kept.
     let out = app.cli(&["realm", "export", "acme", "--with-secrets"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

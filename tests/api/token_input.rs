@@ -7,7 +7,8 @@ both_backends!(
     malformed_bodies_are_4xx,
     oversized_bodies_are_413,
     duplicate_parameters_are_refused,
-    wrong_content_types_are_refused
+    wrong_content_types_are_refused,
+    wrong_methods_are_405_with_allow
 );
 
 async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> crate::helpers::Answer {
@@ -89,4 +90,32 @@ async fn duplicate_parameters_are_refused(app: TestApp) {
 async fn wrong_content_types_are_refused(app: TestApp) {
     post_raw(&app, "text/plain", b"grant_type=client_credentials".to_vec()).await.assert_error(400, "invalid_request");
     post_raw(&app, "multipart/form-data; boundary=x", b"--x--".to_vec()).await.assert_error(400, "invalid_request");
+}
+
+/// A path served for other methods is 405 with `Allow` (RFC 9110 §15.5.6),
+/// not the 404 of an unknown path: one resource per path, not one per route.
+async fn wrong_methods_are_405_with_allow(app: TestApp) {
+    use reqwest::Method;
+    let cases = [
+        (Method::GET, "/protocol/openid-connect/token", "POST"),
+        (Method::GET, "/protocol/openid-connect/token/introspect", "POST"),
+        (Method::PUT, "/protocol/openid-connect/revoke", "POST"),
+        (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, POST"),
+        (Method::POST, "/protocol/openid-connect/certs", "GET"),
+        (Method::POST, "/.well-known/openid-configuration", "GET"),
+        (Method::PUT, "/protocol/openid-connect/auth", "GET, POST"),
+        (Method::GET, "/login-actions/authenticate", "POST"),
+        (Method::PATCH, "/account/api/sessions", "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app.http.request(method.clone(), app.realm_url("acme", path)).send().await.unwrap();
+        let answer = crate::helpers::Answer::from(response).await;
+        assert_eq!((answer.status, answer.header("allow")), (405, Some(allow)), "{method} {path}: {}", answer.text);
+    }
+    let health = app.http.post(format!("{}/health/live", app.base)).send().await.unwrap();
+    assert_eq!(health.status(), 405);
+    let unknown = app.http.get(app.realm_url("acme", "/protocol/openid-connect/nothing")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    // The right method still works on a path with two.
+    assert_eq!(app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await.status, 200);
 }

@@ -70,11 +70,28 @@ pub fn find_by_unique_email(
 ) -> Result<Option<UserRow>, StorageError> {
     let mut rows: Vec<UserRow> = users::table
         .filter(users::realm_id.eq(realm_id))
-        .filter(users::email.eq(email))
+        .filter(users::email.eq(email.to_lowercase()))
         .select(UserRow::as_select())
         .limit(2)
         .load(conn)?;
     Ok(if rows.len() == 1 { rows.pop() } else { None })
+}
+
+/// Whether another user of the realm (not `except`) has this e-mail address
+/// (addresses are stored lower-case).
+pub fn email_taken(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    email: &str,
+    except: Option<&str>,
+) -> Result<bool, StorageError> {
+    let holders: Vec<String> = users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(users::email.eq(email.to_lowercase()))
+        .select(users::id)
+        .limit(2)
+        .load(conn)?;
+    Ok(holders.iter().any(|id| Some(id.as_str()) != except))
 }
 
 pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<UserRow>, StorageError> {
@@ -107,10 +124,12 @@ pub struct UserFilter {
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// A substring of any of the four.
+    /// Keycloak's `search`, lower-cased: whitespace-separated terms, each
+    /// matching username, e-mail, first or last name; see [`search_term`].
     pub search: Option<String>,
     pub exact: bool,
     pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
     pub include_service_accounts: bool,
 }
 
@@ -122,6 +141,27 @@ diesel::define_sql_function! {
 fn like_pattern(text: &str, exact: bool) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     if exact { escaped } else { format!("%{escaped}%") }
+}
+
+/// One term of Keycloak's `search`.
+#[derive(Debug, PartialEq)]
+enum SearchTerm {
+    /// `"alice"`: equal to a field.
+    Exact(String),
+    /// A `LIKE` pattern: a prefix by default (`ali`, `ali*`), `*` matching
+    /// anything anywhere (`*lic*` for a substring).
+    Like(String),
+}
+
+fn search_term(term: &str) -> SearchTerm {
+    if let Some(exact) = term.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        return SearchTerm::Exact(exact.to_owned());
+    }
+    let mut pattern = like_pattern(term, true).replace('*', "%");
+    if !term.ends_with('*') {
+        pattern.push('%');
+    }
+    SearchTerm::Like(pattern)
 }
 
 fn filtered<'a>(realm_id: &'a str, f: &'a UserFilter) -> users::BoxedQuery<'a, crate::storage::MultiBackend> {
@@ -138,19 +178,30 @@ fn filtered<'a>(realm_id: &'a str, f: &'a UserFilter) -> users::BoxedQuery<'a, c
             _ => q.filter(lower(users::family_name).like(pattern).escape('\\')),
         };
     }
-    if let Some(search) = &f.search {
-        let pattern = like_pattern(search, false);
-        q = q.filter(
-            users::username
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(users::email).like(pattern.clone()).escape('\\'))
-                .or(lower(users::given_name).like(pattern.clone()).escape('\\'))
-                .or(lower(users::family_name).like(pattern).escape('\\')),
-        );
+    for term in f.search.iter().flat_map(|s| s.split_whitespace()) {
+        q = match search_term(term) {
+            SearchTerm::Exact(value) => q.filter(
+                users::username
+                    .eq(value.clone())
+                    .or(lower(users::email).eq(value.clone()))
+                    .or(lower(users::given_name).eq(value.clone()))
+                    .or(lower(users::family_name).eq(value)),
+            ),
+            SearchTerm::Like(pattern) => q.filter(
+                users::username
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::email).like(pattern.clone()).escape('\\'))
+                    .or(lower(users::given_name).like(pattern.clone()).escape('\\'))
+                    .or(lower(users::family_name).like(pattern).escape('\\')),
+            ),
+        };
     }
     if let Some(enabled) = f.enabled {
         q = q.filter(users::enabled.eq(enabled));
+    }
+    if let Some(verified) = f.email_verified {
+        q = q.filter(users::email_verified.eq(verified));
     }
     if !f.include_service_accounts {
         q = q.filter(users::username.not_like(format!("{SERVICE_ACCOUNT_PREFIX}%")));
@@ -244,4 +295,19 @@ pub fn replace_temporary_password(
 pub fn update(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError> {
     diesel::update(users::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SearchTerm, search_term};
+
+    #[test]
+    fn search_terms_follow_keycloak() {
+        assert_eq!(search_term("ali"), SearchTerm::Like("ali%".into()));
+        assert_eq!(search_term("ali*"), SearchTerm::Like("ali%".into()));
+        assert_eq!(search_term("*lic*"), SearchTerm::Like("%lic%".into()));
+        assert_eq!(search_term("*"), SearchTerm::Like("%".into()));
+        assert_eq!(search_term("\"alice\""), SearchTerm::Exact("alice".into()));
+        assert_eq!(search_term("50%_x"), SearchTerm::Like("50\\%\\_x%".into()));
+    }
 }

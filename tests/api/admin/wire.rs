@@ -18,7 +18,7 @@ both_backends!(
     realms = ADMIN_REALMS;
     creates_updates_and_deletes_answer_as_keycloak_does,
     bodies_may_be_empty_or_null_and_paths_may_end_in_a_slash,
-    users_are_found_exactly_or_by_substring,
+    users_are_found_as_keycloak_searches,
     users_are_paged_past_one_hundred,
     duplicates_are_conflicts,
     put_merges_into_what_is_stored,
@@ -114,7 +114,7 @@ async fn bodies_may_be_empty_or_null_and_paths_may_end_in_a_slash(app: TestApp) 
     assert!(answer.json["value"].is_string(), "{}", answer.text);
 }
 
-async fn users_are_found_exactly_or_by_substring(app: TestApp) {
+async fn users_are_found_as_keycloak_searches(app: TestApp) {
     let master = master_token(&app).await;
     for name in ["Alicia", "malice"] {
         create(&app, "/realms/acme/users", &master, json!({"username": name, "enabled": true})).await;
@@ -129,8 +129,22 @@ async fn users_are_found_exactly_or_by_substring(app: TestApp) {
     assert_eq!(find("username=alice&exact=false").await, ["alice", "malice"]);
     assert_eq!(find("username=alice").await, ["alice", "malice"]);
     assert_eq!(find("username=ALI").await, ["alice", "alicia", "malice"]);
-    assert_eq!(find("search=LIC").await, ["alice", "alicia", "malice"]);
-    assert_eq!(find("search=example.com").await, ["alice"], "search covers e-mail");
+    // `search` as Keycloak documents it: a prefix, `*` anywhere, `"…"` exact,
+    // every whitespace-separated term must match.
+    assert_eq!(find("search=ALI").await, ["alice", "alicia"]);
+    assert_eq!(find("search=ali*").await, ["alice", "alicia"]);
+    assert_eq!(find("search=*LIC*").await, ["alice", "alicia", "malice"]);
+    assert_eq!(find("search=lic").await, Vec::<String>::new(), "a prefix, not a substring");
+    assert_eq!(find("search=*example.com").await, ["alice"], "search covers e-mail");
+    assert_eq!(find("search=liddell").await, ["alice"], "and last names");
+    assert_eq!(find("search=%22alice%22").await, ["alice"], "quoted: exact");
+    assert_eq!(find("search=%22ali%22").await, Vec::<String>::new());
+    assert_eq!(find("search=ali%20liddell").await, ["alice"], "every term matches");
+    assert_eq!(find("search=*").await, ["alice", "alicia", "malice", "rita", "vera"]);
+    assert_eq!(find("search=50%25").await, Vec::<String>::new(), "% is literal");
+    assert_eq!(find("emailVerified=true").await, ["alice"]);
+    assert_eq!(get(&app, "/realms/acme/users/count?emailVerified=false", &master).await.json, json!(4));
+    assert_eq!(get(&app, "/realms/acme/users/count?search=ali", &master).await.json, json!(2));
     assert_eq!(find("firstName=ali").await, ["alice"]);
     assert_eq!(find("email=alice@example.com&exact=true").await, ["alice"]);
     assert_eq!(find("username=nobody").await, Vec::<String>::new());
@@ -195,6 +209,21 @@ async fn duplicates_are_conflicts(app: TestApp) {
     assert_conflict(&client, "Client web already exists");
     let user = call(&app, Method::POST, "/realms/acme/users", &master, Some(json!({"username": "ALICE"}))).await;
     assert_conflict(&user, "User exists with same username");
+    // E-mail addresses are unique in a realm, case aside, and stored lower-case.
+    let body = json!({"username": "alice2", "email": "ALICE@example.com"});
+    let user = call(&app, Method::POST, "/realms/acme/users", &master, Some(body)).await;
+    assert_conflict(&user, "User exists with same email");
+    let rita = user_id(&app, "acme", &master, "rita").await;
+    let path = format!("/realms/acme/users/{rita}");
+    let taken = call(&app, Method::PUT, &path, &master, Some(json!({"email": "Alice@Example.com"}))).await;
+    assert_conflict(&taken, "User exists with same email");
+    assert!(get(&app, &path, &master).await.json.get("email").is_none(), "rita's address did not change");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"email": "Rita@Example.com"}"#)).await;
+    assert_eq!(get(&app, &path, &master).await.json["email"], "rita@example.com");
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let path = format!("/realms/acme/users/{alice}");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"email": "ALICE@EXAMPLE.COM"}"#)).await;
+    assert_eq!(get(&app, &path, &master).await.json["email"], "alice@example.com", "her own address, recased");
     let role = call(&app, Method::POST, "/realms/acme/roles", &master, Some(json!({"name": "viewer"}))).await;
     assert_conflict(&role, "Role with name viewer already exists");
     create(&app, "/realms/acme/client-scopes", &master, json!({"name": "dup.scope"})).await;
