@@ -105,6 +105,9 @@ pub struct Client {
     /// `realm-management` roles of the client's service account (SPEC §6),
     /// carried in its client-credentials tokens as `resource_access`.
     pub service_account_roles: Vec<String>,
+    /// Origins whose pages may read the client's answers (CORS): serialised
+    /// origins, or `*` for any; see [`web_origins`].
+    pub web_origins: Vec<String>,
 }
 
 /// Service-account users are named `service-account-<client_id>`, as in Keycloak.
@@ -123,6 +126,38 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether a page of `origin` (an `Origin` header) may read answers to this client.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins.iter().any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// A client's CORS origins, from Keycloak's `webOrigins` where the admin API
+/// set it: an origin, `+` for the origins of the redirect URIs, `*` for any.
+/// Without it, the redirect URIs' origins (Keycloak's `+`): a browser
+/// application may call the token endpoint from the pages it is redirected
+/// to, which the realm file (without a `webOrigins` field) could not allow
+/// otherwise.
+pub fn web_origins(configured: Option<&[String]>, redirect_uris: &[String]) -> Vec<String> {
+    let plus = ["+".to_owned()];
+    let mut origins = Vec::new();
+    for entry in configured.unwrap_or(&plus) {
+        match entry.as_str() {
+            "+" => origins.extend(redirect_uris.iter().filter_map(|uri| origin_of(uri))),
+            "*" => origins.push("*".to_owned()),
+            other => origins.extend(origin_of(other)),
+        }
+    }
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+/// The serialised origin of a URL (`https://app.example:8443`), if it has one.
+fn origin_of(uri: &str) -> Option<String> {
+    let origin = url::Url::parse(uri).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 impl fmt::Debug for Client {
@@ -163,7 +198,23 @@ mod tests {
             consent_required: false,
             enabled: true,
             service_account_roles: vec![],
+            web_origins: vec![],
         };
         assert!(!format!("{client:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn web_origins_follow_keycloak() {
+        let redirects =
+            ["https://App.example/cb".to_owned(), "http://localhost:3000/*".to_owned(), "com.example:/cb".to_owned()];
+        let derived = web_origins(None, &redirects);
+        assert_eq!(derived, ["http://localhost:3000", "https://app.example"]);
+        let configured = ["+".to_owned(), "https://other.example:443/".to_owned()];
+        assert_eq!(
+            web_origins(Some(&configured), &redirects),
+            ["http://localhost:3000", "https://app.example", "https://other.example"]
+        );
+        assert_eq!(web_origins(Some(&[]), &redirects), Vec::<String>::new(), "an empty list allows none");
+        assert_eq!(web_origins(Some(&["*".to_owned()]), &[]), ["*"]);
     }
 }

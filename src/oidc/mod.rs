@@ -2,6 +2,7 @@
 
 pub mod account_api;
 pub mod bearer;
+pub mod cors;
 pub mod device;
 pub mod discovery;
 pub mod introspect;
@@ -14,7 +15,8 @@ pub mod userinfo;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::{HttpRequest, web};
 
 use crate::error::OAuthError;
 use crate::services::realm_cache::RealmEntry;
@@ -26,11 +28,21 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(paths::OAUTH_METADATA).get(discovery::oauth_metadata))
         .service(web::resource(paths::CERTS).get(jwks::jwks))
         .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization))
-        .service(web::resource(paths::TOKEN).post(token::token))
-        .service(web::resource(paths::USERINFO).get(userinfo::userinfo).post(userinfo::userinfo))
+        .service(web::resource(paths::TOKEN).post(token::token).route(preflight("POST")))
+        .service(
+            web::resource(paths::USERINFO)
+                .get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .route(preflight("GET, POST")),
+        )
         .service(web::resource(paths::INTROSPECTION).post(introspect::introspect))
-        .service(web::resource(paths::REVOCATION).post(revoke::revoke))
+        .service(web::resource(paths::REVOCATION).post(revoke::revoke).route(preflight("POST")))
         .configure(account_api::routes);
+}
+
+/// The CORS preflight (`OPTIONS`) of an endpoint browsers call with `fetch`.
+fn preflight(methods: &'static str) -> actix_web::Route {
+    web::route().method(Method::OPTIONS).to(move |req: HttpRequest| async move { cors::preflight(&req, methods) })
 }
 
 /// Registers the well-known routes outside the realm scope.

@@ -1,8 +1,11 @@
 //! Token revocation (RFC 7009).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
 
-use super::{params, realm_entry};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use super::{cors, params, realm_entry};
+use crate::domain::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::{client_auth, revoke as revocation};
 use crate::state::AppState;
@@ -12,17 +15,32 @@ pub async fn revoke(
     state: web::Data<AppState>,
     realm: web::Path<String>,
     payload: web::Payload,
+) -> HttpResponse {
+    let mut client = None;
+    let mut response =
+        revoke_token(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
+    cors::expose(&req, client.as_deref(), &mut response);
+    response
+}
+
+async fn revoke_token(
+    req: &HttpRequest,
+    state: &AppState,
+    realm: &str,
+    payload: web::Payload,
+    authenticated: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let params = params::read(&req, payload).await?;
-    let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
+    let entry = realm_entry(state, realm).await?;
+    let params = params::read(req, payload).await?;
+    let credentials = params::client_credentials(req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;
+    *authenticated = Some(client.clone());
     let token = params.required("token")?;
     if let Some(hint) = params.get("token_type_hint")
         && !matches!(hint, "access_token" | "refresh_token")
     {
         return Err(OAuthError::new(ErrorCode::UnsupportedTokenType, format!("Unsupported token_type_hint: {hint}")));
     }
-    revocation::revoke(&state, &entry, &client, token).await?;
+    revocation::revoke(state, &entry, &client, token).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).finish())
 }

@@ -1,10 +1,13 @@
 //! The UserInfo endpoint (OpenID Connect Core §5.3), GET and POST.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::params::{self, Params};
-use super::{bearer, realm_entry};
+use super::{bearer, cors, realm_entry};
+use crate::domain::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::{caller, issue};
 use crate::state::AppState;
@@ -14,15 +17,31 @@ pub async fn userinfo(
     state: web::Data<AppState>,
     realm: web::Path<String>,
     payload: web::Payload,
+) -> HttpResponse {
+    let mut client = None;
+    let mut response = answer(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
+    cors::expose(&req, client.as_deref(), &mut response);
+    response
+}
+
+/// The claims; `token_client` learns the client the access token was issued
+/// to, whose origins may read the answer.
+async fn answer(
+    req: &HttpRequest,
+    state: &AppState,
+    realm: &str,
+    payload: web::Payload,
+    token_client: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
+    let entry = realm_entry(state, realm).await?;
     let form = if req.method() == actix_web::http::Method::POST {
-        Some(params::read(&req, payload).await?)
+        Some(params::read(req, payload).await?)
     } else {
         None::<Params>
     };
-    let credential = bearer::presented(&req, form.as_ref(), &entry)?;
-    let caller = caller::authenticate(&state, &entry, credential).await?.map_err(|r| bearer::refused(&entry, r))?;
+    let credential = bearer::presented(req, form.as_ref(), &entry)?;
+    let caller = caller::authenticate(state, &entry, credential).await?.map_err(|r| bearer::refused(&entry, r))?;
+    *token_client = caller.client_id.as_deref().and_then(|id| entry.client(id)).cloned();
     if !caller.scope.contains("openid") {
         let realm_name = entry.realm.name.as_str();
         return Err(OAuthError::bearer(ErrorCode::InsufficientScope, realm_name, "The openid scope is required"));

@@ -33,6 +33,8 @@ impl std::fmt::Debug for Credential {
 pub struct Caller {
     pub user: User,
     pub scope: ScopeSet,
+    /// The client an access token was issued to (none for a personal token or HTTP Basic).
+    pub client_id: Option<String>,
 }
 
 /// Why a credential was refused (always a 401).
@@ -65,6 +67,7 @@ pub async fn authenticate(
             };
             let realm_id = entry.realm.id.clone();
             let sub = claims.sub.clone();
+            let client_id = Some(claims.client_id.clone());
             let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
             let (revoked, user) = state
                 .db
@@ -76,7 +79,7 @@ pub async fn authenticate(
                 return Ok(Err(Refusal::Token(access::InvalidToken::Revoked)));
             }
             Ok(match user.filter(|u| u.enabled) {
-                Some(user) => Ok(Caller { user: user.to_domain(), scope }),
+                Some(user) => Ok(Caller { user: user.to_domain(), scope, client_id }),
                 None => Err(Refusal::NoUser),
             })
         }
@@ -89,7 +92,7 @@ pub async fn authenticate(
                 // A temporary password is for choosing a new one, nothing else.
                 Some(signed_in) if !signed_in.user.password_temporary => {
                     let scope = entry.scopes_allowed_by_roles(&signed_in.role_ids);
-                    Ok(Ok(Caller { user: signed_in.user, scope }))
+                    Ok(Ok(Caller { user: signed_in.user, scope, client_id: None }))
                 }
                 _ => Ok(Err(Refusal::BadBasic)),
             }
@@ -115,5 +118,5 @@ async fn personal(
     if basic_user.is_some_and(|name| name.to_lowercase() != active.user.username) {
         return Ok(Err(Refusal::BadBasic));
     }
-    Ok(Ok(Caller { user: active.user.to_domain(), scope: active.scope }))
+    Ok(Ok(Caller { user: active.user.to_domain(), scope: active.scope, client_id: None }))
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
-use crate::domain::client::{Client, GrantType, service_account_username};
+use crate::domain::client::{Client, GrantType, service_account_username, web_origins};
 use crate::domain::realm::{Realm, RealmName};
 use crate::domain::scope::{ScopeCatalog, ScopeSet};
 use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
@@ -121,12 +121,17 @@ fn build_client(
         .map(|g| g.parse::<GrantType>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| fail(e.0))?;
+    let redirect_uris = json_list(&row.redirect_uris)?;
+    let configured_origins: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(&row.attributes)
+        .ok()
+        .and_then(|attributes| serde_json::from_value(attributes.get("webOrigins")?.clone()).ok());
     Ok(Client {
+        web_origins: web_origins(configured_origins.as_deref(), &redirect_uris),
         id: row.id.clone(),
         client_id: row.client_id.clone(),
         name: row.name.clone(),
         secret: unsealed,
-        redirect_uris: json_list(&row.redirect_uris)?,
+        redirect_uris,
         post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?,
         grant_types,
         scopes: ScopeSet::from_names(json_list(&row.scopes)?),

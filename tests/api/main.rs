@@ -14,6 +14,7 @@ mod client_auth;
 mod code_flow;
 mod console;
 mod console_chromium;
+mod cors;
 mod device;
 mod discovery;
 mod introspection;

@@ -7,12 +7,14 @@ mod device_code;
 mod password;
 mod refresh_token;
 
+use std::sync::Arc;
+
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::params::{self, Params};
-use super::realm_entry;
-use crate::domain::client::GrantType;
+use super::{cors, realm_entry};
+use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::ScopeSet;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::client_auth;
@@ -24,11 +26,28 @@ pub async fn token(
     state: web::Data<AppState>,
     realm: web::Path<String>,
     payload: web::Payload,
+) -> HttpResponse {
+    let mut client = None;
+    let mut response =
+        exchange(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
+    cors::expose(&req, client.as_deref(), &mut response);
+    response
+}
+
+/// The token request; `authenticated` learns the client once it is known,
+/// so that its errors are readable by the client's origins too.
+async fn exchange(
+    req: &HttpRequest,
+    state: &AppState,
+    realm: &str,
+    payload: web::Payload,
+    authenticated: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
-    let params = params::read(&req, payload).await?;
-    let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
+    let entry = realm_entry(state, realm).await?;
+    let params = params::read(req, payload).await?;
+    let credentials = params::client_credentials(req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;
+    *authenticated = Some(client.clone());
     let grant_type = params.required("grant_type")?;
     let grant: GrantType =
         grant_type.parse().ok().filter(|g| super::discovery::GRANT_TYPES.contains(g)).ok_or_else(|| {
@@ -38,14 +57,14 @@ pub async fn token(
         return Err(OAuthError::unauthorized_client(format!("Client is not allowed to use the {grant} grant")));
     }
     let outcome = match grant {
-        GrantType::AuthorizationCode => authorization_code::grant(&state, entry.clone(), client.clone(), &params).await,
-        GrantType::ClientCredentials => client_credentials::grant(&state, &entry, &client, &params),
-        GrantType::Password => password::grant(&state, &entry, &client, &params).await,
-        GrantType::DeviceCode => device_code::grant(&state, entry.clone(), client.clone(), &params).await,
-        GrantType::RefreshToken => refresh_token::grant(&state, entry.clone(), client.clone(), &params).await,
+        GrantType::AuthorizationCode => authorization_code::grant(state, entry.clone(), client.clone(), &params).await,
+        GrantType::ClientCredentials => client_credentials::grant(state, &entry, &client, &params),
+        GrantType::Password => password::grant(state, &entry, &client, &params).await,
+        GrantType::DeviceCode => device_code::grant(state, entry.clone(), client.clone(), &params).await,
+        GrantType::RefreshToken => refresh_token::grant(state, entry.clone(), client.clone(), &params).await,
         _ => unreachable!("filtered by GRANT_TYPES above"),
     };
-    record_event(&state, &req, &entry.realm.id, &client.client_id, grant, &params, &outcome);
+    record_event(state, req, &entry.realm.id, &client.client_id, grant, &params, &outcome);
     let response = outcome?;
     state.metrics.token_issued(entry.realm.name.as_str(), grant.as_str());
     tracing::debug!(realm = %entry.realm.name, client_id = %client.client_id, grant_type = %grant, "token issued");

@@ -1,0 +1,47 @@
+//! CORS for the endpoints a browser application calls with `fetch`: token,
+//! revocation, introspection and userinfo (Keycloak's web origins). A
+//! preflight is answered for any origin, as Keycloak does; the actual
+//! answer is readable only by an origin the client allows, so a page of
+//! another origin cannot read it.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::domain::client::Client;
+
+/// Headers a browser may send on these endpoints.
+const ALLOWED_HEADERS: &str = "Origin, Accept, X-Requested-With, Content-Type, Authorization, X-Auth-Token";
+/// How long a browser may reuse a preflight's answer, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "3600";
+
+/// The answer to an `OPTIONS` preflight of an endpoint serving `methods`.
+pub fn preflight(req: &HttpRequest, methods: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::ALLOW, format!("{methods}, OPTIONS")));
+    if let Some(origin) = origin(req) {
+        response
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, methods))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE))
+            .insert_header((header::VARY, "Origin"));
+    }
+    response.finish()
+}
+
+/// Lets the request's origin read `response` if `client` allows that origin.
+pub fn expose(req: &HttpRequest, client: Option<&Client>, response: &mut HttpResponse) {
+    let Some(origin) = origin(req) else { return };
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if client.is_some_and(|c| c.allows_origin(origin.to_str().unwrap_or_default())) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));
+    }
+}
+
+fn origin(req: &HttpRequest) -> Option<HeaderValue> {
+    req.headers().get(header::ORIGIN).filter(|o| o.to_str().is_ok_and(|s| s != "null")).cloned()
+}
