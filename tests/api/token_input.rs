@@ -97,10 +97,10 @@ async fn wrong_content_types_are_refused(app: TestApp) {
 async fn wrong_methods_are_405_with_allow(app: TestApp) {
     use reqwest::Method;
     let cases = [
-        (Method::GET, "/protocol/openid-connect/token", "POST"),
+        (Method::GET, "/protocol/openid-connect/token", "POST, OPTIONS"),
         (Method::GET, "/protocol/openid-connect/token/introspect", "POST"),
-        (Method::PUT, "/protocol/openid-connect/revoke", "POST"),
-        (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, POST"),
+        (Method::PUT, "/protocol/openid-connect/revoke", "POST, OPTIONS"),
+        (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, POST, OPTIONS"),
         (Method::POST, "/protocol/openid-connect/certs", "GET"),
         (Method::POST, "/.well-known/openid-configuration", "GET"),
         (Method::PUT, "/protocol/openid-connect/auth", "GET, POST"),
