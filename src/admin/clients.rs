@@ -348,7 +348,30 @@ pub(crate) async fn update_client(
     let known = scope_admin::catalog(state, &realm.id).await?;
     let row = to_row(state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
     let conflict = format!("Client {}", row.client_id);
-    change_cached(state, &realm.name, Some(conflict), move |conn| clients::update(conn, &row)).await
+    let old_client_id = existing.client_id;
+    change_cached(state, &realm.name, Some(conflict), move |conn| {
+        if row.client_id != old_client_id {
+            link_service_account(conn, &row, &old_client_id)?;
+        }
+        clients::update(conn, &row)
+    })
+    .await
+}
+
+/// Points the client's service-account user (if any) at the client's
+/// internal id, so that it stays the client's under a new `clientId`.
+fn link_service_account(
+    conn: &mut crate::storage::DbConnection,
+    row: &clients::ClientRow,
+    client_id: &str,
+) -> Result<(), crate::storage::StorageError> {
+    let Some(mut user) = users::find_service_account(conn, &row.realm_id, &row.id, client_id)? else {
+        return Ok(());
+    };
+    let mut attributes = rep::stored_object(&user.attributes);
+    attributes.insert("serviceAccountClientId".into(), row.id.clone().into());
+    user.attributes = Value::Object(attributes).to_string();
+    users::update(conn, &user)
 }
 
 #[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}", operation_id = "delete_client", tag = "clients",
@@ -378,7 +401,9 @@ pub(crate) async fn delete_client(
         return Err(AdminError::bad_request("Built-in clients cannot be deleted"));
     }
     change_cached(state, &realm.name, None, move |conn| {
-        users::delete_by_username(conn, &row.realm_id, &service_account_username(&row.client_id))?;
+        if let Some(user) = users::find_service_account(conn, &row.realm_id, &row.id, &row.client_id)? {
+            users::delete(conn, &user.id)?;
+        }
         clients::delete(conn, &row.id)
     })
     .await?;
@@ -477,15 +502,20 @@ async fn service_account(
     let user = state
         .db
         .transaction(move |conn| {
-            if let Some(user) = users::find_by_username(conn, &row.realm_id, username.as_str())? {
-                return Ok(user);
+            if let Some(user) = users::find_service_account(conn, &row.realm_id, &row.id, &row.client_id)? {
+                return Ok(Ok(user));
+            }
+            if users::find_by_username(conn, &row.realm_id, username.as_str())?.is_some() {
+                // Another user has the name (an ordinary user, or the service
+                // account of a client that had this clientId before a rename).
+                return Ok(Err(AdminError::Conflict("User exists with same username".into())));
             }
             let mut user = new_user_row(&new_id(), &row.realm_id, &username, None, now);
-            user.attributes = json!({ "serviceAccountClientId": row.client_id }).to_string();
+            user.attributes = json!({ "serviceAccountClientId": row.id }).to_string();
             users::insert(conn, &user)?;
-            Ok(user)
+            Ok(Ok(user))
         })
-        .await?;
+        .await??;
     Ok(rep::ok_json(user_admin::to_rep(&user)))
 }
 

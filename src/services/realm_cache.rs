@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
-use crate::domain::client::{Client, GrantType, service_account_username, web_origins};
+use crate::domain::client::{Client, GrantType, web_origins};
 use crate::domain::realm::{Realm, RealmName};
 use crate::domain::scope::{ScopeCatalog, ScopeSet};
 use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
@@ -139,7 +139,7 @@ fn build_client(
         enabled: row.enabled,
         service_account_roles: service_accounts
             .iter()
-            .find(|u| u.username == service_account_username(&row.client_id))
+            .find(|u| u.is_service_account_of(&row.id, &row.client_id))
             .map(|u| json_list(&u.admin_roles))
             .transpose()?
             .unwrap_or_default(),

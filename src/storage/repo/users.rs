@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
+use crate::domain::client::{SERVICE_ACCOUNT_PREFIX, service_account_username};
 use crate::domain::user::User;
 use crate::storage::schema::users;
 use crate::storage::{DbConnection, StorageError};
@@ -244,6 +244,35 @@ pub fn delete_by_username(conn: &mut DbConnection, realm_id: &str, username: &st
     Ok(diesel::delete(users::table.filter(users::realm_id.eq(realm_id)).filter(users::username.eq(username)))
         .execute(conn)?
         > 0)
+}
+
+impl UserRow {
+    /// Whether this is the service-account user of the client with internal
+    /// id `client_row_id` and `client_id`. The link is the user's
+    /// `serviceAccountClientId` attribute, which holds the client's internal
+    /// id, as in Keycloak; users made before that hold its `client_id`
+    /// instead and count only under the matching name. A username alone
+    /// never links: a client renamed keeps its user, and a later client of
+    /// the old name, or an ordinary user named `service-account-…`, gets
+    /// nothing of it.
+    pub fn is_service_account_of(&self, client_row_id: &str, client_id: &str) -> bool {
+        let attributes: serde_json::Value = serde_json::from_str(&self.attributes).unwrap_or_default();
+        match attributes.get("serviceAccountClientId").and_then(|v| v.as_str()) {
+            Some(link) if link == client_row_id => true,
+            Some(link) => link == client_id && self.username == service_account_username(client_id),
+            None => false,
+        }
+    }
+}
+
+/// The service-account user of a client, if it has one yet.
+pub fn find_service_account(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client_row_id: &str,
+    client_id: &str,
+) -> Result<Option<UserRow>, StorageError> {
+    Ok(list_service_accounts(conn, realm_id)?.into_iter().find(|u| u.is_service_account_of(client_row_id, client_id)))
 }
 
 /// Service-account users (`service-account-*`) of a realm.

@@ -20,6 +20,7 @@ both_backends!(
     personal_tokens_and_basic_act_with_their_users_rights,
     view_users_may_read_users_but_not_change_them,
     a_service_account_acts_with_the_roles_granted_to_it,
+    a_service_account_belongs_to_its_client_not_to_a_name,
     managing_users_grants_no_more_rights_than_one_holds,
 );
 
@@ -322,4 +323,66 @@ async fn personal_tokens_and_basic_act_with_their_users_rights(app: TestApp) {
     assert_eq!(status(basic("alice", &rita)).await, 401, "someone else's token");
     assert_eq!(status(basic("alice", "alice-pw")).await, 403);
     assert_eq!(status(basic("admin", "admin-pw")).await, 401, "master does not take Basic");
+}
+
+/// The realm-management roles in a fresh client_credentials token of `client`.
+async fn token_roles(app: &TestApp, client: &str, secret: &str) -> serde_json::Value {
+    let token = app.client_credentials("acme", client, secret, None).await;
+    assert_eq!(token.status, 200, "{}", token.json);
+    let (_, claims) = jwt_parts(token.str("access_token"));
+    claims["resource_access"]["realm-management"]["roles"].clone()
+}
+
+/// Grants `role` of realm-management to a user, through the admin API.
+async fn grant_management_role(app: &TestApp, master: &str, user: &str, role: &str) {
+    let management = client_uuid(app, "acme", master, "realm-management").await;
+    let roles = get(app, &format!("/realms/acme/clients/{management}/roles"), master).await;
+    let found = roles.json.as_array().unwrap().iter().find(|r| r["name"] == role).cloned().expect("the role");
+    let grant = json!([{ "id": found["id"], "name": role }]).to_string();
+    let mappings = format!("/realms/acme/users/{user}/role-mappings/clients/{management}");
+    change(app, Method::POST, &mappings, master, Some(&grant)).await;
+}
+
+async fn a_service_account_belongs_to_its_client_not_to_a_name(app: TestApp) {
+    let master = master_token(&app).await;
+    let svc = json!({"clientId": "svc", "secret": "svc-secret", "serviceAccountsEnabled": true});
+    let svc_id = create(&app, "/realms/acme/clients", &master, svc).await;
+    let account = get(&app, &format!("/realms/acme/clients/{svc_id}/service-account-user"), &master).await;
+    assert_eq!(account.json["serviceAccountClientId"], json!(svc_id), "Keycloak's link: the client's id");
+    let account_id = account.json["id"].as_str().unwrap().to_owned();
+    grant_management_role(&app, &master, &account_id, "view-users").await;
+    assert_eq!(token_roles(&app, "svc", "svc-secret").await, json!(["view-users"]));
+
+    // Renamed, the client keeps its service account and its roles.
+    change(&app, Method::PUT, &format!("/realms/acme/clients/{svc_id}"), &master, Some(r#"{"clientId": "svc2"}"#))
+        .await;
+    assert_eq!(token_roles(&app, "svc2", "svc-secret").await, json!(["view-users"]));
+    let again = get(&app, &format!("/realms/acme/clients/{svc_id}/service-account-user"), &master).await;
+    assert_eq!(again.json["id"], json!(account_id));
+
+    // A new client of the old name gets none of it.
+    let newcomer = json!({"clientId": "svc", "secret": "new-secret", "serviceAccountsEnabled": true});
+    let newcomer_id = create(&app, "/realms/acme/clients", &master, newcomer).await;
+    assert_eq!(token_roles(&app, "svc", "new-secret").await, serde_json::Value::Null);
+    let taken =
+        call(&app, Method::GET, &format!("/realms/acme/clients/{newcomer_id}/service-account-user"), &master, None)
+            .await;
+    assert_eq!(taken.status, 409, "the name belongs to svc2's account: {}", taken.text);
+
+    // Nor does an ordinary user named like a service account lend its roles.
+    let imposter = create(&app, "/realms/acme/users", &master, json!({"username": "service-account-fake"})).await;
+    grant_management_role(&app, &master, &imposter, "realm-admin").await;
+    create(
+        &app,
+        "/realms/acme/clients",
+        &master,
+        json!({"clientId": "fake", "secret": "fake-secret", "serviceAccountsEnabled": true}),
+    )
+    .await;
+    assert_eq!(token_roles(&app, "fake", "fake-secret").await, serde_json::Value::Null);
+
+    // Deleting svc2 deletes its own service account, not a namesake's.
+    change(&app, Method::DELETE, &format!("/realms/acme/clients/{svc_id}"), &master, None).await;
+    assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{account_id}"), &master, None).await.status, 404);
+    assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{imposter}"), &master, None).await.status, 200);
 }
