@@ -116,6 +116,13 @@ impl OAuthError {
         error
     }
 
+    /// Keycloak's answer to a protocol request in a disabled realm.
+    pub fn realm_disabled() -> Self {
+        let mut error = Self::new(ErrorCode::AccessDenied, "Realm not enabled");
+        error.status = StatusCode::FORBIDDEN;
+        error
+    }
+
     pub fn realm_not_found() -> Self {
         Self::new(ErrorCode::NotFound, "Realm does not exist")
     }

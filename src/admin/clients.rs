@@ -127,6 +127,18 @@ fn to_row(
     if map.get("secret").is_some_and(|s| !s.is_string() && !s.is_null()) {
         return Err(AdminError::bad_request("`secret` must be a string"));
     }
+    // Kinds of client realmgate does not have are refused, not turned into
+    // an OpenID Connect client with a secret that nobody asked for.
+    for (field, supported) in [("protocol", "openid-connect"), ("clientAuthenticatorType", "client-secret")] {
+        if let Some(value) = map.get(field).filter(|v| !v.is_null())
+            && value.as_str() != Some(supported)
+        {
+            return Err(AdminError::bad_request(format!("`{field}` {value} is not supported (only \"{supported}\")")));
+        }
+    }
+    if rep::bool_field(map, "bearerOnly")? == Some(true) {
+        return Err(AdminError::bad_request("Bearer-only clients are not supported"));
+    }
     let attrs = rep::attributes(map)?;
     let mut grants = Vec::new();
     let wanted = [

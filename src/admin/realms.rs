@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
-use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
+use crate::domain::realm::{MAX_LIFETIME_SECS, RealmName, RealmSettings, SigningAlgorithm};
 use crate::services::realms::{MASTER_REALM, create_realm, rotate_realm_key, update_realm};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -101,10 +101,9 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     let seconds = |key: &str, current: i64| -> Result<i64, AdminError> {
         match map.get(key) {
             None | Some(Value::Null) => Ok(current),
-            Some(v) => v
-                .as_i64()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| AdminError::bad_request(format!("`{key}` must be a positive number of seconds"))),
+            Some(v) => v.as_i64().filter(|n| (1..=MAX_LIFETIME_SECS).contains(n)).ok_or_else(|| {
+                AdminError::bad_request(format!("`{key}` must be a positive number of seconds, at most 100 years"))
+            }),
         }
     };
     s.access_token_lifetime = seconds("accessTokenLifespan", s.access_token_lifetime)?;
@@ -130,8 +129,10 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
                 .as_str()
                 .and_then(|t| t.parse().ok())
                 .or_else(|| v.as_i64())
-                .filter(|n| *n >= least)
-                .ok_or_else(|| AdminError::bad_request(format!("attribute `{key}` must be a number of seconds"))),
+                .filter(|n| (least..=MAX_LIFETIME_SECS).contains(n))
+                .ok_or_else(|| {
+                    AdminError::bad_request(format!("attribute `{key}` must be a number of seconds, at most 100 years"))
+                }),
         }
     };
     let flag = |key: &str, current: bool| Ok::<_, AdminError>(rep::bool_field(attrs, key)?.unwrap_or(current));
@@ -144,9 +145,62 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     Ok((s, enabled))
 }
 
+/// Parts of a Keycloak realm export that are contents, not settings. A
+/// realm representation carrying any of them is refused: realmgate does
+/// not import them with the realm, and keeping them opaque would store
+/// (and show to every reader) the passwords and secrets inside.
+const CONTENTS: [&str; 14] = [
+    "users",
+    "clients",
+    "roles",
+    "groups",
+    "clientScopes",
+    "identityProviders",
+    "identityProviderMappers",
+    "components",
+    "federatedUsers",
+    "userFederationProviders",
+    "scopeMappings",
+    "clientScopeMappings",
+    "authenticationFlows",
+    "organizations",
+];
+
+/// How Keycloak shows a stored SMTP password; the password itself is not
+/// kept (realmgate sends no mail).
+const MASKED_SECRET: &str = "**********";
+
+/// Refuses representations realmgate cannot honour without losing or
+/// exposing what they carry.
+fn check_contents(map: &Map<String, Value>) -> Result<(), AdminError> {
+    let carried: Vec<&str> = CONTENTS
+        .iter()
+        .copied()
+        .filter(|key| match map.get(*key) {
+            None | Some(Value::Null) => false,
+            Some(Value::Array(items)) => !items.is_empty(),
+            Some(Value::Object(fields)) => !fields.is_empty(),
+            Some(_) => true,
+        })
+        .collect();
+    if carried.is_empty() {
+        return Ok(());
+    }
+    Err(AdminError::bad_request(format!(
+        "A realm representation with {} is not imported; create them through their own endpoints, \
+         or apply a realm file",
+        carried.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    )))
+}
+
 /// What is stored opaquely: unmodelled fields, and `attributes` minus realmgate's own.
 fn opaque_of(map: &Map<String, Value>) -> String {
     let mut kept = rep::opaque(map, &MODELLED);
+    if let Some(Value::Object(smtp)) = kept.get_mut("smtpServer")
+        && smtp.get("password").is_some_and(|p| p.as_str().is_some_and(|p| !p.is_empty()))
+    {
+        smtp.insert("password".into(), MASKED_SECRET.into());
+    }
     if let Some(Value::Object(attrs)) = map.get("attributes") {
         let foreign: Map<String, Value> =
             attrs.iter().filter(|(k, _)| !k.starts_with("realmgate.")).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -206,6 +260,7 @@ pub(crate) async fn create_realm_from(
     admin.require_master()?;
     let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
+    check_contents(&map)?;
     let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
     let opaque = opaque_of(&map);
     let (secret, now) = (state.secret.clone(), state.clock.now());
@@ -256,9 +311,14 @@ pub(crate) async fn update_realm_from(
     if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
+    check_contents(&changes)?;
     let merged = rep::merge_with_attributes(to_rep(&existing), changes)?;
     let base = existing.to_domain()?.settings;
     let (settings, enabled) = settings_from(&merged, base)?;
+    if enabled == Some(false) && existing.name == MASTER_REALM {
+        // Every administrator signs in through it.
+        return Err(AdminError::bad_request("The master realm cannot be disabled"));
+    }
     let opaque = opaque_of(&merged);
     let (secret, now) = (state.secret.clone(), state.clock.now());
     state

@@ -153,6 +153,13 @@ pub async fn find_user(state: &AppState, realm: &realms::RealmRow, id: &str) -> 
 }
 
 fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
+    // Filters realmgate cannot apply are refused: ignoring one would answer
+    // every user, and a script acting on "the users matching q" would act on all.
+    for unsupported in ["q", "idpAlias", "idpUserId"] {
+        if query.get(unsupported).is_some() {
+            return Err(AdminError::bad_request(format!("The `{unsupported}` filter is not supported")));
+        }
+    }
     let text = |k: &str| query.get(k).map(str::to_lowercase);
     let search = text("search").filter(|s| !s.trim().is_empty());
     let filter = UserFilter {

@@ -92,6 +92,10 @@ impl Serialize for SigningAlgorithm {
     }
 }
 
+/// The longest lifetime or interval a realm may set (100 years), so that
+/// arithmetic on timestamps cannot overflow.
+pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 3600;
+
 /// Lifetimes and switches of one realm, in whole seconds (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealmSettings {
@@ -145,6 +149,9 @@ pub struct Realm {
     pub id: String,
     pub name: RealmName,
     pub settings: RealmSettings,
+    /// A disabled realm still publishes discovery and keys, and can be
+    /// administered, but signs nobody in and issues nothing (Keycloak).
+    pub enabled: bool,
 }
 
 #[cfg(test)]

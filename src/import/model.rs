@@ -11,8 +11,7 @@ use crate::domain::realm::{RealmName, RealmSettings, SigningAlgorithm};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seconds(pub i64);
 
-/// The longest lifetime accepted, so arithmetic on timestamps cannot overflow.
-const MAX_SECONDS: u64 = 100 * 365 * 24 * 3600;
+const MAX_SECONDS: u64 = crate::domain::realm::MAX_LIFETIME_SECS as u64;
 
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{bearer, realm_entry};
+use super::{bearer, enabled_realm_entry};
 use crate::domain::scope::ScopeSet;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::account::{self, CreateError};
@@ -52,7 +52,7 @@ async fn caller_for(
     realm: &str,
     scope: &str,
 ) -> Result<(Arc<RealmEntry>, Caller), OAuthError> {
-    let entry = realm_entry(state, realm).await?;
+    let entry = enabled_realm_entry(state, realm).await?;
     let caller = authorised(req, state, &entry, scope).await?;
     Ok((entry, caller))
 }

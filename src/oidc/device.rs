@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{params, realm_entry};
+use super::{enabled_realm_entry, params};
 use crate::domain::client::GrantType;
 use crate::domain::scope::ScopeSet;
 use crate::error::OAuthError;
@@ -16,7 +16,7 @@ pub async fn device_authorization(
     realm: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
+    let entry = enabled_realm_entry(&state, &realm).await?;
     let params = params::read(&req, payload).await?;
     let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{params, realm_entry};
+use super::{enabled_realm_entry, params};
 use crate::error::OAuthError;
 use crate::services::{client_auth, introspection};
 use crate::state::AppState;
@@ -14,7 +14,7 @@ pub async fn introspect(
     realm: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(&state, &realm).await?;
+    let entry = enabled_realm_entry(&state, &realm).await?;
     let params = params::read(&req, payload).await?;
     let credentials = params::client_credentials(&req, &params, entry.realm.name.as_str())?;
     client_auth::authenticate_confidential(&entry, &credentials)?;

@@ -61,3 +61,13 @@ pub async fn realm_entry(state: &AppState, name: &str) -> Result<Arc<RealmEntry>
         Err(error) => Err(OAuthError::internal(&error)),
     }
 }
+
+/// The realm named in the path for an endpoint that issues, accepts or
+/// inspects credentials: 403 `access_denied` while it is disabled.
+pub async fn enabled_realm_entry(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, OAuthError> {
+    let entry = realm_entry(state, name).await?;
+    if !entry.realm.enabled {
+        return Err(OAuthError::realm_disabled());
+    }
+    Ok(entry)
+}

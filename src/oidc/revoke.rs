@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use super::{cors, params, realm_entry};
+use super::{cors, enabled_realm_entry, params};
 use crate::domain::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::{client_auth, revoke as revocation};
@@ -30,7 +30,7 @@ async fn revoke_token(
     payload: web::Payload,
     authenticated: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(state, realm).await?;
+    let entry = enabled_realm_entry(state, realm).await?;
     let params = params::read(req, payload).await?;
     let credentials = params::client_credentials(req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;

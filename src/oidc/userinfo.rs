@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::params::{self, Params};
-use super::{bearer, cors, realm_entry};
+use super::{bearer, cors, enabled_realm_entry};
 use crate::domain::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::{caller, issue};
@@ -33,7 +33,7 @@ async fn answer(
     payload: web::Payload,
     token_client: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(state, realm).await?;
+    let entry = enabled_realm_entry(state, realm).await?;
     let form = if req.method() == actix_web::http::Method::POST {
         Some(params::read(req, payload).await?)
     } else {

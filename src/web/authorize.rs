@@ -26,7 +26,13 @@ pub const CONSENT_PURPOSE: &str = "consent";
 
 pub async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, PageError> {
     match state.cache.get(name).await {
-        Ok(Some(entry)) => Ok(entry),
+        Ok(Some(entry)) if entry.realm.enabled => Ok(entry),
+        Ok(Some(entry)) => Err(PageError {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            realm_display: entry.realm.settings.display_name.clone(),
+            title: "Realm not enabled",
+            message: "Signing in to this realm is disabled.".into(),
+        }),
         Ok(None) => Err(PageError::not_found()),
         Err(error) => Err(PageError::internal(&error)),
     }

@@ -13,7 +13,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::params::{self, Params};
-use super::{cors, realm_entry};
+use super::{cors, enabled_realm_entry};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::scope::ScopeSet;
 use crate::error::{ErrorCode, OAuthError};
@@ -43,7 +43,7 @@ async fn exchange(
     payload: web::Payload,
     authenticated: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
-    let entry = realm_entry(state, realm).await?;
+    let entry = enabled_realm_entry(state, realm).await?;
     let params = params::read(req, payload).await?;
     let credentials = params::client_credentials(req, &params, entry.realm.name.as_str())?;
     let client = client_auth::authenticate(&entry, &credentials)?;

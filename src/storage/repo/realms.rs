@@ -60,6 +60,7 @@ impl RealmRow {
         Ok(Realm {
             id: self.id.clone(),
             name: RealmName::parse(&self.name).map_err(corrupt)?,
+            enabled: self.enabled,
             settings: RealmSettings {
                 display_name: self.display_name.clone(),
                 access_token_lifetime: self.access_token_lifetime,

@@ -18,6 +18,7 @@ both_backends!(
     admin_logout_ends_sessions_and_password_grants,
     a_disabled_user_cannot_refresh_until_enabled_again,
     role_mappings_show_in_the_next_access_token,
+    a_disabled_realm_issues_nothing,
 );
 
 async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
@@ -255,4 +256,34 @@ async fn role_mappings_show_in_the_next_access_token(app: TestApp) {
     let again = app.refresh("acme", ("web", "web-secret"), refreshed.str("refresh_token")).await;
     let (_, claims) = jwt_parts(again.str("access_token"));
     assert_eq!(claims["realm_access"], json!({"roles": ["viewer"]}));
+}
+
+async fn a_disabled_realm_issues_nothing(app: TestApp) {
+    let master = master_token(&app).await;
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"enabled": false}"#)).await;
+    let denied = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert_eq!((denied.status, &denied.json["error"]), (403, &json!("access_denied")), "{}", denied.json);
+    assert_eq!(denied.json["error_description"], "Realm not enabled");
+    let robot = app.client_credentials("acme", "robot", "robot-secret", None).await;
+    assert_eq!(robot.status, 403, "{}", robot.json);
+    let userinfo = app
+        .http
+        .get(app.realm_url("acme", "/protocol/openid-connect/userinfo"))
+        .bearer_auth(tokens.str("access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 403, "tokens issued before are not honoured either");
+    let page = app.get(&app.realm_url("acme", "/protocol/openid-connect/auth?client_id=web&response_type=code&scope=openid&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb")).await;
+    assert_eq!(page.status, 403, "no sign-in page: {}", page.text);
+    // Discovery and keys stay published, and the realm can be enabled again.
+    assert_eq!(app.get(&app.realm_url("acme", "/.well-known/openid-configuration")).await.status, 200);
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["enabled"], false);
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"enabled": true}"#)).await;
+    assert_eq!(app.client_credentials("acme", "robot", "robot-secret", None).await.status, 200);
+    // master, through which every administrator signs in, cannot be disabled.
+    let answer = call(&app, Method::PUT, "/realms/master", &master, Some(json!({"enabled": false}))).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
 }

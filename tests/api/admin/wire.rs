@@ -24,6 +24,7 @@ both_backends!(
     put_merges_into_what_is_stored,
     unmodelled_fields_are_kept,
     missing_things_are_404_and_bad_bodies_are_400,
+    what_cannot_be_honoured_is_refused,
 );
 
 async fn creates_updates_and_deletes_answer_as_keycloak_does(app: TestApp) {
@@ -423,4 +424,59 @@ async fn missing_things_are_404_and_bad_bodies_are_400(app: TestApp) {
     // Last, so that a wording slip does not hide the checks above.
     let wrong: Vec<&str> = errors.iter().filter(|a| !not_found_body(a)).map(|a| a.text.as_str()).collect();
     assert!(wrong.is_empty(), "404 bodies must read {{\"error\": \"… not found\"}}: {wrong:?}");
+}
+
+/// Representations realmgate cannot honour are 400 and change nothing,
+/// rather than being half-applied or stored where secrets would show.
+async fn what_cannot_be_honoured_is_refused(app: TestApp) {
+    let master = master_token(&app).await;
+    let export = json!({
+        "realm": "imported",
+        "users": [{"username": "u", "credentials": [{"type": "password", "value": "CLEAR-PW"}]}],
+        "clients": [{"clientId": "c", "secret": "CLEAR-SECRET"}],
+    });
+    let answer = call(&app, Method::POST, "/realms", &master, Some(export)).await;
+    assert_bad_request(&answer);
+    assert!(answer.text.contains("`users`") && answer.text.contains("`clients`"), "{}", answer.text);
+    assert_eq!(call(&app, Method::GET, "/realms/imported", &master, None).await.status, 404, "nothing was created");
+    let empty = json!({"realm": "bare", "users": [], "clients": [], "roles": {}});
+    assert_eq!(call(&app, Method::POST, "/realms", &master, Some(empty)).await.status, 201, "empty parts are fine");
+    let answer =
+        call(&app, Method::PUT, "/realms/acme", &master, Some(json!({"roles": {"realm": [{"name": "x"}]}}))).await;
+    assert_bad_request(&answer);
+
+    // An SMTP password is not kept, and reads as Keycloak masks it.
+    let smtp = json!({"smtpServer": {"host": "mail.example", "password": "SMTP-PW"}});
+    change(&app, Method::PUT, "/realms/acme", &master, Some(&smtp.to_string())).await;
+    let realm = get(&app, "/realms/acme", &master).await;
+    assert_eq!(realm.json["smtpServer"], json!({"host": "mail.example", "password": "**********"}));
+    assert!(!realm.text.contains("SMTP-PW"));
+
+    // Lifetimes beyond 100 years would overflow timestamps.
+    for body in [
+        json!({"accessTokenLifespan": i64::MAX}),
+        json!({"oauth2DevicePollingInterval": 4_000_000_000i64}),
+        json!({"attributes": {"realmgate.refreshTokenLifespan": i64::MAX.to_string()}}),
+    ] {
+        let answer = call(&app, Method::PUT, "/realms/acme", &master, Some(body.clone())).await;
+        assert_bad_request(&answer);
+    }
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["accessTokenLifespan"], 600);
+
+    // Filters realmgate cannot apply are refused rather than ignored.
+    for query in ["q=dept:ops", "idpAlias=google"] {
+        assert_bad_request(&call(&app, Method::GET, &format!("/realms/acme/users?{query}"), &master, None).await);
+        assert_bad_request(&call(&app, Method::GET, &format!("/realms/acme/users/count?{query}"), &master, None).await);
+    }
+
+    // So are kinds of client realmgate does not have.
+    for client in [
+        json!({"clientId": "saml-app", "protocol": "saml"}),
+        json!({"clientId": "jwt-app", "clientAuthenticatorType": "client-jwt"}),
+        json!({"clientId": "api", "bearerOnly": true}),
+    ] {
+        assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(client)).await);
+    }
+    let fine = json!({"clientId": "oidc-app", "protocol": "openid-connect", "clientAuthenticatorType": "client-secret", "bearerOnly": false});
+    create(&app, "/realms/acme/clients", &master, fine).await;
 }
