@@ -10,8 +10,8 @@ use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::scope::{BUILT_IN_SCOPES, validate_scope_name};
 use crate::state::AppState;
-use crate::storage::repo::{realms, scopes};
-use crate::storage::{json_list, new_id, to_json_list};
+use crate::storage::repo::{clients, realms, roles, scopes};
+use crate::storage::{DbConnection, StorageError, json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(both("/realms/{realm}/client-scopes")).get(list).post(create))
@@ -270,7 +270,67 @@ pub(crate) async fn delete_scope(
     if scope.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be deleted"));
     }
-    change_cached(state, &realm.name, None, move |conn| scopes::delete(conn, &scope.id)).await?;
+    let realm_name = realm.name.clone();
+    change_cached(state, &realm_name, None, move |conn| {
+        forget_scope(conn, &realm, &scope.name)?;
+        scopes::delete(conn, &scope.id)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Takes a deleted scope's name out of every list that names it, as
+/// Keycloak removes a client scope's mappings with it: clients' default and
+/// optional scopes, other scopes' `implies`, roles' scopes and the realm's
+/// default lists. Otherwise a representation read and sent back unchanged,
+/// or an export applied again, would name a scope that no longer exists.
+fn forget_scope(conn: &mut DbConnection, realm: &realms::RealmRow, name: &str) -> Result<(), StorageError> {
+    let without = |list: &str| -> Result<Option<String>, StorageError> {
+        let names = json_list(list)?;
+        Ok(names
+            .iter()
+            .any(|n| n == name)
+            .then(|| to_json_list(&names.iter().filter(|n| *n != name).collect::<Vec<_>>())))
+    };
+    let unnamed = |attributes: &str, keys: &[&str]| -> Option<String> {
+        let mut map = rep::stored_object(attributes);
+        let mut changed = false;
+        for key in keys {
+            if let Some(Value::Array(items)) = map.get_mut(*key) {
+                let before = items.len();
+                items.retain(|v| v.as_str() != Some(name));
+                changed |= items.len() != before;
+            }
+        }
+        changed.then(|| Value::Object(map).to_string())
+    };
+    for mut client in clients::list_by_realm(conn, &realm.id)? {
+        let scopes = without(&client.scopes)?;
+        let attributes = unnamed(&client.attributes, &["optionalClientScopes"]);
+        if scopes.is_some() || attributes.is_some() {
+            client.scopes = scopes.unwrap_or(client.scopes);
+            client.attributes = attributes.unwrap_or(client.attributes);
+            clients::update(conn, &client)?;
+        }
+    }
+    for mut other in scopes::list_by_realm(conn, &realm.id)? {
+        if let Some(implies) = without(&other.implies)? {
+            other.implies = implies;
+            scopes::update(conn, &other)?;
+        }
+    }
+    for mut role in roles::list_by_realm(conn, &realm.id)? {
+        if let Some(kept) = without(&role.scopes)? {
+            role.scopes = kept;
+            roles::update(conn, &role)?;
+        }
+    }
+    if let Some(mut current) = realms::find_by_name(conn, &realm.name)?
+        && let Some(attributes) = unnamed(&current.attributes, &[DEFAULT_DEFAULTS, DEFAULT_OPTIONALS])
+    {
+        current.attributes = attributes;
+        realms::update(conn, &current)?;
+    }
     Ok(())
 }
 

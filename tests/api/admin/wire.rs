@@ -25,6 +25,7 @@ both_backends!(
     unmodelled_fields_are_kept,
     missing_things_are_404_and_bad_bodies_are_400,
     what_cannot_be_honoured_is_refused,
+    a_deleted_scope_is_forgotten_everywhere,
 );
 
 async fn creates_updates_and_deletes_answer_as_keycloak_does(app: TestApp) {
@@ -479,4 +480,43 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
     }
     let fine = json!({"clientId": "oidc-app", "protocol": "openid-connect", "clientAuthenticatorType": "client-secret", "bearerOnly": false});
     create(&app, "/realms/acme/clients", &master, fine).await;
+}
+
+/// Deleting a client scope takes it out of every list that named it, so
+/// what is read can be sent back, and an export applied again.
+async fn a_deleted_scope_is_forgotten_everywhere(app: TestApp) {
+    let master = master_token(&app).await;
+    let gone = create(&app, "/realms/acme/client-scopes", &master, json!({"name": "gone"})).await;
+    let keeper = json!({"name": "keeper", "attributes": {"realmgate.implies": "gone"}});
+    let keeper = create(&app, "/realms/acme/client-scopes", &master, keeper).await;
+    let role = json!({"name": "holder", "attributes": {"scopes": ["gone", "keeper"]}});
+    create(&app, "/realms/acme/roles", &master, role).await;
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    for list in ["default-client-scopes", "optional-client-scopes"] {
+        let scope = if list == "default-client-scopes" { &gone } else { &keeper };
+        change(&app, Method::PUT, &format!("/realms/acme/clients/{web}/{list}/{scope}"), &master, None).await;
+    }
+    change(&app, Method::PUT, &format!("/realms/acme/default-default-client-scopes/{gone}"), &master, None).await;
+    change(&app, Method::PUT, &format!("/realms/acme/default-optional-client-scopes/{gone}"), &master, None).await;
+
+    change(&app, Method::DELETE, &format!("/realms/acme/client-scopes/{gone}"), &master, None).await;
+    let client = get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json;
+    assert!(!client.to_string().contains("\"gone\""), "{client}");
+    let scope = get(&app, &format!("/realms/acme/client-scopes/{keeper}"), &master).await.json;
+    assert_eq!(scope["attributes"]["realmgate.implies"], "", "{scope}");
+    let role = get(&app, "/realms/acme/roles/holder", &master).await.json;
+    assert_eq!(role["attributes"]["scopes"], json!(["keeper"]));
+    for list in ["default-default-client-scopes", "default-optional-client-scopes"] {
+        let names = get(&app, &format!("/realms/acme/{list}"), &master).await.json;
+        assert!(!names.to_string().contains("\"gone\""), "{list}: {names}");
+    }
+    // What was read goes back unchanged.
+    change(&app, Method::PUT, &format!("/realms/acme/clients/{web}"), &master, Some(&client.to_string())).await;
+    change(&app, Method::PUT, &format!("/realms/acme/client-scopes/{keeper}"), &master, Some(&scope.to_string())).await;
+    // And the realm's export applies again.
+    let out = app.cli(&["realm", "export", "acme"], None);
+    let file = app.db.dir.path().join("after-delete.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let applied = app.cli(&["realm", "import", file.to_str().unwrap()], None);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
 }
