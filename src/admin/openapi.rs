@@ -61,7 +61,7 @@ use super::{clients, events, realms, role_mappings, roles, scopes, users};
     role_mappings::add_client,
     role_mappings::remove_client,
     role_mappings::client_available,
-    client_composite,
+    role_mappings::client_composite,
     scopes::list,
     scopes::create,
     scopes::get,
@@ -93,12 +93,3 @@ pub struct AdminApi;
         crate::openapi::AdminErrors))]
 #[expect(dead_code, reason = "documents a route served by `role_mappings::realm_mappings`")]
 fn realm_composite() {}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
-    operation_id = "list_composite_client_role_mappings", tag = "role-mappings",
-    summary = "The client's roles the user holds, composites expanded (as `…/role-mappings/clients/{client}`)",
-    params(crate::openapi::UserClientPath),
-    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
-        crate::openapi::AdminErrors))]
-#[expect(dead_code, reason = "documents a route served by `role_mappings::client_mappings`")]
-fn client_composite() {}

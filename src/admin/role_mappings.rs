@@ -12,7 +12,9 @@ use super::scopes::derived_id;
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
-use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::{
+    MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
+};
 use crate::state::AppState;
 use crate::storage::repo::{clients, roles, users};
 use crate::storage::{json_list, to_json_list};
@@ -30,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(remove_client),
         )
         .service(web::resource(both(&format!("{user}/clients/{{client}}/available"))).get(client_available))
-        .service(web::resource(both(&format!("{user}/clients/{{client}}/composite"))).get(client_mappings));
+        .service(web::resource(both(&format!("{user}/clients/{{client}}/composite"))).get(client_composite));
 }
 
 async fn user_role_ids(state: &AppState, user_id: &str) -> Result<Vec<String>, AdminError> {
@@ -184,17 +186,43 @@ async fn client_mappings(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let reps = management_roles(&state, &admin, path.into_inner(), true).await?;
+    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Mapped).await?;
     Ok(rep::ok_json(reps))
 }
 
-/// The `realm-management` roles a user holds (`held`) or does not; none
-/// for any other client.
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
+    operation_id = "list_composite_client_role_mappings", tag = "role-mappings",
+    summary = "The client's roles the user holds, composites expanded (`realm-admin` holds them all)",
+    params(crate::openapi::UserClientPath),
+    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
+        crate::openapi::AdminErrors))]
+async fn client_composite(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Effective).await?;
+    Ok(rep::ok_json(reps))
+}
+
+/// Which `realm-management` roles of a user to list.
+#[derive(Clone, Copy, PartialEq)]
+enum Holding {
+    /// Mapped to the user directly.
+    Mapped,
+    /// Held, directly or through a composite.
+    Effective,
+    /// Not held in any way: what could be granted.
+    Available,
+}
+
+/// The `realm-management` roles of a user as `holding` says; none for any
+/// other client.
 async fn management_roles(
     state: &AppState,
     admin: &Admin,
     (realm_name, id, client): (String, String, String),
-    held: bool,
+    holding: Holding,
 ) -> Result<Vec<Value>, AdminError> {
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(state, &realm_name).await?;
@@ -202,10 +230,15 @@ async fn management_roles(
     let Some(client) = management_client(state, &realm, &client).await? else {
         return Ok(Vec::new());
     };
-    let holds = json_list(&user.admin_roles)?;
+    let mapped = json_list(&user.admin_roles)?;
+    let effective = |role: &str| mapped.iter().any(|h| management_role_includes(h, role));
     Ok(REALM_MANAGEMENT_ROLES
         .iter()
-        .filter(|n| holds.iter().any(|h| h == *n) == held)
+        .filter(|role| match holding {
+            Holding::Mapped => mapped.iter().any(|h| h == *role),
+            Holding::Effective => effective(role),
+            Holding::Available => !effective(role),
+        })
         .map(|n| management_rep(&realm, &client.id, n))
         .collect())
 }
@@ -221,7 +254,7 @@ async fn client_available(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let reps = management_roles(&state, &admin, path.into_inner(), false).await?;
+    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Available).await?;
     Ok(rep::ok_json(reps))
 }
 

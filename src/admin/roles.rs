@@ -11,7 +11,9 @@ use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, derived_id};
 use super::users::to_rep as user_rep;
 use super::{Admin, AdminError, Need, both, change_cached};
-use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::{
+    MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
+};
 use crate::state::AppState;
 use crate::storage::repo::{clients, realms, roles, users};
 use crate::storage::{json_list, new_id, to_json_list};
@@ -339,7 +341,7 @@ pub(super) fn management_rep(realm: &realms::RealmRow, client_uuid: &str, name: 
         "id": derived_id(&realm.id, "realm-management", name),
         "name": name,
         "description": format!("${{role_{name}}}"),
-        "composite": name == "realm-admin",
+        "composite": REALM_MANAGEMENT_ROLES.iter().any(|r| *r != name && management_role_includes(name, r)),
         "clientRole": true,
         "containerId": client_uuid,
     })

@@ -31,6 +31,19 @@ pub const REALM_MANAGEMENT_ROLES: [&str; 9] = [
     "view-clients",
     "query-clients",
 ];
+/// Whether holding `composite` holds `role` too, as Keycloak's composite
+/// `realm-management` roles do (`realm-admin` all of them, `view-users`
+/// `query-users`, `view-clients` `query-clients`).
+pub fn management_role_includes(composite: &str, role: &str) -> bool {
+    composite == role
+        || match composite {
+            "realm-admin" => REALM_MANAGEMENT_ROLES.contains(&role),
+            "view-users" => role == "query-users",
+            "view-clients" => role == "query-clients",
+            _ => false,
+        }
+}
+
 /// Extra time a retired key stays published, for clock skew between nodes
 /// and for a node that signs with it until it notices the rotation.
 const RETIRED_KEY_MARGIN_SECS: i64 = 30;

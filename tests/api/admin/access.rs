@@ -21,6 +21,7 @@ both_backends!(
     view_users_may_read_users_but_not_change_them,
     a_service_account_acts_with_the_roles_granted_to_it,
     a_service_account_belongs_to_its_client_not_to_a_name,
+    composite_management_roles_are_expanded,
     managing_users_grants_no_more_rights_than_one_holds,
 );
 
@@ -385,4 +386,33 @@ async fn a_service_account_belongs_to_its_client_not_to_a_name(app: TestApp) {
     change(&app, Method::DELETE, &format!("/realms/acme/clients/{svc_id}"), &master, None).await;
     assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{account_id}"), &master, None).await.status, 404);
     assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{imposter}"), &master, None).await.status, 200);
+}
+
+/// `realm-admin` holds every realm-management role, `view-users`
+/// `query-users`: the composite list shows them, the available list not.
+async fn composite_management_roles_are_expanded(app: TestApp) {
+    let master = master_token(&app).await;
+    let rm = client_uuid(&app, "acme", &master, "realm-management").await;
+    let names = |answer: serde_json::Value| -> Vec<String> {
+        answer.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let rita = user_id(&app, "acme", &master, "rita").await;
+    let base = format!("/realms/acme/users/{rita}/role-mappings/clients/{rm}");
+    assert_eq!(names(get(&app, &base, &master).await.json), ["realm-admin"]);
+    assert_eq!(names(get(&app, &format!("{base}/composite"), &master).await.json).len(), 9);
+    assert_eq!(names(get(&app, &format!("{base}/available"), &master).await.json), Vec::<String>::new());
+    let vera = user_id(&app, "acme", &master, "vera").await;
+    let base = format!("/realms/acme/users/{vera}/role-mappings/clients/{rm}");
+    assert_eq!(names(get(&app, &format!("{base}/composite"), &master).await.json), ["view-users", "query-users"]);
+    let available = names(get(&app, &format!("{base}/available"), &master).await.json);
+    assert!(available.len() == 7 && !available.contains(&"query-users".to_owned()), "{available:?}");
+    let roles = get(&app, &format!("/realms/acme/clients/{rm}/roles"), &master).await.json;
+    let composite: Vec<&str> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["composite"] == true)
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(composite, ["realm-admin", "view-users", "view-clients"]);
 }
