@@ -39,6 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub(super) fn to_rep(row: &roles::RoleRow) -> Result<Value, AdminError> {
+    let mut attributes = rep::stored_object(&row.attributes);
+    attributes.insert("scopes".into(), json!(json_list(&row.scopes)?));
     Ok(json!({
         "id": row.id,
         "name": row.name,
@@ -46,8 +48,34 @@ pub(super) fn to_rep(row: &roles::RoleRow) -> Result<Value, AdminError> {
         "composite": false,
         "clientRole": false,
         "containerId": row.realm_id,
-        "attributes": { "scopes": json_list(&row.scopes)? },
+        "attributes": attributes,
     }))
+}
+
+/// A role's attributes other than its scopes, to store (Keycloak's role
+/// attributes: each a list of strings).
+fn foreign_attributes(map: &Map<String, Value>) -> Result<String, AdminError> {
+    let mut kept = rep::attributes(map)?;
+    kept.remove("scopes");
+    for (key, value) in &kept {
+        let strings = value.as_array().is_some_and(|items| items.iter().all(Value::is_string));
+        if !strings {
+            return Err(AdminError::bad_request(format!("attributes.{key} must be a list of strings")));
+        }
+    }
+    Ok(Value::Object(kept).to_string())
+}
+
+/// Composite realm roles are not modelled: refused rather than dropped.
+fn refuse_composites(map: &Map<String, Value>) -> Result<(), AdminError> {
+    let composite = rep::bool_field(map, "composite")? == Some(true);
+    let composites = map
+        .get("composites")
+        .is_some_and(|c| c.as_object().is_some_and(|o| o.values().any(|v| !v.is_null() && v != &json!([]))));
+    if composite || composites {
+        return Err(AdminError::bad_request("Composite roles are not supported"));
+    }
+    Ok(())
 }
 
 pub(super) async fn realm_roles(state: &AppState, realm: &realms::RealmRow) -> Result<Vec<roles::RoleRow>, AdminError> {
@@ -160,6 +188,7 @@ pub(crate) async fn create_role(
         return Err(AdminError::bad_request("`name` is longer than 255 characters"));
     }
     let realm = find_realm(state, realm_name).await?;
+    refuse_composites(&map)?;
     let (description, scopes) = fields(state, &realm, &map).await?;
     let row = roles::RoleRow {
         id: new_id(),
@@ -167,6 +196,7 @@ pub(crate) async fn create_role(
         name: name.to_owned(),
         description,
         scopes: to_json_list(&scopes),
+        attributes: foreign_attributes(&map)?,
     };
     let name = row.name.clone();
     save(state, &realm, row, true).await?;
@@ -207,9 +237,11 @@ pub(crate) async fn change_role(
     if rep::str_field(&merged, "name") != Some(row.name.as_str()) {
         return Err(AdminError::bad_request("Renaming a role is not supported"));
     }
+    refuse_composites(&merged)?;
     let (description, scopes) = fields(state, &realm, &merged).await?;
     row.description = description;
     row.scopes = to_json_list(&scopes);
+    row.attributes = foreign_attributes(&merged)?;
     save(state, &realm, row, false).await
 }
 

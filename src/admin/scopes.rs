@@ -44,6 +44,27 @@ pub struct ScopeEntry {
     pub description: String,
     pub implies: Vec<String>,
     pub built_in: bool,
+    /// The unmodelled part of its representation, as stored.
+    pub opaque: Map<String, Value>,
+}
+
+/// Representation fields the scope's row models; the rest is kept opaque.
+const MODELLED: [&str; 5] = ["id", "name", "description", "protocol", "attributes"];
+/// Attributes computed from the model on every read, never stored.
+const COMPUTED_ATTRIBUTES: [&str; 2] = ["realmgate.implies", "realmgate.builtIn"];
+
+/// What a representation carries beyond the model, to store.
+fn opaque_of(map: &Map<String, Value>) -> String {
+    let mut kept = rep::opaque(map, &MODELLED);
+    if let Some(Value::Object(attributes)) = map.get("attributes") {
+        let foreign: Map<String, Value> = attributes
+            .iter()
+            .filter(|(k, _)| !COMPUTED_ATTRIBUTES.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        kept.insert("attributes".into(), Value::Object(foreign));
+    }
+    Value::Object(kept).to_string()
 }
 
 /// A stable UUID-shaped id for something without a row, from its realm and name.
@@ -66,10 +87,12 @@ pub async fn catalog(state: &AppState, realm_id: &str) -> Result<Vec<ScopeEntry>
             description: (*description).to_owned(),
             implies: Vec::new(),
             built_in: true,
+            opaque: Map::new(),
         })
         .collect();
     for row in rows {
         out.push(ScopeEntry {
+            opaque: rep::stored_object(&row.attributes),
             implies: json_list(&row.implies)?,
             id: row.id,
             name: row.name,
@@ -85,19 +108,26 @@ pub fn brief(scope: &ScopeEntry) -> Value {
 }
 
 fn to_rep(scope: &ScopeEntry) -> Value {
-    json!({
-        "id": scope.id,
-        "name": scope.name,
-        "description": scope.description,
-        "protocol": "openid-connect",
-        "attributes": {
-            "include.in.token.scope": "true",
-            "display.on.consent.screen": "true",
-            "consent.screen.text": scope.description,
-            "realmgate.implies": scope.implies.join(" "),
-            "realmgate.builtIn": scope.built_in.to_string(),
-        },
-    })
+    let mut out = scope.opaque.clone();
+    let mut attributes = match out.remove("attributes") {
+        Some(Value::Object(stored)) => stored,
+        _ => Map::new(),
+    };
+    for (key, default) in [
+        ("include.in.token.scope", "true"),
+        ("display.on.consent.screen", "true"),
+        ("consent.screen.text", scope.description.as_str()),
+    ] {
+        attributes.entry(key).or_insert_with(|| default.into());
+    }
+    attributes.insert("realmgate.implies".into(), scope.implies.join(" ").into());
+    attributes.insert("realmgate.builtIn".into(), scope.built_in.to_string().into());
+    out.insert("id".into(), scope.id.clone().into());
+    out.insert("name".into(), scope.name.clone().into());
+    out.insert("description".into(), scope.description.clone().into());
+    out.insert("protocol".into(), "openid-connect".into());
+    out.insert("attributes".into(), Value::Object(attributes));
+    Value::Object(out)
 }
 
 async fn find(state: &AppState, realm_id: &str, id: &str) -> Result<ScopeEntry, AdminError> {
@@ -198,6 +228,7 @@ pub(crate) async fn create_scope(
         name,
         description,
         implies: to_json_list(&implies),
+        attributes: opaque_of(&map),
     };
     let (id, conflict) = (row.id.clone(), format!("Client Scope {}", row.name));
     change_cached(state, &realm.name, Some(conflict), move |conn| scopes::insert(conn, &row)).await?;
@@ -236,11 +267,20 @@ pub(crate) async fn update_scope(
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
     }
     let Value::Object(current_rep) = to_rep(current) else { unreachable!("a scope representation is an object") };
-    let (name, description, implies) = fields(&rep::merge_with_attributes(current_rep, changes)?, &known)?;
+    let merged = rep::merge_with_attributes(current_rep, changes)?;
+    let (name, description, implies) = fields(&merged, &known)?;
     if name != current.name {
         return Err(AdminError::bad_request("Renaming a scope is not supported"));
     }
-    let row = scopes::ScopeRow { id, realm_id: realm.id.clone(), name, description, implies: to_json_list(&implies) };
+    let attributes = opaque_of(&merged);
+    let row = scopes::ScopeRow {
+        id,
+        realm_id: realm.id.clone(),
+        name,
+        description,
+        implies: to_json_list(&implies),
+        attributes,
+    };
     change_cached(state, &realm.name, None, move |conn| scopes::update(conn, &row)).await
 }
 

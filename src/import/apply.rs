@@ -224,6 +224,8 @@ fn apply_realm(
             name: scope.name.get_ref().clone(),
             description: scope.description.clone(),
             implies: to_json_list(&names(&scope.implies)),
+            // What the admin API keeps beyond the file's fields stays.
+            attributes: existing_scopes.get(scope.name.get_ref()).map_or_else(|| "{}".into(), |s| s.attributes.clone()),
         };
         if existing_scopes.contains_key(&row.name) {
             scopes::update(conn, &row)?;
@@ -232,8 +234,10 @@ fn apply_realm(
         }
     }
 
-    let mut role_ids: HashMap<String, String> =
-        roles::list_by_realm(conn, &realm.id)?.into_iter().map(|r| (r.name, r.id)).collect();
+    let existing_roles = roles::list_by_realm(conn, &realm.id)?;
+    let role_attributes: HashMap<String, String> =
+        existing_roles.iter().map(|r| (r.name.clone(), r.attributes.clone())).collect();
+    let mut role_ids: HashMap<String, String> = existing_roles.into_iter().map(|r| (r.name, r.id)).collect();
     for role in &def.roles {
         let role: &RoleDef = role.get_ref();
         check_known(&role.scopes, "scopes")?;
@@ -244,6 +248,7 @@ fn apply_realm(
             name: role.name.get_ref().clone(),
             description: role.description.clone(),
             scopes: to_json_list(&names(&role.scopes)),
+            attributes: role_attributes.get(role.name.get_ref()).cloned().unwrap_or_else(|| "{}".into()),
         };
         if existing.is_some() {
             roles::update(conn, &row)?;

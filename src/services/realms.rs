@@ -207,6 +207,7 @@ pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime)
             name: MASTER_ADMIN_ROLE.into(),
             description: "Administers every realm".into(),
             scopes: "[]".into(),
+            attributes: "{}".into(),
         },
     )?;
     Ok(())

@@ -48,6 +48,7 @@ diesel::table! {
         name -> Text,
         description -> Text,
         implies -> Text,
+        attributes -> Text,
     }
 }
 
@@ -58,6 +59,7 @@ diesel::table! {
         name -> Text,
         description -> Text,
         scopes -> Text,
+        attributes -> Text,
     }
 }
 

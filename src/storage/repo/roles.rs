@@ -14,6 +14,8 @@ pub struct RoleRow {
     pub description: String,
     /// JSON list of the scopes a holder may be granted.
     pub scopes: String,
+    /// The unmodelled part of its admin representation (a JSON object).
+    pub attributes: String,
 }
 
 pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<RoleRow>, StorageError> {

@@ -14,6 +14,8 @@ pub struct ScopeRow {
     pub description: String,
     /// JSON list of scope names.
     pub implies: String,
+    /// The unmodelled part of its admin representation (a JSON object).
+    pub attributes: String,
 }
 
 pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<ScopeRow>, StorageError> {

@@ -344,6 +344,29 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     change(&app, Method::PUT, "/realms/acme/roles/mailer", &master, Some(r#"{"attributes": {"foo": ["bar"]}}"#)).await;
     let got = get(&app, "/realms/acme/roles/mailer", &master).await.json;
     assert_eq!(got["attributes"]["scopes"], json!(["email"]), "{got}");
+    assert_eq!(got["attributes"]["foo"], json!(["bar"]), "other attributes are kept too: {got}");
+    let bad =
+        call(&app, Method::PUT, "/realms/acme/roles/mailer", &master, Some(json!({"attributes": {"n": 5}}))).await;
+    assert_bad_request(&bad);
+    let composite = json!({"name": "both", "composite": true, "composites": {"realm": ["mailer"]}});
+    assert_bad_request(&call(&app, Method::POST, "/realms/acme/roles", &master, Some(composite)).await);
+    // A client scope's Keycloak attributes and protocol mappers are kept.
+    let mapper = json!({"name": "aud", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper"});
+    let scope = json!({
+        "name": "tf.scope",
+        "protocolMappers": [mapper],
+        "attributes": {"consent.screen.text": "Custom consent", "display.on.consent.screen": "false", "gui.order": "5"},
+    });
+    let scope_id = create(&app, "/realms/acme/client-scopes", &master, scope).await;
+    let scope_path = format!("/realms/acme/client-scopes/{scope_id}");
+    change(&app, Method::PUT, &scope_path, &master, Some(r#"{"description": "d"}"#)).await;
+    let got = get(&app, &scope_path, &master).await.json;
+    assert_eq!(got["attributes"]["consent.screen.text"], "Custom consent", "{got}");
+    assert_eq!(
+        (&got["attributes"]["display.on.consent.screen"], &got["attributes"]["gui.order"]),
+        (&json!("false"), &json!("5"))
+    );
+    assert_eq!((&got["protocolMappers"], &got["description"]), (&json!([mapper]), &json!("d")));
     // Sending one attribute keeps the others, the modelled post-logout URIs too.
     change(&app, Method::PUT, &path, &master, Some(r#"{"attributes": {"x.custom": "1"}}"#)).await;
     let got = get(&app, &path, &master).await.json;

@@ -1,0 +1,2 @@
+ALTER TABLE roles DROP COLUMN attributes;
+ALTER TABLE scopes DROP COLUMN attributes;
