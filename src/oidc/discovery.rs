@@ -108,6 +108,22 @@ pub async fn openid_configuration(
     Ok(json_document(&documents(&entry).openid_configuration))
 }
 
+/// Keycloak's public realm document (`GET /realms/R`), which relying
+/// parties such as python-keycloak's `public_key()` read to verify tokens:
+/// the active signing key as base64 DER, and the service URLs.
+pub async fn realm_info(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
+    use base64::Engine;
+    let entry = realm_entry(&state, &realm).await?;
+    let body = serde_json::json!({
+        "realm": entry.realm.name.as_str(),
+        "public_key": base64::engine::general_purpose::STANDARD.encode(&entry.keys.active_public_der),
+        "token-service": format!("{}/protocol/openid-connect", entry.issuer),
+        "account-service": format!("{}/account", entry.issuer),
+        "tokens-not-before": 0,
+    });
+    Ok(json_document(&serde_json::to_vec(&body).expect("JSON values serialise")))
+}
+
 pub async fn oauth_metadata(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
     let entry = realm_entry(&state, &realm).await?;
     Ok(json_document(&documents(&entry).oauth_metadata))

@@ -24,7 +24,8 @@ use crate::state::AppState;
 
 /// Registers the protocol routes under `/realms/{realm}`.
 pub fn realm_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(paths::OPENID_CONFIGURATION).get(discovery::openid_configuration))
+    cfg.service(web::resource("").get(discovery::realm_info))
+        .service(web::resource(paths::OPENID_CONFIGURATION).get(discovery::openid_configuration))
         .service(web::resource(paths::OAUTH_METADATA).get(discovery::oauth_metadata))
         .service(web::resource(paths::CERTS).get(jwks::jwks))
         .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization))

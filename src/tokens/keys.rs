@@ -112,6 +112,8 @@ pub struct KeyRing {
     algorithms: Vec<SigningAlgorithm>,
     /// When a retired key leaves the JWKS, so the ring must be rebuilt.
     pub valid_until: Option<UnixTime>,
+    /// The active key's public half as DER SubjectPublicKeyInfo.
+    pub active_public_der: Vec<u8>,
 }
 
 impl fmt::Debug for KeyRing {
@@ -153,7 +155,8 @@ impl KeyRing {
         }
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks_keys })).expect("JSON values serialise");
         let valid_until = rows.iter().filter_map(|r| r.publish_until).min();
-        Ok(Self { active, verifiers, jwks, algorithms, valid_until })
+        let active_public_der = public_key_der(&active_row.public_jwk).unwrap_or_default();
+        Ok(Self { active, verifiers, jwks, algorithms, valid_until, active_public_der })
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&VerifyingKey> {

@@ -5,7 +5,8 @@ both_backends!(
     discovery_lists_exactly_what_works,
     discovery_is_served_at_every_path,
     jwks_publishes_signing_keys,
-    unknown_realms_are_404
+    unknown_realms_are_404,
+    the_realm_document_names_the_signing_key
 );
 
 async fn discovery_lists_exactly_what_works(app: TestApp) {
@@ -99,6 +100,25 @@ async fn jwks_publishes_signing_keys(app: TestApp) {
         (Some("EC"), Some("P-256"), Some("ES256"))
     );
     assert!(key.get("d").is_none());
+}
+
+/// Keycloak's public realm document: the key that verifies the realm's tokens.
+async fn the_realm_document_names_the_signing_key(app: TestApp) {
+    use base64::Engine;
+    let info = app.get(&format!("{}/realms/acme", app.base)).await;
+    assert_eq!(info.status, 200, "{}", info.text);
+    assert_eq!(info.json["realm"], "acme");
+    assert_eq!(info.json["token-service"], format!("{}/realms/acme/protocol/openid-connect", app.base));
+    let der = base64::engine::general_purpose::STANDARD.decode(info.str("public_key")).unwrap();
+    let key = openssl::pkey::PKey::public_key_from_der(&der).expect("DER SubjectPublicKeyInfo");
+    let token = app.client_credentials("acme", "svc", "svc-secret", None).await;
+    let jwt = token.str("access_token");
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let mut verifier = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    verifier.update(signed.as_bytes()).unwrap();
+    assert!(verifier.verify(&signature).unwrap(), "the published key verifies the realm's tokens");
+    assert_eq!(app.get(&format!("{}/realms/nope", app.base)).await.status, 404);
 }
 
 async fn unknown_realms_are_404(app: TestApp) {
