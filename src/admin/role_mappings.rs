@@ -2,11 +2,11 @@
 //! roles, which are stored per user (`admin_roles`), as the realm file has
 //! them. Nobody hands out rights they do not hold (`Admin::may_grant`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::realms::find_realm;
-use super::rep::{self, Body};
+use super::rep::{self, Body, Query};
 use super::roles::{management_client, management_rep, realm_roles, to_rep};
 use super::scopes::derived_id;
 use super::users::find_user;
@@ -42,14 +42,16 @@ async fn user_role_ids(state: &AppState, user_id: &str) -> Result<Vec<String>, A
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm",
     operation_id = "list_realm_role_mappings", tag = "role-mappings", summary = "The realm roles the user holds",
-    params(crate::openapi::UserPath),
+    params(crate::openapi::UserPath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 async fn realm_mappings(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
     let (realm_name, id) = path.into_inner();
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(&state, &realm_name).await?;
@@ -57,20 +59,22 @@ async fn realm_mappings(
     let held = user_role_ids(&state, &user.id).await?;
     let all = realm_roles(&state, &realm).await?;
     let reps = all.iter().filter(|r| held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
-    Ok(rep::ok_json(reps))
+    Ok(rep::ok_json(page.apply(reps)))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
     operation_id = "list_available_realm_roles", tag = "role-mappings",
     summary = "The realm roles the user does not hold",
-    params(crate::openapi::UserPath),
+    params(crate::openapi::UserPath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 async fn realm_available(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
     let (realm_name, id) = path.into_inner();
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(&state, &realm_name).await?;
@@ -78,7 +82,7 @@ async fn realm_available(
     let held = user_role_ids(&state, &user.id).await?;
     let all = realm_roles(&state, &realm).await?;
     let reps = all.iter().filter(|r| !held.contains(&r.id)).map(to_rep).collect::<Result<Vec<_>, _>>()?;
-    Ok(rep::ok_json(reps))
+    Ok(rep::ok_json(page.apply(reps)))
 }
 
 /// The roles a mapping body names: each by `name` (or by `id` alone), with
@@ -178,31 +182,35 @@ async fn remove_realm(
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
     operation_id = "list_client_role_mappings", tag = "role-mappings",
     summary = "The client's roles the user holds (`realm-management` only; others have none)",
-    params(crate::openapi::UserClientPath),
+    params(crate::openapi::UserClientPath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 async fn client_mappings(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
     let reps = management_roles(&state, &admin, path.into_inner(), Holding::Mapped).await?;
-    Ok(rep::ok_json(reps))
+    Ok(rep::ok_json(page.apply(reps)))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
     operation_id = "list_composite_client_role_mappings", tag = "role-mappings",
     summary = "The client's roles the user holds, composites expanded (`realm-admin` holds them all)",
-    params(crate::openapi::UserClientPath),
+    params(crate::openapi::UserClientPath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 async fn client_composite(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
     let reps = management_roles(&state, &admin, path.into_inner(), Holding::Effective).await?;
-    Ok(rep::ok_json(reps))
+    Ok(rep::ok_json(page.apply(reps)))
 }
 
 /// Which `realm-management` roles of a user to list.
@@ -246,16 +254,18 @@ async fn management_roles(
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/available",
     operation_id = "list_available_client_roles", tag = "role-mappings",
     summary = "The client's roles the user does not hold",
-    params(crate::openapi::UserClientPath),
+    params(crate::openapi::UserClientPath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 async fn client_available(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(&req)?.page(None)?;
     let reps = management_roles(&state, &admin, path.into_inner(), Holding::Available).await?;
-    Ok(rep::ok_json(reps))
+    Ok(rep::ok_json(page.apply(reps)))
 }
 
 async fn change_client(

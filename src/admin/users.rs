@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both};
-use crate::domain::user::Username;
+use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{refresh, sessions};
 use crate::state::AppState;
@@ -80,6 +80,9 @@ fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, 
 fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), AdminError> {
     // Stored lower-case, as Keycloak stores addresses.
     row.email = optional_text(map, "email")?.map(|email| email.to_lowercase());
+    if let Some(email) = &row.email {
+        validate_email(email).map_err(|e| AdminError::bad_request(e.0))?;
+    }
     row.given_name = optional_text(map, "firstName")?;
     row.family_name = optional_text(map, "lastName")?;
     row.email_verified = rep::bool_field(map, "emailVerified")?.unwrap_or(false);

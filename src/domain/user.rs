@@ -33,6 +33,23 @@ impl fmt::Display for Username {
     }
 }
 
+/// Checks an e-mail address the way Keycloak's user profile does at its
+/// simplest: one `@` between a local part and a domain, no whitespace.
+pub fn validate_email(email: &str) -> Result<(), Invalid> {
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid { Ok(()) } else { Err(Invalid::new(format!("`{email}` is not a valid e-mail address"))) }
+}
+
 /// A user's profile, as read for tokens and userinfo.
 #[derive(Clone)]
 pub struct User {
@@ -73,6 +90,16 @@ impl fmt::Debug for User {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_addresses_need_a_local_part_and_a_domain() {
+        for good in ["alice@example.com", "a.b+c@sub.example", "x@localhost"] {
+            assert!(validate_email(good).is_ok(), "{good}");
+        }
+        for bad in ["not-an-email", "@example.com", "alice@", "a@b@c", "a b@example.com", "a@.example", "a@example."] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames_are_lower_cased() {

@@ -13,7 +13,7 @@ use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, constant_time_eq};
 use crate::domain::client::{GrantType, RedirectUri, validate_client_id};
 use crate::domain::scope::{is_built_in, validate_scope_name};
-use crate::domain::user::Username;
+use crate::domain::user::{Username, validate_email};
 use crate::services::passwords::{PasswordError, Workspace};
 use crate::services::realms::{REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
 use crate::storage::repo::{clients, realms, roles, scopes, users};
@@ -138,6 +138,9 @@ fn check_scope(file: &ParsedFile, scope: &ScopeDef) -> Result<(), FileError> {
 fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
     let name = &user.username;
     Username::parse(name.get_ref()).map_err(|e| file.error(&name.span(), "username", e.0))?;
+    if let Some(email) = &user.email {
+        validate_email(email).map_err(|e| file.error(&name.span(), "email", e.0))?;
+    }
     if let Some(hash) = &user.password_hash {
         if user.password.is_some() {
             return Err(file.error(&hash.span(), "password_hash", "give either password or password_hash, not both"));

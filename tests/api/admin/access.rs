@@ -404,6 +404,8 @@ async fn composite_management_roles_are_expanded(app: TestApp) {
     let vera = user_id(&app, "acme", &master, "vera").await;
     let base = format!("/realms/acme/users/{vera}/role-mappings/clients/{rm}");
     assert_eq!(names(get(&app, &format!("{base}/composite"), &master).await.json), ["view-users", "query-users"]);
+    let paged = get(&app, &format!("{base}/composite?first=1&max=1"), &master).await.json;
+    assert_eq!(names(paged), ["query-users"], "every list honours first and max");
     let available = names(get(&app, &format!("{base}/available"), &master).await.json);
     assert!(available.len() == 7 && !available.contains(&"query-users".to_owned()), "{available:?}");
     let roles = get(&app, &format!("/realms/acme/clients/{rm}/roles"), &master).await.json;

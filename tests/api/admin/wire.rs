@@ -493,6 +493,10 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
         assert_bad_request(&call(&app, Method::GET, &format!("/realms/acme/users/count?{query}"), &master, None).await);
     }
 
+    // An e-mail address needs a local part and a domain.
+    let user = json!({"username": "bad-mail", "email": "not-an-email"});
+    assert_bad_request(&call(&app, Method::POST, "/realms/acme/users", &master, Some(user)).await);
+
     // So are kinds of client realmgate does not have.
     for client in [
         json!({"clientId": "saml-app", "protocol": "saml"}),
