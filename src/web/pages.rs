@@ -8,8 +8,21 @@ use askama::Template;
 
 use crate::error::ErrorChain;
 
-/// CSP of every page: scripts and styles only from this origin.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+/// CSP of every page: no script or style but the stylesheet and the
+/// form_post script realmgate inlines (allowed by their hashes) and its own
+/// files. Inlined, they need no URL, so pages work below any path prefix
+/// of the public URL, and cost no second request.
+static PAGE_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let hash = |text: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'self' 'sha256-{}'; script-src 'self' 'sha256-{}'; img-src 'self' data:; \
+         base-uri 'none'; frame-ancestors 'none'",
+        hash(CSS),
+        hash(FORM_POST_JS)
+    )
+});
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -144,7 +157,7 @@ pub fn page_builder(status: StatusCode) -> HttpResponseBuilder {
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP));
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP.as_str()));
     builder
 }
 
@@ -241,8 +254,10 @@ impl From<crate::storage::StorageError> for PageError {
     }
 }
 
-const CSS: &str = include_str!("../../static/realmgate.css");
-const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
+/// Inlined in every page (`<style>`) and served at `/static/realmgate.css`.
+pub const CSS: &str = include_str!("../../static/realmgate.css");
+/// Inlined in the form_post page and served at `/static/form_post.js`.
+pub const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
 
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()

@@ -602,15 +602,20 @@ async fn form_post_answers_with_a_self_posting_form(app: TestApp) {
     let code = form.fields["code"].clone();
     assert!(!code.is_empty());
 
+    // The script is inline (no URL to miss a path prefix) and allowed by its
+    // hash alone: no other inline script could run.
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
     let html = Html::parse_document(&page.body);
     let scripts: Vec<_> = html.select(&Selector::parse("script").unwrap()).collect();
     assert!(!scripts.is_empty(), "the form submits itself: {}", page.body);
     for script in scripts {
-        assert!(script.value().attr("src").is_some(), "only external scripts: {}", page.body);
-        assert!(script.text().collect::<String>().trim().is_empty(), "no inline script: {}", page.body);
+        use base64::Engine;
+        use sha2::Digest;
+        let text = script.text().collect::<String>();
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "the CSP allows this script by its hash: {csp}");
     }
-    let csp = page.header("content-security-policy").unwrap();
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(exchange_web(&app, &code).await.status, 200);
 }
 
@@ -709,6 +714,11 @@ async fn cookies_live_below_the_public_urls_path() {
     let attributes: Vec<&str> = csrf.split(';').skip(1).map(str::trim).collect();
     assert!(attributes.contains(&"path=/base/realms/acme/"), "{csrf}");
     assert!(attributes.contains(&"secure"), "{csrf}");
+    // The page names no root-absolute URL (which would miss the /base
+    // prefix): its stylesheet is inline, allowed by its hash.
+    assert!(page.body.contains("<style>") && !page.body.contains("\"/static/"), "{}", page.body);
+    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("style-src 'self' 'sha256-"), "{csp}");
 }
 
 /// The CSRF cookie a page sets, lower-cased.

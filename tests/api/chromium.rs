@@ -259,10 +259,25 @@ display_name = "Acme Shop"
         ],
     );
 
+    let form_post_url = crate::browser::auth_url(
+        &app,
+        "shop",
+        &[
+            ("client_id", "storefront"),
+            ("redirect_uri", &callback),
+            ("response_type", "code"),
+            ("response_mode", "form_post"),
+            ("scope", "openid orders.read"),
+            ("state", "st-456"),
+        ],
+    );
     let (code, shots) = tokio::task::spawn_blocking(move || {
         chromium.navigate(&url);
         chromium.wait_for("document.querySelector('#username')", "the login page");
         assert_eq!(chromium.eval("document.title"), json!("Sign in · Acme Shop"));
+        // The inline stylesheet applies: its hash is in the page's CSP.
+        let radius = chromium.eval("getComputedStyle(document.querySelector('main')).borderTopLeftRadius");
+        assert_ne!(radius, json!("0px"), "the stylesheet was blocked");
         chromium.screenshot(&shots.join("login.png"));
         chromium.phone_size(true);
         chromium.screenshot(&shots.join("login-phone.png"));
@@ -292,6 +307,11 @@ display_name = "Acme Shop"
         assert_eq!(params["state"], "st-123");
 
         // The account page, through the same SSO session.
+        // form_post through the same session: the page posts itself with
+        // its inline script, which the CSP allows by its hash.
+        chromium.navigate(&form_post_url);
+        chromium.wait_for(&format!("location.href.startsWith('{callback}')"), "the form_post callback");
+
         chromium.navigate(&account);
         chromium.wait_for("document.querySelector('#tokens-title')", "the account page");
         chromium.screenshot(&shots.join("account.png"));
@@ -303,6 +323,7 @@ display_name = "Acme Shop"
     .await
     .unwrap();
     assert!(seen.lock().unwrap().iter().any(|line| line.contains("/callback?code=")), "the callback was called");
+    assert!(seen.lock().unwrap().iter().any(|line| line == "POST /callback HTTP/1.1"), "form_post posted: {seen:?}");
 
     let tokens = app
         .token(
