@@ -62,7 +62,9 @@ pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Resu
         (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
             Ok(Arc::clone(client))
         }
-        (None, None) => Ok(Arc::clone(client)),
+        // A public client has no secret to check; one sent anyway (an empty
+        // Basic password, a leftover client_secret) is ignored, as Keycloak does.
+        (None, _) => Ok(Arc::clone(client)),
         (Some(_), None) => Err(invalid_client(entry, false, "Client authentication is required for this client")),
         _ => Err(fail()),
     }

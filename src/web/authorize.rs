@@ -155,7 +155,9 @@ pub async fn proceed(
             return Ok(deliver_error(entry, &request.reply, ErrorCode::InvalidScope, &description, cookies_to_set));
         }
     };
-    if client.consent_required {
+    // prompt=consent asks even a client that needs no consent otherwise
+    // (SPEC §3: it "always shows" the page; OpenID Connect Core §3.1.2.1).
+    if client.consent_required || request.prompt_consent {
         let remembered = if request.prompt_consent {
             false
         } else {

@@ -309,6 +309,16 @@ async fn consent_is_asked_remembered_and_can_be_denied(app: TestApp) {
     let forced =
         browser.get(&auth_url(&app, "acme", &with(&request, &[("scope", "openid"), ("prompt", "consent")]))).await;
     assert!(forced.is_consent_page(), "prompt=consent always asks: {}: {}", forced.status, forced.body);
+
+    // Even a client that needs no consent otherwise (`web`).
+    let browser = Browser::new();
+    let login = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    let signed_in = browser.login(&login, "alice", "alice-pw").await;
+    assert_eq!(signed_in.status, 302, "no consent page for web: {}", signed_in.body);
+    let forced = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "consent")]))).await;
+    assert!(forced.is_consent_page(), "prompt=consent asks for web too: {}: {}", forced.status, forced.body);
+    let denied = browser.decide(&forced, "deny").await;
+    assert_eq!(denied.redirect_params().get("error").map(String::as_str), Some("access_denied"));
 }
 
 async fn a_code_works_once_and_reuse_revokes_its_tokens(app: TestApp) {

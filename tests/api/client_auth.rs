@@ -65,7 +65,13 @@ async fn public_clients_authenticate_by_id_alone(app: TestApp) {
             ],
         )
         .await;
-    with_secret.assert_error(401, "invalid_client");
+    assert_eq!(with_secret.status, 200, "a public client's stray secret is ignored, as Keycloak does: {}", with_secret.json);
+    let form = [("grant_type", "password"), ("username", "alice"), ("password", "alice-pw")];
+    let basic = app.token("acme", Some(("cli", "")), &form).await;
+    assert_eq!(basic.status, 200, "Basic with an empty password: {}", basic.json);
+    // Endpoints for confidential clients still refuse it.
+    let introspect = app.introspect("acme", ("cli", "x"), "token").await;
+    introspect.assert_error(401, "invalid_client");
 }
 
 async fn two_methods_at_once_are_refused(app: TestApp) {
