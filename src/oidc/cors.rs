@@ -30,12 +30,20 @@ pub fn preflight(req: &HttpRequest, methods: &'static str) -> HttpResponse {
     response.finish()
 }
 
-/// Lets the request's origin read `response` if `client` allows that origin.
+/// Lets the request's origin read `response` if `client` allows that
+/// origin. Without a client (the request failed before one was known) the
+/// answer is an error, which any origin may read, as with Keycloak: an
+/// application should see "invalid_client" or "invalid_token", not a
+/// network error.
 pub fn expose(req: &HttpRequest, client: Option<&Client>, response: &mut HttpResponse) {
     let Some(origin) = origin(req) else { return };
+    let readable = match client {
+        Some(client) => client.allows_origin(origin.to_str().unwrap_or_default()),
+        None => !response.status().is_success(),
+    };
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    if client.is_some_and(|c| c.allows_origin(origin.to_str().unwrap_or_default())) {
+    if readable {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));

@@ -10,6 +10,7 @@ pub mod jwks;
 pub mod params;
 pub mod paths;
 pub mod revoke;
+pub mod third_party_cookies;
 pub mod token;
 pub mod userinfo;
 
@@ -24,10 +25,21 @@ use crate::state::AppState;
 
 /// Registers the protocol routes under `/realms/{realm}`.
 pub fn realm_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("").get(discovery::realm_info))
-        .service(web::resource(paths::OPENID_CONFIGURATION).get(discovery::openid_configuration))
-        .service(web::resource(paths::OAUTH_METADATA).get(discovery::oauth_metadata))
-        .service(web::resource(paths::CERTS).get(jwks::jwks))
+    // Public documents: HEAD as well as GET (RFC 9110 §9.1), and a preflight.
+    cfg.service(web::resource("").get(discovery::realm_info).head(discovery::realm_info).route(preflight("GET")))
+        .service(
+            web::resource(paths::OPENID_CONFIGURATION)
+                .get(discovery::openid_configuration)
+                .head(discovery::openid_configuration)
+                .route(preflight("GET")),
+        )
+        .service(
+            web::resource(paths::OAUTH_METADATA)
+                .get(discovery::oauth_metadata)
+                .head(discovery::oauth_metadata)
+                .route(preflight("GET")),
+        )
+        .service(web::resource(paths::CERTS).get(jwks::jwks).head(jwks::jwks).route(preflight("GET")))
         .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization))
         .service(web::resource(paths::TOKEN).post(token::token).route(preflight("POST")))
         .service(
@@ -38,6 +50,8 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(paths::INTROSPECTION).post(introspect::introspect))
         .service(web::resource(paths::REVOCATION).post(revoke::revoke).route(preflight("POST")))
+        .service(web::resource(paths::THIRD_PARTY_COOKIES_STEP1).get(third_party_cookies::check_page))
+        .service(web::resource(paths::THIRD_PARTY_COOKIES_STEP2).get(third_party_cookies::check_page))
         .configure(account_api::routes);
 }
 

@@ -9,6 +9,9 @@ pub const CERTS: &str = "/protocol/openid-connect/certs";
 pub const USERINFO: &str = "/protocol/openid-connect/userinfo";
 pub const INTROSPECTION: &str = "/protocol/openid-connect/token/introspect";
 pub const REVOCATION: &str = "/protocol/openid-connect/revoke";
+/// keycloak-js's third-party-cookie check (see `third_party_cookies`).
+pub const THIRD_PARTY_COOKIES_STEP1: &str = "/protocol/openid-connect/3p-cookies/step1.html";
+pub const THIRD_PARTY_COOKIES_STEP2: &str = "/protocol/openid-connect/3p-cookies/step2.html";
 
 /// `<issuer><path>` for an endpoint of the realm.
 pub fn endpoint(issuer: &str, path: &str) -> String {

@@ -271,6 +271,7 @@ display_name = "Acme Shop"
             ("state", "st-456"),
         ],
     );
+    let step1 = app.realm_url("shop", "/protocol/openid-connect/3p-cookies/step1.html");
     let (code, shots) = tokio::task::spawn_blocking(move || {
         chromium.navigate(&url);
         chromium.wait_for("document.querySelector('#username')", "the login page");
@@ -307,6 +308,15 @@ display_name = "Acme Shop"
         assert_eq!(params["state"], "st-123");
 
         // The account page, through the same SSO session.
+        // keycloak-js's third-party-cookie check, framed by the application's
+        // page (another origin): it answers at once, so keycloak-js goes on.
+        let check = format!(
+            "window.kcCheck = null; window.addEventListener('message', e => window.kcCheck = e.data); \
+             const f = document.createElement('iframe'); f.src = '{step1}'; document.body.appendChild(f); true"
+        );
+        chromium.eval(&check);
+        chromium.wait_for("window.kcCheck === 'unsupported'", "the 3p-cookies answer");
+
         // form_post through the same session: the page posts itself with
         // its inline script, which the CSP allows by its hash.
         chromium.navigate(&form_post_url);

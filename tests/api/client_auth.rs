@@ -65,7 +65,11 @@ async fn public_clients_authenticate_by_id_alone(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(with_secret.status, 200, "a public client's stray secret is ignored, as Keycloak does: {}", with_secret.json);
+    assert_eq!(
+        with_secret.status, 200,
+        "a public client's stray secret is ignored, as Keycloak does: {}",
+        with_secret.json
+    );
     let form = [("grant_type", "password"), ("username", "alice"), ("password", "alice-pw")];
     let basic = app.token("acme", Some(("cli", "")), &form).await;
     assert_eq!(basic.status, 200, "Basic with an empty password: {}", basic.json);

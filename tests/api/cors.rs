@@ -63,6 +63,24 @@ async fn browser_applications_read_answers_only_from_their_origins(app: TestApp)
     assert_eq!((allowed(&plain), plain.header("vary")), (None, None), "no Origin, no CORS headers");
     let wrong = password_grant(&app, Some(OWN), "nope").await;
     assert_eq!((wrong.status, allowed(&wrong)), (400, Some(OWN)), "the client's errors are readable too");
+    // Before a client is known, only errors come back, readable by any origin.
+    let form = [("grant_type", "client_credentials")];
+    let request = app
+        .http
+        .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+        .basic_auth("web", Some("wrong"))
+        .form(&form);
+    let unknown = send(request, Some(OTHER)).await;
+    assert_eq!((unknown.status, allowed(&unknown)), (401, Some(OTHER)), "{}", unknown.text);
+    let request = app.http.get(app.realm_url("acme", "/protocol/openid-connect/userinfo")).bearer_auth("not-a-token");
+    let refused = send(request, Some(OTHER)).await;
+    assert_eq!((refused.status, allowed(&refused)), (401, Some(OTHER)), "{}", refused.text);
+    // Public documents: a preflight, and HEAD.
+    let request = app.http.request(Method::OPTIONS, app.realm_url("acme", "/protocol/openid-connect/certs"));
+    assert_eq!(send(request.header("access-control-request-method", "GET"), Some(OTHER)).await.status, 200);
+    let head = app.http.head(app.realm_url("acme", "/.well-known/openid-configuration")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().await.unwrap().is_empty(), "HEAD has no body");
 
     // userinfo: the origins of the client the access token was issued to.
     let access = own.str("access_token");
