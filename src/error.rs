@@ -84,9 +84,26 @@ pub struct OAuthError {
     www_authenticate: Option<String>,
 }
 
+/// The longest `error_description` sent: a description may quote the
+/// request (an unknown scope), which must not come back tens of KiB long.
+const MAX_DESCRIPTION_CHARS: usize = 300;
+
+/// `description`, cut to [`MAX_DESCRIPTION_CHARS`] characters.
+pub fn bounded_description(description: Cow<'_, str>) -> Cow<'_, str> {
+    if description.len() <= MAX_DESCRIPTION_CHARS {
+        return description;
+    }
+    let mut cut: String = description.chars().take(MAX_DESCRIPTION_CHARS).collect();
+    if cut.len() < description.len() {
+        cut.push('…');
+    }
+    Cow::Owned(cut)
+}
+
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), status: code.status(), www_authenticate: None }
+        let description = bounded_description(description.into());
+        Self { code, description, status: code.status(), www_authenticate: None }
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::clock::Clock;
@@ -190,6 +192,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(from_fn(refuse_oversized))
                 .wrap(from_fn(crate::metrics::track))
                 .wrap(security_headers())
                 .configure(routes)
@@ -226,6 +229,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::web::config)
         .configure(crate::oidc::config)
         .default_service(web::to(not_found));
+}
+
+/// The largest body any endpoint reads (the admin API's).
+const LARGEST_BODY: u64 = 1024 * 1024;
+
+/// Middleware: a request declaring a body larger than any endpoint reads is
+/// answered 413 at once, instead of after the client has sent it all.
+async fn refuse_oversized(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if crate::oidc::params::declared_length(req.request()).is_some_and(|n| n > LARGEST_BODY) {
+        let response = HttpResponse::PayloadTooLarge().json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": "The request body is too large",
+        }));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 async fn not_found() -> HttpResponse {

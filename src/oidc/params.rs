@@ -94,8 +94,17 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
     Ok(body)
 }
 
+/// The body's declared length, when the request says it.
+pub fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
 /// Reads the body (form or JSON) with the size limit.
 pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OAuthError> {
+    // A body declared too large is refused at once, not waited for.
+    if declared_length(req).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(OAuthError::payload_too_large());
+    }
     let body = read_body(payload, MAX_BODY_BYTES).await.map_err(|e| match e {
         BodyError::Unreadable => OAuthError::invalid_request("The request body could not be read"),
         BodyError::TooLarge => OAuthError::payload_too_large(),

@@ -58,7 +58,8 @@ pub fn deliver_error(
     description: &str,
     cookies: Vec<Cookie<'static>>,
 ) -> HttpResponse {
-    let params = vec![("error", code.as_str().to_owned()), ("error_description", description.to_owned())];
+    let description = crate::error::bounded_description(description.into()).into_owned();
+    let params = vec![("error", code.as_str().to_owned()), ("error_description", description)];
     deliver(entry, reply, params, cookies)
 }
 

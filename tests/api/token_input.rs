@@ -60,9 +60,39 @@ async fn oversized_bodies_are_413(app: TestApp) {
     let answer = post_raw(&app, "application/x-www-form-urlencoded", huge.into_bytes()).await;
     answer.assert_error(413, "invalid_request");
     let long_scope = format!("grant_type=client_credentials&scope={}", "a".repeat(30 * 1024));
-    post_raw(&app, "application/x-www-form-urlencoded", long_scope.into_bytes())
-        .await
-        .assert_error(400, "invalid_scope");
+    let answer = post_raw(&app, "application/x-www-form-urlencoded", long_scope.into_bytes()).await;
+    answer.assert_error(400, "invalid_scope");
+    assert!(answer.text.len() < 1024, "the description does not echo 30 KiB back: {} bytes", answer.text.len());
+
+    // A body declared too large is refused at once, without waiting for it.
+    for (path, limit) in [("/realms/acme/protocol/openid-connect/token", "64 KiB"), ("/admin/realms", "1 MiB")] {
+        for length in ["99999999999", "2000000"] {
+            let status = declared_only(&app, path, length);
+            assert_eq!(status, "HTTP/1.1 413 Payload Too Large", "{path} with Content-Length {length} over {limit}");
+        }
+    }
+    let token_path = "/realms/acme/protocol/openid-connect/token";
+    assert_eq!(
+        declared_only(&app, token_path, "100000"),
+        "HTTP/1.1 413 Payload Too Large",
+        "over the token endpoint's own limit"
+    );
+}
+
+/// Sends only the head of a POST declaring `length` bytes; the status line
+/// of the answer, which must come before any body is sent.
+fn declared_only(app: &TestApp, path: &str, length: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap_or_else(|e| panic!("no answer to a declared {length}: {e}"));
+    line.trim_end().to_owned()
 }
 
 async fn duplicate_parameters_are_refused(app: TestApp) {
