@@ -49,6 +49,32 @@ impl Params {
         Ok(Self(map))
     }
 
+    /// Parses form encoding keeping each parameter's first value, and names
+    /// the parameters given more than once: the authorization endpoint must
+    /// tell a repeated `client_id` or `redirect_uri` (its error page) from
+    /// any other (an error sent back to the client, RFC 6749 §4.1.2.1).
+    pub fn from_form_noting_repeats(body: &[u8]) -> Result<(Self, Vec<String>), OAuthError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
+        let (mut map, mut repeated) = (HashMap::new(), Vec::new());
+        for (name, value) in pairs {
+            if value.is_empty() {
+                continue;
+            }
+            match map.entry(name) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    if !repeated.contains(first.key()) {
+                        repeated.push(first.key().clone());
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+            }
+        }
+        Ok((Self(map), repeated))
+    }
+
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)

@@ -13,7 +13,7 @@ use super::pages::{ConsentPage, LoginPage, PageError, ScopeLine, page_builder, r
 use super::reply::{add_cookies, deliver, deliver_error};
 use crate::domain::client::Client;
 use crate::domain::scope::{BUILT_IN_SCOPES, ScopeSet};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, OAuthError};
 use crate::oidc::params::{self, Params};
 use crate::services::authorize::{Grant, respond};
 use crate::services::consent;
@@ -36,6 +36,24 @@ pub async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>,
         Ok(None) => Err(PageError::not_found()),
         Err(error) => Err(PageError::internal(&error)),
     }
+}
+
+/// The authorization request's parameters (query or form) and the names
+/// given more than once; a malformed request gets the error page.
+async fn authorization_params(
+    req: &HttpRequest,
+    payload: web::Payload,
+    entry: &RealmEntry,
+) -> Result<(Params, Vec<String>), PageError> {
+    let parsed = if req.method() == Method::POST {
+        match params::read_body(payload, params::MAX_BODY_BYTES).await {
+            Ok(body) => Params::from_form_noting_repeats(&body),
+            Err(_) => Err(OAuthError::invalid_request("The request body could not be read")),
+        }
+    } else {
+        Params::from_form_noting_repeats(req.query_string().as_bytes())
+    };
+    parsed.map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.description.into_owned()))
 }
 
 /// Form or query parameters; a malformed request gets the error page.
@@ -76,16 +94,23 @@ pub async fn authorize(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let entry = page_realm(&state, &realm).await?;
-    let params = page_params(&req, payload, &entry).await?;
+    let (params, repeated) = authorization_params(&req, payload, &entry).await?;
+    let display = &entry.realm.settings.display_name;
+    if let Some(name) = repeated.iter().find(|n| matches!(n.as_str(), "client_id" | "redirect_uri")) {
+        // Which client, or where to: nothing can be sent back safely.
+        return Err(PageError::bad_request(display, format!("Parameter `{name}` was given more than once")));
+    }
     let (client, request) = match flow::parse(&entry, &params) {
         Ok(parsed) => parsed,
-        Err(Rejection::Page(message)) => {
-            return Err(PageError::bad_request(&entry.realm.settings.display_name, message));
-        }
+        Err(Rejection::Page(message)) => return Err(PageError::bad_request(display, message)),
         Err(Rejection::Redirect(reply, code, description)) => {
             return Ok(deliver_error(&entry, &reply, code, &description, Vec::new()));
         }
     };
+    if let Some(name) = repeated.first() {
+        let description = format!("Parameter `{name}` was given more than once");
+        return Ok(deliver_error(&entry, &request.reply, ErrorCode::InvalidRequest, &description, Vec::new()));
+    }
     let now = state.clock.now();
     let session = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
     let session = session.filter(|live| {

@@ -255,6 +255,18 @@ async fn request_errors_go_back_to_the_redirect_uri(app: TestApp) {
         let page = browser.get(&auth_url(&app, "acme", params)).await;
         assert_redirect_error(&app, &page, prefix, error, what);
     }
+    // A repeated parameter goes back to the client (RFC 6749 §4.1.2.1),
+    // unless it is the client or the place to go back to.
+    for repeated in ["scope", "state", "response_type"] {
+        let url = format!("{}&{repeated}=again", auth_url(&app, "acme", &WEB_REQUEST));
+        let page = browser.get(&url).await;
+        assert_redirect_error(&app, &page, cb_query, "invalid_request", repeated);
+    }
+    for repeated in [("client_id", "web"), ("redirect_uri", CB)] {
+        let url = format!("{}&{}={}", auth_url(&app, "acme", &WEB_REQUEST), repeated.0, repeated.1);
+        let page = browser.get(&url).await;
+        assert_eq!(page.status, 400, "{}: an error page, no redirect", repeated.0);
+    }
 }
 
 async fn prompt_none_needs_a_session_and_a_consent(app: TestApp) {
