@@ -1,5 +1,6 @@
 //! Clients (`/realms/{realm}/clients`): the representation ↔ realmgate's
-//! model (SPEC §6 mapping), secrets, service accounts and client scopes.
+//! model (SPEC §6 mapping), secrets and service accounts; their client
+//! scopes are in `client_scopes`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -22,19 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(both(r)).get(list).post(create))
         .service(web::resource(both(&format!("{r}/{{id}}"))).get(get).put(update).delete(delete))
         .service(web::resource(both(&format!("{r}/{{id}}/client-secret"))).get(get_secret).post(new_secret))
-        .service(web::resource(both(&format!("{r}/{{id}}/service-account-user"))).get(service_account))
-        .service(web::resource(both(&format!("{r}/{{id}}/default-client-scopes"))).get(list_defaults))
-        .service(
-            web::resource(both(&format!("{r}/{{id}}/default-client-scopes/{{scope}}")))
-                .put(add_default)
-                .delete(remove_default),
-        )
-        .service(web::resource(both(&format!("{r}/{{id}}/optional-client-scopes"))).get(list_optional))
-        .service(
-            web::resource(both(&format!("{r}/{{id}}/optional-client-scopes/{{scope}}")))
-                .put(add_optional)
-                .delete(remove_optional),
-        );
+        .service(web::resource(both(&format!("{r}/{{id}}/service-account-user"))).get(service_account));
 }
 
 const MODELLED: [&str; 16] = [
@@ -529,137 +518,4 @@ async fn service_account(
         })
         .await??;
     Ok(rep::ok_json(user_admin::to_rep(&user)))
-}
-
-async fn scope_list(
-    state: &AppState,
-    admin: &Admin,
-    req: &HttpRequest,
-    (realm_name, id): (&str, &str),
-    optional: bool,
-) -> Result<HttpResponse, AdminError> {
-    let page = Query::from(req)?.page(None)?;
-    admin.require(realm_name, Need::ViewClients)?;
-    let realm = find_realm(state, realm_name).await?;
-    let row = find_client(state, &realm, id).await?;
-    let names = client_scope_names(&row, optional)?;
-    let all = scope_admin::catalog(state, &realm.id).await?;
-    Ok(rep::ok_json(page.apply(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect())))
-}
-
-fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, AdminError> {
-    if !optional {
-        return Ok(json_list(&row.scopes)?);
-    }
-    Ok(match rep::stored_object(&row.attributes).get("optionalClientScopes") {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        _ => Vec::new(),
-    })
-}
-
-async fn scope_change(
-    state: &AppState,
-    admin: &Admin,
-    path: (String, String, String),
-    optional: bool,
-    add: bool,
-) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id, scope_id) = path;
-    admin.require(&realm_name, Need::ManageClients)?;
-    let realm = find_realm(state, &realm_name).await?;
-    let mut row = find_client(state, &realm, &id).await?;
-    let all = scope_admin::catalog(state, &realm.id).await?;
-    let scope = all.iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::not_found("Client scope"))?;
-    let mut names = client_scope_names(&row, optional)?;
-    names.retain(|n| n != &scope.name);
-    if add {
-        names.push(scope.name.clone());
-    }
-    if optional {
-        let mut opaque = rep::stored_object(&row.attributes);
-        opaque.insert("optionalClientScopes".into(), json!(names));
-        row.attributes = Value::Object(opaque).to_string();
-    } else {
-        row.scopes = to_json_list(&names);
-    }
-    change_cached(state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
-    Ok(rep::no_content())
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes",
-    operation_id = "list_client_default_scopes", tag = "clients", summary = "The client's default client scopes",
-    params(crate::openapi::ClientPath),
-    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
-        crate::openapi::AdminErrors))]
-async fn list_defaults(
-    state: web::Data<AppState>,
-    admin: Admin,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_list(&state, &admin, &req, (&path.0, &path.1), false).await
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes",
-    operation_id = "list_client_optional_scopes", tag = "clients", summary = "The client's optional client scopes",
-    params(crate::openapi::ClientPath),
-    responses((status = 200, description = "The scopes", body = [crate::openapi::ClientScopeReference]),
-        crate::openapi::AdminErrors))]
-async fn list_optional(
-    state: web::Data<AppState>,
-    admin: Admin,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_list(&state, &admin, &req, (&path.0, &path.1), true).await
-}
-
-#[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
-    operation_id = "add_client_default_scope", tag = "clients", summary = "Adds a default client scope to the client",
-    params(crate::openapi::ClientScopeLinkPath),
-    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
-async fn add_default(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_change(&state, &admin, path.into_inner(), false, true).await
-}
-
-#[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes/{scope}",
-    operation_id = "remove_client_default_scope", tag = "clients",
-    summary = "Removes a default client scope from the client",
-    params(crate::openapi::ClientScopeLinkPath),
-    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
-async fn remove_default(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_change(&state, &admin, path.into_inner(), false, false).await
-}
-
-#[utoipa::path(put, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
-    operation_id = "add_client_optional_scope", tag = "clients", summary = "Adds an optional client scope to the client",
-    params(crate::openapi::ClientScopeLinkPath),
-    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
-async fn add_optional(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_change(&state, &admin, path.into_inner(), true, true).await
-}
-
-#[utoipa::path(delete, path = "/admin/realms/{realm}/clients/{id}/optional-client-scopes/{scope}",
-    operation_id = "remove_client_optional_scope", tag = "clients",
-    summary = "Removes an optional client scope from the client",
-    params(crate::openapi::ClientScopeLinkPath),
-    responses((status = 204, description = "Done"), crate::openapi::AdminErrors))]
-async fn remove_optional(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    scope_change(&state, &admin, path.into_inner(), true, false).await
 }

@@ -3,6 +3,7 @@
 //! slashes) live here; each resource has its own module.
 
 mod auth;
+pub(crate) mod client_scopes;
 pub(crate) mod clients;
 mod error;
 pub(crate) mod events;
@@ -63,6 +64,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .service(web::resource(both("/serverinfo")).get(realms::server_info))
             .configure(realms::routes)
             .configure(clients::routes)
+            .configure(client_scopes::routes)
             .configure(users::routes)
             .configure(roles::routes)
             .configure(role_mappings::routes)

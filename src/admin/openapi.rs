@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{clients, events, realms, role_mappings, roles, scopes, users};
+use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, users};
 
 /// Every operation under `/admin`.
 #[derive(OpenApi)]
@@ -24,12 +24,12 @@ use super::{clients, events, realms, role_mappings, roles, scopes, users};
     clients::get_secret,
     clients::new_secret,
     clients::service_account,
-    clients::list_defaults,
-    clients::add_default,
-    clients::remove_default,
-    clients::list_optional,
-    clients::add_optional,
-    clients::remove_optional,
+    client_scopes::list_defaults,
+    client_scopes::add_default,
+    client_scopes::remove_default,
+    client_scopes::list_optional,
+    client_scopes::add_optional,
+    client_scopes::remove_optional,
     users::list,
     users::create,
     users::count,

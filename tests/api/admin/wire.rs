@@ -26,6 +26,7 @@ both_backends!(
     missing_things_are_404_and_bad_bodies_are_400,
     what_cannot_be_honoured_is_refused,
     a_deleted_scope_is_forgotten_everywhere,
+    a_clients_scope_is_default_or_optional_not_both,
 );
 
 async fn creates_updates_and_deletes_answer_as_keycloak_does(app: TestApp) {
@@ -546,4 +547,27 @@ async fn a_deleted_scope_is_forgotten_everywhere(app: TestApp) {
     std::fs::write(&file, &out.stdout).unwrap();
     let applied = app.cli(&["realm", "import", file.to_str().unwrap()], None);
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+}
+
+/// As in Keycloak, a scope is a client's default or optional scope: adding
+/// it to one list moves it out of the other.
+async fn a_clients_scope_is_default_or_optional_not_both(app: TestApp) {
+    let master = master_token(&app).await;
+    let scope = create(&app, "/realms/acme/client-scopes", &master, json!({"name": "either"})).await;
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let names = |list: &'static str| {
+        let (app, master, web) = (&app, &master, &web);
+        async move {
+            let found = get(app, &format!("/realms/acme/clients/{web}/{list}"), master).await.json;
+            found.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let put = |list: &str| format!("/realms/acme/clients/{web}/{list}/{scope}");
+    change(&app, Method::PUT, &put("optional-client-scopes"), &master, None).await;
+    assert!(names("optional-client-scopes").await.contains(&"either".to_owned()));
+    change(&app, Method::PUT, &put("default-client-scopes"), &master, None).await;
+    assert!(names("default-client-scopes").await.contains(&"either".to_owned()));
+    assert!(!names("optional-client-scopes").await.contains(&"either".to_owned()), "moved, not copied");
+    change(&app, Method::PUT, &put("optional-client-scopes"), &master, None).await;
+    assert!(!names("default-client-scopes").await.contains(&"either".to_owned()), "and back");
 }
