@@ -191,9 +191,7 @@ async fn client_mappings(
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
-    let page = Query::from(&req)?.page(None)?;
-    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Mapped).await?;
-    Ok(rep::ok_json(page.apply(reps)))
+    management_list(&state, &admin, path.into_inner(), &req, Holding::Mapped).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
@@ -208,9 +206,7 @@ async fn client_composite(
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
-    let page = Query::from(&req)?.page(None)?;
-    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Effective).await?;
-    Ok(rep::ok_json(page.apply(reps)))
+    management_list(&state, &admin, path.into_inner(), &req, Holding::Effective).await
 }
 
 /// Which `realm-management` roles of a user to list.
@@ -222,6 +218,18 @@ enum Holding {
     Effective,
     /// Not held in any way: what could be granted.
     Available,
+}
+
+/// The page of `management_roles` that the request's `first`/`max` ask for.
+async fn management_list(
+    state: &AppState,
+    admin: &Admin,
+    path: (String, String, String),
+    req: &HttpRequest,
+    holding: Holding,
+) -> Result<HttpResponse, AdminError> {
+    let page = Query::from(req)?.page(None)?;
+    Ok(rep::ok_json(page.apply(management_roles(state, admin, path, holding).await?)))
 }
 
 /// The `realm-management` roles of a user as `holding` says; none for any
@@ -263,9 +271,7 @@ async fn client_available(
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
-    let page = Query::from(&req)?.page(None)?;
-    let reps = management_roles(&state, &admin, path.into_inner(), Holding::Available).await?;
-    Ok(rep::ok_json(page.apply(reps)))
+    management_list(&state, &admin, path.into_inner(), &req, Holding::Available).await
 }
 
 async fn change_client(
