@@ -106,10 +106,13 @@ fn read_snapshot(conn: &mut DbConnection, name: &str, now: UnixTime) -> Result<O
     }))
 }
 
+/// A service-account user with its parsed link to a client.
+type LinkedAccount<'a> = (String, &'a users::UserRow);
+
 fn build_client(
     row: &clients::ClientRow,
     secret: &SecretKey,
-    service_accounts: &[users::UserRow],
+    service_accounts: &[LinkedAccount<'_>],
 ) -> Result<Client, CacheError> {
     let fail = |reason: String| CacheError::Client { client_id: row.client_id.clone(), reason };
     let unsealed = match &row.secret_ciphertext {
@@ -139,8 +142,8 @@ fn build_client(
         enabled: row.enabled,
         service_account_roles: service_accounts
             .iter()
-            .find(|u| u.is_service_account_of(&row.id, &row.client_id))
-            .map(|u| json_list(&u.admin_roles))
+            .find(|(link, user)| user.links(link, &row.id, &row.client_id))
+            .map(|(_, user)| json_list(&user.admin_roles))
             .transpose()?
             .unwrap_or_default(),
     })
@@ -162,10 +165,13 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
     let role_scopes =
         s.roles.iter().map(|row| Ok((row.id.clone(), json_list(&row.scopes)?))).collect::<Result<_, StorageError>>()?;
     let role_names = s.roles.iter().map(|row| (row.id.clone(), row.name.clone())).collect();
+    // Each account's link parsed once, not once per client.
+    let accounts: Vec<LinkedAccount<'_>> =
+        s.service_accounts.iter().filter_map(|user| Some((user.service_account_link()?, user))).collect();
     let clients = s
         .clients
         .iter()
-        .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret, &s.service_accounts)?))))
+        .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret, &accounts)?))))
         .collect::<Result<_, CacheError>>()?;
     Ok(RealmEntry {
         issuer: format!("{public_url}/realms/{}", realm.name),

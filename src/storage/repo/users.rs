@@ -256,12 +256,18 @@ impl UserRow {
     /// the old name, or an ordinary user named `service-account-…`, gets
     /// nothing of it.
     pub fn is_service_account_of(&self, client_row_id: &str, client_id: &str) -> bool {
-        let attributes: serde_json::Value = serde_json::from_str(&self.attributes).unwrap_or_default();
-        match attributes.get("serviceAccountClientId").and_then(|v| v.as_str()) {
-            Some(link) if link == client_row_id => true,
-            Some(link) => link == client_id && self.username == service_account_username(client_id),
-            None => false,
-        }
+        self.service_account_link().is_some_and(|link| self.links(&link, client_row_id, client_id))
+    }
+
+    /// The `serviceAccountClientId` attribute, if the user has one.
+    pub fn service_account_link(&self) -> Option<String> {
+        let attributes: serde_json::Value = serde_json::from_str(&self.attributes).ok()?;
+        Some(attributes.get("serviceAccountClientId")?.as_str()?.to_owned())
+    }
+
+    /// Whether `link` (this user's [`Self::service_account_link`]) names the client.
+    pub fn links(&self, link: &str, client_row_id: &str, client_id: &str) -> bool {
+        link == client_row_id || (link == client_id && self.username == service_account_username(client_id))
     }
 }
 
