@@ -28,7 +28,7 @@ pub async fn page(
     let found = find_realm(&state, realm).await?;
     let query = Form::query(&req);
     let admin_log = query.get("log") == "admin";
-    let base = format!("{}?log={}&", realm_url(realm, "audit"), if admin_log { "admin" } else { "user" });
+    let base = format!("{}?log={}&", realm_url(&ctx.base, realm, "audit"), if admin_log { "admin" } else { "user" });
     let mut pager = Pager::new(&query, PAGE_SIZE, base);
     let (first, max) = (pager.first as i64, PAGE_SIZE as i64);
     let (mut user_lines, mut admin_lines) = (Vec::new(), Vec::new());

@@ -47,7 +47,7 @@ async fn list_page(
         .into_iter()
         .filter(|r| r.client_id.to_lowercase().contains(&search) || r.name.to_lowercase().contains(&search))
         .collect();
-    let base = format!("{}?search={}&", realm_url(realm, "clients"), urlencode(&search));
+    let base = format!("{}?search={}&", realm_url(&ctx.base, realm, "clients"), urlencode(&search));
     let mut pager = Pager::new(query, PAGE_SIZE, base);
     let clients: Vec<ClientLine> = pager
         .take(matching)
@@ -100,7 +100,7 @@ pub async fn create(
     match create_client(&state, &ctx.admin, realm, rep.as_object().cloned().unwrap_or_default()).await {
         Ok(id) => {
             audit(&state, &ctx, realm, Method::POST, &format!("clients/{id}")).await;
-            Ok(see_other(&format!("{}?done=created", realm_url(realm, &format!("clients/{id}")))))
+            Ok(see_other(&format!("{}?done=created", realm_url(&ctx.base, realm, &format!("clients/{id}")))))
         }
         Err(e) => {
             let needles = [("redirectUris", "redirect_uri"), ("clientId", "client_id"), ("Client ", "client_id")];
@@ -240,7 +240,7 @@ pub async fn action(
 ) -> Result<HttpResponse, ConsoleError> {
     let (ctx, form) = submitted(&req, &state, payload).await?;
     let (realm, id) = path.into_inner();
-    let here = realm_url(&realm, &format!("clients/{id}"));
+    let here = realm_url(&ctx.base, &realm, &format!("clients/{id}"));
     let rest = format!("clients/{id}");
     let confirmed = form.get("confirm") == "yes";
     match form.get("action") {
@@ -288,7 +288,7 @@ pub async fn action(
         "delete" => {
             delete_client(&state, &ctx.admin, &realm, &id).await?;
             audit(&state, &ctx, &realm, Method::DELETE, &rest).await;
-            Ok(see_other(&format!("{}?done=deleted", realm_url(&realm, "clients"))))
+            Ok(see_other(&format!("{}?done=deleted", realm_url(&ctx.base, &realm, "clients"))))
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
     }

@@ -51,14 +51,20 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn to_home() -> HttpResponse {
-    see_other(&format!("{BASE}/"))
+async fn to_home(state: web::Data<AppState>) -> HttpResponse {
+    see_other(&format!("{}/", console_base(&state)))
+}
+
+/// Where the console is as the browser sees it: below the public URL's
+/// path (`/id/admin/console` for `--public-url https://example.com/id`).
+pub fn console_base(state: &AppState) -> String {
+    crate::web::cookies::Scope::of(state).path(BASE)
 }
 
 /// A console page's URL for a realm (`tail` without a leading slash).
-pub fn realm_url(realm: &str, tail: &str) -> String {
+pub fn realm_url(base: &str, realm: &str, tail: &str) -> String {
     let realm = percent_encoding::utf8_percent_encode(realm, crate::admin::PATH_SEGMENT);
-    format!("{BASE}/realms/{realm}/{tail}")
+    format!("{base}/realms/{realm}/{tail}")
 }
 
 /// Post/redirect/get: 303 to a console page.
@@ -99,8 +105,9 @@ pub async fn audit(state: &AppState, ctx: &Ctx, realm: &str, method: Method, res
 /// Why a console request cannot be answered with its page.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
+    /// To the `master` realm's sign-in, below the public URL's path (this prefix).
     #[error("sign-in needed")]
-    SignIn,
+    SignIn(String),
     #[error("the form has expired")]
     Expired,
     #[error("not an administrator")]
@@ -127,7 +134,7 @@ impl ConsoleError {
 impl From<AdminError> for ConsoleError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Unauthorized => Self::SignIn,
+            AdminError::Unauthorized => Self::SignIn(String::new()),
             AdminError::Forbidden => Self::Forbidden,
             AdminError::NotFound(what) => Self::NotFound(what),
             AdminError::Conflict(message) | AdminError::BadRequest(message) => Self::BadRequest(message),
@@ -152,7 +159,7 @@ impl From<crate::services::ServiceError> for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignIn => StatusCode::SEE_OTHER,
+            Self::SignIn(_) => StatusCode::SEE_OTHER,
             Self::Expired | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotAdmin | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -163,7 +170,7 @@ impl ResponseError for ConsoleError {
 
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
-            Self::SignIn => return session::to_sign_in(),
+            Self::SignIn(below) => return session::to_sign_in(below),
             Self::Expired => ("This form has expired", "Go back, reload the page and try again.".to_owned()),
             Self::NotAdmin => (
                 "Not an administrator",

@@ -16,6 +16,8 @@ pub struct Frame {
     pub section: &'static str,
     pub notice: Option<&'static str>,
     pub master_admin: bool,
+    /// The console's own path, below the public URL's.
+    pub base: String,
 }
 
 impl Frame {
@@ -27,12 +29,13 @@ impl Frame {
             section,
             notice,
             master_admin: ctx.admin.master_admin,
+            base: ctx.base.clone(),
         }
     }
 
     /// A URL under the current realm.
     pub fn url(&self, tail: &str) -> String {
-        realm_url(self.realm.as_deref().unwrap_or_default(), tail)
+        realm_url(&self.base, self.realm.as_deref().unwrap_or_default(), tail)
     }
 
     pub fn current(&self, section: &str) -> &'static str {

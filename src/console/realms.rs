@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::clients::urlencode;
 use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, send, status_of};
 use super::session::{signed_in, submitted};
-use super::{BASE, ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
+use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
 use crate::admin::realms::{
     ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
@@ -37,7 +37,7 @@ async fn home_page(
         .filter(|r| r.name.to_lowercase().contains(&search) || r.display_name.to_lowercase().contains(&search))
         .map(|r| RealmLine { name: r.name, display: r.display_name, enabled: r.enabled })
         .collect();
-    let mut pager = Pager::new(query, PAGE_SIZE, format!("{BASE}/?search={}&", urlencode(&search)));
+    let mut pager = Pager::new(query, PAGE_SIZE, format!("{}/?search={}&", ctx.base, urlencode(&search)));
     let realms = pager.take(visible);
     let done = notice(Some(query.get("done")));
     let status = status_of(&problems);
@@ -65,7 +65,7 @@ pub async fn home_action(
     match create_realm_from(&state, &ctx.admin, rep).await {
         Ok(name) => {
             audit(&state, &ctx, &name, Method::POST, "").await;
-            Ok(see_other(&format!("{}?done=created", realm_url(&name, ""))))
+            Ok(see_other(&format!("{}?done=created", realm_url(&ctx.base, &name, ""))))
         }
         Err(e) => {
             let problems = Problems::from_refusal(e, &[("Conflict", "name")], "name")?;
@@ -209,7 +209,7 @@ pub async fn settings_action(
 ) -> Result<HttpResponse, ConsoleError> {
     let (ctx, form) = submitted(&req, &state, payload).await?;
     let realm = path.as_str();
-    let here = realm_url(realm, "");
+    let here = realm_url(&ctx.base, realm, "");
     match form.get("action") {
         "save" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
@@ -250,7 +250,7 @@ pub async fn settings_action(
             delete_realm_named(&state, &ctx.admin, realm).await?;
             crate::admin::events::record_console_change_in(&state, &ctx.admin, id, Method::DELETE, "", ctx.ip.clone())
                 .await;
-            Ok(see_other(&format!("{BASE}/?done=deleted")))
+            Ok(see_other(&format!("{}/?done=deleted", ctx.base)))
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
     }

@@ -32,8 +32,11 @@ async fn roles_page(
     let found = find_realm(state, realm).await?;
     let rows = state.db.run(move |conn| roles::list_by_realm(conn, &found.id)).await?;
     let search = query.text("search").to_lowercase();
-    let mut pager =
-        Pager::new(query, PAGE_SIZE, format!("{}?search={}&", realm_url(realm, "roles"), urlencode(&search)));
+    let mut pager = Pager::new(
+        query,
+        PAGE_SIZE,
+        format!("{}?search={}&", realm_url(&ctx.base, realm, "roles"), urlencode(&search)),
+    );
     let matching = rows.into_iter().filter(|r| r.name.to_lowercase().contains(&search)).collect();
     let mut items = Vec::new();
     for row in pager.take(matching) {
@@ -70,7 +73,7 @@ pub async fn action(
 ) -> Result<HttpResponse, ConsoleError> {
     let (ctx, form) = submitted(&req, &state, payload).await?;
     let realm = path.as_str();
-    let here = realm_url(realm, "roles");
+    let here = realm_url(&ctx.base, realm, "roles");
     let id = form.get("id").to_owned();
     let fields = json!({
         "description": form.text("description"),

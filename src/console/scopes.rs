@@ -29,8 +29,11 @@ async fn scopes_page(
     ctx.admin.require(realm, Need::ViewClients)?;
     let found = find_realm(state, realm).await?;
     let search = query.text("search").to_lowercase();
-    let mut pager =
-        Pager::new(query, PAGE_SIZE, format!("{}?search={}&", realm_url(realm, "scopes"), urlencode(&search)));
+    let mut pager = Pager::new(
+        query,
+        PAGE_SIZE,
+        format!("{}?search={}&", realm_url(&ctx.base, realm, "scopes"), urlencode(&search)),
+    );
     let matching =
         catalog(state, &found.id).await?.into_iter().filter(|s| s.name.to_lowercase().contains(&search)).collect();
     let scopes = pager
@@ -70,7 +73,7 @@ pub async fn action(
 ) -> Result<HttpResponse, ConsoleError> {
     let (ctx, form) = submitted(&req, &state, payload).await?;
     let realm = path.as_str();
-    let here = realm_url(realm, "scopes");
+    let here = realm_url(&ctx.base, realm, "scopes");
     let id = form.get("id").to_owned();
     let fields = json!({
         "description": form.text("description"),

@@ -38,13 +38,10 @@ fn cleared(mut cookie: Cookie<'static>) -> Cookie<'static> {
     cookie
 }
 
-fn sign_in_url() -> String {
-    format!("/realms/{MASTER_REALM}{}", crate::oidc::paths::CONSOLE_LOGIN)
-}
-
-/// 303 to the `master` realm's console sign-in.
-pub fn to_sign_in() -> HttpResponse {
-    super::see_other(&sign_in_url())
+/// 303 to the `master` realm's console sign-in, below `prefix` (the
+/// public URL's path).
+pub fn to_sign_in(prefix: &str) -> HttpResponse {
+    super::see_other(&format!("{prefix}/realms/{MASTER_REALM}{}", crate::oidc::paths::CONSOLE_LOGIN))
 }
 
 /// 303 into the console with the session's token (after sign-in), and a
@@ -53,7 +50,8 @@ pub fn enter(state: &AppState, session_token: String, mut set: Vec<Cookie<'stati
     set.push(console_cookie(COOKIE, session_token, &cookies::Scope::of(state)));
     set.push(console_cookie(CSRF_COOKIE, random_token(24), &cookies::Scope::of(state)));
     let mut builder = HttpResponse::SeeOther();
-    builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
+    let home = format!("{}/", super::console_base(state));
+    builder.insert_header((header::LOCATION, home)).insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(&mut builder, set);
     builder.finish()
 }
@@ -80,6 +78,8 @@ pub async fn console_login(
 
 /// A signed-in console request: who, with which rights, and its CSRF token.
 pub struct Ctx {
+    /// The console's path as the browser sees it (see `console_base`).
+    pub base: String,
     pub admin: Admin,
     pub username: String,
     pub csrf: String,
@@ -98,9 +98,9 @@ impl Ctx {
 
 /// The console's signed-in administrator, or a redirect to sign in.
 pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, ConsoleError> {
-    let master =
-        state.cache.get(MASTER_REALM).await.map_err(|e| ConsoleError::internal(&e))?.ok_or(ConsoleError::SignIn)?;
-    let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or(ConsoleError::SignIn)?;
+    let sign_in = || ConsoleError::SignIn(cookies::Scope::of(state).path(""));
+    let master = state.cache.get(MASTER_REALM).await.map_err(|e| ConsoleError::internal(&e))?.ok_or_else(sign_in)?;
+    let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or_else(sign_in)?;
     let admin = console_admin(state, &master, &live.user.user.id).await?.ok_or(ConsoleError::NotAdmin)?;
     let (csrf, new_csrf) = match cookies::read(req, CSRF_COOKIE) {
         Some(token) => (token, None),
@@ -110,6 +110,7 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, Conso
         }
     };
     Ok(Ctx {
+        base: super::console_base(state),
         admin,
         username: live.user.user.username.clone(),
         csrf,
@@ -146,7 +147,9 @@ pub async fn sign_out(
     state.db.write(move |conn| sessions::end(conn, &master, &id, now)).await?;
     let scope = cookies::Scope::of(&state);
     let mut builder = HttpResponse::SeeOther();
-    builder.insert_header((header::LOCATION, format!("{BASE}/"))).insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+        .insert_header((header::LOCATION, format!("{}/", ctx.base)))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(
         &mut builder,
         vec![

@@ -40,7 +40,7 @@ async fn list_page(
     let found = find_realm(state, realm).await?;
     let search = query.text("search").to_lowercase();
     let filter = UserFilter { search: Some(search.clone()).filter(|s| !s.is_empty()), ..UserFilter::default() };
-    let base = format!("{}?search={}&", realm_url(realm, "users"), urlencode(&search));
+    let base = format!("{}?search={}&", realm_url(&ctx.base, realm, "users"), urlencode(&search));
     let mut pager = Pager::new(query, PAGE_SIZE, base);
     let first = pager.first as i64;
     let (rows, total) = state
@@ -103,7 +103,7 @@ pub async fn create(
     match create_user(&state, &ctx.admin, realm, rep.as_object().cloned().unwrap_or_default()).await {
         Ok(id) => {
             audit(&state, &ctx, realm, Method::POST, &format!("users/{id}")).await;
-            Ok(see_other(&format!("{}?done=created", realm_url(realm, &format!("users/{id}")))))
+            Ok(see_other(&format!("{}?done=created", realm_url(&ctx.base, realm, &format!("users/{id}")))))
         }
         Err(e) => {
             let problems = Problems::from_refusal(e, &USER_FIELDS, "username")?;
@@ -189,7 +189,7 @@ pub async fn action(
 ) -> Result<HttpResponse, ConsoleError> {
     let (ctx, form) = submitted(&req, &state, payload).await?;
     let (realm, id) = path.into_inner();
-    let here = realm_url(&realm, &format!("users/{id}"));
+    let here = realm_url(&ctx.base, &realm, &format!("users/{id}"));
     let rest = format!("users/{id}");
     let done = |code: &str| Ok(see_other(&format!("{here}?done={code}")));
     match form.get("action") {
@@ -276,7 +276,7 @@ pub async fn action(
         "delete" => {
             delete_user(&state, &ctx.admin, &realm, &id).await?;
             audit(&state, &ctx, &realm, Method::DELETE, &rest).await;
-            Ok(see_other(&format!("{}?done=deleted", realm_url(&realm, "users"))))
+            Ok(see_other(&format!("{}?done=deleted", realm_url(&ctx.base, &realm, "users"))))
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
     }

@@ -378,3 +378,19 @@ async fn console_lists_search_and_page() {
     let scopes = console.get("realms/shop/scopes?search=emai").await;
     assert_eq!(scopes.select("#scopes li strong"), vec!["email".to_owned()]);
 }
+
+/// Below a path prefix of the public URL (a proxy serving realmgate at
+/// `/base`), the console's redirects and links carry the prefix.
+#[tokio::test]
+async fn the_console_lives_below_the_public_urls_path() {
+    let app = crate::helpers::spawn_app_configured(crate::helpers::Backend::Sqlite, crate::helpers::TEST_REALMS, |c| {
+        c.public_url = Some("https://id.example.com/base".into());
+    })
+    .await
+    .expect("sqlite");
+    let location = |answer: reqwest::Response| answer.headers()["location"].to_str().unwrap().to_owned();
+    let bare = app.http.get(format!("{}/admin/console", app.base)).send().await.unwrap();
+    assert_eq!(location(bare), "/base/admin/console/");
+    let signed_out = app.http.get(format!("{}/admin/console/", app.base)).send().await.unwrap();
+    assert_eq!(location(signed_out), "/base/realms/master/login-actions/console");
+}
