@@ -5,9 +5,10 @@
 //! another origin cannot read it.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::domain::client::Client;
+use crate::error::OAuthError;
 
 /// Headers a browser may send on these endpoints.
 const ALLOWED_HEADERS: &str = "Origin, Accept, X-Requested-With, Content-Type, Authorization, X-Auth-Token";
@@ -48,6 +49,13 @@ pub fn expose(req: &HttpRequest, client: Option<&Client>, response: &mut HttpRes
         headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("WWW-Authenticate"));
     }
+}
+
+/// An endpoint's outcome as a response `client`'s origins (see `expose`) may read.
+pub fn answer(req: &HttpRequest, outcome: Result<HttpResponse, OAuthError>, client: Option<&Client>) -> HttpResponse {
+    let mut response = outcome.unwrap_or_else(|e| e.error_response());
+    expose(req, client, &mut response);
+    response
 }
 
 fn origin(req: &HttpRequest) -> Option<HeaderValue> {

@@ -36,26 +36,8 @@ impl Params {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
     }
 
-    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, OAuthError> {
-        let mut map = HashMap::new();
-        for (name, value) in pairs {
-            if value.is_empty() {
-                continue;
-            }
-            if map.insert(name.clone(), value).is_some() {
-                return Err(OAuthError::invalid_request(format!("Parameter `{name}` was given more than once")));
-            }
-        }
-        Ok(Self(map))
-    }
-
-    /// Parses form encoding keeping each parameter's first value, and names
-    /// the parameters given more than once: the authorization endpoint must
-    /// tell a repeated `client_id` or `redirect_uri` (its error page) from
-    /// any other (an error sent back to the client, RFC 6749 §4.1.2.1).
-    pub fn from_form_noting_repeats(body: &[u8]) -> Result<(Self, Vec<String>), OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
+    /// Each parameter's first non-empty value, and the names given more than once.
+    fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> (Self, Vec<String>) {
         let (mut map, mut repeated) = (HashMap::new(), Vec::new());
         for (name, value) in pairs {
             if value.is_empty() {
@@ -72,14 +54,34 @@ impl Params {
                 }
             }
         }
-        Ok((Self(map), repeated))
+        (Self(map), repeated)
+    }
+
+    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, OAuthError> {
+        match Self::collect(pairs) {
+            (params, repeated) if repeated.is_empty() => Ok(params),
+            (_, repeated) => {
+                Err(OAuthError::invalid_request(format!("Parameter `{}` was given more than once", repeated[0])))
+            }
+        }
+    }
+
+    fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+        serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))
+    }
+
+    /// Parses form encoding keeping each parameter's first value, and names
+    /// the parameters given more than once: the authorization endpoint must
+    /// tell a repeated `client_id` or `redirect_uri` (its error page) from
+    /// any other (an error sent back to the client, RFC 6749 §4.1.2.1).
+    pub fn from_form_noting_repeats(body: &[u8]) -> Result<(Self, Vec<String>), OAuthError> {
+        Ok(Self::collect(Self::form_pairs(body)?))
     }
 
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
-        Self::from_pairs(pairs)
+        Self::from_pairs(Self::form_pairs(body)?)
     }
 
     /// Parses a JSON object whose values are strings (or null, meaning absent).

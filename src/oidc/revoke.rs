@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{cors, enabled_realm_entry, params};
 use crate::domain::client::Client;
@@ -17,10 +17,8 @@ pub async fn revoke(
     payload: web::Payload,
 ) -> HttpResponse {
     let mut client = None;
-    let mut response =
-        revoke_token(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
-    cors::expose(&req, client.as_deref(), &mut response);
-    response
+    let outcome = revoke_token(&req, &state, &realm, payload, &mut client).await;
+    cors::answer(&req, outcome, client.as_deref())
 }
 
 async fn revoke_token(

@@ -11,14 +11,11 @@ use actix_web::http::header;
 const SCRIPT: &str = r#"window.parent.postMessage("unsupported", "*");"#;
 
 static PAGE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let body = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>3p cookies</title></head><body><script>{SCRIPT}</script></body></html>\n"
     );
     // Framed by the application's own pages, of any origin.
-    let csp = format!("default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors *");
+    let csp = format!("default-src 'none'; script-src {}; frame-ancestors *", crate::web::pages::csp_hash(SCRIPT));
     (body, csp)
 });
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::params::{self, Params};
 use super::{bearer, cors, enabled_realm_entry};
@@ -19,9 +19,8 @@ pub async fn userinfo(
     payload: web::Payload,
 ) -> HttpResponse {
     let mut client = None;
-    let mut response = answer(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
-    cors::expose(&req, client.as_deref(), &mut response);
-    response
+    let outcome = answer(&req, &state, &realm, payload, &mut client).await;
+    cors::answer(&req, outcome, client.as_deref())
 }
 
 /// The claims; `token_client` learns the client the access token was issued

@@ -13,16 +13,20 @@ use crate::error::ErrorChain;
 /// files. Inlined, they need no URL, so pages work below any path prefix
 /// of the public URL, and cost no second request.
 static PAGE_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let hash = |text: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'self' 'sha256-{}'; script-src 'self' 'sha256-{}'; img-src 'self' data:; \
+        "default-src 'none'; style-src 'self' {}; script-src 'self' {}; img-src 'self' data:; \
          base-uri 'none'; frame-ancestors 'none'",
-        hash(CSS),
-        hash(FORM_POST_JS)
+        csp_hash(CSS),
+        csp_hash(FORM_POST_JS)
     )
 });
+
+/// A CSP source allowing exactly this inline script or style: `'sha256-…'`.
+pub fn csp_hash(text: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]

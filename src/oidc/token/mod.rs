@@ -10,7 +10,7 @@ mod refresh_token;
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::params::{self, Params};
 use super::{cors, enabled_realm_entry};
@@ -28,10 +28,8 @@ pub async fn token(
     payload: web::Payload,
 ) -> HttpResponse {
     let mut client = None;
-    let mut response =
-        exchange(&req, &state, &realm, payload, &mut client).await.unwrap_or_else(|e| e.error_response());
-    cors::expose(&req, client.as_deref(), &mut response);
-    response
+    let outcome = exchange(&req, &state, &realm, payload, &mut client).await;
+    cors::answer(&req, outcome, client.as_deref())
 }
 
 /// The token request; `authenticated` learns the client once it is known,
