@@ -139,6 +139,18 @@ struct Rotation {
 }
 
 impl Rotation {
+    /// The rotation to a new refresh token of a full lifetime.
+    fn new(entry: &RealmEntry, family: FamilyRow, Owner { user, role_ids, granted }: Owner, now: UnixTime) -> Self {
+        Rotation {
+            user,
+            role_ids,
+            family,
+            granted,
+            refresh_token: new_token(),
+            refresh_expires_at: now + entry.realm.settings.refresh_token_lifetime,
+        }
+    }
+
     fn sign(&self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
         let subject = Subject::User { user: &self.user, role_ids: &self.role_ids, auth_time: self.family.auth_time };
         let jti = issue::new_jti(Some(&self.family.id));
@@ -188,12 +200,18 @@ struct Found {
     owner: Option<(User, Vec<String>)>,
 }
 
-/// The refresh grant. Everything that needs no atomicity happens outside the
-/// write (SQLite has one writer): the token, its family and its owner are
-/// read first; what cannot change (realm, client, expiry) or cannot come
-/// back (revocation) is checked there, and the scopes are granted there. The
-/// write itself spends the token on the condition that it is still unspent,
-/// its family unrevoked and its user enabled, and stores the successor.
+/// The refresh grant: the token, its family and its owner are read; what
+/// cannot change (realm, client, expiry) or cannot come back (revocation) is
+/// checked, and the scopes are granted; then the write spends the token on
+/// the condition that it is still unspent, its family unrevoked and its user
+/// enabled, and stores the successor.
+///
+/// Without a reuse grace (the default) all of that is one job of the writer
+/// and the answer is signed after it: on SQLite the writer's pages stay in
+/// its cache, while a read on another connection after each commit loads
+/// them anew (measured: 7 % of the machine per RS256 refresh). With a grace the
+/// answer must be signed before the write (its sealed copy is stored with
+/// the spent token), so the read happens first, outside the write.
 pub async fn refresh(
     state: &AppState,
     entry: Arc<RealmEntry>,
@@ -204,19 +222,17 @@ pub async fn refresh(
     let now = state.clock.now();
     let realm_id = entry.realm.id.clone();
     let hash = refresh_key(&presented);
+    let settings = &entry.realm.settings;
+    if settings.refresh_token_rotation && settings.refresh_token_reuse_grace == 0 {
+        return refresh_in_one_write(state, entry, client, hash, requested, now).await;
+    }
     let lookup = hash.clone();
     let found = state.db.read_hot(move |conn| read_presented(conn, &realm_id, &lookup)).await?;
     let Some(Found { token, family, owner }) = found else {
         return Err(OAuthError::invalid_grant("Invalid refresh token"));
     };
     check_unchangeable(&entry, &client, &token, &family, now)?;
-    let owner_and_scopes = |owner: Option<(User, Vec<String>)>| {
-        let Some((user, role_ids)) = owner else {
-            return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
-        };
-        let granted = grant(&entry, &client, &family, &requested, &role_ids)?;
-        Ok(Owner { user, role_ids, granted })
-    };
+    let owner_and_scopes = |owner| live_owner(&entry, &client, &family, &requested, owner);
     if !entry.realm.settings.refresh_token_rotation {
         // Nothing to write: the same refresh token stays valid.
         let Owner { user, role_ids, granted } = owner_and_scopes(owner)?;
@@ -263,6 +279,60 @@ pub async fn refresh(
     }
 }
 
+/// The refresh grant without a reuse grace: read, checks and write in one
+/// job of the writer, signed after it.
+async fn refresh_in_one_write(
+    state: &AppState,
+    entry: Arc<RealmEntry>,
+    client: Arc<Client>,
+    hash: String,
+    requested: ScopeSet,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let (job_entry, job_client) = (Arc::clone(&entry), Arc::clone(&client));
+    let outcome = state
+        .db
+        .transaction(move |conn| match rotate_presented(conn, &job_entry, &job_client, &hash, &requested, now) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(Abort::Reject(error)) => Ok(Err(error)),
+            Err(Abort::Storage(error)) => Err(error),
+        })
+        .await??;
+    match outcome {
+        Outcome::Stored(rotation) => rotation.sign(&entry, &client, now),
+        Outcome::ReuseDetected { family_id } => {
+            tracing::warn!(family_id, "spent refresh token presented again; its family is revoked");
+            Err(OAuthError::invalid_grant("Invalid refresh token"))
+        }
+        Outcome::Issued(_) | Outcome::Replayed(_) => {
+            Err(StorageError::Corrupt("a refresh without reuse grace was answered from the grace".into()).into())
+        }
+    }
+}
+
+fn rotate_presented(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    client: &Client,
+    hash: &str,
+    requested: &ScopeSet,
+    now: UnixTime,
+) -> Result<Outcome, Abort> {
+    let Some(Found { token, family, owner }) = read_presented(conn, &entry.realm.id, hash)? else {
+        return Err(Abort::Reject(OAuthError::invalid_grant("Invalid refresh token")));
+    };
+    check_unchangeable(entry, client, &token, &family, now).map_err(Abort::Reject)?;
+    // A token already spent is a replay, whoever the user is now.
+    let successor = match token.spent_at {
+        None => {
+            let owner = live_owner(entry, client, &family, requested, owner).map_err(Abort::Reject)?;
+            Some(Successor { rotation: Rotation::new(entry, family.clone(), owner, now), signed: None })
+        }
+        Some(_) => None,
+    };
+    rotate_in_transaction(conn, entry, Rotate { hash, family, successor }, now)
+}
+
 fn read_presented(conn: &mut DbConnection, realm_id: &str, hash: &str) -> Result<Option<Found>, StorageError> {
     let Some((token, family)) = refresh::find_token(conn, hash)? else {
         return Ok(None);
@@ -272,6 +342,21 @@ fn read_presented(conn: &mut DbConnection, realm_id: &str, hash: &str) -> Result
         None => None,
     };
     Ok(Some(Found { token, family, owner }))
+}
+
+/// The token's owner while enabled, and the scopes a refresh grants them.
+fn live_owner(
+    entry: &RealmEntry,
+    client: &Client,
+    family: &FamilyRow,
+    requested: &ScopeSet,
+    owner: Option<(User, Vec<String>)>,
+) -> Result<Owner, OAuthError> {
+    let Some((user, role_ids)) = owner else {
+        return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
+    };
+    let granted = grant(entry, client, family, requested, &role_ids)?;
+    Ok(Owner { user, role_ids, granted })
 }
 
 /// Checks on what a token keeps for life: its realm, client and expiry, and
@@ -348,19 +433,11 @@ fn successor(
     entry: &RealmEntry,
     client: &Client,
     family: FamilyRow,
-    Owner { user, role_ids, granted }: Owner,
+    owner: Owner,
     now: UnixTime,
 ) -> Result<Successor, OAuthError> {
-    let settings = &entry.realm.settings;
-    let rotation = Rotation {
-        user,
-        role_ids,
-        family,
-        granted,
-        refresh_token: new_token(),
-        refresh_expires_at: now + settings.refresh_token_lifetime,
-    };
-    let signed = if settings.refresh_token_reuse_grace > 0 {
+    let rotation = Rotation::new(entry, family, owner, now);
+    let signed = if entry.realm.settings.refresh_token_reuse_grace > 0 {
         let response = rotation.sign(entry, client, now)?;
         let plain = serde_json::to_vec(&response).expect("token responses serialise");
         let sealed = state.secret.encrypt(&plain);
