@@ -258,22 +258,7 @@ pub async fn refresh(
         })
         .await?;
     match outcome {
-        Ok(Outcome::Issued(response)) => Ok(response),
-        Ok(Outcome::Stored(rotation)) => rotation.sign(&entry, &client, now),
-        Ok(Outcome::Replayed(sealed)) => {
-            let response = state
-                .secret
-                .decrypt(&sealed)
-                .ok()
-                .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
-                .ok_or_else(|| StorageError::Corrupt("unreadable refresh successor".into()))?;
-            tracing::info!("refresh token replayed within the reuse grace; same pair returned");
-            Ok(response)
-        }
-        Ok(Outcome::ReuseDetected { family_id }) => {
-            tracing::warn!(family_id, "spent refresh token presented again; its family is revoked");
-            Err(OAuthError::invalid_grant("Invalid refresh token"))
-        }
+        Ok(outcome) => answer(state, &entry, &client, outcome, now),
         Err(Abort::Reject(error)) => Err(error),
         Err(Abort::Storage(error)) => Err(error.into()),
     }
@@ -298,14 +283,35 @@ async fn refresh_in_one_write(
             Err(Abort::Storage(error)) => Err(error),
         })
         .await??;
+    answer(state, &entry, &client, outcome, now)
+}
+
+/// The answer to a refresh once its write is committed. (A replay can be
+/// answered from the grace here too: the grace may have been shortened
+/// since the token was spent.)
+fn answer(
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    outcome: Outcome,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
     match outcome {
-        Outcome::Stored(rotation) => rotation.sign(&entry, &client, now),
+        Outcome::Issued(response) => Ok(response),
+        Outcome::Stored(rotation) => rotation.sign(entry, client, now),
+        Outcome::Replayed(sealed) => {
+            let response = state
+                .secret
+                .decrypt(&sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
+                .ok_or_else(|| StorageError::Corrupt("unreadable refresh successor".into()))?;
+            tracing::info!("refresh token replayed within the reuse grace; same pair returned");
+            Ok(response)
+        }
         Outcome::ReuseDetected { family_id } => {
             tracing::warn!(family_id, "spent refresh token presented again; its family is revoked");
             Err(OAuthError::invalid_grant("Invalid refresh token"))
-        }
-        Outcome::Issued(_) | Outcome::Replayed(_) => {
-            Err(StorageError::Corrupt("a refresh without reuse grace was answered from the grace".into()).into())
         }
     }
 }
