@@ -10,13 +10,16 @@ use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::users::{self as user_admin};
 use super::{Admin, AdminError, Need, both, change_cached};
+use crate::clock::UnixTime;
 use crate::crypto::random_token;
 use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
 use crate::domain::user::Username;
 use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
 use crate::state::AppState;
+use crate::storage::repo::clients::ClientRow;
+use crate::storage::repo::users::UserRow;
 use crate::storage::repo::{clients, realms, users};
-use crate::storage::{json_list, new_id, to_json_list};
+use crate::storage::{DbConnection, StorageError, json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let r = "/realms/{realm}/clients";
@@ -500,22 +503,38 @@ async fn service_account(
     let username =
         Username::parse(&service_account_username(&row.client_id)).map_err(|e| AdminError::bad_request(e.0))?;
     let now = state.clock.now();
-    let user = state
-        .db
-        .transaction(move |conn| {
-            if let Some(user) = users::find_service_account(conn, &row.realm_id, &row.id, &row.client_id)? {
-                return Ok(Ok(user));
-            }
-            if users::find_by_username(conn, &row.realm_id, username.as_str())?.is_some() {
-                // Another user has the name (an ordinary user, or the service
-                // account of a client that had this clientId before a rename).
-                return Ok(Err(AdminError::Conflict("User exists with same username".into())));
-            }
-            let mut user = new_user_row(&new_id(), &row.realm_id, &username, None, now);
-            user.attributes = json!({ "serviceAccountClientId": row.id }).to_string();
-            users::insert(conn, &user)?;
-            Ok(Ok(user))
-        })
-        .await??;
+    let attempt = || {
+        let (row, username) = (row.clone(), username.clone());
+        state.db.transaction(move |conn| find_or_create_service_account(conn, &row, &username, now))
+    };
+    let user = match attempt().await {
+        // Created at the same moment by another request (PostgreSQL): there now.
+        Err(e) if e.is_unique_violation() => attempt().await,
+        other => other,
+    }??;
     Ok(rep::ok_json(user_admin::to_rep(&user)))
+}
+
+fn find_or_create_service_account(
+    conn: &mut DbConnection,
+    client: &ClientRow,
+    username: &Username,
+    now: UnixTime,
+) -> Result<Result<UserRow, AdminError>, StorageError> {
+    if let Some(user) = users::find_service_account(conn, &client.realm_id, &client.id, &client.client_id)? {
+        return Ok(Ok(user));
+    }
+    if let Some(holder) = users::find_by_username(conn, &client.realm_id, username.as_str())? {
+        // Committed by a concurrent request since the lookup above (PostgreSQL).
+        if holder.is_service_account_of(&client.id, &client.client_id) {
+            return Ok(Ok(holder));
+        }
+        // Another user has the name (an ordinary user, or the service
+        // account of a client that had this clientId before a rename).
+        return Ok(Err(AdminError::Conflict("User exists with same username".into())));
+    }
+    let mut user = new_user_row(&new_id(), &client.realm_id, username, None, now);
+    user.attributes = json!({ "serviceAccountClientId": client.id }).to_string();
+    users::insert(conn, &user)?;
+    Ok(Ok(user))
 }

@@ -291,7 +291,7 @@ pub(crate) async fn create_user(
         .db
         .transaction(move |conn| {
             if users::find_by_username(conn, &row.realm_id, &row.username)?.is_some() {
-                return Ok(Err(AdminError::Conflict("User exists with same username".into())));
+                return Ok(Err(username_conflict()));
             }
             if let Some(email) = &row.email
                 && users::email_taken(conn, &row.realm_id, email, None)?
@@ -310,7 +310,9 @@ pub(crate) async fn create_user(
             roles::set_user_roles(conn, &row.id, &ids)?;
             Ok(Ok(()))
         })
-        .await??;
+        .await
+        // The same username created at the same moment elsewhere (PostgreSQL).
+        .map_err(|e| if e.is_unique_violation() { username_conflict() } else { e.into() })??;
     Ok(id)
 }
 
@@ -367,6 +369,10 @@ pub(crate) async fn update_user(
 
 /// Keycloak refuses a second user with an address (its realms do not allow
 /// duplicate e-mail addresses by default), as signing in by e-mail needs.
+fn username_conflict() -> AdminError {
+    AdminError::Conflict("User exists with same username".into())
+}
+
 fn email_conflict() -> AdminError {
     AdminError::Conflict("User exists with same email".into())
 }

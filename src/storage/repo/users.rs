@@ -78,16 +78,28 @@ pub fn find_by_unique_email(
 }
 
 /// Whether another user of the realm (not `except`) has this e-mail address
-/// (addresses are stored lower-case).
+/// (addresses are stored lower-case). Called inside the transaction that
+/// then stores the address: on PostgreSQL it first takes a transaction-scoped
+/// advisory lock on the realm and address, so that two transactions (on one
+/// node or on several) storing the same address run one after the other
+/// instead of both finding it free. (No unique index: existing databases may
+/// hold duplicates from before addresses were unique, which it would refuse.)
+/// On SQLite the one writer already runs them one after the other.
 pub fn email_taken(
     conn: &mut DbConnection,
     realm_id: &str,
     email: &str,
     except: Option<&str>,
 ) -> Result<bool, StorageError> {
+    let email = email.to_lowercase();
+    if let DbConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(format!("user-email\n{realm_id}\n{email}"))
+            .execute(c)?;
+    }
     let holders: Vec<String> = users::table
         .filter(users::realm_id.eq(realm_id))
-        .filter(users::email.eq(email.to_lowercase()))
+        .filter(users::email.eq(email))
         .select(users::id)
         .limit(2)
         .load(conn)?;

@@ -21,6 +21,7 @@ both_backends!(
     view_users_may_read_users_but_not_change_them,
     a_service_account_acts_with_the_roles_granted_to_it,
     a_service_account_belongs_to_its_client_not_to_a_name,
+    a_service_account_asked_for_at_once_is_created_once,
     composite_management_roles_are_expanded,
     managing_users_grants_no_more_rights_than_one_holds,
 );
@@ -342,6 +343,24 @@ async fn grant_management_role(app: &TestApp, master: &str, user: &str, role: &s
     let grant = json!([{ "id": found["id"], "name": role }]).to_string();
     let mappings = format!("/realms/acme/users/{user}/role-mappings/clients/{management}");
     change(app, Method::POST, &mappings, master, Some(&grant)).await;
+}
+
+/// Its account is created when first asked for; asked for by several
+/// requests at once (several connections on PostgreSQL), it is created once
+/// and every one of them gets it.
+async fn a_service_account_asked_for_at_once_is_created_once(app: TestApp) {
+    let master = master_token(&app).await;
+    let reads = (0..16).map(|_| get(&app, "/realms/acme/users?briefRepresentation=true", &master));
+    futures_util::future::join_all(reads).await;
+    for round in 0..4 {
+        let body = json!({"clientId": format!("robot{round}"), "secret": "s", "serviceAccountsEnabled": true});
+        let id = create(&app, "/realms/acme/clients", &master, body).await;
+        let path = format!("/realms/acme/clients/{id}/service-account-user");
+        let answers =
+            futures_util::future::join_all((0..8).map(|_| call(&app, Method::GET, &path, &master, None))).await;
+        let ids: Vec<_> = answers.iter().map(|a| (a.status, a.json["id"].clone())).collect();
+        assert!(ids.iter().all(|(status, id)| *status == 200 && *id == ids[0].1), "round {round}: {ids:?}");
+    }
 }
 
 async fn a_service_account_belongs_to_its_client_not_to_a_name(app: TestApp) {
