@@ -17,7 +17,7 @@ use crate::services::realms::{
 };
 use crate::state::AppState;
 use crate::storage::repo::{clients, roles, users};
-use crate::storage::{json_list, to_json_list};
+use crate::storage::{DbConnection, json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let user = "/realms/{realm}/users/{id}/role-mappings";
@@ -143,12 +143,14 @@ pub(crate) async fn map_realm_roles(
         return Err(AdminError::Forbidden);
     }
     let chosen: Vec<String> = named_roles.into_iter().map(|r| r.id.clone()).collect();
-    let mut held = user_role_ids(state, &user.id).await?;
-    held.retain(|r| !chosen.contains(r));
-    if add {
-        held.extend(chosen);
-    }
-    state.db.write(move |conn| roles::set_user_roles(conn, &user.id, &held)).await?;
+    // Only what changes is written: concurrent grants to one user add up.
+    state
+        .db
+        .write(move |conn| match add {
+            true => roles::grant_user_roles(conn, &user.id, &chosen),
+            false => roles::revoke_user_roles(conn, &user.id, &chosen),
+        })
+        .await?;
     Ok(())
 }
 
@@ -285,7 +287,7 @@ async fn change_client(
     admin.require(&realm_name, Need::ManageUsers)?;
     let items = Body::read(payload).await?.list()?;
     let realm = find_realm(state, &realm_name).await?;
-    let mut user = find_user(state, &realm, &id).await?;
+    let user = find_user(state, &realm, &id).await?;
     management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
     let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
     let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
@@ -295,18 +297,22 @@ async fn change_client(
     if !chosen.iter().all(|role| admin.may_grant(role)) {
         return Err(AdminError::Forbidden);
     }
-    let mut held = json_list(&user.admin_roles)?;
-    held.retain(|r| !chosen.contains(r));
-    if add {
-        held.extend(chosen);
-    }
-    held.sort();
-    user.admin_roles = to_json_list(&held);
+    // Read and written in one transaction: concurrent grants to one user add up.
+    let change = move |conn: &mut DbConnection| {
+        users::change_admin_roles(conn, &user.id, |held| {
+            held.retain(|r| !chosen.contains(r));
+            if add {
+                held.extend(chosen);
+            }
+        })
+    };
     // A service account's roles travel in its tokens, which the realm cache builds.
-    if user.username.starts_with(SERVICE_ACCOUNT_PREFIX) {
-        change_cached(state, &realm.name, None, move |conn| users::update(conn, &user)).await?;
-    } else {
-        state.db.write(move |conn| users::update(conn, &user)).await?;
+    let found = match user.username.starts_with(SERVICE_ACCOUNT_PREFIX) {
+        true => change_cached(state, &realm.name, None, change).await?,
+        false => state.db.transaction(change).await?,
+    };
+    if !found {
+        return Err(AdminError::not_found("User"));
     }
     Ok(rep::no_content())
 }

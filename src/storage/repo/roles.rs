@@ -56,6 +56,25 @@ pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<V
 }
 
 /// Replaces a user's roles with exactly `role_ids`.
+/// Grants a user roles; those already held stay as they are (a concurrent
+/// grant of the same role is no conflict).
+pub fn grant_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
+    for role_id in role_ids {
+        let row = (user_roles::user_id.eq(user_id), user_roles::role_id.eq(role_id));
+        native!(conn, |c| diesel::insert_into(user_roles::table).values(row).on_conflict_do_nothing().execute(c))?;
+    }
+    Ok(())
+}
+
+/// Takes roles away from a user.
+pub fn revoke_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
+    diesel::delete(
+        user_roles::table.filter(user_roles::user_id.eq(user_id)).filter(user_roles::role_id.eq_any(role_ids)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn set_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
     for role_id in role_ids {

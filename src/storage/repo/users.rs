@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::domain::client::{SERVICE_ACCOUNT_PREFIX, service_account_username};
 use crate::domain::user::User;
 use crate::storage::schema::users;
-use crate::storage::{DbConnection, StorageError};
+use crate::storage::{DbConnection, StorageError, json_list, to_json_list};
 
 #[derive(Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
@@ -342,6 +342,32 @@ pub fn replace_temporary_password(
 pub fn update(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError> {
     diesel::update(users::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())
+}
+
+/// Changes a user's realm-management roles (a JSON list) in place: read and
+/// written in the caller's transaction, the row locked in between on
+/// PostgreSQL, so that concurrent grants to one user add up instead of the
+/// last one winning. Whether the user existed.
+pub fn change_admin_roles(
+    conn: &mut DbConnection,
+    user_id: &str,
+    change: impl FnOnce(&mut Vec<String>),
+) -> Result<bool, StorageError> {
+    let held: Option<String> = match conn {
+        DbConnection::Postgres(c) => {
+            users::table.find(user_id).select(users::admin_roles).for_update().first(c).optional()?
+        }
+        DbConnection::Sqlite(c) => users::table.find(user_id).select(users::admin_roles).first(c).optional()?,
+    };
+    let Some(held) = held else {
+        return Ok(false);
+    };
+    let mut held = json_list(&held)?;
+    change(&mut held);
+    held.sort();
+    held.dedup();
+    diesel::update(users::table.find(user_id)).set(users::admin_roles.eq(to_json_list(&held))).execute(conn)?;
+    Ok(true)
 }
 
 #[cfg(test)]

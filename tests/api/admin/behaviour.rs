@@ -18,6 +18,7 @@ both_backends!(
     admin_logout_ends_sessions_and_password_grants,
     a_disabled_user_cannot_refresh_until_enabled_again,
     role_mappings_show_in_the_next_access_token,
+    role_mappings_made_at_once_add_up,
     a_disabled_realm_issues_nothing,
 );
 
@@ -256,6 +257,46 @@ async fn role_mappings_show_in_the_next_access_token(app: TestApp) {
     let again = app.refresh("acme", ("web", "web-secret"), refreshed.str("refresh_token")).await;
     let (_, claims) = jwt_parts(again.str("access_token"));
     assert_eq!(claims["realm_access"], json!({"roles": ["viewer"]}));
+}
+
+/// Roles granted to one user by several requests at once all stay granted
+/// (each request writes only what it changes, not the whole list it read),
+/// and one role granted at once is no conflict.
+async fn role_mappings_made_at_once_add_up(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let names: Vec<String> = (0..8).map(|i| format!("crowd{i}")).collect();
+    for name in &names {
+        create(&app, "/realms/acme/roles", &master, json!({ "name": name })).await;
+    }
+    let realm_roles = format!("/realms/acme/users/{alice}/role-mappings/realm");
+    let grants =
+        names.iter().map(|name| call(&app, Method::POST, &realm_roles, &master, Some(json!([{ "name": name }]))));
+    let statuses: Vec<u16> = futures_util::future::join_all(grants).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let same = (0..8).map(|_| call(&app, Method::POST, &realm_roles, &master, Some(json!([{ "name": "viewer" }]))));
+    let statuses: Vec<u16> = futures_util::future::join_all(same).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let held = get(&app, &realm_roles, &master).await.json;
+    let mut held: Vec<&str> = held.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    held.sort_unstable();
+    let mut expected: Vec<&str> = names.iter().map(String::as_str).chain(["viewer"]).collect();
+    expected.sort_unstable();
+    assert_eq!(held, expected);
+
+    let management = client_uuid(&app, "acme", &master, "realm-management").await;
+    let client_roles = format!("/realms/acme/users/{alice}/role-mappings/clients/{management}");
+    let wanted = ["view-users", "view-clients", "view-realm", "query-users", "manage-users", "manage-clients"];
+    let grants =
+        wanted.iter().map(|name| call(&app, Method::POST, &client_roles, &master, Some(json!([{ "name": name }]))));
+    let statuses: Vec<u16> = futures_util::future::join_all(grants).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let held = get(&app, &client_roles, &master).await.json;
+    let mut held: Vec<&str> = held.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    held.sort_unstable();
+    let mut expected = wanted.to_vec();
+    expected.sort_unstable();
+    assert_eq!(held, expected);
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
