@@ -348,6 +348,15 @@ async fn a_code_works_once_and_reuse_revokes_its_tokens(app: TestApp) {
     assert_eq!(app.userinfo("acme", &access).await.status, 401, "the reused code's access token is revoked");
     assert_eq!(app.introspect("acme", SVC, &access).await.json, serde_json::json!({"active": false}));
     refresh_spa(&app, &refresh).await.assert_error(400, "invalid_grant");
+
+    // Presented by several requests at once, a code still answers once.
+    let code = self::code(&app, &browser, &SPA_REQUEST).await;
+    let answers = futures_util::future::join_all((0..8).map(|_| exchange_spa(&app, &code, Some(VERIFIER)))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+    for loser in answers.iter().filter(|a| a.status != 200) {
+        loser.assert_error(400, "invalid_grant");
+    }
 }
 
 async fn pkce_is_enforced_at_the_token_endpoint(app: TestApp) {
