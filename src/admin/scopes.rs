@@ -376,7 +376,12 @@ fn forget_scope(conn: &mut DbConnection, realm: &realms::RealmRow, name: &str) -
 
 /// The names in one of the realm's default-scope lists.
 pub fn realm_defaults(realm: &realms::RealmRow, field: &str) -> Vec<String> {
-    match rep::stored_object(&realm.attributes).get(field) {
+    defaults_in(&rep::stored_object(&realm.attributes), field)
+}
+
+/// A default scope list in a realm's stored attributes.
+fn defaults_in(attributes: &Map<String, Value>, field: &str) -> Vec<String> {
+    match attributes.get(field) {
         Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         _ if field == DEFAULT_DEFAULTS => INITIAL_DEFAULTS.iter().map(|s| (*s).to_owned()).collect(),
         _ => Vec::new(),
@@ -409,15 +414,17 @@ async fn change_field(
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
     let scope = find(state, &realm.id, id).await?;
-    let mut names = realm_defaults(&realm, field);
-    names.retain(|n| n != &scope.name);
-    if add {
-        names.push(scope.name);
-    }
-    let mut attributes = rep::stored_object(&realm.attributes);
-    attributes.insert(field.into(), json!(names));
-    let text = Value::Object(attributes).to_string();
-    state.db.write(move |conn| realms::set_attributes(conn, &realm.id, &text)).await?;
+    let change = move |stored: &str| {
+        let mut attributes = rep::stored_object(stored);
+        let mut names = defaults_in(&attributes, field);
+        names.retain(|n| n != &scope.name);
+        if add {
+            names.push(scope.name);
+        }
+        attributes.insert(field.into(), json!(names));
+        Value::Object(attributes).to_string()
+    };
+    state.db.transaction(move |conn| realms::change_attributes(conn, &realm.id, change)).await?;
     Ok(rep::no_content())
 }
 

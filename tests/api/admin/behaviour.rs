@@ -18,7 +18,7 @@ both_backends!(
     admin_logout_ends_sessions_and_password_grants,
     a_disabled_user_cannot_refresh_until_enabled_again,
     role_mappings_show_in_the_next_access_token,
-    role_mappings_made_at_once_add_up,
+    changes_made_at_once_add_up,
     a_disabled_realm_issues_nothing,
 );
 
@@ -259,10 +259,11 @@ async fn role_mappings_show_in_the_next_access_token(app: TestApp) {
     assert_eq!(claims["realm_access"], json!({"roles": ["viewer"]}));
 }
 
-/// Roles granted to one user by several requests at once all stay granted
-/// (each request writes only what it changes, not the whole list it read),
-/// and one role granted at once is no conflict.
-async fn role_mappings_made_at_once_add_up(app: TestApp) {
+/// Roles granted to one user, and client scopes made realm defaults, by
+/// several requests at once all stay (each request changes what is stored,
+/// not the whole list it read before), and one role granted at once is no
+/// conflict.
+async fn changes_made_at_once_add_up(app: TestApp) {
     let master = master_token(&app).await;
     let alice = user_id(&app, "acme", &master, "alice").await;
     let names: Vec<String> = (0..8).map(|i| format!("crowd{i}")).collect();
@@ -297,6 +298,19 @@ async fn role_mappings_made_at_once_add_up(app: TestApp) {
     let mut expected = wanted.to_vec();
     expected.sort_unstable();
     assert_eq!(held, expected);
+
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let body = json!({ "name": format!("crowd-scope{i}"), "protocol": "openid-connect" });
+        ids.push(create(&app, "/realms/acme/client-scopes", &master, body).await);
+    }
+    let paths: Vec<String> = ids.iter().map(|id| format!("/realms/acme/default-optional-client-scopes/{id}")).collect();
+    let puts = paths.iter().map(|path| call(&app, Method::PUT, path, &master, None));
+    let statuses: Vec<u16> = futures_util::future::join_all(puts).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let listed = get(&app, "/realms/acme/default-optional-client-scopes", &master).await.json;
+    let listed: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| listed.contains(&id.as_str())), "{listed:?}");
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
