@@ -13,7 +13,7 @@ use super::scopes as scope_admin;
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::state::AppState;
 use crate::storage::repo::clients;
-use crate::storage::{json_list, to_json_list};
+use crate::storage::{StorageError, json_list, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let r = "/realms/{realm}/clients/{id}";
@@ -47,9 +47,9 @@ async fn scope_list(
     Ok(rep::ok_json(page.apply(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect())))
 }
 
-fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, AdminError> {
+fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, StorageError> {
     if !optional {
-        return Ok(json_list(&row.scopes)?);
+        return json_list(&row.scopes);
     }
     Ok(match rep::stored_object(&row.attributes).get("optionalClientScopes") {
         Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
@@ -67,23 +67,40 @@ async fn scope_change(
     let (realm_name, id, scope_id) = path;
     admin.require(&realm_name, Need::ManageClients)?;
     let realm = find_realm(state, &realm_name).await?;
-    let mut row = find_client(state, &realm, &id).await?;
+    let found = find_client(state, &realm, &id).await?;
     let all = scope_admin::catalog(state, &realm.id).await?;
     let scope = all.iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::not_found("Client scope"))?;
-    let mut names = client_scope_names(&row, optional)?;
-    names.retain(|n| n != &scope.name);
-    let mut others = client_scope_names(&row, !optional)?;
+    let (realm_id, name) = (realm.id.clone(), scope.name.clone());
+    change_cached(state, &realm.name, None, move |conn| {
+        // Changed on what is stored now (change_cached's first write puts
+        // configuration changes one after the other), so that scopes added
+        // at once add up.
+        let Some(mut row) = clients::find_by_id(conn, &realm_id, &found.id)? else {
+            return Ok(());
+        };
+        move_scope(&mut row, &name, optional, add)?;
+        clients::update(conn, &row)
+    })
+    .await?;
+    Ok(rep::no_content())
+}
+
+/// Puts a scope into one of a client's lists (taking it out of the other),
+/// or takes it out.
+fn move_scope(row: &mut clients::ClientRow, name: &str, optional: bool, add: bool) -> Result<(), StorageError> {
+    let mut names = client_scope_names(row, optional)?;
+    names.retain(|n| n != name);
+    let mut others = client_scope_names(row, !optional)?;
     if add {
-        names.push(scope.name.clone());
-        others.retain(|n| n != &scope.name);
+        names.push(name.to_owned());
+        others.retain(|n| n != name);
     }
     let (defaults, optionals) = if optional { (others, names) } else { (names, others) };
     row.scopes = to_json_list(&defaults);
     let mut opaque = rep::stored_object(&row.attributes);
     opaque.insert("optionalClientScopes".into(), json!(optionals));
     row.attributes = Value::Object(opaque).to_string();
-    change_cached(state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
-    Ok(rep::no_content())
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/default-client-scopes",

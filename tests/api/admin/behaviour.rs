@@ -259,8 +259,8 @@ async fn role_mappings_show_in_the_next_access_token(app: TestApp) {
     assert_eq!(claims["realm_access"], json!({"roles": ["viewer"]}));
 }
 
-/// Roles granted to one user, and client scopes made realm defaults, by
-/// several requests at once all stay (each request changes what is stored,
+/// Roles granted to one user, and client scopes made realm or client
+/// defaults, by several requests at once all stay (each request changes what is stored,
 /// not the whole list it read before), and one role granted at once is no
 /// conflict.
 async fn changes_made_at_once_add_up(app: TestApp) {
@@ -309,6 +309,16 @@ async fn changes_made_at_once_add_up(app: TestApp) {
     let statuses: Vec<u16> = futures_util::future::join_all(puts).await.iter().map(|a| a.status).collect();
     assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
     let listed = get(&app, "/realms/acme/default-optional-client-scopes", &master).await.json;
+    let listed: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| listed.contains(&id.as_str())), "{listed:?}");
+
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let paths: Vec<String> =
+        ids.iter().map(|id| format!("/realms/acme/clients/{web}/default-client-scopes/{id}")).collect();
+    let puts = paths.iter().map(|path| call(&app, Method::PUT, path, &master, None));
+    let statuses: Vec<u16> = futures_util::future::join_all(puts).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let listed = get(&app, &format!("/realms/acme/clients/{web}/default-client-scopes"), &master).await.json;
     let listed: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert!(ids.iter().all(|id| listed.contains(&id.as_str())), "{listed:?}");
 }
