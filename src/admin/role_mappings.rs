@@ -299,7 +299,7 @@ async fn change_client(
     }
     // Read and written in one transaction: concurrent grants to one user add up.
     let change = move |conn: &mut DbConnection| {
-        users::change_admin_roles(conn, &user.id, |held| {
+        users::change_admin_roles(conn, &user.realm_id, &user.id, |held| {
             held.retain(|r| !chosen.contains(r));
             if add {
                 held.extend(chosen);

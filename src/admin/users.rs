@@ -11,7 +11,7 @@ use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{refresh, sessions};
 use crate::state::AppState;
-use crate::storage::repo::users::{self, UserFilter};
+use crate::storage::repo::users::{self, UserFilter, UserRow};
 use crate::storage::repo::{realms, refresh as refresh_rows, roles, sessions as session_rows};
 use crate::storage::{json_list, new_id};
 
@@ -342,29 +342,44 @@ pub(crate) async fn update_user(
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
-    let mut row = find_user(state, &realm, id).await?;
+    let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
     if let Some(name) = rep::str_field(&changes, "username")
         && !name.eq_ignore_ascii_case(&row.username)
     {
         return Err(AdminError::bad_request("Changing a username is not supported"));
     }
-    let Value::Object(current) = to_rep(&row) else { unreachable!("a user representation is an object") };
-    let email_before = row.email.clone();
-    apply(&mut row, &rep::merge(current, changes))?;
-    let new_email = row.email.clone().filter(|email| Some(email) != email_before.as_ref());
+    // Checked here first (a bad body is 400 before any write), then merged
+    // again into the user as stored, with its row held: changes made at once
+    // (roles granted, a password reset) are not undone by this write.
+    merged(&row, changes.clone())?;
     state
         .db
         .transaction(move |conn| {
-            if let Some(email) = &new_email
-                && users::email_taken(conn, &row.realm_id, email, Some(&row.id))?
+            let Some(stored) = users::find_for_update(conn, &row.realm_id, &row.id)? else {
+                return Ok(Err(AdminError::not_found("User")));
+            };
+            let updated = match merged(&stored, changes) {
+                Ok(updated) => updated,
+                Err(error) => return Ok(Err(error)),
+            };
+            if let Some(email) = updated.email.as_ref().filter(|email| Some(*email) != stored.email.as_ref())
+                && users::email_taken(conn, &updated.realm_id, email, Some(&updated.id))?
             {
                 return Ok(Err(email_conflict()));
             }
-            users::update(conn, &row).map(Ok)
+            users::update(conn, &updated).map(Ok)
         })
         .await??;
     Ok(())
+}
+
+/// A user with `changes` merged into its representation.
+fn merged(row: &UserRow, changes: Map<String, Value>) -> Result<UserRow, AdminError> {
+    let Value::Object(current) = to_rep(row) else { unreachable!("a user representation is an object") };
+    let mut updated = row.clone();
+    apply(&mut updated, &rep::merge(current, changes))?;
+    Ok(updated)
 }
 
 /// Keycloak refuses a second user with an address (its realms do not allow
@@ -428,11 +443,24 @@ pub(crate) async fn set_password(
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
-    let mut row = find_user(state, &realm, id).await?;
+    let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
-    row.password_hash = Some(state.hasher.hash(password.value).await?);
-    row.password_temporary = password.temporary;
-    state.db.write(move |conn| users::update(conn, &row)).await?;
+    let hash = state.hasher.hash(password.value).await?;
+    // Set on the user as stored, with its row held (see `update_user`).
+    let found = state
+        .db
+        .transaction(move |conn| {
+            let Some(mut stored) = users::find_for_update(conn, &row.realm_id, &row.id)? else {
+                return Ok(false);
+            };
+            stored.password_hash = Some(hash);
+            stored.password_temporary = password.temporary;
+            users::update(conn, &stored).map(|()| true)
+        })
+        .await?;
+    if !found {
+        return Err(AdminError::not_found("User"));
+    }
     Ok(())
 }
 

@@ -344,29 +344,34 @@ pub fn update(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError
     Ok(())
 }
 
-/// Changes a user's realm-management roles (a JSON list) in place: read and
-/// written in the caller's transaction, the row locked in between on
-/// PostgreSQL, so that concurrent grants to one user add up instead of the
-/// last one winning. Whether the user existed.
+/// A user read to be changed in the caller's transaction: its row locked on
+/// PostgreSQL until the transaction ends (SQLite has one writer), so that
+/// concurrent changes to one user add up instead of the last one winning.
+pub fn find_for_update(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<UserRow>, StorageError> {
+    let query = users::table.filter(users::realm_id.eq(realm_id)).filter(users::id.eq(id));
+    Ok(match conn {
+        DbConnection::Postgres(c) => query.select(UserRow::as_select()).for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => query.select(UserRow::as_select()).first(c).optional()?,
+    })
+}
+
+/// Changes a user's realm-management roles (a JSON list) as stored now (see
+/// `find_for_update`). Whether the user exists.
 pub fn change_admin_roles(
     conn: &mut DbConnection,
+    realm_id: &str,
     user_id: &str,
     change: impl FnOnce(&mut Vec<String>),
 ) -> Result<bool, StorageError> {
-    let held: Option<String> = match conn {
-        DbConnection::Postgres(c) => {
-            users::table.find(user_id).select(users::admin_roles).for_update().first(c).optional()?
-        }
-        DbConnection::Sqlite(c) => users::table.find(user_id).select(users::admin_roles).first(c).optional()?,
-    };
-    let Some(held) = held else {
+    let Some(mut row) = find_for_update(conn, realm_id, user_id)? else {
         return Ok(false);
     };
-    let mut held = json_list(&held)?;
+    let mut held = json_list(&row.admin_roles)?;
     change(&mut held);
     held.sort();
     held.dedup();
-    diesel::update(users::table.find(user_id)).set(users::admin_roles.eq(to_json_list(&held))).execute(conn)?;
+    row.admin_roles = to_json_list(&held);
+    update(conn, &row)?;
     Ok(true)
 }
 

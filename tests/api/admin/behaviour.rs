@@ -321,6 +321,36 @@ async fn changes_made_at_once_add_up(app: TestApp) {
     let listed = get(&app, &format!("/realms/acme/clients/{web}/default-client-scopes"), &master).await.json;
     let listed: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert!(ids.iter().all(|id| listed.contains(&id.as_str())), "{listed:?}");
+
+    // Changes to one user's fields, password and management roles, at once.
+    let user = create(&app, "/realms/acme/users", &master, json!({"username": "crowded", "enabled": true})).await;
+    let path = format!("/realms/acme/users/{user}");
+    let roles_path = format!("/realms/acme/users/{user}/role-mappings/clients/{management}");
+    let password_path = format!("{path}/reset-password");
+    let bodies = [
+        (Method::PUT, path.as_str(), json!({"firstName": "Crow"})),
+        (Method::PUT, path.as_str(), json!({"lastName": "Ded"})),
+        (Method::PUT, path.as_str(), json!({"email": "crowded@example.com"})),
+        (Method::PUT, password_path.as_str(), json!({"type": "password", "value": "crowd-pw", "temporary": false})),
+        (Method::POST, roles_path.as_str(), json!([{ "name": "view-users" }])),
+        (Method::POST, roles_path.as_str(), json!([{ "name": "view-clients" }])),
+    ];
+    let changes =
+        bodies.iter().map(|(method, path, body)| call(&app, method.clone(), path, &master, Some(body.clone())));
+    let statuses: Vec<u16> = futures_util::future::join_all(changes).await.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|&s| s == 204), "{statuses:?}");
+    let stored = get(&app, &path, &master).await.json;
+    assert_eq!(
+        (&stored["firstName"], &stored["lastName"], &stored["email"]),
+        (&json!("Crow"), &json!("Ded"), &json!("crowded@example.com")),
+        "{stored}"
+    );
+    let held = get(&app, &roles_path, &master).await.json;
+    let mut held: Vec<&str> = held.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    held.sort_unstable();
+    assert_eq!(held, ["view-clients", "view-users"]);
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("crowded", "crowd-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "the password set at the same time holds: {}", tokens.json);
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
