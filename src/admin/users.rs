@@ -382,12 +382,12 @@ fn merged(row: &UserRow, changes: Map<String, Value>) -> Result<UserRow, AdminEr
     Ok(updated)
 }
 
-/// Keycloak refuses a second user with an address (its realms do not allow
-/// duplicate e-mail addresses by default), as signing in by e-mail needs.
 fn username_conflict() -> AdminError {
     AdminError::Conflict("User exists with same username".into())
 }
 
+/// Keycloak refuses a second user with an address (its realms do not allow
+/// duplicate e-mail addresses by default), as signing in by e-mail needs.
 fn email_conflict() -> AdminError {
     AdminError::Conflict("User exists with same email".into())
 }

@@ -55,7 +55,6 @@ pub fn list_role_ids_of_user(conn: &mut DbConnection, user_id: &str) -> Result<V
     Ok(native!(conn, |c| query.load(c))?)
 }
 
-/// Replaces a user's roles with exactly `role_ids`.
 /// Grants a user roles; those already held stay as they are (a concurrent
 /// grant of the same role is no conflict).
 pub fn grant_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
@@ -75,6 +74,7 @@ pub fn revoke_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[Str
     Ok(())
 }
 
+/// Replaces a user's roles with exactly `role_ids`.
 pub fn set_user_roles(conn: &mut DbConnection, user_id: &str, role_ids: &[String]) -> Result<(), StorageError> {
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
     for role_id in role_ids {
