@@ -11,7 +11,7 @@ use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::users::{self as user_admin};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::clock::UnixTime;
-use crate::crypto::random_token;
+use crate::crypto::{SecretKey, random_token};
 use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
 use crate::domain::user::Username;
 use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
@@ -107,7 +107,7 @@ fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, AdminE
 
 /// The row a full representation describes (over `existing`, if any).
 fn to_row(
-    state: &AppState,
+    secret: &SecretKey,
     realm: &realms::RealmRow,
     map: &Map<String, Value>,
     existing: Option<&clients::ClientRow>,
@@ -157,9 +157,9 @@ fn to_row(
             rep::str_field(map, "secret").filter(|s| !s.is_empty()),
             existing.and_then(|e| e.secret_ciphertext.clone()),
         ) {
-            (Some(given), _) => Some(state.secret.encrypt(given.as_bytes())),
+            (Some(given), _) => Some(secret.encrypt(given.as_bytes())),
             (None, Some(kept)) => Some(kept),
-            (None, None) => Some(state.secret.encrypt(random_token(32).as_bytes())),
+            (None, None) => Some(secret.encrypt(random_token(32).as_bytes())),
         }
     };
     let redirect_uris = string_list(map.get("redirectUris"), "redirectUris")?;
@@ -309,7 +309,7 @@ pub(crate) async fn create_client(
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = scope_admin::catalog(state, &realm.id).await?;
-    let row = to_row(state, &realm, &map, None, &known, state.clock.now())?;
+    let row = to_row(&state.secret, &realm, &map, None, &known, state.clock.now())?;
     let (id, conflict) = (row.id.clone(), format!("Client {}", row.client_id));
     change_cached(state, &realm.name, Some(conflict), move |conn| clients::insert(conn, &row)).await?;
     Ok(id)
@@ -343,23 +343,47 @@ pub(crate) async fn update_client(
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;
-    let merged = rep::merge_with_attributes(to_rep(&existing, None)?, changes)?;
+    let known = scope_admin::catalog(state, &realm.id).await?;
+    let (secret, now) = (state.secret.clone(), state.clock.now());
+    // Checked here first (a bad body is 400 before any write), then merged
+    // again into the client as stored once the configuration transaction
+    // runs (its first write puts such changes one after the other): a new
+    // secret or scope list written at the same moment is not undone.
+    let row = merged_client(&secret, &realm, &existing, changes.clone(), &known, now)?;
+    let conflict = format!("Client {}", row.client_id);
+    let realm_name = realm.name.clone();
+    change_cached(state, &realm_name, Some(conflict), move |conn| {
+        let Some(stored) = clients::find_by_id(conn, &realm.id, &existing.id)? else {
+            return Ok(Err(AdminError::not_found("Client")));
+        };
+        let row = match merged_client(&secret, &realm, &stored, changes, &known, now) {
+            Ok(row) => row,
+            Err(error) => return Ok(Err(error)),
+        };
+        if row.client_id != stored.client_id {
+            link_service_account(conn, &row, &stored.client_id)?;
+        }
+        clients::update(conn, &row).map(Ok)
+    })
+    .await?
+}
+
+/// A client with `changes` merged into its representation.
+fn merged_client(
+    secret: &SecretKey,
+    realm: &realms::RealmRow,
+    existing: &clients::ClientRow,
+    changes: Map<String, Value>,
+    known: &[scope_admin::ScopeEntry],
+    now: UnixTime,
+) -> Result<clients::ClientRow, AdminError> {
+    let merged = rep::merge_with_attributes(to_rep(existing, None)?, changes)?;
     if rep::str_field(&merged, "clientId") != Some(existing.client_id.as_str())
         && BUILT_IN_CLIENTS.contains(&existing.client_id.as_str())
     {
         return Err(AdminError::bad_request("Built-in clients cannot be renamed"));
     }
-    let known = scope_admin::catalog(state, &realm.id).await?;
-    let row = to_row(state, &realm, &merged, Some(&existing), &known, state.clock.now())?;
-    let conflict = format!("Client {}", row.client_id);
-    let old_client_id = existing.client_id;
-    change_cached(state, &realm.name, Some(conflict), move |conn| {
-        if row.client_id != old_client_id {
-            link_service_account(conn, &row, &old_client_id)?;
-        }
-        clients::update(conn, &row)
-    })
-    .await
+    to_row(secret, realm, &merged, Some(existing), known, now)
 }
 
 /// Points the client's service-account user (if any) at the client's
@@ -471,13 +495,14 @@ pub(crate) async fn regenerate_secret(
 ) -> Result<Option<String>, AdminError> {
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
-    let mut row = find_client(state, &realm, id).await?;
+    let row = find_client(state, &realm, id).await?;
     if row.secret_ciphertext.is_none() {
         return Ok(None);
     }
     let fresh = random_token(32);
-    row.secret_ciphertext = Some(state.secret.encrypt(fresh.as_bytes()));
-    change_cached(state, &realm.name, None, move |conn| clients::update(conn, &row)).await?;
+    let sealed = state.secret.encrypt(fresh.as_bytes());
+    // Only the secret: a change to the client made at the same moment stays.
+    change_cached(state, &realm.name, None, move |conn| clients::set_secret(conn, &row.id, &sealed)).await?;
     Ok(Some(fresh))
 }
 

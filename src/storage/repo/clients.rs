@@ -73,3 +73,9 @@ pub fn update(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StorageErr
     diesel::update(clients::table.find(&row.id)).set(row).execute(conn)?;
     Ok(())
 }
+
+/// Replaces a client's sealed secret, and nothing else of it.
+pub fn set_secret(conn: &mut DbConnection, id: &str, sealed: &[u8]) -> Result<(), StorageError> {
+    diesel::update(clients::table.find(id)).set(clients::secret_ciphertext.eq(sealed)).execute(conn)?;
+    Ok(())
+}

@@ -351,6 +351,28 @@ async fn changes_made_at_once_add_up(app: TestApp) {
     assert_eq!(held, ["view-clients", "view-users"]);
     let tokens = app.password_grant("acme", ("web", "web-secret"), ("crowded", "crowd-pw"), "openid").await;
     assert_eq!(tokens.status, 200, "the password set at the same time holds: {}", tokens.json);
+
+    // Changes to one client at once: two partial PUTs, a new secret, a scope.
+    let client_path = format!("/realms/acme/clients/{web}");
+    let secret_path = format!("{client_path}/client-secret");
+    let scope_path = format!("{client_path}/optional-client-scopes/{}", ids[0]);
+    let uris = ["http://127.0.0.1:9/cb", "http://127.0.0.1:9/other"];
+    let answers = futures_util::future::join_all([
+        call(&app, Method::PUT, &client_path, &master, Some(json!({"name": "Crowded web"}))),
+        call(&app, Method::PUT, &client_path, &master, Some(json!({"redirectUris": uris}))),
+        call(&app, Method::POST, &secret_path, &master, None),
+        call(&app, Method::PUT, &scope_path, &master, None),
+    ])
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [204, 204, 200, 204]);
+    let secret = answers[2].json["value"].as_str().expect("the new secret").to_owned();
+    let stored = get(&app, &client_path, &master).await.json;
+    assert_eq!((&stored["name"], &stored["redirectUris"]), (&json!("Crowded web"), &json!(uris)), "{stored}");
+    let optional = get(&app, &format!("{client_path}/optional-client-scopes"), &master).await.json;
+    assert!(optional.as_array().unwrap().iter().any(|s| s["id"] == json!(ids[0])), "{optional}");
+    let tokens = app.password_grant("acme", ("web", secret.as_str()), ("crowded", "crowd-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "the secret made at the same time holds: {}", tokens.json);
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
