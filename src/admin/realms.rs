@@ -312,27 +312,46 @@ pub(crate) async fn update_realm_from(
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
     check_contents(&changes)?;
-    let merged = rep::merge_with_attributes(to_rep(&existing), changes)?;
+    // Checked here first (a bad body is 400 before any write), then merged
+    // again into the realm as stored, after the lock every configuration
+    // change takes: a default scope added at the same moment is not undone.
+    merged_realm(&existing, changes.clone())?;
+    let (secret, now) = (state.secret.clone(), state.clock.now());
+    state
+        .db
+        .transaction(move |conn| {
+            meta::lock(conn)?;
+            let Some(stored) = realms::find_by_name(conn, &existing.name)? else {
+                return Ok(Err(AdminError::not_found("Realm")));
+            };
+            let (settings, enabled, opaque) = match merged_realm(&stored, changes) {
+                Ok(merged) => merged,
+                Err(error) => return Ok(Err(error)),
+            };
+            let mut row = update_realm(conn, &secret, &stored, &settings, now)?;
+            row.enabled = enabled.unwrap_or(row.enabled);
+            row.attributes = opaque;
+            realms::update(conn, &row)?;
+            Ok(Ok(()))
+        })
+        .await??;
+    state.cache.invalidate(&[name]);
+    Ok(())
+}
+
+/// A realm's settings, `enabled` and stored attributes with `changes` merged in.
+fn merged_realm(
+    existing: &realms::RealmRow,
+    changes: Map<String, Value>,
+) -> Result<(RealmSettings, Option<bool>, String), AdminError> {
+    let merged = rep::merge_with_attributes(to_rep(existing), changes)?;
     let base = existing.to_domain()?.settings;
     let (settings, enabled) = settings_from(&merged, base)?;
     if enabled == Some(false) && existing.name == MASTER_REALM {
         // Every administrator signs in through it.
         return Err(AdminError::bad_request("The master realm cannot be disabled"));
     }
-    let opaque = opaque_of(&merged);
-    let (secret, now) = (state.secret.clone(), state.clock.now());
-    state
-        .db
-        .transaction(move |conn| {
-            let mut row = update_realm(conn, &secret, &existing, &settings, now)?;
-            row.enabled = enabled.unwrap_or(row.enabled);
-            row.attributes = opaque;
-            realms::update(conn, &row)?;
-            Ok(())
-        })
-        .await?;
-    state.cache.invalidate(&[name]);
-    Ok(())
+    Ok((settings, enabled, opaque_of(&merged)))
 }
 
 #[utoipa::path(delete, path = "/admin/realms/{realm}", operation_id = "delete_realm", tag = "realms",

@@ -424,7 +424,8 @@ async fn change_field(
         attributes.insert(field.into(), json!(names));
         Value::Object(attributes).to_string()
     };
-    state.db.transaction(move |conn| realms::change_attributes(conn, &realm.id, change)).await?;
+    // As every configuration change, after the lock change_cached takes first.
+    change_cached(state, &realm.name, None, move |conn| realms::change_attributes(conn, &realm.id, change)).await?;
     Ok(rep::no_content())
 }
 

@@ -373,6 +373,21 @@ async fn changes_made_at_once_add_up(app: TestApp) {
     assert!(optional.as_array().unwrap().iter().any(|s| s["id"] == json!(ids[0])), "{optional}");
     let tokens = app.password_grant("acme", ("web", secret.as_str()), ("crowded", "crowd-pw"), "openid").await;
     assert_eq!(tokens.status, 200, "the secret made at the same time holds: {}", tokens.json);
+
+    // Changes to the realm at once: two partial PUTs and a default scope.
+    let defaults_path = format!("/realms/acme/default-default-client-scopes/{}", ids[1]);
+    let answers = futures_util::future::join_all([
+        call(&app, Method::PUT, "/realms/acme", &master, Some(json!({"displayName": "Crowded realm"}))),
+        call(&app, Method::PUT, "/realms/acme", &master, Some(json!({"accessTokenLifespan": 1234}))),
+        call(&app, Method::PUT, &defaults_path, &master, None),
+    ])
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [204, 204, 204]);
+    let realm = get(&app, "/realms/acme", &master).await.json;
+    assert_eq!((&realm["displayName"], &realm["accessTokenLifespan"]), (&json!("Crowded realm"), &json!(1234)));
+    let defaults = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
+    assert!(defaults.as_array().unwrap().iter().any(|s| s["id"] == json!(ids[1])), "{defaults}");
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
