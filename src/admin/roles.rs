@@ -131,6 +131,15 @@ async fn fields(
     realm: &realms::RealmRow,
     map: &Map<String, Value>,
 ) -> Result<(String, Vec<String>), AdminError> {
+    let catalog = scope_admin::catalog(state, &realm.id).await?;
+    fields_in(&catalog, map)
+}
+
+/// Description and scopes from a representation, the scopes checked against `catalog`.
+fn fields_in(
+    catalog: &[scope_admin::ScopeEntry],
+    map: &Map<String, Value>,
+) -> Result<(String, Vec<String>), AdminError> {
     let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
     let scopes: Vec<String> = match rep::attributes(map)?.get("scopes") {
         None | Some(Value::Null) => Vec::new(),
@@ -142,19 +151,15 @@ async fn fields(
         Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
         Some(_) => return Err(AdminError::bad_request("attributes.scopes must be scope names")),
     };
-    let catalog = scope_admin::catalog(state, &realm.id).await?;
-    if let Some(unknown) = scopes.iter().find(|s| !scope_admin::known(&catalog, s)) {
+    if let Some(unknown) = scopes.iter().find(|s| !scope_admin::known(catalog, s)) {
         return Err(AdminError::bad_request(format!("attributes.scopes: `{unknown}` is not a scope of this realm")));
     }
     Ok((description, scopes))
 }
 
-async fn save(state: &AppState, realm: &realms::RealmRow, row: roles::RoleRow, insert: bool) -> Result<(), AdminError> {
+async fn insert(state: &AppState, realm: &realms::RealmRow, row: roles::RoleRow) -> Result<(), AdminError> {
     let conflict = format!("Role with name {}", row.name);
-    change_cached(state, &realm.name, Some(conflict), move |conn| {
-        if insert { roles::insert(conn, &row) } else { roles::update(conn, &row) }
-    })
-    .await
+    change_cached(state, &realm.name, Some(conflict), move |conn| roles::insert(conn, &row)).await
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/roles", operation_id = "create_realm_role", tag = "roles",
@@ -199,7 +204,7 @@ pub(crate) async fn create_role(
         attributes: foreign_attributes(&map)?,
     };
     let name = row.name.clone();
-    save(state, &realm, row, true).await?;
+    insert(state, &realm, row).await?;
     Ok(name)
 }
 
@@ -231,18 +236,43 @@ pub(crate) async fn change_role(
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
-    let mut row = find_role(state, &realm, &key).await?;
-    let Value::Object(current) = to_rep(&row)? else { unreachable!("a role representation is an object") };
+    let row = find_role(state, &realm, &key).await?;
+    let catalog = scope_admin::catalog(state, &realm.id).await?;
+    // Checked here first (a bad body is 400 before any write), then merged
+    // again into the role as stored once the configuration transaction runs
+    // (its first write puts such changes one after the other), so that
+    // changes made at once add up.
+    merged_role(&row, changes.clone(), &catalog)?;
+    change_cached(state, &realm.name, None, move |conn| {
+        let Some(stored) = roles::find_by_id(conn, &row.realm_id, &row.id)? else {
+            return Ok(Err(AdminError::not_found("Role")));
+        };
+        match merged_role(&stored, changes, &catalog) {
+            Ok(updated) => roles::update(conn, &updated).map(Ok),
+            Err(error) => Ok(Err(error)),
+        }
+    })
+    .await?
+}
+
+/// A role with `changes` merged into its representation.
+fn merged_role(
+    row: &roles::RoleRow,
+    changes: Map<String, Value>,
+    catalog: &[scope_admin::ScopeEntry],
+) -> Result<roles::RoleRow, AdminError> {
+    let Value::Object(current) = to_rep(row)? else { unreachable!("a role representation is an object") };
     let merged = rep::merge_with_attributes(current, changes)?;
     if rep::str_field(&merged, "name") != Some(row.name.as_str()) {
         return Err(AdminError::bad_request("Renaming a role is not supported"));
     }
     refuse_composites(&merged)?;
-    let (description, scopes) = fields(state, &realm, &merged).await?;
-    row.description = description;
-    row.scopes = to_json_list(&scopes);
-    row.attributes = foreign_attributes(&merged)?;
-    save(state, &realm, row, false).await
+    let (description, scopes) = fields_in(catalog, &merged)?;
+    let mut updated = row.clone();
+    updated.description = description;
+    updated.scopes = to_json_list(&scopes);
+    updated.attributes = foreign_attributes(&merged)?;
+    Ok(updated)
 }
 
 pub(crate) async fn delete_role(

@@ -91,16 +91,21 @@ pub async fn catalog(state: &AppState, realm_id: &str) -> Result<Vec<ScopeEntry>
         })
         .collect();
     for row in rows {
-        out.push(ScopeEntry {
-            opaque: rep::stored_object(&row.attributes),
-            implies: json_list(&row.implies)?,
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            built_in: false,
-        });
+        out.push(entry_of(row)?);
     }
     Ok(out)
+}
+
+/// The catalog entry of a stored (not built-in) scope.
+fn entry_of(row: scopes::ScopeRow) -> Result<ScopeEntry, StorageError> {
+    Ok(ScopeEntry {
+        opaque: rep::stored_object(&row.attributes),
+        implies: json_list(&row.implies)?,
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        built_in: false,
+    })
 }
 
 pub fn brief(scope: &ScopeEntry) -> Value {
@@ -266,22 +271,45 @@ pub(crate) async fn update_scope(
     if current.built_in {
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
     }
+    // Checked here first (a bad body is 400 before any write), then merged
+    // again into the scope as stored once the configuration transaction runs
+    // (its first write puts such changes one after the other), so that
+    // changes made at once add up.
+    merged_scope(current, &realm.id, changes.clone(), &known)?;
+    let realm_id = realm.id.clone();
+    change_cached(state, &realm.name, None, move |conn| {
+        let Some(stored) = scopes::find_by_id(conn, &realm_id, &id)? else {
+            return Ok(Err(AdminError::not_found("Client scope")));
+        };
+        match merged_scope(&entry_of(stored)?, &realm_id, changes, &known) {
+            Ok(updated) => scopes::update(conn, &updated).map(Ok),
+            Err(error) => Ok(Err(error)),
+        }
+    })
+    .await?
+}
+
+/// A stored scope with `changes` merged into its representation.
+fn merged_scope(
+    current: &ScopeEntry,
+    realm_id: &str,
+    changes: Map<String, Value>,
+    known: &[ScopeEntry],
+) -> Result<scopes::ScopeRow, AdminError> {
     let Value::Object(current_rep) = to_rep(current) else { unreachable!("a scope representation is an object") };
     let merged = rep::merge_with_attributes(current_rep, changes)?;
-    let (name, description, implies) = fields(&merged, &known)?;
+    let (name, description, implies) = fields(&merged, known)?;
     if name != current.name {
         return Err(AdminError::bad_request("Renaming a scope is not supported"));
     }
-    let attributes = opaque_of(&merged);
-    let row = scopes::ScopeRow {
-        id,
-        realm_id: realm.id.clone(),
+    Ok(scopes::ScopeRow {
+        id: current.id.clone(),
+        realm_id: realm_id.to_owned(),
         name,
         description,
         implies: to_json_list(&implies),
-        attributes,
-    };
-    change_cached(state, &realm.name, None, move |conn| scopes::update(conn, &row)).await
+        attributes: opaque_of(&merged),
+    })
 }
 
 #[utoipa::path(delete, path = "/admin/realms/{realm}/client-scopes/{id}", operation_id = "delete_client_scope",

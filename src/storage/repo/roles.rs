@@ -26,6 +26,15 @@ pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<Role
         .load(conn)?)
 }
 
+pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<RoleRow>, StorageError> {
+    Ok(roles::table
+        .filter(roles::realm_id.eq(realm_id))
+        .filter(roles::id.eq(id))
+        .select(RoleRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &RoleRow) -> Result<(), StorageError> {
     diesel::insert_into(roles::table).values(row).execute(conn)?;
     Ok(())

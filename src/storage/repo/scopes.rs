@@ -26,6 +26,15 @@ pub fn list_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<Scop
         .load(conn)?)
 }
 
+pub fn find_by_id(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<ScopeRow>, StorageError> {
+    Ok(scopes::table
+        .filter(scopes::realm_id.eq(realm_id))
+        .filter(scopes::id.eq(id))
+        .select(ScopeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &ScopeRow) -> Result<(), StorageError> {
     diesel::insert_into(scopes::table).values(row).execute(conn)?;
     Ok(())

@@ -388,6 +388,23 @@ async fn changes_made_at_once_add_up(app: TestApp) {
     assert_eq!((&realm["displayName"], &realm["accessTokenLifespan"]), (&json!("Crowded realm"), &json!(1234)));
     let defaults = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
     assert!(defaults.as_array().unwrap().iter().any(|s| s["id"] == json!(ids[1])), "{defaults}");
+
+    // Two partial PUTs of one role, and of one client scope, at once.
+    let role_path = "/realms/acme/roles/crowd0";
+    let scope_path = format!("/realms/acme/client-scopes/{}", ids[2]);
+    let answers = futures_util::future::join_all([
+        call(&app, Method::PUT, role_path, &master, Some(json!({"description": "Crowded role"}))),
+        call(&app, Method::PUT, role_path, &master, Some(json!({"attributes": {"color": ["blue"]}}))),
+        call(&app, Method::PUT, &scope_path, &master, Some(json!({"description": "Crowded scope"}))),
+        call(&app, Method::PUT, &scope_path, &master, Some(json!({"attributes": {"gui.order": "3"}}))),
+    ])
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [204, 204, 204, 204], "{:?}", answers.iter().map(|a| &a.text).collect::<Vec<_>>());
+    let role = get(&app, role_path, &master).await.json;
+    assert_eq!((&role["description"], &role["attributes"]["color"]), (&json!("Crowded role"), &json!(["blue"])));
+    let scope = get(&app, &scope_path, &master).await.json;
+    assert_eq!((&scope["description"], &scope["attributes"]["gui.order"]), (&json!("Crowded scope"), &json!("3")));
 }
 
 async fn a_disabled_realm_issues_nothing(app: TestApp) {
