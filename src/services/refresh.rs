@@ -220,13 +220,12 @@ pub async fn refresh(
     requested: ScopeSet,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
-    let realm_id = entry.realm.id.clone();
     let hash = refresh_key(&presented);
     let settings = &entry.realm.settings;
     if settings.refresh_token_rotation && settings.refresh_token_reuse_grace == 0 {
         return refresh_in_one_write(state, entry, client, hash, requested, now).await;
     }
-    let lookup = hash.clone();
+    let (realm_id, lookup) = (entry.realm.id.clone(), hash.clone());
     let found = state.db.read_hot(move |conn| read_presented(conn, &realm_id, &lookup)).await?;
     let Some(Found { token, family, owner }) = found else {
         return Err(OAuthError::invalid_grant("Invalid refresh token"));

@@ -105,21 +105,16 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
     Ok(diesel::delete(realms::table.find(id)).execute(conn)? > 0)
 }
 
-/// Rewrites a realm's stored attributes (JSON text) from what they are now:
-/// read and written in the caller's transaction, the row locked in between
-/// on PostgreSQL, so that concurrent changes add up instead of the last one
-/// winning.
+/// Rewrites a realm's stored attributes (JSON text) from what they are now,
+/// read and written in the caller's transaction. Call it after the
+/// configuration lock (`change_cached` takes it first), so that concurrent
+/// changes add up instead of the last one winning.
 pub fn change_attributes(
     conn: &mut DbConnection,
     id: &str,
     change: impl FnOnce(&str) -> String,
 ) -> Result<(), StorageError> {
-    let current: Option<String> = match conn {
-        DbConnection::Postgres(c) => {
-            realms::table.find(id).select(realms::attributes).for_update().first(c).optional()?
-        }
-        DbConnection::Sqlite(c) => realms::table.find(id).select(realms::attributes).first(c).optional()?,
-    };
+    let current: Option<String> = realms::table.find(id).select(realms::attributes).first(conn).optional()?;
     if let Some(current) = current {
         diesel::update(realms::table.find(id)).set(realms::attributes.eq(change(&current))).execute(conn)?;
     }
