@@ -40,6 +40,18 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
+    /// JWS signatures per second through realmgate's own signer, on N
+    /// threads sharing one key (as the request workers do) or each with its own
+    SignRate {
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value = "RS256")]
+        algorithm: String,
+        #[arg(long)]
+        key_per_thread: bool,
+    },
     /// Creates realms scale-00001 … scale-N (those missing), each with keys, clients, a role and users
     Seed {
         #[command(flatten)]
@@ -84,6 +96,9 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 async fn main() -> BenchResult<()> {
     match Cli::parse().command {
         Command::HashRate { seconds, threads } => hash_rate(seconds, threads),
+        Command::SignRate { seconds, threads, algorithm, key_per_thread } => {
+            sign_rate(seconds, threads, &algorithm, key_per_thread)
+        }
         Command::Seed { db, realms, users_per_realm } => seed(&db, realms, users_per_realm).await,
         Command::Users { db, realm, users } => fill_realm(&db, &realm, users).await,
         Command::Soak { db, tokens, span } => soak(&db, tokens, span.into()).await,
@@ -110,6 +125,44 @@ fn hash_rate(seconds: u64, threads: usize) -> BenchResult<()> {
         .collect();
     let total: u64 = workers.into_iter().map(|w| w.join().expect("verifier thread")).sum();
     println!("RESULT verifies_per_s={:.1} threads={threads}", total as f64 / started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn sign_rate(seconds: u64, threads: usize, algorithm: &str, key_per_thread: bool) -> BenchResult<()> {
+    use realmgate::tokens::{jws, keys};
+    use std::sync::Arc;
+    let algorithm: realmgate::domain::realm::SigningAlgorithm = algorithm.parse()?;
+    let secret = realmgate::crypto::SecretKey::generate();
+    let ring = || -> BenchResult<Arc<keys::KeyRing>> {
+        let row = keys::NewKey::generate(algorithm)?.into_row(&secret, "bench", 0);
+        Ok(Arc::new(keys::KeyRing::from_rows(&[row], &secret)?))
+    };
+    let shared = ring()?;
+    let rings: Vec<_> =
+        (0..threads).map(|_| if key_per_thread { ring() } else { Ok(shared.clone()) }).collect::<Result<_, _>>()?;
+    let claims = serde_json::json!({
+        "iss": "http://127.0.0.1:18080/realms/bench-rs", "sub": "4f1c2b7e-0000-4000-8000-000000000000",
+        "aud": "bench-cc", "exp": 1_800_000_000, "iat": 1_799_999_700, "jti": random_token(16),
+        "client_id": "bench-cc", "azp": "bench-cc", "scope": "api:read",
+    });
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = rings
+        .into_iter()
+        .map(|ring| {
+            let claims = claims.clone();
+            std::thread::spawn(move || {
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    jws::sign(&ring.active, "at+jwt", &claims).expect("sign");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let total: u64 = workers.into_iter().map(|w| w.join().expect("signer thread")).sum();
+    println!("RESULT signs_per_s={:.1} threads={threads}", total as f64 / started.elapsed().as_secs_f64());
     Ok(())
 }
 
