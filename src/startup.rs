@@ -272,8 +272,7 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>, events_retention: i64) {
             Ok(pruned) => tracing::debug!(?pruned, "pruned expired data"),
             Err(error) => tracing::warn!(%error, "pruning failed"),
         }
-        let before_ms = (now - events_retention) * 1000;
-        let events = db.write(move |conn| crate::storage::repo::events::prune(conn, before_ms)).await;
+        let events = db.write(move |conn| maintenance::prune_events(conn, now, events_retention)).await;
         match events {
             Ok(0) => {}
             Ok(n) => match maintenance::reclaim_space(&db, vec!["events"]).await {

@@ -7,14 +7,21 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::realms::find_realm;
+use super::realms::{find_realm, update_realm_from};
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both};
+use crate::domain::realm::MAX_LIFETIME_SECS;
+use crate::services::events::{
+    ADMIN_EVENTS_DETAILS_ENABLED, ADMIN_EVENTS_ENABLED, CONFIG_FIELDS, ENABLED_EVENT_TYPES, EVENTS_ENABLED,
+    EVENTS_EXPIRATION, EVENTS_LISTENERS,
+};
+use crate::services::realm_cache::events_policy;
 use crate::state::AppState;
 use crate::storage::new_id;
 use crate::storage::repo::events::{self, AdminEventQuery, AdminEventRow, EventQuery};
+use crate::storage::repo::realms::RealmRow;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(both("/realms/{realm}/events")).get(list_events).delete(clear_events))
@@ -34,9 +41,9 @@ pub async fn audit(
     };
     let target = realm_and_rest(req.path());
     let peer = state.client_ip(req.request());
-    // The realm's id before the change: a deleted realm has none afterwards.
+    // The realm before the change: a deleted realm has none afterwards.
     let before = match &target {
-        Some((realm, _)) if method != Method::GET => find_realm(&state, realm).await.ok().map(|r| r.id),
+        Some((realm, _)) if method != Method::GET => find_realm(&state, realm).await.ok(),
         _ => None,
     };
     let response = next.call(req).await?;
@@ -58,11 +65,17 @@ pub async fn audit(
         (None, Some(name)) => (name.clone(), String::new()),
         (None, None) => return Ok(response),
     };
+    // Recorded while the realm records admin events before or after the
+    // change, so turning the recording off or on is itself on the record.
     let realm_id = match before {
-        Some(id) => id,
+        Some(row) if admin_events_enabled(&row) => row.id,
+        Some(row) => match find_realm(&state, &realm).await {
+            Ok(now) if admin_events_enabled(&now) => row.id,
+            _ => return Ok(response),
+        },
         None => match find_realm(&state, &realm).await {
-            Ok(r) => r.id,
-            Err(_) => return Ok(response),
+            Ok(now) if admin_events_enabled(&now) => now.id,
+            _ => return Ok(response),
         },
     };
     let resource_path = match (&created, rest.is_empty()) {
@@ -84,6 +97,9 @@ pub(crate) async fn record_console_change(
     ip: Option<String>,
 ) {
     let Ok(found) = find_realm(state, realm).await else { return };
+    if !admin_events_enabled(&found) {
+        return;
+    }
     record_console_change_in(state, admin, found.id, method, rest, ip).await;
 }
 
@@ -298,15 +314,62 @@ async fn list_admin_events(
     Ok(rep::ok_json(out))
 }
 
-fn config(state: &AppState) -> Value {
-    json!({
-        "eventsEnabled": true,
-        "eventsExpiration": state.events.retention,
-        "eventsListeners": ["jboss-logging"],
-        "enabledEventTypes": [],
-        "adminEventsEnabled": true,
-        "adminEventsDetailsEnabled": false,
-    })
+fn admin_events_enabled(realm: &RealmRow) -> bool {
+    events_policy(&realm.attributes).admin_enabled
+}
+
+/// The realm's event settings as Keycloak shows them: what was stored, over the defaults.
+fn config(state: &AppState, realm: &RealmRow) -> Value {
+    let stored = rep::stored_object(&realm.attributes);
+    let mut out = json!({
+        EVENTS_ENABLED: true,
+        EVENTS_EXPIRATION: state.events.retention,
+        EVENTS_LISTENERS: ["jboss-logging"],
+        ENABLED_EVENT_TYPES: [],
+        ADMIN_EVENTS_ENABLED: true,
+        ADMIN_EVENTS_DETAILS_ENABLED: false,
+    });
+    for field in CONFIG_FIELDS {
+        if let Some(value) = stored.get(field).filter(|v| !v.is_null()) {
+            out[field] = value.clone();
+        }
+    }
+    out
+}
+
+/// Most entries in `eventsListeners` or `enabledEventTypes`, and their longest.
+const MAX_CONFIG_ENTRIES: usize = 256;
+const MAX_CONFIG_ENTRY_LEN: usize = 255;
+
+/// Checks the event settings in a realm representation and writes its
+/// booleans as JSON booleans (they are read back by type).
+pub(crate) fn normalise_config_fields(map: &mut Map<String, Value>) -> Result<(), AdminError> {
+    for flag in [EVENTS_ENABLED, ADMIN_EVENTS_ENABLED, ADMIN_EVENTS_DETAILS_ENABLED] {
+        if let Some(value) = rep::bool_field(map, flag)? {
+            map.insert(flag.into(), value.into());
+        }
+    }
+    match map.get(EVENTS_EXPIRATION) {
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_i64().is_some_and(|n| (0..=MAX_LIFETIME_SECS).contains(&n)) => {}
+        Some(_) => {
+            return Err(AdminError::bad_request(format!(
+                "`{EVENTS_EXPIRATION}` must be a number of seconds, at most 100 years"
+            )));
+        }
+    }
+    for list in [EVENTS_LISTENERS, ENABLED_EVENT_TYPES] {
+        match map.get(list) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items))
+                if items.len() <= MAX_CONFIG_ENTRIES
+                    && items
+                        .iter()
+                        .all(|i| i.as_str().is_some_and(|t| !t.is_empty() && t.len() <= MAX_CONFIG_ENTRY_LEN)) => {}
+            Some(_) => return Err(AdminError::bad_request(format!("`{list}` must be a list of names"))),
+        }
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/events/config", operation_id = "get_events_config", tag = "events",
@@ -320,14 +383,15 @@ async fn get_config(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::ViewRealm)?;
-    find_realm(&state, &path).await?;
-    Ok(rep::ok_json(config(&state)))
+    let realm = find_realm(&state, &path).await?;
+    Ok(rep::ok_json(config(&state, &realm)))
 }
 
-/// Accepted for compatibility; recording is always on and the retention is
-/// the server's `--events-retention`.
+/// Changes the event settings, kept with the realm's representation (where
+/// Keycloak's `RealmRepresentation` has the same fields); fields left out keep
+/// their values.
 #[utoipa::path(put, path = "/admin/realms/{realm}/events/config", operation_id = "update_events_config", tag = "events",
-    summary = "Accepted for compatibility; changes nothing",
+    summary = "Changes which events the realm stores, and for how long",
     params(crate::openapi::RealmPath), request_body = Option<crate::openapi::RealmEventsConfigRepresentation>,
     responses((status = 204, description = "Done"), crate::openapi::Invalid, crate::openapi::AdminErrors))]
 async fn put_config(
@@ -338,9 +402,8 @@ async fn put_config(
 ) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::ManageRealm)?;
     let sent = Body::read(payload).await?.object()?;
-    for flag in ["eventsEnabled", "adminEventsEnabled", "adminEventsDetailsEnabled"] {
-        rep::bool_field(&sent, flag)?;
-    }
-    find_realm(&state, &path).await?;
+    // Only the settings: the rest of a realm representation is not this endpoint's.
+    let settings: Map<String, Value> = sent.into_iter().filter(|(k, _)| CONFIG_FIELDS.contains(&k.as_str())).collect();
+    update_realm_from(&state, &admin, &path, settings).await?;
     Ok(rep::no_content())
 }

@@ -255,9 +255,10 @@ async fn create(
 pub(crate) async fn create_realm_from(
     state: &AppState,
     admin: &Admin,
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     admin.require_master()?;
+    super::events::normalise_config_fields(&mut map)?;
     let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     check_contents(&map)?;
@@ -304,9 +305,10 @@ pub(crate) async fn update_realm_from(
     state: &AppState,
     admin: &Admin,
     name: &str,
-    changes: Map<String, Value>,
+    mut changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
     admin.require(name, Need::ManageRealm)?;
+    super::events::normalise_config_fields(&mut changes)?;
     let existing = find_realm(state, name).await?;
     if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
         return Err(AdminError::bad_request("Renaming a realm is not supported"));

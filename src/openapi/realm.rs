@@ -105,9 +105,13 @@ pub struct AuthDetailsRepresentation {
     pub ip_address: Option<String>,
 }
 
-/// The event settings (`RealmEventsConfigRepresentation`): recording is
-/// always on, the retention is the server's `--events-retention`; a PUT is
-/// accepted and changes nothing.
+/// The event settings (`RealmEventsConfigRepresentation`), kept with the
+/// realm (its representation has the same fields): `eventsEnabled` and
+/// `enabledEventTypes` (empty: every type) decide which user events are
+/// stored, `adminEventsEnabled` whether admin changes are (turning it on or
+/// off is recorded either way), `eventsExpiration` how many seconds user
+/// events are kept when shorter than the server's `--events-retention`.
+/// `eventsListeners` and `adminEventsDetailsEnabled` are kept as sent.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RealmEventsConfigRepresentation {

@@ -39,6 +39,64 @@ pub struct Event {
     pub details: Map<String, Value>,
 }
 
+/// What a realm's event settings (Keycloak's `RealmEventsConfigRepresentation`,
+/// kept with the realm's representation) let through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsPolicy {
+    /// `eventsEnabled`: user events are stored.
+    pub enabled: bool,
+    /// `enabledEventTypes`: only these are stored; empty means every type.
+    pub types: Vec<String>,
+    /// `adminEventsEnabled`: changes through the admin API are stored.
+    pub admin_enabled: bool,
+    /// `eventsExpiration`: seconds user events are kept, when shorter than the server's retention.
+    pub expiration: Option<i64>,
+}
+
+impl Default for EventsPolicy {
+    fn default() -> Self {
+        Self { enabled: true, types: Vec::new(), admin_enabled: true, expiration: None }
+    }
+}
+
+impl EventsPolicy {
+    /// Reads the settings from a realm's stored representation fields
+    /// (checked when they were stored; anything unreadable keeps the default).
+    pub fn from_representation(fields: &Map<String, Value>) -> Self {
+        let flag = |key: &str| fields.get(key).and_then(Value::as_bool).unwrap_or(true);
+        Self {
+            enabled: flag(EVENTS_ENABLED),
+            types: fields
+                .get(ENABLED_EVENT_TYPES)
+                .and_then(Value::as_array)
+                .map(|types| types.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            admin_enabled: flag(ADMIN_EVENTS_ENABLED),
+            expiration: fields.get(EVENTS_EXPIRATION).and_then(Value::as_i64).filter(|s| *s > 0),
+        }
+    }
+
+    pub fn records(&self, event_type: &str) -> bool {
+        self.enabled && (self.types.is_empty() || self.types.iter().any(|t| t == event_type))
+    }
+}
+
+/// The realm representation's event fields (Keycloak's names).
+pub const EVENTS_ENABLED: &str = "eventsEnabled";
+pub const EVENTS_EXPIRATION: &str = "eventsExpiration";
+pub const EVENTS_LISTENERS: &str = "eventsListeners";
+pub const ENABLED_EVENT_TYPES: &str = "enabledEventTypes";
+pub const ADMIN_EVENTS_ENABLED: &str = "adminEventsEnabled";
+pub const ADMIN_EVENTS_DETAILS_ENABLED: &str = "adminEventsDetailsEnabled";
+pub const CONFIG_FIELDS: [&str; 6] = [
+    EVENTS_ENABLED,
+    EVENTS_EXPIRATION,
+    EVENTS_LISTENERS,
+    ENABLED_EVENT_TYPES,
+    ADMIN_EVENTS_ENABLED,
+    ADMIN_EVENTS_DETAILS_ENABLED,
+];
+
 #[derive(Clone)]
 pub struct EventSink {
     queue: mpsc::Sender<EventRow>,
@@ -55,7 +113,11 @@ impl EventSink {
         Self { queue, dropped: Arc::new(AtomicU64::new(0)), retention }
     }
 
-    pub fn record(&self, event: Event, now_ms: i64) {
+    /// Queues `event` for storage, unless the realm's settings leave it out.
+    pub fn record(&self, policy: &EventsPolicy, event: Event, now_ms: i64) {
+        if !policy.records(event.event_type) {
+            return;
+        }
         let row = EventRow {
             // Time-ordered: stored in batches under load, new ids then append
             // to the primary-key index instead of landing on random pages.

@@ -3,8 +3,10 @@
 
 use diesel::{Connection, RunQueryDsl};
 
+use super::events::EVENTS_EXPIRATION;
+use super::realm_cache::events_policy;
 use crate::clock::UnixTime;
-use crate::storage::repo::{codes, devices, keys, rate_limits, refresh, revocations, sessions};
+use crate::storage::repo::{codes, devices, events, keys, rate_limits, realms, refresh, revocations, sessions};
 use crate::storage::{Db, DbConnection, StorageError};
 
 /// Rate-limit windows are kept this long (far beyond any window in use).
@@ -83,4 +85,16 @@ pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<Pruned, StorageEr
             rate_limits: rate_limits::prune(conn, now - RATE_LIMIT_RETENTION_SECS)?,
         })
     })
+}
+
+/// Deletes events past the server's retention, and each realm's user
+/// events past its own `eventsExpiration` where that is shorter.
+pub fn prune_events(conn: &mut DbConnection, now: UnixTime, retention: i64) -> Result<usize, StorageError> {
+    let mut pruned = events::prune(conn, (now - retention) * 1000)?;
+    for (realm_id, attributes) in realms::attributes_naming(conn, EVENTS_EXPIRATION)? {
+        if let Some(expiration) = events_policy(&attributes).expiration.filter(|e| *e < retention) {
+            pruned += events::prune_realm(conn, &realm_id, (now - expiration) * 1000)?;
+        }
+    }
+    Ok(pruned)
 }

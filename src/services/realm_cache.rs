@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use super::events::EventsPolicy;
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
 use crate::domain::client::{Client, GrantType, web_origins};
@@ -45,6 +46,8 @@ pub struct RealmEntry {
     pub role_names: HashMap<String, String>,
     pub clients: HashMap<String, Arc<Client>>,
     pub keys: KeyRing,
+    /// Which events the realm stores.
+    pub events: EventsPolicy,
     /// Rendered discovery documents, filled on first use.
     pub documents: OnceLock<Documents>,
     /// Unique to this load of the realm: what was verified against this
@@ -185,10 +188,17 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         role_names,
         clients,
         keys: KeyRing::from_rows(&s.keys, secret)?,
+        events: events_policy(&s.realm.attributes),
         documents: OnceLock::new(),
         load_id: next_load_id(),
         realm,
     })
+}
+
+/// The realm's event settings, from its stored representation fields.
+pub fn events_policy(attributes: &str) -> EventsPolicy {
+    let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes).unwrap_or_default();
+    EventsPolicy::from_representation(&fields)
 }
 
 /// A cached lookup: a realm, or the knowledge that none has that name.

@@ -9,6 +9,7 @@ use super::cookies;
 use super::flow::Continuation;
 use super::pages::PageError;
 use crate::services::authentication;
+use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions::{self, LiveSession};
 use crate::state::AppState;
 
@@ -45,7 +46,7 @@ pub async fn login_submit(
     // With a temporary password the sign-in completes (LOGIN) only after the new one is set.
     if !signed_in.as_ref().is_some_and(|u| u.user.password_temporary) {
         let user_id = signed_in.as_ref().map(|u| u.user.id.as_str());
-        record_login(&state, &req, &entry.realm.id, next.client_id(), username, user_id);
+        record_login(&state, &req, &entry, next.client_id(), username, user_id);
     }
     let Some(user) = signed_in else {
         tracing::info!(realm = %entry.realm.name, "login failed");
@@ -112,7 +113,7 @@ pub async fn continue_signed_in(
 pub(super) fn record_login(
     state: &AppState,
     req: &HttpRequest,
-    realm_id: &str,
+    entry: &RealmEntry,
     client_id: Option<&str>,
     username: &str,
     user_id: Option<&str>,
@@ -121,7 +122,7 @@ pub(super) fn record_login(
     details.insert("username".into(), username.chars().take(255).collect::<String>().into());
     details.insert("auth_method".into(), "openid-connect".into());
     let event = crate::services::events::Event {
-        realm_id: realm_id.to_owned(),
+        realm_id: entry.realm.id.clone(),
         event_type: if user_id.is_some() { "LOGIN" } else { "LOGIN_ERROR" },
         client_id: client_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
@@ -130,5 +131,5 @@ pub(super) fn record_login(
         details,
         ..Default::default()
     };
-    state.events.record(event, state.clock.now() * 1000);
+    state.events.record(&entry.events, event, state.clock.now() * 1000);
 }

@@ -130,7 +130,7 @@ async fn end_session_now(
     };
     let ending = Arc::clone(entry);
     state.db.write(move |conn| sessions::end(conn, &ending, &session_id, now)).await?;
-    state.events.record(event, now * 1000);
+    state.events.record(&entry.events, event, now * 1000);
     Ok(())
 }
 

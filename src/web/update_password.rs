@@ -133,8 +133,8 @@ pub async fn submit(
         .ok_or_else(expired)?;
     row.password_hash = Some(new_hash);
     row.password_temporary = false;
-    record(&state, &req, &entry.realm.id, pending.next.client_id(), &row.id);
-    super::login::record_login(&state, &req, &entry.realm.id, pending.next.client_id(), &row.username, Some(&row.id));
+    record(&state, &req, &entry, pending.next.client_id(), &row.id);
+    super::login::record_login(&state, &req, &entry, pending.next.client_id(), &row.username, Some(&row.id));
     let client =
         match pending.next.client_id() {
             Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {
@@ -146,14 +146,14 @@ pub async fn submit(
     continue_signed_in(&req, &state, &entry, pending.next, client, user).await
 }
 
-fn record(state: &AppState, req: &HttpRequest, realm_id: &str, client_id: Option<&str>, user_id: &str) {
+fn record(state: &AppState, req: &HttpRequest, entry: &RealmEntry, client_id: Option<&str>, user_id: &str) {
     let event = crate::services::events::Event {
-        realm_id: realm_id.to_owned(),
+        realm_id: entry.realm.id.clone(),
         event_type: "UPDATE_PASSWORD",
         client_id: client_id.map(str::to_owned),
         user_id: Some(user_id.to_owned()),
         ip_address: state.client_ip(req),
         ..Default::default()
     };
-    state.events.record(event, state.clock.now() * 1000);
+    state.events.record(&entry.events, event, state.clock.now() * 1000);
 }

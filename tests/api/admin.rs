@@ -5,6 +5,7 @@
 
 mod access;
 mod behaviour;
+mod events;
 mod wire;
 
 use reqwest::Method;

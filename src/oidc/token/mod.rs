@@ -19,6 +19,7 @@ use crate::domain::scope::ScopeSet;
 use crate::error::{ErrorCode, OAuthError};
 use crate::services::client_auth;
 use crate::services::issue::TokenResponse;
+use crate::services::realm_cache::RealmEntry;
 use crate::state::AppState;
 
 pub async fn token(
@@ -62,7 +63,7 @@ async fn exchange(
         GrantType::RefreshToken => refresh_token::grant(state, entry.clone(), client.clone(), &params).await,
         _ => unreachable!("filtered by GRANT_TYPES above"),
     };
-    record_event(state, req, &entry.realm.id, &client.client_id, grant, &params, &outcome);
+    record_event(state, req, &entry, &client.client_id, grant, &params, &outcome);
     let response = outcome?;
     state.metrics.token_issued(entry.realm.name.as_str(), grant.as_str());
     tracing::debug!(realm = %entry.realm.name, client_id = %client.client_id, grant_type = %grant, "token issued");
@@ -74,7 +75,7 @@ async fn exchange(
 fn record_event(
     state: &AppState,
     req: &HttpRequest,
-    realm_id: &str,
+    entry: &RealmEntry,
     client_id: &str,
     grant: GrantType,
     params: &Params,
@@ -92,6 +93,9 @@ fn record_event(
         (_, true) => "OAUTH2_DEVICE_CODE_TO_TOKEN",
         (_, false) => "OAUTH2_DEVICE_CODE_TO_TOKEN_ERROR",
     };
+    if !entry.events.records(event_type) {
+        return;
+    }
     let mut details = serde_json::Map::new();
     details.insert("grant_type".into(), grant.as_str().into());
     if grant == GrantType::Password
@@ -104,7 +108,7 @@ fn record_event(
         Err(e) => (None, Some(e.code.as_str().to_owned())),
     };
     let event = crate::services::events::Event {
-        realm_id: realm_id.to_owned(),
+        realm_id: entry.realm.id.clone(),
         event_type,
         client_id: Some(client_id.to_owned()),
         user_id,
@@ -113,7 +117,7 @@ fn record_event(
         details,
         ..Default::default()
     };
-    state.events.record(event, state.clock.now() * 1000);
+    state.events.record(&entry.events, event, state.clock.now() * 1000);
 }
 
 pub fn token_response(response: &TokenResponse) -> HttpResponse {

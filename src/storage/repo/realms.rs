@@ -125,6 +125,15 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<RealmRow>, StorageError> {
     Ok(realms::table.order(realms::name.asc()).select(RealmRow::as_select()).load(conn)?)
 }
 
+/// Ids and stored representation fields of the realms whose fields name
+/// `field` (a cheap first cut; the caller reads the value).
+pub fn attributes_naming(conn: &mut DbConnection, field: &str) -> Result<Vec<(String, String)>, StorageError> {
+    Ok(realms::table
+        .filter(realms::attributes.like(format!("%\"{field}\"%")))
+        .select((realms::id, realms::attributes))
+        .load(conn)?)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &RealmRow) -> Result<(), StorageError> {
     diesel::insert_into(realms::table).values(row).execute(conn)?;
     Ok(())

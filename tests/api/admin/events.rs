@@ -1,0 +1,161 @@
+//! The realm's event settings (`events/config`, and the same fields of the
+//! realm representation) decide which events are stored and for how long.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{ADMIN_REALMS, assert_bad_request, call, change, get, master_token};
+use crate::both_backends;
+use crate::helpers::TestApp;
+use realmgate::services::maintenance::prune_events;
+use realmgate::storage::{DatabaseUrl, Db};
+
+both_backends!(
+    realms = ADMIN_REALMS;
+    the_event_settings_decide_what_is_stored,
+    turning_admin_events_off_is_itself_recorded,
+    a_realm_keeps_its_events_no_longer_than_it_says,
+);
+
+const WEB: (&str, &str) = ("web", "web-secret");
+const ALICE: (&str, &str) = ("alice", "alice-pw");
+const CONFIG: &str = "/realms/acme/events/config";
+
+/// The realm's user events of `kind`, once the batch writer has stored what
+/// was recorded before `marker` (a LOGIN_ERROR sent last, always stored).
+async fn events_of(app: &TestApp, token: &str, kind: &str, marker: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let all = get(app, "/realms/acme/events?max=1000", token).await.json;
+        let all = all.as_array().unwrap().clone();
+        if all.iter().any(|e| e["type"] == "LOGIN_ERROR" && e["details"]["username"] == marker) {
+            return all.into_iter().filter(|e| e["type"] == kind).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the marker event {marker} was never stored");
+}
+
+/// A failed password grant for the made-up user `marker`.
+async fn mark(app: &TestApp, marker: &str) {
+    let answer = app.password_grant("acme", WEB, (marker, "nope"), "openid").await;
+    assert_eq!(answer.status, 400, "{}", answer.json);
+}
+
+async fn the_event_settings_decide_what_is_stored(app: TestApp) {
+    let master = master_token(&app).await;
+    let defaults = get(&app, CONFIG, &master).await.json;
+    assert_eq!(defaults["eventsEnabled"], true);
+    assert_eq!(defaults["adminEventsEnabled"], true);
+    assert_eq!(defaults["enabledEventTypes"], json!([]));
+    assert!(defaults["eventsExpiration"].as_i64().is_some_and(|s| s > 0), "{defaults}");
+
+    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    mark(&app, "marker-1").await;
+    assert_eq!(events_of(&app, &master, "LOGIN", "marker-1").await.len(), 1);
+
+    // Only some types: a LOGIN is no longer stored, its error still is.
+    let only_errors = json!({"enabledEventTypes": ["LOGIN_ERROR"], "eventsExpiration": 3600});
+    change(&app, Method::PUT, CONFIG, &master, Some(&only_errors.to_string())).await;
+    let config = get(&app, CONFIG, &master).await.json;
+    assert_eq!(config["enabledEventTypes"], json!(["LOGIN_ERROR"]));
+    assert_eq!(config["eventsExpiration"], 3600);
+    assert_eq!(config["eventsEnabled"], true, "fields left out keep their values");
+    let realm = get(&app, "/realms/acme", &master).await.json;
+    assert_eq!(realm["enabledEventTypes"], json!(["LOGIN_ERROR"]), "the realm representation shows the same");
+    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    mark(&app, "marker-2").await;
+    assert_eq!(events_of(&app, &master, "LOGIN", "marker-2").await.len(), 1, "no new LOGIN stored");
+
+    // Bad settings are refused and change nothing.
+    for bad in [
+        json!({"eventsEnabled": "sometimes"}),
+        json!({"eventsExpiration": -5}),
+        json!({"eventsExpiration": "soon"}),
+        json!({"enabledEventTypes": "LOGIN"}),
+        json!({"enabledEventTypes": [1, 2]}),
+        json!({"eventsListeners": [""]}),
+    ] {
+        assert_bad_request(&call(&app, Method::PUT, CONFIG, &master, Some(bad.clone())).await);
+        let realm_put = call(&app, Method::PUT, "/realms/acme", &master, Some(bad.clone())).await;
+        assert_bad_request(&realm_put);
+    }
+    assert_eq!(get(&app, CONFIG, &master).await.json, config);
+
+    // Off, through the realm representation (as Keycloak's has the same
+    // fields, with a boolean as a string as python-keycloak may send it):
+    // nothing is stored, not even errors.
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"eventsEnabled": "false"}"#)).await;
+    assert_eq!(get(&app, CONFIG, &master).await.json["eventsEnabled"], false);
+    mark(&app, "marker-3").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = get(&app, "/realms/acme/events?max=1000", &master).await.json;
+    assert!(!all.as_array().unwrap().iter().any(|e| e["details"]["username"] == "marker-3"), "{all}");
+
+    // On again, every type.
+    let all_types = json!({"eventsEnabled": true, "enabledEventTypes": []});
+    change(&app, Method::PUT, CONFIG, &master, Some(&all_types.to_string())).await;
+    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    mark(&app, "marker-4").await;
+    assert_eq!(events_of(&app, &master, "LOGIN", "marker-4").await.len(), 2);
+    // The other realm was never touched.
+    assert_eq!(get(&app, "/realms/other/events/config", &master).await.json, defaults);
+}
+
+async fn turning_admin_events_off_is_itself_recorded(app: TestApp) {
+    let master = master_token(&app).await;
+    let changed_users = |log: &Value| {
+        log.as_array().unwrap().iter().filter(|e| e["resourceType"] == "USER" && e["operationType"] == "UPDATE").count()
+    };
+    let alice = super::user_id(&app, "acme", &master, "alice").await;
+    let user_path = format!("/realms/acme/users/{alice}");
+    change(&app, Method::PUT, &user_path, &master, Some(r#"{"firstName": "Al"}"#)).await;
+    let log = get(&app, "/realms/acme/admin-events", &master).await.json;
+    assert_eq!(changed_users(&log), 1, "{log}");
+
+    change(&app, Method::PUT, CONFIG, &master, Some(r#"{"adminEventsEnabled": false}"#)).await;
+    change(&app, Method::PUT, &user_path, &master, Some(r#"{"firstName": "Ali"}"#)).await;
+    let log = get(&app, "/realms/acme/admin-events", &master).await.json;
+    assert_eq!(changed_users(&log), 1, "a change while off is not recorded: {log}");
+    let switches =
+        |log: &Value| log.as_array().unwrap().iter().filter(|e| e["resourcePath"] == "events/config").count();
+    assert_eq!(switches(&log), 1, "turning it off is: {log}");
+
+    change(&app, Method::PUT, CONFIG, &master, Some(r#"{"adminEventsEnabled": true}"#)).await;
+    change(&app, Method::PUT, &user_path, &master, Some(r#"{"firstName": "Alice"}"#)).await;
+    let log = get(&app, "/realms/acme/admin-events", &master).await.json;
+    assert_eq!(switches(&log), 2, "turning it on is too: {log}");
+    assert_eq!(changed_users(&log), 2, "{log}");
+}
+
+async fn a_realm_keeps_its_events_no_longer_than_it_says(app: TestApp) {
+    let master = master_token(&app).await;
+    change(&app, Method::PUT, CONFIG, &master, Some(r#"{"eventsExpiration": 60}"#)).await;
+    mark(&app, "kept-briefly").await;
+    let form = [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "olga"), ("password", "wrong")];
+    assert_eq!(app.token("other", None, &form).await.status, 400);
+    let count = |realm: &'static str| {
+        let master = master.clone();
+        let app = &app;
+        async move { get(app, &format!("/realms/{realm}/events?max=1000"), &master).await.json.as_array().unwrap().len() }
+    };
+    for _ in 0..100 {
+        if count("acme").await > 0 && count("other").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (acme, other) = (count("acme").await, count("other").await);
+    assert!(acme > 0 && other > 0, "{acme} {other}");
+
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let retention = 30 * 86400;
+    assert_eq!(db.write(move |conn| prune_events(conn, now, retention)).await.unwrap(), 0, "nothing is old yet");
+    // Two minutes on: past acme's minute, well within the server's month.
+    let pruned = db.write(move |conn| prune_events(conn, now + 120, retention)).await.unwrap();
+    assert_eq!(pruned, acme);
+    assert_eq!(count("acme").await, 0);
+    assert_eq!(count("other").await, other, "another realm keeps the server's retention");
+}
