@@ -16,6 +16,7 @@ use crate::admin::realms::{
     update_realm_from,
 };
 use crate::domain::realm::SigningAlgorithm;
+use crate::services::events::{ADMIN_EVENTS_ENABLED, ENABLED_EVENT_TYPES, EVENTS_ENABLED, EVENTS_EXPIRATION};
 use crate::services::realms::MASTER_REALM;
 use crate::state::AppState;
 use crate::storage::repo::realms;
@@ -95,6 +96,18 @@ fn settings_form(rep: &Map<String, Value>) -> Form {
     form.set("sso_session_max", lifetime(number("ssoSessionMaxLifespan")));
     form.set("signing_algorithm", rep.get("defaultSignatureAlgorithm").and_then(Value::as_str).unwrap_or("RS256"));
     form.tick("refresh_token_rotation", rep.get("revokeRefreshToken").and_then(Value::as_bool).unwrap_or(true));
+    let flag = |key: &str| rep.get(key).and_then(Value::as_bool).unwrap_or(true);
+    form.tick("events_enabled", flag(EVENTS_ENABLED));
+    form.tick("admin_events_enabled", flag(ADMIN_EVENTS_ENABLED));
+    let types: Vec<&str> = rep
+        .get(ENABLED_EVENT_TYPES)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    form.set("event_types", types.join(" "));
+    form.set("events_expiration", lifetime(number(EVENTS_EXPIRATION).filter(|s| *s > 0)));
     form
 }
 
@@ -169,6 +182,17 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
     if form.text("display_name").is_empty() {
         problems.add("display_name", "Enter a display name.");
     }
+    // Empty: the server's retention.
+    let expiration = if form.text("events_expiration").is_empty() {
+        None
+    } else {
+        seconds(form, "events_expiration", &mut problems)
+    };
+    let event_types: Vec<&str> =
+        form.text("event_types").split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()).collect();
+    if !event_types.iter().all(|t| t.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')) {
+        problems.add("event_types", "Enter event types such as LOGIN CODE_TO_TOKEN, separated by spaces.");
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -186,11 +210,21 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
         "defaultSignatureAlgorithm": form.text("signing_algorithm"),
         "revokeRefreshToken": form.checked("refresh_token_rotation"),
         "attributes": attributes,
+        EVENTS_ENABLED: form.checked("events_enabled"),
+        ADMIN_EVENTS_ENABLED: form.checked("admin_events_enabled"),
+        ENABLED_EVENT_TYPES: event_types,
     });
-    Ok(changes.as_object().cloned().unwrap_or_default())
+    let mut changes = changes.as_object().cloned().unwrap_or_default();
+    // Emptied: no retention of the realm's own (0, as Keycloak says "never";
+    // the server's retention still applies). Left empty: not touched.
+    let had_own = current.get(EVENTS_EXPIRATION).and_then(Value::as_i64).is_some_and(|s| s > 0);
+    if expiration.is_some() || had_own {
+        changes.insert(EVENTS_EXPIRATION.into(), expiration.unwrap_or(0).into());
+    }
+    Ok(changes)
 }
 
-const SETTINGS_FIELDS: [(&str, &str); 7] = [
+const SETTINGS_FIELDS: [(&str, &str); 9] = [
     ("accessTokenLifespan", "access_token_lifetime"),
     ("accessCodeLifespan", "auth_code_lifetime"),
     ("ssoSessionIdle", "sso_session_idle"),
@@ -198,6 +232,8 @@ const SETTINGS_FIELDS: [(&str, &str); 7] = [
     ("idTokenLifespan", "id_token_lifetime"),
     ("refreshTokenLifespan", "refresh_token_lifetime"),
     ("algorithm", "signing_algorithm"),
+    (EVENTS_EXPIRATION, "events_expiration"),
+    (ENABLED_EVENT_TYPES, "event_types"),
 ];
 
 /// `POST .../realms/{realm}/`: save settings, rotate the key, delete.

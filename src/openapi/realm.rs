@@ -110,7 +110,8 @@ pub struct AuthDetailsRepresentation {
 /// `enabledEventTypes` (empty: every type) decide which user events are
 /// stored, `adminEventsEnabled` whether admin changes are (turning it on or
 /// off is recorded either way), `eventsExpiration` how many seconds user
-/// events are kept when shorter than the server's `--events-retention`.
+/// events are kept when shorter than the server's `--events-retention` (0:
+/// none of the realm's own).
 /// `eventsListeners` and `adminEventsDetailsEnabled` are kept as sent.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -244,6 +244,92 @@ async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
     assert_eq!(after["ssoSessionMaxLifespan"], before["ssoSessionMaxLifespan"]);
 }
 
+/// The realm settings form as the page shows it, ready to send back.
+fn settings_fields(settings: &Page) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = [
+        "display_name",
+        "access_token_lifetime",
+        "id_token_lifetime",
+        "refresh_token_lifetime",
+        "auth_code_lifetime",
+        "sso_session_idle",
+        "sso_session_max",
+        "event_types",
+        "events_expiration",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), settings.attr(&format!("#{f}"), "value").unwrap()))
+    .collect();
+    for check in ["events_enabled", "admin_events_enabled"] {
+        if settings.attr(&format!("#{check}"), "checked").is_some() {
+            fields.push((check.into(), "on".into()));
+        }
+    }
+    fields.push(("signing_algorithm".into(), "RS256".into()));
+    fields.push(("enabled".into(), "on".into()));
+    fields.push(("action".into(), "save".into()));
+    fields
+}
+
+fn set(fields: &mut Vec<(String, String)>, name: &str, value: Option<&str>) {
+    fields.retain(|(k, _)| k != name);
+    if let Some(value) = value {
+        fields.push((name.into(), value.into()));
+    }
+}
+
+#[tokio::test]
+async fn the_console_changes_the_realms_event_settings() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let console = sign_in(&app).await;
+    let settings = console.get("realms/shop/").await;
+    assert!(settings.attr("#events_enabled", "checked").is_some(), "stored by default");
+    assert!(settings.attr("#admin_events_enabled", "checked").is_some());
+    assert_eq!(settings.attr("#event_types", "value").as_deref(), Some(""));
+    assert_eq!(settings.attr("#events_expiration", "value").as_deref(), Some(""));
+    let before = rest(&app, "/realms/shop/events/config").await;
+
+    let mut fields = settings_fields(&settings);
+    set(&mut fields, "event_types", Some("LOGIN, LOGIN_ERROR"));
+    set(&mut fields, "events_expiration", Some("soon"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = console.post("realms/shop/", &borrowed).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.select("#events_expiration-error").is_empty(), "{}", refused.html);
+    set(&mut fields, "events_expiration", Some("2h"));
+    set(&mut fields, "event_types", Some("login"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = console.post("realms/shop/", &borrowed).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.select("#event_types-error").is_empty(), "{}", refused.html);
+    assert_eq!(rest(&app, "/realms/shop/events/config").await, before, "refusals change nothing");
+
+    set(&mut fields, "event_types", Some("LOGIN, LOGIN_ERROR"));
+    set(&mut fields, "admin_events_enabled", None);
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = console.post("realms/shop/", &borrowed).await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    let config = rest(&app, "/realms/shop/events/config").await;
+    assert_eq!(config["enabledEventTypes"], json!(["LOGIN", "LOGIN_ERROR"]));
+    assert_eq!(config["eventsExpiration"], 7200);
+    assert_eq!(config["eventsEnabled"], true);
+    assert_eq!(config["adminEventsEnabled"], false);
+    assert!(saved.attr("#admin_events_enabled", "checked").is_none(), "the page shows what is stored");
+    assert_eq!(saved.attr("#event_types", "value").as_deref(), Some("LOGIN LOGIN_ERROR"));
+    assert_eq!(saved.attr("#events_expiration", "value").as_deref(), Some("2h"));
+
+    // Emptied again: every type, the server's retention.
+    let mut fields = settings_fields(&saved);
+    set(&mut fields, "event_types", Some(""));
+    set(&mut fields, "events_expiration", Some(""));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(console.post("realms/shop/", &borrowed).await.status, 200);
+    let config = rest(&app, "/realms/shop/events/config").await;
+    assert_eq!(config["enabledEventTypes"], json!([]));
+    assert_eq!(config["eventsExpiration"], 0, "no retention of the realm's own, as Keycloak says never");
+    assert_eq!(console.get("realms/shop/").await.attr("#events_expiration", "value").as_deref(), Some(""));
+}
+
 #[tokio::test]
 async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
