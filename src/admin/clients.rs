@@ -180,7 +180,14 @@ fn to_row(
             names.extend(scope_admin::realm_defaults(realm, DEFAULT_DEFAULTS));
             names
         }
-        value => string_list(value, "defaultClientScopes")?,
+        value => {
+            let mut names = string_list(value, "defaultClientScopes")?;
+            // Keycloak's OIDC clients may always ask for `openid`; it is no scope they list.
+            if !names.iter().any(|n| n == "openid") {
+                names.insert(0, "openid".to_owned());
+            }
+            names
+        }
     };
     for name in &scopes {
         if !scope_admin::known(known_scopes, name) {
@@ -522,6 +529,12 @@ async fn service_account(
     admin.require(&realm_name, Need::ViewClients)?;
     let realm = find_realm(&state, &realm_name).await?;
     let row = find_client(&state, &realm, &id).await?;
+    let user = service_account_user(&state, &row).await?;
+    Ok(rep::ok_json(user_admin::to_rep(&user)))
+}
+
+/// The client's service-account user, created if it has none yet.
+pub(crate) async fn service_account_user(state: &AppState, row: &ClientRow) -> Result<UserRow, AdminError> {
     if !json_list(&row.grant_types)?.iter().any(|g| g == GrantType::ClientCredentials.as_str()) {
         return Err(AdminError::bad_request("Service account not enabled for the client"));
     }
@@ -532,12 +545,11 @@ async fn service_account(
         let (row, username) = (row.clone(), username.clone());
         state.db.transaction(move |conn| find_or_create_service_account(conn, &row, &username, now))
     };
-    let user = match attempt().await {
+    match attempt().await {
         // Created at the same moment by another request (PostgreSQL): there now.
         Err(e) if e.is_unique_violation() => attempt().await,
         other => other,
-    }??;
-    Ok(rep::ok_json(user_admin::to_rep(&user)))
+    }?
 }
 
 fn find_or_create_service_account(

@@ -5,9 +5,11 @@
 mod auth;
 pub(crate) mod client_scopes;
 pub(crate) mod clients;
+pub(crate) mod credentials;
 mod error;
 pub(crate) mod events;
 mod openapi;
+pub(crate) mod realm_import;
 pub(crate) mod realms;
 mod rep;
 pub(crate) mod role_mappings;

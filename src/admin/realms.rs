@@ -4,7 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use super::realm_import;
 use super::rep::{self, Body, Query};
+use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::realm::{MAX_LIFETIME_SECS, RealmName, RealmSettings, SigningAlgorithm};
 use crate::services::realms::{MASTER_REALM, create_realm, rotate_realm_key, update_realm};
@@ -145,35 +147,15 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     Ok((s, enabled))
 }
 
-/// Parts of a Keycloak realm export that are contents, not settings. A
-/// realm representation carrying any of them is refused: realmgate does
-/// not import them with the realm, and keeping them opaque would store
-/// (and show to every reader) the passwords and secrets inside.
-const CONTENTS: [&str; 14] = [
-    "users",
-    "clients",
-    "roles",
-    "groups",
-    "clientScopes",
-    "identityProviders",
-    "identityProviderMappers",
-    "components",
-    "federatedUsers",
-    "userFederationProviders",
-    "scopeMappings",
-    "clientScopeMappings",
-    "authenticationFlows",
-    "organizations",
-];
-
 /// How Keycloak shows a stored SMTP password; the password itself is not
 /// kept (realmgate sends no mail).
 const MASKED_SECRET: &str = "**********";
 
-/// Refuses representations realmgate cannot honour without losing or
-/// exposing what they carry.
+/// Refuses contents in a change to a realm: only `POST /admin/realms`
+/// imports them (keeping them opaque would store, and show to every
+/// reader, the passwords and secrets inside).
 fn check_contents(map: &Map<String, Value>) -> Result<(), AdminError> {
-    let carried: Vec<&str> = CONTENTS
+    let carried: Vec<&str> = realm_import::CONTENTS
         .iter()
         .copied()
         .filter(|key| match map.get(*key) {
@@ -187,8 +169,7 @@ fn check_contents(map: &Map<String, Value>) -> Result<(), AdminError> {
         return Ok(());
     }
     Err(AdminError::bad_request(format!(
-        "A realm representation with {} is not imported; create them through their own endpoints, \
-         or apply a realm file",
+        "A change to a realm does not import {}; create them through their own endpoints",
         carried.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
     )))
 }
@@ -236,7 +217,7 @@ async fn get(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) 
 }
 
 #[utoipa::path(post, path = "/admin/realms", operation_id = "create_realm", tag = "realms",
-    summary = "Creates a realm (administrators of `master` only)",
+    summary = "Creates a realm, importing the contents of a Keycloak realm export (administrators of `master` only)",
     request_body = crate::openapi::RealmRepresentation,
     responses(crate::openapi::Created, crate::openapi::Invalid, crate::openapi::Unauthenticated, crate::openapi::Denied,
         crate::openapi::Exists))]
@@ -261,7 +242,8 @@ pub(crate) async fn create_realm_from(
     super::events::normalise_config_fields(&mut map)?;
     let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
-    check_contents(&map)?;
+    let contents = realm_import::take_contents(&mut map, name.as_str())?;
+    let defaults = realm_import::take_default_lists(&mut map);
     let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
     let opaque = opaque_of(&map);
     let (secret, now) = (state.secret.clone(), state.clock.now());
@@ -282,6 +264,7 @@ pub(crate) async fn create_realm_from(
         })
         .await??;
     state.cache.invalidate(&[created_name.as_str()]);
+    realm_import::import(state, admin, &created_name, contents.unwrap_or_default(), defaults).await?;
     Ok(created_name)
 }
 
@@ -314,6 +297,12 @@ pub(crate) async fn update_realm_from(
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
     check_contents(&changes)?;
+    if changes.contains_key(DEFAULT_DEFAULTS) || changes.contains_key(DEFAULT_OPTIONALS) {
+        let known = scope_admin::catalog(state, &existing.id).await?;
+        for field in [DEFAULT_DEFAULTS, DEFAULT_OPTIONALS] {
+            realm_import::keep_known(&mut changes, field, &known);
+        }
+    }
     // Checked here first (a bad body is 400 before any write), then merged
     // again into the realm as stored, after the lock every configuration
     // change takes: a default scope added at the same moment is not undone.

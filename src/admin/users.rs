@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::credentials::{NewPassword, password_of};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both};
@@ -99,30 +100,6 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     }
     row.attributes = Value::Object(opaque).to_string();
     Ok(())
-}
-
-/// A password from a `CredentialRepresentation`, and whether it is
-/// `temporary` (then the user must choose a new one at the next sign-in).
-fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError> {
-    let kind = credential.get("type").and_then(Value::as_str).unwrap_or("password");
-    if kind != "password" {
-        return Err(AdminError::bad_request(format!("Credential type `{kind}` is not supported")));
-    }
-    let temporary = match credential.get("temporary") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    };
-    match credential.get("value").and_then(Value::as_str) {
-        Some(v) if !v.is_empty() && v.len() <= 1024 => Ok(Some(NewPassword { value: v.to_owned(), temporary })),
-        _ => Err(AdminError::bad_request("A password credential needs a non-empty `value`")),
-    }
-}
-
-/// A password an administrator sets.
-pub struct NewPassword {
-    pub value: String,
-    pub temporary: bool,
 }
 
 /// Keycloak's name for "choose a new password at the next sign-in".
@@ -285,7 +262,7 @@ pub(crate) async fn create_user(
     if let Some(password) = password {
         // `requiredActions: ["UPDATE_PASSWORD"]` (applied above) or a temporary credential.
         row.password_temporary |= password.temporary;
-        row.password_hash = Some(state.hasher.hash(password.value).await?);
+        row.password_hash = Some(password.into_hash(state).await?);
     }
     state
         .db
@@ -445,7 +422,8 @@ pub(crate) async fn set_password(
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
-    let hash = state.hasher.hash(password.value).await?;
+    let temporary = password.temporary;
+    let hash = password.into_hash(state).await?;
     // Set on the user as stored, with its row held (see `update_user`).
     let found = state
         .db
@@ -454,7 +432,7 @@ pub(crate) async fn set_password(
                 return Ok(false);
             };
             stored.password_hash = Some(hash);
-            stored.password_temporary = password.temporary;
+            stored.password_temporary = temporary;
             users::update(conn, &stored).map(|()| true)
         })
         .await?;

@@ -10,9 +10,10 @@ use super::pages::{Ask, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersP
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
+use crate::admin::credentials::NewPassword;
 use crate::admin::realms::find_realm;
 use crate::admin::role_mappings::map_realm_roles;
-use crate::admin::users::{NewPassword, create_user, delete_user, find_user, logout_user, set_password, update_user};
+use crate::admin::users::{create_user, delete_user, find_user, logout_user, set_password, update_user};
 use crate::services::account;
 use crate::state::AppState;
 use crate::storage::repo::users::UserFilter;
@@ -227,8 +228,7 @@ pub async fn action(
                 return user_page(&state, &ctx, &realm, &id, None, Problems::one("password", message), None).await;
             }
             let temporary = form.checked("temporary");
-            set_password(&state, &ctx.admin, &realm, &id, NewPassword { value: password.to_owned(), temporary })
-                .await?;
+            set_password(&state, &ctx.admin, &realm, &id, NewPassword::clear(password.to_owned(), temporary)).await?;
             audit(&state, &ctx, &realm, Method::PUT, &format!("{rest}/reset-password")).await;
             done("password")
         }

@@ -6,6 +6,7 @@
 mod access;
 mod behaviour;
 mod events;
+mod import;
 mod wire;
 
 use reqwest::Method;
