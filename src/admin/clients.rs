@@ -182,6 +182,10 @@ fn to_row(
         }
         value => {
             let mut names = string_list(value, "defaultClientScopes")?;
+            // Keycloak's own scopes (`web-origins`, `acr`, `roles`, …), which
+            // Keycloak-shaped tools list: realmgate has none of them, and
+            // Keycloak too ignores a scope it cannot find.
+            names.retain(|n| !super::realm_import::is_keycloak_scope(n));
             // Keycloak's OIDC clients may always ask for `openid`; it is no scope they list.
             if !names.iter().any(|n| n == "openid") {
                 names.insert(0, "openid".to_owned());

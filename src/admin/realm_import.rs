@@ -69,6 +69,11 @@ const KEYCLOAK_SCOPES: [&str; 9] = [
     "saml_organization",
     "service_account",
 ];
+/// Whether `name` is one of Keycloak's own client scopes that realmgate does without.
+pub fn is_keycloak_scope(name: &str) -> bool {
+    KEYCLOAK_SCOPES.contains(&name)
+}
+
 /// The component type of user federation (LDAP, Kerberos).
 const USER_STORAGE: &str = "org.keycloak.storage.UserStorageProvider";
 /// What Keycloak's partial export puts where a secret was.

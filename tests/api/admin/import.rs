@@ -15,6 +15,7 @@ both_backends!(
     realms = ADMIN_REALMS;
     a_keycloak_export_becomes_a_working_realm,
     an_export_that_cannot_be_honoured_creates_nothing,
+    a_keycloak_shaped_client_keeps_the_scopes_realmgate_has,
 );
 
 /// A password credential as Keycloak (24 and later, argon2 by default) exports it.
@@ -242,4 +243,30 @@ async fn an_export_that_cannot_be_honoured_creates_nothing(app: TestApp) {
     // Without the problems the same export imports.
     let created = call(&app, Method::POST, "/realms", &master, Some(keycloak_export())).await;
     assert_eq!(created.status, 201, "{}", created.text);
+}
+
+/// Keycloak's usual default scopes on a client created or changed through
+/// the API: those realmgate does without are left out, `openid` stays, and
+/// a name that is nobody's scope is still refused.
+async fn a_keycloak_shaped_client_keeps_the_scopes_realmgate_has(app: TestApp) {
+    let master = master_token(&app).await;
+    let keycloaks = json!(["web-origins", "acr", "profile", "roles", "basic", "email"]);
+    let body = json!({"clientId": "kc-shaped", "secret": "kc-secret", "directAccessGrantsEnabled": true,
+                      "defaultClientScopes": keycloaks});
+    let created = call(&app, Method::POST, "/realms/acme/clients", &master, Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = client_uuid(&app, "acme", &master, "kc-shaped").await;
+    let path = format!("/realms/acme/clients/{id}");
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile", "email"]));
+    let tokens = app.password_grant("acme", ("kc-shaped", "kc-secret"), ("alice", "alice-pw"), "openid email").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    assert_eq!(tokens.json["scope"], "email openid");
+
+    let changed =
+        call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["roles", "profile"]}))).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile"]));
+    let unknown = call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["nonsense"]}))).await;
+    assert_bad_request(&unknown);
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile"]));
 }
