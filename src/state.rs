@@ -10,6 +10,8 @@ use crate::services::passwords::PasswordHasher;
 use crate::services::realm_cache::RealmCache;
 use crate::storage::Db;
 
+/// Cheap to clone: handles to shared parts.
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub cache: Arc<RealmCache>,

@@ -246,6 +246,26 @@ pub(crate) async fn create_realm_from(
     let defaults = realm_import::take_default_lists(&mut map);
     let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
     let opaque = opaque_of(&map);
+    // The realm and its contents are created by a task of their own, so a
+    // caller hanging up cannot stop it between two steps and leave half a realm.
+    let (state, admin) = (state.clone(), admin.clone());
+    let task = tokio::spawn(async move {
+        let contents = contents.unwrap_or_default();
+        let created_name = create_settings(&state, name, settings, enabled, opaque).await?;
+        realm_import::import(&state, &admin, &created_name, contents, defaults).await?;
+        Ok(created_name)
+    });
+    task.await.map_err(|e| AdminError::Internal(Box::new(e)))?
+}
+
+/// Creates the realm itself (its settings and keys); returns its name.
+async fn create_settings(
+    state: &AppState,
+    name: RealmName,
+    settings: RealmSettings,
+    enabled: Option<bool>,
+    opaque: String,
+) -> Result<String, AdminError> {
     let (secret, now) = (state.secret.clone(), state.clock.now());
     let created_name = name.to_string();
     state
@@ -264,7 +284,6 @@ pub(crate) async fn create_realm_from(
         })
         .await??;
     state.cache.invalidate(&[created_name.as_str()]);
-    realm_import::import(state, admin, &created_name, contents.unwrap_or_default(), defaults).await?;
     Ok(created_name)
 }
 
