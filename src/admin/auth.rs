@@ -4,8 +4,9 @@
 //! Basic. A `master` user holding the `admin` role manages every realm;
 //! otherwise the caller manages only its own realm, with the
 //! `realm-management` roles of its user (for `admin-cli` tokens, personal
-//! tokens and Basic, read from the database) or of its service account (the
-//! token's `resource_access`).
+//! tokens and Basic, read from the database) or, for a token of any other
+//! client, those the token's `resource_access` names (a service account's,
+//! or a user's as they were when it was issued, as in Keycloak).
 
 use std::collections::HashSet;
 use std::sync::Arc;

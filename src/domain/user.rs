@@ -63,6 +63,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Set by an administrator as temporary: a new one is due at sign-in.
     pub password_temporary: bool,
+    /// The `realm-management` roles held (SPEC §6), carried in access tokens.
+    pub admin_roles: Vec<String>,
 }
 
 impl User {

@@ -83,7 +83,11 @@ pub fn access_token(
         Subject::User { user, role_ids, auth_time } => {
             let roles = entry.role_names_of(role_ids);
             let access = (!roles.is_empty()).then(|| serde_json::json!({ "roles": roles }));
-            (user.id.clone(), Some(*auth_time), Some(user.username.clone()), None, access)
+            // As Keycloak carries them; the admin API reads a user's from the database.
+            let management = &user.admin_roles;
+            let resource =
+                (!management.is_empty()).then(|| serde_json::json!({ "realm-management": { "roles": management } }));
+            (user.id.clone(), Some(*auth_time), Some(user.username.clone()), resource, access)
         }
         Subject::Client => {
             let roles = &client.service_account_roles;

@@ -27,7 +27,8 @@ pub struct AccessClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
     /// Client roles by client, as Keycloak carries them:
-    /// `{"realm-management": {"roles": [...]}}` for a service account.
+    /// `{"realm-management": {"roles": [...]}}` for a service account or a
+    /// user holding such roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_access: Option<serde_json::Value>,
     /// The user's realm roles, as Keycloak carries them: `{"roles": [...]}`.

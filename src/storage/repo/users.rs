@@ -45,6 +45,8 @@ impl UserRow {
             enabled: self.enabled,
             password_hash: self.password_hash.clone(),
             password_temporary: self.password_temporary,
+            // Written only as a JSON list of names; anything else holds none.
+            admin_roles: serde_json::from_str(&self.admin_roles).unwrap_or_default(),
         }
     }
 }

@@ -19,6 +19,7 @@ both_backends!(
     a_realm_admin_manages_only_its_own_realm,
     personal_tokens_and_basic_act_with_their_users_rights,
     view_users_may_read_users_but_not_change_them,
+    a_users_token_from_another_client_carries_their_management_roles,
     a_service_account_acts_with_the_roles_granted_to_it,
     a_service_account_belongs_to_its_client_not_to_a_name,
     a_service_account_asked_for_at_once_is_created_once,
@@ -146,6 +147,34 @@ async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
     let master = master_token(&app).await;
     assert_eq!(get(&app, &user, &master).await.json["firstName"], "Alice", "nothing changed");
     assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3));
+}
+
+/// As in Keycloak, a user's access token names their realm-management
+/// roles in `resource_access`, whichever client it was issued to; through a
+/// client other than admin-cli the admin API goes by what the token says.
+async fn a_users_token_from_another_client_carries_their_management_roles(app: TestApp) {
+    let web = ("web", "web-secret");
+    let tokens = app.password_grant("acme", web, ("vera", "vera-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let (_, claims) = jwt_parts(tokens.str("access_token"));
+    assert_eq!(claims["resource_access"], json!({"realm-management": {"roles": ["view-users"]}}), "{claims}");
+    let vera = tokens.str("access_token");
+    assert_eq!(call(&app, Method::GET, "/realms/acme/users", vera, None).await.status, 200);
+    assert_forbidden(&call(&app, Method::POST, "/realms/acme/users", vera, Some(json!({"username": "x"}))).await);
+    assert_forbidden(&call(&app, Method::GET, "/realms/other/users", vera, None).await);
+    // Refreshed, the token carries the roles as they are now.
+    let master = master_token(&app).await;
+    let vera_id = user_id(&app, "acme", &master, "vera").await;
+    grant_management_role(&app, &master, &vera_id, "view-clients").await;
+    let refreshed = app.refresh("acme", web, tokens.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    let (_, claims) = jwt_parts(refreshed.str("access_token"));
+    assert_eq!(claims["resource_access"]["realm-management"]["roles"], json!(["view-clients", "view-users"]));
+    assert_eq!(call(&app, Method::GET, "/realms/acme/clients", refreshed.str("access_token"), None).await.status, 200);
+    // A user without such roles carries none.
+    let alice = app.password_grant("acme", web, ("alice", "alice-pw"), "openid").await;
+    let (_, claims) = jwt_parts(alice.str("access_token"));
+    assert!(claims.get("resource_access").is_none(), "{claims}");
 }
 
 async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
