@@ -393,7 +393,8 @@ async fn holders(
     let realm = find_realm(&state, &realm_name).await?;
     let role = find_role(&state, &realm, &RoleKey::Name(name)).await?;
     let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
-    Ok(rep::ok_json(page.apply(rows.iter().map(user_rep).collect())))
+    let manage = admin.may(&realm_name, Need::ManageUsers);
+    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, manage)).collect())))
 }
 
 // ---- the realm-management client's roles -----------------------------------------------

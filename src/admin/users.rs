@@ -43,7 +43,9 @@ const MODELLED: [&str; 13] = [
     "notBefore",
 ];
 
-pub fn to_rep(row: &users::UserRow) -> Value {
+/// A user as Keycloak shows one; `access` says whether the caller may
+/// `manage` users of the realm (admin UIs read it to offer changes).
+pub fn to_rep(row: &users::UserRow, manage: bool) -> Value {
     let mut out = rep::stored_object(&row.attributes);
     let fields = json!({
         "id": row.id,
@@ -55,7 +57,7 @@ pub fn to_rep(row: &users::UserRow) -> Value {
         "notBefore": 0,
         "requiredActions": if row.password_temporary { vec![UPDATE_PASSWORD] } else { Vec::new() },
         "disableableCredentialTypes": [],
-        "access": { "manageGroupMembership": true, "view": true, "mapRoles": true, "impersonate": false, "manage": true },
+        "access": { "manageGroupMembership": manage, "view": true, "mapRoles": manage, "impersonate": false, "manage": manage },
     });
     if let Value::Object(fields) = fields {
         out.extend(fields);
@@ -180,7 +182,8 @@ async fn list(
         .db
         .run(move |conn| users::search(conn, &realm.id, &filter, page.first as i64, page.max.map(|m| m as i64)))
         .await?;
-    Ok(rep::ok_json(rows.iter().map(to_rep).collect::<Vec<_>>()))
+    let manage = admin.may(&path, Need::ManageUsers);
+    Ok(rep::ok_json(rows.iter().map(|row| to_rep(row, manage)).collect::<Vec<_>>()))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/count", operation_id = "count_users", tag = "users",
@@ -214,7 +217,8 @@ async fn get(
     let (realm_name, id) = path.into_inner();
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(&state, &realm_name).await?;
-    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?)))
+    let manage = admin.may(&realm_name, Need::ManageUsers);
+    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?, manage)))
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/users", operation_id = "create_user", tag = "users",
@@ -353,7 +357,7 @@ pub(crate) async fn update_user(
 
 /// A user with `changes` merged into its representation.
 fn merged(row: &UserRow, changes: Map<String, Value>) -> Result<UserRow, AdminError> {
-    let Value::Object(current) = to_rep(row) else { unreachable!("a user representation is an object") };
+    let Value::Object(current) = to_rep(row, true) else { unreachable!("a user representation is an object") };
     let mut updated = row.clone();
     apply(&mut updated, &rep::merge(current, changes))?;
     Ok(updated)

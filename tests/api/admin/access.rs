@@ -129,7 +129,14 @@ async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
     assert_eq!(usernames(&listed.json), ["alice", "rita", "vera"]);
     assert_eq!(get(&app, "/realms/acme/users/count", &vera).await.json, json!(3));
     let alice = user_id(&app, "acme", &vera, "alice").await;
-    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &vera).await.json["firstName"], "Alice");
+    let shown = get(&app, &format!("/realms/acme/users/{alice}"), &vera).await.json;
+    assert_eq!(shown["firstName"], "Alice");
+    // `access` tells an admin UI what this caller may do with the user.
+    assert_eq!(shown["access"]["view"], true);
+    assert_eq!(shown["access"]["manage"], false, "{shown}");
+    assert_eq!(listed.json[0]["access"]["manage"], false);
+    let rita = admin_cli_token(&app, "acme", ("rita", "rita-pw")).await;
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &rita).await.json["access"]["manage"], true);
 
     let user = format!("/realms/acme/users/{alice}");
     for (method, path) in [
