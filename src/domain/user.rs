@@ -65,6 +65,10 @@ pub struct User {
     pub password_temporary: bool,
     /// The `realm-management` roles held (SPEC §6), carried in access tokens.
     pub admin_roles: Vec<String>,
+    /// The stored representation fields (JSON text), whose `attributes`
+    /// hold Keycloak's user attributes (`phoneNumber`, `street`, …); read
+    /// only when a token asks for the `phone` or `address` scope.
+    pub representation: String,
 }
 
 impl User {

@@ -134,7 +134,49 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
         claims.insert("email".into(), email.clone().into());
         claims.insert("email_verified".into(), user.email_verified.into());
     }
+    if scope.contains("phone") || scope.contains("address") {
+        attribute_claims(user, scope, &mut claims);
+    }
     claims
+}
+
+/// The `phone` and `address` claims (Core §5.1, §5.4) from the user's
+/// attributes, named as Keycloak's built-in mappers read them.
+fn attribute_claims(user: &User, scope: &ScopeSet, claims: &mut Map<String, Value>) {
+    let stored: Map<String, Value> = serde_json::from_str(&user.representation).unwrap_or_default();
+    let Some(Value::Object(attributes)) = stored.get("attributes") else { return };
+    // Keycloak keeps each attribute as a list of values; the first is the claim.
+    let first = |name: &str| {
+        match attributes.get(name)? {
+            Value::Array(values) => values.first()?.as_str().map(str::to_owned),
+            Value::String(value) => Some(value.clone()),
+            _ => None,
+        }
+        .filter(|v| !v.is_empty())
+    };
+    if scope.contains("phone")
+        && let Some(number) = first("phoneNumber")
+    {
+        claims.insert("phone_number".into(), number.into());
+        let verified = first("phoneNumberVerified").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        claims.insert("phone_number_verified".into(), verified.into());
+    }
+    if scope.contains("address") {
+        let address: Map<String, Value> = [
+            ("formatted", "formatted"),
+            ("street_address", "street"),
+            ("locality", "locality"),
+            ("region", "region"),
+            ("postal_code", "postal_code"),
+            ("country", "country"),
+        ]
+        .into_iter()
+        .filter_map(|(claim, attribute)| first(attribute).map(|v| (claim.to_owned(), Value::from(v))))
+        .collect();
+        if !address.is_empty() {
+            claims.insert("address".into(), Value::Object(address));
+        }
+    }
 }
 
 /// What goes into an ID token besides the user and scope.

@@ -47,6 +47,7 @@ impl UserRow {
             password_temporary: self.password_temporary,
             // Written only as a JSON list of names; anything else holds none.
             admin_roles: serde_json::from_str(&self.admin_roles).unwrap_or_default(),
+            representation: self.attributes.clone(),
         }
     }
 }

@@ -20,6 +20,7 @@ both_backends!(
     role_mappings_show_in_the_next_access_token,
     changes_made_at_once_add_up,
     a_disabled_realm_issues_nothing,
+    phone_and_address_claims_come_from_user_attributes,
 );
 
 async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
@@ -435,4 +436,42 @@ async fn a_disabled_realm_issues_nothing(app: TestApp) {
     // master, through which every administrator signs in, cannot be disabled.
     let answer = call(&app, Method::PUT, "/realms/master", &master, Some(json!({"enabled": false}))).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
+}
+
+/// The `phone` and `address` scopes bring the claims Keycloak's mappers
+/// make of a user's attributes, and only those scopes do.
+async fn phone_and_address_claims_come_from_user_attributes(app: TestApp) {
+    let master = master_token(&app).await;
+    let client = json!({"clientId": "contacts", "secret": "contacts-secret", "directAccessGrantsEnabled": true,
+                        "defaultClientScopes": ["profile", "phone", "address"]});
+    create(&app, "/realms/acme/clients", &master, client).await;
+    let user = json!({
+        "username": "carol", "enabled": true, "credentials": [{"value": "carol-pw"}],
+        "attributes": {"phoneNumber": ["+49 30 1234567"], "phoneNumberVerified": ["true"],
+                       "street": ["Unter den Linden 1"], "locality": ["Berlin"], "postal_code": ["10117"],
+                       "country": ["DE"], "shoeSize": ["42"]},
+    });
+    create(&app, "/realms/acme/users", &master, user).await;
+    let client = ("contacts", "contacts-secret");
+    let tokens = app.password_grant("acme", client, ("carol", "carol-pw"), "openid phone address").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let info = app.userinfo("acme", tokens.str("access_token")).await.json;
+    assert_eq!(info["phone_number"], "+49 30 1234567", "{info}");
+    assert_eq!(info["phone_number_verified"], true);
+    assert_eq!(
+        info["address"],
+        json!({"street_address": "Unter den Linden 1", "locality": "Berlin", "postal_code": "10117", "country": "DE"})
+    );
+    assert!(info.get("shoeSize").is_none(), "{info}");
+    let (_, id_claims) = jwt_parts(tokens.str("id_token"));
+    assert_eq!(id_claims["sub"], info["sub"]);
+
+    // Without the scopes, none of it.
+    let plain = app.password_grant("acme", client, ("carol", "carol-pw"), "openid profile").await;
+    let info = app.userinfo("acme", plain.str("access_token")).await.json;
+    assert!(info.get("phone_number").is_none() && info.get("address").is_none(), "{info}");
+    // A user without the attributes gets no empty claims.
+    let alice = app.password_grant("acme", client, ("alice", "alice-pw"), "openid phone address").await;
+    let info = app.userinfo("acme", alice.str("access_token")).await.json;
+    assert!(info.get("phone_number").is_none() && info.get("address").is_none(), "{info}");
 }
