@@ -24,7 +24,12 @@ impl Form {
     }
 
     pub async fn read(payload: web::Payload) -> Result<Self, ConsoleError> {
-        let bytes = read_body(payload, MAX_BODY_BYTES)
+        Self::read_up_to(payload, MAX_BODY_BYTES).await
+    }
+
+    /// A form that may carry a larger text (a realm export) than others.
+    pub async fn read_up_to(payload: web::Payload, limit: usize) -> Result<Self, ConsoleError> {
+        let bytes = read_body(payload, limit)
             .await
             .map_err(|_| ConsoleError::BadRequest("The form is too large or could not be read.".into()))?;
         Self::parse(&bytes)

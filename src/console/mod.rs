@@ -86,6 +86,7 @@ pub fn when(ts: i64) -> String {
 pub fn notice(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "created" => "Created.",
+        "imported" => "Imported.",
         "saved" => "Saved.",
         "deleted" => "Deleted.",
         "rotated" => "A new signing key is active; the old one stays published until its tokens expire.",

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::clients::urlencode;
 use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, send, status_of};
-use super::session::{signed_in, submitted};
+use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
 use crate::admin::realms::{
@@ -51,13 +51,19 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     home_page(&state, &ctx, &Form::query(&req), Form::default(), Problems::none()).await
 }
 
-/// `POST /admin/console/`: create a realm.
+/// The largest realm export the console takes (as the admin API).
+const MAX_EXPORT_BYTES: usize = 1024 * 1024;
+
+/// `POST /admin/console/`: create a realm, or import a Keycloak export.
 pub async fn home_action(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (ctx, form) = submitted(&req, &state, payload).await?;
+    let (ctx, form) = submitted_up_to(&req, &state, payload, MAX_EXPORT_BYTES).await?;
+    if form.get("action") == "import" {
+        return import_action(&state, &ctx, form).await;
+    }
     let mut rep = Map::new();
     rep.insert("realm".into(), form.text("name").into());
     if !form.text("display_name").is_empty() {
@@ -71,6 +77,28 @@ pub async fn home_action(
         Err(e) => {
             let problems = Problems::from_refusal(e, &[("Conflict", "name")], "name")?;
             home_page(&state, &ctx, &Form::default(), form, problems).await
+        }
+    }
+}
+
+/// A realm export pasted into the import form, imported as `POST /admin/realms` would.
+async fn import_action(state: &AppState, ctx: &Ctx, form: Form) -> Result<HttpResponse, ConsoleError> {
+    let refused = |message: &str| Problems::one("export", message.to_owned());
+    let rep = match serde_json::from_str::<Value>(form.text("export")) {
+        Ok(Value::Object(rep)) => rep,
+        _ => {
+            let problems = refused("Paste a realm export: a JSON object such as Keycloak's realm-export.json.");
+            return home_page(state, ctx, &Form::default(), form, problems).await;
+        }
+    };
+    match create_realm_from(state, &ctx.admin, rep).await {
+        Ok(name) => {
+            audit(state, ctx, &name, Method::POST, "").await;
+            Ok(see_other(&format!("{}?done=imported", realm_url(&ctx.base, &name, ""))))
+        }
+        Err(e) => {
+            let problems = Problems::from_refusal(e, &[], "export")?;
+            home_page(state, ctx, &Form::default(), form, problems).await
         }
     }
 }

@@ -127,8 +127,18 @@ pub async fn submitted(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<(Ctx, Form), ConsoleError> {
+    submitted_up_to(req, state, payload, crate::oidc::params::MAX_BODY_BYTES).await
+}
+
+/// `submitted`, for a form whose body may be up to `limit` bytes.
+pub async fn submitted_up_to(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<(Ctx, Form), ConsoleError> {
     let ctx = signed_in(req, state).await?;
-    let form = Form::read(payload).await?;
+    let form = Form::read_up_to(payload, limit).await?;
     let expected = cookies::read(req, CSRF_COOKIE).ok_or(ConsoleError::Expired)?;
     if !constant_time_eq(expected.as_bytes(), form.get("csrf").as_bytes()) {
         return Err(ConsoleError::Expired);

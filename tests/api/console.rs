@@ -331,6 +331,42 @@ async fn the_console_changes_the_realms_event_settings() {
 }
 
 #[tokio::test]
+async fn the_console_imports_a_keycloak_realm_export() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let console = sign_in(&app).await;
+    let home = console.get("").await;
+    assert!(home.attr("#export", "name").is_some(), "the import form is on the realms page");
+
+    let not_json = console.post("", &[("action", "import"), ("export", "realm = \"toml\"")]).await;
+    assert_eq!(not_json.status, 400);
+    assert!(!not_json.select("#export-error").is_empty(), "{}", not_json.html);
+
+    let refused = json!({"realm": "crm", "groups": [{"name": "sales"}]}).to_string();
+    let page = console.post("", &[("action", "import"), ("export", &refused)]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.select("#export-error")[0].contains("groups"), "{:?}", page.select("#export-error"));
+    assert!(page.html.contains("sales"), "what was pasted is kept");
+    let master = master_token(&app).await;
+    assert_eq!(app.admin(Method::GET, "/realms/crm", Some(&master), None).await.status, 404);
+
+    let export = json!({
+        "realm": "crm",
+        "clients": [{"clientId": "account"}, {"clientId": "crm-web", "secret": "crm-secret",
+                     "directAccessGrantsEnabled": true, "redirectUris": ["http://127.0.0.1:9/crm"]}],
+        "users": [{"username": "dora", "enabled": true, "credentials": [{"type": "password", "value": "dora-pw"}]}],
+    })
+    .to_string();
+    let imported = console.post("", &[("action", "import"), ("export", &export)]).await;
+    assert_eq!(imported.status, 200, "{}", imported.html);
+    assert!(imported.url.ends_with("/admin/console/realms/crm/?done=imported"), "{}", imported.url);
+    assert_eq!(imported.select("#notice"), vec!["Imported.".to_owned()]);
+    let tokens = app.password_grant("crm", ("crm-web", "crm-secret"), ("dora", "dora-pw"), "openid").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let log = rest(&app, "/realms/crm/admin-events").await;
+    assert!(log.as_array().unwrap().iter().any(|e| e["operationType"] == "CREATE"), "{log}");
+}
+
+#[tokio::test]
 async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
     let console = sign_in(&app).await;
