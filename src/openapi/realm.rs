@@ -107,7 +107,8 @@ pub struct AuthDetailsRepresentation {
 
 /// The event settings (`RealmEventsConfigRepresentation`), kept with the
 /// realm (its representation has the same fields): `eventsEnabled` and
-/// `enabledEventTypes` (empty: every type) decide which user events are
+/// `enabledEventTypes` (empty: Keycloak's default types, every one but
+/// `REFRESH_TOKEN` and `REFRESH_TOKEN_ERROR`) decide which user events are
 /// stored, `adminEventsEnabled` whether admin changes are (turning it on or
 /// off is recorded either way), `eventsExpiration` how many seconds user
 /// events are kept when shorter than the server's `--events-retention` (0:

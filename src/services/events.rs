@@ -45,7 +45,8 @@ pub struct Event {
 pub struct EventsPolicy {
     /// `eventsEnabled`: user events are stored.
     pub enabled: bool,
-    /// `enabledEventTypes`: only these are stored; empty means every type.
+    /// `enabledEventTypes`: only these are stored; empty means every type
+    /// Keycloak stores by default (all but `NOT_SAVED_BY_DEFAULT`).
     pub types: Vec<String>,
     /// `adminEventsEnabled`: changes through the admin API are stored.
     pub admin_enabled: bool,
@@ -77,9 +78,19 @@ impl EventsPolicy {
     }
 
     pub fn records(&self, event_type: &str) -> bool {
-        self.enabled && (self.types.is_empty() || self.types.iter().any(|t| t == event_type))
+        self.enabled
+            && if self.types.is_empty() {
+                !NOT_SAVED_BY_DEFAULT.contains(&event_type)
+            } else {
+                self.types.iter().any(|t| t == event_type)
+            }
     }
 }
+
+/// The types realmgate records that Keycloak does not store unless a realm
+/// lists them in `enabledEventTypes` (its `saveByDefault = false`): one per
+/// refresh is noise, and its cost is the SQLite writer's on every refresh.
+pub const NOT_SAVED_BY_DEFAULT: [&str; 2] = ["REFRESH_TOKEN", "REFRESH_TOKEN_ERROR"];
 
 /// The realm representation's event fields (Keycloak's names).
 pub const EVENTS_ENABLED: &str = "eventsEnabled";

@@ -51,22 +51,31 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     assert_eq!(defaults["enabledEventTypes"], json!([]));
     assert!(defaults["eventsExpiration"].as_i64().is_some_and(|s| s > 0), "{defaults}");
 
-    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    let tokens = app.password_grant("acme", WEB, ALICE, "openid").await;
+    assert_eq!(tokens.status, 200);
+    // Refreshes are not stored by default, as in Keycloak.
+    let refreshed = app.refresh("acme", WEB, tokens.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200);
     mark(&app, "marker-1").await;
     assert_eq!(events_of(&app, &master, "LOGIN", "marker-1").await.len(), 1);
+    assert_eq!(events_of(&app, &master, "REFRESH_TOKEN", "marker-1").await.len(), 0);
 
-    // Only some types: a LOGIN is no longer stored, its error still is.
-    let only_errors = json!({"enabledEventTypes": ["LOGIN_ERROR"], "eventsExpiration": 3600});
+    // Only some types: a LOGIN is no longer stored, its error still is, and
+    // a refresh, once listed, is.
+    let only_errors = json!({"enabledEventTypes": ["LOGIN_ERROR", "REFRESH_TOKEN"], "eventsExpiration": 3600});
     change(&app, Method::PUT, CONFIG, &master, Some(&only_errors.to_string())).await;
     let config = get(&app, CONFIG, &master).await.json;
-    assert_eq!(config["enabledEventTypes"], json!(["LOGIN_ERROR"]));
+    assert_eq!(config["enabledEventTypes"], json!(["LOGIN_ERROR", "REFRESH_TOKEN"]));
     assert_eq!(config["eventsExpiration"], 3600);
     assert_eq!(config["eventsEnabled"], true, "fields left out keep their values");
     let realm = get(&app, "/realms/acme", &master).await.json;
-    assert_eq!(realm["enabledEventTypes"], json!(["LOGIN_ERROR"]), "the realm representation shows the same");
-    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    assert_eq!(realm["enabledEventTypes"], json!(["LOGIN_ERROR", "REFRESH_TOKEN"]), "the realm representation too");
+    let tokens = app.password_grant("acme", WEB, ALICE, "openid").await;
+    assert_eq!(tokens.status, 200);
+    assert_eq!(app.refresh("acme", WEB, tokens.str("refresh_token")).await.status, 200);
     mark(&app, "marker-2").await;
     assert_eq!(events_of(&app, &master, "LOGIN", "marker-2").await.len(), 1, "no new LOGIN stored");
+    assert_eq!(events_of(&app, &master, "REFRESH_TOKEN", "marker-2").await.len(), 1);
 
     // Bad settings are refused and change nothing.
     for bad in [
