@@ -183,9 +183,9 @@ fn to_row(
         value => {
             let mut names = string_list(value, "defaultClientScopes")?;
             // Keycloak's own scopes (`web-origins`, `acr`, `roles`, …), which
-            // Keycloak-shaped tools list: realmgate has none of them, and
-            // Keycloak too ignores a scope it cannot find.
-            names.retain(|n| !super::realm_import::is_keycloak_scope(n));
+            // Keycloak-shaped tools list: left out unless the realm made one
+            // of that name, as Keycloak ignores a scope it cannot find.
+            names.retain(|n| scope_admin::known(known_scopes, n) || !super::realm_import::is_keycloak_scope(n));
             // Keycloak's OIDC clients may always ask for `openid`; it is no scope they list.
             if !names.iter().any(|n| n == "openid") {
                 names.insert(0, "openid".to_owned());

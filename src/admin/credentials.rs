@@ -33,9 +33,14 @@ impl NewPassword {
 
 /// The longest clear password accepted.
 const MAX_PASSWORD_LEN: usize = 1024;
-/// Imported hashes asking for more argon2 memory (KiB) or passes are refused.
-const MAX_IMPORTED_MEMORY_KIB: u64 = 256 * 1024;
-const MAX_IMPORTED_ITERATIONS: u64 = 64;
+/// Imported hashes costing more than this are refused: each sign-in with
+/// one holds a hashing thread (shared by every realm) for that long.
+/// Keycloak's default is 7 MiB × 5 passes; realmgate's own 19 MiB × 2.
+const MAX_IMPORTED_MEMORY_KIB: u64 = 64 * 1024;
+const MAX_IMPORTED_ITERATIONS: u64 = 10;
+/// Memory × passes, in KiB: at most about four of realmgate's own hashes.
+const MAX_IMPORTED_COST: u64 = 160 * 1024;
+const MAX_IMPORTED_PARALLELISM: u64 = 4;
 
 /// The password a credential carries, and whether it is `temporary` (the
 /// user must choose a new one at the next sign-in).
@@ -120,16 +125,23 @@ fn imported_hash(secret_data: &Value, credential_data: &Value) -> Result<String,
         .filter(|t| (1..=MAX_IMPORTED_ITERATIONS).contains(t))
         .ok_or_else(|| bad("hashIterations"))?;
     let parallelism = number("parallelism").unwrap_or(1);
-    if !(1..=16).contains(&parallelism) {
+    if !(1..=MAX_IMPORTED_PARALLELISM).contains(&parallelism) {
         return Err(bad("parallelism"));
+    }
+    if memory * iterations > MAX_IMPORTED_COST {
+        return Err(AdminError::bad_request(format!(
+            "The argon2 credential costs more than realmgate verifies ({memory} KiB × {iterations} passes)"
+        )));
     }
     let phc = format!(
         "${variant}$v={version}$m={memory},t={iterations},p={parallelism}${}${}",
         STANDARD_NO_PAD.encode(&salt),
         STANDARD_NO_PAD.encode(&hash)
     );
-    // What the verifier could not read is refused here, not at the user's sign-in.
-    argon2::PasswordHash::new(&phc).map_err(|_| bad("hash"))?;
+    // What the verifier could not use is refused here, not at the user's sign-in.
+    let parsed = argon2::PasswordHash::new(&phc).map_err(|_| bad("hash"))?;
+    argon2::Params::try_from(&parsed).map_err(|_| bad("parameters"))?;
+    argon2::Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| bad("type"))?;
     Ok(phc)
 }
 
@@ -176,7 +188,9 @@ mod tests {
                 .to_string()
                 .into();
         assert!(password_of(&pbkdf2).is_err());
-        for (field, value) in [("memory", "1048576"), ("type", "z"), ("version", "2.0")] {
+        for (field, value) in
+            [("memory", "1048576"), ("memory", "65536"), ("type", "z"), ("version", "2.0"), ("parallelism", "16")]
+        {
             let mut credential = keycloak_credential("x");
             let mut data: Value = serde_json::from_str(credential["credentialData"].as_str().unwrap()).unwrap();
             data["additionalParameters"][field] = json!([value]);

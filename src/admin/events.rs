@@ -87,20 +87,27 @@ pub async fn audit(
 }
 
 /// Records a change the console made, as the REST call `method` on
-/// `/admin/realms/{realm}/{rest}` would have been recorded.
+/// `/admin/realms/{realm}/{rest}` would have been recorded: while the realm
+/// records admin changes, or did before this one (`recorded_before`, for a
+/// change of that very setting).
 pub(crate) async fn record_console_change(
     state: &AppState,
     admin: &Admin,
     realm: &str,
-    method: Method,
-    rest: &str,
+    change: (Method, &str),
     ip: Option<String>,
+    recorded_before: bool,
 ) {
     let Ok(found) = find_realm(state, realm).await else { return };
-    if !admin_events_enabled(&found) {
+    if !recorded_before && !admin_events_enabled(&found) {
         return;
     }
-    record_console_change_in(state, admin, found.id, method, rest, ip).await;
+    record_console_change_in(state, admin, found.id, change.0, change.1, ip).await;
+}
+
+/// Whether the realm records admin changes now.
+pub(crate) fn records_admin_events(realm: &RealmRow) -> bool {
+    admin_events_enabled(realm)
 }
 
 /// Like `record_console_change`, for a realm known by id (one just deleted).

@@ -136,6 +136,9 @@ pub fn take_contents(map: &mut Map<String, Value>, realm: &str) -> Result<Option
         return Err(AdminError::bad_request("`components`: user federation is not supported"));
     }
     let roles = taken.remove("roles").unwrap_or(Value::Null);
+    if !matches!(roles, Value::Null | Value::Object(_)) {
+        return Err(AdminError::bad_request("`roles` must be an object with `realm` and `client`"));
+    }
     if let Some(Value::Object(by_client)) = roles.get("client") {
         for (client, list) in by_client {
             if !KEYCLOAK_CLIENTS.contains(&client.as_str()) && !is_empty(list) {
@@ -186,6 +189,11 @@ fn check_user(user: &mut Map<String, Value>, own_default_roles: &str) -> Result<
     }
     if let Some(Value::Array(roles)) = user.get_mut("realmRoles") {
         roles.retain(|r| r.as_str().is_some_and(|n| !KEYCLOAK_ROLES.contains(&n) && n != own_default_roles));
+        if user.contains_key("serviceAccountClientId") && user.get("realmRoles").is_some_and(|r| !is_empty(r)) {
+            return Err(AdminError::bad_request(format!(
+                "{what}: a service account holds realm-management roles only, not realm roles"
+            )));
+        }
     }
     if let Some(Value::Object(by_client)) = user.get("clientRoles") {
         for (client, list) in by_client {
@@ -224,10 +232,21 @@ pub async fn import(
 ) -> Result<(), AdminError> {
     let result = import_contents(state, admin, realm, contents, defaults).await;
     if result.is_err() {
-        let created = find_realm(state, realm).await?;
-        change_cached(state, realm, None, move |conn| realms::delete(conn, &created.id)).await?;
+        remove_realm(state, realm).await;
     }
     result
+}
+
+/// Deletes a realm whose import failed; the import's error is the one to report.
+pub async fn remove_realm(state: &AppState, realm: &str) {
+    let removed = match find_realm(state, realm).await {
+        Ok(created) => change_cached(state, realm, None, move |conn| realms::delete(conn, &created.id)).await.map(drop),
+        Err(AdminError::NotFound(_)) => Ok(()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = removed {
+        tracing::error!(realm, %error, "a realm whose import failed could not be deleted again");
+    }
 }
 
 async fn import_contents(
@@ -300,7 +319,30 @@ async fn set_default_lists(
     update_realm_from(state, admin, realm, defaults).await
 }
 
-/// Leaves out of the list `field` the names that are no scope of the realm.
+/// For a change to a realm: its default-scope lists must name its scopes;
+/// Keycloak's own names (which Keycloak-shaped tools send) are left out.
+pub fn check_default_lists(map: &mut Map<String, Value>, known: &[ScopeEntry]) -> Result<(), AdminError> {
+    for field in [DEFAULT_DEFAULTS, DEFAULT_OPTIONALS] {
+        match map.get_mut(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(names)) => {
+                if names.iter().any(|n| !n.is_string()) {
+                    return Err(AdminError::bad_request(format!("`{field}` must list scope names")));
+                }
+                let is_known = |n: &Value| n.as_str().is_some_and(|n| scope_admin::known(known, n));
+                names.retain(|n| is_known(n) || n.as_str().is_some_and(|n| !is_keycloak_scope(n)));
+                if let Some(unknown) = names.iter().find(|n| !is_known(n)) {
+                    return Err(AdminError::bad_request(format!("`{field}`: {unknown} is not a scope of this realm")));
+                }
+            }
+            Some(_) => return Err(AdminError::bad_request(format!("`{field}` must be a list"))),
+        }
+    }
+    Ok(())
+}
+
+/// Leaves out of the list `field` the names that are no scope of the realm
+/// (an export's lists name Keycloak's scopes and SAML ones).
 pub fn keep_known(map: &mut Map<String, Value>, field: &str, known: &[ScopeEntry]) {
     if let Some(Value::Array(names)) = map.get_mut(field) {
         names.retain(|n| n.as_str().is_some_and(|n| scope_admin::known(known, n)));
@@ -375,6 +417,8 @@ mod tests {
             json!({"users": [{"username": "u", "clientRoles": {"shop-web": ["admin"]}}]}),
             json!({"users": [{"username": "u", "clientRoles": {"realm-management": ["manage-events"]}}]}),
             json!({"users": [{"username": "u", "credentials": [{"type": "otp", "value": "x"}]}]}),
+            json!({"users": [{"username": "service-account-s", "serviceAccountClientId": "s", "realmRoles": ["buyer"]}]}),
+            json!({"roles": "buyer"}),
         ] {
             let mut map = refused.as_object().cloned().unwrap();
             assert!(take_contents(&mut map, "shop").is_err(), "{refused}");

@@ -1,5 +1,8 @@
 //! Realms (`/admin/realms[/{realm}]`), their keys, and `/admin/serverinfo`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -248,14 +251,26 @@ pub(crate) async fn create_realm_from(
     let opaque = opaque_of(&map);
     // The realm and its contents are created by a task of their own, so a
     // caller hanging up cannot stop it between two steps and leave half a realm.
-    let (state, admin) = (state.clone(), admin.clone());
+    let (task_state, admin, realm) = (state.clone(), admin.clone(), name.to_string());
+    let created = Arc::new(AtomicBool::new(false));
+    let created_here = Arc::clone(&created);
     let task = tokio::spawn(async move {
         let contents = contents.unwrap_or_default();
-        let created_name = create_settings(&state, name, settings, enabled, opaque).await?;
-        realm_import::import(&state, &admin, &created_name, contents, defaults).await?;
+        let created_name = create_settings(&task_state, name, settings, enabled, opaque).await?;
+        created_here.store(true, Ordering::SeqCst);
+        realm_import::import(&task_state, &admin, &created_name, contents, defaults).await?;
         Ok(created_name)
     });
-    task.await.map_err(|e| AdminError::Internal(Box::new(e)))?
+    match task.await {
+        Ok(outcome) => outcome,
+        Err(panicked) => {
+            // The realm this task created (and only that) goes again.
+            if created.load(Ordering::SeqCst) {
+                realm_import::remove_realm(state, &realm).await;
+            }
+            Err(AdminError::Internal(Box::new(panicked)))
+        }
+    }
 }
 
 /// Creates the realm itself (its settings and keys); returns its name.
@@ -318,9 +333,7 @@ pub(crate) async fn update_realm_from(
     check_contents(&changes)?;
     if changes.contains_key(DEFAULT_DEFAULTS) || changes.contains_key(DEFAULT_OPTIONALS) {
         let known = scope_admin::catalog(state, &existing.id).await?;
-        for field in [DEFAULT_DEFAULTS, DEFAULT_OPTIONALS] {
-            realm_import::keep_known(&mut changes, field, &known);
-        }
+        realm_import::check_default_lists(&mut changes, &known)?;
     }
     // Checked here first (a bad body is 400 before any write), then merged
     // again into the realm as stored, after the lock every configuration

@@ -100,7 +100,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
 
 /// Records a console change in the audit log as the REST call it mirrors.
 pub async fn audit(state: &AppState, ctx: &Ctx, realm: &str, method: Method, rest: &str) {
-    crate::admin::events::record_console_change(state, &ctx.admin, realm, method, rest, ctx.ip.clone()).await;
+    crate::admin::events::record_console_change(state, &ctx.admin, realm, (method, rest), ctx.ip.clone(), false).await;
 }
 
 /// Why a console request cannot be answered with its page.

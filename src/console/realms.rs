@@ -11,6 +11,7 @@ use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm,
 use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
+use crate::admin::events::{record_console_change, records_admin_events};
 use crate::admin::realms::{
     ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
     update_realm_from,
@@ -277,14 +278,18 @@ pub async fn settings_action(
     match form.get("action") {
         "save" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
-            let current = to_rep(&find_realm(&state, realm).await?);
+            let stored = find_realm(&state, realm).await?;
+            // Switching admin changes off is itself recorded.
+            let recorded_before = records_admin_events(&stored);
+            let current = to_rep(&stored);
             let changes = match settings_changes(&form, &current) {
                 Ok(changes) => changes,
                 Err(problems) => return settings_page(&state, &ctx, realm, Some(form), problems, None).await,
             };
             match update_realm_from(&state, &ctx.admin, realm, changes).await {
                 Ok(()) => {
-                    audit(&state, &ctx, realm, Method::PUT, "").await;
+                    let (ip, change) = (ctx.ip.clone(), (Method::PUT, ""));
+                    record_console_change(&state, &ctx.admin, realm, change, ip, recorded_before).await;
                     Ok(see_other(&format!("{here}?done=saved")))
                 }
                 Err(e) => {

@@ -83,10 +83,12 @@ pub fn access_token(
         Subject::User { user, role_ids, auth_time } => {
             let roles = entry.role_names_of(role_ids);
             let access = (!roles.is_empty()).then(|| serde_json::json!({ "roles": roles }));
-            // As Keycloak carries them; the admin API reads a user's from the database.
+            // As Keycloak carries them, but only to the realm's own
+            // applications: a third-party one (asking consent) never gets a
+            // token the admin API would take as the user's.
             let management = &user.admin_roles;
-            let resource =
-                (!management.is_empty()).then(|| serde_json::json!({ "realm-management": { "roles": management } }));
+            let resource = (!management.is_empty() && !client.consent_required)
+                .then(|| serde_json::json!({ "realm-management": { "roles": management } }));
             (user.id.clone(), Some(*auth_time), Some(user.username.clone()), resource, access)
         }
         Subject::Client => {

@@ -100,10 +100,18 @@ fn verify_with_memory(hash: &str, password: &str, blocks: &mut Vec<Block>) -> bo
         blocks.resize(needed, Block::default());
     }
     let mut out = vec![0u8; expected.as_bytes().len()];
-    Argon2::new(algorithm, version, params)
+    let matched = Argon2::new(algorithm, version, params)
         .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, &mut blocks[..needed])
         .is_ok()
-        && crate::crypto::constant_time_eq(&out, expected.as_bytes())
+        && crate::crypto::constant_time_eq(&out, expected.as_bytes());
+    // A hash asking for more memory than realmgate's own (an imported one)
+    // does not leave the thread holding that much for good.
+    let own = MEMORY_KIB as usize;
+    if blocks.len() > own {
+        blocks.truncate(own);
+        blocks.shrink_to_fit();
+    }
+    matched
 }
 
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;

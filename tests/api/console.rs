@@ -317,6 +317,15 @@ async fn the_console_changes_the_realms_event_settings() {
     assert!(saved.attr("#admin_events_enabled", "checked").is_none(), "the page shows what is stored");
     assert_eq!(saved.attr("#event_types", "value").as_deref(), Some("LOGIN LOGIN_ERROR"));
     assert_eq!(saved.attr("#events_expiration", "value").as_deref(), Some("2h"));
+    let realm_updates = |log: serde_json::Value| {
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["operationType"] == "UPDATE" && e["resourceType"] == "REALM")
+            .count()
+    };
+    let log = rest(&app, "/realms/shop/admin-events").await;
+    assert_eq!(realm_updates(log), 1, "switching admin changes off is itself recorded");
 
     // Emptied again: every type, the server's retention.
     let mut fields = settings_fields(&saved);
@@ -327,6 +336,8 @@ async fn the_console_changes_the_realms_event_settings() {
     let config = rest(&app, "/realms/shop/events/config").await;
     assert_eq!(config["enabledEventTypes"], json!([]));
     assert_eq!(config["eventsExpiration"], 0, "no retention of the realm's own, as Keycloak says never");
+    let log = rest(&app, "/realms/shop/admin-events").await;
+    assert_eq!(realm_updates(log), 1, "a change while off is not");
     assert_eq!(console.get("realms/shop/").await.attr("#events_expiration", "value").as_deref(), Some(""));
 }
 

@@ -141,13 +141,13 @@ pub fn list_admin_events(
         .load(conn)?)
 }
 
-/// Deletes events of both kinds older than `before_ms`.
 /// Deletes one realm's user events older than `before_ms` (its own, shorter retention).
 pub fn prune_realm(conn: &mut DbConnection, realm_id: &str, before_ms: i64) -> Result<usize, StorageError> {
     Ok(diesel::delete(events::table.filter(events::realm_id.eq(realm_id)).filter(events::time.lt(before_ms)))
         .execute(conn)?)
 }
 
+/// Deletes events of both kinds older than `before_ms`.
 pub fn prune(conn: &mut DbConnection, before_ms: i64) -> Result<usize, StorageError> {
     let users = diesel::delete(events::table.filter(events::time.lt(before_ms))).execute(conn)?;
     let admins = diesel::delete(admin_events::table.filter(admin_events::time.lt(before_ms))).execute(conn)?;

@@ -182,6 +182,16 @@ async fn a_users_token_from_another_client_carries_their_management_roles(app: T
     let alice = app.password_grant("acme", web, ("alice", "alice-pw"), "openid").await;
     let (_, claims) = jwt_parts(alice.str("access_token"));
     assert!(claims.get("resource_access").is_none(), "{claims}");
+    // Nor does a third-party application's token (one that asks consent):
+    // it is no admin credential.
+    let third = json!({"clientId": "third-party", "secret": "tp-secret", "consentRequired": true,
+                       "directAccessGrantsEnabled": true});
+    create(&app, "/realms/acme/clients", &master, third).await;
+    let theirs = app.password_grant("acme", ("third-party", "tp-secret"), ("vera", "vera-pw"), "openid").await;
+    assert_eq!(theirs.status, 200, "{}", theirs.json);
+    let (_, claims) = jwt_parts(theirs.str("access_token"));
+    assert!(claims.get("resource_access").is_none(), "{claims}");
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", theirs.str("access_token"), None).await);
 }
 
 async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{ADMIN_REALMS, admin_cli_token, assert_bad_request, call, client_uuid, get, master_token};
+use super::{ADMIN_REALMS, admin_cli_token, assert_bad_request, call, client_uuid, create, get, master_token};
 use crate::both_backends;
 use crate::helpers::{TestApp, jwt_parts};
 
@@ -269,4 +269,25 @@ async fn a_keycloak_shaped_client_keeps_the_scopes_realmgate_has(app: TestApp) {
     let unknown = call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["nonsense"]}))).await;
     assert_bad_request(&unknown);
     assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile"]));
+
+    // A realm that made a scope of one of those names keeps it.
+    create(&app, "/realms/acme/client-scopes", &master, json!({"name": "acr", "protocol": "openid-connect"})).await;
+    let changed = call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["acr", "roles"]}))).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "acr"]));
+
+    // The realm's default lists likewise; anything else there is refused.
+    let realm_defaults = json!({"defaultDefaultClientScopes": ["web-origins", "profile", "acr"]});
+    assert_eq!(call(&app, Method::PUT, "/realms/acme", &master, Some(realm_defaults)).await.status, 204);
+    let defaults = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
+    assert_eq!(names(&defaults, "name"), ["acr", "profile"]);
+    for bad in [
+        json!({"defaultDefaultClientScopes": [1]}),
+        json!({"defaultOptionalClientScopes": ["nonsense"]}),
+        json!({"defaultDefaultClientScopes": "profile"}),
+    ] {
+        assert_bad_request(&call(&app, Method::PUT, "/realms/acme", &master, Some(bad)).await);
+    }
+    let unchanged = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
+    assert_eq!(names(&unchanged, "name"), ["acr", "profile"], "refusals change nothing");
 }
