@@ -6,7 +6,8 @@
 //! `realm-management` roles of its user (for `admin-cli` tokens, personal
 //! tokens and Basic, read from the database) or, for a token of any other
 //! client, those the token's `resource_access` names (a service account's,
-//! or a user's as they were when it was issued, as in Keycloak).
+//! or a user's as they were when it was issued, as in Keycloak; clients that
+//! ask consent get no user's roles in their tokens).
 
 use std::collections::HashSet;
 use std::sync::Arc;

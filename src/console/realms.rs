@@ -52,7 +52,8 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     home_page(&state, &ctx, &Form::query(&req), Form::default(), Problems::none()).await
 }
 
-/// The largest realm export the console takes (as the admin API).
+/// The largest form the realms page takes: an export pasted there arrives
+/// URL-encoded, so the largest export is smaller than the admin API's.
 const MAX_EXPORT_BYTES: usize = 1024 * 1024;
 
 /// `POST /admin/console/`: create a realm, or import a Keycloak export.
