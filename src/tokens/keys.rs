@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::{Jwk, KeyPair};
@@ -78,6 +80,28 @@ pub struct SigningKey {
     pub kid: String,
     pub algorithm: SigningAlgorithm,
     signer: Box<dyn JwsSigner>,
+    /// RSA only: a signer per worker thread, made on its first signature.
+    /// OpenSSL blinds each RSA key's private operation with state that only
+    /// the thread that first used the key reads without a lock; every other
+    /// thread takes the shared, locked path on every signature.
+    per_thread: Option<PerThread>,
+}
+
+/// Slots of per-thread RSA signers; threads beyond these share slots.
+const THREAD_SLOTS: usize = 4;
+
+struct PerThread {
+    der: Vec<u8>,
+    slots: [OnceLock<Option<Box<dyn JwsSigner>>>; THREAD_SLOTS],
+}
+
+/// This thread's slot: threads are numbered as they first sign.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % THREAD_SLOTS;
+    }
+    SLOT.with(|slot| *slot)
 }
 
 impl fmt::Debug for SigningKey {
@@ -88,6 +112,13 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, josekit::JoseError> {
+        if let Some(per_thread) = &self.per_thread {
+            let own =
+                per_thread.slots[thread_slot()].get_or_init(|| signer_from_der(self.algorithm, &per_thread.der).ok());
+            if let Some(own) = own {
+                return own.sign(message);
+            }
+        }
         self.signer.sign(message)
     }
 }
@@ -135,7 +166,9 @@ impl KeyRing {
                 .decrypt(&active_row.private_key_ciphertext)
                 .map_err(|e| unusable(&active_row.kid, e.to_string()))?;
             let signer = signer_from_der(algorithm, &der).map_err(|e| unusable(&active_row.kid, e.to_string()))?;
-            SigningKey { kid: active_row.kid.clone(), algorithm, signer }
+            let per_thread = matches!(algorithm, SigningAlgorithm::Rs256 | SigningAlgorithm::Ps256)
+                .then(|| PerThread { der, slots: Default::default() });
+            SigningKey { kid: active_row.kid.clone(), algorithm, signer, per_thread }
         };
         let mut verifiers = HashMap::new();
         let mut jwks_keys = Vec::new();
