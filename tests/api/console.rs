@@ -210,23 +210,9 @@ async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
     // Realm settings: a duration that is not one is refused, nothing changes.
     let before = rest(&app, "/realms/shop").await;
     let settings = console.get("realms/shop/").await;
-    let mut fields: Vec<(String, String)> = [
-        "display_name",
-        "access_token_lifetime",
-        "id_token_lifetime",
-        "refresh_token_lifetime",
-        "auth_code_lifetime",
-        "sso_session_idle",
-        "sso_session_max",
-    ]
-    .iter()
-    .map(|f| (f.to_string(), settings.attr(&format!("#{f}"), "value").unwrap()))
-    .collect();
-    fields.push(("signing_algorithm".into(), "RS256".into()));
-    fields.push(("enabled".into(), "on".into()));
-    fields.push(("action".into(), "save".into()));
+    let mut fields = settings_fields(&settings);
     let mut wrong = fields.clone();
-    wrong[1].1 = "soon".into();
+    set(&mut wrong, "access_token_lifetime", Some("soon"));
     let borrowed: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let refused = console.post("realms/shop/", &borrowed).await;
     assert_eq!(refused.status, 400);
@@ -234,7 +220,7 @@ async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
     assert_eq!(rest(&app, "/realms/shop").await, before);
 
     // …and a good one is saved, as the admin API then reports.
-    fields[1].1 = "10m".into();
+    set(&mut fields, "access_token_lifetime", Some("10m"));
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let saved = console.post("realms/shop/", &borrowed).await;
     assert_eq!(saved.status, 200);
