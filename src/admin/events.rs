@@ -105,11 +105,6 @@ pub(crate) async fn record_console_change(
     record_console_change_in(state, admin, found.id, change.0, change.1, ip).await;
 }
 
-/// Whether the realm records admin changes now.
-pub(crate) fn records_admin_events(realm: &RealmRow) -> bool {
-    admin_events_enabled(realm)
-}
-
 /// Like `record_console_change`, for a realm known by id (one just deleted).
 pub(crate) async fn record_console_change_in(
     state: &AppState,
@@ -321,7 +316,8 @@ async fn list_admin_events(
     Ok(rep::ok_json(out))
 }
 
-fn admin_events_enabled(realm: &RealmRow) -> bool {
+/// Whether the realm records admin changes now.
+pub(crate) fn admin_events_enabled(realm: &RealmRow) -> bool {
     events_policy(&realm.attributes).admin_enabled
 }
 

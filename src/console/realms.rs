@@ -11,7 +11,7 @@ use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm,
 use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
-use crate::admin::events::{record_console_change, records_admin_events};
+use crate::admin::events::{admin_events_enabled, record_console_change};
 use crate::admin::realms::{
     ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
     update_realm_from,
@@ -281,7 +281,7 @@ pub async fn settings_action(
             ctx.admin.require(realm, Need::ManageRealm)?;
             let stored = find_realm(&state, realm).await?;
             // Switching admin changes off is itself recorded.
-            let recorded_before = records_admin_events(&stored);
+            let recorded_before = admin_events_enabled(&stored);
             let current = to_rep(&stored);
             let changes = match settings_changes(&form, &current) {
                 Ok(changes) => changes,
