@@ -4,6 +4,7 @@
 #   bench/bench.sh                         # RUNS=1, DURATION=10s, wrk -t2 -c32
 #   DURATION=3s PEER=0 bench/bench.sh      # quick, realmgate only
 #   RUNS=3 bench/bench.sh                  # medians of 3 rounds
+#   bench/bench.sh --scale                 # the scale mode: runs bench/scale.sh
 #
 # What it does (see bench/README.md for what each case measures):
 #   1. cargo build --release; installs wrk from Debian packages if missing.
@@ -29,6 +30,13 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
+
+case "${1:-}" in
+  "") ;;
+  --scale) shift; exec "$BENCH_DIR/scale.sh" "$@" ;;
+  -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench.sh: unknown argument '$1' (settings are environment variables; --scale runs the scale mode)" >&2; exit 2 ;;
+esac
 
 # ---- settings (all overridable from the environment) ----------------------
 PORT="${PORT:-18080}"                # realmgate
