@@ -63,9 +63,17 @@ impl SecretKey {
     }
 
     /// Writes a new key file with mode 0600; fails if the file already exists.
+    /// The key is written to a file of its own first and then linked under
+    /// `path`, so a node starting at the same moment sees either no file or
+    /// the whole key, never an empty one.
     pub fn create(path: &Path) -> Result<Self, KeyFileError> {
         let key = Self::generate();
         let err = |source| KeyFileError::Create { path: path.display().to_string(), source };
+        let staging = path.with_file_name(format!(
+            ".{}.{}.new",
+            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            random_token(9)
+        ));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -73,9 +81,13 @@ impl SecretKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(err)?;
-        writeln!(file, "{}", to_hex(&key.0)).map_err(err)?;
-        file.sync_all().map_err(err)?;
+        let written = options.open(&staging).and_then(|mut file| {
+            writeln!(file, "{}", to_hex(&key.0))?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&staging, path));
+        let _ = std::fs::remove_file(&staging);
+        linked.map_err(err)?;
         Ok(key)
     }
 
@@ -179,6 +191,29 @@ mod tests {
         }
         std::fs::write(&path, "not a key").unwrap();
         assert!(matches!(SecretKey::load(&path), Err(KeyFileError::Malformed { .. })));
+    }
+
+    #[test]
+    fn nodes_creating_the_key_at_once_all_get_the_one_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("realmgate.key");
+        // What a starting node does: create the key, or read the one another
+        // node created a moment ago (never a half-written file).
+        let open = || match SecretKey::create(&path) {
+            Ok(key) => (true, key.0),
+            Err(KeyFileError::Create { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                (false, SecretKey::load(&path).expect("the whole key").0)
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let opened: Vec<_> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8).map(|_| scope.spawn(open)).collect();
+            racers.into_iter().map(|racer| racer.join().unwrap()).collect()
+        });
+        assert_eq!(opened.iter().filter(|(created, _)| *created).count(), 1, "exactly one writes the file");
+        assert!(opened.iter().all(|(_, key)| *key == opened[0].1), "all use one key");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["realmgate.key"], "no staging file is left behind");
     }
 
     #[test]

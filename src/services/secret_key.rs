@@ -52,11 +52,8 @@ pub async fn open(db: &Db, path: &Path) -> Result<SecretKey, SecretKeyError> {
             let sealed = key.encrypt(CHECK_PLAINTEXT);
             let stored = db
                 .transaction(move |conn| {
-                    if let Some(existing) = meta::find_secret_key_check(conn)? {
-                        return Ok(existing);
-                    }
                     meta::set_secret_key_check(conn, &sealed)?;
-                    Ok(sealed)
+                    Ok(meta::find_secret_key_check(conn)?.unwrap_or(sealed))
                 })
                 .await?;
             verify(&key, &stored, &shown)?;

@@ -1,48 +1,74 @@
-//! Several nodes on one PostgreSQL database: any node finishes what another
-//! started, and changes reach every node within a second.
+//! Several nodes on one PostgreSQL database, as `docker-compose.yml` runs
+//! them: two `realmgate serve` processes behind a round-robin proxy. Any
+//! node finishes what another started, and changes reach every node within
+//! a second.
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
 use crate::browser::{Browser, CHALLENGE, VERIFIER, auth_url};
-use crate::helpers::{Backend, TEST_REALMS, TestDatabase, spawn_node};
+use realmgate::clock::OffsetClock;
+
+use crate::helpers::{Backend, TEST_REALMS, TestApp, TestDatabase, jwt_parts};
+
+/// How soon a change made through one node must be seen by the other.
+const PROPAGATION: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_share_one_postgresql() {
+async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let Some(db) = TestDatabase::create(Backend::Postgres) else { return };
     let db = Arc::new(db);
-    // Node A's address is the deployment's public URL (as a proxy's would be).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let public = format!("http://127.0.0.1:{port}");
-    let bind_a = format!("127.0.0.1:{port}");
-    // Both run migrations and apply the realm file at the same moment.
-    let (a, b) = tokio::join!(
-        spawn_node(Arc::clone(&db), TEST_REALMS, &bind_a, Some(&public)),
-        spawn_node(Arc::clone(&db), TEST_REALMS, "127.0.0.1:0", Some(&public))
-    );
-    let (a, b) = (a.expect("node A starts"), b.expect("node B starts"));
+    let realm_file = db.dir.path().join("realms.toml");
+    std::fs::write(&realm_file, TEST_REALMS).unwrap();
+
+    let proxy = Proxy::bind().await;
+    // Both start at the same moment on the empty database: both run the
+    // migrations, apply the realm file and, as the deployment's key file
+    // does not exist yet, race to create it: one key is written, both use it.
+    let mut a = Node::spawn(&db, &realm_file, &proxy.url, "a");
+    let mut b = Node::spawn(&db, &realm_file, &proxy.url, "b");
+    a.wait_ready().await;
+    b.wait_ready().await;
+    proxy.serve(vec![a.addr.clone(), b.addr.clone()]);
+    let (node_a, node_b) = (a.app(&db), b.app(&db));
+
     assert_eq!(
-        a.get(&a.realm_url("acme", "/protocol/openid-connect/certs")).await.json,
-        b.get(&b.realm_url("acme", "/protocol/openid-connect/certs")).await.json,
+        node_a.get(&node_a.realm_url("acme", "/protocol/openid-connect/certs")).await.json,
+        node_b.get(&node_b.realm_url("acme", "/protocol/openid-connect/certs")).await.json,
         "every node publishes the same keys"
+    );
+    assert_eq!(
+        node_a.get(&node_a.realm_url("acme", "/.well-known/openid-configuration")).await.json["issuer"],
+        format!("{}/realms/acme", proxy.url),
+        "both name the proxy's address"
     );
 
     // A token from A is introspected, used at userinfo and revoked at B.
-    let tokens = a.alice_tokens("openid").await;
+    let tokens = node_a.alice_tokens("openid").await;
     let access = tokens.str("access_token").to_owned();
-    assert_eq!(b.introspect("acme", ("svc", "svc-secret"), &access).await.json["active"], true);
-    assert_eq!(b.userinfo("acme", &access).await.status, 200);
-    assert_eq!(b.revoke("acme", ("web", "web-secret"), &access).await.status, 200);
-    assert_eq!(a.userinfo("acme", &access).await.status, 401, "revoked at B, refused at A");
+    assert_eq!(node_b.introspect("acme", ("svc", "svc-secret"), &access).await.json["active"], true);
+    assert_eq!(node_b.userinfo("acme", &access).await.status, 200);
+    assert_eq!(node_b.revoke("acme", ("web", "web-secret"), &access).await.status, 200);
+    assert_eq!(node_a.userinfo("acme", &access).await.status, 401, "revoked at B, refused at A");
+    assert_eq!(node_a.introspect("acme", ("svc", "svc-secret"), &access).await.json["active"], false);
 
-    // A refresh token rotated at A and replayed at B is caught as reuse.
+    // A refresh token rotated at A and replayed at B is caught as reuse: the
+    // whole family is revoked, the rotated token too.
     let first = tokens.str("refresh_token").to_owned();
-    let rotated = a.refresh("acme", ("web", "web-secret"), &first).await;
-    assert_eq!(rotated.status, 200);
-    b.refresh("acme", ("web", "web-secret"), &first).await.assert_error(400, "invalid_grant");
-    a.refresh("acme", ("web", "web-secret"), rotated.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    let rotated = node_a.refresh("acme", ("web", "web-secret"), &first).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    node_b.refresh("acme", ("web", "web-secret"), &first).await.assert_error(400, "invalid_grant");
+    node_a
+        .refresh("acme", ("web", "web-secret"), rotated.str("refresh_token"))
+        .await
+        .assert_error(400, "invalid_grant");
 
-    // A browser session started at A continues at B, and B redeems A's code.
+    // A browser session started at A continues at B, and A redeems B's code.
     let browser = Browser::new();
     let params = [
         ("client_id", "web"),
@@ -52,55 +78,209 @@ async fn two_nodes_share_one_postgresql() {
         ("code_challenge", CHALLENGE),
         ("code_challenge_method", "S256"),
     ];
-    let login = browser.get(&auth_url(&a, "acme", &params)).await;
+    let login = browser.get(&auth_url(&node_a, "acme", &params)).await;
     let back = browser.login(&login, "alice", "alice-pw").await;
     assert_eq!(back.status, 302, "{}", back.body);
-    let at_b = browser.get(&auth_url(&b, "acme", &params)).await;
+    let at_b = browser.get(&auth_url(&node_b, "acme", &params)).await;
     assert_eq!(at_b.status, 302, "B knows the session: {}", at_b.body);
     let code = at_b.redirect_params()["code"].clone();
-    let exchanged = a
-        .token(
-            "acme",
-            Some(("web", "web-secret")),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", "http://127.0.0.1:9/cb"),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let exchanged = node_a.token("acme", Some(("web", "web-secret")), &code_exchange(&code)).await;
     assert_eq!(exchanged.status, 200, "{}", exchanged.json);
 
-    // A key rotated through one node reaches the other within a second.
-    let before = b.client_credentials("acme", "svc", "svc-secret", None).await;
-    let old_kid = crate::helpers::jwt_parts(before.str("access_token")).0["kid"].clone();
-    let out = a.cli(&["keys", "rotate", "--realm", "acme"], None);
+    // Through the proxy, a new connection per request: the flow's steps land
+    // on both nodes in turn.
+    let through_proxy = TestApp {
+        base: proxy.url.clone(),
+        http: no_keep_alive(),
+        clock: Arc::new(OffsetClock::default()),
+        db: Arc::clone(&db),
+    };
+    let browser = Browser { http: no_keep_alive_with_cookies() };
+    let before = proxy.counts();
+    let login = browser.get(&auth_url(&through_proxy, "acme", &params)).await;
+    let back = browser.login(&login, "alice", "alice-pw").await;
+    assert_eq!(back.status, 302, "{}", back.body);
+    let code = back.redirect_params()["code"].clone();
+    let exchanged = through_proxy.token("acme", Some(("web", "web-secret")), &code_exchange(&code)).await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.json);
+    let refreshed = through_proxy.refresh("acme", ("web", "web-secret"), exchanged.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    let after = proxy.counts();
+    assert!(after[0] > before[0] && after[1] > before[1], "both nodes served the flow: {before:?} -> {after:?}");
+
+    // A client secret changed through A's admin API is in force at B within a second.
+    let master = admin_token(&node_a).await;
+    let found = node_a.admin(reqwest::Method::GET, "/realms/acme/clients?clientId=svc", Some(&master), None).await;
+    let id = found.json[0]["id"].as_str().expect("svc's id").to_owned();
+    assert_eq!(node_b.client_credentials("acme", "svc", "svc-secret", None).await.status, 200, "B caches svc");
+    let body = json!({"clientId": "svc", "secret": "new-secret"}).to_string();
+    let changed =
+        node_a.admin(reqwest::Method::PUT, &format!("/realms/acme/clients/{id}"), Some(&master), Some(&body)).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    let changed_at = Instant::now();
+    loop {
+        if node_b.client_credentials("acme", "svc", "new-secret", None).await.status == 200 {
+            break;
+        }
+        assert!(changed_at.elapsed() < PROPAGATION, "B still has the old secret");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node_b.client_credentials("acme", "svc", "svc-secret", None).await.assert_error(401, "invalid_client");
+
+    // A key rotated at A (its CLI, on its database) is the one B signs with
+    // within a second, and B publishes it.
+    let signed = node_b.client_credentials("acme", "svc", "new-secret", None).await;
+    let old_kid = jwt_parts(signed.str("access_token")).0["kid"].clone();
+    let out = node_a.cli(&["keys", "rotate", "--realm", "acme"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let started = Instant::now();
-    loop {
-        let now = b.client_credentials("acme", "svc", "svc-secret", None).await;
-        if crate::helpers::jwt_parts(now.str("access_token")).0["kid"] != old_kid {
-            break;
+    let rotated_at = Instant::now();
+    let new_kid = loop {
+        let now = node_b.client_credentials("acme", "svc", "new-secret", None).await;
+        let kid = jwt_parts(now.str("access_token")).0["kid"].clone();
+        if kid != old_kid {
+            break kid;
         }
-        assert!(started.elapsed() < Duration::from_millis(1500), "B still signs with the old key");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rotated_at.elapsed() < PROPAGATION, "B still signs with the old key");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let jwks = node_b.get(&node_b.realm_url("acme", "/protocol/openid-connect/certs")).await.json;
+    let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+    assert!(kids.contains(&new_kid) && kids.contains(&old_kid), "B publishes the new key and keeps the old: {kids:?}");
+
+    a.stop();
+    b.stop();
+}
+
+fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+async fn admin_token(app: &TestApp) -> String {
+    let form =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
+    let answer = app.token("master", None, &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    answer.str("access_token").to_owned()
+}
+
+fn no_keep_alive() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap()
+}
+
+fn no_keep_alive_with_cookies() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// One `realmgate serve` process; killed when dropped.
+struct Node {
+    child: Child,
+    addr: String,
+    log: std::path::PathBuf,
+}
+
+impl Node {
+    fn spawn(db: &TestDatabase, realm_file: &std::path::Path, public_url: &str, name: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
+        let log = db.dir.path().join(format!("node-{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_realmgate"))
+            .args(["--database-url", &db.url, "--secret-key-file"])
+            .arg(db.key_file())
+            .args(["serve", "--bind", &addr, "--public-url", public_url, "--workers", "1", "--realms"])
+            .arg(realm_file)
+            .env("REALMGATE_ADMIN_USER", "admin")
+            .env("REALMGATE_ADMIN_PASSWORD", "admin-pw")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start realmgate serve");
+        Node { child, addr, log }
     }
-    // ... and a changed client secret too.
-    let file = db.dir.path().join("secret.toml");
-    std::fs::write(
-        &file,
-        "[[realms]]\nname = \"acme\"\n\n  [[realms.clients]]\n  client_id = \"svc\"\n  secret = \"new-secret\"\n  grant_types = [\"client_credentials\"]\n  scopes = [\"roms.read\", \"roms.write\"]\n",
-    )
-    .unwrap();
-    assert!(a.cli(&["realm", "import", file.to_str().unwrap()], None).status.success());
-    let started = Instant::now();
-    loop {
-        if b.client_credentials("acme", "svc", "new-secret", None).await.status == 200 {
-            break;
+
+    async fn wait_ready(&mut self) {
+        let url = format!("http://{}/health/ready", self.addr);
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("node {} exited ({status}): {}", self.addr, std::fs::read_to_string(&self.log).unwrap());
+            }
+            if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "node {} not ready", self.addr);
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(started.elapsed() < Duration::from_millis(1500), "B still has the old secret");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    b.client_credentials("acme", "svc", "svc-secret", None).await.assert_error(401, "invalid_client");
+
+    /// The test helpers, aimed at this node directly.
+    fn app(&self, db: &Arc<TestDatabase>) -> TestApp {
+        TestApp {
+            base: format!("http://{}", self.addr),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            clock: Arc::new(OffsetClock::default()),
+            db: Arc::clone(db),
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A TCP proxy that hands each new connection to the next node in turn (the
+/// compose file's nginx does the same per request).
+struct Proxy {
+    listener: std::sync::Mutex<Option<TcpListener>>,
+    url: String,
+    served: Arc<[AtomicUsize; 2]>,
+}
+
+impl Proxy {
+    async fn bind() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        Proxy { listener: std::sync::Mutex::new(Some(listener)), url, served: Arc::new(Default::default()) }
+    }
+
+    fn serve(&self, nodes: Vec<String>) {
+        let listener = self.listener.lock().unwrap().take().expect("served once");
+        let served = Arc::clone(&self.served);
+        tokio::spawn(async move {
+            let next = AtomicUsize::new(0);
+            while let Ok((mut client, _)) = listener.accept().await {
+                let pick = next.fetch_add(1, Ordering::Relaxed) % nodes.len();
+                served[pick].fetch_add(1, Ordering::Relaxed);
+                let node = nodes[pick].clone();
+                tokio::spawn(async move {
+                    if let Ok(mut upstream) = TcpStream::connect(&node).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+    }
+
+    fn counts(&self) -> [usize; 2] {
+        [self.served[0].load(Ordering::Relaxed), self.served[1].load(Ordering::Relaxed)]
+    }
 }

@@ -49,7 +49,11 @@ pub fn find_secret_key_check(conn: &mut DbConnection) -> Result<Option<Vec<u8>>,
     Ok(meta::table.find(1).select(meta::secret_key_check).first(conn)?)
 }
 
+/// Stores the check unless one is stored already (by a node that started at
+/// the same moment: its check stands, and the caller reads it back).
 pub fn set_secret_key_check(conn: &mut DbConnection, check: &[u8]) -> Result<(), StorageError> {
-    diesel::update(meta::table.find(1)).set(meta::secret_key_check.eq(check)).execute(conn)?;
+    diesel::update(meta::table.find(1).filter(meta::secret_key_check.is_null()))
+        .set(meta::secret_key_check.eq(check))
+        .execute(conn)?;
     Ok(())
 }
