@@ -9,6 +9,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends libssl3 ca-cert
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/realmgate /usr/local/bin/realmgate
 COPY realms.example.toml /etc/realmgate/realms.toml
+# The working directory holds the embedded default's database and key file
+# (sqlite://realmgate.db, realmgate.key) when no PostgreSQL URL is given:
+# mount a volume there to keep them.
+RUN mkdir -p /var/lib/realmgate && chown nobody:nogroup /var/lib/realmgate
+WORKDIR /var/lib/realmgate
+VOLUME /var/lib/realmgate
 USER nobody
 EXPOSE 8080
 ENTRYPOINT ["realmgate"]

@@ -15,6 +15,7 @@ mod code_flow;
 mod console;
 mod console_chromium;
 mod cors;
+mod deploy;
 mod device;
 mod discovery;
 mod introspection;
