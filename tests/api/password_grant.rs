@@ -99,3 +99,53 @@ async fn client_credentials_tokens_describe_the_client(app: TestApp) {
     assert_eq!(header["alg"], "ES256");
     assert_eq!(claims["iss"], app.issuer("other"));
 }
+
+/// A login storm queues on the password-hashing threads; token requests
+/// that need no hash keep being answered meanwhile, not after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_storm_does_not_starve_token_requests() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let app = Arc::new(crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.expect("SQLite app"));
+    // Warm up: the realm and the client are loaded, the first key used.
+    assert_eq!(app.client_credentials("acme", "svc", "svc-secret", None).await.status, 200);
+
+    const LOGINS: usize = 48;
+    let storm_started = Instant::now();
+    let logins: Vec<_> = (0..LOGINS)
+        .map(|_| {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move {
+                app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await.status
+            })
+        })
+        .collect();
+    let storm = tokio::spawn(async move {
+        let mut statuses = Vec::new();
+        for login in logins {
+            statuses.push(login.await.unwrap());
+        }
+        (statuses, storm_started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let mut slowest = Duration::ZERO;
+    let mut answered_during_storm = 0;
+    while !storm.is_finished() {
+        let started = Instant::now();
+        let answer = app.client_credentials("acme", "svc", "svc-secret", None).await;
+        assert_eq!(answer.status, 200, "{}", answer.json);
+        slowest = slowest.max(started.elapsed());
+        answered_during_storm += 1;
+    }
+    let (statuses, storm_took) = storm.await.unwrap();
+    assert!(statuses.iter().all(|s| *s == 200), "every login of the storm succeeds in the end: {statuses:?}");
+    // Each login costs an argon2id hash (m=19 MiB, t=2): with one hashing
+    // thread per core, 48 of them take many times a token request.
+    assert!(answered_during_storm >= 5, "{answered_during_storm} token requests answered in {storm_took:?}");
+    assert!(
+        slowest < storm_took / 4,
+        "a token request waited {slowest:?} during a storm of {storm_took:?}: hashing blocks request threads"
+    );
+}
