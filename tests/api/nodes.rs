@@ -87,6 +87,51 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let exchanged = node_a.token("acme", Some(("web", "web-secret")), &code_exchange(&code)).await;
     assert_eq!(exchanged.status, 200, "{}", exchanged.json);
 
+    // Consent given at A is remembered at B.
+    let spa = [
+        ("client_id", "spa"),
+        ("redirect_uri", "http://127.0.0.1:9/spa"),
+        ("response_type", "code"),
+        ("scope", "openid roms.read"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let consent = browser.get(&auth_url(&node_a, "acme", &spa)).await;
+    let allowed = browser.decide(&consent, "allow").await;
+    assert_eq!(allowed.status, 302, "{}", allowed.body);
+    let at_b = browser.get(&auth_url(&node_b, "acme", &spa)).await;
+    assert_eq!(at_b.status, 302, "B remembers the consent: {}", at_b.body);
+
+    // A device code issued by A is approved in a browser at B and redeemed at B.
+    let device = node_a
+        .post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", "openid")])
+        .await;
+    assert_eq!(device.status, 200, "{}", device.json);
+    let consent = enter_user_code(&browser, &node_b, device.str("user_code")).await;
+    let done = browser.decide(&consent, "allow").await;
+    assert!(done.body.contains("Device connected"), "{}", done.body);
+    let device_form = [("grant_type", DEVICE_GRANT), ("client_id", "tv"), ("device_code", device.str("device_code"))];
+    let tokens = node_b.token("acme", None, &device_form).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+
+    // Attempts at user codes count against one budget (five per address),
+    // whichever node they reach: the code typed above at B, and four wrong
+    // ones at A and B in turn.
+    let guessed = node_b
+        .post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", "openid")])
+        .await;
+    let guesser = Browser::new();
+    for (guess, node) in
+        ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF"].iter().zip([&node_a, &node_b].iter().cycle())
+    {
+        let page = enter_user_code(&guesser, node, guess).await;
+        assert!(page.body.contains("not valid"), "{}", page.body);
+    }
+    for node in [&node_a, &node_b] {
+        let locked = enter_user_code(&guesser, node, guessed.str("user_code")).await;
+        assert_eq!(locked.status, 429, "five attempts at A and B together: {}", locked.body);
+    }
+
     // Through the proxy, a new connection per request: the flow's steps land
     // on both nodes in turn.
     let through_proxy = TestApp {
@@ -149,6 +194,17 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
 
     a.stop();
     b.stop();
+}
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Types a user code into a node's device page (its form posts to the proxy).
+async fn enter_user_code(browser: &Browser, node: &TestApp, code: &str) -> crate::browser::Page {
+    let page = browser.get(&node.realm_url("acme", "/device")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form = page.form();
+    form.fields.insert("user_code".into(), code.into());
+    browser.submit(&form).await
 }
 
 fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
