@@ -81,6 +81,20 @@ wrk_run() {
   grep '^RESULT ' "$OUT/wrk-$name.txt" | tail -1 | sed 's/^RESULT //'
 }
 
+# login_run BACKEND REALM USER : password logins (the password grant), argon2id
+# bound, so two connections (about one hash per core). A short unrecorded
+# run first: the first logins after a start pay for cold caches (the realm's
+# load, the users index's pages), up to 0.4 s in the 1,000,000-user realm,
+# which is start-up, not steady latency.
+login_run() {
+  local backend=$1 realm=$2 user=$3
+  local url="$BASE/realms/$realm/protocol/openid-connect/token"
+  local body="grant_type=password&username=$user&password=scale-pass&scope=openid"
+  CONNS=2 DURATION=2s wrk_run "$backend-login-$realm-warmup" "$url" post_form.lua \
+    WRK_BODY="$body" WRK_BASIC=bench-web:bench-web-secret >/dev/null
+  CONNS=2 wrk_run "$backend-login-$realm" "$url" post_form.lua WRK_BODY="$body" WRK_BASIC=bench-web:bench-web-secret
+}
+
 db_size_bytes() {
   case $1 in
     sqlite) local f=$2 total=0 s
@@ -122,6 +136,11 @@ scale_backend() {
         WRK_BODY="$CC_BODY" WRK_BASIC=bench-cc:bench-secret)
       record "TOKEN backend=$backend realm=scale-00001 $first_r"
       record "TOKEN backend=$backend realm=$last $last_r"
+      local realm r
+      for realm in scale-00001 "$last"; do
+        r=$(login_run "$backend" "$realm" user-7)
+        record "LOGIN backend=$backend realm=$realm $r"
+      done
     fi
     stop_server
   done
@@ -135,16 +154,10 @@ scale_backend() {
   local realm user r
   for realm in scale-small scale-big; do
     user=user-77; [ "$realm" = scale-big ] && user=user-$((BIG_USERS - 23))
-    # Password logins: argon2id bound, so two connections (about one hash per core).
-    # A short unrecorded run first: the first logins after a start pay for
-    # cold caches (the realm's load, the users index's pages), up to 0.4 s
-    # in the 1,000,000-user realm, which is start-up, not steady latency.
-    CONNS=2 DURATION=2s wrk_run "$backend-login-$realm-warmup" "$BASE/realms/$realm/protocol/openid-connect/token" post_form.lua \
-      WRK_BODY="grant_type=password&username=$user&password=scale-pass&scope=openid" \
-      WRK_BASIC=bench-web:bench-web-secret >/dev/null
-    r=$(CONNS=2 wrk_run "$backend-login-$realm" "$BASE/realms/$realm/protocol/openid-connect/token" post_form.lua \
-      WRK_BODY="grant_type=password&username=$user&password=scale-pass&scope=openid" \
-      WRK_BASIC=bench-web:bench-web-secret)
+    r=$(wrk_run "$backend-token-$realm" "$BASE/realms/$realm/protocol/openid-connect/token" post_form.lua \
+      WRK_BODY="$CC_BODY" WRK_BASIC=bench-cc:bench-secret)
+    record "TOKEN backend=$backend realm=$realm $r"
+    r=$(login_run "$backend" "$realm" "$user")
     record "LOGIN backend=$backend realm=$realm $r"
   done
   stop_server
