@@ -5,12 +5,11 @@
 //! passes the health check the compose file runs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::helpers::{Backend, TestDatabase};
+use crate::serve_process::{ServeProcess, free_addr, realmgate};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -130,10 +129,10 @@ fn the_compose_topology_is_whole() {
 async fn a_node_starts_with_the_compose_environment() {
     let Some(db) = TestDatabase::create(Backend::Postgres) else { return };
     let compose = compose();
-    let node = service(&compose, "realmgate-a");
-    let env = environment(&node);
+    let node_service = service(&compose, "realmgate-a");
+    let env = environment(&node_service);
 
-    let help = Command::new(env!("CARGO_BIN_EXE_realmgate")).args(["serve", "--help"]).output().unwrap();
+    let help = realmgate().args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     // The bootstrap administrator's variables are read outside the option
     // parser (so a password never shows in `--help`): look for them there.
@@ -146,43 +145,20 @@ async fn a_node_starts_with_the_compose_environment() {
     }
 
     // Moved to this machine: the database, the listen address, the paths.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = free_addr();
     let mut local = env.clone();
     local.insert("REALMGATE_DATABASE_URL".into(), db.url.clone());
-    local.insert("REALMGATE_BIND".into(), format!("127.0.0.1:{port}"));
+    local.insert("REALMGATE_BIND".into(), addr.clone());
     local.insert("REALMGATE_REALMS".into(), format!("{ROOT}/realms.example.toml"));
     local.insert("REALMGATE_SECRET_KEY_FILE".into(), db.key_file().display().to_string());
-    let log = db.dir.path().join("node.log");
-    let out = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_realmgate"))
-        .arg("serve")
-        .env_clear()
-        .envs(&local)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    let health = format!("http://127.0.0.1:{port}{}", healthcheck_path(&node));
-    let started = Instant::now();
-    let ready = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the node exited ({status}): {}", std::fs::read_to_string(&log).unwrap());
-        }
-        if let Ok(answer) = reqwest::get(&health).await
-            && answer.status() == 200
-        {
-            break answer.text().await.unwrap();
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "not ready: {}", std::fs::read_to_string(&log).unwrap());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut command = realmgate();
+    command.arg("serve").env_clear().envs(&local).env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut node = ServeProcess::start(command, addr, db.dir.path().join("node.log"));
+    let ready = node.wait_ready(&healthcheck_path(&node_service)).await.text().await.unwrap();
     assert!(ready.contains("UP"), "{ready}");
     // Issuers name the public URL, and the bootstrap admin can sign in.
     let discovery: serde_json::Value =
-        reqwest::get(format!("http://127.0.0.1:{port}/realms/demo/.well-known/openid-configuration"))
+        reqwest::get(format!("{}/realms/demo/.well-known/openid-configuration", node.base()))
             .await
             .unwrap()
             .json()
@@ -196,12 +172,10 @@ async fn a_node_starts_with_the_compose_environment() {
         ("password", env["REALMGATE_ADMIN_PASSWORD"].as_str()),
     ];
     let token = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/realms/master/protocol/openid-connect/token"))
+        .post(format!("{}/realms/master/protocol/openid-connect/token", node.base()))
         .form(&form)
         .send()
         .await
         .unwrap();
     assert_eq!(token.status(), 200);
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -29,6 +29,7 @@ mod refresh;
 mod relying_party;
 mod revocation;
 mod scopes;
+mod serve_process;
 mod temporary_passwords;
 mod token_input;
 mod userinfo;

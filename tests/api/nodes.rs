@@ -3,7 +3,6 @@
 //! node finishes what another started, and changes reach every node within
 //! a second.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use crate::browser::{Browser, CHALLENGE, VERIFIER, auth_url};
 use realmgate::clock::OffsetClock;
 
 use crate::helpers::{Backend, TEST_REALMS, TestApp, TestDatabase, jwt_parts};
+use crate::serve_process::{ServeProcess, free_addr, realmgate};
 
 /// How soon a change made through one node must be seen by the other.
 const PROPAGATION: Duration = Duration::from_secs(1);
@@ -30,12 +30,12 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     // Both start at the same moment on the empty database: both run the
     // migrations, apply the realm file and, as the deployment's key file
     // does not exist yet, race to create it: one key is written, both use it.
-    let mut a = Node::spawn(&db, &realm_file, &proxy.url, "a");
-    let mut b = Node::spawn(&db, &realm_file, &proxy.url, "b");
-    a.wait_ready().await;
-    b.wait_ready().await;
+    let mut a = spawn_node(&db, &realm_file, &proxy.url, "a");
+    let mut b = spawn_node(&db, &realm_file, &proxy.url, "b");
+    a.wait_ready("/health/ready").await;
+    b.wait_ready("/health/ready").await;
     proxy.serve(vec![a.addr.clone(), b.addr.clone()]);
-    let (node_a, node_b) = (a.app(&db), b.app(&db));
+    let (node_a, node_b) = (app_at(&a, &db), app_at(&b, &db));
 
     assert_eq!(
         node_a.get(&node_a.realm_url("acme", "/protocol/openid-connect/certs")).await.json,
@@ -191,9 +191,6 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let jwks = node_b.get(&node_b.realm_url("acme", "/protocol/openid-connect/certs")).await.json;
     let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
     assert!(kids.contains(&new_kid) && kids.contains(&old_kid), "B publishes the new key and keeps the old: {kids:?}");
-
-    a.stop();
-    b.stop();
 }
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -237,69 +234,29 @@ fn no_keep_alive_with_cookies() -> reqwest::Client {
         .unwrap()
 }
 
-/// One `realmgate serve` process; killed when dropped.
-struct Node {
-    child: Child,
-    addr: String,
-    log: std::path::PathBuf,
+/// One node: `realmgate serve` with the deployment's database, key file,
+/// realm file and public URL.
+fn spawn_node(db: &TestDatabase, realm_file: &std::path::Path, public_url: &str, name: &str) -> ServeProcess {
+    let addr = free_addr();
+    let mut command = realmgate();
+    command
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &addr, "--public-url", public_url, "--workers", "1", "--realms"])
+        .arg(realm_file)
+        .env("REALMGATE_ADMIN_USER", "admin")
+        .env("REALMGATE_ADMIN_PASSWORD", "admin-pw")
+        .env("RUST_LOG", "warn");
+    ServeProcess::start(command, addr, db.dir.path().join(format!("node-{name}.log")))
 }
 
-impl Node {
-    fn spawn(db: &TestDatabase, realm_file: &std::path::Path, public_url: &str, name: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let addr = format!("127.0.0.1:{port}");
-        let log = db.dir.path().join(format!("node-{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_realmgate"))
-            .args(["--database-url", &db.url, "--secret-key-file"])
-            .arg(db.key_file())
-            .args(["serve", "--bind", &addr, "--public-url", public_url, "--workers", "1", "--realms"])
-            .arg(realm_file)
-            .env("REALMGATE_ADMIN_USER", "admin")
-            .env("REALMGATE_ADMIN_PASSWORD", "admin-pw")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start realmgate serve");
-        Node { child, addr, log }
-    }
-
-    async fn wait_ready(&mut self) {
-        let url = format!("http://{}/health/ready", self.addr);
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("node {} exited ({status}): {}", self.addr, std::fs::read_to_string(&self.log).unwrap());
-            }
-            if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "node {} not ready", self.addr);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The test helpers, aimed at this node directly.
-    fn app(&self, db: &Arc<TestDatabase>) -> TestApp {
-        TestApp {
-            base: format!("http://{}", self.addr),
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-            clock: Arc::new(OffsetClock::default()),
-            db: Arc::clone(db),
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
+/// The test helpers, aimed at one node directly.
+fn app_at(node: &ServeProcess, db: &Arc<TestDatabase>) -> TestApp {
+    TestApp {
+        base: node.base(),
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        clock: Arc::new(OffsetClock::default()),
+        db: Arc::clone(db),
     }
 }
 
