@@ -296,13 +296,22 @@ pub fn find_service_account(
     Ok(list_service_accounts(conn, realm_id)?.into_iter().find(|u| u.is_service_account_of(client_row_id, client_id)))
 }
 
-/// Service-account users (`service-account-*`) of a realm.
+/// The condition of the partial index `users_service_accounts`, word for
+/// word: both backends use such an index only for a query that states its
+/// condition, with the pattern written in (a bound pattern does not match).
+const SERVICE_ACCOUNT_CONDITION: &str = "username LIKE 'service-account-%'";
+
+/// Service-account users (`service-account-*`) of a realm, read through
+/// their own small index (every realm load asks, whatever the realm's size).
 pub fn list_service_accounts(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
-    Ok(users::table
+    Ok(service_accounts_of(realm_id).select(UserRow::as_select()).load(conn)?)
+}
+
+fn service_accounts_of(realm_id: &str) -> users::BoxedQuery<'_, crate::storage::MultiBackend> {
+    users::table
         .filter(users::realm_id.eq(realm_id))
-        .filter(users::username.like(format!("{SERVICE_ACCOUNT_PREFIX}%")))
-        .select(UserRow::as_select())
-        .load(conn)?)
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION))
+        .into_boxed()
 }
 
 pub fn count_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<i64, StorageError> {
@@ -380,7 +389,41 @@ pub fn change_admin_roles(
 
 #[cfg(test)]
 mod tests {
-    use super::{SearchTerm, search_term};
+    use super::{SERVICE_ACCOUNT_CONDITION, SERVICE_ACCOUNT_PREFIX, SearchTerm, search_term};
+
+    #[test]
+    fn the_service_account_condition_is_the_prefix() {
+        assert_eq!(SERVICE_ACCOUNT_CONDITION, format!("username LIKE '{SERVICE_ACCOUNT_PREFIX}%'"));
+    }
+
+    /// SQLite plans the realm load's query with the small partial index,
+    /// not a walk over every user of the realm.
+    #[tokio::test]
+    async fn service_accounts_are_found_through_their_own_index() {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+
+        #[derive(QueryableByName)]
+        struct Plan {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::storage::Db::connect(crate::storage::DatabaseUrl::Sqlite(dir.path().join("rg.db")), 1).unwrap();
+        db.migrate().await.unwrap();
+        let query = diesel::debug_query::<diesel::sqlite::Sqlite, _>(
+            &crate::storage::schema::users::table
+                .filter(crate::storage::schema::users::realm_id.eq("r"))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION))
+                .select(crate::storage::schema::users::id),
+        )
+        .to_string();
+        let sql = query.split(" -- binds").next().unwrap().to_owned();
+        let plan: Vec<Plan> =
+            db.run(move |conn| Ok(diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(conn)?)).await.unwrap();
+        let details: Vec<_> = plan.iter().map(|p| p.detail.as_str()).collect();
+        assert!(details.iter().any(|d| d.contains("users_service_accounts")), "{details:?}");
+    }
 
     #[test]
     fn search_terms_follow_keycloak() {
