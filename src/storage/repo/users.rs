@@ -304,14 +304,11 @@ const SERVICE_ACCOUNT_CONDITION: &str = "username LIKE 'service-account-%'";
 /// Service-account users (`service-account-*`) of a realm, read through
 /// their own small index (every realm load asks, whatever the realm's size).
 pub fn list_service_accounts(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
-    Ok(service_accounts_of(realm_id).select(UserRow::as_select()).load(conn)?)
-}
-
-fn service_accounts_of(realm_id: &str) -> users::BoxedQuery<'_, crate::storage::MultiBackend> {
-    users::table
+    Ok(users::table
         .filter(users::realm_id.eq(realm_id))
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION))
-        .into_boxed()
+        .select(UserRow::as_select())
+        .load(conn)?)
 }
 
 pub fn count_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<i64, StorageError> {
