@@ -111,7 +111,7 @@ fn the_compose_topology_is_whole() {
     assert_eq!(published.rsplit(':').next(), Some(listen.trim_end_matches(';')));
     assert!(env["REALMGATE_PUBLIC_URL"].ends_with(&format!(":{}", published.split(':').next().unwrap())));
     assert!(nginx.contains("proxy_set_header X-Forwarded-For $remote_addr;"), "nginx sets the client address");
-    assert!(nginx.contains(&format!("proxy_pass http://{};", "realmgate")));
+    assert!(nginx.contains("proxy_pass http://realmgate;"), "nginx passes to its upstream of both nodes");
 
     // The image has what the nodes are pointed at.
     let dockerfile = read("Dockerfile");

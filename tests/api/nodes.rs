@@ -26,7 +26,7 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let realm_file = db.dir.path().join("realms.toml");
     std::fs::write(&realm_file, TEST_REALMS).unwrap();
 
-    let proxy = Proxy::bind().await;
+    let mut proxy = Proxy::bind().await;
     // Both start at the same moment on the empty database: both run the
     // migrations, apply the realm file and, as the deployment's key file
     // does not exist yet, race to create it: one key is written, both use it.
@@ -263,7 +263,7 @@ fn app_at(node: &ServeProcess, db: &Arc<TestDatabase>) -> TestApp {
 /// A TCP proxy that hands each new connection to the next node in turn (the
 /// compose file's nginx does the same per request).
 struct Proxy {
-    listener: std::sync::Mutex<Option<TcpListener>>,
+    listener: Option<TcpListener>,
     url: String,
     served: Arc<[AtomicUsize; 2]>,
 }
@@ -272,11 +272,11 @@ impl Proxy {
     async fn bind() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        Proxy { listener: std::sync::Mutex::new(Some(listener)), url, served: Arc::new(Default::default()) }
+        Proxy { listener: Some(listener), url, served: Arc::new(Default::default()) }
     }
 
-    fn serve(&self, nodes: Vec<String>) {
-        let listener = self.listener.lock().unwrap().take().expect("served once");
+    fn serve(&mut self, nodes: Vec<String>) {
+        let listener = self.listener.take().expect("served once");
         let served = Arc::clone(&self.served);
         tokio::spawn(async move {
             let next = AtomicUsize::new(0);
