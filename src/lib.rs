@@ -14,6 +14,7 @@ pub mod import;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod realm_path;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -1,21 +1,19 @@
 //! Prometheus metrics: requests and latencies by endpoint and status, tokens
 //! issued by realm and grant. Served as text at `/metrics`.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, HttpRequest, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::realm_path::{self, RealmPrefix};
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -84,31 +82,25 @@ impl Metrics {
     }
 }
 
-/// Paths remembered per worker thread before the memory is emptied.
-const PATTERNS_PER_WORKER: usize = 1024;
+/// Marks a request answered by the fallback service: no route matched it.
+/// (For such a request actix-web looks its pattern up by path, which does
+/// not see guards, so `/protocol/openid-connect/certs` without a realm
+/// would be labelled with the realm route's pattern.)
+pub struct Unrouted;
 
-thread_local! {
-    /// Route patterns by request path. Finding a path's pattern walks the
-    /// route table and runs a regular expression for each dynamic route on
-    /// the way (perf: 8 % of a discovery request); hot paths repeat.
-    static PATTERNS: RefCell<HashMap<Box<str>, Rc<str>>> = RefCell::new(HashMap::new());
-}
-
-/// The route pattern `req` matches (never the raw path, so label values
-/// stay bounded), or `unmatched`.
-fn endpoint(req: &ServiceRequest) -> Rc<str> {
-    let path = req.path();
-    if let Some(pattern) = PATTERNS.with_borrow(|patterns| patterns.get(path).cloned()) {
-        return pattern;
+/// The route pattern the router chose for `req` (never the raw path, so
+/// label values stay bounded), or `unmatched`. Read after routing: before
+/// it, finding the pattern walks the route table and runs a regular
+/// expression for each dynamic route on the way.
+fn endpoint(req: &HttpRequest) -> String {
+    if req.extensions().contains::<Unrouted>() {
+        return "unmatched".to_owned();
     }
-    let pattern: Rc<str> = req.match_pattern().as_deref().unwrap_or("unmatched").into();
-    PATTERNS.with_borrow_mut(|patterns| {
-        if patterns.len() >= PATTERNS_PER_WORKER {
-            patterns.clear();
-        }
-        patterns.insert(path.into(), Rc::clone(&pattern));
-    });
-    pattern
+    match req.match_pattern() {
+        Some(pattern) if req.extensions().contains::<RealmPrefix>() => format!("{}{pattern}", realm_path::PATTERN),
+        Some(pattern) => pattern,
+        None => "unmatched".to_owned(),
+    }
 }
 
 /// Middleware: counts and times every request by its route pattern.
@@ -117,12 +109,12 @@ pub async fn track(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let endpoint = endpoint(&req);
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| std::sync::Arc::clone(&s.metrics));
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        metrics.observe(&endpoint, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
+        let endpoint = endpoint(response.request());
+        metrics.observe(&endpoint, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     }
     Ok(response)
 }

@@ -11,7 +11,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::clock::Clock;
 use crate::config::{ServeConfig, public_url, secret_key_path};
@@ -21,6 +21,7 @@ use crate::import::FileError;
 use crate::import::apply::{ImportError, apply};
 use crate::import::model::ParsedFile;
 use crate::metrics::Metrics;
+use crate::realm_path;
 use crate::services::events::EventSink;
 use crate::services::passwords::{PasswordHasher, hash_blocking};
 use crate::services::realm_cache::RealmCache;
@@ -192,6 +193,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(from_fn(realm_path::cut_realm_prefix))
                 .wrap(from_fn(refuse_oversized))
                 .wrap(from_fn(crate::metrics::track))
                 .wrap(security_headers())
@@ -218,17 +220,24 @@ impl Application {
 }
 
 /// Every route of the application.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health/live").get(crate::health::live))
-        .service(web::resource("/health/ready").get(crate::health::ready))
-        .service(web::resource("/metrics").get(crate::metrics::metrics))
-        .service(web::resource(crate::openapi::PATH).get(crate::openapi::openapi_json))
-        .service(web::scope("/realms/{realm}").configure(crate::oidc::realm_routes).configure(crate::web::realm_routes))
-        .configure(crate::console::config)
-        .configure(crate::admin::config)
-        .configure(crate::web::config)
-        .configure(crate::oidc::config)
-        .default_service(web::to(not_found));
+fn routes(cfg: &mut web::ServiceConfig) {
+    // First: once a request's realm segment is cut off, no other route may see the rest.
+    cfg.service(
+        web::scope("")
+            .guard(realm_path::entered())
+            .configure(crate::oidc::realm_routes)
+            .configure(crate::web::realm_routes)
+            .default_service(web::to(not_found)),
+    )
+    .service(web::resource("/health/live").get(crate::health::live))
+    .service(web::resource("/health/ready").get(crate::health::ready))
+    .service(web::resource("/metrics").get(crate::metrics::metrics))
+    .service(web::resource(crate::openapi::PATH).get(crate::openapi::openapi_json))
+    .configure(crate::console::config)
+    .configure(crate::admin::config)
+    .configure(crate::web::config)
+    .configure(crate::oidc::config)
+    .default_service(web::to(not_found));
 }
 
 /// The largest body any endpoint reads (the admin API's).
@@ -250,7 +259,8 @@ async fn refuse_oversized(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-async fn not_found() -> HttpResponse {
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    req.extensions_mut().insert(crate::metrics::Unrouted);
     HttpResponse::NotFound().json(serde_json::json!({ "error": "not_found", "error_description": "No such resource" }))
 }
 

@@ -119,6 +119,9 @@ async fn the_realm_document_names_the_signing_key(app: TestApp) {
     verifier.update(signed.as_bytes()).unwrap();
     assert!(verifier.verify(&signature).unwrap(), "the published key verifies the realm's tokens");
     assert_eq!(app.get(&format!("{}/realms/nope", app.base)).await.status, 404);
+    // A percent-encoded letter in the realm segment names the same realm.
+    let encoded = app.get(&format!("{}/realms/%61cme/protocol/openid-connect/certs", app.base)).await;
+    assert_eq!(encoded.status, 200, "{}", encoded.text);
 }
 
 async fn unknown_realms_are_404(app: TestApp) {
@@ -126,6 +129,7 @@ async fn unknown_realms_are_404(app: TestApp) {
         "/realms/nope/.well-known/openid-configuration",
         "/realms/nope/protocol/openid-connect/certs",
         "/realms/Bad%20Name/protocol/openid-connect/certs",
+        "/realms/acme%2Fx/protocol/openid-connect/certs",
     ] {
         let answer = app.get(&format!("{}{path}", app.base)).await;
         assert_eq!(answer.status, 404, "{path}");
@@ -142,16 +146,22 @@ async fn health_and_metrics(app: TestApp) {
     assert_eq!(ready.status, 200);
     assert_eq!(ready.json["status"], "UP");
     app.client_credentials("acme", "svc", "svc-secret", None).await;
-    // Patterns are remembered per path: a path seen again keeps its label,
-    // and a path no route matches never becomes one.
+    // Requests are labelled by the route they took; a path no route
+    // matches never becomes a label, even one that is a realm route's
+    // path without the realm, or a top-level route's path under a realm.
     for _ in 0..2 {
         assert_eq!(app.get(&format!("{}/realms/acme/.well-known/openid-configuration", app.base)).await.status, 200);
         assert_eq!(app.get(&format!("{}/no/such/path-{}", app.base, "x".repeat(40))).await.status, 404);
     }
+    for path in ["/protocol/openid-connect/certs", "/realms/acme/health/live", "/realms//protocol/openid-connect/certs"]
+    {
+        assert_eq!(app.get(&format!("{}{path}", app.base)).await.status, 404, "{path}");
+    }
     let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
     for label in [
         r#"endpoint="/realms/{realm}/.well-known/openid-configuration",method="GET",status="200"} 2"#,
-        r#"endpoint="unmatched",method="GET",status="404"} 2"#,
+        r#"endpoint="unmatched",method="GET",status="404"} 5"#,
+        r#"endpoint="/health/live",method="GET",status="200"} 1"#,
     ] {
         assert!(metrics.contains(&format!("realmgate_http_requests_total{{{label}")), "{label} in {metrics}");
     }
