@@ -17,8 +17,8 @@
 #      timed with its auth_code_flow.py. Rounds alternate which server goes
 #      first, so slow drift on a shared machine hits both alike.
 #   3. Measures the RSA-2048 sign rate of `openssl speed` (the signing
-#      floor) right before each RS256 case, so each case is judged against
-#      the machine's speed at that moment; at the end, the argon2
+#      floor) right before and right after each RS256 case, so each case is
+#      judged against the machine's speed at that moment; at the end, the argon2
 #      verification rate of `realmgate-bench hash-rate` (the login floor).
 #      Prints a markdown table of medians over the rounds, with the targets
 #      each figure is held to.
@@ -411,6 +411,7 @@ bench_realmgate() {
     if [ "${algs[$i]}" = RS256 ]; then case_floor "$r" "${names[$i]}"; fi
     run_case rg "${names[$i]}" "$r" "$realm/${realms[$i]}/$oidc/token" post_form.lua \
       WRK_BODY="$CC_BODY" WRK_BASIC=bench-cc:bench-secret
+    if [ "${algs[$i]}" = RS256 ]; then case_floor_close "$r" "${names[$i]}"; fi
   done
 
   # Introspection of one JWT access token; it must still be active after the
@@ -451,6 +452,7 @@ bench_realmgate() {
     if [ "$case_name" = refresh_rs256 ]; then case_floor "$r" "$case_name"; fi
     run_case rg "$case_name" "$r" "$realm/$realm_name/$oidc/token" refresh.lua \
       WRK_TOKENS_FILE="$pool" WRK_BASIC=bench-web:bench-web-secret
+    if [ "$case_name" = refresh_rs256 ]; then case_floor_close "$r" "$case_name"; fi
   done
 
   # The signed-in code flow: sign in and consent once through the pages
@@ -581,14 +583,22 @@ signing_floor() {
        /^rsa +2048 bits/ && col { print $col }' "$raw" | tail -1
 }
 
-# case_floor ROUND CASE: the signing floor measured right before an RS256
-# case, so the case is judged against the machine's speed at that moment:
-# on a shared machine the RSA rate drifts by 20 % within minutes, and a
-# floor taken once at the end compared each case with another moment.
+# case_floor ROUND CASE, run right before an RS256 case, and
+# case_floor_close ROUND CASE, right after it: the signing floor of the case
+# is the mean of the two, so the case is judged against the machine's speed
+# at that moment. On a shared machine the RSA rate drifts by 20 % within
+# minutes (a floor taken once at the end compared each case with another
+# moment), and on some it swings by a third between back-to-back runs (one
+# floor before the case put a round at 145 %).
 case_floor() {
-  local floor; floor=$(signing_floor "openssl-speed-$2-r$1")
-  [ -n "$floor" ] || die "openssl speed gave no RSA-2048 sign rate; see $OUT/openssl-speed-$2-r$1.txt"
-  record "FLOOR case=$2 round=$1 rsa2048_sign_per_s=$floor"
+  FLOOR_BEFORE=$(signing_floor "openssl-speed-$2-r$1")
+  [ -n "$FLOOR_BEFORE" ] || die "openssl speed gave no RSA-2048 sign rate; see $OUT/openssl-speed-$2-r$1.txt"
+}
+case_floor_close() {
+  local after; after=$(signing_floor "openssl-speed-$2-r$1-after")
+  [ -n "$after" ] || die "openssl speed gave no RSA-2048 sign rate; see $OUT/openssl-speed-$2-r$1-after.txt"
+  record "FLOOR case=$2 round=$1 rsa2048_sign_per_s=$(awk -v b="$FLOOR_BEFORE" -v a="$after" \
+    'BEGIN { printf "%.1f", (a + b) / 2 }') before=$FLOOR_BEFORE after=$after"
 }
 
 # The login floor: argon2id password verifications per second with both
@@ -616,11 +626,11 @@ mib() { [ "$1" = - ] && echo - || awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024
 # fmt DECIMALS VALUE: rounds for the table ("-" stays "-")
 fmt() { [ "$2" = - ] && echo - || awk -v d="$1" -v v="$2" 'BEGIN { printf "%.*f", d, v }'; }
 
-# floor_of CASE: the median of the signing floors measured before CASE.
+# floor_of CASE: the median of the signing floors measured around CASE.
 floor_of() { { grep "^FLOOR case=$1 " "$RAW" || true; } | field rsa2048_sign_per_s | median; }
 
 # floor_share CASE: the median over the rounds of CASE's req/s divided by
-# the floor measured right before it ("-" without floors).
+# the floor measured around it ("-" without floors).
 floor_share() {
   local r rps floor
   for r in $(seq 1 "$RUNS"); do
@@ -750,7 +760,7 @@ report() {
     "$(mib "$(stat rg introspect hwm_kib)")" "$(mib "$(stat peer introspect hwm_kib)")" - -
   echo
   echo "- machine: nproc=$(nproc), wrk and the servers share the cores; wrk scheduling policy: $WRK_SCHED"
-  echo "- signing floor: openssl RSA-2048 sign/s (-multi 2), measured right before each RS256 case;" \
+  echo "- signing floor: openssl RSA-2048 sign/s (-multi 2), the mean of one run right before and one right after each RS256 case;" \
        "the RS256 targets hold the median over the rounds of each round's req/s / its floor:" \
        "$(grep '^FLOOR ' "$RAW" | field rsa2048_sign_per_s | paste -sd' ')"
   echo "- argon2 floor: realmgate-bench hash-rate verifies/s (--threads 2): ${argon2:-unknown (realmgate-bench missing)}"
