@@ -3,8 +3,9 @@
 //! actix-web matches a dynamic path segment with a regular expression, and
 //! the engine it uses in this build (regex-lite's PikeVM) spent 15 % of the
 //! server's time on a JWKS request just matching `/realms/{realm}` (perf,
-//! 2026-11-29). actix-web's other engine, the `regex` crate, was no faster
-//! there and held 8 MiB more at rest (every route's expression, per worker).
+//! 2026-11-29). actix-web's other engine, the `regex` crate, was barely
+//! faster there (+1.5 %) and held 8 MiB more at rest (every route's
+//! expression, per worker).
 //! So the realm segment is cut off by hand before routing: its name goes
 //! into the match info as `realm` (what `web::Path` extractors read), the
 //! router sees only the rest of the path, and the realm's routes live in a
@@ -44,6 +45,9 @@ pub async fn cut_realm_prefix(
         && let Ok(len) = u16::try_from(len)
     {
         let name = name.to_owned();
+        // Public but undocumented in actix-router 0.5 (the router's own
+        // segment insert is crate-private); extractors percent-decode it
+        // like any segment, which the tests check (`%61cme` is `acme`).
         info.add_static("realm", name);
         info.skip(len);
         req.extensions_mut().insert(RealmPrefix);
