@@ -96,14 +96,8 @@ impl Console {
     }
 }
 
-async fn master_token(app: &TestApp) -> String {
-    let form =
-        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
-    app.token("master", None, &form).await.str("access_token").to_owned()
-}
-
 async fn rest(app: &TestApp, path: &str) -> serde_json::Value {
-    let answer = app.admin(Method::GET, path, Some(&master_token(app).await), None).await;
+    let answer = app.admin(Method::GET, path, Some(&app.master_token().await), None).await;
     assert_eq!(answer.status, 200, "{path}: {}", answer.text);
     answer.json
 }
@@ -145,7 +139,7 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert!(!again.select("#login-error").is_empty());
 
     // A master user without administrator rights: signed in, but refused.
-    let token = master_token(&app).await;
+    let token = app.master_token().await;
     let body =
         json!({"username": "mallory", "enabled": true, "credentials": [{"type": "password", "value": "mallory-pw"}]});
     let created = app.admin(Method::POST, "/realms/master/users", Some(&token), Some(&body.to_string())).await;
@@ -343,7 +337,7 @@ async fn the_console_imports_a_keycloak_realm_export() {
     assert_eq!(page.status, 400);
     assert!(page.select("#export-error")[0].contains("groups"), "{:?}", page.select("#export-error"));
     assert!(page.html.contains("sales"), "what was pasted is kept");
-    let master = master_token(&app).await;
+    let master = app.master_token().await;
     assert_eq!(app.admin(Method::GET, "/realms/crm", Some(&master), None).await.status, 404);
 
     let export = json!({

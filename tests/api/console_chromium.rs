@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::chromium::Chromium;
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, spawn_app_with};
 
 const REALMS: &str = r#"
 [[realms]]
@@ -34,14 +34,6 @@ fn notice_is(text: &str) -> String {
         "document.querySelector('#notice') && document.querySelector('#notice').innerText.startsWith({})",
         json!(text)
     )
-}
-
-async fn master_token(app: &TestApp) -> String {
-    let form =
-        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
-    let answer = app.token("master", None, &form).await;
-    assert_eq!(answer.status, 200, "{}", answer.json);
-    answer.str("access_token").to_owned()
 }
 
 struct Seen {
@@ -187,7 +179,7 @@ async fn an_admin_manages_a_realm_in_the_console_in_chromium() {
     assert_eq!(accepted.json["error"], "unauthorized_client");
 
     // And the admin API sees what the console made.
-    let token = master_token(&app).await;
+    let token = app.master_token().await;
     let client =
         app.admin(Method::GET, &format!("/realms/shop/clients/{}", seen.client_uuid), Some(&token), None).await;
     assert_eq!(client.status, 200, "{}", client.text);

@@ -351,6 +351,16 @@ impl TestApp {
         Answer::from(self.http.get(url).send().await.expect("request")).await
     }
 
+    /// An access token of the bootstrap administrator (`admin-cli` in
+    /// `master`), the way admin tools sign in.
+    pub async fn master_token(&self) -> String {
+        let form =
+            [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
+        let answer = self.token("master", None, &form).await;
+        assert_eq!(answer.status, 200, "{}", answer.json);
+        answer.str("access_token").to_owned()
+    }
+
     /// POSTs a form to the realm's token endpoint, with Basic if given.
     pub async fn token(&self, realm: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Answer {
         self.post_form(realm, "/protocol/openid-connect/token", basic, form).await

@@ -154,7 +154,7 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     assert!(after[0] > before[0] && after[1] > before[1], "both nodes served the flow: {before:?} -> {after:?}");
 
     // A client secret changed through A's admin API is in force at B within a second.
-    let master = admin_token(&node_a).await;
+    let master = node_a.master_token().await;
     let found = node_a.admin(reqwest::Method::GET, "/realms/acme/clients?clientId=svc", Some(&master), None).await;
     let id = found.json[0]["id"].as_str().expect("svc's id").to_owned();
     assert_eq!(node_b.client_credentials("acme", "svc", "svc-secret", None).await.status, 200, "B caches svc");
@@ -211,14 +211,6 @@ fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
         ("redirect_uri", "http://127.0.0.1:9/cb"),
         ("code_verifier", VERIFIER),
     ]
-}
-
-async fn admin_token(app: &TestApp) -> String {
-    let form =
-        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
-    let answer = app.token("master", None, &form).await;
-    assert_eq!(answer.status, 200, "{}", answer.json);
-    answer.str("access_token").to_owned()
 }
 
 fn no_keep_alive() -> reqwest::Client {

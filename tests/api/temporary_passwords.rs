@@ -15,12 +15,6 @@ name = "shop"
 basic_auth = true
 "#;
 
-async fn master_token(app: &TestApp) -> String {
-    let form =
-        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin-pw")];
-    app.token("master", None, &form).await.str("access_token").to_owned()
-}
-
 async fn password_grant(app: &TestApp, user: &str, password: &str) -> crate::helpers::Answer {
     let form = [("grant_type", "password"), ("client_id", "admin-cli"), ("username", user), ("password", password)];
     app.token("shop", None, &form).await
@@ -34,7 +28,7 @@ fn field(html: &str, css: &str, attr: &str) -> String {
 #[tokio::test]
 async fn a_temporary_password_must_be_replaced_before_anything_else() {
     let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
-    let token = master_token(&app).await;
+    let token = app.master_token().await;
     let body = json!({
         "username": "dora", "enabled": true,
         "credentials": [{"type": "password", "value": "temp-pw", "temporary": true}],
@@ -125,7 +119,7 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
 #[tokio::test]
 async fn a_new_temporary_password_voids_an_open_update_form() {
     let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
-    let token = master_token(&app).await;
+    let token = app.master_token().await;
     let body = json!({
         "username": "finn", "enabled": true,
         "credentials": [{"type": "password", "value": "leaked-pw", "temporary": true}],
@@ -161,7 +155,7 @@ async fn a_new_temporary_password_voids_an_open_update_form() {
 #[tokio::test]
 async fn reset_password_and_required_actions_set_and_clear_the_flag() {
     let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
-    let token = master_token(&app).await;
+    let token = app.master_token().await;
     let body = json!({"username": "eve", "enabled": true, "credentials": [{"type": "password", "value": "eve-pw"}]});
     let created = app.admin(Method::POST, "/realms/shop/users", Some(&token), Some(&body.to_string())).await;
     let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
