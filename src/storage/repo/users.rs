@@ -301,14 +301,18 @@ pub fn find_service_account(
 /// condition, with the pattern written in (a bound pattern does not match).
 const SERVICE_ACCOUNT_CONDITION: &str = "username LIKE 'service-account-%'";
 
+/// The realm's service-account users, as a query (the index test plans this one).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn service_accounts_of<'a>(realm_id: &'a str) -> _ {
+    let condition: diesel::expression::SqlLiteral<diesel::sql_types::Bool> =
+        diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION);
+    users::table.filter(users::realm_id.eq(realm_id)).filter(condition)
+}
+
 /// Service-account users (`service-account-*`) of a realm, read through
 /// their own small index (every realm load asks, whatever the realm's size).
 pub fn list_service_accounts(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<UserRow>, StorageError> {
-    Ok(users::table
-        .filter(users::realm_id.eq(realm_id))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION))
-        .select(UserRow::as_select())
-        .load(conn)?)
+    Ok(service_accounts_of(realm_id).select(UserRow::as_select()).load(conn)?)
 }
 
 pub fn count_by_realm(conn: &mut DbConnection, realm_id: &str) -> Result<i64, StorageError> {
@@ -409,10 +413,7 @@ mod tests {
         let db = crate::storage::Db::connect(crate::storage::DatabaseUrl::Sqlite(dir.path().join("rg.db")), 1).unwrap();
         db.migrate().await.unwrap();
         let query = diesel::debug_query::<diesel::sqlite::Sqlite, _>(
-            &crate::storage::schema::users::table
-                .filter(crate::storage::schema::users::realm_id.eq("r"))
-                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(SERVICE_ACCOUNT_CONDITION))
-                .select(crate::storage::schema::users::id),
+            &super::service_accounts_of("r").select(crate::storage::schema::users::id),
         )
         .to_string();
         let sql = query.split(" -- binds").next().unwrap().to_owned();
