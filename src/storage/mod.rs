@@ -2,6 +2,7 @@
 //! (several nodes), a connection pool, embedded migrations, and `repo/`,
 //! where all SQL lives. Blocking diesel calls run on tokio's blocking pool.
 
+mod checkpointer;
 pub mod repo;
 pub mod schema;
 mod writer;

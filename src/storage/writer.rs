@@ -9,10 +9,8 @@
 //! woken thread to be scheduled while the database sat idle; and every job
 //! paid its own commit. Here the next job starts as soon as the last ends.
 //!
-//! The writer also checkpoints (SQLite's automatic checkpoint after a commit
-//! that leaves the WAL over 1,000 pages). A background checkpointer was
-//! tried and rejected: the writer is almost always inside a transaction, so
-//! the WAL could seldom be restarted and grew by megabytes a second.
+//! Checkpoints run mostly on a thread of their own (see `checkpointer`);
+//! the writer only finishes them, between two transactions.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,14 +22,17 @@ use diesel::Connection;
 use diesel::connection::TransactionManager;
 use diesel::r2d2::ManageConnection;
 
+use super::checkpointer::Checkpoints;
 use super::{DbConnection, Manager, StorageError};
 
 /// At most this many jobs share one commit, so none waits long behind others.
 const MAX_BATCH: usize = 64;
 /// The writer's own settings: savepoint journals in memory (not temporary
-/// files opened and unlinked per batch), and a WAL file grown by a burst
-/// cut back to 64 MiB when it restarts.
-const WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;";
+/// files opened and unlinked per batch), a WAL file grown by a burst cut
+/// back to 64 MiB when it restarts, and SQLite's automatic checkpoint only
+/// as a backstop (at 40 MiB of WAL) should the checkpoint thread fall behind.
+const WRITER_PRAGMAS: &str =
+    "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 10000;";
 
 /// Hands a job's result to its caller; given the commit's error, if any.
 type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -53,9 +54,13 @@ impl Writer {
     /// and ends when the last `Db` holding it is dropped.
     pub(super) fn start(manager: Manager) -> Result<Self, StorageError> {
         let (jobs, queue) = channel();
+        let checkpoints = Checkpoints::start(manager.clone())?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(&manager, &queue))
+            .spawn(move || {
+                serve(&manager, &queue, &checkpoints);
+                checkpoints.stop();
+            })
             .map_err(|e| StorageError::Writer(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Self { jobs })
     }
@@ -85,7 +90,7 @@ impl Writer {
     }
 }
 
-fn serve(manager: &Manager, queue: &Receiver<Job>) {
+fn serve(manager: &Manager, queue: &Receiver<Job>, checkpoints: &Checkpoints) {
     let mut connection: Option<DbConnection> = None;
     let mut pending: VecDeque<Job> = VecDeque::new();
     loop {
@@ -113,6 +118,9 @@ fn serve(manager: &Manager, queue: &Receiver<Job>) {
         if !run_batch(conn, &mut pending) {
             // Mid-transaction or untrusted: closing the connection rolls back what is open.
             connection = None;
+        } else {
+            checkpoints.committed();
+            checkpoints.finish_restart(conn);
         }
     }
 }
@@ -143,10 +151,16 @@ fn run_batch(conn: &mut DbConnection, pending: &mut VecDeque<Job>) -> bool {
     }
     let mut ran: Vec<Ran> = Vec::new();
     let mut trusted = true;
+    let mut rolled_back = false;
     while ran.len() < MAX_BATCH
         && let Some(job) = pending.pop_front()
     {
-        if Transactions::begin_transaction(conn).is_err() {
+        // The batch's first job runs in the transaction itself: if it fails,
+        // rolling the transaction back undoes it alone. Writes arriving one
+        // at a time make most batches a single job, and a savepoint costs two
+        // statements and a copy of every page the job changes.
+        let own_savepoint = !ran.is_empty();
+        if own_savepoint && Transactions::begin_transaction(conn).is_err() {
             trusted = false;
             break;
         }
@@ -157,30 +171,26 @@ fn run_batch(conn: &mut DbConnection, pending: &mut VecDeque<Job>) -> bool {
             ran.extend(outcome.ok());
             break;
         }
-        match outcome {
-            Ok(done) if !done.failed => {
-                trusted = Transactions::commit_transaction(conn).is_ok();
-                ran.push(done);
-            }
-            Ok(done) => {
-                trusted = Transactions::rollback_transaction(conn).is_ok();
-                ran.push(done);
-                break;
-            }
-            // The caller's reply was dropped with the job: it learns the write did not complete.
-            Err(_) => {
-                trusted = Transactions::rollback_transaction(conn).is_ok();
-                break;
-            }
-        }
-        if !trusted {
+        // A panicked job is not delivered: its caller's reply was dropped with
+        // it, so it learns the write did not complete.
+        let failed = !matches!(&outcome, Ok(done) if !done.failed);
+        trusted = match (failed, own_savepoint) {
+            (false, true) => Transactions::commit_transaction(conn).is_ok(),
+            (false, false) => true,
+            (true, _) => Transactions::rollback_transaction(conn).is_ok(),
+        };
+        rolled_back = failed && !own_savepoint;
+        ran.extend(outcome.ok());
+        if failed || !trusted {
             break;
         }
     }
-    let error = if trusted {
-        Transactions::commit_transaction(conn).err().map(|e| e.to_string())
-    } else {
+    let error = if !trusted {
         Some("a write left the connection in an unknown state; its batch was rolled back".to_owned())
+    } else if rolled_back {
+        None
+    } else {
+        Transactions::commit_transaction(conn).err().map(|e| e.to_string())
     };
     if let Some(error) = &error {
         tracing::error!(%error, jobs = ran.len(), "a batch of writes could not be committed");
@@ -267,9 +277,38 @@ mod tests {
         assert_eq!(count(&db).await, 161);
     }
 
+    /// A batch's first job runs without a savepoint of its own: when it
+    /// fails or panics alone, the rolled-back transaction takes its write
+    /// with it, and the writer goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lone_job_that_fails_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
+        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let failed = db
+            .write(|conn| {
+                insert(1)(conn)?;
+                insert(1)(conn)
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(count(&db).await, 0, "the failed job's first insert was rolled back");
+        let panicked = db
+            .write(|conn| -> Result<(), StorageError> {
+                insert(2)(conn)?;
+                panic!("a lone job that panics")
+            })
+            .await;
+        assert!(matches!(panicked, Err(StorageError::Writer(_))), "{panicked:?}");
+        assert_eq!(count(&db).await, 0, "the panicked job's insert was rolled back");
+        db.write(insert(3)).await.unwrap();
+        assert_eq!(count(&db).await, 1);
+    }
+
     /// Sustained writes with readers alongside keep the WAL bounded: the
-    /// writer's checkpoints let it restart (a background checkpointer could
-    /// not, and the WAL grew without end).
+    /// checkpoint thread copies most of it and the writer the rest, so it
+    /// restarts (a checkpoint thread alone could not, and the WAL grew
+    /// without end; the writer's own backstop waits for 40 MiB).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_sustained_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -314,7 +353,7 @@ mod tests {
         reader.await.unwrap();
         assert_eq!(count(&db).await, 6_000);
         let wal = std::fs::metadata(dir.path().join("w.db-wal")).map(|m| m.len()).unwrap_or(0);
-        // 6,000 pages were written (24 MiB); checkpoints every 1,000 pages keep the WAL near 4 MiB.
+        // 6,000 pages were written (24 MiB); restarts every ~30 ms kept it at 7-8 MiB.
         assert!(wal < 12 * 1024 * 1024, "the WAL grew to {wal} bytes");
     }
 
