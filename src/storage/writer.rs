@@ -222,6 +222,14 @@ mod tests {
         }
     }
 
+    /// A fresh SQLite database (in a directory kept while the handle lives) with an empty table `t`.
+    async fn table_t() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
+        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        (dir, db)
+    }
+
     async fn count(db: &Db) -> i64 {
         db.run(|conn| Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result::<Count>(conn)?.n)).await.unwrap()
     }
@@ -230,9 +238,7 @@ mod tests {
     /// a failed or panicking job leaves no trace and takes no other job down.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_in_one_batch_succeed_and_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
-        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let (_dir, db) = table_t().await;
 
         let mut tasks = Vec::new();
         for i in 0..200_i64 {
@@ -282,9 +288,7 @@ mod tests {
     /// with it, and the writer goes on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lone_job_that_fails_leaves_no_trace() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
-        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let (_dir, db) = table_t().await;
         let failed = db
             .write(|conn| {
                 insert(1)(conn)?;
@@ -362,9 +366,7 @@ mod tests {
     /// later write would be reported done and never committed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_inside_a_jobs_own_transaction_is_contained() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
-        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let (_dir, db) = table_t().await;
         let panicked = db
             .write(|conn| {
                 conn.transaction::<(), StorageError, _>(|conn| {
