@@ -3,12 +3,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, PS256, RS256};
+use openssl::md::Md;
+use openssl::pkey::{PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::Padding;
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
@@ -92,7 +96,39 @@ const THREAD_SLOTS: usize = 4;
 
 struct PerThread {
     der: Vec<u8>,
-    slots: [OnceLock<Option<Box<dyn JwsSigner>>>; THREAD_SLOTS],
+    slots: [OnceLock<Option<ThreadSigner>>; THREAD_SLOTS],
+}
+
+enum ThreadSigner {
+    Rs256(Mutex<Rs256Context>),
+    Other(Box<dyn JwsSigner>),
+}
+
+/// An RS256 signing context set up once (PKCS#1 v1.5 padding, SHA-256) and
+/// reused for every signature of its thread: each signature is one
+/// `EVP_PKEY_sign` over the SHA-256 digest, as `openssl speed` signs.
+/// josekit's signer sets up a digest-and-sign context per signature, and
+/// OpenSSL 3 then looks its algorithms up under a lock shared by all
+/// threads: two threads signed 2.5 % more often this way (same
+/// instructions per signature; the signatures are byte for byte the same).
+struct Rs256Context(PkeyCtx<Private>);
+
+impl Rs256Context {
+    fn new(der: &[u8]) -> Result<Self, openssl::error::ErrorStack> {
+        let key = PKey::private_key_from_der(der)?;
+        let mut ctx = PkeyCtx::new(&key)?;
+        ctx.sign_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1)?;
+        ctx.set_signature_md(Md::sha256())?;
+        Ok(Self(ctx))
+    }
+
+    fn sign(&mut self, message: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let digest = openssl::sha::sha256(message);
+        let mut signature = Vec::new();
+        self.0.sign_to_vec(&digest, &mut signature)?;
+        Ok(signature)
+    }
 }
 
 /// This thread's slot: threads are numbered as they first sign.
@@ -113,10 +149,19 @@ impl fmt::Debug for SigningKey {
 impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, josekit::JoseError> {
         if let Some(per_thread) = &self.per_thread {
-            let own =
-                per_thread.slots[thread_slot()].get_or_init(|| signer_from_der(self.algorithm, &per_thread.der).ok());
-            if let Some(own) = own {
-                return own.sign(message);
+            let own = per_thread.slots[thread_slot()].get_or_init(|| match self.algorithm {
+                SigningAlgorithm::Rs256 => {
+                    Rs256Context::new(&per_thread.der).ok().map(|c| ThreadSigner::Rs256(Mutex::new(c)))
+                }
+                algorithm => signer_from_der(algorithm, &per_thread.der).ok().map(ThreadSigner::Other),
+            });
+            match own {
+                Some(ThreadSigner::Rs256(context)) => {
+                    let mut context = context.lock().unwrap_or_else(PoisonError::into_inner);
+                    return context.sign(message).map_err(|e| josekit::JoseError::InvalidSignature(e.into()));
+                }
+                Some(ThreadSigner::Other(signer)) => return signer.sign(message),
+                None => {}
             }
         }
         self.signer.sign(message)
@@ -264,6 +309,8 @@ pub fn public_key_der(jwk: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -282,6 +329,30 @@ mod tests {
             assert_eq!(jwks["keys"][0]["kid"], row.kid.as_str());
             assert_eq!(jwks["keys"][0]["use"], "sig");
             assert_eq!(jwks["keys"][0]["alg"], alg.as_str());
+        }
+    }
+
+    /// PKCS#1 v1.5 signatures are deterministic: the reused RS256 context
+    /// must sign exactly as josekit's RS256 signer does, on every thread.
+    #[test]
+    fn rs256_signs_byte_for_byte_as_josekit() {
+        let secret = SecretKey::generate();
+        let key = NewKey::generate(SigningAlgorithm::Rs256).unwrap();
+        let josekit = RS256.signer_from_der(&key.private_der).unwrap();
+        let ring = Arc::new(KeyRing::from_rows(&[key.into_row(&secret, "r", 0)], &secret).unwrap());
+        assert!(ring.active.per_thread.is_some());
+        let message = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9".repeat(7);
+        let expected = josekit.sign(&message).unwrap();
+        let threads: Vec<_> = (0..THREAD_SLOTS + 2)
+            .map(|_| {
+                let (ring, message) = (Arc::clone(&ring), message.clone());
+                std::thread::spawn(move || [ring.active.sign(&message).unwrap(), ring.active.sign(&message).unwrap()])
+            })
+            .collect();
+        for thread in threads {
+            for signature in thread.join().unwrap() {
+                assert_eq!(signature, expected);
+            }
         }
     }
 
