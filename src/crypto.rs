@@ -7,6 +7,9 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
 use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use sha2::{Digest, Sha256};
 
@@ -29,9 +32,17 @@ pub enum KeyFileError {
 #[error("ciphertext could not be decrypted with this secret key")]
 pub struct DecryptError;
 
-/// The 256-bit key that encrypts client secrets and private signing keys.
+/// The 256-bit key that encrypts client secrets and private signing keys,
+/// and the key derived from it that authenticates refresh tokens.
 #[derive(Clone)]
-pub struct SecretKey([u8; 32]);
+pub struct SecretKey {
+    key: [u8; 32],
+    refresh_mac: [u8; 32],
+}
+
+/// What the refresh-token MAC key is derived for: a key of its own, so a
+/// MAC can never stand in for anything the secret key does.
+const REFRESH_MAC_PURPOSE: &[u8] = b"realmgate/refresh-token-mac/v1";
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,7 +54,17 @@ impl SecretKey {
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         fill_random(&mut key);
-        Self(key)
+        Self::from_bytes(key)
+    }
+
+    fn from_bytes(key: [u8; 32]) -> Self {
+        let refresh_mac = hmac_sha256(&key, REFRESH_MAC_PURPOSE);
+        Self { key, refresh_mac }
+    }
+
+    /// HMAC-SHA256 of `message` under the refresh-token MAC key, base64url.
+    pub fn refresh_mac(&self, message: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.refresh_mac, message))
     }
 
     /// Reads the key file (64 hex characters, surrounding whitespace allowed).
@@ -59,7 +80,7 @@ impl SecretKey {
         for (i, byte) in key.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| malformed())?;
         }
-        Ok(Self(key))
+        Ok(Self::from_bytes(key))
     }
 
     /// Writes a new key file with mode 0600; fails if the file already exists.
@@ -82,7 +103,7 @@ impl SecretKey {
             options.mode(0o600);
         }
         let written = options.open(&staging).and_then(|mut file| {
-            writeln!(file, "{}", to_hex(&key.0))?;
+            writeln!(file, "{}", to_hex(&key.key))?;
             file.sync_all()
         });
         let linked = written.and_then(|()| std::fs::hard_link(&staging, path));
@@ -96,7 +117,7 @@ impl SecretKey {
         let mut nonce = [0u8; NONCE_LEN];
         fill_random(&mut nonce);
         let mut tag = [0u8; TAG_LEN];
-        let ciphertext = encrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(&nonce), AAD, plaintext, &mut tag)
+        let ciphertext = encrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(&nonce), AAD, plaintext, &mut tag)
             .expect("AES-256-GCM encryption with a valid key cannot fail");
         let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len() + TAG_LEN);
         out.extend_from_slice(&nonce);
@@ -111,13 +132,22 @@ impl SecretKey {
         }
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-        decrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(nonce), AAD, ciphertext, tag).map_err(|_| DecryptError)
+        decrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(nonce), AAD, ciphertext, tag).map_err(|_| DecryptError)
     }
 
     /// Decrypts sealed text (a client secret); invalid UTF-8 counts as tampering.
     pub fn decrypt_text(&self, sealed: &[u8]) -> Result<String, DecryptError> {
         String::from_utf8(self.decrypt(sealed)?).map_err(|_| DecryptError)
     }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let key = PKey::hmac(key).expect("an HMAC key of 32 bytes is valid");
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).expect("HMAC-SHA256 is available");
+    let mut mac = [0u8; 32];
+    let len = signer.sign_oneshot(&mut mac, message).expect("HMAC-SHA256 of a byte string cannot fail");
+    debug_assert_eq!(len, 32);
+    mac
 }
 
 /// An opaque token of `bytes` random bytes, base64url without padding (no `.`).
@@ -200,9 +230,9 @@ mod tests {
         // What a starting node does: create the key, or read the one another
         // node created a moment ago (never a half-written file).
         let open = || match SecretKey::create(&path) {
-            Ok(key) => (true, key.0),
+            Ok(key) => (true, key.key),
             Err(KeyFileError::Create { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-                (false, SecretKey::load(&path).expect("the whole key").0)
+                (false, SecretKey::load(&path).expect("the whole key").key)
             }
             Err(e) => panic!("{e}"),
         };
@@ -214,6 +244,22 @@ mod tests {
         assert!(opened.iter().all(|(_, key)| *key == opened[0].1), "all use one key");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["realmgate.key"], "no staging file is left behind");
+    }
+
+    #[test]
+    fn hmac_is_rfc_4231s() {
+        // RFC 4231, test case 2
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(to_hex(&mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn refresh_macs_depend_on_the_key_and_the_message() {
+        let key = SecretKey::generate();
+        assert_eq!(key.refresh_mac(b"a"), key.refresh_mac(b"a"));
+        assert_ne!(key.refresh_mac(b"a"), key.refresh_mac(b"b"));
+        assert_ne!(key.refresh_mac(b"a"), SecretKey::generate().refresh_mac(b"a"));
+        assert_eq!(key.refresh_mac(b"a").len(), 43);
     }
 
     #[test]

@@ -413,36 +413,26 @@ fn write_soak_token(conn: &mut DbConnection, t: &SoakTarget, i: usize, at: i64) 
                 grant_id: new_id(),
             },
         ),
-        1 => {
-            let family = new_id();
-            refresh::insert_family(
-                conn,
-                &refresh::FamilyRow {
-                    id: family.clone(),
-                    realm_id: t.realm_id.clone(),
-                    client_id: t.client_id.clone(),
-                    user_id: t.user_id.clone(),
-                    scope: "openid".into(),
-                    offline: false,
-                    auth_time: at,
-                    created_at: at,
-                    expires_at: at + SOAK_REFRESH_SECS,
-                    revoked_at: (i % 20 == 1).then_some(at + 10),
-                    session_id: None,
-                },
-            )?;
-            refresh::insert_token(
-                conn,
-                &refresh::TokenRow {
-                    token_hash: token_hash(&random_token(32)),
-                    family_id: family,
-                    issued_at: at,
-                    expires_at: at + SOAK_REFRESH_SECS,
-                    spent_at: None,
-                    successor: None,
-                },
-            )
-        }
+        1 => refresh::insert_family(
+            conn,
+            &refresh::FamilyRow {
+                id: new_id(),
+                realm_id: t.realm_id.clone(),
+                client_id: t.client_id.clone(),
+                user_id: t.user_id.clone(),
+                scope: "openid".into(),
+                offline: false,
+                auth_time: at,
+                created_at: at,
+                expires_at: at + SOAK_REFRESH_SECS,
+                revoked_at: (i % 20 == 1).then_some(at + 10),
+                session_id: None,
+                generation: Some(0),
+                token_issued_at: Some(at),
+                token_expires_at: Some(at + SOAK_REFRESH_SECS),
+                successor: None,
+            },
+        ),
         2 => sessions::insert(
             conn,
             &sessions::SessionRow {

@@ -9,7 +9,7 @@ use diesel::Connection;
 use super::Abort;
 use super::issue::{self, TokenResponse, UserGrant};
 use super::realm_cache::RealmEntry;
-use super::refresh::{prepare_family, revocation_horizon, revoke_grant, store_family};
+use super::refresh::{first_token, prepare_family, revocation_horizon, revoke_grant, store_family};
 use crate::clock::UnixTime;
 use crate::crypto::token_hash;
 use crate::domain::authorization::{ChallengeMethod, verifier_matches};
@@ -43,7 +43,8 @@ struct Granted {
     grant_id: String,
     nonce: Option<String>,
     session_id: String,
-    refresh: Option<(String, UnixTime)>,
+    /// Until when the grant's first refresh token is valid, if it has one.
+    refresh_expires_at: Option<UnixTime>,
 }
 
 fn reject(description: &'static str) -> Abort {
@@ -73,7 +74,9 @@ pub async fn exchange(
                 nonce: granted.nonce.as_deref(),
                 sid: Some(&granted.session_id),
             };
-            let refresh = granted.refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));
+            let refresh =
+                granted.refresh_expires_at.map(|expires| (first_token(&state.secret, &granted.grant_id), expires));
+            let refresh = refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));
             issue::user_tokens(&entry_for_signing, &client_for_signing, &grant, refresh, now)
         }
         Ok(Outcome::Reused { grant_id }) => {
@@ -147,7 +150,6 @@ fn exchange_in_transaction(
     let family = client.allows(GrantType::RefreshToken).then(|| {
         let mut family = prepare_family(entry, client, &user.id, &scope, code.auth_time, now);
         family.family.id = code.grant_id.clone();
-        family.first.family_id = code.grant_id.clone();
         family.family.session_id = Some(code.session_id.clone());
         family
     });
@@ -162,6 +164,6 @@ fn exchange_in_transaction(
         grant_id: code.grant_id,
         nonce: code.nonce,
         session_id: code.session_id,
-        refresh: family.map(|f| (f.token, f.first.expires_at)),
+        refresh_expires_at: family.map(|f| f.expires_at),
     })))
 }

@@ -14,7 +14,7 @@ use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
 use super::refresh::{prepare_family, store_family};
 use crate::clock::UnixTime;
-use crate::crypto::{random_bytes, random_token, token_hash};
+use crate::crypto::{SecretKey, random_bytes, random_token, token_hash};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::device::{display_user_code, user_code_from};
 use crate::domain::scope::{PERSONAL_TOKEN_SCOPE, ScopeSet};
@@ -103,9 +103,12 @@ pub async fn poll(
     device_code: String,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let secret = state.secret.clone();
     let result = state
         .db
-        .write(move |conn| conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &device_code, now)))
+        .write(move |conn| {
+            conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &secret, &device_code, now))
+        })
         .await?;
     match result {
         Poll::Tokens(response) => Ok(response),
@@ -117,6 +120,7 @@ fn poll_in_transaction(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     client: &Client,
+    secret: &SecretKey,
     device_code: &str,
     now: UnixTime,
 ) -> Result<Poll, StorageError> {
@@ -142,7 +146,7 @@ fn poll_in_transaction(
             Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
         }
         devices::DENIED => Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request")),
-        devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, &row, now),
+        devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, secret, &row, now),
         _ => Ok(Poll::Error(ErrorCode::InvalidGrant, "The device code was already used")),
     }
 }
@@ -151,6 +155,7 @@ fn issue_tokens(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     client: &Client,
+    secret: &SecretKey,
     row: &DeviceRow,
     now: UnixTime,
 ) -> Result<Poll, StorageError> {
@@ -177,7 +182,8 @@ fn issue_tokens(
         nonce: None,
         sid: None,
     };
-    let refresh = family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at));
+    let refresh = family.as_ref().map(|f| (f.token(secret), f.expires_at));
+    let refresh = refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));
     let response = issue::user_tokens(entry, client, &grant, refresh, now)
         .map_err(|e| StorageError::Corrupt(e.description.into_owned()))?;
     if let Some(family) = &family {

@@ -8,9 +8,9 @@ use super::ServiceError;
 use super::access;
 use super::personal_tokens;
 use super::realm_cache::RealmEntry;
-use super::refresh::refresh_key;
+use super::refresh::{Presented, find_presented};
 use crate::state::AppState;
-use crate::storage::repo::{refresh, users};
+use crate::storage::repo::users;
 
 fn inactive() -> Value {
     json!({ "active": false })
@@ -82,12 +82,14 @@ pub async fn introspect(
     if personal_tokens::is_personal(token) {
         return personal(state, entry, token).await;
     }
-    let hash = refresh_key(token);
+    let Some(presented) = Presented::parse(&state.secret, token) else {
+        return Ok(inactive());
+    };
     let realm_id = entry.realm.id.clone();
     let found = state
         .db
         .read_hot(move |conn| {
-            let Some((row, family)) = refresh::find_token(conn, &hash)? else {
+            let Some((row, family)) = find_presented(conn, &presented)? else {
                 return Ok(None);
             };
             if family.realm_id != realm_id {

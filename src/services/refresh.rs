@@ -2,6 +2,7 @@
 //! detection (RFC 9700 §4.14), the realm's reuse grace, and scope that may
 //! narrow but never widen. One transaction per refresh.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use diesel::Connection;
@@ -10,15 +11,17 @@ use super::Abort;
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
 use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
-use crate::crypto::{random_token, token_hash};
+use crate::crypto::SecretKey;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::storage::repo::refresh::{FamilyRow, TokenRow};
+use crate::storage::repo::refresh::{Advance, FamilyRow, TokenRow};
 use crate::storage::repo::{refresh, revocations, roles, users};
 use crate::storage::{DbConnection, StorageError, new_id};
+pub use crate::tokens::refresh::Presented;
+use crate::tokens::refresh::generation_token;
 
 /// How long a revocation is remembered beyond the access-token lifetime
 /// (clock skew between nodes).
@@ -43,35 +46,25 @@ pub fn revoke_grant(
     revocations::insert(conn, realm_id, grant_id, horizon)
 }
 
-/// New refresh tokens start with this, then a UUIDv7 in hex, then 32
-/// random bytes (tokens issued before have only the random part).
-const TOKEN_PREFIX: &str = "rgr_";
-const ORDER_LEN: usize = 32;
+/// A family's first token is this generation.
+const FIRST_GENERATION: i64 = 0;
 
-/// A new refresh token. Its time-ordered part leads the key it is stored
-/// under, so tokens issued one after another append to the key's index
-/// instead of landing on random pages: a page less to write per rotation.
-/// That part tells when the token was issued, which its holder knows.
-fn new_token() -> String {
-    format!("{TOKEN_PREFIX}{}{}", uuid::Uuid::now_v7().simple(), random_token(32))
+/// A family ready to store; its first token is generation 0.
+pub struct NewFamily {
+    pub family: FamilyRow,
+    /// Until when its first token is valid.
+    pub expires_at: UnixTime,
 }
 
-/// The key a refresh token is stored and found under: its hash, after its
-/// time-ordered part if it has one. Only the hash of the whole token can
-/// match, so the part a client could alter finds nothing by itself.
-pub fn refresh_key(token: &str) -> String {
-    let hash = token_hash(token);
-    match token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.get(..ORDER_LEN)) {
-        Some(order) if order.bytes().all(|b| b.is_ascii_hexdigit()) => format!("{order}{hash}"),
-        _ => hash,
+impl NewFamily {
+    pub fn token(&self, secret: &SecretKey) -> String {
+        first_token(secret, &self.family.id)
     }
 }
 
-/// A family and its first token, ready to store.
-pub struct NewFamily {
-    pub token: String,
-    pub family: FamilyRow,
-    pub first: TokenRow,
+/// The first refresh token of the family `family_id`.
+pub fn first_token(secret: &SecretKey, family_id: &str) -> String {
+    generation_token(secret, family_id, FIRST_GENERATION)
 }
 
 /// Prepares a family for a grant to a user; its id goes into the access token's jti.
@@ -83,7 +76,6 @@ pub fn prepare_family(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> NewFamily {
-    let token = new_token();
     let expires_at = now + entry.realm.settings.refresh_token_lifetime;
     let family = FamilyRow {
         id: new_id(),
@@ -97,23 +89,66 @@ pub fn prepare_family(
         expires_at,
         revoked_at: None,
         session_id: None,
-    };
-    let first = TokenRow {
-        token_hash: refresh_key(&token),
-        family_id: family.id.clone(),
-        issued_at: now,
-        expires_at,
-        spent_at: None,
+        generation: Some(FIRST_GENERATION),
+        token_issued_at: Some(now),
+        token_expires_at: Some(expires_at),
         successor: None,
     };
-    NewFamily { token, family, first }
+    NewFamily { family, expires_at }
 }
 
 pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), StorageError> {
-    conn.transaction(|conn| {
-        refresh::insert_family(conn, &new.family)?;
-        refresh::insert_token(conn, &new.first)
-    })
+    refresh::insert_family(conn, &new.family)
+}
+
+/// A presented token as stored: when it was issued, until when it is
+/// valid, whether and when it was spent, and the sealed answer that
+/// replaced it while a replay within the reuse grace may ask for it.
+#[derive(Debug, Clone)]
+pub struct TokenState {
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub spent_at: Option<UnixTime>,
+    successor: Option<Vec<u8>>,
+}
+
+/// Finds a presented token and its family. A stale generation is spent
+/// when the generation after it was issued; of those only the one just
+/// replaced keeps a successor (and so a reuse grace), and their own
+/// expiry is no longer known, so they count as unexpired: replayed, they
+/// revoke the family.
+pub fn find_presented(
+    conn: &mut DbConnection,
+    presented: &Presented,
+) -> Result<Option<(TokenState, FamilyRow)>, StorageError> {
+    match presented {
+        Presented::Stored { key } => Ok(refresh::find_token(conn, key)?.map(|(token, family)| {
+            let TokenRow { issued_at, expires_at, spent_at, successor, .. } = token;
+            (TokenState { issued_at, expires_at, spent_at, successor }, family)
+        })),
+        Presented::Generation { family_id, generation } => {
+            let Some(mut family) = refresh::find_family(conn, family_id)? else {
+                return Ok(None);
+            };
+            let (Some(current), Some(issued_at), Some(expires_at)) =
+                (family.generation, family.token_issued_at, family.token_expires_at)
+            else {
+                return Ok(None);
+            };
+            let state = match generation.cmp(&current) {
+                Ordering::Equal => TokenState { issued_at, expires_at, spent_at: None, successor: None },
+                Ordering::Less => TokenState {
+                    issued_at: family.created_at,
+                    expires_at: UnixTime::MAX,
+                    spent_at: Some(issued_at),
+                    successor: if *generation == current - 1 { family.successor.take() } else { None },
+                },
+                // Never issued: only a holder of the MAC key could have made it.
+                Ordering::Greater => return Ok(None),
+            };
+            Ok(Some((state, family)))
+        }
+    }
 }
 
 enum Outcome {
@@ -139,14 +174,22 @@ struct Rotation {
 }
 
 impl Rotation {
-    /// The rotation to a new refresh token of a full lifetime.
-    fn new(entry: &RealmEntry, family: FamilyRow, Owner { user, role_ids, granted }: Owner, now: UnixTime) -> Self {
+    /// The rotation to the family's next generation, of a full lifetime (a
+    /// family from before generations starts at 1).
+    fn new(
+        entry: &RealmEntry,
+        secret: &SecretKey,
+        family: FamilyRow,
+        Owner { user, role_ids, granted }: Owner,
+        now: UnixTime,
+    ) -> Self {
+        let next = family.generation.map_or(FIRST_GENERATION + 1, |current| current + 1);
         Rotation {
             user,
             role_ids,
+            refresh_token: generation_token(secret, &family.id, next),
             family,
             granted,
-            refresh_token: new_token(),
             refresh_expires_at: now + entry.realm.settings.refresh_token_lifetime,
         }
     }
@@ -179,10 +222,10 @@ fn reject(code: ErrorCode, description: &'static str) -> OAuthError {
 }
 
 /// How far past its newest token a family's stored expiry is set, as a
-/// fraction of the refresh lifetime: the family row is then rewritten about
-/// once per eighth of a lifetime instead of at every rotation, and pruning
-/// runs that much later. (The row's expiry only bounds pruning; each token
-/// carries its own.)
+/// fraction of the refresh lifetime: the expiry's index entry is then
+/// rewritten about once per eighth of a lifetime instead of at every
+/// rotation, and pruning runs that much later. (The stored expiry only
+/// bounds pruning; each token carries its own.)
 const FAMILY_EXPIRY_SLACK_DIVISOR: i64 = 8;
 
 /// The token's user, the realm roles they hold, and the scopes a refresh grants them.
@@ -195,7 +238,7 @@ struct Owner {
 /// The presented token as read before the write, with its family and, while
 /// the user is enabled, the user and the role ids that bound its scopes.
 struct Found {
-    token: TokenRow,
+    token: TokenState,
     family: FamilyRow,
     owner: Option<(User, Vec<String>)>,
 }
@@ -220,12 +263,15 @@ pub async fn refresh(
     requested: ScopeSet,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
-    let hash = refresh_key(&presented);
+    let Some(parsed) = Presented::parse(&state.secret, &presented) else {
+        return Err(OAuthError::invalid_grant("Invalid refresh token"));
+    };
     let settings = &entry.realm.settings;
     if settings.refresh_token_rotation && settings.refresh_token_reuse_grace == 0 {
-        return refresh_in_one_write(state, entry, client, hash, requested, now).await;
+        let secret = state.secret.clone();
+        return refresh_in_one_write(state, entry, client, secret, parsed, requested, now).await;
     }
-    let (realm_id, lookup) = (entry.realm.id.clone(), hash.clone());
+    let (realm_id, lookup) = (entry.realm.id.clone(), parsed.clone());
     let found = state.db.read_hot(move |conn| read_presented(conn, &realm_id, &lookup)).await?;
     let Some(Found { token, family, owner }) = found else {
         return Err(OAuthError::invalid_grant("Invalid refresh token"));
@@ -251,7 +297,7 @@ pub async fn refresh(
         .db
         .write(move |conn| {
             Ok(conn.transaction(|conn| {
-                let rotate = Rotate { hash: &hash, family, successor };
+                let rotate = Rotate { presented: &parsed, family, successor };
                 rotate_in_transaction(conn, &stored_entry, rotate, now)
             }))
         })
@@ -269,17 +315,20 @@ async fn refresh_in_one_write(
     state: &AppState,
     entry: Arc<RealmEntry>,
     client: Arc<Client>,
-    hash: String,
+    secret: SecretKey,
+    presented: Presented,
     requested: ScopeSet,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     let (job_entry, job_client) = (Arc::clone(&entry), Arc::clone(&client));
     let outcome = state
         .db
-        .transaction(move |conn| match rotate_presented(conn, &job_entry, &job_client, &hash, &requested, now) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            Err(Abort::Reject(error)) => Ok(Err(error)),
-            Err(Abort::Storage(error)) => Err(error),
+        .transaction(move |conn| {
+            match rotate_presented(conn, &job_entry, &job_client, &secret, &presented, &requested, now) {
+                Ok(outcome) => Ok(Ok(outcome)),
+                Err(Abort::Reject(error)) => Ok(Err(error)),
+                Err(Abort::Storage(error)) => Err(error),
+            }
         })
         .await??;
     answer(state, &entry, &client, outcome, now)
@@ -319,11 +368,12 @@ fn rotate_presented(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     client: &Client,
-    hash: &str,
+    secret: &SecretKey,
+    presented: &Presented,
     requested: &ScopeSet,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let Some(Found { token, family, owner }) = read_presented(conn, &entry.realm.id, hash)? else {
+    let Some(Found { token, family, owner }) = read_presented(conn, &entry.realm.id, presented)? else {
         return Err(Abort::Reject(OAuthError::invalid_grant("Invalid refresh token")));
     };
     check_unchangeable(entry, client, &token, &family, now).map_err(Abort::Reject)?;
@@ -331,15 +381,19 @@ fn rotate_presented(
     let successor = match token.spent_at {
         None => {
             let owner = live_owner(entry, client, &family, requested, owner).map_err(Abort::Reject)?;
-            Some(Successor { rotation: Rotation::new(entry, family.clone(), owner, now), signed: None })
+            Some(Successor { rotation: Rotation::new(entry, secret, family.clone(), owner, now), signed: None })
         }
         Some(_) => None,
     };
-    rotate_in_transaction(conn, entry, Rotate { hash, family, successor }, now)
+    rotate_in_transaction(conn, entry, Rotate { presented, family, successor }, now)
 }
 
-fn read_presented(conn: &mut DbConnection, realm_id: &str, hash: &str) -> Result<Option<Found>, StorageError> {
-    let Some((token, family)) = refresh::find_token(conn, hash)? else {
+fn read_presented(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    presented: &Presented,
+) -> Result<Option<Found>, StorageError> {
+    let Some((token, family)) = find_presented(conn, presented)? else {
         return Ok(None);
     };
     let owner = match users::find_by_id(conn, realm_id, &family.user_id)?.filter(|u| u.enabled) {
@@ -369,7 +423,7 @@ fn live_owner(
 fn check_unchangeable(
     entry: &RealmEntry,
     client: &Client,
-    token: &TokenRow,
+    token: &TokenState,
     family: &FamilyRow,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
@@ -416,10 +470,10 @@ fn grant(
     entry.scopes.grant(&asked, &client.scopes, Some(&allowed)).map_err(|e| OAuthError::invalid_scope(e.to_string()))
 }
 
-/// What the write needs: the token (by hash), its family, and, if the token
-/// was unspent when read, its successor.
+/// What the write needs: the token as presented, its family, and, if the
+/// token was unspent when read, its successor.
 struct Rotate<'a> {
-    hash: &'a str,
+    presented: &'a Presented,
     family: FamilyRow,
     successor: Option<Successor>,
 }
@@ -441,7 +495,7 @@ fn successor(
     owner: Owner,
     now: UnixTime,
 ) -> Result<Successor, OAuthError> {
-    let rotation = Rotation::new(entry, family, owner, now);
+    let rotation = Rotation::new(entry, &state.secret, family, owner, now);
     let signed = if entry.realm.settings.refresh_token_reuse_grace > 0 {
         let response = rotation.sign(entry, client, now)?;
         let plain = serde_json::to_vec(&response).expect("token responses serialise");
@@ -459,17 +513,17 @@ fn rotate_in_transaction(
     rotate: Rotate<'_>,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let Rotate { hash, family, successor } = rotate;
+    let Rotate { presented, family, successor } = rotate;
     refresh::lock_family(conn, &family.id)?;
     if let Some(successor) = successor {
         // The common case: one statement decides, and only one caller wins.
-        if refresh::spend_live_token(conn, hash, &family.id, &family.user_id, now)? == 1 {
-            return store_successor(conn, entry, successor, hash, now);
+        if spend(conn, presented, &family, &successor, now)? == 1 {
+            return stored(conn, entry, successor);
         }
     }
     // Spent (now or before), its family revoked, or its user disabled since
     // the read: what is it now?
-    let Some((token, family)) = refresh::find_token(conn, hash)? else {
+    let Some((token, family)) = find_presented(conn, presented)? else {
         return Err(Abort::Reject(reject(ErrorCode::InvalidGrant, "Invalid refresh token")));
     };
     let Some(spent_at) = token.spent_at.filter(|_| family.revoked_at.is_none()) else {
@@ -477,77 +531,61 @@ fn rotate_in_transaction(
     };
     let settings = &entry.realm.settings;
     if now - spent_at <= settings.refresh_token_reuse_grace
-        && let Some(sealed) = &token.successor
+        && let Some(sealed) = token.successor
     {
-        return Ok(Outcome::Replayed(sealed.clone()));
+        return Ok(Outcome::Replayed(sealed));
     }
     revoke_grant(conn, &entry.realm.id, &family.id, revocation_horizon(entry, now), now)?;
     Ok(Outcome::ReuseDetected { family_id: family.id })
 }
 
-/// Stores the token that replaces the one just spent.
-fn store_successor(
+/// Spends the presented token if it is still the family's current one, the
+/// family unrevoked and its user enabled, and makes its successor the
+/// current one: 1 if this call did, 0 if nothing changed. A stored token
+/// (from before generations) is spent as a row, and its family moves to
+/// generations.
+fn spend(
     conn: &mut DbConnection,
-    entry: &RealmEntry,
-    successor: Successor,
-    spent_hash: &str,
+    presented: &Presented,
+    family: &FamilyRow,
+    successor: &Successor,
     now: UnixTime,
-) -> Result<Outcome, Abort> {
-    let Successor { rotation, signed } = successor;
-    let expires_at = rotation.refresh_expires_at;
-    let family = &rotation.family;
-    refresh::insert_token(
-        conn,
-        &TokenRow {
-            token_hash: refresh_key(&rotation.refresh_token),
-            family_id: family.id.clone(),
-            issued_at: now,
-            expires_at,
-            spent_at: None,
-            successor: None,
-        },
-    )?;
-    if expires_at > family.expires_at {
-        let slack = entry.realm.settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR;
-        refresh::extend_family(conn, &family.id, expires_at + slack)?;
-    }
-    match signed {
-        Some((response, sealed)) => {
-            refresh::set_successor(conn, spent_hash, &sealed)?;
-            Ok(Outcome::Issued(response))
+) -> Result<usize, StorageError> {
+    let sealed = successor.signed.as_ref().map(|(_, sealed)| sealed.as_slice());
+    let from = match presented {
+        Presented::Generation { generation, .. } => Some(*generation),
+        Presented::Stored { key } => {
+            if refresh::spend_live_token(conn, key, &family.id, &family.user_id, now)? == 0 {
+                return Ok(0);
+            }
+            if let Some(sealed) = sealed {
+                refresh::set_successor(conn, key, sealed)?;
+            }
+            None
         }
-        None => Ok(Outcome::Stored(Box::new(rotation))),
-    }
+    };
+    let advance = Advance {
+        family_id: &family.id,
+        user_id: &family.user_id,
+        from,
+        issued_at: now,
+        expires_at: successor.rotation.refresh_expires_at,
+        successor: sealed,
+    };
+    refresh::advance_generation(conn, &advance)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_tokens_are_stored_in_issue_order_under_their_hash() {
-        let (a, b) = (new_token(), new_token());
-        assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + ORDER_LEN + 43, "{a}");
-        let (key_a, key_b) = (refresh_key(&a), refresh_key(&b));
-        assert!(key_a < key_b, "keys follow issue order");
-        assert!(key_a.ends_with(&token_hash(&a)));
-        assert_eq!(&key_a[..ORDER_LEN], &a[TOKEN_PREFIX.len()..][..ORDER_LEN]);
+/// The answer once the presented token is spent and its successor current;
+/// the family's stored expiry (which bounds pruning) follows it.
+fn stored(conn: &mut DbConnection, entry: &RealmEntry, successor: Successor) -> Result<Outcome, Abort> {
+    let Successor { rotation, signed } = successor;
+    let family = &rotation.family;
+    if rotation.refresh_expires_at > family.expires_at {
+        let slack = entry.realm.settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR;
+        refresh::extend_family(conn, &family.id, rotation.refresh_expires_at + slack)?;
     }
-
-    #[test]
-    fn the_order_part_alone_finds_nothing() {
-        let token = new_token();
-        let mut forged = token.clone();
-        forged.truncate(TOKEN_PREFIX.len() + ORDER_LEN);
-        forged.push_str(&random_token(32));
-        assert_ne!(refresh_key(&forged), refresh_key(&token));
-        assert_eq!(refresh_key(&forged)[..ORDER_LEN], refresh_key(&token)[..ORDER_LEN]);
-    }
-
-    #[test]
-    fn tokens_without_the_prefix_are_stored_under_their_hash_alone() {
-        for token in ["plain-random-token", "rgr_short", "rgr_zz345678901234567890123456789012xyz", "rgr_é"] {
-            assert_eq!(refresh_key(token), token_hash(token), "{token}");
-        }
+    match signed {
+        Some((response, _)) => Ok(Outcome::Issued(response)),
+        None => Ok(Outcome::Stored(Box::new(rotation))),
     }
 }

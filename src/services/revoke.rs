@@ -3,12 +3,12 @@
 
 use super::access;
 use super::realm_cache::RealmEntry;
-use super::refresh::{refresh_key, revocation_horizon, revoke_grant};
+use super::refresh::{Presented, find_presented, revocation_horizon, revoke_grant};
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::storage::repo::{refresh, revocations};
+use crate::storage::repo::revocations;
 
 enum Found {
     Nothing,
@@ -32,13 +32,15 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
             Found::Revoked
         }
     } else {
-        let hash = refresh_key(token);
+        let Some(presented) = Presented::parse(&state.secret, token) else {
+            return Ok(());
+        };
         let client_pk = client.id.clone();
         let horizon = revocation_horizon(entry, now);
         state
             .db
             .write(move |conn| {
-                let Some((_, family)) = refresh::find_token(conn, &hash)? else {
+                let Some((_, family)) = find_presented(conn, &presented)? else {
                     return Ok(Found::Nothing);
                 };
                 if family.realm_id != realm_id {

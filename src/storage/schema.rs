@@ -132,6 +132,10 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         session_id -> Nullable<Text>,
+        generation -> Nullable<BigInt>,
+        token_issued_at -> Nullable<BigInt>,
+        token_expires_at -> Nullable<BigInt>,
+        successor -> Nullable<Binary>,
     }
 }
 

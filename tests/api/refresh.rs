@@ -1,8 +1,16 @@
+use diesel::RunQueryDsl;
+use diesel::sql_types::BigInt;
+use realmgate::crypto::token_hash;
+use realmgate::storage::{DatabaseUrl, Db, StorageError};
+
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, jwt_parts, spawn_app_with};
 
 both_backends!(
     refresh_rotates_and_detects_reuse,
+    stale_generations_revoke_their_family_and_forged_ones_do_not,
+    a_family_stays_one_row_however_often_it_rotates,
+    tokens_from_before_generations_still_rotate,
     refresh_narrows_but_never_widens,
     refresh_tokens_stay_with_their_client_and_realm,
     refresh_tokens_expire,
@@ -109,6 +117,127 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(app: TestApp) {
     }
     let successor = winners[0].str("refresh_token").to_owned();
     let after = app.refresh("acme", WEB, &successor).await;
+    after.assert_error(400, "invalid_grant");
+    assert_eq!(after.json["error_description"], "Session not active");
+}
+
+/// The family id a refresh token names (`rgf_<id>_<generation>_<mac>`).
+fn family_of(refresh_token: &str) -> &str {
+    assert!(refresh_token.starts_with("rgf_"), "{refresh_token}");
+    &refresh_token[4..40]
+}
+
+/// A token is its family, its generation and a MAC: a stale generation is
+/// recognised however old and revokes the family; a token whose MAC does
+/// not hold is only invalid, and spends or revokes nothing.
+async fn stale_generations_revoke_their_family_and_forged_ones_do_not(app: TestApp) {
+    let mut tokens = vec![app.alice_tokens("openid").await.str("refresh_token").to_owned()];
+    for _ in 0..3 {
+        let next = app.refresh("acme", WEB, tokens.last().unwrap()).await;
+        assert_eq!(next.status, 200, "{}", next.json);
+        tokens.push(next.str("refresh_token").to_owned());
+    }
+    let family = family_of(&tokens[0]);
+    for (generation, token) in tokens.iter().enumerate() {
+        assert!(token.starts_with(&format!("rgf_{family}_{generation}_")), "{token}");
+    }
+    let current = tokens[3].clone();
+    let mut flipped = current.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let forged = [
+        String::from_utf8(flipped).unwrap(),
+        current.replacen("_3_", "_4_", 1),
+        current.replacen("_3_", "_2_", 1),
+        format!("rgf_{family}_9"),
+    ];
+    for token in &forged {
+        let answer = app.refresh("acme", WEB, token).await;
+        answer.assert_error(400, "invalid_grant");
+        assert_eq!(answer.json["error_description"], "Invalid refresh token", "{token}");
+        assert_eq!(app.introspect("acme", ("svc", "svc-secret"), token).await.json["active"], false);
+        assert_eq!(app.revoke("acme", WEB, token).await.status, 200);
+    }
+    let next = app.refresh("acme", WEB, &current).await;
+    assert_eq!(next.status, 200, "forged tokens changed nothing: {}", next.json);
+    let newest = next.str("refresh_token").to_owned();
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &newest).await.json["active"], true);
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &tokens[1]).await.json["active"], false);
+
+    // Three generations back, and still caught as reuse.
+    app.refresh("acme", WEB, &tokens[1]).await.assert_error(400, "invalid_grant");
+    let after = app.refresh("acme", WEB, &newest).await;
+    after.assert_error(400, "invalid_grant");
+    assert_eq!(after.json["error_description"], "Session not active");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Runs `sql` (one statement) on the test's database; returns the rows it changed.
+async fn execute(app: &TestApp, sql: String) -> usize {
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    db.write(move |conn| Ok::<_, StorageError>(diesel::sql_query(sql).execute(conn)?)).await.unwrap()
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    db.run(move |conn| Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)).await.unwrap()
+}
+
+/// Rotation rewrites the family's row: the database does not grow with
+/// the rotations of a family in use.
+async fn a_family_stays_one_row_however_often_it_rotates(app: TestApp) {
+    let mut token = app.alice_tokens("openid").await.str("refresh_token").to_owned();
+    let families = count(&app, "SELECT COUNT(*) AS n FROM refresh_families").await;
+    for _ in 0..20 {
+        let next = app.refresh("acme", WEB, &token).await;
+        assert_eq!(next.status, 200, "{}", next.json);
+        token = next.str("refresh_token").to_owned();
+    }
+    assert!(token.contains("_20_"), "{token}");
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM refresh_families").await, families);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM refresh_tokens").await, 0);
+}
+
+/// A family from before generations keeps its stored token: it still
+/// introspects and rotates (into generations), and replayed afterwards it
+/// is reuse.
+async fn tokens_from_before_generations_still_rotate(app: TestApp) {
+    let grant = app.alice_tokens("openid").await;
+    let family = family_of(grant.str("refresh_token")).to_owned();
+    // What such a family looked like: no generation, its token a row.
+    let old_token = "an-older-random-refresh-token-of-43-characters";
+    let now = chrono::Utc::now().timestamp();
+    let reverted = format!(
+        "UPDATE refresh_families SET generation = NULL, token_issued_at = NULL, token_expires_at = NULL \
+         WHERE id = '{family}'"
+    );
+    assert_eq!(execute(&app, reverted).await, 1);
+    let row = format!(
+        "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, expires_at) \
+         VALUES ('{}', '{family}', {now}, {})",
+        token_hash(old_token),
+        now + 3600
+    );
+    assert_eq!(execute(&app, row).await, 1);
+    // The generation tokens of a family without generations do not exist.
+    app.refresh("acme", WEB, grant.str("refresh_token")).await.assert_error(400, "invalid_grant");
+
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), old_token).await.json["active"], true);
+    let rotated = app.refresh("acme", WEB, old_token).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    let first = rotated.str("refresh_token").to_owned();
+    assert!(first.starts_with(&format!("rgf_{family}_1_")), "{first}");
+    let second = app.refresh("acme", WEB, &first).await;
+    assert_eq!(second.status, 200, "{}", second.json);
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), old_token).await.json["active"], false);
+
+    app.refresh("acme", WEB, old_token).await.assert_error(400, "invalid_grant");
+    let after = app.refresh("acme", WEB, second.str("refresh_token")).await;
     after.assert_error(400, "invalid_grant");
     assert_eq!(after.json["error_description"], "Session not active");
 }

@@ -49,11 +49,12 @@ pub async fn grant(
         nonce: None,
         sid: None,
     };
+    let refresh = family.as_ref().map(|f| (f.token(&state.secret), f.expires_at));
     let response = issue::user_tokens(
         entry,
         client,
         &grant,
-        family.as_ref().map(|f| (f.token.as_str(), f.first.expires_at)),
+        refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires)),
         now,
     )?;
     if let Some(family) = family {

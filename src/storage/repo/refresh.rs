@@ -1,11 +1,13 @@
-//! Refresh-token families and their tokens (stored under a key derived from
-//! the token: its SHA-256, after its non-secret time-ordered part).
+//! Refresh-token families: one row per grant, whose current token is a
+//! numbered generation; and the tokens of families from before generations,
+//! one row each (stored under a key derived from the token: its SHA-256,
+//! after its non-secret time-ordered part).
 
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text};
+use diesel::sql_types::{BigInt, Binary, HasSqlType, Nullable, Text};
 
 use crate::clock::UnixTime;
 use crate::storage::schema::{refresh_families, refresh_tokens};
@@ -28,6 +30,14 @@ pub struct FamilyRow {
     /// The SSO session the grant came from; logout revokes its families
     /// unless they are offline.
     pub session_id: Option<String>,
+    /// The current token's generation; `None` for a family whose tokens are
+    /// rows of `refresh_tokens` (from before generations).
+    pub generation: Option<i64>,
+    pub token_issued_at: Option<i64>,
+    pub token_expires_at: Option<i64>,
+    /// The sealed answer that replaced the previous generation, while a
+    /// replay within the reuse grace may ask for it.
+    pub successor: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -43,11 +53,6 @@ pub struct TokenRow {
 
 pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), StorageError> {
     diesel::insert_into(refresh_families::table).values(row).execute(conn)?;
-    Ok(())
-}
-
-pub fn insert_token(conn: &mut DbConnection, row: &TokenRow) -> Result<(), StorageError> {
-    native!(conn, |c| diesel::insert_into(refresh_tokens::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -103,6 +108,69 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for SpendLiveToken<'_> {}
 
+/// The rotation of a generation family: moves it from `generation` to the
+/// next if it is still at `generation`, unrevoked and its user enabled, all
+/// in one statement; 1 if this call moved it, 0 otherwise (then nothing
+/// changed). Also converts a family from before generations (`generation`
+/// `None`), once its stored token is spent.
+pub fn advance_generation(conn: &mut DbConnection, advance: &Advance<'_>) -> Result<usize, StorageError> {
+    Ok(native!(conn, |c| advance.execute(c))?)
+}
+
+/// The new state of a family that `advance_generation` writes.
+#[derive(Clone, Copy)]
+pub struct Advance<'a> {
+    pub family_id: &'a str,
+    pub user_id: &'a str,
+    /// The generation presented; `None` converts a family from before generations.
+    pub from: Option<i64>,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub successor: Option<&'a [u8]>,
+}
+
+// Two statements (with and without a generation to match), so no static
+// id: diesel then caches the prepared statement under its SQL.
+impl QueryId for Advance<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for Advance<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Nullable<Binary>>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    for<'x> Option<&'x [u8]>: ToSql<Nullable<Binary>, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let next = if self.from.is_some() { "generation + 1" } else { "1" };
+        out.push_sql("UPDATE refresh_families SET generation = ");
+        out.push_sql(next);
+        out.push_sql(", token_issued_at = ");
+        out.push_bind_param::<BigInt, _>(&self.issued_at)?;
+        out.push_sql(", token_expires_at = ");
+        out.push_bind_param::<BigInt, _>(&self.expires_at)?;
+        out.push_sql(", successor = ");
+        out.push_bind_param::<Nullable<Binary>, _>(&self.successor)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(self.family_id)?;
+        match &self.from {
+            Some(from) => {
+                out.push_sql(" AND generation = ");
+                out.push_bind_param::<BigInt, _>(from)?;
+            }
+            None => out.push_sql(" AND generation IS NULL"),
+        }
+        out.push_sql(" AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM users WHERE id = ");
+        out.push_bind_param::<Text, _>(self.user_id)?;
+        out.push_sql(" AND enabled)");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for Advance<'_> {}
+
 /// Takes the family's row lock on PostgreSQL. Every transaction that
 /// rotates or revokes a family locks the family first (revoking starts by
 /// updating its row), so transactions on one family queue in one order
@@ -117,6 +185,10 @@ pub fn lock_family(conn: &mut DbConnection, family_id: &str) -> Result<(), Stora
             .optional()?;
     }
     Ok(())
+}
+
+pub fn find_family(conn: &mut DbConnection, family_id: &str) -> Result<Option<FamilyRow>, StorageError> {
+    Ok(native!(conn, |c| refresh_families::table.find(family_id).select(FamilyRow::as_select()).first(c).optional())?)
 }
 
 pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(TokenRow, FamilyRow)>, StorageError> {
@@ -140,7 +212,7 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: UnixTime) ->
             .filter(refresh_families::id.eq(family_id))
             .filter(refresh_families::revoked_at.is_null()),
     )
-    .set(refresh_families::revoked_at.eq(now))
+    .set((refresh_families::revoked_at.eq(now), refresh_families::successor.eq(None::<Vec<u8>>)))
     .execute(conn)?;
     diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
         .set(refresh_tokens::successor.eq(None::<Vec<u8>>))
