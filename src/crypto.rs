@@ -1,5 +1,6 @@
-//! The server's secret key (AES-256-GCM at rest), random tokens, token
-//! hashing and constant-time comparison, all on OpenSSL: no home-made crypto.
+//! The server's secret key (AES-256-GCM at rest, HMAC-SHA256 for refresh
+//! tokens), random tokens, token hashing and constant-time comparison, all
+//! on OpenSSL and RustCrypto's crates: no home-made crypto.
 
 use std::fmt;
 use std::io::Write;
@@ -7,9 +8,7 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
+use hmac::{Hmac, KeyInit, Mac};
 use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +36,9 @@ pub struct DecryptError;
 #[derive(Clone)]
 pub struct SecretKey {
     key: [u8; 32],
-    refresh_mac: [u8; 32],
+    /// HMAC-SHA256 keyed with the refresh-token MAC key (its pads already
+    /// hashed): each MAC clones it and hashes only the message.
+    refresh_mac: Hmac<Sha256>,
 }
 
 /// What the refresh-token MAC key is derived for: a key of its own, so a
@@ -58,13 +59,16 @@ impl SecretKey {
     }
 
     fn from_bytes(key: [u8; 32]) -> Self {
-        let refresh_mac = hmac_sha256(&key, REFRESH_MAC_PURPOSE);
+        let refresh_key = hmac_sha256(&key, REFRESH_MAC_PURPOSE);
+        let refresh_mac = Hmac::new_from_slice(&refresh_key).expect("HMAC takes keys of any length");
         Self { key, refresh_mac }
     }
 
     /// HMAC-SHA256 of `message` under the refresh-token MAC key, base64url.
     pub fn refresh_mac(&self, message: &[u8]) -> String {
-        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.refresh_mac, message))
+        let mut mac = self.refresh_mac.clone();
+        mac.update(message);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Reads the key file (64 hex characters, surrounding whitespace allowed).
@@ -142,12 +146,9 @@ impl SecretKey {
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let key = PKey::hmac(key).expect("an HMAC key of 32 bytes is valid");
-    let mut signer = Signer::new(MessageDigest::sha256(), &key).expect("HMAC-SHA256 is available");
-    let mut mac = [0u8; 32];
-    let len = signer.sign_oneshot(&mut mac, message).expect("HMAC-SHA256 of a byte string cannot fail");
-    debug_assert_eq!(len, 32);
-    mac
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// An opaque token of `bytes` random bytes, base64url without padding (no `.`).
