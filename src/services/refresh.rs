@@ -174,8 +174,7 @@ struct Rotation {
 }
 
 impl Rotation {
-    /// The rotation to the family's next generation, of a full lifetime (a
-    /// family from before generations starts at 1).
+    /// The rotation to the family's next generation, of a full lifetime.
     fn new(
         entry: &RealmEntry,
         secret: &SecretKey,
@@ -183,11 +182,10 @@ impl Rotation {
         Owner { user, role_ids, granted }: Owner,
         now: UnixTime,
     ) -> Self {
-        let next = family.generation.map_or(FIRST_GENERATION + 1, |current| current + 1);
         Rotation {
             user,
             role_ids,
-            refresh_token: generation_token(secret, &family.id, next),
+            refresh_token: generation_token(secret, &family.id, next_generation(&family)),
             family,
             granted,
             refresh_expires_at: now + entry.realm.settings.refresh_token_lifetime,
@@ -215,6 +213,12 @@ impl Rotation {
             user_id: Some(self.family.user_id.clone()),
         })
     }
+}
+
+/// The generation a rotation moves the family to (a family from before
+/// generations starts at the one after the first).
+fn next_generation(family: &FamilyRow) -> i64 {
+    family.generation.map_or(FIRST_GENERATION + 1, |current| current + 1)
 }
 
 fn reject(code: ErrorCode, description: &'static str) -> OAuthError {
@@ -568,6 +572,7 @@ fn spend(
         family_id: &family.id,
         user_id: &family.user_id,
         from,
+        to: next_generation(family),
         issued_at: now,
         expires_at: successor.rotation.refresh_expires_at,
         successor: sealed,

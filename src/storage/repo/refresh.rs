@@ -108,11 +108,11 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for SpendLiveToken<'_> {}
 
-/// The rotation of a generation family: moves it from `generation` to the
-/// next if it is still at `generation`, unrevoked and its user enabled, all
-/// in one statement; 1 if this call moved it, 0 otherwise (then nothing
-/// changed). Also converts a family from before generations (`generation`
-/// `None`), once its stored token is spent.
+/// The rotation of a family: moves it from generation `from` to `to` if it
+/// is still at `from`, unrevoked and its user enabled, all in one
+/// statement; 1 if this call moved it, 0 otherwise (then nothing changed).
+/// With `from` `None` it converts a family from before generations, once
+/// its stored token is spent.
 pub fn advance_generation(conn: &mut DbConnection, advance: &Advance<'_>) -> Result<usize, StorageError> {
     Ok(native!(conn, |c| advance.execute(c))?)
 }
@@ -124,6 +124,7 @@ pub struct Advance<'a> {
     pub user_id: &'a str,
     /// The generation presented; `None` converts a family from before generations.
     pub from: Option<i64>,
+    pub to: i64,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub successor: Option<&'a [u8]>,
@@ -144,9 +145,8 @@ where
     for<'x> Option<&'x [u8]>: ToSql<Nullable<Binary>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let next = if self.from.is_some() { "generation + 1" } else { "1" };
         out.push_sql("UPDATE refresh_families SET generation = ");
-        out.push_sql(next);
+        out.push_bind_param::<BigInt, _>(&self.to)?;
         out.push_sql(", token_issued_at = ");
         out.push_bind_param::<BigInt, _>(&self.issued_at)?;
         out.push_sql(", token_expires_at = ");
