@@ -104,8 +104,8 @@ pub async fn introspect(
     let Some((row, family, username)) = found else {
         return Ok(inactive());
     };
-    let spent = row.spent_at.is_some() && entry.realm.settings.refresh_token_rotation;
-    if family.revoked_at.is_some() || spent || now > row.expires_at {
+    // Spent means replaced, even if rotation has been turned off since.
+    if family.revoked_at.is_some() || row.spent_at.is_some() || now > row.expires_at {
         return Ok(inactive());
     }
     let client_id = entry.clients.values().find(|c| c.id == family.client_id).map(|c| c.client_id.clone());

@@ -258,7 +258,8 @@ struct Found {
 /// its cache, while a read on another connection after each commit loads
 /// them anew (measured: 7 % of the machine per RS256 refresh). With a grace the
 /// answer must be signed before the write (its sealed copy is stored with
-/// the spent token), so the read happens first, outside the write.
+/// the family, for a replay of the token it replaced), so the read happens
+/// first, outside the write.
 pub async fn refresh(
     state: &AppState,
     entry: Arc<RealmEntry>,
@@ -283,7 +284,11 @@ pub async fn refresh(
     check_unchangeable(&entry, &client, &token, &family, now)?;
     let owner_and_scopes = |owner| live_owner(&entry, &client, &family, &requested, owner);
     if !entry.realm.settings.refresh_token_rotation {
-        // Nothing to write: the same refresh token stays valid.
+        // Nothing to write: the same refresh token stays valid. A token
+        // spent while rotation was on was replaced, and stays so.
+        if token.spent_at.is_some() {
+            return Err(reject(ErrorCode::InvalidGrant, "Token is not active"));
+        }
         let Owner { user, role_ids, granted } = owner_and_scopes(owner)?;
         let refresh_expires_at = token.expires_at;
         let rotation = Rotation { user, role_ids, family, granted, refresh_token: presented, refresh_expires_at };

@@ -11,6 +11,7 @@ both_backends!(
     stale_generations_revoke_their_family_and_forged_ones_do_not,
     a_family_stays_one_row_however_often_it_rotates,
     tokens_from_before_generations_still_rotate,
+    turning_rotation_off_keeps_only_the_current_token,
     refresh_narrows_but_never_widens,
     refresh_tokens_stay_with_their_client_and_realm,
     refresh_tokens_expire,
@@ -240,6 +241,30 @@ async fn tokens_from_before_generations_still_rotate(app: TestApp) {
     let after = app.refresh("acme", WEB, second.str("refresh_token")).await;
     after.assert_error(400, "invalid_grant");
     assert_eq!(after.json["error_description"], "Session not active");
+}
+
+/// Without rotation the current token stays valid; the generations it
+/// replaced while rotation was on stay replaced (refused and inactive,
+/// without revoking anything).
+async fn turning_rotation_off_keeps_only_the_current_token(app: TestApp) {
+    let first = app.alice_tokens("openid").await.str("refresh_token").to_owned();
+    let second = app.refresh("acme", WEB, &first).await.str("refresh_token").to_owned();
+    let master = app.master_token().await;
+    let off = Some(r#"{"revokeRefreshToken": false}"#);
+    let put = app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), off).await;
+    assert_eq!(put.status, 204, "{}", put.json);
+
+    let stale = app.refresh("acme", WEB, &first).await;
+    stale.assert_error(400, "invalid_grant");
+    assert_eq!(stale.json["error_description"], "Token is not active");
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &first).await.json["active"], false);
+    for _ in 0..2 {
+        let again = app.refresh("acme", WEB, &second).await;
+        assert_eq!(again.status, 200, "{}", again.json);
+        assert_eq!(again.json["refresh_token"], second.as_str());
+        assert!(again.json["refresh_expires_in"].as_i64().is_some_and(|s| s > 0 && s <= 3600), "{}", again.json);
+    }
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &second).await.json["active"], true);
 }
 
 const GRACE_REALM: &str = r#"
