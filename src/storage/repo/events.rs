@@ -7,6 +7,9 @@ use crate::storage::{DbConnection, StorageError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
+// None binds NULL (no column here has a default): the statement's SQL is
+// then the same for every row, so diesel prepares it once and keeps it.
+#[diesel(treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub realm_id: String,
@@ -38,18 +41,28 @@ pub struct AdminEventRow {
     pub ip_address: Option<String>,
 }
 
-/// Rows per multi-row INSERT: 10 columns each, well inside both backends'
-/// bound-parameter limits.
+/// Rows per multi-row INSERT on PostgreSQL: 10 columns each, well inside
+/// its bound-parameter limit.
 const ROWS_PER_INSERT: usize = 256;
 
-/// Stores a batch of events with one statement per few hundred rows.
+/// Stores a batch of events (MultiConnection has no batch insert: this goes
+/// to the backend's own connection). On PostgreSQL one statement per few
+/// hundred rows saves round trips. On SQLite, in-process, one prepared
+/// single-row INSERT run per row costs what a multi-row one does for a big
+/// batch, and a multi-row statement of a new length is compiled anew: most
+/// batches are a lone event when the load is light.
 pub fn insert_events(conn: &mut DbConnection, rows: &[EventRow]) -> Result<(), StorageError> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        // MultiConnection has no batch insert: go to the backend's own connection.
-        match conn {
-            DbConnection::Sqlite(conn) => diesel::insert_into(events::table).values(chunk).execute(conn)?,
-            DbConnection::Postgres(conn) => diesel::insert_into(events::table).values(chunk).execute(conn)?,
-        };
+    match conn {
+        DbConnection::Sqlite(conn) => {
+            for row in rows {
+                diesel::insert_into(events::table).values(row).execute(conn)?;
+            }
+        }
+        DbConnection::Postgres(conn) => {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(events::table).values(chunk).execute(conn)?;
+            }
+        }
     }
     Ok(())
 }

@@ -15,6 +15,9 @@ use crate::storage::{DbConnection, StorageError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_families)]
+// None binds NULL (no column here has a default): the statement's SQL is
+// then the same for every row, so diesel prepares it once and keeps it.
+#[diesel(treat_none_as_default_value = false)]
 pub struct FamilyRow {
     pub id: String,
     pub realm_id: String,
@@ -52,7 +55,7 @@ pub struct TokenRow {
 }
 
 pub fn insert_family(conn: &mut DbConnection, row: &FamilyRow) -> Result<(), StorageError> {
-    diesel::insert_into(refresh_families::table).values(row).execute(conn)?;
+    native!(conn, |c| diesel::insert_into(refresh_families::table).values(row).execute(c))?;
     Ok(())
 }
 

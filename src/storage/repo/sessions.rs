@@ -8,6 +8,9 @@ use crate::storage::{DbConnection, StorageError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sso_sessions)]
+// None binds NULL (no column here has a default): the statement's SQL is
+// then the same for every row, so diesel prepares it once and keeps it.
+#[diesel(treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: String,
     pub token_hash: String,
@@ -20,7 +23,7 @@ pub struct SessionRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StorageError> {
-    diesel::insert_into(sso_sessions::table).values(row).execute(conn)?;
+    native!(conn, |c| diesel::insert_into(sso_sessions::table).values(row).execute(c))?;
     Ok(())
 }
 
