@@ -214,8 +214,15 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until stopped (SIGTERM, SIGINT), then stores the audit events
+    /// still queued and leaves the database whole in its file.
     pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
-        self.server.await
+        let served = self.server.await;
+        self.state.events.flush().await;
+        if let Err(error) = self.state.db.checkpoint_at_exit().await {
+            tracing::warn!(%error, "could not checkpoint the SQLite WAL before exiting");
+        }
+        served
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::storage::Db;
 use crate::storage::repo::events::{self, EventRow};
@@ -108,9 +108,17 @@ pub const CONFIG_FIELDS: [&str; 6] = [
     ADMIN_EVENTS_DETAILS_ENABLED,
 ];
 
+/// What the writer task receives.
+#[expect(clippy::large_enum_variant, reason = "nearly every message is an event: boxing would allocate for each")]
+enum Queued {
+    Event(EventRow),
+    /// Answered once everything queued before it is stored.
+    Flush(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct EventSink {
-    queue: mpsc::Sender<EventRow>,
+    queue: mpsc::Sender<Queued>,
     dropped: Arc<AtomicU64>,
     /// Seconds events are kept (the pruning job deletes older ones).
     pub retention: i64,
@@ -143,22 +151,43 @@ impl EventSink {
             error: event.error,
             details: Value::Object(event.details).to_string(),
         };
-        if self.queue.try_send(row).is_err() {
+        if self.queue.try_send(Queued::Event(row)).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(dropped, "event queue full: events dropped");
             }
         }
     }
+
+    /// Waits until every event queued so far is stored (at shutdown: the
+    /// queue would otherwise die with the process).
+    pub async fn flush(&self) {
+        let (done, stored) = oneshot::channel();
+        if self.queue.send(Queued::Flush(done)).await.is_ok() {
+            let _ = stored.await;
+        }
+    }
 }
 
-async fn write_batches(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
+async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        let rows = std::mem::take(&mut batch);
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut flushes = Vec::new();
+        for queued in batch.drain(..) {
+            match queued {
+                Queued::Event(row) => rows.push(row),
+                Queued::Flush(done) => flushes.push(done),
+            }
+        }
         let stored = rows.len();
-        if let Err(error) = db.transaction(move |conn| events::insert_events(conn, &rows)).await {
+        if stored > 0
+            && let Err(error) = db.transaction(move |conn| events::insert_events(conn, &rows)).await
+        {
             tracing::warn!(%error, "storing events failed");
+        }
+        for done in flushes {
+            let _ = done.send(());
         }
         if (2..BATCH).contains(&stored) {
             tokio::time::sleep(LINGER).await;

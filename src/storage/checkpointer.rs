@@ -143,3 +143,13 @@ struct WalState {
 fn checkpoint(conn: &mut DbConnection) -> Result<WalState, StorageError> {
     Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<WalState>(conn)?)
 }
+
+/// Copies every frame of the WAL into the database file and truncates the
+/// WAL to nothing, waiting (in the busy handler) for the writer and readers.
+pub(super) fn truncate(conn: &mut DbConnection) -> Result<(), StorageError> {
+    let state = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<WalState>(conn)?;
+    if state.busy != 0 {
+        return Err(StorageError::Writer("the WAL was still in use".into()));
+    }
+    Ok(())
+}

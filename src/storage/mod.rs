@@ -233,6 +233,19 @@ impl Db {
         }
     }
 
+    /// At shutdown, on SQLite: the WAL copied into the database file and
+    /// emptied, so that the file alone holds everything (a copy of it is a
+    /// whole backup) and the next start has no log to replay. SQLite does
+    /// that itself when the last connection closes, but the process may exit
+    /// before the writer's thread has closed its own: the WAL was left
+    /// behind (1–2 MiB) in 2 of 6 stops right after a load.
+    pub async fn checkpoint_at_exit(&self) -> Result<(), StorageError> {
+        if !self.url.is_sqlite() {
+            return Ok(());
+        }
+        self.run(checkpointer::truncate).await
+    }
+
     /// Applies pending migrations (under an advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<(), StorageError> {
         self.run(run_migrations).await

@@ -1,9 +1,15 @@
 //! The CLI against a running server: changes show up within a second, the
-//! secret key guards the data, realm files are strict and all-or-nothing.
+//! secret key guards the data, realm files are strict and all-or-nothing, a
+//! stopped server leaves its database whole.
 
 use std::time::{Duration, Instant};
 
+use diesel::RunQueryDsl;
+use diesel::sql_types::BigInt;
+use realmgate::storage::{DatabaseUrl, Db, DbConnection};
+
 use crate::helpers::{Backend, TestApp, TestDatabase, run_cli, spawn_app, spawn_on};
+use crate::serve_process::{ServeProcess, free_addr, realmgate};
 
 async fn eventually<F, Fut>(what: &str, mut check: F) -> Duration
 where
@@ -288,4 +294,51 @@ async fn the_default_log_holds_no_client_errors_and_no_secrets() {
     }
     let signature = access_token.rsplit('.').next().unwrap();
     assert!(!logged.contains(signature), "{logged}");
+}
+
+/// Stopped as a service manager stops it, `serve` leaves its SQLite
+/// database whole in the database file: the WAL copied back and emptied, so
+/// the next start has no log to replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_leaves_no_log_to_replay() {
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let addr = free_addr();
+    let mut command = realmgate();
+    command
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
+        .env_remove("REALMGATE_ADMIN_USER");
+    let mut node = ServeProcess::start(command, addr, db.dir.path().join("node.log"));
+    node.wait_ready("/health/ready").await;
+    // Writes right up to the stop: grants, each an audit event, many at once.
+    let token = format!("{}/realms/demo/protocol/openid-connect/token", node.base());
+    let client = reqwest::Client::new();
+    let grants = (0..200).map(|_| {
+        client
+            .post(&token)
+            .basic_auth("rom-sync", Some("rom-sync-secret"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "roms.read")])
+            .send()
+    });
+    for answer in futures_util::future::join_all(grants).await {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+    let wal = db.dir.path().join("rg.db-wal");
+    let logged = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert!(logged() > 0, "the realm file and the grants' events were written to the WAL");
+
+    assert!(node.stop().success());
+    assert_eq!(logged(), 0, "the WAL is checkpointed and emptied at exit");
+    let url = DatabaseUrl::parse(&db.url).unwrap();
+    let stored = Db::connect(url, 1)
+        .unwrap()
+        .run(|conn| {
+            let DbConnection::Sqlite(conn) = conn else { unreachable!("a SQLite test") };
+            let count = "(SELECT COUNT(*) FROM events WHERE type = 'CLIENT_LOGIN')";
+            Ok(diesel::select(diesel::dsl::sql::<BigInt>(count)).get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, 200, "every grant's audit event is stored before the exit");
 }

@@ -59,6 +59,21 @@ impl ServeProcess {
         }
     }
 
+    /// Asks the process to stop as a service manager does (SIGTERM) and
+    /// waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let asked = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(asked.elapsed() < READY_WITHIN, "realmgate at {} did not stop: {}", self.addr, self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
     }
