@@ -143,6 +143,9 @@ pub async fn bootstrap_admin(
     Ok(())
 }
 
+/// How long a stopping server waits for its queued audit events to be stored.
+const EVENTS_FLUSH_AT_EXIT: Duration = Duration::from_secs(5);
+
 /// A built application, bound and ready to run.
 pub struct Application {
     server: Server,
@@ -218,7 +221,10 @@ impl Application {
     /// still queued and leaves the database whole in its file.
     pub async fn run_until_stopped(self) -> Result<(), std::io::Error> {
         let served = self.server.await;
-        self.state.events.flush().await;
+        // Bounded: with the database down, storing them would wait for it.
+        if tokio::time::timeout(EVENTS_FLUSH_AT_EXIT, self.state.events.flush()).await.is_err() {
+            tracing::warn!("audit events still queued at exit were not stored");
+        }
         if let Err(error) = self.state.db.checkpoint_at_exit().await {
             tracing::warn!(%error, "could not checkpoint the SQLite WAL before exiting");
         }
