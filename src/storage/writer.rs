@@ -316,9 +316,11 @@ mod tests {
     /// checkpoint thread copies most of it and the writer the rest, so it
     /// restarts (a checkpoint thread alone could not, and the WAL grew
     /// without end; the writer's own backstop waits for 40 MiB). 96 MiB are
-    /// written, so that a stall of the disk for part of the run (once, in a
-    /// run of 24 MiB with the machine's disk busy, the WAL reached 20 MiB)
-    /// cannot pass for a WAL that never restarts.
+    /// written, so that a stall of the disk for part of the run cannot pass
+    /// for a WAL that never restarts. The file's size is the WAL's peak:
+    /// a few MiB as a rule, but 20 and 25 MiB were seen in CI runs whose
+    /// other tests kept the disk busy; the bound sits below the 40 MiB that
+    /// the backstop alone must reach first.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_sustained_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -370,7 +372,7 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join("w.db-wal")).map(|m| m.len()).unwrap_or(0);
         // 24,000 pages were written (96 MiB); restarts every few tens of
         // milliseconds keep it at a few MiB, the backstop alone at 40 MiB.
-        assert!(wal < 24 * 1024 * 1024, "the WAL grew to {wal} bytes");
+        assert!(wal < 36 * 1024 * 1024, "the WAL grew to {wal} bytes");
     }
 
     /// A panic inside a job's own transaction leaves diesel's depth one too
