@@ -2,6 +2,11 @@
 //! (`/realms/{realm}/clients/{id}/default-client-scopes` and
 //! `optional-client-scopes`). A scope is one or the other for a client, as
 //! in Keycloak: adding it to one list takes it out of the other.
+//!
+//! `openid` is on every client and in neither list as shown, as in
+//! Keycloak, where it is no client scope: a tool that detaches every scope
+//! it does not name (Terraform's `keycloak_openid_client_default_scopes`)
+//! must not turn OpenID Connect off for the client.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -42,10 +47,20 @@ async fn scope_list(
     admin.require(realm_name, Need::ViewClients)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_client(state, &realm, id).await?;
-    let names = client_scope_names(&row, optional)?;
+    let names = shown_scope_names(&row, optional)?;
     let all = scope_admin::catalog(state, &realm.id).await?;
     Ok(rep::ok_json(page.apply(all.iter().filter(|s| names.contains(&s.name)).map(scope_admin::brief).collect())))
 }
+
+/// A client's default (or optional) scopes as the admin API shows them:
+/// without `openid`.
+pub(crate) fn shown_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, StorageError> {
+    let mut names = client_scope_names(row, optional)?;
+    names.retain(|n| n != OPENID);
+    Ok(names)
+}
+
+const OPENID: &str = "openid";
 
 fn client_scope_names(row: &clients::ClientRow, optional: bool) -> Result<Vec<String>, StorageError> {
     if !optional {
@@ -88,6 +103,9 @@ async fn scope_change(
 /// Puts a scope into one of a client's lists (taking it out of the other),
 /// or takes it out.
 fn move_scope(row: &mut clients::ClientRow, name: &str, optional: bool, add: bool) -> Result<(), StorageError> {
+    if name == OPENID {
+        return Ok(());
+    }
     let mut names = client_scope_names(row, optional)?;
     names.retain(|n| n != name);
     let mut others = client_scope_names(row, !optional)?;

@@ -77,7 +77,7 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
         "directAccessGrantsEnabled": has(GrantType::Password),
         "serviceAccountsEnabled": has(GrantType::ClientCredentials),
         "consentRequired": row.consent_required,
-        "defaultClientScopes": json_list(&row.scopes)?,
+        "defaultClientScopes": super::client_scopes::shown_scope_names(row, false)?,
         "bearerOnly": false,
         "attributes": attributes,
     });
@@ -114,7 +114,8 @@ fn to_row(
     known_scopes: &[scope_admin::ScopeEntry],
     now: i64,
 ) -> Result<clients::ClientRow, AdminError> {
-    let client_id = rep::str_field(map, "clientId").ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
+    let client_id =
+        rep::str_field(map, "clientId")?.ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
     validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
     if map.get("secret").is_some_and(|s| !s.is_string() && !s.is_null()) {
         return Err(AdminError::bad_request("`secret` must be a string"));
@@ -154,7 +155,7 @@ fn to_row(
         None
     } else {
         match (
-            rep::str_field(map, "secret").filter(|s| !s.is_empty()),
+            rep::str_field(map, "secret")?.filter(|s| !s.is_empty()),
             existing.and_then(|e| e.secret_ciphertext.clone()),
         ) {
             (Some(given), _) => Some(secret.encrypt(given.as_bytes())),
@@ -212,7 +213,7 @@ fn to_row(
         id: existing.map_or_else(new_id, |e| e.id.clone()),
         realm_id: realm.id.clone(),
         client_id: client_id.to_owned(),
-        name: rep::str_field(map, "name").filter(|n| !n.is_empty()).unwrap_or(client_id).to_owned(),
+        name: rep::str_field(map, "name")?.filter(|n| !n.is_empty()).unwrap_or(client_id).to_owned(),
         secret_ciphertext,
         redirect_uris: to_json_list(&redirect_uris),
         post_logout_redirect_uris: to_json_list(&post_logout),
@@ -389,7 +390,7 @@ fn merged_client(
     now: UnixTime,
 ) -> Result<clients::ClientRow, AdminError> {
     let merged = rep::merge_with_attributes(to_rep(existing, None)?, changes)?;
-    if rep::str_field(&merged, "clientId") != Some(existing.client_id.as_str())
+    if rep::str_field(&merged, "clientId")? != Some(existing.client_id.as_str())
         && BUILT_IN_CLIENTS.contains(&existing.client_id.as_str())
     {
         return Err(AdminError::bad_request("Built-in clients cannot be renamed"));

@@ -15,6 +15,7 @@ mod rep;
 pub(crate) mod role_mappings;
 pub(crate) mod roles;
 pub(crate) mod scopes;
+pub(crate) mod user_lists;
 pub(crate) mod users;
 
 use actix_web::web;
@@ -68,6 +69,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(clients::routes)
             .configure(client_scopes::routes)
             .configure(users::routes)
+            .configure(user_lists::routes)
             .configure(roles::routes)
             .configure(role_mappings::routes)
             .configure(scopes::routes),

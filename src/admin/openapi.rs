@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, users};
+use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, user_lists, users};
 
 /// Every operation under `/admin`.
 #[derive(OpenApi)]
@@ -39,13 +39,17 @@ use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes
     users::reset_password,
     users::logout,
     users::list_sessions,
-    users::groups,
+    user_lists::groups,
+    user_lists::federated_identities,
+    user_lists::credentials,
     roles::list,
     roles::create,
     roles::get_by_name,
     roles::update_by_name,
     roles::delete_by_name,
     roles::holders,
+    roles::composites_by_name,
+    roles::composites_by_id,
     roles::get_by_id,
     roles::update_by_id,
     roles::delete_by_id,

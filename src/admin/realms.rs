@@ -117,10 +117,11 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     s.sso_session_max = seconds("ssoSessionMaxLifespan", s.sso_session_max)?;
     s.device_code_lifetime = seconds("oauth2DeviceCodeLifespan", s.device_code_lifetime)?;
     s.device_poll_interval = seconds("oauth2DevicePollingInterval", s.device_poll_interval)?;
-    if let Some(name) = rep::str_field(map, "displayName") {
+    if let Some(name) = rep::str_field(map, "displayName")? {
         s.display_name = name.to_owned();
     }
-    if let Some(alg) = rep::str_field(map, "defaultSignatureAlgorithm") {
+    // Terraform sends "" for "not set".
+    if let Some(alg) = rep::str_field(map, "defaultSignatureAlgorithm")?.filter(|a| !a.is_empty()) {
         s.signing_algorithm = alg.parse::<SigningAlgorithm>().map_err(|e| AdminError::bad_request(e.0))?;
     }
     if let Some(rotate) = rep::bool_field(map, "revokeRefreshToken")? {
@@ -243,7 +244,7 @@ pub(crate) async fn create_realm_from(
 ) -> Result<String, AdminError> {
     admin.require_master()?;
     super::events::normalise_config_fields(&mut map)?;
-    let raw = rep::str_field(&map, "realm").ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
+    let raw = rep::str_field(&map, "realm")?.ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let contents = realm_import::take_contents(&mut map, name.as_str())?;
     let defaults = realm_import::take_default_lists(&mut map);
@@ -327,7 +328,7 @@ pub(crate) async fn update_realm_from(
     admin.require(name, Need::ManageRealm)?;
     super::events::normalise_config_fields(&mut changes)?;
     let existing = find_realm(state, name).await?;
-    if rep::str_field(&changes, "realm").is_some_and(|n| n != existing.name) {
+    if rep::str_field(&changes, "realm")?.is_some_and(|n| n != existing.name) {
         return Err(AdminError::bad_request("Renaming a realm is not supported"));
     }
     check_contents(&changes)?;

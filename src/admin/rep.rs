@@ -66,7 +66,8 @@ pub fn bool_field(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, A
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(value)) => Ok(Some(*value)),
         Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        // Keycloak reads an empty string as false (older Terraform providers send one).
+        Some(Value::String(text)) if text.is_empty() || text.eq_ignore_ascii_case("false") => Ok(Some(false)),
         Some(_) => Err(AdminError::bad_request(format!("`{key}` must be true or false"))),
     }
 }
@@ -192,14 +193,23 @@ pub fn ok_json(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
 }
 
-/// A string field of a representation, if present and a string.
-pub fn str_field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    map.get(key).and_then(Value::as_str)
+/// A string field of a representation: absent or `null` is `None`, any
+/// other type than a string is refused.
+pub fn str_field<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, AdminError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(AdminError::bad_request(format!("`{key}` must be a string"))),
+    }
 }
 
-/// Opaque fields: everything in `map` except the `modelled` keys.
+/// Opaque fields: everything in `map` except the `modelled` keys and nulls
+/// (a null is "not given", and JSON answers leave null fields out).
 pub fn opaque(map: &Map<String, Value>, modelled: &[&str]) -> Map<String, Value> {
-    map.iter().filter(|(k, _)| !modelled.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+    map.iter()
+        .filter(|(k, v)| !v.is_null() && !modelled.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// A stored JSON object (the `attributes` columns); anything else reads as empty.

@@ -28,6 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(delete_by_name),
         )
         .service(web::resource(both(&format!("{r}/roles/{{name}}/users"))).get(holders))
+        .service(web::resource(both(&format!("{r}/roles/{{name}}/composites"))).get(composites_by_name))
+        .service(web::resource(both(&format!("{r}/roles-by-id/{{id}}/composites"))).get(composites_by_id))
         .service(
             web::resource(both(&format!("{r}/roles-by-id/{{id}}")))
                 .get(get_by_id)
@@ -40,7 +42,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub(super) fn to_rep(row: &roles::RoleRow) -> Result<Value, AdminError> {
     let mut attributes = rep::stored_object(&row.attributes);
-    attributes.insert("scopes".into(), json!(json_list(&row.scopes)?));
+    // Left out when empty: Keycloak shows a role without attributes as `{}`,
+    // and Terraform would see an added `scopes` on every plan.
+    let scopes = json_list(&row.scopes)?;
+    if !scopes.is_empty() {
+        attributes.insert("scopes".into(), json!(scopes));
+    }
     Ok(json!({
         "id": row.id,
         "name": row.name,
@@ -140,7 +147,7 @@ fn fields_in(
     catalog: &[scope_admin::ScopeEntry],
     map: &Map<String, Value>,
 ) -> Result<(String, Vec<String>), AdminError> {
-    let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
+    let description = rep::str_field(map, "description")?.unwrap_or_default().to_owned();
     let scopes: Vec<String> = match rep::attributes(map)?.get("scopes") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -186,7 +193,7 @@ pub(crate) async fn create_role(
     map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
-    let name = rep::str_field(&map, "name")
+    let name = rep::str_field(&map, "name")?
         .filter(|n| !n.is_empty())
         .ok_or_else(|| AdminError::bad_request("`name` is required"))?;
     if name.len() > 255 {
@@ -263,7 +270,7 @@ fn merged_role(
 ) -> Result<roles::RoleRow, AdminError> {
     let Value::Object(current) = to_rep(row)? else { unreachable!("a role representation is an object") };
     let merged = rep::merge_with_attributes(current, changes)?;
-    if rep::str_field(&merged, "name") != Some(row.name.as_str()) {
+    if rep::str_field(&merged, "name")? != Some(row.name.as_str()) {
         return Err(AdminError::bad_request("Renaming a role is not supported"));
     }
     refuse_composites(&merged)?;
@@ -318,6 +325,49 @@ async fn get_by_id(
 ) -> Result<HttpResponse, AdminError> {
     let (realm, id) = path.into_inner();
     get_role(&state, &admin, &realm, RoleKey::Id(id)).await
+}
+
+/// A role's composites: none, as composite roles are not modelled (Terraform
+/// reads them after every change to a role).
+async fn no_composites(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    key: RoleKey,
+) -> Result<HttpResponse, AdminError> {
+    admin.require(realm_name, Need::AnyRole)?;
+    let realm = find_realm(state, realm_name).await?;
+    find_role(state, &realm, &key).await?;
+    Ok(rep::ok_json(Vec::<Value>::new()))
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites", operation_id = "list_realm_role_composites",
+    tag = "roles", summary = "A realm role's composites, by name: always none",
+    params(crate::openapi::RoleNamePath),
+    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
+        crate::openapi::AdminErrors))]
+async fn composites_by_name(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, name) = path.into_inner();
+    no_composites(&state, &admin, &realm, RoleKey::Name(name)).await
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}/composites",
+    operation_id = "list_realm_role_composites_by_id", tag = "roles",
+    summary = "A realm role's composites, by id: always none",
+    params(crate::openapi::RoleIdPath),
+    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
+        crate::openapi::AdminErrors))]
+async fn composites_by_id(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm, id) = path.into_inner();
+    no_composites(&state, &admin, &realm, RoleKey::Id(id)).await
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",

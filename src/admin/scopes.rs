@@ -118,12 +118,10 @@ fn to_rep(scope: &ScopeEntry) -> Value {
         Some(Value::Object(stored)) => stored,
         _ => Map::new(),
     };
-    for (key, default) in [
-        ("include.in.token.scope", "true"),
-        ("display.on.consent.screen", "true"),
-        ("consent.screen.text", scope.description.as_str()),
-    ] {
-        attributes.entry(key).or_insert_with(|| default.into());
+    // No default `consent.screen.text`: declarative tools that send "" for
+    // it would otherwise read back the description and see a change forever.
+    for key in ["include.in.token.scope", "display.on.consent.screen"] {
+        attributes.entry(key).or_insert_with(|| "true".into());
     }
     attributes.insert("realmgate.implies".into(), scope.implies.join(" ").into());
     attributes.insert("realmgate.builtIn".into(), scope.built_in.to_string().into());
@@ -179,9 +177,9 @@ async fn get(
 
 /// Name, description and `implies` from a representation.
 fn fields(map: &Map<String, Value>, known: &[ScopeEntry]) -> Result<(String, String, Vec<String>), AdminError> {
-    let name = rep::str_field(map, "name").ok_or_else(|| AdminError::bad_request("`name` is required"))?.to_owned();
+    let name = rep::str_field(map, "name")?.ok_or_else(|| AdminError::bad_request("`name` is required"))?.to_owned();
     validate_scope_name(&name).map_err(|e| AdminError::bad_request(e.0))?;
-    let description = rep::str_field(map, "description").unwrap_or_default().to_owned();
+    let description = rep::str_field(map, "description")?.unwrap_or_default().to_owned();
     let implies: Vec<String> = match rep::attributes(map)?.get("realmgate.implies") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),

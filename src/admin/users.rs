@@ -23,8 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(both(&format!("{r}/{{id}}"))).get(get).put(update).delete(delete))
         .service(web::resource(both(&format!("{r}/{{id}}/reset-password"))).put(reset_password))
         .service(web::resource(both(&format!("{r}/{{id}}/logout"))).post(logout))
-        .service(web::resource(both(&format!("{r}/{{id}}/sessions"))).get(list_sessions))
-        .service(web::resource(both(&format!("{r}/{{id}}/groups"))).get(groups));
+        .service(web::resource(both(&format!("{r}/{{id}}/sessions"))).get(list_sessions));
 }
 
 const MODELLED: [&str; 13] = [
@@ -93,6 +92,7 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     if let Some(Value::Array(actions)) = map.get("requiredActions") {
         row.password_temporary = actions.iter().any(|a| a.as_str() == Some(UPDATE_PASSWORD));
     }
+    rep::attributes(map)?;
     let mut opaque = rep::opaque(map, &MODELLED);
     for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId"] {
         opaque.remove(computed);
@@ -246,7 +246,7 @@ pub(crate) async fn create_user(
     map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
-    let raw = rep::str_field(&map, "username").ok_or_else(|| AdminError::bad_request("`username` is required"))?;
+    let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let password = match map.get("credentials") {
         Some(Value::Array(list)) => {
@@ -325,7 +325,7 @@ pub(crate) async fn update_user(
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
-    if let Some(name) = rep::str_field(&changes, "username")
+    if let Some(name) = rep::str_field(&changes, "username")?
         && !name.eq_ignore_ascii_case(&row.username)
     {
         return Err(AdminError::bad_request("Changing a username is not supported"));
@@ -527,21 +527,4 @@ async fn list_sessions(
         })
         .collect();
     Ok(rep::ok_json(page.apply(live)))
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/groups", operation_id = "list_user_groups", tag = "users",
-    summary = "The user's groups: always none (realmgate has no groups)",
-    params(crate::openapi::UserPath),
-    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
-        crate::openapi::AdminErrors))]
-async fn groups(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ViewUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    find_user(&state, &realm, &id).await?;
-    Ok(rep::ok_json(Vec::<Value>::new()))
 }

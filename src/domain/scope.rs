@@ -149,7 +149,8 @@ impl ScopeCatalog {
 
     /// SPEC §2: granted = asked ∩ what the client may get ∩ (for a user)
     /// what the user's roles allow. An empty request asks for all of the
-    /// client's scopes.
+    /// client's scopes but `personal_token`: a device is paired only when
+    /// it asks to be.
     pub fn grant(
         &self,
         requested: &ScopeSet,
@@ -165,7 +166,13 @@ impl ScopeCatalog {
                 return Err(ScopeError::NotAllowed(name.to_owned()));
             }
         }
-        let asked = if requested.is_empty() { client_allowed.clone() } else { self.closure(requested.iter()) };
+        let asked = if requested.is_empty() {
+            let mut all = client_allowed.clone();
+            all.0.retain(|name| name != PERSONAL_TOKEN_SCOPE);
+            all
+        } else {
+            self.closure(requested.iter())
+        };
         let mut granted = asked.intersection(&client_allowed);
         if let Some(allowed) = user_allowed {
             granted = granted.intersection(allowed);
@@ -224,6 +231,9 @@ mod tests {
         let nobody = cat.allowed_by_roles([]);
         assert_eq!(cat.grant(&set(""), &client, Some(&nobody)).unwrap().to_string(), "openid profile");
         assert_eq!(cat.grant(&set(""), &client, None).unwrap().to_string(), "openid profile roms.read roms.write");
+        let pairing = set("openid personal_token");
+        assert_eq!(cat.grant(&set(""), &pairing, None).unwrap().to_string(), "openid", "pairing only when asked");
+        assert_eq!(cat.grant(&set("personal_token"), &pairing, None).unwrap().to_string(), "personal_token");
     }
 
     #[test]

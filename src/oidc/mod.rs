@@ -64,8 +64,18 @@ fn preflight(methods: &'static str) -> actix_web::Route {
 pub fn config(cfg: &mut web::ServiceConfig) {
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
     let at = |metadata: &str| format!("{metadata}/realms/{{realm}}");
-    cfg.service(web::resource(at(paths::OAUTH_METADATA)).get(discovery::oauth_metadata))
-        .service(web::resource(at(paths::OPENID_CONFIGURATION)).get(discovery::openid_configuration));
+    cfg.service(
+        web::resource(at(paths::OAUTH_METADATA))
+            .get(discovery::oauth_metadata)
+            .head(discovery::oauth_metadata)
+            .route(preflight("GET")),
+    )
+    .service(
+        web::resource(at(paths::OPENID_CONFIGURATION))
+            .get(discovery::openid_configuration)
+            .head(discovery::openid_configuration)
+            .route(preflight("GET")),
+    );
 }
 
 /// The realm named in the path, or the OAuth-shaped 404.

@@ -84,21 +84,46 @@ impl Params {
         Self::from_pairs(Self::form_pairs(body)?)
     }
 
-    /// Parses a JSON object whose values are strings (or null, meaning absent).
+    /// Parses a JSON object whose values are strings (or null, meaning
+    /// absent), each member at most once as in a form.
     pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+        let JsonMembers(members) = serde_json::from_slice(body)
             .map_err(|_| OAuthError::invalid_request("The request body is not a JSON object"))?;
-        let mut pairs = Vec::with_capacity(object.len());
-        for (name, value) in object {
+        let mut pairs = Vec::with_capacity(members.len());
+        for (name, value) in members {
             match value {
                 serde_json::Value::String(s) => pairs.push((name, s)),
-                serde_json::Value::Null => {}
+                serde_json::Value::Null => pairs.push((name, String::new())),
                 _ => {
                     return Err(OAuthError::invalid_request(format!("Parameter `{name}` must be a string")));
                 }
             }
         }
         Self::from_pairs(pairs)
+    }
+}
+
+/// A JSON object's members in order, repeated names kept (serde_json's
+/// `Map` keeps only the last, which would hide a repeated parameter).
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
 }
 
@@ -218,6 +243,8 @@ mod tests {
         assert!(Params::from_json(br#"{"a":1}"#).is_err());
         assert!(Params::from_json(br#"[1]"#).is_err());
         assert!(Params::from_json(b"{").is_err());
+        assert!(Params::from_json(br#"{"a":"1","a":"2"}"#).is_err(), "a repeated member");
+        assert!(Params::from_json(br#"{"a":"1","a":null}"#).is_ok(), "null is absent, as an empty form value");
     }
 
     #[test]

@@ -207,8 +207,8 @@ pub struct ClientScopeRepresentation {
     /// Always `openid-connect`.
     pub protocol: Option<String>,
     /// `realmgate.implies` (space-separated scope names) is modelled;
-    /// `realmgate.builtIn`, `include.in.token.scope`,
-    /// `display.on.consent.screen` and `consent.screen.text` are reported.
+    /// `realmgate.builtIn`, `include.in.token.scope` and
+    /// `display.on.consent.screen` are reported; others are kept as sent.
     pub attributes: Option<BTreeMap<String, String>>,
 }
 

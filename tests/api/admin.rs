@@ -7,6 +7,7 @@ mod access;
 mod behaviour;
 mod events;
 mod import;
+mod terraform;
 mod wire;
 
 use reqwest::Method;

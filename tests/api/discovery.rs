@@ -76,6 +76,8 @@ async fn discovery_is_served_at_every_path(app: TestApp) {
         assert_eq!(doc.status, 200, "{path}");
         assert_eq!(doc.json["issuer"], expected["issuer"], "{path}");
         assert_eq!(doc.json["token_endpoint"], expected["token_endpoint"], "{path}");
+        let head = app.http.head(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
     }
 }
 

@@ -81,21 +81,19 @@ async fn personal_tokens_are_bounded(app: TestApp) {
     assert!(err.contains("25"), "the 26th is refused: {err}");
 }
 
-async fn device_pairing_yields_a_personal_token(app: TestApp) {
-    let start = app
-        .post_form(
-            "acme",
-            "/protocol/openid-connect/auth/device",
-            None,
-            &[("client_id", "tv"), ("scope", "personal_token openid roms.write")],
-        )
-        .await;
+/// Starts a device flow for `tv` asking for `scope` (none if empty), has
+/// victor approve it, and polls once; also returns the consent page's text.
+async fn approved_device(app: &TestApp, scope: &str) -> (crate::helpers::Answer, String) {
+    let mut form = vec![("client_id", "tv")];
+    if !scope.is_empty() {
+        form.push(("scope", scope));
+    }
+    let start = app.post_form("acme", "/protocol/openid-connect/auth/device", None, &form).await;
     assert_eq!(start.status, 200, "{}", start.json);
     let browser = Browser::new();
     let page = browser.get(start.str("verification_uri_complete")).await;
     let login = browser.submit(&page.form()).await;
     let consent = browser.login(&login, "victor", "victor-pw").await;
-    assert!(consent.body.contains("personal access token"), "{}", consent.body);
     let done = browser.decide(&consent, "allow").await;
     assert!(done.body.contains("Device connected"), "{}", done.body);
     let tokens = app
@@ -110,11 +108,24 @@ async fn device_pairing_yields_a_personal_token(app: TestApp) {
         )
         .await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
+    (tokens, consent.body)
+}
+
+async fn device_pairing_yields_a_personal_token(app: TestApp) {
+    let (tokens, consent) = approved_device(&app, "personal_token openid roms.write").await;
+    assert!(consent.contains("personal access token"), "{consent}");
     let token = tokens.str("access_token");
     assert!(is_pat(token), "{token}");
     assert!(tokens.json.get("refresh_token").is_none() && tokens.json.get("expires_in").is_none());
     assert_eq!(tokens.json["scope"], "openid roms.read", "narrowed to victor's roles, without personal_token");
     assert_eq!(app.userinfo("acme", token).await.status, 200);
+
+    // A device that asks for no scope gets the client's others, and no pairing.
+    let (tokens, consent) = approved_device(&app, "").await;
+    assert!(!consent.contains("personal access token"), "{consent}");
+    assert!(!is_pat(tokens.str("access_token")), "{}", tokens.json);
+    assert!(tokens.json["refresh_token"].is_string() && tokens.json["id_token"].is_string(), "{}", tokens.json);
+    assert!(!tokens.json["scope"].as_str().unwrap().contains("personal_token"), "{}", tokens.json);
 }
 
 both_backends!(query_tokens_and_basic_only_where_the_realm_allows);

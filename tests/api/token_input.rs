@@ -37,6 +37,11 @@ async fn malformed_bodies_are_4xx(app: TestApp) {
     post_raw(&app, "application/json", br#"{"grant_type": "client_credentials", "scope": ["a"]}"#.to_vec())
         .await
         .assert_error(400, "invalid_request");
+    // A member given twice, as a parameter given twice in a form (RFC 6749 §3.2).
+    let twice = br#"{"grant_type": "client_credentials", "scope": "nonsense", "scope": "openid"}"#;
+    let answer = post_raw(&app, "application/json", twice.to_vec()).await;
+    answer.assert_error(400, "invalid_request");
+    assert!(answer.json["error_description"].as_str().unwrap().contains("`scope`"), "{}", answer.json);
     let ok =
         post_raw(&app, "application/json; charset=utf-8", br#"{"grant_type": "client_credentials"}"#.to_vec()).await;
     assert_eq!(ok.status, 200, "{}", ok.json);

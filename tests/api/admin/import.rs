@@ -172,8 +172,8 @@ async fn a_keycloak_export_becomes_a_working_realm(app: TestApp) {
     let web = get(&app, &format!("/realms/shop/clients/{web}"), &master).await.json;
     assert_eq!(
         web["defaultClientScopes"],
-        json!(["openid", "profile", "email", "orders"]),
-        "openid: always, as in Keycloak"
+        json!(["profile", "email", "orders"]),
+        "openid: on every client and not listed, as in Keycloak"
     );
     assert_eq!(web["protocolMappers"][0]["name"], "audience", "kept as Keycloak sent it");
 
@@ -257,7 +257,7 @@ async fn a_keycloak_shaped_client_keeps_the_scopes_realmgate_has(app: TestApp) {
     assert_eq!(created.status, 201, "{}", created.text);
     let id = client_uuid(&app, "acme", &master, "kc-shaped").await;
     let path = format!("/realms/acme/clients/{id}");
-    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["profile", "email"]));
     let tokens = app.password_grant("acme", ("kc-shaped", "kc-secret"), ("alice", "alice-pw"), "openid email").await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
     assert_eq!(tokens.json["scope"], "email openid");
@@ -265,16 +265,16 @@ async fn a_keycloak_shaped_client_keeps_the_scopes_realmgate_has(app: TestApp) {
     let changed =
         call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["roles", "profile"]}))).await;
     assert_eq!(changed.status, 204, "{}", changed.text);
-    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile"]));
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["profile"]));
     let unknown = call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["nonsense"]}))).await;
     assert_bad_request(&unknown);
-    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "profile"]));
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["profile"]));
 
     // A realm that made a scope of one of those names keeps it.
     create(&app, "/realms/acme/client-scopes", &master, json!({"name": "acr", "protocol": "openid-connect"})).await;
     let changed = call(&app, Method::PUT, &path, &master, Some(json!({"defaultClientScopes": ["acr", "roles"]}))).await;
     assert_eq!(changed.status, 204, "{}", changed.text);
-    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["openid", "acr"]));
+    assert_eq!(get(&app, &path, &master).await.json["defaultClientScopes"], json!(["acr"]));
 
     // The realm's default lists likewise; anything else there is refused.
     let realm_defaults = json!({"defaultDefaultClientScopes": ["web-origins", "profile", "acr"]});

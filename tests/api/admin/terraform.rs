@@ -1,0 +1,140 @@
+//! What Terraform's Keycloak provider sends and reads back: empty strings
+//! for "not set", nulls, the lists it reads after every change, and scopes
+//! it detaches when a configuration does not name them. A plan after an
+//! apply must show no change, and no apply may break sign-in.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{ADMIN_REALMS, assert_bad_request, call, change, client_uuid, create, get, master_token, user_id};
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+both_backends!(
+    realms = ADMIN_REALMS;
+    empty_strings_and_nulls_mean_not_set,
+    the_lists_read_after_a_change_exist,
+    what_was_applied_reads_back_unchanged,
+    detaching_every_listed_scope_keeps_openid,
+    fields_of_the_wrong_type_are_refused,
+);
+
+async fn empty_strings_and_nulls_mean_not_set(app: TestApp) {
+    let master = master_token(&app).await;
+    let realm = json!({"realm": "tf", "enabled": true, "defaultSignatureAlgorithm": ""});
+    assert_eq!(create(&app, "/realms", &master, realm).await, "tf");
+    let got = get(&app, "/realms/tf", &master).await.json;
+    assert_eq!(got["defaultSignatureAlgorithm"], "RS256", "{got}");
+    change(&app, Method::PUT, "/realms/tf", &master, Some(r#"{"defaultSignatureAlgorithm": "", "displayName": "TF"}"#))
+        .await;
+    let got = get(&app, "/realms/tf", &master).await.json;
+    assert_eq!((got["defaultSignatureAlgorithm"].as_str(), got["displayName"].as_str()), (Some("RS256"), Some("TF")));
+
+    let client = json!({"clientId": "tf-app", "secret": "tf-secret", "webOrigins": null, "baseUrl": null,
+                        "attributes": {"oauth2.device.authorization.grant.enabled": "", "pkce.code.challenge.method": ""}});
+    let id = create(&app, "/realms/tf/clients", &master, client).await;
+    let got = get(&app, &format!("/realms/tf/clients/{id}"), &master).await.json;
+    assert!(got.get("webOrigins").is_none() && got.get("baseUrl").is_none(), "nulls are not echoed: {got}");
+    assert_eq!(got["attributes"]["oauth2.device.authorization.grant.enabled"], "false", "{got}");
+}
+
+async fn the_lists_read_after_a_change_exist(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let empty: Value = json!([]);
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}/federated-identity"), &master).await.json, empty);
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}/groups"), &master).await.json, empty);
+    let credentials = get(&app, &format!("/realms/acme/users/{alice}/credentials"), &master).await.json;
+    assert_eq!(credentials.as_array().map(Vec::len), Some(1), "{credentials}");
+    assert_eq!(credentials[0]["type"], "password");
+    assert!(credentials[0]["id"].is_string(), "{credentials}");
+    assert!(!credentials.to_string().contains("argon2"), "never the hash: {credentials}");
+    let again = get(&app, &format!("/realms/acme/users/{alice}/credentials"), &master).await.json;
+    assert_eq!(again[0]["id"], credentials[0]["id"], "a stable id");
+
+    let nobody = create(&app, "/realms/acme/users", &master, json!({"username": "no-password"})).await;
+    assert_eq!(get(&app, &format!("/realms/acme/users/{nobody}/credentials"), &master).await.json, empty);
+    let unknown = call(&app, Method::GET, "/realms/acme/users/nope/federated-identity", &master, None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+
+    let viewer = get(&app, "/realms/acme/roles/viewer", &master).await.json;
+    assert_eq!(get(&app, "/realms/acme/roles/viewer/composites", &master).await.json, empty);
+    let by_id = format!("/realms/acme/roles-by-id/{}/composites", viewer["id"].as_str().unwrap());
+    assert_eq!(get(&app, &by_id, &master).await.json, empty);
+    let unknown = call(&app, Method::GET, "/realms/acme/roles-by-id/nope/composites", &master, None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+}
+
+async fn what_was_applied_reads_back_unchanged(app: TestApp) {
+    let master = master_token(&app).await;
+    // A role without scopes shows no attributes at all, before and after a PUT.
+    let role = json!({"name": "tf-role", "description": "d", "attributes": {}});
+    create(&app, "/realms/acme/roles", &master, role.clone()).await;
+    assert_eq!(get(&app, "/realms/acme/roles/tf-role", &master).await.json["attributes"], json!({}));
+    change(&app, Method::PUT, "/realms/acme/roles/tf-role", &master, Some(&role.to_string())).await;
+    assert_eq!(get(&app, "/realms/acme/roles/tf-role", &master).await.json["attributes"], json!({}));
+
+    // A scope's consent text sent empty does not come back as its description.
+    let scope = json!({"name": "tf-scope", "description": "Something", "protocol": "openid-connect",
+                       "attributes": {"consent.screen.text": "", "include.in.token.scope": "true"}});
+    let id = create(&app, "/realms/acme/client-scopes", &master, scope.clone()).await;
+    let consent_text = |got: &Value| got["attributes"].get("consent.screen.text").cloned().unwrap_or(json!(""));
+    let path = format!("/realms/acme/client-scopes/{id}");
+    assert_eq!(consent_text(&get(&app, &path, &master).await.json), "");
+    change(&app, Method::PUT, &path, &master, Some(&scope.to_string())).await;
+    assert_eq!(consent_text(&get(&app, &path, &master).await.json), "");
+}
+
+async fn detaching_every_listed_scope_keeps_openid(app: TestApp) {
+    let master = master_token(&app).await;
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let listed = get(&app, &format!("/realms/acme/clients/{web}/default-client-scopes"), &master).await.json;
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["profile"], "openid is not listed, as in Keycloak");
+
+    // Detach what is listed, and openid by its id too.
+    let all = get(&app, "/realms/acme/client-scopes", &master).await.json;
+    let id_of = |name: &str| all.as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["id"].clone();
+    for name in ["profile", "openid"] {
+        let path = format!("/realms/acme/clients/{web}/default-client-scopes/{}", id_of(name).as_str().unwrap());
+        change(&app, Method::DELETE, &path, &master, None).await;
+    }
+    let listed = get(&app, &format!("/realms/acme/clients/{web}/default-client-scopes"), &master).await.json;
+    assert_eq!(listed, json!([]));
+    let client = get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json;
+    assert_eq!(client["defaultClientScopes"], json!([]), "{client}");
+
+    let tokens = app.alice_tokens("openid").await;
+    assert_eq!(tokens.json["scope"], "openid", "{}", tokens.json);
+    assert!(tokens.json["id_token"].is_string(), "{}", tokens.json);
+    let refused = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid profile").await;
+    assert_eq!((refused.status, refused.json["error"].as_str()), (400, Some("invalid_scope")), "{}", refused.json);
+}
+
+async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
+    let master = master_token(&app).await;
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let wrong = [
+        (Method::PUT, "/realms/acme".to_owned(), json!({"displayName": 5})),
+        (Method::PUT, format!("/realms/acme/clients/{web}"), json!({"name": 5})),
+        (Method::POST, "/realms/acme/clients".to_owned(), json!({"clientId": "typed", "name": ["x"]})),
+        (Method::POST, "/realms/acme/roles".to_owned(), json!({"name": "typed", "description": 5})),
+        (Method::POST, "/realms/acme/users".to_owned(), json!({"username": "typed", "attributes": "x"})),
+        (Method::PUT, format!("/realms/acme/users/{alice}"), json!({"attributes": ["x"]})),
+        (Method::POST, "/realms/acme/client-scopes".to_owned(), json!({"name": "typed", "description": true})),
+    ];
+    let realm_before = get(&app, "/realms/acme", &master).await.json;
+    let client_before = get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json;
+    for (method, path, body) in wrong {
+        let answer = call(&app, method.clone(), &path, &master, Some(body.clone())).await;
+        assert_bad_request(&answer);
+        assert!(answer.text.contains("must be"), "{method} {path} {body}: {}", answer.text);
+    }
+    assert_eq!(get(&app, "/realms/acme", &master).await.json, realm_before);
+    assert_eq!(get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json, client_before);
+    for (list, key) in [("clients", "clientId"), ("roles", "name"), ("users", "username"), ("client-scopes", "name")] {
+        let all = get(&app, &format!("/realms/acme/{list}"), &master).await.json;
+        assert!(!all.as_array().unwrap().iter().any(|x| x[key] == "typed"), "{list}: nothing created");
+    }
+}
