@@ -117,10 +117,11 @@ fn check_unique_emails(file: &ParsedFile, def: &RealmDef) -> Result<(), FileErro
     let mut seen = HashMap::new();
     for user in &def.users {
         let user = user.get_ref();
-        let Some(email) = user.email.as_deref() else { continue };
+        let Some(spanned) = &user.email else { continue };
+        let email = spanned.get_ref();
         if let Some(other) = seen.insert(email.to_lowercase(), user.username.get_ref()) {
             let message = format!("`{email}` is also the e-mail address of user `{other}`");
-            return Err(file.error(&user.username.span(), "email", message));
+            return Err(file.error(&spanned.span(), "email", message));
         }
     }
     Ok(())
@@ -139,7 +140,7 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
     let name = &user.username;
     Username::parse(name.get_ref()).map_err(|e| file.error(&name.span(), "username", e.0))?;
     if let Some(email) = &user.email {
-        validate_email(email).map_err(|e| file.error(&name.span(), "email", e.0))?;
+        validate_email(email.get_ref()).map_err(|e| file.error(&email.span(), "email", e.0))?;
     }
     if let Some(hash) = &user.password_hash {
         if user.password.is_some() {
@@ -149,8 +150,8 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
             return Err(file.error(&hash.span(), "password_hash", "is not a PHC password hash string"));
         }
     }
-    if user.password.as_deref() == Some("") {
-        return Err(file.error(&name.span(), "password", "must not be empty"));
+    if let Some(password) = user.password.as_ref().filter(|p| p.get_ref().is_empty()) {
+        return Err(file.error(&password.span(), "password", "must not be empty"));
     }
     for role in &user.admin_roles {
         if !REALM_MANAGEMENT_ROLES.contains(&role.get_ref().as_str()) {
@@ -275,12 +276,13 @@ fn apply_realm(
     // After all of the file's users, so that two of them may swap addresses.
     for user in &def.users {
         let user = user.get_ref();
-        let Some(email) = user.email.as_deref() else { continue };
+        let Some(spanned) = &user.email else { continue };
+        let email = spanned.get_ref().as_str();
         let username = Username::parse(user.username.get_ref()).expect("checked before the transaction");
         let id = users::find_by_username(conn, &realm.id, username.as_str())?.map(|u| u.id);
         if users::email_taken(conn, &realm.id, email, id.as_deref())? {
             let message = format!("`{email}` is the e-mail address of another user of this realm");
-            return Err(file.error(&user.username.span(), "email", message).into());
+            return Err(file.error(&spanned.span(), "email", message).into());
         }
     }
     Ok(())
@@ -376,8 +378,8 @@ fn apply_user(
     let old_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
     let password_hash = match (&def.password, &def.password_hash) {
         (Some(password), _) => match old_hash {
-            Some(hash) if passwords.verify(&hash, password) => Some(hash),
-            _ => Some(passwords.hash(password)?),
+            Some(hash) if passwords.verify(&hash, password.get_ref()) => Some(hash),
+            _ => Some(passwords.hash(password.get_ref())?),
         },
         (None, Some(hash)) => Some(hash.get_ref().clone()),
         (None, None) => old_hash,
@@ -390,7 +392,7 @@ fn apply_user(
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         realm_id: realm_id.to_owned(),
         username: username.as_str().to_owned(),
-        email: def.email.as_deref().map(str::to_lowercase),
+        email: def.email.as_ref().map(|e| e.get_ref().to_lowercase()),
         email_verified: def.email_verified.unwrap_or(false),
         given_name: def.given_name.clone(),
         family_name: def.family_name.clone(),

@@ -84,10 +84,10 @@ pub struct RoleDef {
 #[serde(deny_unknown_fields)]
 pub struct UserDef {
     pub username: Spanned<String>,
-    pub password: Option<String>,
+    pub password: Option<Spanned<String>>,
     /// An argon2id PHC string, as `realm export --with-secrets` prints it.
     pub password_hash: Option<Spanned<String>>,
-    pub email: Option<String>,
+    pub email: Option<Spanned<String>>,
     pub email_verified: Option<bool>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,

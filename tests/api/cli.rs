@@ -162,10 +162,20 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("email") && stderr.contains("`zed`"), "{stderr}");
+    assert!(stderr.contains("bad.toml:10"), "the line of zoe's address: {stderr}");
     std::fs::write(&bad, format!("[[realms]]\nname = \"acme\"\n{}", user("zed", "ALICE@example.com"))).unwrap();
     let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("another user"), "{stderr}");
+    assert!(stderr.contains("bad.toml:6"), "the address's line: {stderr}");
+    // A bad address and an empty password: their own lines, not the username's.
+    for (field, line) in [("email = \"nope\"", "email"), ("password = \"\"", "password")] {
+        let file = format!("[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"zed\"\n  {field}\n");
+        std::fs::write(&bad, file).unwrap();
+        let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("bad.toml:6") && stderr.contains(line), "{stderr}");
+    }
     let swap =
         format!("[[realms]]\nname = \"acme\"\n{}{}", user("alice", "v@example.com"), user("victor", "a@example.com"));
     std::fs::write(&bad, swap).unwrap();
