@@ -10,7 +10,7 @@ use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both};
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
-use crate::services::{refresh, sessions};
+use crate::services::{families, sessions};
 use crate::state::AppState;
 use crate::storage::repo::users::{self, UserFilter, UserRow};
 use crate::storage::repo::{realms, refresh as refresh_rows, roles, sessions as session_rows};
@@ -479,9 +479,9 @@ pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &st
                 sessions::end(conn, &entry, &session.id, now)?;
             }
             // Grants made without a browser session (the password grant) end too.
-            let horizon = refresh::revocation_horizon(&entry, now);
+            let horizon = families::revocation_horizon(&entry, now);
             for family in refresh_rows::live_online_families_of_user(conn, &row.id)? {
-                refresh::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
+                families::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
             }
             Ok(())
         })

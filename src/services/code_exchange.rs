@@ -7,9 +7,10 @@ use std::sync::Arc;
 use diesel::Connection;
 
 use super::Abort;
+use super::families::{first_token, prepare_family, revocation_horizon, revoke_grant, store_family};
 use super::issue::{self, TokenResponse, UserGrant};
 use super::realm_cache::RealmEntry;
-use super::refresh::{first_token, prepare_family, revocation_horizon, revoke_grant, store_family};
+use super::sessions::is_live;
 use crate::clock::UnixTime;
 use crate::crypto::token_hash;
 use crate::domain::authorization::{ChallengeMethod, verifier_matches};
@@ -136,10 +137,9 @@ fn exchange_in_transaction(
         }
         (None, None) => {}
     }
-    let live_session = sessions::find_by_id(conn, &code.session_id)?.is_some_and(|s| s.ended_at.is_none());
-    if !live_session {
+    let Some(session) = sessions::find_by_id(conn, &code.session_id)?.filter(|s| is_live(entry, s, now)) else {
         return Err(reject("Session not active"));
-    }
+    };
     let Some(user) = users::find_by_id(conn, &entry.realm.id, &code.user_id)?.filter(|u| u.enabled) else {
         return Err(reject("Session not active"));
     };
@@ -150,7 +150,7 @@ fn exchange_in_transaction(
     let family = client.allows(GrantType::RefreshToken).then(|| {
         let mut family = prepare_family(entry, client, &user.id, &scope, code.auth_time, now);
         family.family.id = code.grant_id.clone();
-        family.family.session_id = Some(code.session_id.clone());
+        family.bind_to(entry, &session, now);
         family
     });
     if let Some(family) = &family {

@@ -9,10 +9,10 @@ use diesel::Connection;
 use serde::Serialize;
 
 use super::ServiceError;
+use super::families::{prepare_family, store_family};
 use super::issue::{self, TokenResponse, UserGrant};
 use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
-use super::refresh::{prepare_family, store_family};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, random_bytes, random_token, token_hash};
 use crate::domain::client::{Client, GrantType};

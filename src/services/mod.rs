@@ -12,6 +12,7 @@ pub mod code_exchange;
 pub mod consent;
 pub mod device;
 pub mod events;
+pub mod families;
 pub mod introspection;
 pub mod issue;
 pub mod maintenance;

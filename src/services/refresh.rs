@@ -1,6 +1,8 @@
 //! Refresh tokens: families created at a grant, rotation with reuse
 //! detection (RFC 9700 §4.14), the realm's reuse grace, and scope that may
-//! narrow but never widen. One transaction per refresh.
+//! narrow but never widen. One transaction per refresh. A family issued in
+//! a browser's SSO session (not an offline one) lives no longer than that
+//! session, and each refresh counts as a use of it, as in Keycloak.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use diesel::Connection;
 
 use super::Abort;
+use super::families::{Bound, FIRST_GENERATION, revocation_horizon, revoke_grant};
 use super::issue::{self, IdTokenExtras, Subject, TokenResponse};
 use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
@@ -18,88 +21,10 @@ use crate::domain::user::User;
 use crate::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
 use crate::storage::repo::refresh::{Advance, FamilyRow, TokenRow};
-use crate::storage::repo::{refresh, revocations, roles, users};
-use crate::storage::{DbConnection, StorageError, new_id};
+use crate::storage::repo::{refresh, roles, sessions as session_rows, users};
+use crate::storage::{DbConnection, StorageError};
 pub use crate::tokens::refresh::Presented;
 use crate::tokens::refresh::generation_token;
-
-/// How long a revocation is remembered beyond the access-token lifetime
-/// (clock skew between nodes).
-const REVOCATION_MARGIN_SECS: i64 = 30;
-
-/// Until when a grant revoked `now` must stay revoked: as long as any access
-/// token naming it can live.
-pub fn revocation_horizon(entry: &RealmEntry, now: UnixTime) -> UnixTime {
-    now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS
-}
-
-/// Revokes a grant as one: its refresh family (if it has one) and every
-/// access token whose jti names it.
-pub fn revoke_grant(
-    conn: &mut DbConnection,
-    realm_id: &str,
-    grant_id: &str,
-    horizon: UnixTime,
-    now: UnixTime,
-) -> Result<(), StorageError> {
-    refresh::revoke_family(conn, grant_id, now)?;
-    revocations::insert(conn, realm_id, grant_id, horizon)
-}
-
-/// A family's first token is this generation.
-const FIRST_GENERATION: i64 = 0;
-
-/// A family ready to store; its first token is generation 0.
-pub struct NewFamily {
-    pub family: FamilyRow,
-    /// Until when its first token is valid.
-    pub expires_at: UnixTime,
-}
-
-impl NewFamily {
-    pub fn token(&self, secret: &SecretKey) -> String {
-        first_token(secret, &self.family.id)
-    }
-}
-
-/// The first refresh token of the family `family_id`.
-pub fn first_token(secret: &SecretKey, family_id: &str) -> String {
-    generation_token(secret, family_id, FIRST_GENERATION)
-}
-
-/// Prepares a family for a grant to a user; its id goes into the access token's jti.
-pub fn prepare_family(
-    entry: &RealmEntry,
-    client: &Client,
-    user_id: &str,
-    scope: &ScopeSet,
-    auth_time: UnixTime,
-    now: UnixTime,
-) -> NewFamily {
-    let expires_at = now + entry.realm.settings.refresh_token_lifetime;
-    let family = FamilyRow {
-        id: new_id(),
-        realm_id: entry.realm.id.clone(),
-        client_id: client.id.clone(),
-        user_id: user_id.to_owned(),
-        scope: scope.to_string(),
-        offline: scope.contains("offline_access"),
-        auth_time,
-        created_at: now,
-        expires_at,
-        revoked_at: None,
-        session_id: None,
-        generation: Some(FIRST_GENERATION),
-        token_issued_at: Some(now),
-        token_expires_at: Some(expires_at),
-        successor: None,
-    };
-    NewFamily { family, expires_at }
-}
-
-pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), StorageError> {
-    refresh::insert_family(conn, &new.family)
-}
 
 /// A presented token as stored: when it was issued, until when it is
 /// valid, whether and when it was spent, and the sealed answer that
@@ -171,24 +96,23 @@ struct Rotation {
     granted: ScopeSet,
     refresh_token: String,
     refresh_expires_at: UnixTime,
+    /// The family's SSO session, when this refresh is a use to record.
+    touch_session: Option<String>,
 }
 
 impl Rotation {
-    /// The rotation to the family's next generation, of a full lifetime.
-    fn new(
-        entry: &RealmEntry,
-        secret: &SecretKey,
-        family: FamilyRow,
-        Owner { user, role_ids, granted }: Owner,
-        now: UnixTime,
-    ) -> Self {
+    /// The rotation to the family's next generation, of a full lifetime
+    /// (or what is left of its session's).
+    fn new(entry: &RealmEntry, secret: &SecretKey, family: FamilyRow, owner: Owner, now: UnixTime) -> Self {
+        let Owner { user, role_ids, granted, session } = owner;
         Rotation {
             user,
             role_ids,
             refresh_token: generation_token(secret, &family.id, next_generation(&family)),
             family,
             granted,
-            refresh_expires_at: now + entry.realm.settings.refresh_token_lifetime,
+            refresh_expires_at: session.token_expiry(entry, now),
+            touch_session: session.touch_due(entry, now),
         }
     }
 
@@ -232,19 +156,23 @@ fn reject(code: ErrorCode, description: &'static str) -> OAuthError {
 /// bounds pruning; each token carries its own.)
 const FAMILY_EXPIRY_SLACK_DIVISOR: i64 = 8;
 
-/// The token's user, the realm roles they hold, and the scopes a refresh grants them.
+/// The token's user, the realm roles they hold, the scopes a refresh
+/// grants them, and the session it was granted in.
 struct Owner {
     user: User,
     role_ids: Vec<String>,
     granted: ScopeSet,
+    session: Bound,
 }
 
 /// The presented token as read before the write, with its family and, while
-/// the user is enabled, the user and the role ids that bound its scopes.
+/// the user is enabled, the user and the role ids that bound its scopes,
+/// and its family's session.
 struct Found {
     token: TokenState,
     family: FamilyRow,
     owner: Option<(User, Vec<String>)>,
+    session: Bound,
 }
 
 /// The refresh grant: the token, its family and its owner are read; what
@@ -276,28 +204,40 @@ pub async fn refresh(
         let secret = state.secret.clone();
         return refresh_in_one_write(state, entry, client, secret, parsed, requested, now).await;
     }
-    let (realm_id, lookup) = (entry.realm.id.clone(), parsed.clone());
-    let found = state.db.read_hot(move |conn| read_presented(conn, &realm_id, &lookup)).await?;
-    let Some(Found { token, family, owner }) = found else {
+    let (lookup_entry, lookup) = (Arc::clone(&entry), parsed.clone());
+    let found = state.db.read_hot(move |conn| read_presented(conn, &lookup_entry, &lookup, now)).await?;
+    let Some(Found { token, family, owner, session }) = found else {
         return Err(OAuthError::invalid_grant("Invalid refresh token"));
     };
     check_unchangeable(&entry, &client, &token, &family, now)?;
-    let owner_and_scopes = |owner| live_owner(&entry, &client, &family, &requested, owner);
+    let owner_and_scopes = |owner, session| live_owner(&entry, &client, &family, &requested, owner, session);
     if !entry.realm.settings.refresh_token_rotation {
-        // Nothing to write: the same refresh token stays valid. A token
+        // Nothing to rotate: the same refresh token stays valid. A token
         // spent while rotation was on was replaced, and stays so.
         if token.spent_at.is_some() {
             return Err(reject(ErrorCode::InvalidGrant, "Token is not active"));
         }
-        let Owner { user, role_ids, granted } = owner_and_scopes(owner)?;
+        let owner = owner_and_scopes(owner, session)?;
+        if let Some(id) = owner.session.touch_due(&entry, now) {
+            state.db.write(move |conn| session_rows::touch(conn, &id, now)).await?;
+        }
+        let Owner { user, role_ids, granted, .. } = owner;
         let refresh_expires_at = token.expires_at;
-        let rotation = Rotation { user, role_ids, family, granted, refresh_token: presented, refresh_expires_at };
+        let rotation = Rotation {
+            user,
+            role_ids,
+            family,
+            granted,
+            refresh_token: presented,
+            refresh_expires_at,
+            touch_session: None,
+        };
         return rotation.sign(&entry, &client, now);
     }
     // A token already spent is a replay: the write decides between the
     // reuse grace and revoking the family, whoever the user is now.
     let successor = match token.spent_at {
-        None => Some(successor(state, &entry, &client, family.clone(), owner_and_scopes(owner)?, now)?),
+        None => Some(successor(state, &entry, &client, family.clone(), owner_and_scopes(owner, session)?, now)?),
         Some(_) => None,
     };
 
@@ -382,14 +322,14 @@ fn rotate_presented(
     requested: &ScopeSet,
     now: UnixTime,
 ) -> Result<Outcome, Abort> {
-    let Some(Found { token, family, owner }) = read_presented(conn, &entry.realm.id, presented)? else {
+    let Some(Found { token, family, owner, session }) = read_presented(conn, entry, presented, now)? else {
         return Err(Abort::Reject(OAuthError::invalid_grant("Invalid refresh token")));
     };
     check_unchangeable(entry, client, &token, &family, now).map_err(Abort::Reject)?;
     // A token already spent is a replay, whoever the user is now.
     let successor = match token.spent_at {
         None => {
-            let owner = live_owner(entry, client, &family, requested, owner).map_err(Abort::Reject)?;
+            let owner = live_owner(entry, client, &family, requested, owner, session).map_err(Abort::Reject)?;
             Some(Successor { rotation: Rotation::new(entry, secret, family.clone(), owner, now), signed: None })
         }
         Some(_) => None,
@@ -399,32 +339,36 @@ fn rotate_presented(
 
 fn read_presented(
     conn: &mut DbConnection,
-    realm_id: &str,
+    entry: &RealmEntry,
     presented: &Presented,
+    now: UnixTime,
 ) -> Result<Option<Found>, StorageError> {
     let Some((token, family)) = find_presented(conn, presented)? else {
         return Ok(None);
     };
-    let owner = match users::find_by_id(conn, realm_id, &family.user_id)?.filter(|u| u.enabled) {
+    let owner = match users::find_by_id(conn, &entry.realm.id, &family.user_id)?.filter(|u| u.enabled) {
         Some(user) => Some((user.to_domain(), roles::list_role_ids_of_user(conn, &user.id)?)),
         None => None,
     };
-    Ok(Some(Found { token, family, owner }))
+    let session = Bound::of(conn, entry, &family, now)?;
+    Ok(Some(Found { token, family, owner, session }))
 }
 
-/// The token's owner while enabled, and the scopes a refresh grants them.
+/// The token's owner while enabled and its session live, and the scopes a
+/// refresh grants them.
 fn live_owner(
     entry: &RealmEntry,
     client: &Client,
     family: &FamilyRow,
     requested: &ScopeSet,
     owner: Option<(User, Vec<String>)>,
+    session: Bound,
 ) -> Result<Owner, OAuthError> {
-    let Some((user, role_ids)) = owner else {
+    let (Some((user, role_ids)), Bound::Unbound | Bound::Live(_)) = (owner, &session) else {
         return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
     };
     let granted = grant(entry, client, family, requested, &role_ids)?;
-    Ok(Owner { user, role_ids, granted })
+    Ok(Owner { user, role_ids, granted, session })
 }
 
 /// Checks on what a token keeps for life: its realm, client and expiry, and
@@ -527,7 +471,7 @@ fn rotate_in_transaction(
     if let Some(successor) = successor {
         // The common case: one statement decides, and only one caller wins.
         if spend(conn, presented, &family, &successor, now)? == 1 {
-            return stored(conn, entry, successor);
+            return stored(conn, entry, successor, now);
         }
     }
     // Spent (now or before), its family revoked, or its user disabled since
@@ -586,9 +530,13 @@ fn spend(
 }
 
 /// The answer once the presented token is spent and its successor current;
-/// the family's stored expiry (which bounds pruning) follows it.
-fn stored(conn: &mut DbConnection, entry: &RealmEntry, successor: Successor) -> Result<Outcome, Abort> {
+/// the family's stored expiry (which bounds pruning) follows it, and its
+/// session records the use.
+fn stored(conn: &mut DbConnection, entry: &RealmEntry, successor: Successor, now: UnixTime) -> Result<Outcome, Abort> {
     let Successor { rotation, signed } = successor;
+    if let Some(session_id) = &rotation.touch_session {
+        session_rows::touch(conn, session_id, now)?;
+    }
     let family = &rotation.family;
     if rotation.refresh_expires_at > family.expires_at {
         let slack = entry.realm.settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR;

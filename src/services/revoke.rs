@@ -2,8 +2,9 @@
 //! refresh tokens with their whole family and the access tokens it issued.
 
 use super::access;
+use super::families::{revocation_horizon, revoke_grant};
 use super::realm_cache::RealmEntry;
-use super::refresh::{Presented, find_presented, revocation_horizon, revoke_grant};
+use super::refresh::{Presented, find_presented};
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;

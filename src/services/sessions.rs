@@ -26,12 +26,26 @@ pub struct LiveSession {
     pub user: SignedInUser,
 }
 
-fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
+pub fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
     let s = &entry.realm.settings;
     row.realm_id == entry.realm.id
         && row.ended_at.is_none()
         && now - row.last_seen_at <= s.sso_session_idle
         && now - row.created_at <= s.sso_session_max
+}
+
+/// The latest a live session used `now` can end: after its idle timeout, or
+/// at its maximum if that comes first. Refresh tokens issued in it expire
+/// then, as Keycloak's do.
+pub fn lasts_until(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> UnixTime {
+    let s = &entry.realm.settings;
+    (now + s.sso_session_idle).min(row.created_at + s.sso_session_max)
+}
+
+/// Whether a use of the session `now` should be written to `last_seen_at`.
+pub fn touch_due(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
+    let touch_every = (entry.realm.settings.sso_session_idle / TOUCHES_PER_IDLE_TIMEOUT).min(TOUCH_EVERY_SECS);
+    now - row.last_seen_at >= touch_every
 }
 
 /// Looks up the session a cookie names, with its (enabled) user and roles
@@ -64,12 +78,11 @@ pub async fn find(
         return Ok(None);
     };
     let now = state.clock.now();
-    let touch_every = (entry.realm.settings.sso_session_idle / TOUCHES_PER_IDLE_TIMEOUT).min(TOUCH_EVERY_SECS);
-    let entry = std::sync::Arc::clone(entry);
-    let live = state.db.read_hot(move |conn| find_live(conn, &entry, &cookie, now)).await?;
+    let lookup = std::sync::Arc::clone(entry);
+    let live = state.db.read_hot(move |conn| find_live(conn, &lookup, &cookie, now)).await?;
     // Writes go through the writer queue (SQLite has one writer).
     if let Some(live) = &live
-        && now - live.session.last_seen_at >= touch_every
+        && touch_due(entry, &live.session, now)
     {
         let id = live.session.id.clone();
         state.db.write(move |conn| sessions::touch(conn, &id, now)).await?;
@@ -105,7 +118,7 @@ pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: U
     use diesel::Connection;
     conn.transaction(|conn| {
         sessions::end(conn, session_id, now)?;
-        let horizon = super::refresh::revocation_horizon(entry, now);
+        let horizon = super::families::revocation_horizon(entry, now);
         for family in refresh::revoke_session_families(conn, session_id, now)? {
             revocations::insert(conn, &entry.realm.id, &family, horizon)?;
         }

@@ -29,18 +29,17 @@ both_backends!(
     logout_with_a_hint_ends_the_session_and_redirects,
     logout_without_a_hint_asks_first,
     logout_refuses_an_unregistered_redirect_uri,
-    offline_tokens_survive_logout,
 );
 
 const CB: &str = "http://127.0.0.1:9/cb";
 const SPA_CB: &str = "http://127.0.0.1:9/spa";
 const HYBRID_CB: &str = "http://127.0.0.1:9/hybrid";
-const BYE: &str = "http://127.0.0.1:9/bye";
-const WEB: (&str, &str) = ("web", "web-secret");
+pub(crate) const BYE: &str = "http://127.0.0.1:9/bye";
+pub(crate) const WEB: (&str, &str) = ("web", "web-secret");
 const SVC: (&str, &str) = ("svc", "svc-secret");
 
 /// A valid code-flow request of the confidential client `web`.
-const WEB_REQUEST: [(&str, &str); 6] = [
+pub(crate) const WEB_REQUEST: [(&str, &str); 6] = [
     ("client_id", "web"),
     ("response_type", "code"),
     ("redirect_uri", CB),
@@ -70,7 +69,7 @@ const HYBRID_REQUEST: [(&str, &str); 5] = [
 ];
 
 /// `base` with the parameters of `changes` set; an empty value removes one.
-fn with<'a>(base: &[(&'a str, &'a str)], changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn with<'a>(base: &[(&'a str, &'a str)], changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut params: Vec<_> = base.iter().filter(|(k, _)| !changes.iter().any(|(c, _)| c == k)).copied().collect();
     params.extend(changes.iter().copied().filter(|(_, v)| !v.is_empty()));
     params
@@ -92,12 +91,12 @@ async fn authorize(app: &TestApp, browser: &Browser, params: &[(&str, &str)]) ->
     params
 }
 
-async fn code(app: &TestApp, browser: &Browser, params: &[(&str, &str)]) -> String {
+pub(crate) async fn code(app: &TestApp, browser: &Browser, params: &[(&str, &str)]) -> String {
     authorize(app, browser, params).await["code"].clone()
 }
 
 /// Exchanges a code of `web` (client_secret_basic).
-async fn exchange_web(app: &TestApp, code: &str) -> Answer {
+pub(crate) async fn exchange_web(app: &TestApp, code: &str) -> Answer {
     app.token("acme", Some(WEB), &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CB)]).await
 }
 
@@ -116,7 +115,7 @@ async fn refresh_spa(app: &TestApp, refresh_token: &str) -> Answer {
         .await
 }
 
-fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
+pub(crate) fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
     let query = serde_urlencoded::to_string(params).unwrap();
     format!("{}?{query}", app.realm_url("acme", "/protocol/openid-connect/logout"))
 }
@@ -710,22 +709,6 @@ async fn logout_refuses_an_unregistered_redirect_uri(app: TestApp) {
     // The refused requests ended nothing.
     assert_eq!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.status, 302);
     assert_eq!(app.refresh("acme", WEB, tokens.str("refresh_token")).await.status, 200);
-}
-
-async fn offline_tokens_survive_logout(app: TestApp) {
-    let browser = Browser::new();
-    let online = exchange_web(&app, &code(&app, &browser, &WEB_REQUEST).await).await;
-    assert_eq!(online.status, 200, "{}", online.json);
-    let offline_code = code(&app, &browser, &with(&WEB_REQUEST, &[("scope", "openid offline_access")])).await;
-    let offline = exchange_web(&app, &offline_code).await;
-    assert_eq!(offline.status, 200, "{}", offline.json);
-    assert!(offline.json["scope"].as_str().unwrap().contains("offline_access"), "{}", offline.json);
-
-    let url = logout_url(&app, &[("id_token_hint", online.str("id_token")), ("post_logout_redirect_uri", BYE)]);
-    assert_eq!(browser.get(&url).await.status, 302);
-    app.refresh("acme", WEB, online.str("refresh_token")).await.assert_error(400, "invalid_grant");
-    let refreshed = app.refresh("acme", WEB, offline.str("refresh_token")).await;
-    assert_eq!(refreshed.status, 200, "an offline token outlives the session: {}", refreshed.json);
 }
 
 /// Behind a proxy that serves realmgate below a path, the cookies are set

@@ -30,6 +30,7 @@ mod relying_party;
 mod revocation;
 mod scopes;
 mod serve_process;
+mod session_tokens;
 mod temporary_passwords;
 mod token_input;
 mod userinfo;

@@ -7,7 +7,7 @@ use crate::error::OAuthError;
 use crate::oidc::params::Params;
 use crate::services::issue::{self, TokenResponse, UserGrant};
 use crate::services::realm_cache::RealmEntry;
-use crate::services::{authentication, refresh};
+use crate::services::{authentication, families};
 use crate::state::AppState;
 
 pub async fn grant(
@@ -39,7 +39,7 @@ pub async fn grant(
 
     let family = client
         .allows(GrantType::RefreshToken)
-        .then(|| refresh::prepare_family(entry, client, &user.id, &granted, now, now));
+        .then(|| families::prepare_family(entry, client, &user.id, &granted, now, now));
     let grant = UserGrant {
         user,
         role_ids: &signed_in.role_ids,
@@ -58,7 +58,7 @@ pub async fn grant(
         now,
     )?;
     if let Some(family) = family {
-        state.db.write(move |conn| refresh::store_family(conn, &family)).await?;
+        state.db.write(move |conn| families::store_family(conn, &family)).await?;
     }
     Ok(response)
 }

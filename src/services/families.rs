@@ -1,0 +1,150 @@
+//! Refresh families: one per grant that gives refresh tokens, created with
+//! its first token, tied to the SSO session it was granted in (unless
+//! offline), and revoked as one with the access tokens that name it.
+
+use super::realm_cache::RealmEntry;
+use super::sessions;
+use crate::clock::UnixTime;
+use crate::crypto::SecretKey;
+use crate::domain::client::Client;
+use crate::domain::scope::ScopeSet;
+use crate::storage::repo::refresh::FamilyRow;
+use crate::storage::repo::sessions::SessionRow;
+use crate::storage::repo::{refresh, revocations, sessions as session_rows};
+use crate::storage::{DbConnection, StorageError, new_id};
+use crate::tokens::refresh::generation_token;
+
+/// How long a revocation is remembered beyond the access-token lifetime
+/// (clock skew between nodes).
+const REVOCATION_MARGIN_SECS: i64 = 30;
+
+/// Until when a grant revoked `now` must stay revoked: as long as any access
+/// token naming it can live.
+pub fn revocation_horizon(entry: &RealmEntry, now: UnixTime) -> UnixTime {
+    now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS
+}
+
+/// Revokes a grant as one: its refresh family (if it has one) and every
+/// access token whose jti names it.
+pub fn revoke_grant(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    grant_id: &str,
+    horizon: UnixTime,
+    now: UnixTime,
+) -> Result<(), StorageError> {
+    refresh::revoke_family(conn, grant_id, now)?;
+    revocations::insert(conn, realm_id, grant_id, horizon)
+}
+
+/// A family's first token is this generation.
+pub(super) const FIRST_GENERATION: i64 = 0;
+
+/// A family ready to store; its first token is generation 0.
+pub struct NewFamily {
+    pub family: FamilyRow,
+    /// Until when its first token is valid.
+    pub expires_at: UnixTime,
+}
+
+impl NewFamily {
+    pub fn token(&self, secret: &SecretKey) -> String {
+        first_token(secret, &self.family.id)
+    }
+
+    /// Ties the family to the live SSO session it was granted in: unless
+    /// offline, its tokens expire when the session would, and ending the
+    /// session revokes them.
+    pub fn bind_to(&mut self, entry: &RealmEntry, session: &SessionRow, now: UnixTime) {
+        self.family.session_id = Some(session.id.clone());
+        if !self.family.offline {
+            let until = self.expires_at.min(sessions::lasts_until(entry, session, now));
+            self.expires_at = until;
+            self.family.expires_at = until;
+            self.family.token_expires_at = Some(until);
+        }
+    }
+}
+
+/// The SSO session a family was granted in, as it stands now. Offline
+/// families and those of grants without a browser session have none: they
+/// live as long as their own tokens.
+pub(super) enum Bound {
+    Unbound,
+    Live(SessionRow),
+    Ended,
+}
+
+impl Bound {
+    pub(super) fn of(
+        conn: &mut DbConnection,
+        entry: &RealmEntry,
+        family: &FamilyRow,
+        now: UnixTime,
+    ) -> Result<Self, StorageError> {
+        let Some(id) = family.session_id.as_deref().filter(|_| !family.offline) else {
+            return Ok(Self::Unbound);
+        };
+        Ok(match session_rows::find_by_id(conn, id)? {
+            Some(row) if sessions::is_live(entry, &row, now) => Self::Live(row),
+            _ => Self::Ended,
+        })
+    }
+
+    /// When a token issued `now` expires: a full refresh lifetime, or
+    /// when the session would end if that is sooner.
+    pub(super) fn token_expiry(&self, entry: &RealmEntry, now: UnixTime) -> UnixTime {
+        let full = now + entry.realm.settings.refresh_token_lifetime;
+        match self {
+            Self::Live(session) => full.min(sessions::lasts_until(entry, session, now)),
+            Self::Unbound | Self::Ended => full,
+        }
+    }
+
+    /// The session to record a use of `now`, if one is due.
+    pub(super) fn touch_due(&self, entry: &RealmEntry, now: UnixTime) -> Option<String> {
+        match self {
+            Self::Live(session) if sessions::touch_due(entry, session, now) => Some(session.id.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The first refresh token of the family `family_id`.
+pub fn first_token(secret: &SecretKey, family_id: &str) -> String {
+    generation_token(secret, family_id, FIRST_GENERATION)
+}
+
+/// Prepares a family for a grant to a user; its id goes into the access token's jti.
+pub fn prepare_family(
+    entry: &RealmEntry,
+    client: &Client,
+    user_id: &str,
+    scope: &ScopeSet,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> NewFamily {
+    let expires_at = now + entry.realm.settings.refresh_token_lifetime;
+    let family = FamilyRow {
+        id: new_id(),
+        realm_id: entry.realm.id.clone(),
+        client_id: client.id.clone(),
+        user_id: user_id.to_owned(),
+        scope: scope.to_string(),
+        offline: scope.contains("offline_access"),
+        auth_time,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        session_id: None,
+        generation: Some(FIRST_GENERATION),
+        token_issued_at: Some(now),
+        token_expires_at: Some(expires_at),
+        successor: None,
+    };
+    NewFamily { family, expires_at }
+}
+
+pub fn store_family(conn: &mut DbConnection, new: &NewFamily) -> Result<(), StorageError> {
+    refresh::insert_family(conn, &new.family)
+}

@@ -1,0 +1,84 @@
+//! Refresh tokens issued in a browser's SSO session end with it — at
+//! logout, after its idle timeout, at its maximum — unless offline, and each
+//! refresh is a use that keeps the session alive, as in Keycloak.
+
+use crate::both_backends;
+use crate::browser::Browser;
+use crate::browser_rules::{BYE, WEB, WEB_REQUEST, code, exchange_web, logout_url, with};
+use crate::helpers::{Answer, TestApp};
+
+both_backends!(
+    offline_tokens_survive_logout,
+    refreshing_keeps_the_session_alive_until_its_maximum,
+    an_idle_session_ends_its_refresh_tokens,
+);
+
+/// acme's SSO session limits (the defaults) and refresh token lifetime.
+const IDLE: i64 = 1800;
+const MAX: i64 = 36_000;
+const REFRESH_LIFETIME: i64 = 3600;
+
+async fn signed_in(app: &TestApp, browser: &Browser, scope: &str) -> Answer {
+    let tokens = exchange_web(app, &code(app, browser, &with(&WEB_REQUEST, &[("scope", scope)])).await).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    tokens
+}
+
+async fn offline_tokens_survive_logout(app: TestApp) {
+    let browser = Browser::new();
+    let online = signed_in(&app, &browser, "openid").await;
+    let offline = signed_in(&app, &browser, "openid offline_access").await;
+    assert!(offline.json["scope"].as_str().unwrap().contains("offline_access"), "{}", offline.json);
+
+    let url = logout_url(&app, &[("id_token_hint", online.str("id_token")), ("post_logout_redirect_uri", BYE)]);
+    assert_eq!(browser.get(&url).await.status, 302);
+    let ended = app.refresh("acme", WEB, online.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+    assert_eq!(ended.json["error_description"], "Session not active");
+    let refreshed = app.refresh("acme", WEB, offline.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "an offline token outlives the session: {}", refreshed.json);
+}
+
+async fn refreshing_keeps_the_session_alive_until_its_maximum(app: TestApp) {
+    let browser = Browser::new();
+    let online = signed_in(&app, &browser, "openid").await;
+    assert_eq!(online.json["refresh_expires_in"], IDLE, "no longer than the idle session: {}", online.json);
+    let offline = signed_in(&app, &browser, "openid offline_access").await;
+    assert_eq!(offline.json["refresh_expires_in"], REFRESH_LIFETIME, "{}", offline.json);
+
+    // A refresh every 25 minutes: each is a use of the session.
+    let step = 1500;
+    let mut token = online.str("refresh_token").to_owned();
+    let mut elapsed = 0;
+    while elapsed + step < MAX {
+        app.clock.advance(step);
+        elapsed += step;
+        let refreshed = app.refresh("acme", WEB, &token).await;
+        assert_eq!(refreshed.status, 200, "after {elapsed} s: {}", refreshed.json);
+        let expected = IDLE.min(MAX - elapsed);
+        assert_eq!(refreshed.json["refresh_expires_in"], expected, "after {elapsed} s: {}", refreshed.json);
+        token = refreshed.str("refresh_token").to_owned();
+        if elapsed == 3 * step {
+            // Past the idle timeout since the sign-in, and the browser still needs no login.
+            let sso = code(&app, &browser, &with(&WEB_REQUEST, &[("prompt", "none")])).await;
+            assert!(!sso.is_empty());
+        }
+    }
+    app.clock.advance(MAX - elapsed + 1);
+    app.refresh("acme", WEB, &token).await.assert_error(400, "invalid_grant");
+}
+
+async fn an_idle_session_ends_its_refresh_tokens(app: TestApp) {
+    let browser = Browser::new();
+    let online = signed_in(&app, &browser, "openid").await;
+    // Refreshed before a use is written again (at most once a minute), the
+    // session's last use stays at the sign-in, so it ends before the new token would.
+    app.clock.advance(30);
+    let refreshed = app.refresh("acme", WEB, online.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert_eq!(refreshed.json["refresh_expires_in"], IDLE);
+    app.clock.advance(IDLE - 30 + 10);
+    let ended = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+    assert_eq!(ended.json["error_description"], "Session not active", "{}", ended.json);
+}
