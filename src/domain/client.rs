@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::Invalid;
-use super::scope::ScopeSet;
+use super::scope::ClientScopes;
 
 /// The grant types a client may be registered for (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,7 +99,7 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
-    pub scopes: ScopeSet,
+    pub scopes: ClientScopes,
     pub consent_required: bool,
     pub enabled: bool,
     /// `realm-management` roles of the client's service account (SPEC §6),
@@ -194,7 +194,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             grant_types: vec![],
-            scopes: ScopeSet::default(),
+            scopes: ClientScopes::default(),
             consent_required: false,
             enabled: true,
             service_account_roles: vec![],

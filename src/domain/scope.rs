@@ -35,6 +35,22 @@ pub fn validate_scope_name(name: &str) -> Result<(), Invalid> {
     if ok { Ok(()) } else { Err(Invalid::new(format!("scope name `{name}` is not a valid scope token"))) }
 }
 
+/// A client's scopes, as Keycloak's clients have them: its default ones
+/// (the realm file's `scopes`: what a request without `scope` gets) and its
+/// optional ones (set through the admin API: granted only when asked for).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientScopes {
+    pub default: ScopeSet,
+    pub optional: ScopeSet,
+}
+
+impl ClientScopes {
+    /// Every scope the client may be granted, before what they imply.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.default.iter().chain(self.optional.iter())
+    }
+}
+
 /// A set of scope names, kept sorted so its string form is stable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet(BTreeSet<String>);
@@ -149,15 +165,15 @@ impl ScopeCatalog {
 
     /// SPEC §2: granted = asked ∩ what the client may get ∩ (for a user)
     /// what the user's roles allow. An empty request asks for all of the
-    /// client's scopes but `personal_token`: a device is paired only when
-    /// it asks to be.
+    /// client's default scopes but `personal_token`: a device is paired only
+    /// when it asks to be.
     pub fn grant(
         &self,
         requested: &ScopeSet,
-        client_scopes: &ScopeSet,
+        client_scopes: &ClientScopes,
         user_allowed: Option<&ScopeSet>,
     ) -> Result<ScopeSet, ScopeError> {
-        let client_allowed = self.closure(client_scopes.iter());
+        let client_allowed = self.closure(client_scopes.all());
         for name in requested.iter() {
             if !self.is_known(name) {
                 return Err(ScopeError::Unknown(name.to_owned()));
@@ -167,9 +183,9 @@ impl ScopeCatalog {
             }
         }
         let asked = if requested.is_empty() {
-            let mut all = client_allowed.clone();
-            all.0.retain(|name| name != PERSONAL_TOKEN_SCOPE);
-            all
+            let mut defaults = self.closure(client_scopes.default.iter());
+            defaults.0.retain(|name| name != PERSONAL_TOKEN_SCOPE);
+            defaults
         } else {
             self.closure(requested.iter())
         };
@@ -193,6 +209,11 @@ mod tests {
         ScopeCatalog::new([("roms.write", write.as_slice()), ("roms.read", read.as_slice())])
     }
 
+    /// A client with these default scopes and no optional ones.
+    fn defaults(names: &str) -> ClientScopes {
+        ClientScopes { default: set(names), optional: ScopeSet::default() }
+    }
+
     fn set(raw: &str) -> ScopeSet {
         ScopeSet::parse(raw).unwrap()
     }
@@ -209,7 +230,7 @@ mod tests {
     #[test]
     fn a_viewer_asking_for_write_gets_read() {
         let cat = catalog();
-        let client = set("openid roms.write");
+        let client = defaults("openid roms.write");
         let viewer = cat.allowed_by_roles(["roms.read"]);
         let granted = cat.grant(&set("openid roms.write"), &client, Some(&viewer)).unwrap();
         assert_eq!(granted.to_string(), "openid roms.read");
@@ -218,7 +239,7 @@ mod tests {
     #[test]
     fn unknown_or_foreign_scopes_are_refused() {
         let cat = catalog();
-        let client = set("openid roms.read");
+        let client = defaults("openid roms.read");
         assert_eq!(cat.grant(&set("nope"), &client, None), Err(ScopeError::Unknown("nope".into())));
         assert_eq!(cat.grant(&set("roms.write"), &client, None), Err(ScopeError::NotAllowed("roms.write".into())));
         assert_eq!(cat.grant(&set("email"), &client, None), Err(ScopeError::NotAllowed("email".into())));
@@ -227,13 +248,23 @@ mod tests {
     #[test]
     fn an_empty_request_gets_what_the_client_and_user_may_have() {
         let cat = catalog();
-        let client = set("openid profile roms.write");
+        let client = defaults("openid profile roms.write");
         let nobody = cat.allowed_by_roles([]);
         assert_eq!(cat.grant(&set(""), &client, Some(&nobody)).unwrap().to_string(), "openid profile");
         assert_eq!(cat.grant(&set(""), &client, None).unwrap().to_string(), "openid profile roms.read roms.write");
-        let pairing = set("openid personal_token");
+        let pairing = defaults("openid personal_token");
         assert_eq!(cat.grant(&set(""), &pairing, None).unwrap().to_string(), "openid", "pairing only when asked");
         assert_eq!(cat.grant(&set("personal_token"), &pairing, None).unwrap().to_string(), "personal_token");
+    }
+
+    #[test]
+    fn optional_scopes_are_granted_only_when_asked_for() {
+        let cat = catalog();
+        let client = ClientScopes { default: set("openid"), optional: set("roms.write email") };
+        assert_eq!(cat.grant(&set(""), &client, None).unwrap().to_string(), "openid");
+        assert_eq!(cat.grant(&set("openid email"), &client, None).unwrap().to_string(), "email openid");
+        assert_eq!(cat.grant(&set("roms.write"), &client, None).unwrap().to_string(), "roms.read roms.write");
+        assert_eq!(cat.grant(&set("phone"), &client, None), Err(ScopeError::NotAllowed("phone".into())));
     }
 
     #[test]

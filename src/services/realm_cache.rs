@@ -12,7 +12,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
 use crate::domain::client::{Client, GrantType, web_origins};
 use crate::domain::realm::{Realm, RealmName};
-use crate::domain::scope::{ScopeCatalog, ScopeSet};
+use crate::domain::scope::{ClientScopes, ScopeCatalog, ScopeSet};
 use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
 use crate::storage::{Db, DbConnection, StorageError, json_list};
 use crate::tokens::keys::{KeyError, KeyRing};
@@ -128,9 +128,10 @@ fn build_client(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| fail(e.0))?;
     let redirect_uris = json_list(&row.redirect_uris)?;
-    let configured_origins: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(&row.attributes)
-        .ok()
-        .and_then(|attributes| serde_json::from_value(attributes.get("webOrigins")?.clone()).ok());
+    // Fields the admin API keeps among the client's representation fields.
+    let attributes = serde_json::from_str::<serde_json::Value>(&row.attributes).unwrap_or_default();
+    let listed = |field: &str| -> Option<Vec<String>> { serde_json::from_value(attributes.get(field)?.clone()).ok() };
+    let configured_origins = listed("webOrigins");
     Ok(Client {
         web_origins: web_origins(configured_origins.as_deref(), &redirect_uris),
         id: row.id.clone(),
@@ -140,7 +141,10 @@ fn build_client(
         redirect_uris,
         post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?,
         grant_types,
-        scopes: ScopeSet::from_names(json_list(&row.scopes)?),
+        scopes: ClientScopes {
+            default: ScopeSet::from_names(json_list(&row.scopes)?),
+            optional: ScopeSet::from_names(listed("optionalClientScopes").unwrap_or_default()),
+        },
         consent_required: row.consent_required,
         enabled: row.enabled,
         service_account_roles: service_accounts

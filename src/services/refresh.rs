@@ -411,7 +411,7 @@ fn grant(
     }
     let asked = if requested.is_empty() { original } else { requested.clone() };
     // Scopes the client or realm no longer has narrow the grant quietly.
-    let client_allowed = entry.scopes.closure(client.scopes.iter());
+    let client_allowed = entry.scopes.closure(client.scopes.all());
     let asked = ScopeSet::from_names(
         asked.iter().filter(|s| client_allowed.contains(s) && entry.scopes.is_known(s)).map(str::to_owned),
     );

@@ -21,7 +21,33 @@ both_backends!(
     changes_made_at_once_add_up,
     a_disabled_realm_issues_nothing,
     phone_and_address_claims_come_from_user_attributes,
+    optional_scopes_are_granted_when_asked_for,
 );
+
+async fn optional_scopes_are_granted_when_asked_for(app: TestApp) {
+    let master = master_token(&app).await;
+    let extra = create(&app, "/realms/acme/client-scopes", &master, json!({"name": "extra"})).await;
+    let robot = client_uuid(&app, "acme", &master, "robot").await;
+    let granted = |scope: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let answer = app.client_credentials("acme", "robot", "robot-secret", scope).await;
+            assert_eq!(answer.status, 200, "{}", answer.json);
+            answer.json["scope"].as_str().unwrap().to_owned()
+        }
+    };
+    let refused = app.client_credentials("acme", "robot", "robot-secret", Some("extra")).await;
+    assert_eq!((refused.status, refused.json["error"].as_str()), (400, Some("invalid_scope")), "{}", refused.json);
+
+    let optional = format!("/realms/acme/clients/{robot}/optional-client-scopes/{extra}");
+    change(&app, Method::PUT, &optional, &master, None).await;
+    assert!(!granted(None).await.contains("extra"), "optional: not without asking");
+    assert_eq!(granted(Some("extra")).await, "extra");
+
+    let default = format!("/realms/acme/clients/{robot}/default-client-scopes/{extra}");
+    change(&app, Method::PUT, &default, &master, None).await;
+    assert!(granted(None).await.contains("extra"), "default: granted unasked");
+}
 
 async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
     let master = master_token(&app).await;
