@@ -11,11 +11,11 @@ use super::FileError;
 use super::model::{ClientDef, ParsedFile, RealmDef, RoleDef, ScopeDef, UserDef};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, constant_time_eq};
-use crate::domain::client::{GrantType, RedirectUri, validate_client_id};
+use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
 use crate::domain::scope::{is_built_in, validate_scope_name};
 use crate::domain::user::{Username, validate_email};
 use crate::services::passwords::{PasswordError, Workspace};
-use crate::services::realms::{REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
+use crate::services::realms::{MASTER_REALM, REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
 use crate::storage::repo::{clients, realms, roles, scopes, users};
 use crate::storage::{DbConnection, StorageError, new_id, to_json_list};
 
@@ -84,6 +84,9 @@ pub fn check(file: &ParsedFile) -> Result<(), FileError> {
         check_unique(file, def.users.iter().map(|u| &u.get_ref().username), "username", |n| n.to_lowercase())?;
         check_unique(file, def.clients.iter().map(|c| &c.get_ref().client_id), "client_id", |n| n.to_owned())?;
         check_unique_emails(file, def)?;
+        if let Some(enabled) = def.enabled.as_ref().filter(|e| !e.get_ref() && def.name.as_str() == MASTER_REALM) {
+            return Err(file.error(&enabled.span(), "enabled", "the master realm cannot be disabled"));
+        }
         for scope in &def.scopes {
             check_scope(file, scope.get_ref())?;
         }
@@ -198,10 +201,14 @@ fn apply_realm(
     now: UnixTime,
 ) -> Result<(), ImportError> {
     let settings = def.settings();
-    let realm = match realms::find_by_name(conn, def.name.as_str())? {
+    let mut realm = match realms::find_by_name(conn, def.name.as_str())? {
         Some(existing) => update_realm(conn, secret, &existing, &settings, now)?,
         None => create_realm(conn, secret, &def.name, &settings, now)?,
     };
+    if let Some(enabled) = def.enabled.as_ref().map(|e| *e.get_ref()).filter(|e| *e != realm.enabled) {
+        realm.enabled = enabled;
+        realms::update(conn, &realm)?;
+    }
 
     let existing_scopes: HashMap<String, scopes::ScopeRow> =
         scopes::list_by_realm(conn, &realm.id)?.into_iter().map(|s| (s.name.clone(), s)).collect();
@@ -270,8 +277,16 @@ fn apply_realm(
         apply_client(conn, secret, file, &realm.id, client, now)?;
     }
 
+    // A user named as a client's service account (`service-account-<client>`,
+    // as an export prints it) is that account again, so the client's tokens
+    // carry its administration roles.
+    let service_accounts: HashMap<String, String> = clients::list_by_realm(conn, &realm.id)?
+        .into_iter()
+        .map(|c| (service_account_username(&c.client_id), c.id))
+        .collect();
+    let known = Known { roles: &role_ids, service_accounts: &service_accounts };
     for user in &def.users {
-        apply_user(conn, passwords, file, &realm.id, user.get_ref(), &role_ids, now)?;
+        apply_user(conn, passwords, file, &realm.id, user.get_ref(), &known, now)?;
     }
     // After all of the file's users, so that two of them may swap addresses.
     for user in &def.users {
@@ -345,7 +360,7 @@ fn apply_client(
         grant_types: to_json_list(&grant_types),
         scopes: to_json_list(&scopes),
         consent_required: def.consent_required.unwrap_or(false),
-        enabled: existing.as_ref().is_none_or(|c| c.enabled),
+        enabled: def.enabled.unwrap_or(existing.as_ref().is_none_or(|c| c.enabled)),
         attributes: existing.as_ref().map_or_else(|| "{}".into(), |c| c.attributes.clone()),
         created_at: existing.as_ref().map_or(now, |c| c.created_at),
     };
@@ -357,19 +372,39 @@ fn apply_client(
     Ok(())
 }
 
+/// What a realm's users refer to: role ids by name, and client ids by the
+/// name of their service-account user.
+struct Known<'a> {
+    roles: &'a HashMap<String, String>,
+    service_accounts: &'a HashMap<String, String>,
+}
+
+/// A user's stored attributes: what the admin API kept stays, and a user
+/// named as a client's service account without a link gets one.
+fn user_attributes(existing: Option<&users::UserRow>, service_account_of: Option<&String>) -> String {
+    let current = existing.map_or("{}", |u| u.attributes.as_str());
+    let unlinked = existing.is_none_or(|u| u.service_account_link().is_none());
+    let Some(client) = service_account_of.filter(|_| unlinked) else {
+        return current.to_owned();
+    };
+    let mut attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(current).unwrap_or_default();
+    attributes.insert("serviceAccountClientId".into(), client.clone().into());
+    serde_json::Value::Object(attributes).to_string()
+}
+
 fn apply_user(
     conn: &mut DbConnection,
     passwords: &mut Workspace,
     file: &ParsedFile,
     realm_id: &str,
     def: &UserDef,
-    role_ids: &HashMap<String, String>,
+    known: &Known<'_>,
     now: UnixTime,
 ) -> Result<(), ImportError> {
     let username = Username::parse(def.username.get_ref()).expect("checked before the transaction");
     let mut roles = Vec::new();
     for role in &def.roles {
-        let id = role_ids.get(role.get_ref()).ok_or_else(|| {
+        let id = known.roles.get(role.get_ref()).ok_or_else(|| {
             file.error(&role.span(), "roles", format!("role `{}` is not defined in this realm", role.get_ref()))
         })?;
         roles.push(id.clone());
@@ -397,9 +432,9 @@ fn apply_user(
         given_name: def.given_name.clone(),
         family_name: def.family_name.clone(),
         password_hash,
-        enabled: existing.as_ref().is_none_or(|u| u.enabled),
+        enabled: def.enabled.unwrap_or(existing.as_ref().is_none_or(|u| u.enabled)),
         admin_roles: to_json_list(&admin_roles),
-        attributes: existing.as_ref().map_or_else(|| "{}".into(), |u| u.attributes.clone()),
+        attributes: user_attributes(existing.as_ref(), known.service_accounts.get(username.as_str())),
         created_at: existing.as_ref().map_or(now, |u| u.created_at),
         password_temporary,
     };

@@ -19,6 +19,8 @@ struct FileOut {
 struct RealmOut {
     name: String,
     display_name: String,
+    #[serde(skip_serializing_if = "is_true")]
+    enabled: bool,
     access_token_lifetime: String,
     id_token_lifetime: String,
     refresh_token_lifetime: String,
@@ -55,6 +57,8 @@ struct RoleOut {
 #[derive(Serialize)]
 struct UserOut {
     username: String,
+    #[serde(skip_serializing_if = "is_true")]
+    enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     password_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,6 +76,8 @@ struct UserOut {
 struct ClientOut {
     client_id: String,
     name: String,
+    #[serde(skip_serializing_if = "is_true")]
+    enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
     redirect_uris: Vec<String>,
@@ -79,6 +85,11 @@ struct ClientOut {
     grant_types: Vec<String>,
     scopes: Vec<String>,
     consent_required: bool,
+}
+
+/// Only a disabled realm, client or user says so: `enabled` defaults to true.
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 fn duration(seconds: i64) -> String {
@@ -116,6 +127,7 @@ pub fn export(
         users_out.push(UserOut {
             password_hash: if with_secrets { user.password_hash.clone() } else { None },
             email_verified: user.email_verified,
+            enabled: user.enabled,
             roles,
             admin_roles: json_list(&user.admin_roles)?,
             username: user.username,
@@ -141,6 +153,7 @@ pub fn export(
             grant_types: json_list(&client.grant_types)?,
             scopes: json_list(&client.scopes)?,
             consent_required: client.consent_required,
+            enabled: client.enabled,
             client_id: client.client_id,
             name: client.name,
         });
@@ -160,6 +173,7 @@ pub fn export(
     let out = FileOut {
         realms: vec![RealmOut {
             display_name: realm.display_name.clone(),
+            enabled: realm.enabled,
             access_token_lifetime: duration(realm.access_token_lifetime),
             id_token_lifetime: duration(realm.id_token_lifetime),
             refresh_token_lifetime: duration(realm.refresh_token_lifetime),

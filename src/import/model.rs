@@ -37,6 +37,9 @@ pub struct RealmFile {
 pub struct RealmDef {
     pub name: RealmName,
     pub display_name: Option<String>,
+    /// Absent: a new realm is enabled and an existing one stays as it is
+    /// (likewise for clients and users).
+    pub enabled: Option<Spanned<bool>>,
     pub access_token_lifetime: Option<Spanned<Seconds>>,
     pub id_token_lifetime: Option<Spanned<Seconds>>,
     pub refresh_token_lifetime: Option<Spanned<Seconds>>,
@@ -84,6 +87,7 @@ pub struct RoleDef {
 #[serde(deny_unknown_fields)]
 pub struct UserDef {
     pub username: Spanned<String>,
+    pub enabled: Option<bool>,
     pub password: Option<Spanned<String>>,
     /// An argon2id PHC string, as `realm export --with-secrets` prints it.
     pub password_hash: Option<Spanned<String>>,
@@ -102,6 +106,7 @@ pub struct UserDef {
 pub struct ClientDef {
     pub client_id: Spanned<String>,
     pub name: Option<String>,
+    pub enabled: Option<bool>,
     pub secret: Option<Spanned<String>>,
     #[serde(default)]
     pub redirect_uris: Vec<Spanned<String>>,

@@ -70,3 +70,88 @@ async fn ps256_and_eddsa_realms_sign_and_verify_sqlite() {
 async fn ps256_and_eddsa_realms_sign_and_verify_postgres() {
     every_algorithm(Backend::Postgres).await;
 }
+
+/// A realm that has a client's service account (named as Keycloak names
+/// it) and disabled things.
+const MOVING: &str = r#"
+[[realms]]
+name = "moving"
+
+  [[realms.users]]
+  username = "service-account-robot"
+  admin_roles = ["view-users"]
+
+  [[realms.users]]
+  username = "gone"
+  password = "gone-pw"
+  enabled = false
+
+  [[realms.users]]
+  username = "here"
+  password = "here-pw"
+
+  [[realms.clients]]
+  client_id = "robot"
+  secret = "robot-secret"
+  grant_types = ["client_credentials"]
+
+  [[realms.clients]]
+  client_id = "app"
+  secret = "app-secret"
+  grant_types = ["password"]
+
+  [[realms.clients]]
+  client_id = "retired"
+  secret = "retired-secret"
+  grant_types = ["client_credentials", "password"]
+  enabled = false
+"#;
+
+/// What a realm file and `realm export --with-secrets` carry arrives whole
+/// in another installation: a service account keeps its client and roles,
+/// and what was disabled stays disabled.
+async fn an_exported_realm_arrives_whole(backend: Backend) {
+    let Some(origin) = spawn_app_with(backend, MOVING).await else { return };
+    arrived_whole(&origin).await;
+
+    let out = origin.cli(&["realm", "export", "moving", "--with-secrets"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(exported.matches("enabled = false").count(), 2, "only what is disabled says so: {exported}");
+
+    let Some(destination) = spawn_app_with(backend, "").await else { return };
+    let file = destination.db.dir.path().join("moving.toml");
+    std::fs::write(&file, &exported).unwrap();
+    let out = destination.cli(&["realm", "import", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    arrived_whole(&destination).await;
+    let again = destination.cli(&["realm", "export", "moving", "--with-secrets"], None);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), exported, "the same realm");
+}
+
+async fn arrived_whole(app: &crate::helpers::TestApp) {
+    let robot = app.client_credentials("moving", "robot", "robot-secret", None).await;
+    assert_eq!(robot.status, 200, "{}", robot.json);
+    let (_, claims) = crate::helpers::jwt_parts(robot.str("access_token"));
+    let roles = &claims["resource_access"]["realm-management"]["roles"];
+    assert_eq!(roles, &serde_json::json!(["view-users"]), "the account's roles: {claims}");
+    let users = app.admin(reqwest::Method::GET, "/realms/moving/users", Some(robot.str("access_token")), None).await;
+    assert_eq!(users.status, 200, "{}", users.text);
+    let retired = app.client_credentials("moving", "retired", "retired-secret", None).await;
+    assert_eq!(retired.status, 401, "a disabled client: {}", retired.json);
+    let here = app.password_grant("moving", ("app", "app-secret"), ("here", "here-pw"), "").await;
+    assert_eq!(here.status, 200, "{}", here.json);
+    let gone = app.password_grant("moving", ("app", "app-secret"), ("gone", "gone-pw"), "").await;
+    gone.assert_error(400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_realm_arrives_whole_sqlite() {
+    an_exported_realm_arrives_whole(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_realm_arrives_whole_postgres() {
+    an_exported_realm_arrives_whole(Backend::Postgres).await;
+}
