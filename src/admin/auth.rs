@@ -19,6 +19,7 @@ use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
 use super::AdminError;
+use crate::oidc::params::{BodyError, read_body};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::{ADMIN_CLI_CLIENT, MASTER_ADMIN_ROLE, MASTER_REALM};
 use crate::services::{access, authentication, personal_tokens};
@@ -113,14 +114,20 @@ impl FromRequest for Admin {
     type Error = AdminError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = presented_credential(req);
+        // RFC 6750 §2.2: a form body may carry the token. No admin endpoint
+        // takes a form otherwise, so the body is the credential's alone.
+        let form = is_form(req).then(|| payload.take());
         let path_realm = req.match_info().get("realm").map(str::to_owned);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(AdminError::Unauthorized)?;
-            let admin = match presented?.ok_or(AdminError::Unauthorized)? {
+            let form_token = match form {
+                Some(body) => form_token(body).await?,
+                None => None,
+            };
+            let admin = match presented_credential(&req, form_token)?.ok_or(AdminError::Unauthorized)? {
                 Presented::Token { token, in_query } if personal_tokens::is_personal(&token) => {
                     let via = if in_query { Via::Query } else { Via::Header };
                     personal_token_admin(&state, &token, via, path_realm).await?
@@ -136,7 +143,7 @@ impl FromRequest for Admin {
 }
 
 /// A credential as presented (SPEC §3): a token as `Authorization: Bearer`,
-/// `X-Auth-Token`, or in the query string (`access_token`, `bearer_token`:
+/// `X-Auth-Token`, the `access_token` field of a form body, or in the query string (`access_token`, `bearer_token`:
 /// only where the realm accepts it), or `Authorization: Basic`.
 enum Presented {
     Token { token: String, in_query: bool },
@@ -149,8 +156,37 @@ impl Presented {
     }
 }
 
-fn presented_credential(req: &HttpRequest) -> Result<Option<Presented>, AdminError> {
-    let mut found = Vec::new();
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(FORM)))
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The `access_token` field of a form body, if it has one.
+async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
+    let bytes = read_body(body, MAX_FORM_BYTES).await.map_err(|e| match e {
+        BodyError::Unreadable => AdminError::bad_request("Could not read the form body"),
+        BodyError::TooLarge => AdminError::bad_request("Request body too large"),
+    })?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| AdminError::bad_request("The body is not valid form encoding"))?;
+    let mut tokens = fields.into_iter().filter(|(name, _)| name == "access_token").map(|(_, token)| token);
+    match (tokens.next(), tokens.next()) {
+        (token, None) => Ok(token),
+        (Some(_), Some(_)) => Err(AdminError::bad_request("Present the access token in exactly one way")),
+        (None, Some(_)) => unreachable!("a second item follows a first"),
+    }
+}
+
+/// A form carries a token and little else.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+fn presented_credential(req: &HttpRequest, form_token: Option<String>) -> Result<Option<Presented>, AdminError> {
+    let mut found: Vec<Presented> =
+        form_token.into_iter().map(|token| Presented::Token { token, in_query: false }).collect();
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match authorization.and_then(|v| v.split_once(' ')) {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {

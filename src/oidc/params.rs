@@ -134,8 +134,12 @@ pub enum BodyError {
     TooLarge,
 }
 
-/// Reads a whole body, refusing it as soon as it passes `limit` bytes.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, BodyError> {
+/// Reads a whole body (a handler's `web::Payload` or an extractor's
+/// `dev::Payload`), refusing it as soon as it passes `limit` bytes.
+pub async fn read_body<E>(
+    mut payload: impl futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
+    limit: usize,
+) -> Result<web::BytesMut, BodyError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| BodyError::Unreadable)?;

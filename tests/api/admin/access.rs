@@ -71,6 +71,13 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
     assert_eq!(status(app.http.get(&in_query)).await, 401, "master does not accept query tokens");
     let twice = app.http.get(&users).bearer_auth(&master).header("X-Auth-Token", &master);
     assert_eq!(status(twice).await, 400);
+    // As the `access_token` field of a form body (RFC 6750 §2.2), for an action.
+    let alice = crate::admin::user_id(&app, "acme", &master, "alice").await;
+    let logout = format!("{}/admin/realms/acme/users/{alice}/logout", app.base);
+    assert_eq!(status(app.http.post(&logout).form(&[("access_token", master.as_str())])).await, 204);
+    assert_eq!(status(app.http.post(&logout).form(&[("access_token", "nonsense")])).await, 401);
+    let both = app.http.post(&logout).bearer_auth(&master).form(&[("access_token", master.as_str())]);
+    assert_eq!(status(both).await, 400, "once");
     let allow = r#"{"attributes": {"realmgate.queryTokens": "true"}}"#;
     change(&app, Method::PUT, "/realms/master", &master, Some(allow)).await;
     assert_eq!(status(app.http.get(&in_query)).await, 200);
