@@ -34,15 +34,10 @@ async fn authorised(
     req: &HttpRequest,
     state: &AppState,
     entry: &std::sync::Arc<RealmEntry>,
-    scope: &str,
+    scope: &'static str,
 ) -> Result<Caller, OAuthError> {
     let credential = bearer::presented(req, None, entry)?;
-    let caller = caller::authenticate(state, entry, credential).await?.map_err(|r| bearer::refused(entry, r))?;
-    if !caller.scope.contains(scope) {
-        let description = format!("The {scope} scope is required");
-        return Err(OAuthError::bearer(ErrorCode::InsufficientScope, entry.realm.name.as_str(), description));
-    }
-    Ok(caller)
+    caller::authenticate(state, entry, credential, scope).await?.map_err(|r| bearer::refused(entry, r))
 }
 
 /// The realm and the caller, authorised for `scope`.
@@ -50,7 +45,7 @@ async fn caller_for(
     req: &HttpRequest,
     state: &AppState,
     realm: &str,
-    scope: &str,
+    scope: &'static str,
 ) -> Result<(Arc<RealmEntry>, Caller), OAuthError> {
     let entry = enabled_realm_entry(state, realm).await?;
     let caller = authorised(req, state, &entry, scope).await?;

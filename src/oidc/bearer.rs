@@ -71,6 +71,7 @@ pub fn presented(req: &HttpRequest, form: Option<&Params>, entry: &RealmEntry) -
 pub fn refused(entry: &RealmEntry, refusal: Refusal) -> OAuthError {
     let realm = entry.realm.name.as_str();
     match refusal {
+        Refusal::MissingScope(_) => OAuthError::bearer(ErrorCode::InsufficientScope, realm, refusal.to_string()),
         Refusal::BadBasic => OAuthError::invalid_token_basic(realm, refusal.to_string()),
         other => OAuthError::bearer(ErrorCode::InvalidToken, realm, other.to_string()),
     }

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::params::{self, Params};
 use super::{bearer, cors, enabled_realm_entry};
 use crate::domain::client::Client;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::services::{caller, issue};
 use crate::state::AppState;
 
@@ -39,12 +39,9 @@ async fn answer(
         None::<Params>
     };
     let credential = bearer::presented(req, form.as_ref(), &entry)?;
-    let caller = caller::authenticate(state, &entry, credential).await?.map_err(|r| bearer::refused(&entry, r))?;
+    let caller =
+        caller::authenticate(state, &entry, credential, "openid").await?.map_err(|r| bearer::refused(&entry, r))?;
     *token_client = caller.client_id.as_deref().and_then(|id| entry.client(id)).cloned();
-    if !caller.scope.contains("openid") {
-        let realm_name = entry.realm.name.as_str();
-        return Err(OAuthError::bearer(ErrorCode::InsufficientScope, realm_name, "The openid scope is required"));
-    }
     let mut body = issue::profile_claims(&caller.user, &caller.scope);
     body.insert("sub".into(), caller.user.id.clone().into());
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))

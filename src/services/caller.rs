@@ -37,9 +37,12 @@ pub struct Caller {
     pub client_id: Option<String>,
 }
 
-/// Why a credential was refused (always a 401).
+/// Why a credential was refused: a 401, or a 403 for a good credential
+/// without the scope the endpoint needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    #[error("The {0} scope is required")]
+    MissingScope(&'static str),
     #[error("{0}")]
     Token(access::InvalidToken),
     #[error("Token is not active")]
@@ -52,10 +55,24 @@ pub enum Refusal {
     BadBasic,
 }
 
+/// The caller a credential names, when it holds the scope `needs`. A token
+/// without it is refused for that before its user is looked up, so a
+/// client's own token (no user) lacking it is a 403, not a 401.
 pub async fn authenticate(
     state: &AppState,
     entry: &Arc<RealmEntry>,
     credential: Credential,
+    needs: &'static str,
+) -> Result<Result<Caller, Refusal>, ServiceError> {
+    let caller = identify(state, entry, credential, needs).await?;
+    Ok(caller.and_then(|c| if c.scope.contains(needs) { Ok(c) } else { Err(Refusal::MissingScope(needs)) }))
+}
+
+async fn identify(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    credential: Credential,
+    needs: &'static str,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
     let now = state.clock.now();
     match credential {
@@ -69,6 +86,9 @@ pub async fn authenticate(
             let sub = claims.sub.clone();
             let client_id = Some(claims.client_id.clone());
             let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
+            if !scope.contains(needs) {
+                return Ok(Err(Refusal::MissingScope(needs)));
+            }
             let (revoked, user) = state
                 .db
                 .read_hot(move |conn| {

@@ -41,6 +41,16 @@ async fn userinfo_refuses_bad_tokens(app: TestApp) {
     let refused = app.userinfo("acme", no_openid.str("access_token")).await;
     assert_eq!(refused.status, 403);
     assert!(refused.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    // A client's own token: without openid it lacks the scope (403); with it,
+    // it names no user to describe (401).
+    let service = app.client_credentials("acme", "svc", "svc-secret", None).await;
+    let refused = app.userinfo("acme", service.str("access_token")).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    let service = app.client_credentials("acme", "nopass", "nopass-secret", Some("openid")).await;
+    let refused = app.userinfo("acme", service.str("access_token")).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert!(refused.header("www-authenticate").unwrap().contains("invalid_token"));
 
     let tokens = app.alice_tokens("openid").await;
     assert_eq!(app.userinfo("other", tokens.str("access_token")).await.status, 401, "another realm's token");
