@@ -121,7 +121,10 @@ impl Rotation {
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
         let id_token = if self.granted.contains("openid") {
-            let extras = IdTokenExtras { access_token: Some(&access_token), ..Default::default() };
+            // The session stays named (Keycloak's `sid`); a nonce belongs to
+            // the authentication request alone.
+            let sid = self.family.session_id.as_deref();
+            let extras = IdTokenExtras { access_token: Some(&access_token), sid, ..Default::default() };
             Some(issue::id_token(entry, client, &self.user, &self.granted, self.family.auth_time, extras, now)?)
         } else {
             None

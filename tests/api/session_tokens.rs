@@ -5,7 +5,7 @@
 use crate::both_backends;
 use crate::browser::Browser;
 use crate::browser_rules::{BYE, WEB, WEB_REQUEST, code, exchange_web, logout_url, with};
-use crate::helpers::{Answer, TestApp};
+use crate::helpers::{Answer, TestApp, jwt_parts};
 
 both_backends!(
     offline_tokens_survive_logout,
@@ -77,6 +77,9 @@ async fn an_idle_session_ends_its_refresh_tokens(app: TestApp) {
     let refreshed = app.refresh("acme", WEB, online.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.json);
     assert_eq!(refreshed.json["refresh_expires_in"], IDLE);
+    let sid = |tokens: &Answer| jwt_parts(tokens.str("id_token")).1["sid"].clone();
+    assert!(sid(&online).is_string());
+    assert_eq!(sid(&refreshed), sid(&online), "a refreshed ID token names the same session");
     app.clock.advance(IDLE - 30 + 10);
     let ended = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
     ended.assert_error(400, "invalid_grant");
