@@ -16,6 +16,7 @@ pub(crate) mod role_mappings;
 pub(crate) mod roles;
 pub(crate) mod scopes;
 pub(crate) mod user_lists;
+mod user_sessions;
 pub(crate) mod users;
 
 use actix_web::web;
@@ -70,6 +71,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(client_scopes::routes)
             .configure(users::routes)
             .configure(user_lists::routes)
+            .configure(user_sessions::routes)
             .configure(roles::routes)
             .configure(role_mappings::routes)
             .configure(scopes::routes),

@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, user_lists, users};
+use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, user_lists, user_sessions, users};
 
 /// Every operation under `/admin`.
 #[derive(OpenApi)]
@@ -38,7 +38,7 @@ use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes
     users::delete,
     users::reset_password,
     users::logout,
-    users::list_sessions,
+    user_sessions::list_sessions,
     user_lists::groups,
     user_lists::federated_identities,
     user_lists::credentials,

@@ -22,8 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(both(&format!("{r}/count"))).get(count))
         .service(web::resource(both(&format!("{r}/{{id}}"))).get(get).put(update).delete(delete))
         .service(web::resource(both(&format!("{r}/{{id}}/reset-password"))).put(reset_password))
-        .service(web::resource(both(&format!("{r}/{{id}}/logout"))).post(logout))
-        .service(web::resource(both(&format!("{r}/{{id}}/sessions"))).get(list_sessions));
+        .service(web::resource(both(&format!("{r}/{{id}}/logout"))).post(logout));
 }
 
 const MODELLED: [&str; 13] = [
@@ -481,50 +480,10 @@ pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &st
             // Grants made without a browser session (the password grant) end too.
             let horizon = families::revocation_horizon(&entry, now);
             for family in refresh_rows::live_online_families_of_user(conn, &row.id)? {
-                families::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
+                families::revoke_grant(conn, &entry.realm.id, &family.id, horizon, now)?;
             }
             Ok(())
         })
         .await?;
     Ok(())
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/sessions", operation_id = "list_user_sessions",
-    tag = "users", summary = "The user's live SSO sessions",
-    params(crate::openapi::UserPath, crate::openapi::Paging),
-    responses((status = 200, description = "The sessions", body = [crate::openapi::UserSessionRepresentation]),
-        crate::openapi::Invalid, crate::openapi::AdminErrors))]
-async fn list_sessions(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ViewUsers)?;
-    let page = Query::from(&req)?.page(None)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let row = find_user(&state, &realm, &id).await?;
-    let now = state.clock.now();
-    let (idle, max) = (realm.sso_session_idle, realm.sso_session_max);
-    let user_id = row.id.clone();
-    let open = state.db.run(move |conn| session_rows::list_open_by_user(conn, &user_id)).await?;
-    let live: Vec<Value> = open
-        .iter()
-        .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "username": row.username,
-                "userId": row.id,
-                "ipAddress": "",
-                "start": s.created_at * 1000,
-                "lastAccess": s.last_seen_at * 1000,
-                "rememberMe": false,
-                "clients": {},
-                "transientUser": false,
-            })
-        })
-        .collect();
-    Ok(rep::ok_json(page.apply(live)))
 }

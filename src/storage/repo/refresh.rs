@@ -224,12 +224,12 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: UnixTime) ->
 }
 
 /// A user's families that are neither revoked nor offline.
-pub fn live_online_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
+pub fn live_online_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<FamilyRow>, StorageError> {
     Ok(refresh_families::table
         .filter(refresh_families::user_id.eq(user_id))
         .filter(refresh_families::revoked_at.is_null())
         .filter(refresh_families::offline.eq(false))
-        .select(refresh_families::id)
+        .select(FamilyRow::as_select())
         .load(conn)?)
 }
 

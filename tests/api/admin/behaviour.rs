@@ -226,8 +226,15 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     let listed = get(&app, &sessions, &master).await.json;
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!((&listed[0]["userId"], &listed[0]["username"]), (&json!(alice), &json!("alice")));
+    assert_eq!(listed[0]["clients"], json!({}), "the account page holds no tokens");
     let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
     let refresh_token = tokens.str("refresh_token").to_owned();
+    // The password grant is a session of its own, as Keycloak lists one.
+    let listed = get(&app, &sessions, &master).await.json;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let held = json!({ web: "web" });
+    assert!(listed.as_array().unwrap().iter().any(|s| s["clients"] == held), "{listed}");
 
     change(&app, Method::POST, &format!("/realms/acme/users/{alice}/logout"), &master, None).await;
     assert_eq!(get(&app, &sessions, &master).await.json, json!([]));

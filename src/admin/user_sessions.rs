@@ -1,0 +1,93 @@
+//! A user's sessions as Keycloak lists them (`/users/{id}/sessions`): each
+//! live browser session with the clients holding refresh tokens from it,
+//! and each grant made without a browser (password, device) as a session
+//! of its own, as Keycloak makes one for it. Offline grants are not
+//! sessions.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::realms::find_realm;
+use super::rep::{self, Query};
+use super::users::find_user;
+use super::{Admin, AdminError, Need, both};
+use crate::state::AppState;
+use crate::storage::repo::refresh::FamilyRow;
+use crate::storage::repo::users::UserRow;
+use crate::storage::repo::{clients, refresh, sessions};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(both("/realms/{realm}/users/{id}/sessions")).get(list_sessions));
+}
+
+/// One session as `UserSessionRepresentation`; times in milliseconds.
+fn session_rep(user: &UserRow, id: &str, start: i64, last_access: i64, clients: Map<String, Value>) -> Value {
+    json!({
+        "id": id,
+        "username": user.username,
+        "userId": user.id,
+        "ipAddress": "",
+        "start": start * 1000,
+        "lastAccess": last_access * 1000,
+        "rememberMe": false,
+        "clients": clients,
+        "transientUser": false,
+    })
+}
+
+/// Keycloak's `clients` of a session: client UUID to `clientId`.
+fn clients_of<'a>(
+    families: impl Iterator<Item = &'a FamilyRow>,
+    client_ids: &HashMap<&str, &str>,
+) -> Map<String, Value> {
+    families.filter_map(|f| Some((f.client_id.clone(), Value::from(*client_ids.get(f.client_id.as_str())?)))).collect()
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/sessions", operation_id = "list_user_sessions",
+    tag = "users", summary = "The user's live sessions: browser sessions and grants made without one",
+    params(crate::openapi::UserPath, crate::openapi::Paging),
+    responses((status = 200, description = "The sessions", body = [crate::openapi::UserSessionRepresentation]),
+        crate::openapi::Invalid, crate::openapi::AdminErrors))]
+async fn list_sessions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::ViewUsers)?;
+    let page = Query::from(&req)?.page(None)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let user = find_user(&state, &realm, &id).await?;
+    let now = state.clock.now();
+    let (idle, max) = (realm.sso_session_idle, realm.sso_session_max);
+    let (user_id, realm_id) = (user.id.clone(), realm.id.clone());
+    let (open, grants, client_rows) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                sessions::list_open_by_user(conn, &user_id)?,
+                refresh::live_online_families_of_user(conn, &user_id)?,
+                clients::list_by_realm(conn, &realm_id)?,
+            ))
+        })
+        .await?;
+    let client_ids: HashMap<&str, &str> = client_rows.iter().map(|c| (c.id.as_str(), c.client_id.as_str())).collect();
+    let current: Vec<&FamilyRow> =
+        grants.iter().filter(|f| f.token_expires_at.unwrap_or(f.expires_at) >= now).collect();
+    let mut listed: Vec<Value> = open
+        .iter()
+        .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
+        .map(|s| {
+            let in_session = current.iter().copied().filter(|f| f.session_id.as_deref() == Some(s.id.as_str()));
+            session_rep(&user, &s.id, s.created_at, s.last_seen_at, clients_of(in_session, &client_ids))
+        })
+        .collect();
+    listed.extend(current.iter().filter(|f| f.session_id.is_none()).map(|f| {
+        let last_access = f.token_issued_at.unwrap_or(f.created_at);
+        session_rep(&user, &f.id, f.created_at, last_access, clients_of(std::iter::once(*f), &client_ids))
+    }));
+    Ok(rep::ok_json(page.apply(listed)))
+}
