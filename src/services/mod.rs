@@ -15,6 +15,7 @@ pub mod events;
 pub mod families;
 pub mod introspection;
 pub mod issue;
+pub mod logout;
 pub mod maintenance;
 pub mod passwords;
 pub mod personal_tokens;

@@ -1,20 +1,24 @@
 //! RP-Initiated Logout 1.0: with a valid `id_token_hint` the session ends at
 //! once; without one, the user confirms first. `post_logout_redirect_uri`
-//! must be registered exactly for the client.
+//! must be registered exactly for the client. And Keycloak's logout by
+//! refresh token: a client's POST with its credentials and a
+//! `refresh_token` ends that token's session (204, errors as OAuth JSON).
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{page_params, page_realm, unseal_form};
 use super::cookies;
 use super::flow;
 use super::pages::{LoggedOutPage, LogoutConfirmPage, PageError, page_builder, render};
+use crate::error::OAuthError;
+use crate::oidc::params::{self, Params};
 use crate::services::realm_cache::RealmEntry;
-use crate::services::sessions;
+use crate::services::{client_auth, logout, sessions};
 use crate::state::AppState;
 
 const LOGOUT_PURPOSE: &str = "logout";
@@ -26,6 +30,23 @@ struct LogoutRequest {
     state: Option<String>,
 }
 
+/// A client's POST with its credentials and a refresh token (Keycloak's
+/// back-channel logout): 204, or an OAuth error as JSON.
+async fn logout_by_refresh_token(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    params: &Params,
+) -> Result<(), OAuthError> {
+    if !entry.realm.enabled {
+        return Err(OAuthError::realm_disabled());
+    }
+    let credentials = params::client_credentials(req, params, entry.realm.name.as_str())?;
+    let client = client_auth::authenticate(entry, &credentials)?;
+    let token = params.required("refresh_token")?;
+    logout::end_by_refresh_token(state, entry, &client, token).await
+}
+
 pub async fn end_session(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -35,6 +56,12 @@ pub async fn end_session(
     let entry = page_realm(&state, &realm).await?;
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
+    if req.method() == Method::POST && params.get("refresh_token").is_some() {
+        return Ok(match logout_by_refresh_token(&req, &state, &entry, &params).await {
+            Ok(()) => HttpResponse::NoContent().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+            Err(error) => error.error_response(),
+        });
+    }
     let hint = params.get("id_token_hint").and_then(|h| flow::id_token_claims(&entry, h));
     let hint_client = hint.as_ref().and_then(|c| c["aud"].as_str().map(str::to_owned));
     let client_id = match (params.get("client_id"), hint_client) {

@@ -370,10 +370,10 @@ def _():
 @step("get_sessions (user sessions) + user_logout")
 def _():
     ra, uid, tok, oidc = need("ra", "uid", "tok", "oidc")
-    # realmgate: a password grant opens no SSO session (only a browser sign-in does), so the
-    # list may be empty here; whatever it holds belongs to the user.
+    # A password grant is listed as a session of its own, with its client, as Keycloak lists it.
     sess = ra.get_sessions(uid)
     check(isinstance(sess, list) and all(s.get("userId") == uid for s in sess), f"sessions {sess}")
+    check(any("conf-app" in s.get("clients", {}).values() for s in sess), f"no conf-app session {sess}")
     ra.user_logout(uid)
     check(ra.get_sessions(uid) == [], "sessions remain after logout")
     try:
@@ -381,6 +381,21 @@ def _():
     except KeycloakError:
         return
     raise AssertionError("refresh token still valid after admin logout")
+
+
+@step("KeycloakOpenID.logout(refresh_token), then refresh -> 'Session not active'")
+def _():
+    (oidc,) = need("oidc")
+    tok = oidc.token("alice", PASSWORD)
+    oidc.logout(tok["refresh_token"])  # raises unless 204
+    try:
+        oidc.refresh_token(tok["refresh_token"])
+    except KeycloakPostError as e:
+        body = json.loads(e.response_body)
+        check(e.response_code == 400 and body.get("error") == "invalid_grant", f"{e.response_code} {body}")
+        check(body.get("error_description") == "Session not active", f"body {body}")
+        return
+    raise AssertionError("refresh token still valid after logout")
 
 
 @step("get_events (LOGIN) + get_admin_events")

@@ -11,6 +11,7 @@ both_backends!(
     offline_tokens_survive_logout,
     refreshing_keeps_the_session_alive_until_its_maximum,
     an_idle_session_ends_its_refresh_tokens,
+    a_client_signs_out_with_its_refresh_token,
 );
 
 /// acme's SSO session limits (the defaults) and refresh token lifetime.
@@ -84,4 +85,37 @@ async fn an_idle_session_ends_its_refresh_tokens(app: TestApp) {
     let ended = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
     ended.assert_error(400, "invalid_grant");
     assert_eq!(ended.json["error_description"], "Session not active", "{}", ended.json);
+}
+
+const LOGOUT: &str = "/protocol/openid-connect/logout";
+
+/// Keycloak's logout by refresh token (python-keycloak's `logout()`): the
+/// client POSTs its credentials and a refresh token, gets 204, and the
+/// token's session is over.
+async fn a_client_signs_out_with_its_refresh_token(app: TestApp) {
+    let browser = Browser::new();
+    let online = signed_in(&app, &browser, "openid").await;
+    let form = [("client_id", "web"), ("client_secret", "web-secret"), ("refresh_token", online.str("refresh_token"))];
+    let answer = app.post_form("acme", LOGOUT, None, &form).await;
+    assert_eq!((answer.status, answer.text.as_str()), (204, ""), "{}", answer.text);
+    let ended = app.refresh("acme", WEB, online.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+    assert_eq!(ended.json["error_description"], "Session not active");
+    let again = crate::browser::auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]));
+    let silent = browser.get(&again).await;
+    assert_eq!(silent.redirect_params()["error"], "login_required", "the browser's session ended too");
+    let twice = app.post_form("acme", LOGOUT, None, &form).await;
+    twice.assert_error(400, "invalid_grant");
+
+    // A password grant's token: its grant ends; bad requests change nothing.
+    let tokens = app.password_grant("acme", WEB, ("alice", "alice-pw"), "openid").await;
+    let token = tokens.str("refresh_token");
+    let wrong_secret = app.post_form("acme", LOGOUT, Some(("web", "nope")), &[("refresh_token", token)]).await;
+    wrong_secret.assert_error(401, "invalid_client");
+    let garbage = app.post_form("acme", LOGOUT, Some(WEB), &[("refresh_token", "garbage")]).await;
+    garbage.assert_error(400, "invalid_grant");
+    let foreign = app.post_form("acme", LOGOUT, Some(("svc", "svc-secret")), &[("refresh_token", token)]).await;
+    foreign.assert_error(400, "invalid_grant");
+    assert_eq!(app.post_form("acme", LOGOUT, Some(WEB), &[("refresh_token", token)]).await.status, 204);
+    app.refresh("acme", WEB, token).await.assert_error(400, "invalid_grant");
 }
