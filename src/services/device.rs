@@ -242,6 +242,22 @@ pub async fn count_attempt(state: &AppState, keys: Vec<String>) -> Result<bool, 
         .await?)
 }
 
+/// Takes back the attempt `count_attempt` counted when the code was right:
+/// only wrong codes use up the budget.
+pub async fn refund_attempt(state: &AppState, keys: Vec<String>) -> Result<(), ServiceError> {
+    Ok(state
+        .db
+        .write(move |conn| {
+            conn.transaction(|conn| {
+                for key in &keys {
+                    rate_limits::refund(conn, key)?;
+                }
+                Ok(())
+            })
+        })
+        .await?)
+}
+
 pub async fn find_pending(
     state: &AppState,
     entry: &RealmEntry,
@@ -252,7 +268,8 @@ pub async fn find_pending(
     Ok(state.db.run(move |conn| devices::find_pending_by_user_code(conn, &realm_id, &user_code, now)).await?)
 }
 
-/// Records the user's decision; false if the code is no longer pending.
+/// Records the user's decision; false if the code is no longer pending
+/// (decided, or expired while the user signed in).
 pub async fn decide(
     state: &AppState,
     device_code_hash: String,
@@ -263,8 +280,9 @@ pub async fn decide(
 ) -> Result<bool, ServiceError> {
     let status = if approve { devices::APPROVED } else { devices::DENIED };
     let granted = granted.to_string();
+    let now = state.clock.now();
     Ok(state
         .db
-        .write(move |conn| devices::decide(conn, &device_code_hash, status, &user_id, auth_time, &granted))
+        .write(move |conn| devices::decide(conn, &device_code_hash, status, &user_id, auth_time, &granted, now))
         .await?)
 }

@@ -82,7 +82,7 @@ pub async fn device_submit(
         format!("device:{}:browser:{}", entry.realm.id, browser.unwrap_or_default()),
     ];
     let typed = params.get("user_code").unwrap_or_default();
-    if device::count_attempt(&state, keys).await? {
+    if device::count_attempt(&state, keys.clone()).await? {
         let message = "Too many attempts. Wait a few minutes, then try again.";
         return Ok(page(&req, &state, &entry, typed, Some(message), StatusCode::TOO_MANY_REQUESTS));
     }
@@ -93,6 +93,7 @@ pub async fn device_submit(
     let Some(row) = found else {
         return Ok(page(&req, &state, &entry, typed, Some(WRONG_CODE), StatusCode::OK));
     };
+    device::refund_attempt(&state, keys).await?;
     let Some(client) = entry.clients.values().find(|c| c.id == row.client_id && c.enabled).cloned() else {
         return Err(PageError::bad_request(&display, "The device's application is no longer known in this realm."));
     };

@@ -105,6 +105,15 @@ async fn denial_and_expiry_reach_the_device(app: TestApp) {
     let consent = enter_code(&browser, &app, second.str("user_code")).await;
     assert!(consent.is_consent_page(), "SSO session reused: {}", consent.body);
 
+    // A code that expires while its page is open is not connected by an Allow.
+    let fourth = start(&app, "openid").await;
+    let consent = enter_code(&browser, &app, fourth.str("user_code")).await;
+    assert!(consent.is_consent_page(), "{}", consent.body);
+    app.clock.advance(601);
+    let late = browser.decide(&consent, "allow").await;
+    assert!(!late.body.contains("connected"), "{}: {}", late.status, late.body);
+    poll(&app, fourth.str("device_code")).await.assert_error(400, "expired_token");
+
     let third = start(&app, "openid").await;
     app.clock.advance(601);
     poll(&app, third.str("device_code")).await.assert_error(400, "expired_token");
@@ -128,6 +137,13 @@ async fn denial_and_expiry_reach_the_device(app: TestApp) {
 }
 
 async fn wrong_codes_are_rate_limited(app: TestApp) {
+    // Right codes use up nothing: many devices can be connected from one address.
+    let owner = Browser::new();
+    for _ in 0..8 {
+        let device = start(&app, "openid").await;
+        let login = enter_code(&owner, &app, device.str("user_code")).await;
+        assert!(login.is_login_page(), "{}: {}", login.status, login.body);
+    }
     let real = start(&app, "openid").await;
     let guesser = Browser::new();
     for guess in ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "not a code"] {

@@ -71,9 +71,13 @@ pub fn decide(
     user_id: &str,
     auth_time: UnixTime,
     granted_scope: &str,
+    now: UnixTime,
 ) -> Result<bool, StorageError> {
     let changed = diesel::update(
-        device_codes::table.filter(device_codes::device_code_hash.eq(hash)).filter(device_codes::status.eq(PENDING)),
+        device_codes::table
+            .filter(device_codes::device_code_hash.eq(hash))
+            .filter(device_codes::status.eq(PENDING))
+            .filter(device_codes::expires_at.ge(now)),
     )
     .set((
         device_codes::status.eq(status),

@@ -51,6 +51,14 @@ pub fn hit(conn: &mut DbConnection, key: &str, now: UnixTime, window: i64) -> Re
     hits(conn, key, now, window)
 }
 
+/// Takes back one hit for `key` (an attempt that turned out not to count).
+pub fn refund(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
+    diesel::update(rate_limits::table.find(key).filter(rate_limits::hits.gt(0)))
+        .set(rate_limits::hits.eq(rate_limits::hits - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
     Ok(diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before))).execute(conn)?)
 }
