@@ -90,8 +90,33 @@ pub async fn find(
     Ok(live)
 }
 
+/// A user just signed in with a browser holding the session cookie
+/// `current`: the same user's live session goes on (one session per
+/// browser and user, its sign-in time now, so logout ends all of it);
+/// another user's ends, and a new one starts. Returns the cookie value.
+pub async fn sign_in(
+    state: &AppState,
+    entry: &std::sync::Arc<RealmEntry>,
+    user: &SignedInUser,
+    current: Option<String>,
+) -> Result<(String, SessionRow), ServiceError> {
+    let now = state.clock.now();
+    let (Some(token), Some(live)) = (current.clone(), find(state, entry, current).await?) else {
+        return start(state, entry, user).await;
+    };
+    let id = live.session.id.clone();
+    if live.user.user.id == user.user.id {
+        state.db.write(move |conn| sessions::reauthenticate(conn, &id, now)).await?;
+        let session = SessionRow { auth_time: now, last_seen_at: now, ..live.session };
+        return Ok((token, session));
+    }
+    let ending = std::sync::Arc::clone(entry);
+    state.db.write(move |conn| end(conn, &ending, &id, now)).await?;
+    start(state, entry, user).await
+}
+
 /// Starts a session for a user who just signed in; returns the cookie value.
-pub async fn start(
+async fn start(
     state: &AppState,
     entry: &RealmEntry,
     user: &SignedInUser,

@@ -12,6 +12,7 @@ both_backends!(
     refreshing_keeps_the_session_alive_until_its_maximum,
     an_idle_session_ends_its_refresh_tokens,
     a_client_signs_out_with_its_refresh_token,
+    signing_in_again_keeps_one_session_per_browser,
 );
 
 /// acme's SSO session limits (the defaults) and refresh token lifetime.
@@ -118,4 +119,50 @@ async fn a_client_signs_out_with_its_refresh_token(app: TestApp) {
     foreign.assert_error(400, "invalid_grant");
     assert_eq!(app.post_form("acme", LOGOUT, Some(WEB), &[("refresh_token", token)]).await.status, 204);
     app.refresh("acme", WEB, token).await.assert_error(400, "invalid_grant");
+}
+
+/// Signs `user` in through a `prompt=login` authorization in `browser` and
+/// exchanges the code.
+async fn sign_in_again(app: &TestApp, browser: &Browser, user: (&str, &str)) -> Answer {
+    let url = crate::browser::auth_url(app, "acme", &with(&WEB_REQUEST, &[("prompt", "login")]));
+    let login = browser.get(&url).await;
+    assert!(login.is_login_page(), "{}: {}", login.status, login.body);
+    let mut page = browser.login(&login, user.0, user.1).await;
+    if page.is_consent_page() {
+        page = browser.decide(&page, "allow").await;
+    }
+    let code = page.redirect_params()["code"].clone();
+    let tokens = exchange_web(app, &code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    tokens
+}
+
+async fn signing_in_again_keeps_one_session_per_browser(app: TestApp) {
+    let browser = Browser::new();
+    let first = signed_in(&app, &browser, "openid").await;
+    let sid = |tokens: &Answer| jwt_parts(tokens.str("id_token")).1["sid"].clone();
+    let auth_time = |tokens: &Answer| jwt_parts(tokens.str("id_token")).1["auth_time"].clone();
+
+    // The same user again (prompt=login): the same session, signed in anew.
+    app.clock.advance(60);
+    let second = sign_in_again(&app, &browser, ("alice", "alice-pw")).await;
+    assert_eq!(sid(&second), sid(&first), "one session per browser and user");
+    assert_ne!(auth_time(&second), auth_time(&first), "auth_time is the new sign-in");
+    let url = logout_url(&app, &[("id_token_hint", second.str("id_token")), ("post_logout_redirect_uri", BYE)]);
+    assert_eq!(browser.get(&url).await.status, 302);
+    for tokens in [&first, &second] {
+        let ended = app.refresh("acme", WEB, tokens.str("refresh_token")).await;
+        ended.assert_error(400, "invalid_grant");
+    }
+
+    // Another user in the same browser: the first user's session ends.
+    let alice = signed_in(&app, &Browser::new(), "openid").await;
+    let shared = Browser::new();
+    let before = signed_in(&app, &shared, "openid").await;
+    let victor = sign_in_again(&app, &shared, ("victor", "victor-pw")).await;
+    assert_ne!(sid(&victor), sid(&before));
+    app.refresh("acme", WEB, before.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    let elsewhere = app.refresh("acme", WEB, alice.str("refresh_token")).await;
+    assert_eq!(elsewhere.status, 200, "alice's session in another browser goes on: {}", elsewhere.json);
+    assert_eq!(app.refresh("acme", WEB, victor.str("refresh_token")).await.status, 200);
 }

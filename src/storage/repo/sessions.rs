@@ -44,6 +44,14 @@ pub fn touch(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), Sto
     Ok(())
 }
 
+/// Records a new sign-in of the session's user in it.
+pub fn reauthenticate(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<(), StorageError> {
+    diesel::update(sso_sessions::table.find(id))
+        .set((sso_sessions::auth_time.eq(now), sso_sessions::last_seen_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Ends a session; returns whether it was live.
 pub fn end(conn: &mut DbConnection, id: &str, now: UnixTime) -> Result<bool, StorageError> {
     let changed =
