@@ -62,7 +62,13 @@ pub async fn end_session(
             Err(error) => error.error_response(),
         });
     }
-    let hint = params.get("id_token_hint").and_then(|h| flow::id_token_claims(&entry, h));
+    let hint =
+        match params.get("id_token_hint") {
+            Some(given) => Some(flow::id_token_claims(&entry, given).ok_or_else(|| {
+                PageError::bad_request(&display, "The id_token_hint is not an ID token of this realm.")
+            })?),
+            None => None,
+        };
     let hint_client = hint.as_ref().and_then(|c| c["aud"].as_str().map(str::to_owned));
     let client_id = match (params.get("client_id"), hint_client) {
         (Some(given), Some(from_hint)) if given != from_hint => {

@@ -706,6 +706,12 @@ async fn logout_refuses_an_unregistered_redirect_uri(app: TestApp) {
     }
     let without_hint = logout_url(&app, &[("post_logout_redirect_uri", BYE)]);
     assert_error_page(&browser.get(&without_hint).await, "no client to check the URI against");
+    // A hint that is no ID token of the realm (an access token, say) is named as the problem.
+    let bad_hint =
+        logout_url(&app, &[("id_token_hint", tokens.str("access_token")), ("post_logout_redirect_uri", BYE)]);
+    let page = browser.get(&bad_hint).await;
+    assert_error_page(&page, "an access token as id_token_hint");
+    assert!(page.body.contains("id_token_hint"), "{}", page.body);
     // The refused requests ended nothing.
     assert_eq!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.status, 302);
     assert_eq!(app.refresh("acme", WEB, tokens.str("refresh_token")).await.status, 200);
