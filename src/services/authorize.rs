@@ -21,6 +21,8 @@ pub struct Grant<'a> {
     pub redirect_uri: &'a str,
     pub scope: &'a ScopeSet,
     pub nonce: Option<&'a str>,
+    /// The request's `state`, which an ID token in the response hashes.
+    pub state: Option<&'a str>,
     pub code_challenge: Option<&'a str>,
     pub code_challenge_method: Option<&'a str>,
 }
@@ -84,6 +86,7 @@ pub async fn respond(
             sid: Some(&session.id),
             access_token: access_token.as_deref(),
             code: code.as_deref(),
+            state: grant.state,
         };
         let id_token = issue::id_token(entry, client, user, grant.scope, session.auth_time, extras, now)?;
         params.push(("id_token", id_token));

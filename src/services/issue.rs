@@ -188,6 +188,10 @@ pub struct IdTokenExtras<'a> {
     pub sid: Option<&'a str>,
     pub access_token: Option<&'a str>,
     pub code: Option<&'a str>,
+    /// The authorization request's `state`: hashed into `s_hash` (FAPI 1
+    /// Advanced §5.2.2.1, which Keycloak sends too; detached-signature
+    /// checks of relying-party libraries ask for it).
+    pub state: Option<&'a str>,
 }
 
 /// Mints an ID token (Core §2) for a user who was granted `openid`.
@@ -213,6 +217,7 @@ pub fn id_token(
         sid: extras.sid.map(str::to_owned),
         at_hash: extras.access_token.map(|t| half_hash(alg, t)),
         c_hash: extras.code.map(|c| half_hash(alg, c)),
+        s_hash: extras.state.map(|s| half_hash(alg, s)),
         profile: profile_claims(user, scope),
     };
     sign(entry, ID_TOKEN_TYP, &claims)
@@ -243,8 +248,12 @@ pub fn user_tokens(
     let subject = Subject::User { user: grant.user, role_ids: grant.role_ids, auth_time: grant.auth_time };
     let (access_token, expires_in) = access_token(entry, client, &subject, grant.scope, new_jti(grant.grant_id), now)?;
     let id_token = if grant.scope.contains("openid") {
-        let extras =
-            IdTokenExtras { nonce: grant.nonce, sid: grant.sid, access_token: Some(&access_token), code: None };
+        let extras = IdTokenExtras {
+            nonce: grant.nonce,
+            sid: grant.sid,
+            access_token: Some(&access_token),
+            ..Default::default()
+        };
         Some(id_token(entry, client, grant.user, grant.scope, grant.auth_time, extras, now)?)
     } else {
         None

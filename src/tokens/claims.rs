@@ -73,6 +73,8 @@ pub struct IdClaims {
     pub at_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_hash: Option<String>,
     #[serde(flatten)]
     pub profile: serde_json::Map<String, serde_json::Value>,
 }

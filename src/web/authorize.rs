@@ -296,6 +296,7 @@ pub async fn finish(
         redirect_uri: if request.redirect_uri_given { &request.reply.redirect_uri } else { "" },
         scope: granted,
         nonce: request.nonce.as_deref(),
+        state: request.reply.state.as_deref(),
         code_challenge: request.code_challenge.as_deref(),
         code_challenge_method: request.code_challenge_method.as_deref(),
     };

@@ -138,6 +138,12 @@ async fn openidconnect_runs_implicit_and_hybrid(app: TestApp) {
         let id_token: CoreIdToken = raw.parse().unwrap();
         let verifier: CoreIdTokenVerifier = client.id_token_verifier();
         let claims = id_token.claims(&verifier, &nonce).expect("valid ID token with our nonce");
+        // s_hash (FAPI 1 Advanced, as Keycloak sends it): the left half of SHA-256 of state (RS256).
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(csrf.secret().as_bytes());
+        let s_hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+        assert_eq!(jwt_parts(raw).1["s_hash"], s_hash.as_str(), "{types:?}");
         if let Some(code) = params.get("code") {
             let expected = claims.code_hash().expect("c_hash in a hybrid ID token");
             let actual = AuthorizationCodeHash::from_code(
