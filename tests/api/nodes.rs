@@ -114,15 +114,15 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let tokens = node_b.token("acme", None, &device_form).await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
 
-    // Attempts at user codes count against one budget (five per address),
-    // whichever node they reach: the code typed above at B, and four wrong
-    // ones at A and B in turn.
+    // Wrong user codes count against one budget (five per address),
+    // whichever node they reach: five at A and B in turn (the right code
+    // typed above at B used up nothing).
     let guessed = node_b
         .post_form("acme", "/protocol/openid-connect/auth/device", None, &[("client_id", "tv"), ("scope", "openid")])
         .await;
     let guesser = Browser::new();
     for (guess, node) in
-        ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF"].iter().zip([&node_a, &node_b].iter().cycle())
+        ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"].iter().zip([&node_a, &node_b].iter().cycle())
     {
         let page = enter_user_code(&guesser, node, guess).await;
         assert!(page.body.contains("not valid"), "{}", page.body);
