@@ -75,6 +75,18 @@ pub fn unseal_form<T: serde::de::DeserializeOwned>(
     params: &Params,
     purpose: &str,
 ) -> Result<T, PageError> {
+    unseal_checked(req, state, entry, params, purpose)
+        .map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.message()))
+}
+
+/// As `unseal_form`, with the reason a form was refused.
+pub fn unseal_checked<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    params: &Params,
+    purpose: &str,
+) -> Result<T, flow::UnsealError> {
     flow::unseal(
         &state.secret,
         purpose,
@@ -84,7 +96,6 @@ pub fn unseal_form<T: serde::de::DeserializeOwned>(
         cookies::read(req, cookies::CSRF).as_deref(),
         state.clock.now(),
     )
-    .map_err(|e| PageError::bad_request(&entry.realm.settings.display_name, e.message()))
 }
 
 pub async fn authorize(

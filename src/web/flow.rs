@@ -319,12 +319,7 @@ pub fn unseal<T: for<'de> Deserialize<'de>>(
     cookie_csrf: Option<&str>,
     now: UnixTime,
 ) -> Result<T, UnsealError> {
-    let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| UnsealError::Invalid)?;
-    let plain = secret.decrypt(&bytes).map_err(|_| UnsealError::Invalid)?;
-    let sealed: Sealed<T> = serde_json::from_slice(&plain).map_err(|_| UnsealError::Invalid)?;
-    if sealed.purpose != purpose || sealed.realm != realm {
-        return Err(UnsealError::Invalid);
-    }
+    let sealed: Sealed<T> = open(secret, purpose, realm, sealed)?;
     let (Some(form), Some(cookie)) = (form_csrf, cookie_csrf) else {
         return Err(UnsealError::Csrf);
     };
@@ -337,6 +332,34 @@ pub fn unseal<T: for<'de> Deserialize<'de>>(
         return Err(UnsealError::Expired);
     }
     Ok(sealed.body)
+}
+
+/// Decrypts what a page sealed for `purpose` in `realm`, nothing checked yet.
+fn open<T: for<'de> Deserialize<'de>>(
+    secret: &SecretKey,
+    purpose: &str,
+    realm: &str,
+    sealed: &str,
+) -> Result<Sealed<T>, UnsealError> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| UnsealError::Invalid)?;
+    let plain = secret.decrypt(&bytes).map_err(|_| UnsealError::Invalid)?;
+    let sealed: Sealed<T> = serde_json::from_slice(&plain).map_err(|_| UnsealError::Invalid)?;
+    if sealed.purpose != purpose || sealed.realm != realm {
+        return Err(UnsealError::Invalid);
+    }
+    Ok(sealed)
+}
+
+/// What an unexpired page sealed, without the CSRF check: only for showing
+/// that page again to sign in anew (its form was refused, nothing of it used).
+pub fn reopen<T: for<'de> Deserialize<'de>>(
+    secret: &SecretKey,
+    purpose: &str,
+    realm: &str,
+    sealed: &str,
+    now: UnixTime,
+) -> Option<T> {
+    open::<T>(secret, purpose, realm, sealed).ok().filter(|s| now <= s.expires_at).map(|s| s.body)
 }
 
 impl UnsealError {

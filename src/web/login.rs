@@ -4,9 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::authorize::{LOGIN_PURPOSE, login_page, page_params, page_realm, proceed, unseal_form};
+use super::authorize::{LOGIN_PURPOSE, login_page, page_params, page_realm, proceed, unseal_checked};
 use super::cookies;
-use super::flow::Continuation;
+use super::flow::{self, Continuation, UnsealError};
 use super::pages::PageError;
 use crate::services::authentication;
 use crate::services::realm_cache::RealmEntry;
@@ -24,7 +24,19 @@ pub async fn login_submit(
     let entry = page_realm(&state, &realm).await?;
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
-    let next: Continuation = unseal_form(&req, &state, &entry, &params, LOGIN_PURPOSE)?;
+    // A form whose CSRF token this browser no longer holds (another page of
+    // it, opened at the same moment in a new browser, set the cookie last)
+    // is refused, and shown again to sign in anew; its password is not read.
+    let (next, refused): (Continuation, bool) = match unseal_checked(&req, &state, &entry, &params, LOGIN_PURPOSE) {
+        Ok(next) => (next, false),
+        Err(UnsealError::Csrf) => {
+            let sealed = params.get("state").unwrap_or_default();
+            let reopened =
+                flow::reopen(&state.secret, LOGIN_PURPOSE, entry.realm.name.as_str(), sealed, state.clock.now());
+            (reopened.ok_or_else(|| PageError::bad_request(&display, UnsealError::Csrf.message()))?, true)
+        }
+        Err(e) => return Err(PageError::bad_request(&display, e.message())),
+    };
     let client =
         match next.client_id() {
             Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {
@@ -38,6 +50,19 @@ pub async fn login_submit(
         (None, _) => super::account::ACCOUNT_TITLE,
     };
     let username = params.get("username").unwrap_or_default();
+    if refused {
+        let message = "This page was out of date. Please sign in again.";
+        return Ok(login_page(
+            &req,
+            &state,
+            &entry,
+            client_name,
+            &next,
+            username,
+            Some(message),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
         let message = "Enter your username and password.";
         return Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), StatusCode::OK));

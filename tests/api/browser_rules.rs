@@ -443,6 +443,17 @@ async fn the_login_form_needs_this_browsers_csrf_token(app: TestApp) {
     let page = mine.submit(&foreign).await;
     assert_error_page(&page, "another browser's form");
     assert_eq!(session_cookie(&page), None);
+    // The refusal shows the login form again, this time with my token (as
+    // when two tabs of a new browser race for the CSRF cookie): it works.
+    assert!(page.body.contains("name=\"password\"") && page.body.contains("sign in again"), "{}", page.body);
+    let mut again = page.form();
+    again.fields.insert("username".into(), "alice".into());
+    again.fields.insert("password".into(), "alice-pw".into());
+    let signed_in = mine.submit(&again).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    assert!(signed_in.redirect_params().contains_key("code"));
+    let mine = Browser::new();
+    let my_page = mine.get(&url).await;
 
     // My csrf with their state: the state is bound to their token.
     let mut mixed = foreign.clone();
