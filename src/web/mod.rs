@@ -32,6 +32,14 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(paths::CONSOLE_LOGIN).get(crate::console::session::console_login))
         .service(web::resource(paths::END_SESSION).get(logout::end_session).post(logout::end_session))
         .service(web::resource(paths::END_SESSION_CONFIRM).post(logout::logout_confirm))
-        .service(web::resource(paths::DEVICE_PAGE).get(device::device_page).post(device::device_submit))
-        .service(web::resource(paths::ACCOUNT_PAGE).get(account::account_page).post(account::account_action));
+        // Pages a person types or bookmarks answer with a trailing slash too
+        // (Keycloak's account console lives at `/account/`).
+        .service(web::resource(with_slash(paths::DEVICE_PAGE)).get(device::device_page).post(device::device_submit))
+        .service(
+            web::resource(with_slash(paths::ACCOUNT_PAGE)).get(account::account_page).post(account::account_action),
+        );
+}
+
+fn with_slash(path: &'static str) -> [String; 2] {
+    [path.to_owned(), format!("{path}/")]
 }

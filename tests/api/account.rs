@@ -148,6 +148,9 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     let page = browser.get(&url).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("alice") && page.body.contains("this browser"), "{}", page.body);
+    let with_slash = browser.get(&format!("{url}/")).await;
+    assert_eq!(with_slash.status, 200, "Keycloak's account URL ends in a slash");
+    assert!(with_slash.body.contains("this browser"), "{}", with_slash.body);
     assert_eq!(page.header("cache-control"), Some("no-store"));
 
     // Create a token with the form: shown once.

@@ -27,7 +27,7 @@ async fn poll(app: &TestApp, device_code: &str) -> Answer {
 }
 
 async fn enter_code(browser: &Browser, app: &TestApp, code: &str) -> Page {
-    let page = browser.get(&app.realm_url("acme", "/device")).await;
+    let page = browser.get(&app.realm_url("acme", "/device/")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let mut form = page.form();
     form.fields.insert("user_code".into(), code.into());
