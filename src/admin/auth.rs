@@ -273,7 +273,15 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
         // Neither a live user nor the client itself: a deleted or disabled subject.
         return Err(AdminError::Unauthorized);
     }
-    let master_admin = realm == MASTER_REALM && role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
+    // A master user's `admin` role counts through admin-cli, or through a
+    // token of one of master's own applications (not one asking consent)
+    // that carries it, and only while the user still holds it: never
+    // because a third-party application the user signed in to holds a
+    // token naming them.
+    let holds_admin = role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
+    let first_party = entry.client(&client_id).is_some_and(|c| !c.consent_required);
+    let carried = is_admin_cli || (first_party && claims.realm_roles().iter().any(|r| r == MASTER_ADMIN_ROLE));
+    let master_admin = realm == MASTER_REALM && holds_admin && carried;
     Ok(Admin {
         realm,
         realm_id: entry.realm.id.clone(),

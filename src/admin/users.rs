@@ -259,6 +259,11 @@ pub(crate) async fn create_user(
         _ => Vec::new(),
     };
     let realm = find_realm(state, realm_name).await?;
+    // As with role mappings: only holders of the master `admin` role (every
+    // right in every realm) hand it out, to a new user too.
+    if realm.name == MASTER_REALM && role_names.iter().any(|r| r == MASTER_ADMIN_ROLE) && !admin.master_admin {
+        return Err(AdminError::Forbidden);
+    }
     let id = new_id();
     let mut row = new_user_row(&id, &realm.id, &username, None, state.clock.now());
     apply(&mut row, &map)?;

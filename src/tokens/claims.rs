@@ -48,6 +48,17 @@ impl AccessClaims {
             .collect()
     }
 
+    /// The realm roles the token carries (`realm_access.roles`).
+    pub fn realm_roles(&self) -> Vec<String> {
+        self.realm_access
+            .as_ref()
+            .and_then(|r| r.get("roles")?.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// The refresh family this token came from, if any.
     pub fn family_id(&self) -> Option<&str> {
         self.jti.split_once(':').map(|(family, _)| family)

@@ -11,6 +11,7 @@ use super::{
     usernames,
 };
 use crate::both_backends;
+use crate::browser::{Browser, auth_url};
 use crate::helpers::{TestApp, jwt_parts};
 
 both_backends!(
@@ -25,7 +26,38 @@ both_backends!(
     a_service_account_asked_for_at_once_is_created_once,
     composite_management_roles_are_expanded,
     managing_users_grants_no_more_rights_than_one_holds,
+    an_applications_token_is_no_admin_token,
 );
+
+/// A master administrator who signs in to a third-party application of
+/// master (one that asks consent) gives it a token naming them: the admin
+/// API does not take it.
+async fn an_applications_token_is_no_admin_token(app: TestApp) {
+    let master = master_token(&app).await;
+    let client = json!({"clientId": "third-party", "secret": "tp-secret", "consentRequired": true,
+                        "redirectUris": ["http://127.0.0.1:9/cb"], "standardFlowEnabled": true});
+    create(&app, "/realms/master/clients", &master, client).await;
+    let browser = Browser::new();
+    let params = [
+        ("client_id", "third-party"),
+        ("response_type", "code"),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("scope", "openid"),
+        ("state", "s"),
+        ("nonce", "n"),
+    ];
+    let login = browser.get(&auth_url(&app, "master", &params)).await;
+    let consent = browser.login(&login, "admin", "admin-pw").await;
+    let back = browser.decide(&consent, "allow").await;
+    let code = back.redirect_params()["code"].clone();
+    let form =
+        [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "http://127.0.0.1:9/cb")];
+    let tokens = app.token("master", Some(("third-party", "tp-secret")), &form).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let token = tokens.str("access_token");
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", token, None).await);
+    assert_forbidden(&call(&app, Method::GET, "/realms/master/clients", token, None).await);
+}
 
 async fn admin_calls_need_a_valid_token(app: TestApp) {
     let none = app.admin(Method::GET, "/realms", None, None).await;
@@ -320,6 +352,12 @@ async fn managing_users_grants_no_more_rights_than_one_holds(app: TestApp) {
     )
     .await;
     assert_forbidden(&grab);
+    // Nor by creating a user who holds it.
+    let accomplice = json!({"username": "accomplice", "enabled": true, "realmRoles": ["admin"],
+                            "credentials": [{"type": "password", "value": "accomplice-pw"}]});
+    assert_forbidden(&call(&app, Method::POST, "/realms/master/users", &helper_token, Some(accomplice)).await);
+    let found = get(&app, "/realms/master/users?username=accomplice&exact=true", &master).await;
+    assert_eq!(found.json, json!([]), "nothing created");
     let admin_id = user_id(&app, "master", &master, "admin").await;
     let answer = call(
         &app,
