@@ -19,6 +19,7 @@ use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
 use super::AdminError;
+use crate::domain::scope::ADMIN_API_SCOPE;
 use crate::oidc::params::{BodyError, read_body};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::{ADMIN_CLI_CLIENT, MASTER_ADMIN_ROLE, MASTER_REALM};
@@ -346,6 +347,9 @@ async fn personal_token_admin(
         };
         if !accepted {
             return Err(AdminError::Unauthorized);
+        }
+        if !active.scope.contains(ADMIN_API_SCOPE) {
+            return Err(AdminError::Forbidden);
         }
         personal_tokens::record_use(state, &active, now).await?;
         return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;

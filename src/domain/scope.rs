@@ -8,7 +8,7 @@ use super::Invalid;
 
 /// The scopes every realm has; they need no role (the client's list alone
 /// governs them): the OIDC ones, device pairing and the account API.
-pub const BUILT_IN_SCOPES: [(&str, &str); 9] = [
+pub const BUILT_IN_SCOPES: [(&str, &str); 10] = [
     ("openid", "Sign you in with your account"),
     ("profile", "Your name and username"),
     ("email", "Your email address"),
@@ -18,7 +18,13 @@ pub const BUILT_IN_SCOPES: [(&str, &str); 9] = [
     (PERSONAL_TOKEN_SCOPE, "Receive a personal access token for this device"),
     ("account.read", "See your account: tokens, sessions and consents"),
     ("account.write", "Change your account: tokens, sessions and consents"),
+    (ADMIN_API_SCOPE, "Administer with your administration rights"),
 ];
+
+/// What a personal access token needs to reach the admin API: one minted
+/// for a narrower purpose (a paired device, a script with `--scope`) does
+/// not act with its user's administration rights.
+pub const ADMIN_API_SCOPE: &str = "admin.api";
 
 /// Asked by a device to be paired: it receives a personal access token.
 pub const PERSONAL_TOKEN_SCOPE: &str = "personal_token";

@@ -403,6 +403,13 @@ async fn personal_tokens_and_basic_act_with_their_users_rights(app: TestApp) {
     );
     let created = app.http.post(url("/realms/acme/users")).bearer_auth(&rita).json(&json!({"username": "by-pat"}));
     assert_eq!(status(created).await, 201);
+    // A token minted for a narrower purpose (without admin.api) is no admin token.
+    let args = ["token", "add", "--realm", "acme", "--user", "rita", "--name", "narrow", "--scope", "openid"];
+    let out = app.cli(&args, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let narrow = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(status(app.http.get(url("/realms/acme/users")).bearer_auth(&narrow)).await, 403);
+    assert_eq!(app.userinfo("acme", &narrow).await.status, 200, "it works where its scope does");
 
     // Basic only once the realm accepts it.
     let basic = |user: &str, password: &str| app.http.get(url("/realms/acme/users")).basic_auth(user, Some(password));
