@@ -72,6 +72,11 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        // The URL parser drops tabs and line breaks silently; the URI is
+        // stored and sent back as written, so they must not be in it.
+        if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Invalid::new(format!("redirect URI {raw:?} contains whitespace or control characters")));
+        }
         let url = url::Url::parse(raw)
             .map_err(|e| Invalid::new(format!("redirect URI `{raw}` is not an absolute URI: {e}")))?;
         if url.fragment().is_some() {
@@ -180,6 +185,9 @@ mod tests {
         assert!(RedirectUri::parse("https://a.example/cb?x=1").is_ok());
         assert!(RedirectUri::parse("com.example.app:/cb").is_ok());
         assert!(RedirectUri::parse("/cb").is_err());
+        for bad in ["https://a.example/cb\r\nSet-Cookie: x=1", "https://a.example/c\tb", "https://a.example/c b"] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad:?}");
+        }
         assert!(RedirectUri::parse("https://a.example/cb#x").is_err());
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
     }

@@ -131,6 +131,9 @@ async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
         assert_bad_request(&answer);
         assert!(answer.text.contains("must be"), "{method} {path} {body}: {}", answer.text);
     }
+    // A redirect URI with a line break (which the URL parser would drop) is refused.
+    let split = json!({"clientId": "typed", "redirectUris": ["http://127.0.0.1:9/cb\r\nSet-Cookie: x=1"]});
+    assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(split)).await);
     assert_eq!(get(&app, "/realms/acme", &master).await.json, realm_before);
     assert_eq!(get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json, client_before);
     for (list, key) in [("clients", "clientId"), ("roles", "name"), ("users", "username"), ("client-scopes", "name")] {
