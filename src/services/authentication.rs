@@ -1,11 +1,12 @@
 //! Who is signing in: username (or a unique email) and password, checked with
-//! argon2id; unknown users take as long as known ones.
+//! argon2id; unknown users take as long as known ones, and a user tried
+//! with too many wrong passwords is refused unchecked for a while.
 
 use super::ServiceError;
 use super::realm_cache::RealmEntry;
 use crate::domain::user::{User, Username};
 use crate::state::AppState;
-use crate::storage::repo::{roles, users};
+use crate::storage::repo::{rate_limits, roles, users};
 
 /// A user whose password was right, with the roles that govern their scopes.
 #[derive(Debug, Clone)]
@@ -14,16 +15,56 @@ pub struct SignedInUser {
     pub role_ids: Vec<String>,
 }
 
-/// Checks a username and password; `None` for any wrong combination.
+/// Wrong passwords a user may be tried with per window before their
+/// sign-ins are refused unchecked until the window ends (brute-force
+/// protection; the count lives in the database, shared by every node).
+pub const MAX_PASSWORD_FAILURES: i64 = 10;
+pub const PASSWORD_FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+fn failures_key(realm_id: &str, user_id: &str) -> String {
+    format!("password:{realm_id}:{user_id}")
+}
+
+/// Checks a username and password; `None` for any wrong combination, and
+/// for a user tried with too many wrong passwords lately (same answer, so
+/// a guesser learns nothing; no hash is computed for it).
 pub async fn password(
     state: &AppState,
     entry: &RealmEntry,
     login: &str,
     password: String,
 ) -> Result<Option<SignedInUser>, ServiceError> {
+    let now = state.clock.now();
+    let found = find_login(state, entry, login).await?;
+    let key = found.as_ref().map(|(f, _)| failures_key(&entry.realm.id, &f.user.id));
+    let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
+    if failures >= MAX_PASSWORD_FAILURES {
+        return Ok(None);
+    }
+    let found = found.map(|(f, _)| f);
+    let hash = found.as_ref().and_then(|f| f.user.password_hash.clone());
+    let matches = state.hasher.verify(hash, password).await?;
+    match (key, matches) {
+        (Some(key), false) => {
+            state.db.write(move |conn| rate_limits::hit(conn, &key, now, PASSWORD_FAILURE_WINDOW_SECS)).await?;
+        }
+        (Some(key), true) if failures > 0 => state.db.write(move |conn| rate_limits::clear(conn, &key)).await?,
+        _ => {}
+    }
+    Ok(found.filter(|f| matches && f.user.enabled))
+}
+
+/// The user a login names (username, or a unique e-mail address), with the
+/// wrong passwords counted against them in the current window.
+async fn find_login(
+    state: &AppState,
+    entry: &RealmEntry,
+    login: &str,
+) -> Result<Option<(SignedInUser, i64)>, ServiceError> {
+    let now = state.clock.now();
     let realm_id = entry.realm.id.clone();
     let login = login.to_owned();
-    let found = state
+    Ok(state
         .db
         .run(move |conn| {
             let row = match Username::parse(&login) {
@@ -38,13 +79,12 @@ pub async fn password(
             match row {
                 Some(row) => {
                     let role_ids = roles::list_role_ids_of_user(conn, &row.id)?;
-                    Ok(Some(SignedInUser { user: row.to_domain(), role_ids }))
+                    let key = failures_key(&realm_id, &row.id);
+                    let failures = rate_limits::hits(conn, &key, now, PASSWORD_FAILURE_WINDOW_SECS)?;
+                    Ok(Some((SignedInUser { user: row.to_domain(), role_ids }, failures)))
                 }
                 None => Ok(None),
             }
         })
-        .await?;
-    let hash = found.as_ref().and_then(|f| f.user.password_hash.clone());
-    let matches = state.hasher.verify(hash, password).await?;
-    Ok(found.filter(|f| matches && f.user.enabled))
+        .await?)
 }

@@ -6,8 +6,35 @@ both_backends!(
     id_token_only_with_openid,
     wrong_passwords_are_invalid_grant,
     grants_need_registration,
-    client_credentials_tokens_describe_the_client
+    client_credentials_tokens_describe_the_client,
+    ten_wrong_passwords_stop_the_guessing_for_a_while
 );
+
+/// Brute-force protection: after ten wrong passwords in fifteen minutes a
+/// user's sign-ins are refused (as a wrong password is, unchecked) until
+/// the window ends; a right password before that starts the count anew.
+async fn ten_wrong_passwords_stop_the_guessing_for_a_while(app: TestApp) {
+    let web = ("web", "web-secret");
+    let attempt = |password: &'static str| app.password_grant("acme", web, ("victor", password), "");
+    for _ in 0..9 {
+        attempt("guess").await.assert_error(400, "invalid_grant");
+    }
+    assert_eq!(attempt("victor-pw").await.status, 200, "nine wrong ones lock nothing");
+    for _ in 0..10 {
+        attempt("guess").await.assert_error(400, "invalid_grant");
+    }
+    let locked = attempt("victor-pw").await;
+    locked.assert_error(400, "invalid_grant");
+    assert_eq!(locked.json, attempt("guess").await.json, "the same answer as a wrong password");
+    // The login form and other users are held to the same rule, each user alone.
+    let browser = crate::browser::Browser::new();
+    let page = browser.get(&crate::browser::auth_url(&app, "acme", &crate::browser_rules::WEB_REQUEST)).await;
+    assert!(browser.login(&page, "victor", "victor-pw").await.is_login_page(), "refused on the form too");
+    assert_eq!(app.password_grant("acme", web, ("alice", "alice-pw"), "").await.status, 200);
+
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(attempt("victor-pw").await.status, 200, "after the window");
+}
 
 async fn password_grant_issues_rfc9068_tokens(app: TestApp) {
     let answer = app.alice_tokens("openid profile email roms.write").await;

@@ -59,6 +59,12 @@ pub fn refund(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Forgets every hit for `key`.
+pub fn clear(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
+    diesel::delete(rate_limits::table.find(key)).execute(conn)?;
+    Ok(())
+}
+
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
     Ok(diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before))).execute(conn)?)
 }
