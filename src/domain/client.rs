@@ -72,13 +72,13 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let url = url::Url::parse(raw)
+            .map_err(|e| Invalid::new(format!("redirect URI `{raw}` is not an absolute URI: {e}")))?;
         // The URL parser drops tabs and line breaks silently; the URI is
         // stored and sent back as written, so they must not be in it.
         if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(Invalid::new(format!("redirect URI {raw:?} contains whitespace or control characters")));
         }
-        let url = url::Url::parse(raw)
-            .map_err(|e| Invalid::new(format!("redirect URI `{raw}` is not an absolute URI: {e}")))?;
         if url.fragment().is_some() {
             return Err(Invalid::new(format!("redirect URI `{raw}` must not have a fragment")));
         }
