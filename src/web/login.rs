@@ -50,22 +50,15 @@ pub async fn login_submit(
         (None, _) => super::account::ACCOUNT_TITLE,
     };
     let username = params.get("username").unwrap_or_default();
+    // The form again, with what was typed and why it did not go on.
+    let again = |message: &str, status| {
+        Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), status))
+    };
     if refused {
-        let message = "This page was out of date. Please sign in again.";
-        return Ok(login_page(
-            &req,
-            &state,
-            &entry,
-            client_name,
-            &next,
-            username,
-            Some(message),
-            StatusCode::BAD_REQUEST,
-        ));
+        return again("This page was out of date. Please sign in again.", StatusCode::BAD_REQUEST);
     }
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
-        let message = "Enter your username and password.";
-        return Ok(login_page(&req, &state, &entry, client_name, &next, username, Some(message), StatusCode::OK));
+        return again("Enter your username and password.", StatusCode::OK);
     };
     let signed_in = authentication::password(&state, &entry, username, password.to_owned()).await?;
     // With a temporary password the sign-in completes (LOGIN) only after the new one is set.
@@ -75,16 +68,7 @@ pub async fn login_submit(
     }
     let Some(user) = signed_in else {
         tracing::info!(realm = %entry.realm.name, "login failed");
-        return Ok(login_page(
-            &req,
-            &state,
-            &entry,
-            client_name,
-            &next,
-            username,
-            Some(BAD_CREDENTIALS),
-            StatusCode::OK,
-        ));
+        return again(BAD_CREDENTIALS, StatusCode::OK);
     };
     if user.user.password_temporary {
         let pending = super::update_password::Pending::new(next, &user.user, state.clock.now());
