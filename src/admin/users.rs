@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::credentials::{NewPassword, password_of};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
-use super::{Admin, AdminError, Need, both};
+use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{families, sessions};
@@ -396,8 +396,9 @@ pub(crate) async fn delete_user(state: &AppState, admin: &Admin, realm_name: &st
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
-    state.db.write(move |conn| users::delete(conn, &row.id)).await?;
-    state.cache.invalidate(&[realm_name]);
+    // Through the change epoch: a service account's roles are in every
+    // node's cached realm, which must forget them too.
+    change_cached(state, realm_name, None, move |conn| users::delete(conn, &row.id)).await?;
     Ok(())
 }
 

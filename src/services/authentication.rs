@@ -36,14 +36,19 @@ pub async fn password(
 ) -> Result<Option<SignedInUser>, ServiceError> {
     let now = state.clock.now();
     let found = find_login(state, entry, login).await?;
-    let key = found.as_ref().map(|(f, _)| failures_key(&entry.realm.id, &f.user.id));
-    let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
-    if failures >= MAX_PASSWORD_FAILURES {
+    if found.as_ref().is_some_and(|(_, failures)| *failures >= MAX_PASSWORD_FAILURES) {
         return Ok(None);
     }
+    let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
     let found = found.map(|(f, _)| f);
+    // Failures are counted once checked, as Keycloak counts them: attempts
+    // already queued for the hashing threads when the limit is reached are
+    // still checked (at most the queue, 32 per thread). Counting every
+    // attempt first would refuse a user's right password whenever more
+    // than ten of their sign-ins run at once.
     let hash = found.as_ref().and_then(|f| f.user.password_hash.clone());
     let matches = state.hasher.verify(hash, password).await?;
+    let key = found.as_ref().map(|f| failures_key(&entry.realm.id, &f.user.id));
     match (key, matches) {
         (Some(key), false) => {
             state.db.write(move |conn| rate_limits::hit(conn, &key, now, PASSWORD_FAILURE_WINDOW_SECS)).await?;
