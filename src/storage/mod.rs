@@ -47,6 +47,19 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// The connection's server went away (PostgreSQL restarted, the backend
+    /// was terminated): the connection will never work again.
+    pub fn is_connection_lost(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            Self::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            ))
+        )
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
@@ -132,10 +145,49 @@ impl ManageConnection for Manager {
     }
 }
 
+/// A pooled connection, and whether it lost its server: such a connection
+/// is dropped on its way back, not pooled again (r2d2 asks `has_broken`),
+/// so the pool opens fresh ones once the database is back.
+pub struct Pooled {
+    conn: DbConnection,
+    lost: bool,
+}
+
+impl Pooled {
+    /// Runs `f`, noting a lost server.
+    fn run<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        let result = f(&mut self.conn);
+        if result.as_ref().is_err_and(StorageError::is_connection_lost) {
+            self.lost = true;
+        }
+        result
+    }
+}
+
+/// The pool's manager: `Manager`'s connections, wrapped in `Pooled`.
+pub struct PoolManager(Manager);
+
+impl ManageConnection for PoolManager {
+    type Connection = Pooled;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        self.0.connect().map(|conn| Pooled { conn, lost: false })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        self.0.is_valid(&mut pooled.conn)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.lost
+    }
+}
+
 /// The connection pool and the way onto the blocking threads.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<Manager>,
+    pool: Pool<PoolManager>,
     url: DatabaseUrl,
     /// SQLite has one writer at a time: this process's writes go through
     /// one thread (see `writer`), never into SQLite's sleeping busy handler.
@@ -158,7 +210,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .test_on_check_out(false)
-            .build(Manager { url: url.clone() })
+            .build(PoolManager(Manager { url: url.clone() }))
             .map_err(StorageError::Pool)?;
         let writer = match url {
             DatabaseUrl::Sqlite(_) => Some(Arc::new(writer::Writer::start(Manager { url: url.clone() })?)),
@@ -178,11 +230,7 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
+        tokio::task::spawn_blocking(move || pool.get()?.run(f)).await?
     }
 
     /// A few indexed reads on the request's hot path (introspection,
@@ -199,7 +247,7 @@ impl Db {
             && let Some(mut conn) = self.pool.try_get()
         {
             // As on the blocking pool, a panic becomes an error, not a dead worker.
-            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn)))
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.run(f)))
                 .unwrap_or(Err(StorageError::Panicked));
         }
         self.run(f).await
@@ -251,9 +299,14 @@ impl Db {
         self.run(run_migrations).await
     }
 
-    /// `SELECT 1` for readiness.
+    /// For readiness: a read of a table (`SELECT 1` would touch no page, so a
+    /// damaged file would still answer), and on SQLite the file still there
+    /// (open connections keep a deleted file readable).
     pub async fn ping(&self) -> Result<(), StorageError> {
-        self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
+        if let DatabaseUrl::Sqlite(path) = &self.url {
+            std::fs::metadata(path).map_err(|e| StorageError::Corrupt(format!("the database file: {e}")))?;
+        }
+        self.run(|conn| Ok(conn.batch_execute("SELECT count(*) FROM __diesel_schema_migrations")?)).await
     }
 }
 

@@ -178,3 +178,18 @@ async fn health_and_metrics(app: TestApp) {
     );
     assert!(metrics.contains("realmgate_http_request_duration_seconds_bucket"), "{metrics}");
 }
+
+/// Readiness reads the database: a SQLite file moved away (open connections
+/// would still read the old one) is 503 until it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_notices_a_missing_database_file() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else { return };
+    let url = format!("{}/health/ready", app.base);
+    let ready = || app.get(&url);
+    assert_eq!(ready().await.status, 200);
+    let (file, moved) = (app.db.dir.path().join("rg.db"), app.db.dir.path().join("moved.db"));
+    std::fs::rename(&file, &moved).unwrap();
+    assert_eq!(ready().await.status, 503);
+    std::fs::rename(&moved, &file).unwrap();
+    assert_eq!(ready().await.status, 200);
+}

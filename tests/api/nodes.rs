@@ -289,3 +289,33 @@ impl Proxy {
         [self.served[0].load(Ordering::Relaxed), self.served[1].load(Ordering::Relaxed)]
     }
 }
+
+/// A PostgreSQL restart (here: every backend of the app terminated) costs
+/// no more than the requests that were using the dead connections: the
+/// pool drops them and opens fresh ones, and the server answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_recovers_when_postgresql_drops_its_connections() {
+    use diesel::{Connection, PgConnection, connection::SimpleConnection};
+    let Some(mut db) = TestDatabase::create(Backend::Postgres) else { return };
+    let name = format!("rg{}", uuid::Uuid::new_v4().simple());
+    db.url = format!("{}&application_name={name}", db.url);
+    let app = crate::helpers::spawn_on(db, TEST_REALMS).await.expect("the app starts");
+    let login = || app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid");
+    assert_eq!(login().await.status, 200);
+
+    let base = std::env::var("REALMGATE_TEST_POSTGRES_URL").unwrap();
+    let mut admin = PgConnection::establish(&base).expect("connect to the test PostgreSQL");
+    let terminate = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'");
+    admin.batch_execute(&terminate).expect("terminate the app's backends");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready = app.get(&format!("{}/health/ready", app.base)).await.status;
+        let status = login().await.status;
+        if (ready, status) == (200, 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recovered: ready {ready}, password grant {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
