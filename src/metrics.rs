@@ -119,8 +119,61 @@ pub async fn track(
     Ok(response)
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
+/// OpenMetrics to a scraper that asks for it (Prometheus does), the
+/// Prometheus text format (0.0.4) to anyone else.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> actix_web::HttpResponse {
+    let openmetrics = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    let rendered = state.metrics.render();
+    if openmetrics {
+        return actix_web::HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(rendered);
+    }
     actix_web::HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render())
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(prometheus_text(&rendered))
+}
+
+/// The Prometheus text format of an OpenMetrics exposition: a counter's
+/// family is named as its samples (`…_total`), and the `# UNIT` and
+/// `# EOF` lines, which that format has not, are left out.
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: Vec<&str> =
+        openmetrics.lines().filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# TYPE ", "# HELP "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(&name).then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prometheus_text;
+
+    #[test]
+    fn counters_are_named_as_their_samples_in_the_text_format() {
+        let open = "# HELP r Requests.\n# TYPE r counter\nr_total{a=\"1\"} 2\n# HELP l Latency.\n# TYPE l histogram\n# UNIT l seconds\nl_sum 1.0\n# EOF\n";
+        let text = prometheus_text(open);
+        assert_eq!(
+            text,
+            "# HELP r_total Requests.\n# TYPE r_total counter\nr_total{a=\"1\"} 2\n# HELP l Latency.\n# TYPE l histogram\nl_sum 1.0\n"
+        );
+    }
 }

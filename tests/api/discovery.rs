@@ -159,7 +159,22 @@ async fn health_and_metrics(app: TestApp) {
     {
         assert_eq!(app.get(&format!("{}{path}", app.base)).await.status, 404, "{path}");
     }
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    // The Prometheus text format by default; OpenMetrics when asked for.
+    let answer = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
+    let content_type = answer.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let metrics = answer.text().await.unwrap();
+    assert!(metrics.contains("# TYPE realmgate_http_requests_total counter"), "{metrics}");
+    assert!(!metrics.contains("# EOF") && !metrics.contains("# UNIT"), "{metrics}");
+    let open = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .header("accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert!(open.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    assert!(open.text().await.unwrap().ends_with("# EOF\n"));
     for label in [
         r#"endpoint="/realms/{realm}/.well-known/openid-configuration",method="GET",status="200"} 2"#,
         r#"endpoint="unmatched",method="GET",status="404"} 5"#,
