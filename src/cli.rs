@@ -79,7 +79,7 @@ pub struct ServeArgs {
     #[arg(long, env = "REALMGATE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Base of every issuer and link (default: http://<bind>)
-    #[arg(long, env = "REALMGATE_PUBLIC_URL")]
+    #[arg(long, env = "REALMGATE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
     pub public_url: Option<String>,
     /// Realm files applied at start-up (repeatable; comma-separated in the environment)
     #[arg(long = "realms", env = "REALMGATE_REALMS", value_delimiter = ',')]

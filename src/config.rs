@@ -53,10 +53,38 @@ pub fn secret_key_path(explicit: Option<&PathBuf>, url: &DatabaseUrl) -> PathBuf
     }
 }
 
+/// Checks `--public-url`: an absolute http(s) URL with a host and no query
+/// or fragment (every issuer and link is this plus a path).
+pub fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{raw}` must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{raw}` must not have a query or a fragment"));
+    }
+    Ok(raw.to_owned())
+}
+
 /// The public URL without a trailing slash; from the bind address if unset.
 pub fn public_url(explicit: Option<&str>, bound: &std::net::SocketAddr) -> String {
     match explicit {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{bound}"),
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::parse_public_url;
+
+    #[test]
+    fn a_public_url_is_an_http_base_without_query() {
+        for good in ["http://127.0.0.1:8080", "https://id.example.com/auth/"] {
+            assert!(parse_public_url(good).is_ok(), "{good}");
+        }
+        for bad in ["", "not a url", "ftp://x/y", "http://h/auth?x=1", "https://h/#f", "mailto:a@b"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }
