@@ -82,7 +82,7 @@ pub struct ServeArgs {
     #[arg(long, env = "REALMGATE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
     pub public_url: Option<String>,
     /// Realm files applied at start-up (repeatable; comma-separated in the environment)
-    #[arg(long = "realms", env = "REALMGATE_REALMS", value_delimiter = ',')]
+    #[arg(long = "realms", env = "REALMGATE_REALMS", value_delimiter = ',', value_parser = realm_file_path)]
     pub realms: Vec<PathBuf>,
     /// HTTP worker threads (default: number of cores)
     #[arg(long, env = "REALMGATE_WORKERS")]
@@ -260,4 +260,13 @@ fn read_password() -> Result<String, CliError> {
         return Err(CliError::Usage("the password read from standard input is empty".into()));
     }
     Ok(password)
+}
+
+/// A realm file named in `--realms` or `REALMGATE_REALMS` ("a.toml, b.toml"
+/// names `b.toml`, not ` b.toml`).
+fn realm_file_path(raw: &str) -> Result<PathBuf, String> {
+    match raw.trim() {
+        "" => Err("an empty realm file name".to_owned()),
+        name => Ok(PathBuf::from(name)),
+    }
 }
