@@ -71,8 +71,15 @@ pub async fn open_environment(
     let url = DatabaseUrl::parse(database_url).map_err(StartupError::Config)?;
     let key_path = secret_key_path(secret_key_file, &url);
     if let DatabaseUrl::Sqlite(path) = &url {
-        ensure_parent_dir(path)?;
+        ensure_parent_dir(path).map_err(|e| {
+            StartupError::Config(format!("cannot create the database's directory for {}: {e}", path.display()))
+        })?;
     }
+    // The key file's directory too, as the database's, and before the
+    // database is migrated.
+    ensure_parent_dir(&key_path).map_err(|e| {
+        StartupError::Config(format!("cannot create the secret key file's directory for {}: {e}", key_path.display()))
+    })?;
     let db = Db::connect(url, max_connections)?;
     db.migrate().await?;
     let secret = secret_key::open(&db, &key_path).await?;
