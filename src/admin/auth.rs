@@ -144,8 +144,9 @@ impl FromRequest for Admin {
 }
 
 /// A credential as presented (SPEC §3): a token as `Authorization: Bearer`,
-/// `X-Auth-Token`, the `access_token` field of a form body, or in the query string (`access_token`, `bearer_token`:
-/// only where the realm accepts it), or `Authorization: Basic`.
+/// `X-Auth-Token`, the `access_token` field of a form body, or in the query
+/// string (`access_token`, `bearer_token`: only where the realm accepts
+/// it), or `Authorization: Basic`.
 enum Presented {
     Token { token: String, in_query: bool },
     Basic { username: String, password: String },
@@ -175,11 +176,11 @@ async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| AdminError::bad_request("The body is not valid form encoding"))?;
     let mut tokens = fields.into_iter().filter(|(name, _)| name == "access_token").map(|(_, token)| token);
-    match (tokens.next(), tokens.next()) {
-        (token, None) => Ok(token),
-        (Some(_), Some(_)) => Err(AdminError::bad_request("Present the access token in exactly one way")),
-        (None, Some(_)) => unreachable!("a second item follows a first"),
+    let first = tokens.next();
+    if tokens.next().is_some() {
+        return Err(AdminError::bad_request("Present the access token in exactly one way"));
     }
+    Ok(first)
 }
 
 /// A form carries a token and little else.
