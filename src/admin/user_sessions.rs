@@ -79,7 +79,7 @@ async fn list_sessions(
         grants.iter().filter(|f| f.token_expires_at.unwrap_or(f.expires_at) >= now).collect();
     let mut listed: Vec<Value> = open
         .iter()
-        .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
+        .filter(|s| s.within(idle, max, now))
         .map(|s| {
             let in_session = current.iter().copied().filter(|f| f.session_id.as_deref() == Some(s.id.as_str()));
             session_rep(&user, &s.id, s.created_at, s.last_seen_at, clients_of(in_session, &client_ids))

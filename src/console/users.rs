@@ -163,7 +163,7 @@ async fn user_page(
         available: available.into_iter().map(line).collect(),
         sessions: open
             .into_iter()
-            .filter(|s| s.last_seen_at + idle >= now && s.created_at + max >= now)
+            .filter(|s| s.within(idle, max, now))
             .map(|s| SessionLine { id: s.id, started: when(s.created_at), last_seen: when(s.last_seen_at) })
             .collect(),
     };

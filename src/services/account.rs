@@ -75,9 +75,7 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
             let settings = &entry.realm.settings;
             let sessions = session_repo::list_open_by_user(conn, &user_id)?
                 .into_iter()
-                .filter(|s| {
-                    now - s.last_seen_at <= settings.sso_session_idle && now - s.created_at <= settings.sso_session_max
-                })
+                .filter(|s| s.within(settings.sso_session_idle, settings.sso_session_max, now))
                 .map(|s| SessionView { id: s.id, started_at: s.created_at, last_seen_at: s.last_seen_at })
                 .collect();
             let consents = consents::list_by_user(conn, &user_id)?

@@ -28,10 +28,7 @@ pub struct LiveSession {
 
 pub fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
     let s = &entry.realm.settings;
-    row.realm_id == entry.realm.id
-        && row.ended_at.is_none()
-        && now - row.last_seen_at <= s.sso_session_idle
-        && now - row.created_at <= s.sso_session_max
+    row.realm_id == entry.realm.id && row.ended_at.is_none() && row.within(s.sso_session_idle, s.sso_session_max, now)
 }
 
 /// The latest a live session used `now` can end: after its idle timeout, or

@@ -22,6 +22,14 @@ pub struct SessionRow {
     pub ended_at: Option<i64>,
 }
 
+impl SessionRow {
+    /// Whether the session is within its idle timeout and its maximum
+    /// lifetime at `now` (its end by logout is `ended_at`).
+    pub fn within(&self, idle: i64, max: i64, now: UnixTime) -> bool {
+        now - self.last_seen_at <= idle && now - self.created_at <= max
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StorageError> {
     native!(conn, |c| diesel::insert_into(sso_sessions::table).values(row).execute(c))?;
     Ok(())
