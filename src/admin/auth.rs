@@ -373,7 +373,7 @@ async fn basic_admin(
         if !entry.realm.settings.basic_auth {
             continue;
         }
-        let signed_in = authentication::password(state, &entry, username, password.clone()).await?;
+        let signed_in = authentication::password(state, &entry, username, password.clone()).await?.signed_in();
         // A temporary password is for choosing a new one, nothing else.
         if let Some(signed_in) = signed_in.filter(|s| !s.user.password_temporary) {
             let (realm_id, id) = (entry.realm.id.clone(), signed_in.user.id.clone());

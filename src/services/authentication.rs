@@ -25,19 +25,41 @@ fn failures_key(realm_id: &str, user_id: &str) -> String {
     format!("password:{realm_id}:{user_id}")
 }
 
-/// Checks a username and password; `None` for any wrong combination, and
-/// for a user tried with too many wrong passwords lately (same answer, so
-/// a guesser learns nothing; no hash is computed for it).
+/// What a password check found.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    /// The right password of an enabled user.
+    SignedIn(SignedInUser),
+    /// The right password of a disabled user: said only once the password
+    /// was right, as Keycloak says "Account is disabled".
+    Disabled,
+    /// An unknown user, a wrong password, or a user tried with too many
+    /// wrong passwords lately: one answer, so a guesser learns nothing.
+    Refused,
+}
+
+impl PasswordCheck {
+    /// The signed-in user, for callers that answer every refusal alike.
+    pub fn signed_in(self) -> Option<SignedInUser> {
+        match self {
+            PasswordCheck::SignedIn(user) => Some(user),
+            PasswordCheck::Disabled | PasswordCheck::Refused => None,
+        }
+    }
+}
+
+/// Checks a username and password. A user tried with too many wrong
+/// passwords lately is refused without a hash being computed.
 pub async fn password(
     state: &AppState,
     entry: &RealmEntry,
     login: &str,
     password: String,
-) -> Result<Option<SignedInUser>, ServiceError> {
+) -> Result<PasswordCheck, ServiceError> {
     let now = state.clock.now();
     let found = find_login(state, entry, login).await?;
     if found.as_ref().is_some_and(|(_, failures)| *failures >= MAX_PASSWORD_FAILURES) {
-        return Ok(None);
+        return Ok(PasswordCheck::Refused);
     }
     let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
     let found = found.map(|(f, _)| f);
@@ -56,7 +78,11 @@ pub async fn password(
         (Some(key), true) if failures > 0 => state.db.write(move |conn| rate_limits::clear(conn, &key)).await?,
         _ => {}
     }
-    Ok(found.filter(|f| matches && f.user.enabled))
+    Ok(match found {
+        Some(found) if matches && found.user.enabled => PasswordCheck::SignedIn(found),
+        Some(_) if matches => PasswordCheck::Disabled,
+        _ => PasswordCheck::Refused,
+    })
 }
 
 /// The user a login names (username, or a unique e-mail address), with the

@@ -108,7 +108,7 @@ async fn identify(
             personal(state, entry, password, Some(username)).await
         }
         Credential::Basic { username, password } => {
-            match authentication::password(state, entry, &username, password).await? {
+            match authentication::password(state, entry, &username, password).await?.signed_in() {
                 // A temporary password is for choosing a new one, nothing else.
                 Some(signed_in) if !signed_in.user.password_temporary => {
                     let scope = entry.scopes_allowed_by_roles(&signed_in.role_ids);

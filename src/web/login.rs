@@ -8,12 +8,14 @@ use super::authorize::{LOGIN_PURPOSE, login_page, page_params, page_realm, proce
 use super::cookies;
 use super::flow::{self, Continuation, UnsealError};
 use super::pages::PageError;
-use crate::services::authentication;
+use crate::services::authentication::{self, PasswordCheck};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions::{self, LiveSession};
 use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "Invalid username or password.";
+/// Keycloak's words for a disabled account whose password was right.
+const ACCOUNT_DISABLED: &str = "Account is disabled, contact your administrator.";
 
 pub async fn login_submit(
     req: HttpRequest,
@@ -60,16 +62,22 @@ pub async fn login_submit(
     let (Some(password), false) = (params.get("password"), username.is_empty()) else {
         return again("Enter your username and password.", StatusCode::OK);
     };
-    let signed_in = authentication::password(&state, &entry, username, password.to_owned()).await?;
-    // With a temporary password the sign-in completes (LOGIN) only after the new one is set.
-    if !signed_in.as_ref().is_some_and(|u| u.user.password_temporary) {
-        let user_id = signed_in.as_ref().map(|u| u.user.id.as_str());
-        record_login(&state, &req, &entry, next.client_id(), username, user_id);
-    }
-    let Some(user) = signed_in else {
-        tracing::info!(realm = %entry.realm.name, "login failed");
-        return again(BAD_CREDENTIALS, StatusCode::OK);
+    let user = match authentication::password(&state, &entry, username, password.to_owned()).await? {
+        PasswordCheck::SignedIn(user) => user,
+        refused => {
+            tracing::info!(realm = %entry.realm.name, "login failed");
+            let (error, message) = match refused {
+                PasswordCheck::Disabled => ("user_disabled", ACCOUNT_DISABLED),
+                _ => ("invalid_user_credentials", BAD_CREDENTIALS),
+            };
+            record_login(&state, &req, &entry, next.client_id(), username, Err(error));
+            return again(message, StatusCode::OK);
+        }
     };
+    // With a temporary password the sign-in completes (LOGIN) only after the new one is set.
+    if !user.user.password_temporary {
+        record_login(&state, &req, &entry, next.client_id(), username, Ok(&user.user.id));
+    }
     if user.user.password_temporary {
         let pending = super::update_password::Pending::new(next, &user.user, state.clock.now());
         return Ok(super::update_password::page(&req, &state, &entry, &pending, None, StatusCode::OK));
@@ -125,8 +133,12 @@ pub(super) fn record_login(
     entry: &RealmEntry,
     client_id: Option<&str>,
     username: &str,
-    user_id: Option<&str>,
+    outcome: Result<&str, &'static str>,
 ) {
+    let (user_id, error) = match outcome {
+        Ok(user_id) => (Some(user_id), None),
+        Err(error) => (None, Some(error)),
+    };
     let mut details = serde_json::Map::new();
     details.insert("username".into(), username.chars().take(255).collect::<String>().into());
     details.insert("auth_method".into(), "openid-connect".into());
@@ -136,7 +148,7 @@ pub(super) fn record_login(
         client_id: client_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
         ip_address: state.client_ip(req),
-        error: user_id.is_none().then(|| "invalid_user_credentials".to_owned()),
+        error: error.map(str::to_owned),
         details,
         ..Default::default()
     };

@@ -134,7 +134,7 @@ pub async fn submit(
     row.password_hash = Some(new_hash);
     row.password_temporary = false;
     record(&state, &req, &entry, pending.next.client_id(), &row.id);
-    super::login::record_login(&state, &req, &entry, pending.next.client_id(), &row.username, Some(&row.id));
+    super::login::record_login(&state, &req, &entry, pending.next.client_id(), &row.username, Ok(&row.id));
     let client =
         match pending.next.client_id() {
             Some(id) => Some(entry.client(id).cloned().ok_or_else(|| {

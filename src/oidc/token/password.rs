@@ -5,6 +5,7 @@ use super::requested_scope;
 use crate::domain::client::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::oidc::params::Params;
+use crate::services::authentication::PasswordCheck;
 use crate::services::issue::{self, TokenResponse, UserGrant};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::{authentication, families};
@@ -21,9 +22,18 @@ pub async fn grant(
     let requested = requested_scope(params)?;
     // Scope errors first: they need no password check.
     entry.scopes.grant(&requested, &client.scopes, None).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
-    let Some(signed_in) = authentication::password(state, entry, username, password.to_owned()).await? else {
-        tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
-        return Err(OAuthError::invalid_grant("Invalid user credentials"));
+    let signed_in = match authentication::password(state, entry, username, password.to_owned()).await? {
+        PasswordCheck::SignedIn(signed_in) => signed_in,
+        // Keycloak's answers, the second only once the password was right.
+        refused => {
+            tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
+            let disabled = matches!(refused, PasswordCheck::Disabled);
+            return Err(OAuthError::invalid_grant(if disabled {
+                "Account disabled"
+            } else {
+                "Invalid user credentials"
+            }));
+        }
     };
     if signed_in.user.password_temporary {
         // Keycloak's answer while a required action (a new password) is due.
