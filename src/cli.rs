@@ -248,7 +248,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 
 fn bootstrap_admin_from_env() -> Option<(String, String)> {
     let user = std::env::var("REALMGATE_ADMIN_USER").ok().filter(|u| !u.is_empty())?;
-    let password = std::env::var("REALMGATE_ADMIN_PASSWORD").ok()?;
+    let Ok(password) = std::env::var("REALMGATE_ADMIN_PASSWORD") else {
+        tracing::warn!("REALMGATE_ADMIN_USER is set without REALMGATE_ADMIN_PASSWORD: no bootstrap administrator");
+        return None;
+    };
     Some((user, password))
 }
 

@@ -146,6 +146,8 @@ pub async fn bootstrap_admin(
         .await?;
     if created {
         tracing::info!("created the bootstrap administrator of the master realm");
+    } else {
+        tracing::info!("the master realm has users already: no bootstrap administrator created");
     }
     Ok(())
 }

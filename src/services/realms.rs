@@ -213,7 +213,7 @@ pub fn ensure_master(conn: &mut DbConnection, secret: &SecretKey, now: UnixTime)
     Ok(())
 }
 
-/// Creates the bootstrap administrator in `master` unless that user exists.
+/// Creates the bootstrap administrator in `master` while `master` has no users.
 /// Runs inside the caller's transaction.
 pub fn ensure_bootstrap_admin(
     conn: &mut DbConnection,
@@ -224,7 +224,9 @@ pub fn ensure_bootstrap_admin(
     meta::lock(conn)?;
     let master =
         realms::find_by_name(conn, MASTER_REALM)?.ok_or_else(|| RealmAdminError::NoSuchRealm(MASTER_REALM.into()))?;
-    if users::find_by_username(conn, &master.id, username.as_str())?.is_some() {
+    // Keycloak's rule: a bootstrap administrator only for a master realm
+    // without users, so a later start with another name adds no one.
+    if users::count_by_realm(conn, &master.id)? > 0 {
         return Ok(false);
     }
     let user_id = new_id();

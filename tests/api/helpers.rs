@@ -227,7 +227,8 @@ pub async fn spawn_app_configured(
     Some(spawn_configured(Arc::new(db), realms, "127.0.0.1:0", None, tweak).await.expect("the app starts"))
 }
 
-async fn spawn_configured(
+/// Starts a node on `db` with `realms` and a configuration `tweak`.
+pub async fn spawn_configured(
     db: Arc<TestDatabase>,
     realms: &str,
     bind: &str,
