@@ -1,5 +1,6 @@
 //! CORS for the endpoints a browser application calls with `fetch`: token,
-//! revocation and userinfo (Keycloak's web origins). A
+//! revocation, introspection, device authorization and userinfo (Keycloak's
+//! web origins). A
 //! preflight is answered for any origin, as Keycloak does; the actual
 //! answer is readable only by an origin the client allows, so a page of
 //! another origin cannot read it.

@@ -40,7 +40,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
                 .route(preflight("GET")),
         )
         .service(web::resource(paths::CERTS).get(jwks::jwks).head(jwks::jwks).route(preflight("GET")))
-        .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization))
+        .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization).route(preflight("POST")))
         .service(web::resource(paths::TOKEN).post(token::token).route(preflight("POST")))
         .service(
             web::resource(paths::USERINFO)
@@ -48,7 +48,7 @@ pub fn realm_routes(cfg: &mut web::ServiceConfig) {
                 .post(userinfo::userinfo)
                 .route(preflight("GET, POST")),
         )
-        .service(web::resource(paths::INTROSPECTION).post(introspect::introspect))
+        .service(web::resource(paths::INTROSPECTION).post(introspect::introspect).route(preflight("POST")))
         .service(web::resource(paths::REVOCATION).post(revoke::revoke).route(preflight("POST")))
         .service(web::resource(paths::THIRD_PARTY_COOKIES_STEP1).get(third_party_cookies::check_page))
         .service(web::resource(paths::THIRD_PARTY_COOKIES_STEP2).get(third_party_cookies::check_page))

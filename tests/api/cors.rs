@@ -1,5 +1,5 @@
-//! CORS: a browser application may call the token, revocation and userinfo
-//! endpoints from its own origins (Keycloak's web origins), and no other
+//! CORS: a browser application may call the token, revocation, introspection,
+//! device authorization and userinfo endpoints from its own origins (Keycloak's web origins), and no other
 //! origin may read the answers.
 
 use reqwest::Method;
@@ -38,9 +38,13 @@ fn allowed(answer: &Answer) -> Option<&str> {
 
 async fn browser_applications_read_answers_only_from_their_origins(app: TestApp) {
     // A preflight is answered for any origin; the answer itself is what is guarded.
-    for path in
-        ["/protocol/openid-connect/token", "/protocol/openid-connect/revoke", "/protocol/openid-connect/userinfo"]
-    {
+    for path in [
+        "/protocol/openid-connect/token",
+        "/protocol/openid-connect/revoke",
+        "/protocol/openid-connect/userinfo",
+        "/protocol/openid-connect/token/introspect",
+        "/protocol/openid-connect/auth/device",
+    ] {
         let request = app
             .http
             .request(Method::OPTIONS, app.realm_url("acme", path))
@@ -61,6 +65,19 @@ async fn browser_applications_read_answers_only_from_their_origins(app: TestApp)
     assert_eq!((other.status, allowed(&other)), (200, None), "another origin cannot read the tokens");
     let plain = password_grant(&app, None, "alice-pw").await;
     assert_eq!((allowed(&plain), plain.header("vary")), (None, None), "no Origin, no CORS headers");
+    // Introspection answers the client's own origins alone, as the token endpoint does.
+    let introspect = |origin| {
+        let request = app
+            .http
+            .post(app.realm_url("acme", "/protocol/openid-connect/token/introspect"))
+            .basic_auth("web", Some("web-secret"))
+            .form(&[("token", own.str("access_token"))]);
+        send(request, Some(origin))
+    };
+    let readable = introspect(OWN).await;
+    assert_eq!((readable.status, allowed(&readable), &readable.json["active"]), (200, Some(OWN), &json!(true)));
+    let unreadable = introspect(OTHER).await;
+    assert_eq!((unreadable.status, allowed(&unreadable)), (200, None), "another origin cannot read it");
     let wrong = password_grant(&app, Some(OWN), "nope").await;
     assert_eq!((wrong.status, allowed(&wrong)), (400, Some(OWN)), "the client's errors are readable too");
     // Before a client is known, only errors come back, readable by any origin.

@@ -1,6 +1,6 @@
 //! The master realm, the bootstrap administrator, and every signing algorithm.
 
-use crate::helpers::{Backend, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, spawn_app, spawn_app_with, spawn_configured};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_admin_signs_in_to_master_with_admin_cli() {
@@ -22,6 +22,24 @@ async fn the_bootstrap_admin_signs_in_to_master_with_admin_cli() {
         )
         .await;
     wrong.assert_error(400, "invalid_grant");
+}
+
+/// Keycloak's rule: the bootstrap administrator is made only while `master`
+/// has no users, so a later start with another name adds no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_bootstrap_name_adds_no_second_administrator() {
+    let Some(first) = spawn_app(Backend::Sqlite).await else { return };
+    let later = spawn_configured(first.db.clone(), "", "127.0.0.1:0", None, |config| {
+        config.bootstrap_admin = Some(("second".into(), "second-pw".into()));
+    })
+    .await
+    .expect("the app starts again");
+    let admin_cli = |user, password| {
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", user), ("password", password)]
+    };
+    let second = later.token("master", None, &admin_cli("second", "second-pw")).await;
+    second.assert_error(400, "invalid_grant");
+    assert_eq!(later.token("master", None, &admin_cli("admin", "admin-pw")).await.status, 200);
 }
 
 const ALGORITHMS: &str = r#"
@@ -144,6 +162,18 @@ async fn arrived_whole(app: &crate::helpers::TestApp) {
     assert_eq!(here.status, 200, "{}", here.json);
     let gone = app.password_grant("moving", ("app", "app-secret"), ("gone", "gone-pw"), "").await;
     gone.assert_error(400, "invalid_grant");
+    // Keycloak's answer, told only to whoever knows the password.
+    assert_eq!(gone.json["error_description"], "Account disabled");
+    let guess = app.password_grant("moving", ("app", "app-secret"), ("gone", "guess"), "").await;
+    guess.assert_error(400, "invalid_grant");
+    assert_eq!(guess.json["error_description"], "Invalid user credentials");
+    let browser = crate::browser::Browser::new();
+    let login = browser.get(&app.realm_url("moving", "/account")).await;
+    let guessed = browser.login(&login, "gone", "guess").await;
+    assert!(guessed.is_login_page() && guessed.body.contains("Invalid username or password."), "{}", guessed.body);
+    let refused = browser.login(&guessed, "gone", "gone-pw").await;
+    assert!(refused.is_login_page(), "still the login page: {}", refused.body);
+    assert!(refused.body.contains("Account is disabled, contact your administrator."), "{}", refused.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
