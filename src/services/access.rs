@@ -21,9 +21,12 @@ pub enum InvalidToken {
     Expired,
     #[error("Token has been revoked")]
     Revoked,
+    #[error("Token's client is disabled or no longer exists")]
+    ClientGone,
 }
 
-/// Everything that needs no database.
+/// Everything that needs no database: signature, type, issuer, expiry and
+/// an enabled client.
 pub fn verify(entry: &RealmEntry, token: &str, now: UnixTime) -> Result<AccessClaims, InvalidToken> {
     let claims = match verified::recall(entry.load_id, token) {
         Some(claims) => claims,
@@ -35,6 +38,10 @@ pub fn verify(entry: &RealmEntry, token: &str, now: UnixTime) -> Result<AccessCl
     };
     if now > claims.exp {
         return Err(InvalidToken::Expired);
+    }
+    // Keycloak refuses the tokens of a disabled client everywhere.
+    if entry.client(&claims.client_id).is_none() {
+        return Err(InvalidToken::ClientGone);
     }
     Ok(claims)
 }

@@ -108,7 +108,7 @@ pub async fn introspect(
     if family.revoked_at.is_some() || row.spent_at.is_some() || now > row.expires_at {
         return Ok(inactive());
     }
-    let client_id = entry.clients.values().find(|c| c.id == family.client_id).map(|c| c.client_id.clone());
+    let client_id = entry.clients.values().find(|c| c.id == family.client_id && c.enabled).map(|c| c.client_id.clone());
     let Some(client_id) = client_id else {
         return Ok(inactive());
     };

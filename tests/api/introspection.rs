@@ -7,7 +7,8 @@ use crate::helpers::TestApp;
 both_backends!(
     introspection_reports_active_tokens,
     introspection_says_only_inactive_otherwise,
-    introspection_needs_a_confidential_client
+    introspection_needs_a_confidential_client,
+    a_disabled_clients_tokens_are_refused_everywhere
 );
 
 const SVC: (&str, &str) = ("svc", "svc-secret");
@@ -88,4 +89,31 @@ async fn introspection_needs_a_confidential_client(app: TestApp) {
     app.post_form("acme", "/protocol/openid-connect/token/introspect", Some(SVC), &[])
         .await
         .assert_error(400, "invalid_request");
+}
+
+/// Keycloak refuses a disabled client's tokens at userinfo and reports them
+/// inactive; enabled again, they work again (nothing was revoked).
+async fn a_disabled_clients_tokens_are_refused_everywhere(app: TestApp) {
+    let tokens = app.alice_tokens("openid").await;
+    let master = app.master_token().await;
+    let found = app.admin(reqwest::Method::GET, "/realms/acme/clients?clientId=web", Some(&master), None).await;
+    let path = format!("/realms/acme/clients/{}", found.json[0]["id"].as_str().unwrap());
+    let switch = |enabled: bool| {
+        let body = json!({ "enabled": enabled }).to_string();
+        let (app, path, master) = (&app, &path, &master);
+        async move {
+            let answer = app.admin(reqwest::Method::PUT, path, Some(master), Some(&body)).await;
+            assert_eq!(answer.status, 204, "{}", answer.text);
+        }
+    };
+    switch(false).await;
+    let userinfo = app.userinfo("acme", tokens.str("access_token")).await;
+    assert_eq!(userinfo.status, 401, "{}", userinfo.text);
+    assert!(userinfo.header("www-authenticate").is_some_and(|h| h.contains("invalid_token")));
+    for token in [tokens.str("access_token"), tokens.str("refresh_token")] {
+        assert_eq!(app.introspect("acme", SVC, token).await.json, json!({"active": false}));
+    }
+    switch(true).await;
+    assert_eq!(app.userinfo("acme", tokens.str("access_token")).await.status, 200);
+    assert_eq!(app.introspect("acme", SVC, tokens.str("refresh_token")).await.json["active"], true);
 }
