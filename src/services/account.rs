@@ -8,12 +8,12 @@ use serde::Serialize;
 
 use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
-use super::{ServiceError, sessions};
+use super::{ServiceError, families, sessions};
 use crate::domain::scope::ScopeSet;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::storage::repo::personal_tokens::{self as token_repo, PersonalTokenRow};
-use crate::storage::repo::{consents, sessions as session_repo, users};
+use crate::storage::repo::{consents, refresh, sessions as session_repo, users};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenView {
@@ -172,7 +172,10 @@ pub async fn end_session(
         .await?)
 }
 
-/// Forgets the consent given to a client (by its `client_id`).
+/// Withdraws the consent given to a client (by its `client_id`), and with
+/// it the client's grants for this user: their refresh tokens, offline ones
+/// too, and the access tokens issued with them (Keycloak revokes the
+/// offline tokens and signs the user out of the client).
 pub async fn revoke_consent(
     state: &AppState,
     entry: &RealmEntry,
@@ -183,5 +186,18 @@ pub async fn revoke_consent(
         return Ok(false);
     };
     let (user_id, client_pk) = (user_id.to_owned(), client.id.clone());
-    Ok(state.db.write(move |conn| consents::delete(conn, &user_id, &client_pk)).await?)
+    let now = state.clock.now();
+    let (realm_id, horizon) = (entry.realm.id.clone(), families::revocation_horizon(entry, now));
+    Ok(state
+        .db
+        .transaction(move |conn| {
+            let deleted = consents::delete(conn, &user_id, &client_pk)?;
+            if deleted {
+                for family in refresh::live_families_of_user_at_client(conn, &user_id, &client_pk)? {
+                    families::revoke_grant(conn, &realm_id, &family, horizon, now)?;
+                }
+            }
+            Ok(deleted)
+        })
+        .await?)
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::browser::{Browser, CHALLENGE, auth_url};
+use crate::browser::{Browser, CHALLENGE, VERIFIER, auth_url};
 use crate::helpers::TestApp;
 
 both_backends!(
@@ -118,6 +118,16 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     let consent = browser.login(&login, "alice", "alice-pw").await;
     let back = browser.decide(&consent, "allow").await;
     assert_eq!(back.status, 302);
+    let code = back.redirect_params()["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", "spa"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/spa"),
+        ("code_verifier", VERIFIER),
+    ];
+    let granted = app.token("acme", None, &form).await;
+    assert_eq!(granted.status, 200, "{}", granted.json);
 
     let token = cli_token(&app, ("alice", "alice-pw"), "account.read account.write").await;
     let (_, consents, _) = call(&app, Method::GET, "/consents", &token, None).await;
@@ -127,6 +137,11 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     assert_eq!(status, 204);
     let again = browser.get(&auth_url(&app, "acme", &params)).await;
     assert!(again.is_consent_page(), "consent was forgotten");
+    // And the application lost what the consent gave it (Keycloak).
+    let form = [("grant_type", "refresh_token"), ("client_id", "spa"), ("refresh_token", granted.str("refresh_token"))];
+    app.token("acme", None, &form).await.assert_error(400, "invalid_grant");
+    let access = app.introspect("acme", ("svc", "svc-secret"), granted.str("access_token")).await;
+    assert_eq!(access.json, json!({"active": false}));
 
     let (_, sessions, _) = call(&app, Method::GET, "/sessions", &token, None).await;
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
