@@ -435,7 +435,7 @@ pub(crate) async fn keys_of(state: &AppState, admin: &Admin, realm_name: &str) -
             "use": "SIG",
         });
         // Left out while the key has no end (JSON leaves out null fields).
-        if let Some(until) = row.publish_until {
+        if let (Some(until), false) = (row.publish_until, is_active) {
             key["validTo"] = (until * 1000).into();
         }
         out.push(key);

@@ -147,6 +147,10 @@ pub fn update_realm(
     row.enabled = existing.enabled;
     row.attributes = existing.attributes.clone();
     realms::update(conn, &row)?;
+    let (was, will) = (longest_token_lifetime(existing), longest_token_lifetime(&row));
+    if will < was {
+        keys::raise_publish_floor(conn, &existing.id, now + was + RETIRED_KEY_MARGIN_SECS)?;
+    }
     if existing.signing_algorithm != settings.signing_algorithm.as_str() {
         rotate_key(conn, secret, &row, settings.signing_algorithm, now)?;
     }
@@ -163,12 +167,17 @@ pub fn rotate_key(
     now: UnixTime,
 ) -> Result<String, RealmAdminError> {
     meta::bump_epoch(conn, &realm.name, now)?;
-    let longest = realm.access_token_lifetime.max(realm.id_token_lifetime);
+    let longest = longest_token_lifetime(realm);
     keys::retire_active(conn, &realm.id, now, now + longest + RETIRED_KEY_MARGIN_SECS)?;
     let key = NewKey::generate(algorithm)?;
     let kid = key.kid.clone();
     keys::insert(conn, &key.into_row(secret, &realm.id, now))?;
     Ok(kid)
+}
+
+/// How long the longest-lived token a realm's key signs may live.
+fn longest_token_lifetime(realm: &realms::RealmRow) -> i64 {
+    realm.access_token_lifetime.max(realm.id_token_lifetime)
 }
 
 /// Rotates the named realm's key, keeping its algorithm.

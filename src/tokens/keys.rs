@@ -232,7 +232,7 @@ impl KeyRing {
             }
         }
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks_keys })).expect("JSON values serialise");
-        let valid_until = rows.iter().filter_map(|r| r.publish_until).min();
+        let valid_until = rows.iter().filter(|r| r.retired_at.is_some()).filter_map(|r| r.publish_until).min();
         let active_public_der = public_key_der(&active_row.public_jwk).unwrap_or_default();
         Ok(Self { active, verifiers, jwks, algorithms, valid_until, active_public_der })
     }

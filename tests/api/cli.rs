@@ -71,6 +71,38 @@ async fn live_changes(app: TestApp) {
     assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 1, "{}", jwks.json);
 }
 
+/// A key signing under long lifetimes, rotated after they were shortened,
+/// stays published until the tokens it signed under the long ones expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_after_shorter_lifetimes_keeps_the_old_tokens_verifiable() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let old = app.client_credentials("acme", "svc", "svc-secret", None).await;
+    let old_token = old.str("access_token").to_owned();
+    assert_eq!(old.json["expires_in"], 300);
+    let file = app.db.dir.path().join("shorter.toml");
+    std::fs::write(
+        &file,
+        "[[realms]]\nname = \"acme\"\naccess_token_lifetime = \"10s\"\nid_token_lifetime = \"10s\"\n",
+    )
+    .unwrap();
+    for args in [&["realm", "import", file.to_str().unwrap()][..], &["keys", "rotate", "--realm", "acme"]] {
+        let out = app.cli(args, None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    eventually("the shorter lifetime applies", || async {
+        app.client_credentials("acme", "svc", "svc-secret", None).await.json["expires_in"] == 10
+    })
+    .await;
+    // Well past the new lifetimes and the margin, well within the old token's.
+    app.clock.advance(200);
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &old_token).await.json["active"], true);
+    let jwks = app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await;
+    assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 2, "{}", jwks.json);
+    app.clock.advance(100 + 31);
+    let jwks = app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await;
+    assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 1, "{}", jwks.json);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_changes_sqlite() {
     if let Some(app) = spawn_app(Backend::Sqlite).await {
