@@ -12,7 +12,9 @@ use super::users::{self as user_admin};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, random_token};
-use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
+use crate::domain::client::{
+    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
+};
 use crate::domain::user::Username;
 use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
 use crate::state::AppState;
@@ -170,9 +172,9 @@ fn to_row(
     let post_logout: Vec<String> = attrs
         .get(POST_LOGOUT_ATTRIBUTE)
         .and_then(Value::as_str)
-        .map(|s| s.split("##").filter(|u| !u.is_empty() && *u != "+").map(str::to_owned).collect())
+        .map(|s| s.split("##").filter(|u| !u.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
-    for uri in &post_logout {
+    for uri in post_logout.iter().filter(|u| *u != POST_LOGOUT_AS_REDIRECT) {
         RedirectUri::parse(uri).map_err(|e| AdminError::bad_request(format!("{POST_LOGOUT_ATTRIBUTE}: {}", e.0)))?;
     }
     let scopes = match map.get("defaultClientScopes") {

@@ -132,11 +132,22 @@ impl Client {
         self.grant_types.contains(&grant)
     }
 
+    /// Whether the browser may be sent to `uri` after logout: a registered
+    /// post-logout URI, or with Keycloak's `+` among them any redirect URI.
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
+            || (self.post_logout_redirect_uris.iter().any(|r| r == POST_LOGOUT_AS_REDIRECT)
+                && self.redirect_uris.iter().any(|r| r.as_str() == uri))
+    }
+
     /// Whether a page of `origin` (an `Origin` header) may read answers to this client.
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.web_origins.iter().any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
     }
 }
+
+/// Keycloak's post-logout redirect URI that stands for every redirect URI.
+pub const POST_LOGOUT_AS_REDIRECT: &str = "+";
 
 /// A client's CORS origins, from Keycloak's `webOrigins` where the admin API
 /// set it: an origin, `+` for the origins of the redirect URIs, `*` for any.

@@ -11,7 +11,9 @@ use super::FileError;
 use super::model::{ClientDef, ParsedFile, RealmDef, RoleDef, ScopeDef, UserDef};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, constant_time_eq};
-use crate::domain::client::{GrantType, RedirectUri, service_account_username, validate_client_id};
+use crate::domain::client::{
+    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
+};
 use crate::domain::scope::{is_built_in, validate_scope_name};
 use crate::domain::user::{Username, validate_email};
 use crate::services::passwords::{PasswordError, Workspace};
@@ -182,7 +184,10 @@ fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> 
     for (field, uris) in
         [("redirect_uris", &client.redirect_uris), ("post_logout_redirect_uris", &client.post_logout_redirect_uris)]
     {
-        for uri in uris {
+        // Keycloak's `+`: the redirect URIs serve after logout too.
+        let plus =
+            |uri: &Spanned<String>| field == "post_logout_redirect_uris" && uri.get_ref() == POST_LOGOUT_AS_REDIRECT;
+        for uri in uris.iter().filter(|uri| !plus(uri)) {
             RedirectUri::parse(uri.get_ref()).map_err(|e| file.error(&uri.span(), field, e.0))?;
         }
     }

@@ -88,7 +88,7 @@ pub async fn end_session(
     };
     let redirect = params.get("post_logout_redirect_uri").map(str::to_owned);
     if let Some(uri) = &redirect {
-        let registered = client.as_ref().is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+        let registered = client.as_ref().is_some_and(|c| c.allows_post_logout_redirect(uri));
         if !registered {
             return Err(PageError::bad_request(
                 &display,

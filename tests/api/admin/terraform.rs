@@ -17,6 +17,7 @@ both_backends!(
     what_was_applied_reads_back_unchanged,
     detaching_every_listed_scope_keeps_openid,
     fields_of_the_wrong_type_are_refused,
+    a_plus_lets_the_redirect_uris_serve_after_logout,
 );
 
 async fn empty_strings_and_nulls_mean_not_set(app: TestApp) {
@@ -140,4 +141,22 @@ async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
         let all = get(&app, &format!("/realms/acme/{list}"), &master).await.json;
         assert!(!all.as_array().unwrap().iter().any(|x| x[key] == "typed"), "{list}: nothing created");
     }
+}
+
+/// Keycloak's `+` in `post.logout.redirect.uris`: the redirect URIs serve as
+/// post-logout URIs too. It reads back as written.
+async fn a_plus_lets_the_redirect_uris_serve_after_logout(app: TestApp) {
+    let master = master_token(&app).await;
+    let client = json!({"clientId": "plus", "secret": "plus-secret", "redirectUris": ["http://127.0.0.1:9/plus"],
+                        "attributes": {"post.logout.redirect.uris": "+"}});
+    let id = create(&app, "/realms/acme/clients", &master, client).await;
+    let got = get(&app, &format!("/realms/acme/clients/{id}"), &master).await.json;
+    assert_eq!(got["attributes"]["post.logout.redirect.uris"], "+", "{got}");
+    let logout = |uri: &str| {
+        let query = serde_urlencoded::to_string([("client_id", "plus"), ("post_logout_redirect_uri", uri)]).unwrap();
+        app.realm_url("acme", &format!("/protocol/openid-connect/logout?{query}"))
+    };
+    // A confirmation page for a registered URI, the error page otherwise.
+    assert_eq!(app.get(&logout("http://127.0.0.1:9/plus")).await.status, 200);
+    assert_eq!(app.get(&logout("http://127.0.0.1:9/other")).await.status, 400);
 }
