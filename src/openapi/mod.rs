@@ -13,10 +13,12 @@ mod responses;
 
 use std::sync::LazyLock;
 
-use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
 
 pub use account::*;
 pub use admin::*;
@@ -27,7 +29,7 @@ pub use responses::*;
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
 
-/// The document's frame (info, servers, security, tags, error schemas) and
+/// The document's frame (info, security, tags, error schemas) and
 /// the account API's operations.
 #[derive(OpenApi)]
 #[openapi(
@@ -40,7 +42,6 @@ pub const PATH: &str = "/openapi.json";
             query string where the realm allows it. Admin paths tolerate a trailing slash.",
         license(name = "Apache-2.0")
     ),
-    servers((url = "/", description = "This server")),
     paths(
         crate::oidc::account_api::list_tokens,
         crate::oidc::account_api::create_token,
@@ -92,11 +93,21 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The document as served, serialised once: it is a function of the code
-/// alone (no configuration, no public URL), so one copy serves every app.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_json().expect("an OpenAPI document serialises"));
+/// The document as built from the code, once; each app adds its server.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(document);
+
+/// The document for a server whose public URL (SPEC §1: the base of every
+/// link) is `public_url`, so that generated clients call it there, path
+/// prefix included.
+pub fn document_at(public_url: &str) -> String {
+    let mut doc = DOCUMENT.clone();
+    doc.servers = Some(vec![
+        utoipa::openapi::server::ServerBuilder::new().url(public_url).description(Some("This server")).build(),
+    ]);
+    doc.to_json().expect("an OpenAPI document serialises")
+}
 
 /// `GET /openapi.json`.
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::json()).body(DOCUMENT.as_str())
+pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::json()).body(document_at(&state.public_url))
 }

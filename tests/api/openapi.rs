@@ -104,8 +104,24 @@ async fn the_document_is_openapi_3_1_and_validates() {
     let bearer = &doc["components"]["securitySchemes"]["bearer"];
     assert_eq!((&bearer["type"], &bearer["scheme"]), (&json!("http"), &json!("bearer")), "{bearer}");
     assert_eq!(doc["security"], json!([{"bearer": []}]));
+    assert_eq!(doc["servers"][0]["url"], app.base, "the public URL is the server");
     let Some((valid, printed)) = validate(&doc).await else { return };
     assert!(valid, "openapi-spec-validator rejects /openapi.json:\n{printed}");
+}
+
+/// Behind a proxy serving realmgate below a path, generated clients must
+/// call the admin API below that path too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documents_server_is_the_public_url() {
+    let app = crate::helpers::spawn_app_configured(Backend::Sqlite, crate::helpers::TEST_REALMS, |config| {
+        config.public_url = Some("https://id.example.com/auth".into());
+    })
+    .await;
+    let Some(app) = app else { return };
+    assert_eq!(
+        document(&app).await["servers"],
+        json!([{"url": "https://id.example.com/auth", "description": "This server"}])
+    );
 }
 
 /// The check above is only worth something if a broken document fails it:
