@@ -81,8 +81,10 @@ pub struct ServeArgs {
     /// Base of every issuer and link (default: http://<bind>)
     #[arg(long, env = "REALMGATE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
     pub public_url: Option<String>,
-    /// Realm files applied at start-up (repeatable; comma-separated in the environment)
-    #[arg(long = "realms", env = "REALMGATE_REALMS", value_delimiter = ',', value_parser = realm_file_path)]
+    /// Realm files applied at start-up (repeatable) [env: REALMGATE_REALMS, comma-separated]
+    // The environment is read by hand: clap's delimiter would split an
+    // option's file name at its commas too.
+    #[arg(long = "realms", value_parser = realm_file_path)]
     pub realms: Vec<PathBuf>,
     /// HTTP worker threads (default: number of cores)
     #[arg(long, env = "REALMGATE_WORKERS")]
@@ -153,7 +155,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let mut config = ServeConfig::new(cli.database_url);
             config.bind = args.bind;
             config.public_url = args.public_url;
-            config.realm_files = args.realms;
+            config.realm_files = match args.realms {
+                named if named.is_empty() => realm_files_from_env()?,
+                named => named,
+            };
             if let Some(workers) = args.workers {
                 config.workers = workers;
             }
@@ -263,6 +268,18 @@ fn read_password() -> Result<String, CliError> {
         return Err(CliError::Usage("the password read from standard input is empty".into()));
     }
     Ok(password)
+}
+
+/// The realm files `REALMGATE_REALMS` names, comma-separated.
+fn realm_files_from_env() -> Result<Vec<PathBuf>, CliError> {
+    let names = std::env::var("REALMGATE_REALMS").unwrap_or_default();
+    if names.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    names
+        .split(',')
+        .map(|name| realm_file_path(name).map_err(|e| CliError::Usage(format!("REALMGATE_REALMS: {e}"))))
+        .collect()
 }
 
 /// A realm file named in `--realms` or `REALMGATE_REALMS` ("a.toml, b.toml"

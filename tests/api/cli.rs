@@ -200,6 +200,14 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("another user"), "{stderr}");
     assert!(stderr.contains("bad.toml:6"), "the address's line: {stderr}");
+    // A role name the admin API could not address.
+    for name in ["", "a\\nb"] {
+        std::fs::write(&bad, format!("[[realms]]\nname = \"acme\"\n\n  [[realms.roles]]\n  name = \"{name}\"\n"))
+            .unwrap();
+        let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("bad.toml:5") && stderr.contains("name"), "{stderr}");
+    }
     // A bad address and an empty password: their own lines, not the username's.
     for (field, line) in [("email = \"nope\"", "email"), ("password = \"\"", "password")] {
         let file = format!("[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"zed\"\n  {field}\n");
@@ -266,6 +274,26 @@ name = "logs"
   scopes = ["openid"]
 "#;
 
+/// `REALMGATE_REALMS` is a comma-separated list, spaces around names ignored.
+#[test]
+fn the_environment_names_realm_files_separated_by_commas() {
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let good = db.dir.path().join("good.toml");
+    std::fs::write(&good, LOG_REALM).unwrap();
+    let missing = db.dir.path().join("missing.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_realmgate"))
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("REALMGATE_REALMS", format!("{}, {}", good.display(), missing.display()))
+        .env_remove("REALMGATE_ADMIN_USER")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot read {}", missing.display())), "{stderr}");
+}
+
 /// The server's own log at its default level: a malformed request is
 /// answered 400 and leaves no ERROR (any client could otherwise fill the
 /// log with them), and no password, client secret or token appears in it.
@@ -275,7 +303,9 @@ async fn the_default_log_holds_no_client_errors_and_no_secrets() {
     let db = TestDatabase::create(Backend::Sqlite).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = db.dir.path().join("serve.log");
-    let realm_file = db.dir.path().join("logs.toml");
+    // A comma in an option's file name is part of the name (only the
+    // environment's list is comma-separated).
+    let realm_file = db.dir.path().join("logs,v1.toml");
     std::fs::write(&realm_file, LOG_REALM).unwrap();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_realmgate"))
         .args(["--database-url", &db.url, "--secret-key-file"])
