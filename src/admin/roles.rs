@@ -11,6 +11,7 @@ use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, derived_id};
 use super::users::to_rep as user_rep;
 use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::role::validate_role_name;
 use crate::services::realms::{
     MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
 };
@@ -196,9 +197,7 @@ pub(crate) async fn create_role(
     let name = rep::str_field(&map, "name")?
         .filter(|n| !n.is_empty())
         .ok_or_else(|| AdminError::bad_request("`name` is required"))?;
-    if name.len() > 255 {
-        return Err(AdminError::bad_request("`name` is longer than 255 characters"));
-    }
+    validate_role_name(name).map_err(|e| AdminError::bad_request(format!("`name` {e}")))?;
     let realm = find_realm(state, realm_name).await?;
     refuse_composites(&map)?;
     let (description, scopes) = fields(state, &realm, &map).await?;

@@ -4,6 +4,7 @@ pub mod authorization;
 pub mod client;
 pub mod device;
 pub mod realm;
+pub mod role;
 pub mod scope;
 pub mod user;
 

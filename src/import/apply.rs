@@ -14,6 +14,7 @@ use crate::crypto::{SecretKey, constant_time_eq};
 use crate::domain::client::{
     GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
 };
+use crate::domain::role::validate_role_name;
 use crate::domain::scope::{is_built_in, validate_scope_name};
 use crate::domain::user::{Username, validate_email};
 use crate::services::passwords::{PasswordError, Workspace};
@@ -91,6 +92,10 @@ pub fn check(file: &ParsedFile) -> Result<(), FileError> {
         }
         for scope in &def.scopes {
             check_scope(file, scope.get_ref())?;
+        }
+        for role in &def.roles {
+            let name = &role.get_ref().name;
+            validate_role_name(name.get_ref()).map_err(|e| file.error(&name.span(), "name", e.0))?;
         }
         for user in &def.users {
             check_user(file, user.get_ref())?;

@@ -22,6 +22,8 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub enum MintError {
     #[error("user `{0}` does not exist in this realm")]
     NoSuchUser(String),
+    #[error("user `{0}` is disabled")]
+    Disabled(String),
     #[error("the user already has {MAX_ACTIVE_PER_USER} active personal access tokens; revoke one first")]
     TooMany,
     #[error("scope `{0}` is unknown or not allowed for this user")]
@@ -57,8 +59,10 @@ pub fn mint(
     now: UnixTime,
 ) -> Result<(String, PersonalTokenRow), MintError> {
     let user = users::find_by_username(conn, &entry.realm.id, &username.to_lowercase())?
-        .filter(|u| u.enabled)
         .ok_or_else(|| MintError::NoSuchUser(username.to_owned()))?;
+    if !user.enabled {
+        return Err(MintError::Disabled(username.to_owned()));
+    }
     mint_for(conn, entry, &user, name, scope, None, expires_at, now)
 }
 

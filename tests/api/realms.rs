@@ -162,6 +162,9 @@ async fn arrived_whole(app: &crate::helpers::TestApp) {
     assert_eq!(here.status, 200, "{}", here.json);
     let gone = app.password_grant("moving", ("app", "app-secret"), ("gone", "gone-pw"), "").await;
     gone.assert_error(400, "invalid_grant");
+    let minted = app.cli(&["token", "add", "--realm", "moving", "--user", "gone", "--name", "x"], None);
+    let stderr = String::from_utf8_lossy(&minted.stderr);
+    assert!(!minted.status.success() && stderr.contains("user `gone` is disabled"), "{stderr}");
     // Keycloak's answer, told only to whoever knows the password.
     assert_eq!(gone.json["error_description"], "Account disabled");
     let guess = app.password_grant("moving", ("app", "app-secret"), ("gone", "guess"), "").await;

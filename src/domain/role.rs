@@ -1,0 +1,36 @@
+//! Realm roles: what makes a role name usable in paths, tokens and files.
+
+use super::Invalid;
+
+/// The longest role name (Keycloak's column).
+pub const MAX_ROLE_NAME: usize = 255;
+
+/// A role name is 1 to 255 characters without control characters: it is
+/// addressed in admin paths (`/roles/{name}`) and carried in tokens.
+pub fn validate_role_name(name: &str) -> Result<(), Invalid> {
+    if name.is_empty() {
+        return Err(Invalid::new("must not be empty"));
+    }
+    if name.chars().count() > MAX_ROLE_NAME {
+        return Err(Invalid::new(format!("must be at most {MAX_ROLE_NAME} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::new("must not contain control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_short_printable_and_not_empty() {
+        assert!(validate_role_name("editor").is_ok());
+        assert!(validate_role_name("Über Admin").is_ok());
+        assert!(validate_role_name(&"r".repeat(255)).is_ok());
+        for bad in ["", "a\nb", "tab\there", &"r".repeat(256)] {
+            assert!(validate_role_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
