@@ -88,14 +88,22 @@ pub struct OAuthError {
 /// request (an unknown scope), which must not come back tens of KiB long.
 const MAX_DESCRIPTION_CHARS: usize = 300;
 
-/// `description`, cut to [`MAX_DESCRIPTION_CHARS`] characters.
+/// `description` in the characters RFC 6749 §5.2 allows (printable ASCII
+/// but `"` and `\`: descriptions may echo what a client sent), cut to
+/// [`MAX_DESCRIPTION_CHARS`] characters.
 pub fn bounded_description(description: Cow<'_, str>) -> Cow<'_, str> {
-    if description.len() <= MAX_DESCRIPTION_CHARS {
+    let allowed = |c: char| matches!(c, ' '..='~') && c != '"' && c != '\\';
+    if description.len() <= MAX_DESCRIPTION_CHARS && description.chars().all(allowed) {
         return description;
     }
-    let mut cut: String = description.chars().take(MAX_DESCRIPTION_CHARS).collect();
-    if cut.len() < description.len() {
-        cut.push('…');
+    let shown = |c: char| match c {
+        '"' => '\'',
+        c if allowed(c) => c,
+        _ => '?',
+    };
+    let mut cut: String = description.chars().take(MAX_DESCRIPTION_CHARS).map(shown).collect();
+    if description.chars().nth(MAX_DESCRIPTION_CHARS).is_some() {
+        cut.push_str("...");
     }
     Cow::Owned(cut)
 }
@@ -286,6 +294,18 @@ mod tests {
         Quoting(#[from] Inner),
         #[error("outer")]
         Plain(#[source] Inner),
+    }
+
+    #[test]
+    fn descriptions_keep_to_rfc_6749_characters_and_length() {
+        use super::{MAX_DESCRIPTION_CHARS, bounded_description};
+        let plain = bounded_description("Invalid scope: `roms.read`".into());
+        assert!(matches!(plain, std::borrow::Cow::Borrowed(_)), "kept as it is");
+        let echoed = bounded_description("scope `x\u{1}\"y\\ü` is unknown".into());
+        assert_eq!(echoed, "scope `x?'y??` is unknown");
+        let long = bounded_description("a".repeat(MAX_DESCRIPTION_CHARS + 1).into());
+        assert_eq!(long, format!("{}...", "a".repeat(MAX_DESCRIPTION_CHARS)));
+        assert_eq!(bounded_description("b".repeat(MAX_DESCRIPTION_CHARS).into()).len(), MAX_DESCRIPTION_CHARS);
     }
 
     #[test]
