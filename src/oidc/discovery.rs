@@ -24,7 +24,7 @@ pub const GRANT_TYPES: [GrantType; 5] = [
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 const CONFIDENTIAL_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 /// Claims realmgate puts in ID tokens and userinfo answers.
-const CLAIMS: [&str; 18] = [
+const CLAIMS: [&str; 21] = [
     "iss",
     "sub",
     "aud",
@@ -42,7 +42,10 @@ const CLAIMS: [&str; 18] = [
     "preferred_username",
     "email",
     "email_verified",
-    "scope",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "s_hash",
 ];
 
 fn metadata(entry: &RealmEntry) -> serde_json::Map<String, Value> {

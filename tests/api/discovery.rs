@@ -59,6 +59,13 @@ async fn discovery_lists_exactly_what_works(app: TestApp) {
         assert!(scopes.iter().any(|s| s == scope), "{scope} missing from {scopes:?}");
     }
     assert_eq!(d["subject_types_supported"], serde_json::json!(["public"]));
+    // The claims the address and phone scopes release are listed; `scope`
+    // (an access-token claim only) is not.
+    let claims = d["claims_supported"].as_array().unwrap();
+    for claim in ["sub", "email", "phone_number", "phone_number_verified", "address", "sid"] {
+        assert!(claims.iter().any(|c| c == claim), "{claim} missing from {claims:?}");
+    }
+    assert!(!claims.iter().any(|c| c == "scope"), "{claims:?}");
 
     let other = app.get(&app.realm_url("other", "/.well-known/openid-configuration")).await;
     assert_eq!(other.json["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
