@@ -57,6 +57,9 @@ impl ClientScopes {
     }
 }
 
+/// The scope asking for a refresh token that outlives the session.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
 /// A set of scope names, kept sorted so its string form is stable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet(BTreeSet<String>);
@@ -98,6 +101,12 @@ impl ScopeSet {
 
     pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
         Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
+    /// The set without `name`.
+    pub fn without(mut self, name: &str) -> ScopeSet {
+        self.0.remove(name);
+        self
     }
 }
 

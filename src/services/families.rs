@@ -7,7 +7,7 @@ use super::sessions;
 use crate::clock::UnixTime;
 use crate::crypto::SecretKey;
 use crate::domain::client::Client;
-use crate::domain::scope::ScopeSet;
+use crate::domain::scope::{OFFLINE_ACCESS, ScopeSet};
 use crate::storage::repo::refresh::FamilyRow;
 use crate::storage::repo::sessions::SessionRow;
 use crate::storage::repo::{refresh, revocations, sessions as session_rows};
@@ -131,7 +131,7 @@ pub fn prepare_family(
         client_id: client.id.clone(),
         user_id: user_id.to_owned(),
         scope: scope.to_string(),
-        offline: scope.contains("offline_access"),
+        offline: scope.contains(OFFLINE_ACCESS),
         auth_time,
         created_at: now,
         expires_at,

@@ -12,7 +12,7 @@ use super::flow::{self, AuthRequest, Continuation, Rejection};
 use super::pages::{ConsentPage, LoginPage, PageError, ScopeLine, page_builder, render};
 use super::reply::{add_cookies, deliver, deliver_error};
 use crate::domain::client::Client;
-use crate::domain::scope::{BUILT_IN_SCOPES, ScopeSet};
+use crate::domain::scope::{BUILT_IN_SCOPES, OFFLINE_ACCESS, ScopeSet};
 use crate::error::{ErrorCode, OAuthError};
 use crate::oidc::params::{self, Params};
 use crate::services::authorize::{Grant, respond};
@@ -224,7 +224,10 @@ pub fn granted_scope(
     live: &LiveSession,
 ) -> Result<ScopeSet, String> {
     let allowed = entry.scopes_allowed_by_roles(&live.user.role_ids);
-    entry.scopes.grant(&request.requested_scope(), &client.scopes, Some(&allowed)).map_err(|e| e.to_string())
+    let granted =
+        entry.scopes.grant(&request.requested_scope(), &client.scopes, Some(&allowed)).map_err(|e| e.to_string())?;
+    // Core §11: offline access only where a code (and so a refresh token) is issued.
+    Ok(if request.response_type().code { granted } else { granted.without(OFFLINE_ACCESS) })
 }
 
 /// What the consent page's sealed state carries.

@@ -90,7 +90,7 @@ refresh_token_reuse_grace = "0s"
   secret = "hybrid-secret"
   redirect_uris = ["http://127.0.0.1:9/hybrid"]
   grant_types = ["authorization_code", "implicit"]
-  scopes = ["openid", "profile", "email"]
+  scopes = ["openid", "profile", "email", "offline_access"]
 
   [[realms.clients]]
   client_id = "cli"

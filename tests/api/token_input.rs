@@ -133,7 +133,7 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
     use reqwest::Method;
     let cases = [
         (Method::GET, "/protocol/openid-connect/token", "POST, OPTIONS"),
-        (Method::GET, "/protocol/openid-connect/token/introspect", "POST"),
+        (Method::GET, "/protocol/openid-connect/token/introspect", "POST, OPTIONS"),
         (Method::PUT, "/protocol/openid-connect/revoke", "POST, OPTIONS"),
         (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, POST, OPTIONS"),
         (Method::POST, "/protocol/openid-connect/certs", "GET, HEAD, OPTIONS"),
