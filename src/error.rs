@@ -166,7 +166,7 @@ impl OAuthError {
 
     /// A protected-resource error (RFC 6750 §3): Bearer challenge with the code.
     pub fn bearer(code: ErrorCode, realm: &str, description: impl Into<Cow<'static, str>>) -> Self {
-        let description = description.into();
+        let description = bounded_description(description.into());
         let challenge = format!(
             "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
             code.as_str(),

@@ -76,3 +76,13 @@ pub fn refused(entry: &RealmEntry, refusal: Refusal) -> OAuthError {
         other => OAuthError::bearer(ErrorCode::InvalidToken, realm, other.to_string()),
     }
 }
+
+/// A request error of a protected endpoint, with the Bearer challenge that
+/// RFC 6750 §3 asks of every refusal (a body over the limit stays a 413).
+pub fn challenged(entry: &RealmEntry, error: OAuthError) -> OAuthError {
+    if actix_web::ResponseError::status_code(&error) == actix_web::http::StatusCode::BAD_REQUEST {
+        OAuthError::bearer(error.code, entry.realm.name.as_str(), error.description)
+    } else {
+        error
+    }
+}

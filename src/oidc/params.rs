@@ -166,12 +166,7 @@ pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OA
         BodyError::Unreadable => OAuthError::invalid_request("The request body could not be read"),
         BodyError::TooLarge => OAuthError::payload_too_large(),
     })?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-    match content_type.as_deref() {
+    match media_type(req).as_deref() {
         Some("application/x-www-form-urlencoded") => Params::from_form(&body),
         Some("application/json") => Params::from_json(&body),
         None if body.is_empty() => Ok(Params::default()),
@@ -179,6 +174,20 @@ pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OA
             "Content-Type must be application/x-www-form-urlencoded or application/json",
         )),
     }
+}
+
+/// The request's media type (`Content-Type` without parameters), lower-cased.
+fn media_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Whether the body is a form (RFC 6750 §2.2: the only body that may carry
+/// an access token).
+pub fn is_form(req: &HttpRequest) -> bool {
+    media_type(req).as_deref() == Some("application/x-www-form-urlencoded")
 }
 
 /// HTTP Basic client credentials (RFC 6749 §2.3.1: form-encoded id and secret).

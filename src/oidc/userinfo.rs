@@ -33,8 +33,11 @@ async fn answer(
     token_client: &mut Option<Arc<Client>>,
 ) -> Result<HttpResponse, OAuthError> {
     let entry = enabled_realm_entry(state, realm).await?;
-    let form = if req.method() == actix_web::http::Method::POST {
-        Some(params::read(req, payload).await?)
+    // Only a form body may carry the token (RFC 6750 §2.2); any other body
+    // is ignored, and a bad form is refused with the Bearer challenge (§3).
+    let form = if req.method() == actix_web::http::Method::POST && params::is_form(req) {
+        let read = params::read(req, payload).await;
+        Some(read.map_err(|e| bearer::challenged(&entry, e))?)
     } else {
         None::<Params>
     };

@@ -75,4 +75,15 @@ async fn userinfo_accepts_rfc6750_presentations(app: TestApp) {
     // Two presentations at once are refused.
     let twice = app.http.get(&url).bearer_auth(token).header("X-Auth-Token", token).send().await.unwrap();
     assert_eq!(twice.status(), 400);
+    // Only a form body carries a token (§2.2): a JSON one is no credential,
+    // and any other body beside a header is ignored.
+    let json = app.http.post(&url).json(&serde_json::json!({"access_token": token})).send().await.unwrap();
+    assert_eq!(json.status(), 401);
+    let text = app.http.post(&url).bearer_auth(token).header("content-type", "text/plain").body("hi").send().await;
+    assert_eq!(text.unwrap().status(), 200);
+    // A malformed form is a 400 with the Bearer challenge (§3).
+    let repeated = app.http.post(&url).form(&[("access_token", token), ("access_token", token)]).send().await.unwrap();
+    assert_eq!(repeated.status(), 400);
+    let challenge = repeated.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer realm=\"acme\"") && challenge.contains("invalid_request"), "{challenge}");
 }
