@@ -141,6 +141,13 @@ impl Chromium {
         std::fs::write(path, png).unwrap();
     }
 
+    /// Whether the page fits the viewport's width (no sideways scrolling).
+    pub(crate) fn fits_width(&mut self) -> bool {
+        // A mobile viewport widens itself to its content, so `screen.width`
+        // (the emulated device's) is the measure.
+        self.eval("document.documentElement.scrollWidth <= screen.width") == json!(true)
+    }
+
     pub(crate) fn phone_size(&mut self, phone: bool) {
         if phone {
             let metrics = json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true});
@@ -297,6 +304,7 @@ display_name = "Acme Shop"
         chromium.screenshot(&shots.join("consent.png"));
         chromium.phone_size(true);
         chromium.screenshot(&shots.join("consent-phone.png"));
+        assert!(chromium.fits_width(), "the consent page scrolls sideways on a phone");
         chromium.phone_size(false);
 
         chromium.eval("document.querySelector('button[value=allow]').click(); true");

@@ -56,6 +56,7 @@ async fn an_admin_manages_a_realm_in_the_console_in_chromium() {
             if phone {
                 chromium.phone_size(true);
                 chromium.screenshot(&shots.join(format!("{name}-phone.png")));
+                assert!(chromium.fits_width(), "{name} scrolls sideways on a phone");
                 chromium.phone_size(false);
             }
         };
