@@ -71,6 +71,13 @@ impl SecretKey {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
+    /// HMAC-SHA256 of `message` under a key derived for `purpose` alone,
+    /// base64url: a value only this installation can make for that purpose.
+    pub fn purpose_mac(&self, purpose: &[u8], message: &[u8]) -> String {
+        let key = hmac_sha256(&self.key, purpose);
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&key, message))
+    }
+
     /// Reads the key file (64 hex characters, surrounding whitespace allowed).
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
         let text = std::fs::read_to_string(path)

@@ -105,5 +105,5 @@ pub async fn page(
         admin_events: admin_lines,
         pager,
     };
-    Ok(send(&ctx, StatusCode::OK, &page))
+    Ok(send(StatusCode::OK, &page))
 }

@@ -64,7 +64,7 @@ async fn list_page(
     let done = notice(Some(query.get("done")));
     let page =
         ClientsPage { frame: Frame::new(ctx, Some(realm), "clients", done), clients, search, pager, form, problems };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub fn urlencode(text: &str) -> String {
@@ -196,7 +196,7 @@ async fn client_page(
         secret: shown.secret,
         scope_names,
     };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn show(

@@ -43,11 +43,9 @@ impl Frame {
     }
 }
 
-/// Sends a page (with the CSRF cookie when it is new).
-pub fn send<T: Template>(ctx: &Ctx, status: StatusCode, page: &T) -> HttpResponse {
-    let mut builder = page_builder(status);
-    ctx.cookies(&mut builder);
-    render(&mut builder, page)
+/// Sends a page of the signed-in console.
+pub fn send<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
+    render(&mut page_builder(status), page)
 }
 
 /// A page that shows a form's problems answers 400 (the change was refused).
@@ -256,7 +254,7 @@ pub fn confirm(ctx: &Ctx, realm: &str, section: &'static str, here: String, ask:
         button: ask.button,
         cancel: here,
     };
-    send(ctx, StatusCode::OK, &page)
+    send(StatusCode::OK, &page)
 }
 
 /// "Are you sure?" before a destructive action; the form repeats the

@@ -44,7 +44,7 @@ async fn home_page(
     let done = notice(Some(query.get("done")));
     let status = status_of(&problems);
     let page = HomePage { frame: Frame::new(ctx, None, "realms", done), realms, search, pager, form, problems };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
@@ -173,7 +173,7 @@ async fn settings_page(
         algorithms: SigningAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         deletable: realm != MASTER_REALM && ctx.admin.may(realm, Need::ManageRealm),
     };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn settings(

@@ -50,7 +50,7 @@ async fn roles_page(
     let status = status_of(&problems);
     let page =
         RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, search, pager, form, problems };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn list(

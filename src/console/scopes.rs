@@ -50,7 +50,7 @@ async fn scopes_page(
     let status = status_of(&problems);
     let page =
         ScopesPage { frame: Frame::new(ctx, Some(realm), "scopes", done), scopes, search, pager, form, problems };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn list(

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{BASE, ConsoleError, Form};
 use crate::admin::{Admin, console_admin};
-use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::constant_time_eq;
 use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::MASTER_REALM;
 use crate::services::sessions;
@@ -27,7 +27,10 @@ use crate::web::reply::add_cookies;
 /// What the login page says it signs in to.
 pub const CONSOLE_TITLE: &str = "the admin console";
 const COOKIE: &str = "RG_CONSOLE";
-const CSRF_COOKIE: &str = "RG_CONSOLE_CSRF";
+/// What a console session's CSRF token is derived for. The token is a MAC
+/// of the session's id, so no cookie can plant one (a double-submit cookie
+/// could be set by a sibling site) and a new sign-in brings a new one.
+const CSRF_PURPOSE: &[u8] = b"realmgate/console-csrf/v1";
 
 fn console_cookie(name: &'static str, value: String, scope: &cookies::Scope<'_>) -> Cookie<'static> {
     cookies::build_at(name, value, &format!("{BASE}/"), scope)
@@ -44,11 +47,9 @@ pub fn to_sign_in(prefix: &str) -> HttpResponse {
     super::see_other(&format!("{prefix}/realms/{MASTER_REALM}{}", crate::oidc::paths::CONSOLE_LOGIN))
 }
 
-/// 303 into the console with the session's token (after sign-in), and a
-/// fresh CSRF token: one planted before the sign-in does not carry over.
+/// 303 into the console with the session's token (after sign-in).
 pub fn enter(state: &AppState, session_token: String, mut set: Vec<Cookie<'static>>) -> HttpResponse {
     set.push(console_cookie(COOKIE, session_token, &cookies::Scope::of(state)));
-    set.push(console_cookie(CSRF_COOKIE, random_token(24), &cookies::Scope::of(state)));
     let mut builder = HttpResponse::SeeOther();
     let home = format!("{}/", super::console_base(state));
     builder.insert_header((header::LOCATION, home)).insert_header((header::CACHE_CONTROL, "no-store"));
@@ -83,17 +84,9 @@ pub struct Ctx {
     pub admin: Admin,
     pub username: String,
     pub csrf: String,
-    new_csrf: Option<Cookie<'static>>,
     session_id: String,
     master: Arc<RealmEntry>,
     pub ip: Option<String>,
-}
-
-impl Ctx {
-    /// Adds the CSRF cookie when this browser had none yet.
-    pub fn cookies(&self, builder: &mut actix_web::HttpResponseBuilder) {
-        add_cookies(builder, self.new_csrf.iter().cloned().collect());
-    }
 }
 
 /// The console's signed-in administrator, or a redirect to sign in.
@@ -102,26 +95,18 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, Conso
     let master = state.cache.get(MASTER_REALM).await.map_err(|e| ConsoleError::internal(&e))?.ok_or_else(sign_in)?;
     let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or_else(sign_in)?;
     let admin = console_admin(state, &master, &live.user.user.id).await?.ok_or(ConsoleError::NotAdmin)?;
-    let (csrf, new_csrf) = match cookies::read(req, CSRF_COOKIE) {
-        Some(token) => (token, None),
-        None => {
-            let token = random_token(24);
-            (token.clone(), Some(console_cookie(CSRF_COOKIE, token, &cookies::Scope::of(state))))
-        }
-    };
     Ok(Ctx {
         base: super::console_base(state),
         admin,
         username: live.user.user.username.clone(),
-        csrf,
-        new_csrf,
+        csrf: state.secret.purpose_mac(CSRF_PURPOSE, live.session.id.as_bytes()),
         session_id: live.session.id,
         master,
         ip: state.client_ip(req),
     })
 }
 
-/// A signed-in form submission: the CSRF token must match this browser's.
+/// A signed-in form submission: the CSRF token must be this session's.
 pub async fn submitted(
     req: &HttpRequest,
     state: &AppState,
@@ -139,8 +124,7 @@ pub async fn submitted_up_to(
 ) -> Result<(Ctx, Form), ConsoleError> {
     let ctx = signed_in(req, state).await?;
     let form = Form::read_up_to(payload, limit).await?;
-    let expected = cookies::read(req, CSRF_COOKIE).ok_or(ConsoleError::Expired)?;
-    if !constant_time_eq(expected.as_bytes(), form.get("csrf").as_bytes()) {
+    if !constant_time_eq(ctx.csrf.as_bytes(), form.get("csrf").as_bytes()) {
         return Err(ConsoleError::Expired);
     }
     Ok((ctx, form))
@@ -162,11 +146,7 @@ pub async fn sign_out(
         .insert_header((header::CACHE_CONTROL, "no-store"));
     add_cookies(
         &mut builder,
-        vec![
-            cleared(console_cookie(COOKIE, String::new(), &scope)),
-            cleared(console_cookie(CSRF_COOKIE, String::new(), &scope)),
-            cookies::clear_session(MASTER_REALM, &scope),
-        ],
+        vec![cleared(console_cookie(COOKIE, String::new(), &scope)), cookies::clear_session(MASTER_REALM, &scope)],
     );
     Ok(builder.finish())
 }

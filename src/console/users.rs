@@ -70,7 +70,7 @@ async fn list_page(
     let status = status_of(&problems);
     let done = notice(Some(query.get("done")));
     let page = UsersPage { frame: Frame::new(ctx, Some(realm), "users", done), users, search, pager, form, problems };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn list(
@@ -167,7 +167,7 @@ async fn user_page(
             .map(|s| SessionLine { id: s.id, started: when(s.created_at), last_seen: when(s.last_seen_at) })
             .collect(),
     };
-    Ok(send(ctx, status, &page))
+    Ok(send(status, &page))
 }
 
 pub async fn show(
