@@ -108,6 +108,10 @@ async fn find_login(
                 None => None,
             };
             match row {
+                // A client's service account never signs in with a password
+                // (Keycloak): one planted by a user manager would otherwise
+                // lend them whatever roles the account is later given.
+                Some(row) if row.service_account_link().is_some() => Ok(None),
                 Some(row) => {
                     let role_ids = roles::list_role_ids_of_user(conn, &row.id)?;
                     let key = failures_key(&realm_id, &row.id);
