@@ -49,10 +49,16 @@ pub fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError
     if kind != "password" {
         return Err(AdminError::bad_request(format!("Credential type `{kind}` is not supported")));
     }
+    // Jackson's coercions (Keycloak): a boolean, its text, or 0/1; anything
+    // else is refused rather than read as false (a permanent password).
     let temporary = match credential.get("temporary") {
+        None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => true,
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => false,
+        Some(other) => return Err(AdminError::bad_request(format!("`temporary` must be a boolean, not {other}"))),
     };
     if let Some(secret_data) = credential.get("secretData").filter(|v| !v.is_null()) {
         let hash = imported_hash(secret_data, credential.get("credentialData").unwrap_or(&Value::Null))?;
@@ -178,6 +184,18 @@ mod tests {
         assert!(imported.value.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{}", imported.value);
         assert!(verify_blocking(&imported.value, "s3cret"));
         assert!(!verify_blocking(&imported.value, "s3cret!"));
+    }
+
+    #[test]
+    fn temporary_is_a_boolean_or_refused() {
+        let with = |temporary: Value| password_of(&json!({"value": "pw", "temporary": temporary}));
+        for (given, expected) in [(json!(true), true), (json!("TRUE"), true), (json!(1), true), (json!(false), false)] {
+            assert_eq!(with(given.clone()).unwrap().unwrap().temporary, expected, "{given}");
+        }
+        assert!(!password_of(&json!({"value": "pw"})).unwrap().unwrap().temporary);
+        for bad in [json!("yes"), json!(2), json!([]), json!({})] {
+            assert!(with(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -218,7 +218,7 @@ pub(crate) async fn create_scope(
     realm_name: &str,
     map: Map<String, Value>,
 ) -> Result<String, AdminError> {
-    admin.require(realm_name, Need::ManageRealm)?;
+    admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
     let (name, description, implies) = fields(&map, &known)?;
@@ -262,7 +262,7 @@ pub(crate) async fn update_scope(
     id: String,
     changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
-    admin.require(realm_name, Need::ManageRealm)?;
+    admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
     let current = known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Client scope"))?;
@@ -330,7 +330,7 @@ pub(crate) async fn delete_scope(
     realm_name: &str,
     id: &str,
 ) -> Result<(), AdminError> {
-    admin.require(realm_name, Need::ManageRealm)?;
+    admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let scope = find(state, &realm.id, id).await?;
     if scope.built_in {
@@ -422,7 +422,7 @@ async fn list_field(
     field: &str,
 ) -> Result<HttpResponse, AdminError> {
     let page = Query::from(req)?.page(None)?;
-    admin.require(realm_name, Need::ViewRealm)?;
+    admin.require(realm_name, Need::ViewClients)?;
     let realm = find_realm(state, realm_name).await?;
     let names = realm_defaults(&realm, field);
     let all = catalog(state, &realm.id).await?;

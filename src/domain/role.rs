@@ -5,8 +5,9 @@ use super::Invalid;
 /// The longest role name (Keycloak's column).
 pub const MAX_ROLE_NAME: usize = 255;
 
-/// A role name is 1 to 255 characters without control characters: it is
-/// addressed in admin paths (`/roles/{name}`) and carried in tokens.
+/// A role name is 1 to 255 characters without control characters, and
+/// neither `.` nor `..`: it is addressed in admin paths (`/roles/{name}`)
+/// and carried in tokens.
 pub fn validate_role_name(name: &str) -> Result<(), Invalid> {
     if name.is_empty() {
         return Err(Invalid::new("must not be empty"));
@@ -16,6 +17,11 @@ pub fn validate_role_name(name: &str) -> Result<(), Invalid> {
     }
     if name.chars().any(char::is_control) {
         return Err(Invalid::new("must not contain control characters"));
+    }
+    // HTTP clients resolve them as path segments: `DELETE .../roles/..`
+    // would reach the realm itself.
+    if name == "." || name == ".." {
+        return Err(Invalid::new("must not be `.` or `..`"));
     }
     Ok(())
 }
@@ -29,7 +35,7 @@ mod tests {
         assert!(validate_role_name("editor").is_ok());
         assert!(validate_role_name("Über Admin").is_ok());
         assert!(validate_role_name(&"r".repeat(255)).is_ok());
-        for bad in ["", "a\nb", "tab\there", &"r".repeat(256)] {
+        for bad in ["", "a\nb", "tab\there", ".", "..", &"r".repeat(256)] {
             assert!(validate_role_name(bad).is_err(), "{bad:?}");
         }
     }

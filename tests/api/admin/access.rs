@@ -27,7 +27,29 @@ both_backends!(
     composite_management_roles_are_expanded,
     managing_users_grants_no_more_rights_than_one_holds,
     an_applications_token_is_no_admin_token,
+    client_scopes_belong_to_the_client_managers,
 );
+
+/// Keycloak's rights over client scopes: the client roles manage them
+/// (`manage-clients`), not `manage-realm`; and a caller who may see no realm
+/// is refused the realm list.
+async fn client_scopes_belong_to_the_client_managers(app: TestApp) {
+    let master = master_token(&app).await;
+    let vera = user_id(&app, "acme", &master, "vera").await;
+    let scope = json!({"name": "by-vera", "protocol": "openid-connect"});
+    grant_management_role(&app, &master, &vera, "manage-realm").await;
+    let token = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    assert_forbidden(&call(&app, Method::POST, "/realms/acme/client-scopes", &token, Some(scope.clone())).await);
+    grant_management_role(&app, &master, &vera, "manage-clients").await;
+    let token = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    let created = call(&app, Method::POST, "/realms/acme/client-scopes", &token, Some(scope)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+
+    let alice = admin_cli_token(&app, "acme", ("alice", "alice-pw")).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms", &alice, None).await);
+    let listed = get(&app, "/realms", &token).await.json;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "vera's own realm: {listed}");
+}
 
 /// A master administrator who signs in to a third-party application of
 /// master (one that asks consent) gives it a token naming them: the admin
@@ -255,6 +277,12 @@ async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
     change(&app, Method::POST, &mappings, &master, Some(&grant)).await;
     let held = get(&app, &mappings, &master).await;
     assert_eq!(held.json.as_array().unwrap().iter().map(|r| &r["name"]).collect::<Vec<_>>(), ["manage-users"]);
+    // A password set on the account signs no one in as it (Keycloak): a
+    // user manager cannot borrow the roles it is given.
+    let reset = format!("/realms/acme/users/{account_id}/reset-password");
+    change(&app, Method::PUT, &reset, &master, Some(r#"{"value": "planted-pw", "temporary": false}"#)).await;
+    let planted = app.password_grant("acme", ("web", "web-secret"), ("service-account-robot", "planted-pw"), "").await;
+    planted.assert_error(400, "invalid_grant");
 
     // A token issued before the grant stays without it; a new one has it.
     assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &before, None).await);
