@@ -465,7 +465,9 @@ async fn logout(
     Ok(rep::no_content())
 }
 
-/// Ends every SSO session of the user and revokes its grants (not offline ones).
+/// Ends every SSO session of the user and revokes every grant, offline ones
+/// too (Keycloak's not-before: an administrator can cut off a stolen
+/// offline token this way).
 pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
@@ -483,10 +485,10 @@ pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &st
             for session in session_rows::list_open_by_user(conn, &row.id)? {
                 sessions::end(conn, &entry, &session.id, now)?;
             }
-            // Grants made without a browser session (the password grant) end too.
+            // Grants made without a browser session (the password grant) and offline ones end too.
             let horizon = families::revocation_horizon(&entry, now);
-            for family in refresh_rows::live_online_families_of_user(conn, &row.id)? {
-                families::revoke_grant(conn, &entry.realm.id, &family.id, horizon, now)?;
+            for family in refresh_rows::live_families_of_user(conn, &row.id)? {
+                families::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
             }
             Ok(())
         })

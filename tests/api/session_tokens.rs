@@ -39,6 +39,18 @@ async fn offline_tokens_survive_logout(app: TestApp) {
     assert_eq!(ended.json["error_description"], "Session not active");
     let refreshed = app.refresh("acme", WEB, offline.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "an offline token outlives the session: {}", refreshed.json);
+
+    // An administrator's "sign out" of the user ends offline grants too
+    // (Keycloak's not-before for the user).
+    let master = app.master_token().await;
+    let found =
+        app.admin(reqwest::Method::GET, "/realms/acme/users?username=alice&exact=true", Some(&master), None).await;
+    let logout = format!("/realms/acme/users/{}/logout", found.json[0]["id"].as_str().unwrap());
+    assert_eq!(app.admin(reqwest::Method::POST, &logout, Some(&master), None).await.status, 204);
+    let cut = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
+    cut.assert_error(400, "invalid_grant");
+    let access = app.introspect("acme", WEB, refreshed.str("access_token")).await;
+    assert_eq!(access.json, serde_json::json!({"active": false}));
 }
 
 async fn refreshing_keeps_the_session_alive_until_its_maximum(app: TestApp) {

@@ -233,6 +233,15 @@ pub fn live_online_families_of_user(conn: &mut DbConnection, user_id: &str) -> R
         .load(conn)?)
 }
 
+/// The ids of a user's unrevoked families, offline ones included.
+pub fn live_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StorageError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .select(refresh_families::id)
+        .load(conn)?)
+}
+
 /// The ids of a user's unrevoked families at one client (by its row id),
 /// offline ones included.
 pub fn live_families_of_user_at_client(
