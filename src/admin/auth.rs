@@ -249,14 +249,26 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
     let realm_id = entry.realm.id.clone();
     let (checked, sub, client_id) = (claims.clone(), claims.sub.clone(), claims.client_id.clone());
     let is_admin_cli = client_id == ADMIN_CLI_CLIENT;
+    // A client's own token (client_credentials) is about the client itself.
+    let own_client =
+        entry.client(&client_id).filter(|c| c.id == claims.sub).map(|c| (c.id.clone(), c.client_id.clone()));
+    let is_client_token = own_client.is_some();
     let (revoked, user, role_names) = state
         .db
         .read_hot(move |conn| {
             let revoked = access::is_revoked(conn, &checked)?;
             let user = users::find_by_id(conn, &realm_id, &sub)?.filter(|u| u.enabled);
-            let role_names = match &user {
-                Some(user) => roles::role_names_of_user(conn, &user.id)?,
-                None => Vec::new(),
+            let role_names = match (&user, &own_client) {
+                (Some(user), _) => roles::role_names_of_user(conn, &user.id)?,
+                // The realm roles of the client's service account, as Keycloak
+                // gives them to its tokens (Terraform's master client holding `admin`).
+                (None, Some((row_id, client_id))) => {
+                    match users::find_service_account(conn, &realm_id, row_id, client_id)? {
+                        Some(account) if account.enabled => roles::role_names_of_user(conn, &account.id)?,
+                        _ => Vec::new(),
+                    }
+                }
+                (None, None) => Vec::new(),
             };
             Ok((revoked, user, role_names))
         })
@@ -271,7 +283,7 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
         }
         _ => service_roles.into_iter().collect(),
     };
-    if !is_user_token && claims.sub != entry.client(&client_id).map(|c| c.id.clone()).unwrap_or_default() {
+    if !is_user_token && !is_client_token {
         // Neither a live user nor the client itself: a deleted or disabled subject.
         return Err(AdminError::Unauthorized);
     }
@@ -279,10 +291,12 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
     // token of one of master's own applications (not one asking consent)
     // that carries it, and only while the user still holds it: never
     // because a third-party application the user signed in to holds a
-    // token naming them.
+    // token naming them. A client's own token counts while its service
+    // account holds the role.
     let holds_admin = role_names.iter().any(|r| r == MASTER_ADMIN_ROLE);
     let first_party = entry.client(&client_id).is_some_and(|c| !c.consent_required);
-    let carried = is_admin_cli || (first_party && claims.realm_roles().iter().any(|r| r == MASTER_ADMIN_ROLE));
+    let carried =
+        is_admin_cli || is_client_token || (first_party && claims.realm_roles().iter().any(|r| r == MASTER_ADMIN_ROLE));
     let master_admin = realm == MASTER_REALM && holds_admin && carried;
     Ok(Admin {
         realm,

@@ -28,7 +28,33 @@ both_backends!(
     managing_users_grants_no_more_rights_than_one_holds,
     an_applications_token_is_no_admin_token,
     client_scopes_belong_to_the_client_managers,
+    a_master_service_account_holding_admin_administers,
 );
+
+/// Terraform's recommended set-up: a master client whose service account
+/// holds master's `admin` role administers every realm with its
+/// client_credentials tokens, while it holds the role.
+async fn a_master_service_account_holding_admin_administers(app: TestApp) {
+    let master = master_token(&app).await;
+    let client = json!({"clientId": "terraform", "secret": "tf-secret", "serviceAccountsEnabled": true});
+    let id = create(&app, "/realms/master/clients", &master, client).await;
+    let account = get(&app, &format!("/realms/master/clients/{id}/service-account-user"), &master).await;
+    let account_id = account.json["id"].as_str().unwrap().to_owned();
+    let cc = || app.client_credentials("master", "terraform", "tf-secret", None);
+    let before = cc().await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", before.str("access_token"), None).await);
+
+    let admin_role = get(&app, "/realms/master/roles/admin", &master).await.json;
+    let mappings = format!("/realms/master/users/{account_id}/role-mappings/realm");
+    let grant = json!([admin_role]).to_string();
+    change(&app, Method::POST, &mappings, &master, Some(&grant)).await;
+    let token = cc().await.str("access_token").to_owned();
+    assert_eq!(get(&app, "/realms/acme/users", &token).await.status, 200);
+    assert_eq!(create(&app, "/realms", &token, json!({"realm": "by-terraform"})).await, "by-terraform");
+
+    change(&app, Method::DELETE, &mappings, &master, Some(&grant)).await;
+    assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &token, None).await);
+}
 
 /// Keycloak's rights over client scopes: the client roles manage them
 /// (`manage-clients`), not `manage-realm`; and a caller who may see no realm
