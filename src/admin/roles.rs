@@ -248,33 +248,62 @@ pub(crate) async fn change_role(
     // again into the role as stored once the configuration transaction runs
     // (its first write puts such changes one after the other), so that
     // changes made at once add up.
-    merged_role(&row, changes.clone(), &catalog)?;
+    // The master realm's `admin` keeps its name: administration depends on it.
+    let fixed_name = realm.name == MASTER_REALM && row.name == MASTER_ADMIN_ROLE;
+    merged_role(&row, changes.clone(), &catalog, fixed_name)?;
     change_cached(state, &realm.name, None, move |conn| {
         let Some(stored) = roles::find_by_id(conn, &row.realm_id, &row.id)? else {
             return Ok(Err(AdminError::not_found("Role")));
         };
-        match merged_role(&stored, changes, &catalog) {
-            Ok(updated) => roles::update(conn, &updated).map(Ok),
-            Err(error) => Ok(Err(error)),
+        let updated = match merged_role(&stored, changes, &catalog, fixed_name) {
+            Ok(updated) => updated,
+            Err(error) => return Ok(Err(error)),
+        };
+        if updated.name != stored.name
+            && roles::list_by_realm(conn, &stored.realm_id)?.iter().any(|r| r.name == updated.name)
+        {
+            return Ok(Err(AdminError::Conflict(format!("Role with name {} already exists", updated.name))));
         }
+        roles::update(conn, &updated).map(Ok)
     })
     .await?
 }
 
 /// A role with `changes` merged into its representation.
+/// Sent attributes replace the role's (Keycloak), but for realmgate's own
+/// `scopes`, which stay unless sent; a new `name` renames it.
 fn merged_role(
     row: &roles::RoleRow,
     changes: Map<String, Value>,
     catalog: &[scope_admin::ScopeEntry],
+    fixed_name: bool,
 ) -> Result<roles::RoleRow, AdminError> {
     let Value::Object(current) = to_rep(row)? else { unreachable!("a role representation is an object") };
-    let merged = rep::merge_with_attributes(current, changes)?;
-    if rep::str_field(&merged, "name")? != Some(row.name.as_str()) {
-        return Err(AdminError::bad_request("Renaming a role is not supported"));
+    let sent_attributes = match changes.get("attributes") {
+        Some(Value::Object(sent)) => Some(sent.clone()),
+        _ => None,
+    };
+    let mut merged = rep::merge_with_attributes(current, changes)?;
+    if let Some(sent) = sent_attributes {
+        let kept_scopes = rep::attributes(&merged)?.remove("scopes").filter(|_| !sent.contains_key("scopes"));
+        let mut replaced: Map<String, Value> =
+            sent.into_iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).collect();
+        if let Some(scopes) = kept_scopes {
+            replaced.insert("scopes".into(), scopes);
+        }
+        merged.insert("attributes".into(), Value::Object(replaced));
+    }
+    let name = rep::str_field(&merged, "name")?.filter(|n| !n.is_empty()).unwrap_or(&row.name).to_owned();
+    if name != row.name {
+        if fixed_name {
+            return Err(AdminError::bad_request("The master realm's admin role cannot be renamed"));
+        }
+        validate_role_name(&name).map_err(|e| AdminError::bad_request(format!("`name` {e}")))?;
     }
     refuse_composites(&merged)?;
     let (description, scopes) = fields_in(catalog, &merged)?;
     let mut updated = row.clone();
+    updated.name = name;
     updated.description = description;
     updated.scopes = to_json_list(&scopes);
     updated.attributes = foreign_attributes(&merged)?;

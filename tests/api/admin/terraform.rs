@@ -18,7 +18,35 @@ both_backends!(
     detaching_every_listed_scope_keeps_openid,
     fields_of_the_wrong_type_are_refused,
     a_plus_lets_the_redirect_uris_serve_after_logout,
+    roles_are_renamed_and_their_attributes_replaced,
 );
+
+/// Keycloak's role update: the attributes sent replace the role's (so one
+/// removed from a Terraform configuration goes), realmgate's `scopes` stay
+/// unless sent, and a new name renames the role, keeping its holders.
+async fn roles_are_renamed_and_their_attributes_replaced(app: TestApp) {
+    let master = master_token(&app).await;
+    create(&app, "/realms/acme/client-scopes", &master, json!({"name": "reports", "protocol": "openid-connect"})).await;
+    create(&app, "/realms/acme/roles", &master, json!({"name": "editor"})).await;
+    let path = "/realms/acme/roles/viewer";
+    change(&app, Method::PUT, path, &master, Some(r#"{"attributes": {"scopes": ["reports"]}}"#)).await;
+    let scopes = json!(["reports"]);
+    assert_eq!(get(&app, path, &master).await.json["attributes"]["scopes"], scopes);
+    change(&app, Method::PUT, path, &master, Some(r#"{"attributes": {"color": ["red"], "size": ["s"]}}"#)).await;
+    change(&app, Method::PUT, path, &master, Some(r#"{"attributes": {"size": ["m"]}}"#)).await;
+    let got = get(&app, path, &master).await.json;
+    assert_eq!(got["attributes"], json!({"size": ["m"], "scopes": scopes}), "{got}");
+
+    let id = got["id"].as_str().unwrap().to_owned();
+    let renamed = json!({"name": "watcher"}).to_string();
+    change(&app, Method::PUT, &format!("/realms/acme/roles-by-id/{id}"), &master, Some(&renamed)).await;
+    assert_eq!(get(&app, "/realms/acme/roles/watcher", &master).await.json["id"], id.as_str());
+    assert_eq!(call(&app, Method::GET, path, &master, None).await.status, 404);
+    let taken = call(&app, Method::PUT, "/realms/acme/roles/watcher", &master, Some(json!({"name": "editor"}))).await;
+    assert_eq!(taken.status, 409, "{}", taken.text);
+    let admin = call(&app, Method::PUT, "/realms/master/roles/admin", &master, Some(json!({"name": "boss"}))).await;
+    assert_bad_request(&admin);
+}
 
 async fn empty_strings_and_nulls_mean_not_set(app: TestApp) {
     let master = master_token(&app).await;
