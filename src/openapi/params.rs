@@ -194,6 +194,8 @@ pub struct EventQuery {
     pub client: Option<String>,
     /// A user's id.
     pub user: Option<String>,
+    /// The client's address, as recorded.
+    pub ip_address: Option<String>,
     /// `yyyy-MM-dd` or milliseconds since the epoch.
     pub date_from: Option<String>,
     /// `yyyy-MM-dd` (the whole day) or milliseconds since the epoch.
@@ -214,6 +216,12 @@ pub struct AdminEventQuery {
     pub resource_path: Option<String>,
     /// The acting user's (or client's) id.
     pub auth_user: Option<String>,
+    /// The id of the realm the acting token came from.
+    pub auth_realm: Option<String>,
+    /// The id of the client the acting token was issued to.
+    pub auth_client: Option<String>,
+    /// The acting client's address.
+    pub auth_ip_address: Option<String>,
     /// `yyyy-MM-dd` or milliseconds since the epoch.
     pub date_from: Option<String>,
     /// `yyyy-MM-dd` (the whole day) or milliseconds since the epoch.

@@ -78,6 +78,7 @@ pub struct EventQuery {
     pub types: Vec<String>,
     pub client: Option<String>,
     pub user: Option<String>,
+    pub ip_address: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub first: i64,
@@ -94,6 +95,9 @@ pub fn list_events(conn: &mut DbConnection, realm_id: &str, q: &EventQuery) -> R
     }
     if let Some(user) = &q.user {
         query = query.filter(events::user_id.eq(user.clone()));
+    }
+    if let Some(ip) = &q.ip_address {
+        query = query.filter(events::ip_address.eq(ip.clone()));
     }
     if let Some(from) = q.from_ms {
         query = query.filter(events::time.ge(from));
@@ -116,6 +120,9 @@ pub struct AdminEventQuery {
     pub resource_types: Vec<String>,
     pub resource_path: Option<String>,
     pub auth_user: Option<String>,
+    pub auth_realm: Option<String>,
+    pub auth_client: Option<String>,
+    pub auth_ip_address: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub first: i64,
@@ -139,6 +146,15 @@ pub fn list_admin_events(
     }
     if let Some(user) = &q.auth_user {
         query = query.filter(admin_events::auth_user_id.eq(user.clone()));
+    }
+    if let Some(realm) = &q.auth_realm {
+        query = query.filter(admin_events::auth_realm_id.eq(realm.clone()));
+    }
+    if let Some(client) = &q.auth_client {
+        query = query.filter(admin_events::auth_client_id.eq(client.clone()));
+    }
+    if let Some(ip) = &q.auth_ip_address {
+        query = query.filter(admin_events::ip_address.eq(ip.clone()));
     }
     if let Some(from) = q.from_ms {
         query = query.filter(admin_events::time.ge(from));

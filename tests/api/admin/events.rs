@@ -110,6 +110,23 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     assert!(!errors.iter().any(|e| e["details"]["username"] == "marker-3"), "stored while off: {errors:?}");
     // The other realm was never touched.
     assert_eq!(get(&app, "/realms/other/events/config", &master).await.json, defaults);
+
+    // Keycloak's filters by address and by who acted narrow the lists.
+    let count = |path: String| {
+        let (app, master) = (&app, &master);
+        async move { get(app, &path, master).await.json.as_array().unwrap().len() }
+    };
+    assert!(count("/realms/acme/events?ipAddress=127.0.0.1".into()).await > 0);
+    assert_eq!(count("/realms/acme/events?ipAddress=192.0.2.9".into()).await, 0);
+    let changes = get(&app, "/realms/acme/admin-events", &master).await.json;
+    let by = &changes[0]["authDetails"];
+    for (filter, value) in
+        [("authRealm", &by["realmId"]), ("authClient", &by["clientId"]), ("authIpAddress", &by["ipAddress"])]
+    {
+        let value = value.as_str().unwrap();
+        assert!(count(format!("/realms/acme/admin-events?{filter}={value}")).await > 0, "{filter}={value}");
+        assert_eq!(count(format!("/realms/acme/admin-events?{filter}=192.0.2.9")).await, 0, "{filter}");
+    }
 }
 
 async fn turning_admin_events_off_is_itself_recorded(app: TestApp) {
