@@ -510,11 +510,18 @@ async fn client_roles(
     req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::ViewClients)?;
-    let page = Query::from(&req)?.page(None)?;
+    // Keycloak lets whoever may list clients list their roles.
+    admin.require(&realm_name, Need::QueryClients)?;
+    let query = Query::from(&req)?;
+    let page = query.page(None)?;
+    let search = query.get("search").map(str::to_lowercase);
     let realm = find_realm(&state, &realm_name).await?;
     let reps = match management_client(&state, &realm, &id).await? {
-        Some(client) => REALM_MANAGEMENT_ROLES.iter().map(|n| management_rep(&realm, &client.id, n)).collect(),
+        Some(client) => REALM_MANAGEMENT_ROLES
+            .iter()
+            .filter(|n| search.as_ref().is_none_or(|s| n.contains(s.as_str())))
+            .map(|n| management_rep(&realm, &client.id, n))
+            .collect(),
         None => Vec::new(),
     };
     Ok(rep::ok_json(page.apply(reps)))

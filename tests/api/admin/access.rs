@@ -292,6 +292,9 @@ async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
     let master = master_token(&app).await;
     let management = client_uuid(&app, "acme", &master, "realm-management").await;
     let roles = get(&app, &format!("/realms/acme/clients/{management}/roles"), &master).await;
+    let searched = get(&app, &format!("/realms/acme/clients/{management}/roles?search=users"), &master).await.json;
+    let names: Vec<&str> = searched.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["manage-users", "view-users", "query-users"], "search filters by name");
     let role = roles.json.as_array().unwrap().iter().find(|r| r["name"] == "manage-users").expect("manage-users");
     assert_eq!(role["clientRole"], true);
     let robot_id = client_uuid(&app, "acme", &master, "robot").await;
