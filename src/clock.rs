@@ -7,6 +7,10 @@ pub type UnixTime = i64;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UnixTime;
+
+    /// Milliseconds since the Unix epoch, where a second is too coarse (the
+    /// least time between two polls of a device code).
+    fn now_ms(&self) -> i64;
 }
 
 /// The system clock.
@@ -16,6 +20,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> UnixTime {
         chrono::Utc::now().timestamp()
+    }
+
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
     }
 }
 
@@ -34,5 +42,9 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> UnixTime {
         chrono::Utc::now().timestamp() + self.offset.load(Ordering::SeqCst)
+    }
+
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.offset.load(Ordering::SeqCst) * 1000
     }
 }

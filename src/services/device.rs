@@ -102,12 +102,12 @@ pub async fn poll(
     client: Arc<Client>,
     device_code: String,
 ) -> Result<TokenResponse, OAuthError> {
-    let now = state.clock.now();
+    let (now, now_ms) = (state.clock.now(), state.clock.now_ms());
     let secret = state.secret.clone();
     let result = state
         .db
         .write(move |conn| {
-            conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &secret, &device_code, now))
+            conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &secret, &device_code, now, now_ms))
         })
         .await?;
     match result {
@@ -123,6 +123,7 @@ fn poll_in_transaction(
     secret: &SecretKey,
     device_code: &str,
     now: UnixTime,
+    now_ms: i64,
 ) -> Result<Poll, StorageError> {
     let hash = token_hash(device_code);
     let Some(row) = devices::find(conn, &hash)? else {
@@ -135,14 +136,16 @@ fn poll_in_transaction(
         return Ok(Poll::Error(ErrorCode::ExpiredToken, "The device code has expired"));
     }
     // Any poll too soon after the last, whatever the user has decided meanwhile.
-    let too_soon = row.last_polled_at.is_some_and(|last| now - last < row.poll_interval);
+    // In milliseconds: whole seconds would let a poll through almost a
+    // second early (late in one second, early in a later one).
+    let too_soon = row.last_polled_at.is_some_and(|last_ms| now_ms - last_ms < row.poll_interval * 1000);
     if too_soon && row.status != devices::CONSUMED {
-        devices::record_poll(conn, &hash, now, row.poll_interval + SLOW_DOWN_SECS)?;
+        devices::record_poll(conn, &hash, now_ms, row.poll_interval + SLOW_DOWN_SECS)?;
         return Ok(Poll::Error(ErrorCode::SlowDown, "Polling too fast; wait longer between requests"));
     }
     match row.status.as_str() {
         devices::PENDING => {
-            devices::record_poll(conn, &hash, now, row.poll_interval)?;
+            devices::record_poll(conn, &hash, now_ms, row.poll_interval)?;
             Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
         }
         devices::DENIED => Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request")),

@@ -213,3 +213,30 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
     let locked = enter_code(&behind_proxy("198.51.100.2"), &app, real.str("user_code")).await;
     assert_eq!(locked.status, 429, "{}", locked.body);
 }
+
+/// A realm whose devices may poll every second.
+const BRISK: &str = r#"
+[[realms]]
+name = "acme"
+device_poll_interval = "1s"
+
+  [[realms.clients]]
+  client_id = "tv"
+  grant_types = ["urn:ietf:params:oauth:grant-type:device_code"]
+"#;
+
+/// The interval is kept to the millisecond: a poll late in one second and
+/// the next early in the following one are 200 ms apart, not "1 s".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_across_a_second_boundary_are_still_too_soon() {
+    let Some(app) = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, BRISK).await else { return };
+    let start = start(&app, "").await;
+    let device_code = start.str("device_code").to_owned();
+    let into_second = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_millis();
+    while into_second() < 800 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    poll(&app, &device_code).await.assert_error(400, "authorization_pending");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    poll(&app, &device_code).await.assert_error(400, "slow_down");
+}

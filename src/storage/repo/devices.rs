@@ -22,6 +22,8 @@ pub struct DeviceRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub poll_interval: i64,
+    /// In milliseconds since the epoch (written in seconds before 2026-11-30:
+    /// such a value only lets the next poll through).
     pub last_polled_at: Option<i64>,
     pub status: String,
     pub user_id: Option<String>,
@@ -56,9 +58,9 @@ pub fn find_pending_by_user_code(
 }
 
 /// Records a poll, and a new interval after a `slow_down`.
-pub fn record_poll(conn: &mut DbConnection, hash: &str, now: UnixTime, interval: i64) -> Result<(), StorageError> {
+pub fn record_poll(conn: &mut DbConnection, hash: &str, now_ms: i64, interval: i64) -> Result<(), StorageError> {
     diesel::update(device_codes::table.find(hash))
-        .set((device_codes::last_polled_at.eq(now), device_codes::poll_interval.eq(interval)))
+        .set((device_codes::last_polled_at.eq(now_ms), device_codes::poll_interval.eq(interval)))
         .execute(conn)?;
     Ok(())
 }
