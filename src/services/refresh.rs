@@ -81,8 +81,12 @@ enum Outcome {
     Issued(TokenResponse),
     /// Stored and committed, to be signed now.
     Stored(Box<Rotation>),
-    /// Spent within the reuse grace: the sealed answer its spender got.
-    Replayed(Vec<u8>),
+    /// Spent within the reuse grace: the sealed answer its spender got,
+    /// and when it was given.
+    Replayed {
+        sealed: Vec<u8>,
+        given_at: UnixTime,
+    },
     ReuseDetected {
         family_id: String,
     },
@@ -299,13 +303,18 @@ fn answer(
     match outcome {
         Outcome::Issued(response) => Ok(response),
         Outcome::Stored(rotation) => rotation.sign(entry, client, now),
-        Outcome::Replayed(sealed) => {
-            let response = state
+        Outcome::Replayed { sealed, given_at } => {
+            let mut response = state
                 .secret
                 .decrypt(&sealed)
                 .ok()
                 .and_then(|plain| serde_json::from_slice::<TokenResponse>(&plain).ok())
                 .ok_or_else(|| StorageError::Corrupt("unreadable refresh successor".into()))?;
+            // The same tokens, with the lifetimes they have left (RFC 6749 §5.1).
+            let elapsed = (now - given_at).max(0);
+            for lifetime in [&mut response.expires_in, &mut response.refresh_expires_in].into_iter().flatten() {
+                *lifetime = (*lifetime - elapsed).max(0);
+            }
             tracing::info!("refresh token replayed within the reuse grace; same pair returned");
             Ok(response)
         }
@@ -489,7 +498,12 @@ fn rotate_in_transaction(
     if now - spent_at <= settings.refresh_token_reuse_grace
         && let Some(sealed) = token.successor
     {
-        return Ok(Outcome::Replayed(sealed));
+        // Not to a user disabled since: the grace repeats an answer, it
+        // does not outlast the account.
+        if !users::find_by_id(conn, &entry.realm.id, &family.user_id)?.is_some_and(|u| u.enabled) {
+            return Err(Abort::Reject(reject(ErrorCode::InvalidGrant, "Session not active")));
+        }
+        return Ok(Outcome::Replayed { sealed, given_at: spent_at });
     }
     revoke_grant(conn, &entry.realm.id, &family.id, revocation_horizon(entry, now), now)?;
     Ok(Outcome::ReuseDetected { family_id: family.id })

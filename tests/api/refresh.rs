@@ -308,8 +308,29 @@ async fn grace_and_fixed(backend: Backend) {
     assert_eq!(b.status, 200, "{}", b.json);
     assert_eq!(a.json["refresh_token"], b.json["refresh_token"]);
     assert_eq!(a.json["access_token"], b.json["access_token"]);
+    // Later in the grace: the same pair, with the lifetimes it has left.
+    app.clock.advance(20);
+    let c = app.refresh("grace", ("c", "s"), &rt).await;
+    assert_eq!(c.json["access_token"], a.json["access_token"]);
+    let left = |answer: &crate::helpers::Answer, field: &str| answer.json[field].as_i64().unwrap();
+    assert!((19..=21).contains(&(left(&a, "expires_in") - left(&c, "expires_in"))), "{} then {}", a.json, c.json);
+    assert!((19..=21).contains(&(left(&a, "refresh_expires_in") - left(&c, "refresh_expires_in"))));
+    // Nor is the pair repeated to a user disabled since.
+    let master = app.master_token().await;
+    let found = app.admin(reqwest::Method::GET, "/realms/grace/users?username=u&exact=true", Some(&master), None).await;
+    let user = format!("/realms/grace/users/{}", found.json[0]["id"].as_str().unwrap());
+    let enable = |on: bool| {
+        let (app, user, master) = (&app, &user, &master);
+        async move {
+            let body = serde_json::json!({ "enabled": on }).to_string();
+            assert_eq!(app.admin(reqwest::Method::PUT, user, Some(master), Some(&body)).await.status, 204);
+        }
+    };
+    enable(false).await;
+    app.refresh("grace", ("c", "s"), &rt).await.assert_error(400, "invalid_grant");
+    enable(true).await;
     // After the grace the replay is reuse.
-    app.clock.advance(31);
+    app.clock.advance(11);
     app.refresh("grace", ("c", "s"), &rt).await.assert_error(400, "invalid_grant");
     app.refresh("grace", ("c", "s"), a.str("refresh_token")).await.assert_error(400, "invalid_grant");
 
