@@ -29,7 +29,7 @@ fn failures_key(realm_id: &str, user_id: &str) -> String {
 #[derive(Debug)]
 pub enum PasswordCheck {
     /// The right password of an enabled user.
-    SignedIn(SignedInUser),
+    SignedIn(Box<SignedInUser>),
     /// The right password of a disabled user: said only once the password
     /// was right, as Keycloak says "Account is disabled".
     Disabled,
@@ -42,7 +42,7 @@ impl PasswordCheck {
     /// The signed-in user, for callers that answer every refusal alike.
     pub fn signed_in(self) -> Option<SignedInUser> {
         match self {
-            PasswordCheck::SignedIn(user) => Some(user),
+            PasswordCheck::SignedIn(user) => Some(*user),
             PasswordCheck::Disabled | PasswordCheck::Refused => None,
         }
     }
@@ -79,7 +79,7 @@ pub async fn password(
         _ => {}
     }
     Ok(match found {
-        Some(found) if matches && found.user.enabled => PasswordCheck::SignedIn(found),
+        Some(found) if matches && found.user.enabled => PasswordCheck::SignedIn(Box::new(found)),
         Some(_) if matches => PasswordCheck::Disabled,
         _ => PasswordCheck::Refused,
     })

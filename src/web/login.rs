@@ -63,7 +63,7 @@ pub async fn login_submit(
         return again("Enter your username and password.", StatusCode::OK);
     };
     let user = match authentication::password(&state, &entry, username, password.to_owned()).await? {
-        PasswordCheck::SignedIn(user) => user,
+        PasswordCheck::SignedIn(user) => *user,
         refused => {
             tracing::info!(realm = %entry.realm.name, "login failed");
             let (error, message) = match refused {

@@ -23,7 +23,7 @@ pub async fn grant(
     // Scope errors first: they need no password check.
     entry.scopes.grant(&requested, &client.scopes, None).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
     let signed_in = match authentication::password(state, entry, username, password.to_owned()).await? {
-        PasswordCheck::SignedIn(signed_in) => signed_in,
+        PasswordCheck::SignedIn(signed_in) => *signed_in,
         // Keycloak's answers, the second only once the password was right.
         refused => {
             tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
