@@ -210,7 +210,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Token(TokenCommand::Add { realm, user, name, scopes, expires }) => {
             let lifetime = expires
-                .map(|e| humantime::parse_duration(&e).map_err(|err| CliError::Usage(format!("--expires {e}: {err}"))))
+                .map(|e| match humantime::parse_duration(&e) {
+                    Ok(d) if d.as_secs() == 0 => Err(CliError::Usage(format!("--expires {e}: must be at least 1s"))),
+                    Ok(d) => Ok(d),
+                    Err(err) => Err(CliError::Usage(format!("--expires {e}: {err}"))),
+                })
                 .transpose()?;
             let scope = if scopes.is_empty() {
                 None

@@ -48,7 +48,9 @@ async fn cli_tokens_work_at_the_protected_endpoints(app: TestApp) {
     let narrow = mint(&app, &["--user", "alice", "--name", "narrow", "--scope", "roms.read"]).unwrap();
     assert_eq!(app.userinfo("acme", &narrow).await.status, 403);
 
-    // Expiry is exact.
+    // Expiry is exact; a token expired at birth is refused.
+    let zero = mint(&app, &["--user", "alice", "--name", "zero", "--expires", "0s"]).unwrap_err();
+    assert!(zero.contains("--expires 0s"), "{zero}");
     let short = mint(&app, &["--user", "alice", "--name", "short", "--scope", "openid", "--expires", "1m"]).unwrap();
     assert_eq!(app.userinfo("acme", &short).await.status, 200);
     app.clock.advance(62);
