@@ -16,11 +16,11 @@ use crate::domain::client::{
     GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
 };
 use crate::domain::user::Username;
-use crate::services::realms::{BUILT_IN_CLIENTS, new_user_row};
+use crate::services::realms::{BUILT_IN_CLIENTS, MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::state::AppState;
 use crate::storage::repo::clients::ClientRow;
 use crate::storage::repo::users::UserRow;
-use crate::storage::repo::{clients, realms, users};
+use crate::storage::repo::{clients, realms, roles, users};
 use crate::storage::{DbConnection, StorageError, json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -228,6 +228,41 @@ fn to_row(
     })
 }
 
+/// Whether `admin` may see or set a client's secret: whoever holds it acts
+/// as the client's service account, so only a caller who outranks that
+/// account (the rule for a user's password), or the client has none.
+async fn may_hold_secret(
+    state: &AppState,
+    admin: &Admin,
+    realm: &realms::RealmRow,
+    row: &clients::ClientRow,
+) -> Result<bool, AdminError> {
+    let in_master = realm.name == MASTER_REALM;
+    let (realm_id, row_id, client_id) = (realm.id.clone(), row.id.clone(), row.client_id.clone());
+    let account = state
+        .db
+        .run(move |conn| {
+            let Some(account) = users::find_service_account(conn, &realm_id, &row_id, &client_id)? else {
+                return Ok(None);
+            };
+            let master_admin =
+                in_master && roles::role_names_of_user(conn, &account.id)?.iter().any(|r| r == MASTER_ADMIN_ROLE);
+            Ok(Some((json_list(&account.admin_roles)?, master_admin)))
+        })
+        .await?;
+    Ok(account.is_none_or(|(roles, master_admin)| admin.outranks(&roles, master_admin)))
+}
+
+/// The secret, for a caller who may hold it (see `may_hold_secret`).
+async fn secret_for(
+    state: &AppState,
+    admin: &Admin,
+    realm: &realms::RealmRow,
+    row: &clients::ClientRow,
+) -> Result<Option<String>, AdminError> {
+    if may_hold_secret(state, admin, realm, row).await? { plain_secret(state, row) } else { Ok(None) }
+}
+
 fn plain_secret(state: &AppState, row: &clients::ClientRow) -> Result<Option<String>, AdminError> {
     row.secret_ciphertext
         .as_ref()
@@ -274,7 +309,7 @@ async fn list(
         Some(w) if search => row.client_id.to_lowercase().contains(&w.to_lowercase()),
         Some(w) => &row.client_id == w,
     }) {
-        let secret = if with_secret { plain_secret(&state, row)? } else { None };
+        let secret = if with_secret { secret_for(&state, &admin, &realm, row).await? } else { None };
         out.push(to_rep(row, secret)?);
     }
     Ok(rep::ok_json(page.apply(out)))
@@ -294,7 +329,7 @@ async fn get(
     admin.require(&realm_name, Need::ViewClients)?;
     let realm = find_realm(&state, &realm_name).await?;
     let row = find_client(&state, &realm, &id).await?;
-    Ok(rep::ok_json(to_rep(&row, plain_secret(&state, &row)?)?))
+    Ok(rep::ok_json(to_rep(&row, secret_for(&state, &admin, &realm, &row).await?)?))
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/clients", operation_id = "create_client", tag = "clients",
@@ -357,6 +392,9 @@ pub(crate) async fn update_client(
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;
+    if changes.get("secret").is_some_and(|s| !s.is_null()) && !may_hold_secret(state, admin, &realm, &existing).await? {
+        return Err(AdminError::Forbidden);
+    }
     let known = scope_admin::catalog(state, &realm.id).await?;
     let (secret, now) = (state.secret.clone(), state.clock.now());
     // Checked here first (a bad body is 400 before any write), then merged
@@ -482,7 +520,11 @@ pub(crate) async fn client_secret(
 ) -> Result<Option<String>, AdminError> {
     admin.require(realm_name, Need::ViewClients)?;
     let realm = find_realm(state, realm_name).await?;
-    plain_secret(state, &find_client(state, &realm, id).await?)
+    let row = find_client(state, &realm, id).await?;
+    if !may_hold_secret(state, admin, &realm, &row).await? {
+        return Err(AdminError::Forbidden);
+    }
+    plain_secret(state, &row)
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/clients/{id}/client-secret",
@@ -510,6 +552,9 @@ pub(crate) async fn regenerate_secret(
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_client(state, &realm, id).await?;
+    if !may_hold_secret(state, admin, &realm, &row).await? {
+        return Err(AdminError::Forbidden);
+    }
     if row.secret_ciphertext.is_none() {
         return Ok(None);
     }

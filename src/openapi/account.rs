@@ -47,6 +47,8 @@ pub struct AccountSession {
     pub id: String,
     pub started_at: i64,
     pub last_seen_at: i64,
+    /// For a grant made without a browser (password, device grant): its application's `client_id`.
+    pub client_id: Option<String>,
 }
 
 /// A consent the caller granted a client.

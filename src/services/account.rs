@@ -45,6 +45,10 @@ pub struct SessionView {
     pub id: String,
     pub started_at: i64,
     pub last_seen_at: i64,
+    /// For a grant made without a browser (password, device), its
+    /// application: Keycloak makes such a grant a session of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,11 +77,26 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
             let tokens =
                 token_repo::list_active_by_user(conn, &user_id, now)?.into_iter().map(TokenView::from).collect();
             let settings = &entry.realm.settings;
-            let sessions = session_repo::list_open_by_user(conn, &user_id)?
+            let mut sessions: Vec<SessionView> = session_repo::list_open_by_user(conn, &user_id)?
                 .into_iter()
                 .filter(|s| s.within(settings.sso_session_idle, settings.sso_session_max, now))
-                .map(|s| SessionView { id: s.id, started_at: s.created_at, last_seen_at: s.last_seen_at })
+                .map(|s| SessionView {
+                    id: s.id,
+                    started_at: s.created_at,
+                    last_seen_at: s.last_seen_at,
+                    client_id: None,
+                })
                 .collect();
+            sessions.extend(refresh::live_online_families_of_user(conn, &user_id)?.into_iter().filter_map(|f| {
+                let current = f.session_id.is_none() && f.token_expires_at.unwrap_or(f.expires_at) >= now;
+                let client = entry.clients.values().find(|c| c.id == f.client_id).filter(|_| current)?;
+                Some(SessionView {
+                    started_at: f.created_at,
+                    last_seen_at: f.token_issued_at.unwrap_or(f.created_at),
+                    client_id: Some(client.client_id.clone()),
+                    id: f.id,
+                })
+            }));
             let consents = consents::list_by_user(conn, &user_id)?
                 .into_iter()
                 .filter_map(|(client_pk, scope, granted_at)| {
@@ -166,8 +185,16 @@ pub async fn end_session(
                 .is_some_and(|s| s.user_id == user_id && s.realm_id == entry.realm.id && s.ended_at.is_none());
             if owned {
                 sessions::end(conn, &entry, &id, now)?;
+                return Ok(true);
             }
-            Ok(owned)
+            // A grant made without a browser, listed as a session of its own.
+            let grant = refresh::find_family(conn, &id)?
+                .filter(|f| f.user_id == user_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none());
+            if grant.is_some() {
+                let horizon = families::revocation_horizon(&entry, now);
+                families::revoke_grant(conn, &entry.realm.id, &id, horizon, now)?;
+            }
+            Ok(grant.is_some())
         })
         .await?)
 }

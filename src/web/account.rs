@@ -73,6 +73,7 @@ async fn show(
                 id: s.id,
                 started: when(s.started_at),
                 last_seen: when(s.last_seen_at),
+                via: s.client_id,
             })
             .collect(),
         consents: overview

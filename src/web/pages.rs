@@ -118,6 +118,8 @@ pub struct SessionLine {
     pub started: String,
     pub last_seen: String,
     pub current: bool,
+    /// The application of a grant made without a browser.
+    pub via: Option<String>,
 }
 
 pub struct ConsentLine {

@@ -143,9 +143,20 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     let access = app.introspect("acme", ("svc", "svc-secret"), granted.str("access_token")).await;
     assert_eq!(access.json, json!({"active": false}));
 
+    // The browser's session, and the command line's password grant as a
+    // session of its own (Keycloak's account console lists both).
     let (_, sessions, _) = call(&app, Method::GET, "/sessions", &token, None).await;
-    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
-    let id = sessions[0]["id"].as_str().unwrap();
+    let listed = sessions.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{sessions}");
+    let browser_session = listed.iter().find(|s| s.get("client_id").is_none()).expect("the browser's");
+    let grant = listed.iter().find(|s| s["client_id"] == "cli").expect("the command line's grant");
+    let (status, _, _) =
+        call(&app, Method::DELETE, &format!("/sessions/{}", grant["id"].as_str().unwrap()), &token, None).await;
+    assert_eq!(status, 204);
+    let gone = app.introspect("acme", ("svc", "svc-secret"), &token).await;
+    assert_eq!(gone.json, json!({"active": false}), "the grant's tokens went with it");
+    let token = cli_token(&app, ("alice", "alice-pw"), "account.read account.write").await;
+    let id = browser_session["id"].as_str().unwrap();
     let (status, _, _) = call(&app, Method::DELETE, &format!("/sessions/{id}"), &token, None).await;
     assert_eq!(status, 204);
     let after = browser.get(&auth_url(&app, "acme", &params)).await;

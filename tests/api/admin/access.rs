@@ -52,6 +52,25 @@ async fn a_master_service_account_holding_admin_administers(app: TestApp) {
     assert_eq!(get(&app, "/realms/acme/users", &token).await.status, 200);
     assert_eq!(create(&app, "/realms", &token, json!({"realm": "by-terraform"})).await, "by-terraform");
 
+    // Its secret is now an administrator's key: a client manager of master
+    // who is no administrator can neither read nor set nor renew it.
+    let body = json!({"username": "clerk", "enabled": true, "credentials": [{"value": "clerk-pw"}]});
+    let clerk = create(&app, "/realms/master/users", &master, body).await;
+    let management = client_uuid(&app, "master", &master, "realm-management").await;
+    let roles = get(&app, &format!("/realms/master/clients/{management}/roles"), &master).await.json;
+    let manage_clients = roles.as_array().unwrap().iter().find(|r| r["name"] == "manage-clients").unwrap().clone();
+    let mappings_of_clerk = format!("/realms/master/users/{clerk}/role-mappings/clients/{management}");
+    change(&app, Method::POST, &mappings_of_clerk, &master, Some(&json!([manage_clients]).to_string())).await;
+    let clerk_token = admin_cli_token(&app, "master", ("clerk", "clerk-pw")).await;
+    let secret_path = format!("/realms/master/clients/{id}/client-secret");
+    assert_forbidden(&call(&app, Method::GET, &secret_path, &clerk_token, None).await);
+    assert_forbidden(&call(&app, Method::POST, &secret_path, &clerk_token, None).await);
+    let client_path = format!("/realms/master/clients/{id}");
+    assert_forbidden(&call(&app, Method::PUT, &client_path, &clerk_token, Some(json!({"secret": "known"}))).await);
+    let seen = get(&app, &client_path, &clerk_token).await.json;
+    assert!(seen.get("secret").is_none(), "{seen}");
+    assert_eq!(get(&app, &secret_path, &master).await.json["value"], "tf-secret", "the administrator still can");
+
     change(&app, Method::DELETE, &mappings, &master, Some(&grant)).await;
     assert_forbidden(&call(&app, Method::GET, "/realms/acme/users", &token, None).await);
 }
