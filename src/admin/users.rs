@@ -13,7 +13,7 @@ use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{families, sessions};
 use crate::state::AppState;
 use crate::storage::repo::users::{self, UserFilter, UserRow};
-use crate::storage::repo::{realms, refresh as refresh_rows, roles, sessions as session_rows};
+use crate::storage::repo::{meta, realms, refresh as refresh_rows, roles, sessions as session_rows};
 use crate::storage::{json_list, new_id};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -338,6 +338,8 @@ pub(crate) async fn update_user(
     // again into the user as stored, with its row held: changes made at once
     // (roles granted, a password reset) are not undone by this write.
     merged(&row, changes.clone())?;
+    let (cached_realm, now) = (realm.name.clone(), state.clock.now());
+    let is_service_account = row.service_account_link().is_some();
     state
         .db
         .transaction(move |conn| {
@@ -353,9 +355,17 @@ pub(crate) async fn update_user(
             {
                 return Ok(Err(email_conflict()));
             }
+            // A service account's enabled flag is cached with its client
+            // (client_credentials asks it): every node reloads the realm.
+            if updated.enabled != stored.enabled && stored.service_account_link().is_some() {
+                meta::bump_epoch(conn, &cached_realm, now)?;
+            }
             users::update(conn, &updated).map(Ok)
         })
         .await??;
+    if is_service_account {
+        state.cache.invalidate(&[realm_name]);
+    }
     Ok(())
 }
 

@@ -110,6 +110,9 @@ pub struct Client {
     /// `realm-management` roles of the client's service account (SPEC §6),
     /// carried in its client-credentials tokens as `resource_access`.
     pub service_account_roles: Vec<String>,
+    /// False while the client's service-account user is disabled (Keycloak
+    /// then issues it no client_credentials tokens).
+    pub service_account_enabled: bool,
     /// Origins whose pages may read the client's answers (CORS): serialised
     /// origins, or `*` for any; see [`web_origins`].
     pub web_origins: Vec<String>,
@@ -217,6 +220,7 @@ mod tests {
             consent_required: false,
             enabled: true,
             service_account_roles: vec![],
+            service_account_enabled: true,
             web_origins: vec![],
         };
         assert!(!format!("{client:?}").contains("hunter2"));

@@ -132,6 +132,8 @@ fn build_client(
     let attributes = serde_json::from_str::<serde_json::Value>(&row.attributes).unwrap_or_default();
     let listed = |field: &str| -> Option<Vec<String>> { serde_json::from_value(attributes.get(field)?.clone()).ok() };
     let configured_origins = listed("webOrigins");
+    let account =
+        service_accounts.iter().find(|(link, user)| user.links(link, &row.id, &row.client_id)).map(|(_, user)| user);
     Ok(Client {
         web_origins: web_origins(configured_origins.as_deref(), &redirect_uris),
         id: row.id.clone(),
@@ -147,12 +149,8 @@ fn build_client(
         },
         consent_required: row.consent_required,
         enabled: row.enabled,
-        service_account_roles: service_accounts
-            .iter()
-            .find(|(link, user)| user.links(link, &row.id, &row.client_id))
-            .map(|(_, user)| json_list(&user.admin_roles))
-            .transpose()?
-            .unwrap_or_default(),
+        service_account_roles: account.map(|user| json_list(&user.admin_roles)).transpose()?.unwrap_or_default(),
+        service_account_enabled: account.is_none_or(|user| user.enabled),
     })
 }
 

@@ -15,6 +15,9 @@ pub fn grant(
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
+    if !client.service_account_enabled {
+        return Err(OAuthError::unauthorized_client("The client's service account is disabled"));
+    }
     let requested = requested_scope(params)?;
     let granted =
         entry.scopes.grant(&requested, &client.scopes, None).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;

@@ -356,6 +356,13 @@ async fn a_service_account_acts_with_the_roles_granted_to_it(app: TestApp) {
     let after = token.str("access_token");
     assert_forbidden(&call(&app, Method::GET, "/realms/acme/clients", after, None).await);
     assert_forbidden(&call(&app, Method::GET, "/realms/other/users", after, None).await);
+    // A disabled account gets its client no tokens (Keycloak); enabled again, it does.
+    let account_path = format!("/realms/acme/users/{account_id}");
+    change(&app, Method::PUT, &account_path, &master, Some(r#"{"enabled": false}"#)).await;
+    let refused = app.client_credentials("acme", "robot", "robot-secret", None).await;
+    refused.assert_error(400, "unauthorized_client");
+    change(&app, Method::PUT, &account_path, &master, Some(r#"{"enabled": true}"#)).await;
+    assert_eq!(app.client_credentials("acme", "robot", "robot-secret", None).await.status, 200);
     // Taking the role back takes it out of new tokens.
     change(&app, Method::DELETE, &mappings, &master, Some(&grant)).await;
     assert_eq!(get(&app, &mappings, &master).await.json, json!([]));
