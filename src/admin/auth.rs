@@ -253,12 +253,14 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
     let own_client =
         entry.client(&client_id).filter(|c| c.id == claims.sub).map(|c| (c.id.clone(), c.client_id.clone()));
     let is_client_token = own_client.is_some();
+    // Its service account's realm roles matter only for master's `admin`.
+    let account_of = own_client.filter(|_| realm == MASTER_REALM);
     let (revoked, user, role_names) = state
         .db
         .read_hot(move |conn| {
             let revoked = access::is_revoked(conn, &checked)?;
             let user = users::find_by_id(conn, &realm_id, &sub)?.filter(|u| u.enabled);
-            let role_names = match (&user, &own_client) {
+            let role_names = match (&user, &account_of) {
                 (Some(user), _) => roles::role_names_of_user(conn, &user.id)?,
                 // The realm roles of the client's service account, as Keycloak
                 // gives them to its tokens (Terraform's master client holding `admin`).
