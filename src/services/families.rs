@@ -67,10 +67,12 @@ impl NewFamily {
 }
 
 /// The SSO session a family was granted in, as it stands now. Offline
-/// families and those of grants without a browser session have none: they
-/// live as long as their own tokens.
+/// families live as long as their own tokens; those of grants without a
+/// browser (password, device) have a session of their own that starts with
+/// the grant and ends at the realm's SSO maximum, as Keycloak's do.
 pub(super) enum Bound {
     Unbound,
+    Sessionless { until: UnixTime },
     Live(SessionRow),
     Ended,
 }
@@ -82,13 +84,22 @@ impl Bound {
         family: &FamilyRow,
         now: UnixTime,
     ) -> Result<Self, StorageError> {
-        let Some(id) = family.session_id.as_deref().filter(|_| !family.offline) else {
+        if family.offline {
             return Ok(Self::Unbound);
+        }
+        let Some(id) = family.session_id.as_deref() else {
+            let until = sessionless_until(entry, family.created_at);
+            return Ok(if now <= until { Self::Sessionless { until } } else { Self::Ended });
         };
         Ok(match session_rows::find_by_id(conn, id)? {
             Some(row) if sessions::is_live(entry, &row, now) => Self::Live(row),
             _ => Self::Ended,
         })
+    }
+
+    /// Whether the family may still be refreshed.
+    pub(super) fn is_live(&self) -> bool {
+        !matches!(self, Self::Ended)
     }
 
     /// When a token issued `now` expires: a full refresh lifetime, or
@@ -97,6 +108,7 @@ impl Bound {
         let full = now + entry.realm.settings.refresh_token_lifetime;
         match self {
             Self::Live(session) => full.min(sessions::lasts_until(entry, session, now)),
+            Self::Sessionless { until } => full.min(*until),
             Self::Unbound | Self::Ended => full,
         }
     }
@@ -108,6 +120,11 @@ impl Bound {
             _ => None,
         }
     }
+}
+
+/// The end of the own session of a grant made without a browser at `granted_at`.
+fn sessionless_until(entry: &RealmEntry, granted_at: UnixTime) -> UnixTime {
+    granted_at + entry.realm.settings.sso_session_max
 }
 
 /// The first refresh token of the family `family_id`.
@@ -124,14 +141,16 @@ pub fn prepare_family(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> NewFamily {
-    let expires_at = now + entry.realm.settings.refresh_token_lifetime;
+    let offline = scope.contains(OFFLINE_ACCESS);
+    let full = now + entry.realm.settings.refresh_token_lifetime;
+    let expires_at = if offline { full } else { full.min(sessionless_until(entry, now)) };
     let family = FamilyRow {
         id: new_id(),
         realm_id: entry.realm.id.clone(),
         client_id: client.id.clone(),
         user_id: user_id.to_owned(),
         scope: scope.to_string(),
-        offline: scope.contains(OFFLINE_ACCESS),
+        offline,
         auth_time,
         created_at: now,
         expires_at,

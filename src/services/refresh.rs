@@ -376,7 +376,7 @@ fn live_owner(
     owner: Option<(User, Vec<String>)>,
     session: Bound,
 ) -> Result<Owner, OAuthError> {
-    let (Some((user, role_ids)), Bound::Unbound | Bound::Live(_)) = (owner, &session) else {
+    let Some((user, role_ids)) = owner.filter(|_| session.is_live()) else {
         return Err(reject(ErrorCode::InvalidGrant, "Session not active"));
     };
     let granted = grant(entry, client, family, requested, &role_ids)?;

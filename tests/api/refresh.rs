@@ -344,6 +344,89 @@ async fn grace_and_fixed(backend: Backend) {
     }
 }
 
+const CAPPED_REALM: &str = r#"
+[[realms]]
+name = "capped"
+refresh_token_lifetime = "1h"
+sso_session_max = "2h"
+
+  [[realms.users]]
+  username = "u"
+  password = "pw"
+
+  [[realms.clients]]
+  client_id = "c"
+  secret = "s"
+  grant_types = ["password", "refresh_token"]
+  scopes = ["openid", "offline_access"]
+
+[[realms]]
+name = "short"
+refresh_token_lifetime = "1h"
+sso_session_max = "10m"
+
+  [[realms.users]]
+  username = "u"
+  password = "pw"
+
+  [[realms.clients]]
+  client_id = "c"
+  secret = "s"
+  grant_types = ["password", "refresh_token"]
+  scopes = ["openid"]
+"#;
+
+/// A grant without a browser has a session of its own, from the grant to
+/// the realm's SSO maximum (Keycloak): refreshing does not extend it past
+/// that; offline grants are not bound by it.
+async fn sessionless_grants_end_at_the_sso_maximum(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, CAPPED_REALM).await else { return };
+    let expires_in = |answer: &crate::helpers::Answer| answer.json["refresh_expires_in"].as_i64().unwrap();
+    let first = app.password_grant("capped", ("c", "s"), ("u", "pw"), "openid").await;
+    let offline = app.password_grant("capped", ("c", "s"), ("u", "pw"), "openid offline_access").await;
+    assert_eq!(expires_in(&first), 3600, "{}", first.json);
+    let (mut rt, mut offline_rt) = (first.str("refresh_token").to_owned(), offline.str("refresh_token").to_owned());
+    // Every 50 minutes: a full hour, then what is left of the two.
+    for (elapsed, left) in [(3000, 3600), (6000, 1200)] {
+        app.clock.advance(3000);
+        let next = app.refresh("capped", ("c", "s"), &rt).await;
+        assert_eq!(next.status, 200, "after {elapsed} s: {}", next.json);
+        assert_eq!(expires_in(&next), left, "after {elapsed} s");
+        rt = next.str("refresh_token").to_owned();
+        let next = app.refresh("capped", ("c", "s"), &offline_rt).await;
+        assert_eq!(next.status, 200, "offline, after {elapsed} s: {}", next.json);
+        offline_rt = next.str("refresh_token").to_owned();
+    }
+    app.clock.advance(1199);
+    let last = app.refresh("capped", ("c", "s"), &rt).await;
+    assert_eq!(last.status, 200, "{}", last.json);
+    assert_eq!(expires_in(&last), 1);
+    app.clock.advance(2);
+    let ended = app.refresh("capped", ("c", "s"), last.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+    assert_eq!(ended.json["error_description"], "Token is not active");
+    let offline = app.refresh("capped", ("c", "s"), &offline_rt).await;
+    assert_eq!(offline.status, 200, "offline grants outlive the SSO maximum: {}", offline.json);
+    assert_eq!(expires_in(&offline), 3600);
+
+    // A maximum shorter than the refresh lifetime bounds the first token.
+    let short = app.password_grant("short", ("c", "s"), ("u", "pw"), "openid").await;
+    assert_eq!(expires_in(&short), 600, "{}", short.json);
+    app.clock.advance(601);
+    let ended = app.refresh("short", ("c", "s"), short.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessionless_grants_end_at_the_sso_maximum_sqlite() {
+    sessionless_grants_end_at_the_sso_maximum(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessionless_grants_end_at_the_sso_maximum_postgres() {
+    sessionless_grants_end_at_the_sso_maximum(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_grace_and_no_rotation_sqlite() {
     grace_and_fixed(Backend::Sqlite).await;
