@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::storage::Db;
 use crate::storage::repo::events::{self, EventRow};
+use crate::storage::{Db, StorageError};
 
 /// Events waiting for the writer; beyond this they are dropped (and counted).
 const QUEUE: usize = 16 * 1024;
@@ -169,6 +169,20 @@ impl EventSink {
     }
 }
 
+/// Stores a batch; on a connection found lost (the database restarted),
+/// once more on a fresh one rather than dropping the batch.
+async fn store(db: &Db, rows: Vec<EventRow>) -> Result<(), StorageError> {
+    let rows = Arc::new(rows);
+    let attempt = || {
+        let rows = Arc::clone(&rows);
+        db.transaction(move |conn| events::insert_events(conn, &rows))
+    };
+    match attempt().await {
+        Err(error) if error.is_connection_lost() => attempt().await,
+        result => result,
+    }
+}
+
 async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
@@ -182,7 +196,7 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
         }
         let stored = rows.len();
         if stored > 0
-            && let Err(error) = db.transaction(move |conn| events::insert_events(conn, &rows)).await
+            && let Err(error) = store(&db, rows).await
         {
             tracing::warn!(%error, "storing events failed");
         }

@@ -9,6 +9,7 @@ mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -151,6 +152,9 @@ impl ManageConnection for Manager {
 pub struct Pooled {
     conn: DbConnection,
     lost: bool,
+    /// The pool's count of lost connections when this one last answered.
+    checked_at_losses: u64,
+    losses: Arc<AtomicU64>,
 }
 
 impl Pooled {
@@ -159,24 +163,41 @@ impl Pooled {
         let result = f(&mut self.conn);
         if result.as_ref().is_err_and(StorageError::is_connection_lost) {
             self.lost = true;
+            self.losses.fetch_add(1, Ordering::Relaxed);
         }
         result
     }
 }
 
 /// The pool's manager: `Manager`'s connections, wrapped in `Pooled`.
-pub struct PoolManager(Manager);
+///
+/// A connection found lost usually has company (a database restart, a
+/// failover, backends terminated): once one is, every other idle connection
+/// is tested (`SELECT 1`) before its next use, so the dead ones are
+/// replaced without each costing a failed request. Otherwise a checkout
+/// costs no round trip.
+pub struct PoolManager {
+    manager: Manager,
+    losses: Arc<AtomicU64>,
+}
 
 impl ManageConnection for PoolManager {
     type Connection = Pooled;
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, r2d2::Error> {
-        self.0.connect().map(|conn| Pooled { conn, lost: false })
+        let checked_at_losses = self.losses.load(Ordering::Relaxed);
+        let losses = Arc::clone(&self.losses);
+        self.manager.connect().map(|conn| Pooled { conn, lost: false, checked_at_losses, losses })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        self.0.is_valid(&mut pooled.conn)
+        let losses = self.losses.load(Ordering::Relaxed);
+        if pooled.checked_at_losses != losses {
+            self.manager.is_valid(&mut pooled.conn)?;
+            pooled.checked_at_losses = losses;
+        }
+        Ok(())
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
@@ -209,8 +230,8 @@ impl Db {
             .max_size(max_connections)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .test_on_check_out(false)
-            .build(PoolManager(Manager { url: url.clone() }))
+            .test_on_check_out(true)
+            .build(PoolManager { manager: Manager { url: url.clone() }, losses: Arc::default() })
             .map_err(StorageError::Pool)?;
         let writer = match url {
             DatabaseUrl::Sqlite(_) => Some(Arc::new(writer::Writer::start(Manager { url: url.clone() })?)),
