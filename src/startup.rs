@@ -206,7 +206,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(from_fn(realm_path::cut_realm_prefix))
-                .wrap(from_fn(refuse_oversized))
+                .wrap(from_fn(refuse_unreadable))
                 .wrap(from_fn(crate::metrics::track))
                 .wrap(security_headers())
                 .configure(routes)
@@ -266,8 +266,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
 const LARGEST_BODY: u64 = 1024 * 1024;
 
 /// Middleware: a request declaring a body larger than any endpoint reads is
-/// answered 413 at once, instead of after the client has sent it all.
-async fn refuse_oversized(
+/// answered 413 at once, instead of after the client has sent it all; one
+/// whose path or query holds an encoded NUL character is answered 400 (no
+/// name, id or parameter has one, and PostgreSQL cannot store one in text).
+async fn refuse_unreadable(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
@@ -278,7 +280,18 @@ async fn refuse_oversized(
         }));
         return Ok(req.into_response(response).map_into_right_body());
     }
+    if has_encoded_nul(req.uri().path_and_query().map_or("", |p| p.as_str())) {
+        let response = HttpResponse::BadRequest().json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": "The request URI contains a NUL character (%00)",
+        }));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+fn has_encoded_nul(uri: &str) -> bool {
+    uri.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

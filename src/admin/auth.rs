@@ -311,10 +311,7 @@ async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result
     })
 }
 
-/// What the audit log names as the client of a call made with a personal
-/// access token or HTTP Basic (no OAuth client is involved).
-const PERSONAL_TOKEN_CLIENT: &str = "personal-access-token";
-const BASIC_CLIENT: &str = "http-basic";
+use crate::domain::client::{BASIC_CLIENT, PERSONAL_TOKEN_CLIENT};
 
 /// The realms a user presenting a personal token or a password may belong
 /// to: the realm in the path, then `master`.

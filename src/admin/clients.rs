@@ -15,6 +15,7 @@ use crate::crypto::{SecretKey, random_token};
 use crate::domain::client::{
     GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
 };
+use crate::domain::text::validate_name;
 use crate::domain::user::Username;
 use crate::services::realms::{BUILT_IN_CLIENTS, MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::state::AppState;
@@ -92,6 +93,36 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     Ok(out)
 }
 
+/// The client's display name, if one is given.
+fn client_name(map: &Map<String, Value>) -> Result<Option<&str>, AdminError> {
+    let name = rep::str_field(map, "name")?.filter(|n| !n.is_empty());
+    if let Some(name) = name {
+        validate_name(name).map_err(|e| AdminError::bad_request(format!("`name` {e}")))?;
+    }
+    Ok(name)
+}
+
+/// Keycloak's `rootUrl` and `baseUrl` (kept for the tools that send them,
+/// and links to the application): a web address or a path, never a
+/// `javascript:` one (Keycloak refuses them since CVE-2020-10748).
+fn check_application_urls(map: &Map<String, Value>) -> Result<(), AdminError> {
+    for field in ["rootUrl", "baseUrl", "adminUrl"] {
+        let Some(value) = rep::str_field(map, field)?.filter(|v| !v.is_empty()) else { continue };
+        let refused = || AdminError::bad_request(format!("`{field}` must be an http(s) URL or a path"));
+        if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(refused());
+        }
+        match url::Url::parse(value) {
+            Ok(url) if !matches!(url.scheme(), "http" | "https") => return Err(refused()),
+            Ok(_) => {}
+            // Relative: Keycloak resolves a base URL against the root URL.
+            Err(url::ParseError::RelativeUrlWithoutBase) => {}
+            Err(_) => return Err(refused()),
+        }
+    }
+    Ok(())
+}
+
 fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, AdminError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -119,6 +150,7 @@ fn to_row(
     let client_id =
         rep::str_field(map, "clientId")?.ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
     validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
+    check_application_urls(map)?;
     if map.get("secret").is_some_and(|s| !s.is_string() && !s.is_null()) {
         return Err(AdminError::bad_request("`secret` must be a string"));
     }
@@ -215,7 +247,7 @@ fn to_row(
         id: existing.map_or_else(new_id, |e| e.id.clone()),
         realm_id: realm.id.clone(),
         client_id: client_id.to_owned(),
-        name: rep::str_field(map, "name")?.filter(|n| !n.is_empty()).unwrap_or(client_id).to_owned(),
+        name: client_name(map)?.unwrap_or(client_id).to_owned(),
         secret_ciphertext,
         redirect_uris: to_json_list(&redirect_uris),
         post_logout_redirect_uris: to_json_list(&post_logout),

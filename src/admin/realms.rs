@@ -12,6 +12,7 @@ use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::realm::{MAX_LIFETIME_SECS, RealmName, RealmSettings, SigningAlgorithm};
+use crate::domain::text::validate_name;
 use crate::services::realms::{MASTER_REALM, create_realm, rotate_realm_key, update_realm};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -118,6 +119,7 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     s.device_code_lifetime = seconds("oauth2DeviceCodeLifespan", s.device_code_lifetime)?;
     s.device_poll_interval = seconds("oauth2DevicePollingInterval", s.device_poll_interval)?;
     if let Some(name) = rep::str_field(map, "displayName")? {
+        validate_name(name).map_err(|e| AdminError::bad_request(format!("`displayName` {e}")))?;
         s.display_name = name.to_owned();
     }
     // Terraform sends "" for "not set".

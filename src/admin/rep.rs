@@ -26,7 +26,12 @@ impl Body {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Value::Null));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| AdminError::bad_request(format!("Invalid JSON: {e}")))
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| AdminError::bad_request(format!("Invalid JSON: {e}")))?;
+        if holds_nul(&value) {
+            return Err(AdminError::bad_request("Invalid JSON: text must not contain NUL characters"));
+        }
+        Ok(Self(value))
     }
 
     /// The body as an object (`null` → `{}`).
@@ -45,6 +50,18 @@ impl Body {
             Value::Array(items) => Ok(items),
             _ => Err(AdminError::bad_request("Expected a JSON array")),
         }
+    }
+}
+
+/// Whether any text in `value` (a string or a member name) has a NUL
+/// character: no field has a use for one, and PostgreSQL cannot store one
+/// in text (SQLite would).
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(members) => members.iter().any(|(name, value)| name.contains('\0') || holds_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 

@@ -8,6 +8,7 @@ use super::credentials::{NewPassword, password_of};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::text::validate_name;
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
 use crate::services::{families, sessions};
@@ -72,7 +73,10 @@ fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, 
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() <= 255 => Ok(Some(s.clone())),
+        Some(Value::String(s)) if s.len() <= 255 => match validate_name(s) {
+            Ok(()) => Ok(Some(s.clone())),
+            Err(e) => Err(AdminError::bad_request(format!("`{key}` {e}"))),
+        },
         Some(_) => Err(AdminError::bad_request(format!("`{key}` must be a string of at most 255 characters"))),
     }
 }

@@ -15,8 +15,10 @@ pub struct Form(HashMap<String, String>);
 impl Form {
     pub fn parse(bytes: &[u8]) -> Result<Self, ConsoleError> {
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+            .ok()
+            .filter(|pairs| !pairs.iter().any(|(name, value)| name.contains('\0') || value.contains('\0')))
             .map(|pairs| Self(pairs.into_iter().collect()))
-            .map_err(|_| ConsoleError::BadRequest("The form could not be read.".into()))
+            .ok_or_else(|| ConsoleError::BadRequest("The form could not be read.".into()))
     }
 
     pub fn query(req: &HttpRequest) -> Self {

@@ -56,14 +56,26 @@ impl fmt::Display for GrantType {
     }
 }
 
-/// Checks a `client_id`: printable ASCII without spaces, 1 to 255 characters.
+/// What the audit log names as the client of a call made with a personal
+/// access token or HTTP Basic (no OAuth client is involved): no client
+/// may be called so.
+pub const PERSONAL_TOKEN_CLIENT: &str = "personal-access-token";
+pub const BASIC_CLIENT: &str = "http-basic";
+
+/// Checks a `client_id`: printable ASCII without spaces, 1 to 255
+/// characters, and none of the names the audit log keeps for itself.
 pub fn validate_client_id(raw: &str) -> Result<(), Invalid> {
     let ok = !raw.is_empty() && raw.len() <= 255 && raw.bytes().all(|b| b.is_ascii_graphic());
-    if ok {
-        Ok(())
-    } else {
-        Err(Invalid::new(format!("client_id `{raw}` must be 1 to 255 printable ASCII characters without spaces")))
+    if !ok {
+        return Err(Invalid::new(format!(
+            "client_id `{}` must be 1 to 255 printable ASCII characters without spaces",
+            raw.escape_debug()
+        )));
     }
+    if [PERSONAL_TOKEN_CLIENT, BASIC_CLIENT].contains(&raw) {
+        return Err(Invalid::new(format!("client_id `{raw}` is reserved: the audit log names other callers so")));
+    }
+    Ok(())
 }
 
 /// A registered redirect URI: absolute, without a fragment (RFC 6749 §3.1.2).

@@ -6,6 +6,7 @@ pub mod device;
 pub mod realm;
 pub mod role;
 pub mod scope;
+pub mod text;
 pub mod user;
 
 /// A value that failed to parse, with the reason a person can act on.

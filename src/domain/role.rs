@@ -1,6 +1,7 @@
 //! Realm roles: what makes a role name usable in paths, tokens and files.
 
 use super::Invalid;
+use super::text::is_invisible;
 
 /// The longest role name (Keycloak's column).
 pub const MAX_ROLE_NAME: usize = 255;
@@ -15,8 +16,11 @@ pub fn validate_role_name(name: &str) -> Result<(), Invalid> {
     if name.chars().count() > MAX_ROLE_NAME {
         return Err(Invalid::new(format!("must be at most {MAX_ROLE_NAME} characters")));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new("must not contain control characters"));
+    if name.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Err(Invalid::new("must not contain control characters or invisible ones"));
+    }
+    if name.trim().is_empty() {
+        return Err(Invalid::new("must not be blank"));
     }
     // HTTP clients resolve them as path segments: `DELETE .../roles/..`
     // would reach the realm itself.
@@ -35,7 +39,7 @@ mod tests {
         assert!(validate_role_name("editor").is_ok());
         assert!(validate_role_name("Über Admin").is_ok());
         assert!(validate_role_name(&"r".repeat(255)).is_ok());
-        for bad in ["", "a\nb", "tab\there", ".", "..", &"r".repeat(256)] {
+        for bad in ["", " ", "\u{200B}", "a\u{202E}b", "a\nb", "tab\there", ".", "..", &"r".repeat(256)] {
             assert!(validate_role_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::Invalid;
+use super::text::is_invisible;
 
 /// A username, stored lower-case and matched case-insensitively (SPEC §6).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -13,10 +14,11 @@ impl Username {
         let trimmed = raw.trim();
         let ok = !trimmed.is_empty()
             && trimmed.chars().count() <= 255
-            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
+            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace() || is_invisible(c));
         if !ok {
             return Err(Invalid::new(format!(
-                "username `{raw}` must be 1 to 255 characters without spaces or control characters"
+                "username `{}` must be 1 to 255 characters without spaces, control or invisible characters",
+                raw.escape_debug()
             )));
         }
         Ok(Self(trimmed.to_lowercase()))
@@ -43,11 +45,11 @@ pub fn validate_email(email: &str) -> Result<(), Invalid> {
                 && !domain.contains('@')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !email.chars().any(char::is_whitespace)
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
         }
         None => false,
     };
-    if valid { Ok(()) } else { Err(Invalid::new(format!("`{email}` is not a valid e-mail address"))) }
+    if valid { Ok(()) } else { Err(Invalid::new(format!("`{}` is not a valid e-mail address", email.escape_debug()))) }
 }
 
 /// A user's profile, as read for tokens and userinfo.

@@ -16,6 +16,7 @@ use crate::domain::client::{
 };
 use crate::domain::role::validate_role_name;
 use crate::domain::scope::{is_built_in, validate_scope_name};
+use crate::domain::text::validate_name;
 use crate::domain::user::{Username, validate_email};
 use crate::services::passwords::{PasswordError, Workspace};
 use crate::services::realms::{MASTER_REALM, REALM_MANAGEMENT_ROLES, RealmAdminError, create_realm, update_realm};
@@ -76,6 +77,9 @@ pub fn check(file: &ParsedFile) -> Result<(), FileError> {
         let def = realm.get_ref();
         if !realm_names.insert(def.name.as_str()) {
             return Err(file.error(&realm.span(), "name", format!("realm `{}` appears twice", def.name)));
+        }
+        if let Some(display_name) = &def.display_name {
+            validate_name(display_name).map_err(|e| file.error(&realm.span(), "display_name", e.0))?;
         }
         for (field, value) in def.positive_lifetimes() {
             if value.get_ref().0 <= 0 {
@@ -149,6 +153,11 @@ fn check_scope(file: &ParsedFile, scope: &ScopeDef) -> Result<(), FileError> {
 fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
     let name = &user.username;
     Username::parse(name.get_ref()).map_err(|e| file.error(&name.span(), "username", e.0))?;
+    for (field, value) in [("given_name", &user.given_name), ("family_name", &user.family_name)] {
+        if let Some(value) = value {
+            validate_name(value).map_err(|e| file.error(&name.span(), field, e.0))?;
+        }
+    }
     if let Some(email) = &user.email {
         validate_email(email.get_ref()).map_err(|e| file.error(&email.span(), "email", e.0))?;
     }
@@ -178,6 +187,9 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
 fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> {
     let id = &client.client_id;
     validate_client_id(id.get_ref()).map_err(|e| file.error(&id.span(), "client_id", e.0))?;
+    if let Some(name) = &client.name {
+        validate_name(name).map_err(|e| file.error(&id.span(), "name", e.0))?;
+    }
     if let Some(secret) = &client.secret
         && secret.get_ref().is_empty()
     {

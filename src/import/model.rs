@@ -117,6 +117,18 @@ pub struct ClientDef {
     pub consent_required: Option<bool>,
 }
 
+/// serde's type errors quote the value found ("invalid type: integer
+/// `1234`, expected a string"): it is left out of the message, as it may be
+/// a password or a secret typed without quotes (the line is named anyway).
+fn without_found_value(message: &str) -> String {
+    if !(message.starts_with("invalid type: ") || message.starts_with("invalid value: ")) {
+        return message.to_owned();
+    }
+    let (found, expected) = message.split_once(", expected").unwrap_or((message, ""));
+    let kind = found.split(['`', '"']).next().unwrap_or(found).trim_end();
+    if expected.is_empty() { kind.to_owned() } else { format!("{kind}, expected{expected}") }
+}
+
 /// A parsed file with its text, so later checks can point at lines.
 pub struct ParsedFile {
     pub path: String,
@@ -135,7 +147,7 @@ impl ParsedFile {
                     file: path.to_owned(),
                     line: line_of(&source, &span),
                     field: field_at(&source, &span),
-                    message: e.message().trim().to_owned(),
+                    message: without_found_value(e.message().trim()),
                 })
             }
         }
@@ -222,6 +234,17 @@ mod tests {
         assert_eq!(err.line, 3, "{err}");
         let err = parse("[[realms]]\nname = \"a\"\nquery_tokens = \"yes\"\n").err().unwrap();
         assert_eq!(err.field, "query_tokens", "{err}");
+    }
+
+    #[test]
+    fn type_errors_do_not_repeat_the_value() {
+        for value in ["90817263", "3.14159", "true"] {
+            let src =
+                format!("[[realms]]\nname = \"a\"\n\n  [[realms.users]]\n  username = \"x\"\n  password = {value}\n");
+            let err = parse(&src).err().unwrap();
+            assert_eq!((err.line, err.field.as_str()), (6, "password"), "{err}");
+            assert!(!err.message.contains(value) && err.message.contains("expected a string"), "{err}");
+        }
     }
 
     #[test]

@@ -67,8 +67,10 @@ impl Params {
     }
 
     fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
+        refuse_nul(&pairs)?;
+        Ok(pairs)
     }
 
     /// Parses form encoding keeping each parameter's first value, and names
@@ -99,7 +101,19 @@ impl Params {
                 }
             }
         }
+        refuse_nul(&pairs)?;
         Self::from_pairs(pairs)
+    }
+}
+
+/// No parameter holds a NUL character: no protocol value has one, and
+/// PostgreSQL cannot store one in text (SQLite would).
+fn refuse_nul(pairs: &[(String, String)]) -> Result<(), OAuthError> {
+    match pairs.iter().find(|(name, value)| name.contains('\0') || value.contains('\0')) {
+        Some((name, _)) => {
+            Err(OAuthError::invalid_request(format!("Parameter `{}` contains a NUL character", name.escape_debug())))
+        }
+        None => Ok(()),
     }
 }
 

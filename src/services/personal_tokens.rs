@@ -8,6 +8,7 @@ use super::realm_cache::RealmEntry;
 use crate::clock::UnixTime;
 use crate::crypto::{random_bytes, to_hex, token_hash};
 use crate::domain::scope::{PERSONAL_TOKEN_SCOPE, ScopeSet};
+use crate::domain::text::validate_name;
 use crate::storage::repo::personal_tokens::{self, PersonalTokenRow};
 use crate::storage::repo::users::UserRow;
 use crate::storage::repo::{roles, users};
@@ -81,7 +82,7 @@ pub fn mint_for(
     now: UnixTime,
 ) -> Result<(String, PersonalTokenRow), MintError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || validate_name(name).is_err() {
         return Err(MintError::BadName);
     }
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;

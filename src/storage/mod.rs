@@ -95,16 +95,26 @@ impl DatabaseUrl {
     }
 }
 
-/// The URL without its password, for messages and logs.
+/// The URL without its password (in the user part or, as libpq also
+/// takes it, a `password` query parameter), for messages and logs.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        Ok(url) => url.to_string(),
-        Err(_) => "<unparseable URL>".into(),
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return "<unparseable URL>".into();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    if url.query_pairs().any(|(name, _)| name == "password") {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if name == "password" { "***".into() } else { value.into_owned() };
+                (name.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// Opens connections of the backend the URL names, never guessing: a
@@ -380,6 +390,10 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert!(!redact_url("postgres://u:hunter2@h/db").contains("hunter2"));
+        let query = redact_url("mysql://root@db/x?sslmode=require&password=hunter2");
+        assert!(!query.contains("hunter2") && query.contains("sslmode=require"), "{query}");
+        let err = DatabaseUrl::parse("postgress://h/db?password=hunter2").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]
