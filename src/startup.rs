@@ -10,6 +10,8 @@ use std::time::Duration;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 
@@ -269,8 +271,10 @@ const LARGEST_BODY: u64 = 1024 * 1024;
 /// answered 413 at once, instead of after the client has sent it all; one
 /// whose path or query holds an encoded NUL character is answered 400 (no
 /// name, id or parameter has one, and PostgreSQL cannot store one in text).
+/// And HEAD is served as GET on every resource (RFC 9110 §9.3.2; the
+/// HTTP/1 codec saw HEAD and sends the headers without the body).
 async fn refuse_unreadable(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if crate::oidc::params::declared_length(req.request()).is_some_and(|n| n > LARGEST_BODY) {
@@ -287,7 +291,32 @@ async fn refuse_unreadable(
         }));
         return Ok(req.into_response(response).map_into_right_body());
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let mut res = next.call(req).await?;
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        with_head_allowed(res.headers_mut());
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// A 405's `Allow` (RFC 9110 §10.2.1) names HEAD wherever it names GET.
+fn with_head_allowed(headers: &mut HeaderMap) {
+    let Some(allow) = headers.get(header::ALLOW).and_then(|v| v.to_str().ok()) else { return };
+    let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+    if methods.contains(&"GET") && !methods.contains(&"HEAD") {
+        let mut with_head = Vec::with_capacity(methods.len() + 1);
+        for method in methods {
+            with_head.push(method);
+            if method == "GET" {
+                with_head.push("HEAD");
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&with_head.join(", ")) {
+            headers.insert(header::ALLOW, value);
+        }
+    }
 }
 
 fn has_encoded_nul(uri: &str) -> bool {

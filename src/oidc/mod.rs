@@ -25,21 +25,13 @@ use crate::state::AppState;
 
 /// Registers the protocol routes under `/realms/{realm}`.
 pub fn realm_routes(cfg: &mut web::ServiceConfig) {
-    // Public documents: HEAD as well as GET (RFC 9110 §9.1), and a preflight.
-    cfg.service(web::resource("").get(discovery::realm_info).head(discovery::realm_info).route(preflight("GET")))
+    // Public documents, and a preflight (HEAD is GET everywhere: `startup`).
+    cfg.service(web::resource("").get(discovery::realm_info).route(preflight("GET")))
         .service(
-            web::resource(paths::OPENID_CONFIGURATION)
-                .get(discovery::openid_configuration)
-                .head(discovery::openid_configuration)
-                .route(preflight("GET")),
+            web::resource(paths::OPENID_CONFIGURATION).get(discovery::openid_configuration).route(preflight("GET")),
         )
-        .service(
-            web::resource(paths::OAUTH_METADATA)
-                .get(discovery::oauth_metadata)
-                .head(discovery::oauth_metadata)
-                .route(preflight("GET")),
-        )
-        .service(web::resource(paths::CERTS).get(jwks::jwks).head(jwks::jwks).route(preflight("GET")))
+        .service(web::resource(paths::OAUTH_METADATA).get(discovery::oauth_metadata).route(preflight("GET")))
+        .service(web::resource(paths::CERTS).get(jwks::jwks).route(preflight("GET")))
         .service(web::resource(paths::DEVICE_AUTHORIZATION).post(device::device_authorization).route(preflight("POST")))
         .service(web::resource(paths::TOKEN).post(token::token).route(preflight("POST")))
         .service(
@@ -64,18 +56,10 @@ fn preflight(methods: &'static str) -> actix_web::Route {
 pub fn config(cfg: &mut web::ServiceConfig) {
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
     let at = |metadata: &str| format!("{metadata}/realms/{{realm}}");
-    cfg.service(
-        web::resource(at(paths::OAUTH_METADATA))
-            .get(discovery::oauth_metadata)
-            .head(discovery::oauth_metadata)
-            .route(preflight("GET")),
-    )
-    .service(
-        web::resource(at(paths::OPENID_CONFIGURATION))
-            .get(discovery::openid_configuration)
-            .head(discovery::openid_configuration)
-            .route(preflight("GET")),
-    );
+    cfg.service(web::resource(at(paths::OAUTH_METADATA)).get(discovery::oauth_metadata).route(preflight("GET")))
+        .service(
+            web::resource(at(paths::OPENID_CONFIGURATION)).get(discovery::openid_configuration).route(preflight("GET")),
+        );
 }
 
 /// The realm named in the path, or the OAuth-shaped 404.

@@ -139,12 +139,12 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
         (Method::GET, "/protocol/openid-connect/token", "POST, OPTIONS"),
         (Method::GET, "/protocol/openid-connect/token/introspect", "POST, OPTIONS"),
         (Method::PUT, "/protocol/openid-connect/revoke", "POST, OPTIONS"),
-        (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, POST, OPTIONS"),
+        (Method::DELETE, "/protocol/openid-connect/userinfo", "GET, HEAD, POST, OPTIONS"),
         (Method::POST, "/protocol/openid-connect/certs", "GET, HEAD, OPTIONS"),
         (Method::POST, "/.well-known/openid-configuration", "GET, HEAD, OPTIONS"),
-        (Method::PUT, "/protocol/openid-connect/auth", "GET, POST"),
+        (Method::PUT, "/protocol/openid-connect/auth", "GET, HEAD, POST"),
         (Method::GET, "/login-actions/authenticate", "POST"),
-        (Method::PATCH, "/account/api/sessions", "GET"),
+        (Method::PATCH, "/account/api/sessions", "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
         let response = app.http.request(method.clone(), app.realm_url("acme", path)).send().await.unwrap();
@@ -157,6 +157,29 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
     assert_eq!(unknown.status(), 404);
     // The right method still works on a path with two.
     assert_eq!(app.get(&app.realm_url("acme", "/protocol/openid-connect/certs")).await.status, 200);
+
+    // HEAD is GET without the body on every resource (RFC 9110 §9.3.2).
+    let master = app.master_token().await;
+    let heads = [
+        (app.realm_url("acme", "/account"), None, 200),
+        (app.realm_url("acme", "/device"), None, 200),
+        (app.realm_url("acme", "/protocol/openid-connect/auth?client_id=web"), None, 302),
+        (app.realm_url("acme", "/protocol/openid-connect/userinfo"), Some(master.as_str()), 401),
+        (format!("{}/admin/realms/acme", app.base), Some(master.as_str()), 200),
+        (format!("{}/health/live", app.base), None, 200),
+    ];
+    for (url, token, status) in heads {
+        let mut get = app.http.get(&url);
+        let mut head = app.http.head(&url);
+        if let Some(token) = token {
+            (get, head) = (get.bearer_auth(token), head.bearer_auth(token));
+        }
+        let get = get.send().await.unwrap();
+        let head = head.send().await.unwrap();
+        assert_eq!((get.status().as_u16(), head.status().as_u16()), (status, status), "{url}");
+        assert_eq!(head.headers().get("content-type"), get.headers().get("content-type"), "{url}");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {url} has no body");
+    }
 }
 
 async fn account_token(app: &TestApp) -> String {
