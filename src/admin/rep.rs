@@ -93,9 +93,29 @@ pub fn bool_field(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, A
 pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminError> {
     match map.get("attributes") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(attributes)) => Ok(attributes.clone()),
+        Some(Value::Object(attributes)) => {
+            check_attribute_values(attributes)?;
+            Ok(attributes.clone())
+        }
         Some(_) => Err(AdminError::bad_request("`attributes` must be an object")),
     }
+}
+
+/// Keycloak's attributes map names to text (`Map<String, String>`) or, for
+/// users and roles, to lists of text: a value is a scalar or a list of
+/// scalars, never an object or a nested list (Keycloak answers 400).
+fn check_attribute_values(attributes: &Map<String, Value>) -> Result<(), AdminError> {
+    let scalar = |v: &Value| !matches!(v, Value::Object(_) | Value::Array(_));
+    for (key, value) in attributes {
+        let fine = match value {
+            Value::Array(items) => items.iter().all(scalar),
+            value => scalar(value),
+        };
+        if !fine {
+            return Err(AdminError::bad_request(format!("attribute `{key}` must be a string or a list of strings")));
+        }
+    }
+    Ok(())
 }
 
 /// Merge-on-PUT for realms, clients, client scopes and roles: as `merge`,
@@ -116,6 +136,7 @@ pub fn merge_with_attributes(
     match changes.remove("attributes") {
         None | Some(Value::Null) => {}
         Some(Value::Object(sent)) => {
+            check_attribute_values(&sent)?;
             for (key, value) in sent {
                 match value {
                     Value::Null => attributes.remove(&key),

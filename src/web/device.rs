@@ -13,6 +13,7 @@ use super::cookies;
 use super::flow::{self, Continuation, DeviceApproval};
 use super::pages::{DeviceDonePage, DevicePage, PageError, page_builder, render};
 use super::reply::add_cookies;
+use crate::crypto::token_hash;
 use crate::domain::client::Client;
 use crate::domain::device::{display_user_code, normalize_user_code};
 use crate::domain::scope::ScopeSet;
@@ -77,9 +78,11 @@ pub async fn device_submit(
     let browser = cookies::read(&req, cookies::CSRF);
     unseal_form::<()>(&req, &state, &entry, &params, DEVICE_PURPOSE)?;
     let address = state.client_rate_key(&req);
+    // The browser is counted by a hash of its CSRF cookie: the stored key
+    // must not hand a reader of the database a live form token.
     let keys = vec![
         format!("device:{}:ip:{address}", entry.realm.id),
-        format!("device:{}:browser:{}", entry.realm.id, browser.unwrap_or_default()),
+        format!("device:{}:browser:{}", entry.realm.id, token_hash(&browser.unwrap_or_default())),
     ];
     let typed = params.get("user_code").unwrap_or_default();
     if device::count_attempt(&state, keys.clone()).await? {

@@ -277,6 +277,13 @@ async fn names_must_be_printable_and_visible(app: TestApp) {
     let answer =
         app.admin(Method::PUT, "/realms/acme", Some(&master), Some(r#"{"displayName":"Acme\u001b[31m"}"#)).await;
     assert_eq!(answer.status, 400, "{}", answer.json);
+    // Attributes are text or lists of text (Keycloak's maps), never objects.
+    for body in [json!({"attributes": {"nested": {"y": [1]}}}), json!({"attributes": {"deep": [["x"]]}})] {
+        let answer = app.admin(Method::PUT, "/realms/acme", Some(&master), Some(&body.to_string())).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.json);
+    }
+    let body = json!({"username": "n4", "attributes": {"phoneNumber": {"n": "1"}}}).to_string();
+    assert_eq!(app.admin(Method::POST, "/realms/acme/users", Some(&master), Some(&body)).await.status, 400);
     let users = app.admin(Method::GET, "/realms/acme/users/count", Some(&master), None).await;
     assert_eq!(users.json, 2, "nothing was created");
 
