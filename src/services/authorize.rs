@@ -67,7 +67,8 @@ pub async fn respond(
     };
 
     let access_token = if rt.token {
-        let subject = Subject::User { user, role_ids: &live.user.role_ids, auth_time: session.auth_time };
+        let subject =
+            Subject::User { user, role_ids: &live.user.role_ids, auth_time: session.auth_time, sid: Some(&session.id) };
         // Named after the session, so logout revokes it.
         let jti = issue::new_jti(Some(&session.id));
         let (token, expires_in) = issue::access_token(entry, client, &subject, grant.scope, jti, now)?;

@@ -51,6 +51,8 @@ pub enum Subject<'a> {
         /// The realm roles the user holds, for the `realm_access` claim.
         role_ids: &'a [String],
         auth_time: UnixTime,
+        /// The SSO session the grant belongs to, if any.
+        sid: Option<&'a str>,
     },
     /// The client acting for itself (`client_credentials`).
     Client,
@@ -80,7 +82,7 @@ pub fn access_token(
 ) -> Result<(String, i64), OAuthError> {
     let lifetime = entry.realm.settings.access_token_lifetime;
     let (sub, auth_time, preferred_username, resource_access, realm_access) = match subject {
-        Subject::User { user, role_ids, auth_time } => {
+        Subject::User { user, role_ids, auth_time, .. } => {
             let roles = entry.role_names_of(role_ids);
             let access = (!roles.is_empty()).then(|| serde_json::json!({ "roles": roles }));
             // As Keycloak carries them, but only to the realm's own
@@ -109,6 +111,10 @@ pub fn access_token(
         scope: scope.to_string(),
         auth_time,
         preferred_username,
+        sid: match subject {
+            Subject::User { sid, .. } => sid.map(str::to_owned),
+            Subject::Client => None,
+        },
         resource_access,
         realm_access,
     };
@@ -245,7 +251,8 @@ pub fn user_tokens(
     refresh: Option<(&str, UnixTime)>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let subject = Subject::User { user: grant.user, role_ids: grant.role_ids, auth_time: grant.auth_time };
+    let subject =
+        Subject::User { user: grant.user, role_ids: grant.role_ids, auth_time: grant.auth_time, sid: grant.sid };
     let (access_token, expires_in) = access_token(entry, client, &subject, grant.scope, new_jti(grant.grant_id), now)?;
     let id_token = if grant.scope.contains("openid") {
         let extras = IdTokenExtras {

@@ -121,7 +121,12 @@ impl Rotation {
     }
 
     fn sign(&self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
-        let subject = Subject::User { user: &self.user, role_ids: &self.role_ids, auth_time: self.family.auth_time };
+        let subject = Subject::User {
+            user: &self.user,
+            role_ids: &self.role_ids,
+            auth_time: self.family.auth_time,
+            sid: self.family.session_id.as_deref(),
+        };
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
         let id_token = if self.granted.contains("openid") {

@@ -26,6 +26,10 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
+    /// The SSO session the token was granted in, as in Keycloak's access
+    /// tokens (and the ID token's `sid`); none for grants without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Client roles by client, as Keycloak carries them:
     /// `{"realm-management": {"roles": [...]}}` for a service account or a
     /// user holding such roles.
