@@ -93,10 +93,10 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     Ok(out)
 }
 
-/// The client's display name, if one is given.
-fn client_name(map: &Map<String, Value>) -> Result<Option<&str>, AdminError> {
+/// The client's display name, if one is given (checked when it changes).
+fn client_name<'a>(map: &'a Map<String, Value>, current: Option<&str>) -> Result<Option<&'a str>, AdminError> {
     let name = rep::str_field(map, "name")?.filter(|n| !n.is_empty());
-    if let Some(name) = name {
+    if let Some(name) = name.filter(|name| Some(*name) != current) {
         validate_name(name).map_err(|e| AdminError::bad_request(format!("`name` {e}")))?;
     }
     Ok(name)
@@ -105,9 +105,12 @@ fn client_name(map: &Map<String, Value>) -> Result<Option<&str>, AdminError> {
 /// Keycloak's `rootUrl` and `baseUrl` (kept for the tools that send them,
 /// and links to the application): a web address or a path, never a
 /// `javascript:` one (Keycloak refuses them since CVE-2020-10748).
-fn check_application_urls(map: &Map<String, Value>) -> Result<(), AdminError> {
+fn check_application_urls(map: &Map<String, Value>, stored: Option<&Map<String, Value>>) -> Result<(), AdminError> {
     for field in ["rootUrl", "baseUrl", "adminUrl"] {
         let Some(value) = rep::str_field(map, field)?.filter(|v| !v.is_empty()) else { continue };
+        if stored.and_then(|s| s.get(field)).and_then(Value::as_str) == Some(value) {
+            continue;
+        }
         let refused = || AdminError::bad_request(format!("`{field}` must be an http(s) URL or a path"));
         if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(refused());
@@ -149,8 +152,12 @@ fn to_row(
 ) -> Result<clients::ClientRow, AdminError> {
     let client_id =
         rep::str_field(map, "clientId")?.ok_or_else(|| AdminError::bad_request("`clientId` is required"))?;
-    validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
-    check_application_urls(map)?;
+    // What an earlier version stored is taken back unchanged; new values are checked.
+    if existing.is_none_or(|e| e.client_id != client_id) {
+        validate_client_id(client_id).map_err(|e| AdminError::bad_request(e.0))?;
+    }
+    let stored = existing.map(|e| rep::stored_object(&e.attributes));
+    check_application_urls(map, stored.as_ref())?;
     if map.get("secret").is_some_and(|s| !s.is_string() && !s.is_null()) {
         return Err(AdminError::bad_request("`secret` must be a string"));
     }
@@ -167,6 +174,9 @@ fn to_row(
         return Err(AdminError::bad_request("Bearer-only clients are not supported"));
     }
     let attrs = rep::attributes(map)?;
+    if existing.is_none() {
+        rep::check_new_attributes(&attrs, None)?;
+    }
     let mut grants = Vec::new();
     let wanted = [
         (rep::bool_field(map, "standardFlowEnabled")?.unwrap_or(true), GrantType::AuthorizationCode),
@@ -247,7 +257,7 @@ fn to_row(
         id: existing.map_or_else(new_id, |e| e.id.clone()),
         realm_id: realm.id.clone(),
         client_id: client_id.to_owned(),
-        name: client_name(map)?.unwrap_or(client_id).to_owned(),
+        name: client_name(map, existing.map(|e| e.name.as_str()))?.unwrap_or(client_id).to_owned(),
         secret_ciphertext,
         redirect_uris: to_json_list(&redirect_uris),
         post_logout_redirect_uris: to_json_list(&post_logout),

@@ -118,7 +118,8 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     s.sso_session_max = seconds("ssoSessionMaxLifespan", s.sso_session_max)?;
     s.device_code_lifetime = seconds("oauth2DeviceCodeLifespan", s.device_code_lifetime)?;
     s.device_poll_interval = seconds("oauth2DevicePollingInterval", s.device_poll_interval)?;
-    if let Some(name) = rep::str_field(map, "displayName")? {
+    // Checked when it changes: an earlier version stored any text.
+    if let Some(name) = rep::str_field(map, "displayName")?.filter(|name| *name != s.display_name) {
         validate_name(name).map_err(|e| AdminError::bad_request(format!("`displayName` {e}")))?;
         s.display_name = name.to_owned();
     }
@@ -254,6 +255,7 @@ pub(crate) async fn create_realm_from(
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let contents = realm_import::take_contents(&mut map, name.as_str())?;
     let defaults = realm_import::take_default_lists(&mut map);
+    rep::check_new_attributes(&rep::attributes(&map)?, None)?;
     let (settings, enabled) = settings_from(&map, RealmSettings::defaults(&name))?;
     let opaque = opaque_of(&map);
     // The realm and its contents are created by a task of their own, so a

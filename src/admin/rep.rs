@@ -93,20 +93,23 @@ pub fn bool_field(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, A
 pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminError> {
     match map.get("attributes") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(attributes)) => {
-            check_attribute_values(attributes)?;
-            Ok(attributes.clone())
-        }
+        Some(Value::Object(attributes)) => Ok(attributes.clone()),
         Some(_) => Err(AdminError::bad_request("`attributes` must be an object")),
     }
 }
 
 /// Keycloak's attributes map names to text (`Map<String, String>`) or, for
-/// users and roles, to lists of text: a value is a scalar or a list of
-/// scalars, never an object or a nested list (Keycloak answers 400).
-fn check_attribute_values(attributes: &Map<String, Value>) -> Result<(), AdminError> {
+/// users and roles, to lists of text: a value set is a scalar or a list of
+/// scalars, never an object or a nested list (Keycloak answers 400). Values
+/// as `current` holds them pass: an earlier version stored any shape, and
+/// a representation read and sent back unchanged must still be taken.
+pub fn check_new_attributes(
+    attributes: &Map<String, Value>,
+    current: Option<&Map<String, Value>>,
+) -> Result<(), AdminError> {
     let scalar = |v: &Value| !matches!(v, Value::Object(_) | Value::Array(_));
-    for (key, value) in attributes {
+    let unchanged = |key: &String, value: &Value| current.and_then(|c| c.get(key)) == Some(value);
+    for (key, value) in attributes.iter().filter(|(key, value)| !unchanged(key, value)) {
         let fine = match value {
             Value::Array(items) => items.iter().all(scalar),
             value => scalar(value),
@@ -136,7 +139,7 @@ pub fn merge_with_attributes(
     match changes.remove("attributes") {
         None | Some(Value::Null) => {}
         Some(Value::Object(sent)) => {
-            check_attribute_values(&sent)?;
+            check_new_attributes(&sent, Some(&attributes))?;
             for (key, value) in sent {
                 match value {
                     Value::Null => attributes.remove(&key),

@@ -222,6 +222,7 @@ pub(crate) async fn create_scope(
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
     let (name, description, implies) = fields(&map, &known)?;
+    rep::check_new_attributes(&rep::attributes(&map)?, None)?;
     if known.iter().any(|s| s.name == name) {
         return Err(AdminError::conflict(format!("Client Scope {name}")));
     }

@@ -8,6 +8,7 @@ use super::credentials::{NewPassword, password_of};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
+use crate::domain::Invalid;
 use crate::domain::text::validate_name;
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
@@ -69,13 +70,20 @@ pub fn to_rep(row: &users::UserRow, manage: bool) -> Value {
     Value::Object(out)
 }
 
-fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, AdminError> {
+/// A text field; a name is checked when it differs from `current` (an
+/// earlier version stored any text, which must come back unchanged).
+fn optional_text(
+    map: &Map<String, Value>,
+    key: &str,
+    current: Option<&str>,
+    check: fn(&str) -> Result<(), Invalid>,
+) -> Result<Option<String>, AdminError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() <= 255 => match validate_name(s) {
-            Ok(()) => Ok(Some(s.clone())),
-            Err(e) => Err(AdminError::bad_request(format!("`{key}` {e}"))),
+        Some(Value::String(s)) if s.len() <= 255 => match check(s) {
+            Err(e) if Some(s.as_str()) != current => Err(AdminError::bad_request(format!("`{key}` {e}"))),
+            _ => Ok(Some(s.clone())),
         },
         Some(_) => Err(AdminError::bad_request(format!("`{key}` must be a string of at most 255 characters"))),
     }
@@ -84,18 +92,18 @@ fn optional_text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, 
 /// Applies a full representation to `row` (not the username, not credentials).
 fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), AdminError> {
     // Stored lower-case, as Keycloak stores addresses.
-    row.email = optional_text(map, "email")?.map(|email| email.to_lowercase());
-    if let Some(email) = &row.email {
-        validate_email(email).map_err(|e| AdminError::bad_request(e.0))?;
-    }
-    row.given_name = optional_text(map, "firstName")?;
-    row.family_name = optional_text(map, "lastName")?;
+    let email_check = |email: &str| validate_email(&email.to_lowercase());
+    row.email = optional_text(map, "email", row.email.as_deref(), email_check)?.map(|email| email.to_lowercase());
+    row.given_name = optional_text(map, "firstName", row.given_name.as_deref(), validate_name)?;
+    row.family_name = optional_text(map, "lastName", row.family_name.as_deref(), validate_name)?;
     row.email_verified = rep::bool_field(map, "emailVerified")?.unwrap_or(false);
     row.enabled = rep::bool_field(map, "enabled")?.unwrap_or(false);
     if let Some(Value::Array(actions)) = map.get("requiredActions") {
         row.password_temporary = actions.iter().any(|a| a.as_str() == Some(UPDATE_PASSWORD));
     }
-    rep::attributes(map)?;
+    let stored = rep::stored_object(&row.attributes);
+    let stored_attributes = stored.get("attributes").and_then(Value::as_object);
+    rep::check_new_attributes(&rep::attributes(map)?, stored_attributes)?;
     let mut opaque = rep::opaque(map, &MODELLED);
     for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId"] {
         opaque.remove(computed);

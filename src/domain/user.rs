@@ -10,18 +10,33 @@ use super::text::is_invisible;
 pub struct Username(String);
 
 impl Username {
+    /// A username for a new user (or a rename).
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        match Self::lookup(raw) {
+            Ok(name) if !name.0.chars().any(is_invisible) => Ok(name),
+            _ => Err(Self::invalid(raw)),
+        }
+    }
+
+    /// A username typed to sign in: the rules of `parse` but for invisible
+    /// characters, which earlier versions accepted in new usernames; their
+    /// users must still be able to sign in.
+    pub fn lookup(raw: &str) -> Result<Self, Invalid> {
         let trimmed = raw.trim();
         let ok = !trimmed.is_empty()
             && trimmed.chars().count() <= 255
-            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace() || is_invisible(c));
+            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
         if !ok {
-            return Err(Invalid::new(format!(
-                "username `{}` must be 1 to 255 characters without spaces, control or invisible characters",
-                raw.escape_debug()
-            )));
+            return Err(Self::invalid(raw));
         }
         Ok(Self(trimmed.to_lowercase()))
+    }
+
+    fn invalid(raw: &str) -> Invalid {
+        Invalid::new(format!(
+            "username `{}` must be 1 to 255 characters without spaces, control or invisible characters",
+            raw.escape_debug()
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -114,5 +129,7 @@ mod tests {
         assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
         assert!(Username::parse("").is_err());
         assert!(Username::parse("a b").is_err());
+        assert!(Username::parse("zw\u{200b}user").is_err());
+        assert_eq!(Username::lookup("ZW\u{200b}user").unwrap().as_str(), "zw\u{200b}user", "stored earlier");
     }
 }

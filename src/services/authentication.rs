@@ -98,7 +98,7 @@ async fn find_login(
     Ok(state
         .db
         .run(move |conn| {
-            let row = match Username::parse(&login) {
+            let row = match Username::lookup(&login) {
                 Ok(username) => users::find_by_username(conn, &realm_id, username.as_str())?,
                 Err(_) => None,
             };

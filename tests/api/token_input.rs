@@ -12,7 +12,8 @@ both_backends!(
     wrong_content_types_are_refused,
     wrong_methods_are_405_with_allow,
     nul_characters_are_refused_everywhere,
-    names_must_be_printable_and_visible
+    names_must_be_printable_and_visible,
+    data_stored_before_the_rules_comes_back_unchanged
 );
 
 async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> crate::helpers::Answer {
@@ -314,4 +315,78 @@ async fn names_must_be_printable_and_visible(app: TestApp) {
             .unwrap();
         assert_eq!(created.status(), 400, "{name:?}");
     }
+}
+
+/// Runs `sql` (one statement) on the test's database, as an earlier
+/// version would have stored the data.
+async fn execute(app: &TestApp, sql: String) {
+    use diesel::RunQueryDsl;
+    use realmgate::storage::{DatabaseUrl, Db, StorageError};
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let changed = db.write(move |conn| Ok::<_, StorageError>(diesel::sql_query(sql).execute(conn)?)).await.unwrap();
+    assert_eq!(changed, 1);
+}
+
+/// What an earlier version stored and the new rules refuse (invisible
+/// characters in names, nested attributes, a reserved client id) comes
+/// back unchanged in a PUT of what GET gave (Terraform, the Keycloak admin
+/// clients, the console do that), and its user still signs in; only a new
+/// value is checked.
+async fn data_stored_before_the_rules_comes_back_unchanged(app: TestApp) {
+    use reqwest::Method;
+    let master = app.master_token().await;
+    let created = app
+        .admin(Method::POST, "/realms/acme/users", Some(&master), Some(r#"{"username":"old","enabled":true}"#))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    execute(
+        &app,
+        format!(
+            "UPDATE users SET username = 'zw\u{200b}old', given_name = 'A\u{200b}', \
+             attributes = '{{\"attributes\":{{\"nested\":{{\"a\":1}}}}}}' WHERE id = '{id}'"
+        ),
+    )
+    .await;
+    let path = format!("/realms/acme/users/{id}");
+    let stored = app.admin(Method::GET, &path, Some(&master), None).await;
+    assert_eq!(stored.json["firstName"], "A\u{200b}", "{}", stored.json);
+    let same = app.admin(Method::PUT, &path, Some(&master), Some(&stored.json.to_string())).await;
+    assert_eq!(same.status, 204, "{}", same.json);
+    let mut changed = stored.json.clone();
+    changed["lastName"] = "B\u{200b}".into();
+    assert_eq!(app.admin(Method::PUT, &path, Some(&master), Some(&changed.to_string())).await.status, 400);
+    changed["lastName"] = "B".into();
+    assert_eq!(app.admin(Method::PUT, &path, Some(&master), Some(&changed.to_string())).await.status, 204);
+    // The user, whose name has an invisible character, still signs in.
+    let reset = r#"{"type":"password","value":"old-pw","temporary":false}"#;
+    let reset = app.admin(Method::PUT, &format!("{path}/reset-password"), Some(&master), Some(reset)).await;
+    assert_eq!(reset.status, 204, "{}", reset.json);
+    let signed_in = app.password_grant("acme", ("web", "web-secret"), ("zw\u{200b}old", "old-pw"), "openid").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.json);
+
+    // A client of a reserved id, with a javascript: root URL and an invisible name.
+    let created =
+        app.admin(Method::POST, "/realms/acme/clients", Some(&master), Some(r#"{"clientId":"legacy"}"#)).await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    execute(
+        &app,
+        format!(
+            "UPDATE clients SET client_id = 'http-basic', name = 'N\u{200b}', \
+             attributes = '{{\"rootUrl\":\"javascript:x\"}}' WHERE id = '{id}'"
+        ),
+    )
+    .await;
+    let path = format!("/realms/acme/clients/{id}");
+    let stored = app.admin(Method::GET, &path, Some(&master), None).await;
+    assert_eq!(
+        (stored.json["clientId"].as_str(), stored.json["rootUrl"].as_str()),
+        (Some("http-basic"), Some("javascript:x"))
+    );
+    let same = app.admin(Method::PUT, &path, Some(&master), Some(&stored.json.to_string())).await;
+    assert_eq!(same.status, 204, "{}", same.json);
+    let mut changed = stored.json.clone();
+    changed["baseUrl"] = "javascript:y".into();
+    assert_eq!(app.admin(Method::PUT, &path, Some(&master), Some(&changed.to_string())).await.status, 400);
 }
