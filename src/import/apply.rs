@@ -442,9 +442,11 @@ fn apply_user(
         (None, None) => old_hash,
     };
     let admin_roles: Vec<&str> = names(&def.admin_roles);
-    // A temporary password stays temporary only while it is the same password.
-    let password_temporary =
-        existing.as_ref().is_some_and(|u| u.password_temporary && u.password_hash == password_hash);
+    // Unless the file says, a temporary password stays temporary only
+    // while it is the same password.
+    let password_temporary = def
+        .password_temporary
+        .unwrap_or_else(|| existing.as_ref().is_some_and(|u| u.password_temporary && u.password_hash == password_hash));
     let row = users::UserRow {
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         realm_id: realm_id.to_owned(),

@@ -61,6 +61,10 @@ struct UserOut {
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     password_hash: Option<String>,
+    /// A password an administrator set as temporary: the user must choose
+    /// a new one at the next sign-in, wherever the realm is moved.
+    #[serde(skip_serializing_if = "is_false")]
+    password_temporary: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
     email_verified: bool,
@@ -88,6 +92,10 @@ struct ClientOut {
 }
 
 /// Only a disabled realm, client or user says so: `enabled` defaults to true.
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
 fn is_true(value: &bool) -> bool {
     *value
 }
@@ -126,6 +134,7 @@ pub fn export(
         roles.sort();
         users_out.push(UserOut {
             password_hash: if with_secrets { user.password_hash.clone() } else { None },
+            password_temporary: user.password_temporary,
             email_verified: user.email_verified,
             enabled: user.enabled,
             roles,

@@ -91,6 +91,10 @@ pub struct UserDef {
     pub password: Option<Spanned<String>>,
     /// An argon2id PHC string, as `realm export --with-secrets` prints it.
     pub password_hash: Option<Spanned<String>>,
+    /// The password is temporary: a new one is due at the next sign-in
+    /// (Keycloak's `UPDATE_PASSWORD`). Absent: an existing user's stays
+    /// temporary while the password stays the same.
+    pub password_temporary: Option<bool>,
     pub email: Option<Spanned<String>>,
     pub email_verified: Option<bool>,
     pub given_name: Option<String>,

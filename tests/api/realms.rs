@@ -108,6 +108,12 @@ name = "moving"
   username = "here"
   password = "here-pw"
 
+  # An administrator's temporary password: a new one is due at sign-in.
+  [[realms.users]]
+  username = "pending"
+  password = "pending-pw"
+  password_temporary = true
+
   [[realms.clients]]
   client_id = "robot"
   secret = "robot-secret"
@@ -136,6 +142,7 @@ async fn an_exported_realm_arrives_whole(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let exported = String::from_utf8(out.stdout).unwrap();
     assert_eq!(exported.matches("enabled = false").count(), 2, "only what is disabled says so: {exported}");
+    assert_eq!(exported.matches("password_temporary = true").count(), 1, "{exported}");
 
     let Some(destination) = spawn_app_with(backend, "").await else { return };
     let file = destination.db.dir.path().join("moving.toml");
@@ -160,6 +167,9 @@ async fn arrived_whole(app: &crate::helpers::TestApp) {
     assert_eq!(retired.status, 401, "a disabled client: {}", retired.json);
     let here = app.password_grant("moving", ("app", "app-secret"), ("here", "here-pw"), "").await;
     assert_eq!(here.status, 200, "{}", here.json);
+    let pending = app.password_grant("moving", ("app", "app-secret"), ("pending", "pending-pw"), "").await;
+    pending.assert_error(400, "invalid_grant");
+    assert_eq!(pending.json["error_description"], "Account is not fully set up", "the password is still temporary");
     let gone = app.password_grant("moving", ("app", "app-secret"), ("gone", "gone-pw"), "").await;
     gone.assert_error(400, "invalid_grant");
     let minted = app.cli(&["token", "add", "--realm", "moving", "--user", "gone", "--name", "x"], None);
