@@ -268,6 +268,14 @@ pub(crate) async fn update_scope(
     let known = catalog(state, &realm.id).await?;
     let current = known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Client scope"))?;
     if current.built_in {
+        // What GET gave, sent back as it is (Terraform, the admin clients
+        // and the console do that), changes nothing and is taken.
+        let Value::Object(current_rep) = to_rep(current) else { unreachable!("a scope representation is an object") };
+        // (Compared as merged, which drops empty attributes either way.)
+        let unchanged = rep::merge_with_attributes(current_rep.clone(), current_rep.clone())?;
+        if rep::merge_with_attributes(current_rep, changes)? == unchanged {
+            return Ok(());
+        }
         return Err(AdminError::bad_request("Built-in scopes cannot be changed"));
     }
     // Checked here first (a bad body is 400 before any write), then merged

@@ -576,6 +576,16 @@ async fn a_deleted_scope_is_forgotten_everywhere(app: TestApp) {
     // What was read goes back unchanged.
     change(&app, Method::PUT, &format!("/realms/acme/clients/{web}"), &master, Some(&client.to_string())).await;
     change(&app, Method::PUT, &format!("/realms/acme/client-scopes/{keeper}"), &master, Some(&scope.to_string())).await;
+    // A built-in scope too, though it cannot be changed.
+    let scopes = get(&app, "/realms/acme/client-scopes", &master).await.json;
+    let profile = scopes.as_array().unwrap().iter().find(|s| s["name"] == "profile").expect("profile").clone();
+    let path = format!("/realms/acme/client-scopes/{}", profile["id"].as_str().unwrap());
+    let read = get(&app, &path, &master).await.json;
+    change(&app, Method::PUT, &path, &master, Some(&read.to_string())).await;
+    let mut changed = read.clone();
+    changed["description"] = "mine".into();
+    let refused = app.admin(Method::PUT, &path, Some(&master), Some(&changed.to_string())).await;
+    assert_eq!(refused.status, 400, "{}", refused.json);
     // And the realm's export applies again.
     let out = app.cli(&["realm", "export", "acme"], None);
     let file = app.db.dir.path().join("after-delete.toml");
