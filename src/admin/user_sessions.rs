@@ -13,6 +13,7 @@ use super::realms::find_realm;
 use super::rep::{self, Query};
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both};
+use crate::services::families::sessionless_is_current;
 use crate::state::AppState;
 use crate::storage::repo::refresh::FamilyRow;
 use crate::storage::repo::users::UserRow;
@@ -75,8 +76,13 @@ async fn list_sessions(
         })
         .await?;
     let client_ids: HashMap<&str, &str> = client_rows.iter().map(|c| (c.id.as_str(), c.client_id.as_str())).collect();
-    let current: Vec<&FamilyRow> =
-        grants.iter().filter(|f| f.token_expires_at.unwrap_or(f.expires_at) >= now).collect();
+    let current: Vec<&FamilyRow> = grants
+        .iter()
+        .filter(|f| match f.session_id {
+            Some(_) => f.token_expires_at.unwrap_or(f.expires_at) >= now,
+            None => sessionless_is_current(f, max, now),
+        })
+        .collect();
     let mut listed: Vec<Value> = open
         .iter()
         .filter(|s| s.within(idle, max, now))

@@ -3,13 +3,28 @@
 
 use super::Invalid;
 
-/// Characters that show nothing: zero-width ones and bidirectional
-/// controls. A name made of them looks empty; one hiding them can read as
+/// Characters that show nothing: zero-width ones, fillers, line and
+/// paragraph separators, tags and bidirectional controls. A name made of them looks empty; one hiding them can read as
 /// another (`U+202E` turns the rest of the line around).
 pub fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
     )
 }
 
@@ -34,7 +49,21 @@ mod tests {
         for good in ["", "Alice", "Ünal Çelik", "李小龙", "O'Brien-Smith", "Photos (beta)"] {
             assert!(validate_name(good).is_ok(), "{good:?}");
         }
-        for bad in ["a\0b", "\u{1b}[2J", "a\nb", "tab\t", " ", "\u{200B}", "a\u{202E}b", "\u{FEFF}x", "a\u{7f}"] {
+        for bad in [
+            "a\0b",
+            "\u{1b}[2J",
+            "a\nb",
+            "tab\t",
+            " ",
+            "\u{200B}",
+            "a\u{202E}b",
+            "\u{FEFF}x",
+            "a\u{7f}",
+            "\u{3164}",
+            "a\u{61C}b",
+            "a\u{2028}b",
+            "u\u{E0041}",
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -79,7 +79,7 @@ pub fn check(file: &ParsedFile) -> Result<(), FileError> {
             return Err(file.error(&realm.span(), "name", format!("realm `{}` appears twice", def.name)));
         }
         if let Some(display_name) = &def.display_name {
-            validate_name(display_name).map_err(|e| file.error(&realm.span(), "display_name", e.0))?;
+            validate_name(display_name.get_ref()).map_err(|e| file.error(&display_name.span(), "display_name", e.0))?;
         }
         for (field, value) in def.positive_lifetimes() {
             if value.get_ref().0 <= 0 {
@@ -155,7 +155,7 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
     Username::parse(name.get_ref()).map_err(|e| file.error(&name.span(), "username", e.0))?;
     for (field, value) in [("given_name", &user.given_name), ("family_name", &user.family_name)] {
         if let Some(value) = value {
-            validate_name(value).map_err(|e| file.error(&name.span(), field, e.0))?;
+            validate_name(value.get_ref()).map_err(|e| file.error(&value.span(), field, e.0))?;
         }
     }
     if let Some(email) = &user.email {
@@ -188,7 +188,7 @@ fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> 
     let id = &client.client_id;
     validate_client_id(id.get_ref()).map_err(|e| file.error(&id.span(), "client_id", e.0))?;
     if let Some(name) = &client.name {
-        validate_name(name).map_err(|e| file.error(&id.span(), "name", e.0))?;
+        validate_name(name.get_ref()).map_err(|e| file.error(&name.span(), "name", e.0))?;
     }
     if let Some(secret) = &client.secret
         && secret.get_ref().is_empty()
@@ -375,7 +375,7 @@ fn apply_client(
         id: existing.as_ref().map_or_else(new_id, |c| c.id.clone()),
         realm_id: realm_id.to_owned(),
         client_id: client_id.clone(),
-        name: def.name.clone().unwrap_or_else(|| client_id.clone()),
+        name: def.name.as_ref().map_or_else(|| client_id.clone(), |name| name.get_ref().clone()),
         secret_ciphertext,
         redirect_uris: to_json_list(&names(&def.redirect_uris)),
         post_logout_redirect_uris: to_json_list(&names(&def.post_logout_redirect_uris)),
@@ -453,8 +453,8 @@ fn apply_user(
         username: username.as_str().to_owned(),
         email: def.email.as_ref().map(|e| e.get_ref().to_lowercase()),
         email_verified: def.email_verified.unwrap_or(false),
-        given_name: def.given_name.clone(),
-        family_name: def.family_name.clone(),
+        given_name: def.given_name.as_ref().map(|name| name.get_ref().clone()),
+        family_name: def.family_name.as_ref().map(|name| name.get_ref().clone()),
         password_hash,
         enabled: def.enabled.unwrap_or(existing.as_ref().is_none_or(|u| u.enabled)),
         admin_roles: to_json_list(&admin_roles),

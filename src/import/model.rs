@@ -36,7 +36,7 @@ pub struct RealmFile {
 #[serde(deny_unknown_fields)]
 pub struct RealmDef {
     pub name: RealmName,
-    pub display_name: Option<String>,
+    pub display_name: Option<Spanned<String>>,
     /// Absent: a new realm is enabled and an existing one stays as it is
     /// (likewise for clients and users).
     pub enabled: Option<Spanned<bool>>,
@@ -97,8 +97,8 @@ pub struct UserDef {
     pub password_temporary: Option<bool>,
     pub email: Option<Spanned<String>>,
     pub email_verified: Option<bool>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
+    pub given_name: Option<Spanned<String>>,
+    pub family_name: Option<Spanned<String>>,
     #[serde(default)]
     pub roles: Vec<Spanned<String>>,
     #[serde(default)]
@@ -109,7 +109,7 @@ pub struct UserDef {
 #[serde(deny_unknown_fields)]
 pub struct ClientDef {
     pub client_id: Spanned<String>,
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub secret: Option<Spanned<String>>,
     #[serde(default)]
@@ -119,6 +119,23 @@ pub struct ClientDef {
     pub grant_types: Option<Vec<Spanned<String>>>,
     pub scopes: Option<Vec<Spanned<String>>>,
     pub consent_required: Option<bool>,
+}
+
+/// Where a TOML escape of NUL (`\u0000`, `\U00000000`) starts, the only way
+/// a NUL gets into a TOML string (a raw one is a syntax error): no field
+/// may hold one, and PostgreSQL cannot store one in text.
+fn nul_escape_at(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    ["u0000", "U00000000"]
+        .iter()
+        .find_map(|escape| {
+            source.match_indices(escape).map(|(at, _)| at).find(|&at| {
+                // An escape when an odd run of backslashes comes right before.
+                let backslashes = bytes[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+                backslashes % 2 == 1
+            })
+        })
+        .map(|at| at - 1)
 }
 
 /// serde's type errors quote the value found ("invalid type: integer
@@ -143,6 +160,15 @@ pub struct ParsedFile {
 impl ParsedFile {
     /// Parses `source`; syntax, type and unknown-key errors name file, line and field.
     pub fn parse(path: &str, source: String) -> Result<Self, FileError> {
+        if let Some(at) = nul_escape_at(&source) {
+            let span = at..at + 1;
+            return Err(FileError {
+                file: path.to_owned(),
+                line: line_of(&source, &span),
+                field: field_at(&source, &span),
+                message: "a string holds a NUL character (no text may)".into(),
+            });
+        }
         match toml::from_str::<RealmFile>(&source) {
             Ok(file) => Ok(Self { path: path.to_owned(), source, file }),
             Err(e) => {
@@ -174,7 +200,7 @@ impl RealmDef {
         let d = RealmSettings::defaults(&self.name);
         let secs = |v: &Option<Spanned<Seconds>>, default: i64| v.as_ref().map_or(default, |s| s.get_ref().0);
         RealmSettings {
-            display_name: self.display_name.clone().unwrap_or(d.display_name),
+            display_name: self.display_name.as_ref().map_or(d.display_name, |name| name.get_ref().clone()),
             access_token_lifetime: secs(&self.access_token_lifetime, d.access_token_lifetime),
             id_token_lifetime: secs(&self.id_token_lifetime, d.id_token_lifetime),
             refresh_token_lifetime: secs(&self.refresh_token_lifetime, d.refresh_token_lifetime),
@@ -241,6 +267,19 @@ mod tests {
     }
 
     #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        let err =
+            parse("[[realms]]\nname = \"a\"\n\n  [[realms.roles]]\n  name = \"r\"\n  description = \"a\\u0000b\"\n")
+                .err()
+                .unwrap();
+        assert_eq!((err.line, err.field.as_str()), (6, "description"), "{err}");
+        assert!(parse("[[realms]]\nname = \"a\"\ndisplay_name = \"\\U00000000\"\n").is_err());
+        // An escaped backslash before the letters is no escape of NUL.
+        let file = parse("[[realms]]\nname = \"a\"\ndisplay_name = \"C:\\\\u0000\"\n").unwrap();
+        assert_eq!(file.file.realms[0].get_ref().display_name.as_ref().unwrap().get_ref(), "C:\\u0000");
+    }
+
+    #[test]
     fn type_errors_do_not_repeat_the_value() {
         for value in ["90817263", "3.14159", "true"] {
             let src =
@@ -261,5 +300,30 @@ mod tests {
         assert_eq!(s.sso_session_max, 3600);
         assert_eq!(s.signing_algorithm, SigningAlgorithm::Rs256);
         assert!(s.refresh_token_rotation && !s.query_tokens && !s.basic_auth);
+    }
+}
+
+#[cfg(test)]
+mod checks {
+    use super::ParsedFile;
+    use crate::import::apply::check;
+
+    /// A name refused by the checks after parsing points at its own line.
+    #[test]
+    fn refused_names_name_their_own_line() {
+        let cases = [
+            ("[[realms]]\nname = \"a\"\ndisplay_name = \"x\\u001b\"\n", 3, "display_name"),
+            (
+                "[[realms]]\nname = \"a\"\n\n  [[realms.users]]\n  username = \"u\"\n\n  given_name = \"\\u200b\"\n",
+                7,
+                "given_name",
+            ),
+            ("[[realms]]\nname = \"a\"\n\n  [[realms.clients]]\n  client_id = \"c\"\n  name = \" \"\n", 6, "name"),
+        ];
+        for (source, line, field) in cases {
+            let file = ParsedFile::parse("t.toml", source.to_owned()).expect("parses");
+            let err = check(&file).expect_err(source);
+            assert_eq!((err.line, err.field.as_str()), (line, field), "{err}");
+        }
     }
 }

@@ -19,7 +19,9 @@ const PREFLIGHT_MAX_AGE: &str = "3600";
 /// The answer to an `OPTIONS` preflight of an endpoint serving `methods`.
 pub fn preflight(req: &HttpRequest, methods: &'static str) -> HttpResponse {
     let mut response = HttpResponse::Ok();
-    response.insert_header((header::ALLOW, format!("{methods}, OPTIONS")));
+    // HEAD is served wherever GET is (`startup`).
+    let allow = methods.replace("GET", "GET, HEAD");
+    response.insert_header((header::ALLOW, format!("{allow}, OPTIONS")));
     if let Some(origin) = origin(req) {
         response
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))

@@ -88,7 +88,7 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
                 })
                 .collect();
             sessions.extend(refresh::live_online_families_of_user(conn, &user_id)?.into_iter().filter_map(|f| {
-                let current = f.session_id.is_none() && f.token_expires_at.unwrap_or(f.expires_at) >= now;
+                let current = families::sessionless_is_current(&f, settings.sso_session_max, now);
                 let client = entry.clients.values().find(|c| c.id == f.client_id).filter(|_| current)?;
                 Some(SessionView {
                     started_at: f.created_at,

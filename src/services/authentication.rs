@@ -104,7 +104,10 @@ async fn find_login(
             };
             let row = match row {
                 Some(row) => Some(row),
-                None if login.contains('@') => users::find_by_unique_email(conn, &realm_id, login.trim())?,
+                // No address has a control character (nor can PostgreSQL hold a NUL).
+                None if login.contains('@') && !login.contains(char::is_control) => {
+                    users::find_by_unique_email(conn, &realm_id, login.trim())?
+                }
                 None => None,
             };
             match row {

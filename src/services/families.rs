@@ -127,6 +127,15 @@ fn sessionless_until(entry: &RealmEntry, granted_at: UnixTime) -> UnixTime {
     granted_at + entry.realm.settings.sso_session_max
 }
 
+/// Whether a family of a grant made without a browser (online) is current
+/// `now`: its token unexpired and its own session within `sso_session_max`
+/// (what refresh decides, for the lists of a user's sessions).
+pub fn sessionless_is_current(family: &FamilyRow, sso_session_max: i64, now: UnixTime) -> bool {
+    family.session_id.is_none()
+        && family.token_expires_at.unwrap_or(family.expires_at) >= now
+        && (family.offline || now <= family.created_at + sso_session_max)
+}
+
 /// The first refresh token of the family `family_id`.
 pub fn first_token(secret: &SecretKey, family_id: &str) -> String {
     generation_token(secret, family_id, FIRST_GENERATION)

@@ -104,11 +104,13 @@ pub fn redact_url(raw: &str) -> String {
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));
     }
-    if url.query_pairs().any(|(name, _)| name == "password") {
+    // libpq's `password` and `sslpassword` (the client key's passphrase).
+    let secret = |name: &str| name.to_ascii_lowercase().contains("password");
+    if url.query_pairs().any(|(name, _)| secret(&name)) {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(name, value)| {
-                let value = if name == "password" { "***".into() } else { value.into_owned() };
+                let value = if secret(&name) { "***".into() } else { value.into_owned() };
                 (name.into_owned(), value)
             })
             .collect();
@@ -390,7 +392,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert!(!redact_url("postgres://u:hunter2@h/db").contains("hunter2"));
-        let query = redact_url("mysql://root@db/x?sslmode=require&password=hunter2");
+        let query = redact_url("mysql://root@db/x?sslmode=require&password=hunter2&sslpassword=hunter2");
         assert!(!query.contains("hunter2") && query.contains("sslmode=require"), "{query}");
         let err = DatabaseUrl::parse("postgress://h/db?password=hunter2").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");

@@ -397,6 +397,17 @@ async fn sessionless_grants_end_at_the_sso_maximum(backend: Backend) {
         assert_eq!(next.status, 200, "offline, after {elapsed} s: {}", next.json);
         offline_rt = next.str("refresh_token").to_owned();
     }
+    // Listed as a session of the user (admin API) until its session ends.
+    let master = app.master_token().await;
+    let found =
+        app.admin(reqwest::Method::GET, "/realms/capped/users?username=u&exact=true", Some(&master), None).await;
+    let sessions = format!("/realms/capped/users/{}/sessions", found.json[0]["id"].as_str().unwrap());
+    let listed = || async {
+        // A new token each time: the clock moves past an access token's lifetime.
+        let master = app.master_token().await;
+        app.admin(reqwest::Method::GET, &sessions, Some(&master), None).await.json
+    };
+    assert_eq!(listed().await.as_array().map(Vec::len), Some(1), "{}", listed().await);
     app.clock.advance(1199);
     let last = app.refresh("capped", ("c", "s"), &rt).await;
     assert_eq!(last.status, 200, "{}", last.json);
@@ -405,9 +416,23 @@ async fn sessionless_grants_end_at_the_sso_maximum(backend: Backend) {
     let ended = app.refresh("capped", ("c", "s"), last.str("refresh_token")).await;
     ended.assert_error(400, "invalid_grant");
     assert_eq!(ended.json["error_description"], "Token is not active");
+    assert_eq!(listed().await, serde_json::json!([]), "no longer listed");
     let offline = app.refresh("capped", ("c", "s"), &offline_rt).await;
     assert_eq!(offline.status, 200, "offline grants outlive the SSO maximum: {}", offline.json);
     assert_eq!(expires_in(&offline), 3600);
+
+    // A maximum lowered after the grant ends it early, in the list as at refresh.
+    let fresh = app.password_grant("capped", ("c", "s"), ("u", "pw"), "openid").await;
+    assert_eq!(listed().await.as_array().map(Vec::len), Some(1), "{}", listed().await);
+    let master = app.master_token().await;
+    let lowered = app
+        .admin(reqwest::Method::PUT, "/realms/capped", Some(&master), Some(r#"{"ssoSessionMaxLifespan": 60}"#))
+        .await;
+    assert_eq!(lowered.status, 204, "{}", lowered.json);
+    app.clock.advance(61);
+    assert_eq!(listed().await, serde_json::json!([]), "ended by the lowered maximum");
+    let ended = app.refresh("capped", ("c", "s"), fresh.str("refresh_token")).await;
+    assert_eq!(ended.json["error_description"], "Session not active", "{}", ended.json);
 
     // A maximum shorter than the refresh lifetime bounds the first token.
     let short = app.password_grant("short", ("c", "s"), ("u", "pw"), "openid").await;

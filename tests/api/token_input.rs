@@ -178,9 +178,23 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
         let get = get.send().await.unwrap();
         let head = head.send().await.unwrap();
         assert_eq!((get.status().as_u16(), head.status().as_u16()), (status, status), "{url}");
-        assert_eq!(head.headers().get("content-type"), get.headers().get("content-type"), "{url}");
-        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {url} has no body");
+        for name in ["content-type", "content-length"] {
+            assert_eq!(head.headers().get(name), get.headers().get(name), "{name} of {url}");
+        }
     }
+    // On the wire: the head of the answer and nothing after it (an HTTP
+    // client reads no body after HEAD whatever the server sends).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!("HEAD /realms/acme/device HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete head");
+    assert!(head.starts_with("HTTP/1.1 200") && head.to_ascii_lowercase().contains("content-length: "), "{head}");
+    assert_eq!(body, "", "no body after the head");
 }
 
 async fn account_token(app: &TestApp) -> String {
@@ -248,6 +262,16 @@ async fn nul_characters_are_refused_everywhere(app: TestApp) {
     let deleted =
         app.http.delete(app.realm_url("acme", "/account/api/tokens/%00")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(deleted.status(), 400);
+
+    // HTTP Basic at the admin API of a realm that takes it: no such user.
+    let basic = app
+        .http
+        .get(format!("{}/admin/realms/other/users", app.base))
+        .basic_auth("a\0@example.com", Some("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
 }
 
 /// Names people read (a person's, a realm's display name, a client's, a
