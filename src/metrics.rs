@@ -41,6 +41,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     tokens_issued: Family<IssueLabels, Counter>,
+    password_checks: Counter,
 }
 
 impl Default for Metrics {
@@ -59,7 +60,17 @@ impl Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency by endpoint", latency.clone());
         let tokens_issued = Family::<IssueLabels, Counter>::default();
         registry.register("tokens_issued", "Tokens issued by realm and grant type", tokens_issued.clone());
-        Self { registry, requests, latency, tokens_issued }
+        let password_checks = Counter::default();
+        registry.register(
+            "password_checks",
+            "Password checks (argon2id verifications), of known users and the stand-ins for unknown or locked-out ones",
+            password_checks.clone(),
+        );
+        Self { registry, requests, latency, tokens_issued, password_checks }
+    }
+
+    pub fn password_checked(&self) {
+        self.password_checks.inc();
     }
 
     pub fn token_issued(&self, realm: &str, grant_type: &str) {

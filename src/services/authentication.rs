@@ -49,7 +49,9 @@ impl PasswordCheck {
 }
 
 /// Checks a username and password. A user tried with too many wrong
-/// passwords lately is refused without a hash being computed.
+/// passwords lately is refused whatever the password, after the same
+/// hash an unknown user costs (answering at once would tell a guesser
+/// that the name exists).
 pub async fn password(
     state: &AppState,
     entry: &RealmEntry,
@@ -59,6 +61,8 @@ pub async fn password(
     let now = state.clock.now();
     let found = find_login(state, entry, login).await?;
     if found.as_ref().is_some_and(|(_, failures)| *failures >= MAX_PASSWORD_FAILURES) {
+        state.hasher.verify(None, password).await?;
+        state.metrics.password_checked();
         return Ok(PasswordCheck::Refused);
     }
     let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
@@ -70,6 +74,7 @@ pub async fn password(
     // than ten of their sign-ins run at once.
     let hash = found.as_ref().and_then(|f| f.user.password_hash.clone());
     let matches = state.hasher.verify(hash, password).await?;
+    state.metrics.password_checked();
     let key = found.as_ref().map(|f| failures_key(&entry.realm.id, &f.user.id));
     match (key, matches) {
         (Some(key), false) => {

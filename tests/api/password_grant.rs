@@ -11,8 +11,10 @@ both_backends!(
 );
 
 /// Brute-force protection: after ten wrong passwords in fifteen minutes a
-/// user's sign-ins are refused (as a wrong password is, unchecked) until
-/// the window ends; a right password before that starts the count anew.
+/// user's sign-ins are refused (as a wrong password is, after the same
+/// stand-in hash an unknown user costs, so the time of the answer does not
+/// tell a locked-out name from an unknown one) until the window ends; a
+/// right password before that starts the count anew.
 async fn ten_wrong_passwords_stop_the_guessing_for_a_while(app: TestApp) {
     let web = ("web", "web-secret");
     let attempt = |password: &'static str| app.password_grant("acme", web, ("victor", password), "");
@@ -23,9 +25,13 @@ async fn ten_wrong_passwords_stop_the_guessing_for_a_while(app: TestApp) {
     for _ in 0..10 {
         attempt("guess").await.assert_error(400, "invalid_grant");
     }
+    let checks_before = password_checks(&app).await;
     let locked = attempt("victor-pw").await;
     locked.assert_error(400, "invalid_grant");
     assert_eq!(locked.json, attempt("guess").await.json, "the same answer as a wrong password");
+    let unknown = app.password_grant("acme", web, ("nobody", "guess"), "").await;
+    assert_eq!(unknown.json, locked.json, "the same answer as an unknown user");
+    assert_eq!(password_checks(&app).await - checks_before, 3, "each refusal costs one hash, as an unknown user's");
     // The login form and other users are held to the same rule, each user alone.
     let browser = crate::browser::Browser::new();
     let page = browser.get(&crate::browser::auth_url(&app, "acme", &crate::browser_rules::WEB_REQUEST)).await;
@@ -175,4 +181,11 @@ async fn a_login_storm_does_not_starve_token_requests() {
         slowest < storm_took / 4,
         "a token request waited {slowest:?} during a storm of {storm_took:?}: hashing blocks request threads"
     );
+}
+
+/// The server's count of password hashes checked (`/metrics`).
+async fn password_checks(app: &TestApp) -> u64 {
+    let metrics = app.get(&format!("{}/metrics", app.base)).await.text;
+    let line = metrics.lines().find(|l| l.starts_with("realmgate_password_checks_total ")).expect("the counter");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
 }
