@@ -34,6 +34,8 @@ use crate::state::AppState;
 use crate::storage::{DatabaseUrl, Db, StorageError};
 
 /// Realms kept in memory at once; others load on their next request.
+/// Seconds a stop waits for requests in flight.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
 const REALM_CACHE_CAPACITY: usize = 4096;
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -214,6 +216,10 @@ impl Application {
                 .configure(routes)
         })
         .workers(config.workers.max(1))
+        // A stop waits this long for requests in flight (actix's default of
+        // 30 s let one client trickling a body use up Kubernetes' whole
+        // grace period, so the process was killed before storing its events).
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .listen(listener)?
         .run();
         tracing::info!(%address, "realmgate listening");

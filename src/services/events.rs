@@ -25,6 +25,13 @@ const BATCH: usize = 512;
 /// How long the writer waits for more events after storing a batch of
 /// several (a sign of load) that was not full (a sign of falling behind).
 const LINGER: Duration = Duration::from_millis(10);
+/// How long events that could not be stored wait for another try when no
+/// new ones come.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The least time between two tries after a failure.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// How many such events are kept at most (the oldest go first).
+const MAX_CARRIED: usize = 50_000;
 
 /// A user event: a login, a token, a logout.
 #[derive(Debug, Clone, Default)]
@@ -170,23 +177,36 @@ impl EventSink {
 }
 
 /// Stores a batch; on a connection found lost (the database restarted),
-/// once more on a fresh one rather than dropping the batch.
-async fn store(db: &Db, rows: Vec<EventRow>) -> Result<(), StorageError> {
+/// once more on a fresh one at once. Given back when it could not be stored.
+async fn store(db: &Db, rows: Vec<EventRow>) -> Result<(), (StorageError, Vec<EventRow>)> {
     let rows = Arc::new(rows);
     let attempt = || {
         let rows = Arc::clone(&rows);
         db.transaction(move |conn| events::insert_events(conn, &rows))
     };
-    match attempt().await {
+    let result = match attempt().await {
         Err(error) if error.is_connection_lost() => attempt().await,
         result => result,
-    }
+    };
+    result.map_err(|error| (error, Arc::try_unwrap(rows).unwrap_or_else(|rows| rows.as_ref().clone())))
 }
 
 async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        let mut rows = Vec::with_capacity(batch.len());
+    // Events whose batch could not be stored (a full disk, the database
+    // away): kept, up to a bound, and tried again with the next batch or
+    // after a pause, rather than lost.
+    let mut carried: Vec<EventRow> = Vec::new();
+    loop {
+        let received = if carried.is_empty() {
+            receiver.recv_many(&mut batch, BATCH).await
+        } else {
+            tokio::time::timeout(RETRY_AFTER, receiver.recv_many(&mut batch, BATCH)).await.unwrap_or(usize::MAX)
+        };
+        if received == 0 && carried.is_empty() {
+            return;
+        }
+        let mut rows = std::mem::take(&mut carried);
         let mut flushes = Vec::new();
         for queued in batch.drain(..) {
             match queued {
@@ -196,14 +216,27 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
         }
         let stored = rows.len();
         if stored > 0
-            && let Err(error) = store(&db, rows).await
+            && let Err((error, mut unstored)) = store(&db, rows).await
         {
-            tracing::warn!(%error, "storing events failed");
+            if unstored.len() > MAX_CARRIED {
+                let dropped = unstored.len() - MAX_CARRIED;
+                unstored.drain(..dropped);
+                tracing::warn!(%error, dropped, kept = MAX_CARRIED, "storing events failed; the oldest were dropped");
+            } else {
+                tracing::warn!(%error, kept = unstored.len(), "storing events failed; they will be tried again");
+            }
+            carried = unstored;
+            // Not at once again: what failed (a full disk) takes a while to mend.
+            tokio::time::sleep(RETRY_PAUSE).await;
         }
         for done in flushes {
             let _ = done.send(());
         }
-        if (2..BATCH).contains(&stored) {
+        if received == 0 {
+            // The queue is closed (shutting down): this was the last try.
+            return;
+        }
+        if (2..BATCH).contains(&stored) && carried.is_empty() {
             tokio::time::sleep(LINGER).await;
         }
     }

@@ -119,6 +119,10 @@ pub fn redact_url(raw: &str) -> String {
     url.to_string()
 }
 
+/// Why writes stop when the SQLite file is no longer the one opened.
+pub(crate) const REPLACED_FILE: &str =
+    "the database file was deleted or replaced while the server ran; writes are refused until it is restarted";
+
 /// Opens connections of the backend the URL names, never guessing: a
 /// PostgreSQL that is down reports its own error instead of a SQLite fallback.
 #[derive(Debug, Clone)]
@@ -226,6 +230,24 @@ pub struct Db {
     /// one thread (see `writer`), never into SQLite's sleeping busy handler.
     /// PostgreSQL writes run on pooled connections side by side.
     writer: Option<Arc<writer::Writer>>,
+    /// On SQLite: the database file opened at start.
+    file: Option<FileIdentity>,
+}
+
+/// Which file a path names (device and inode): a SQLite file deleted or
+/// replaced while the server runs stays open under the old identity, and
+/// whatever is written to it would be lost at the next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    pub(crate) fn of(path: &std::path::Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| Self { device: m.dev(), inode: m.ino() })
+    }
 }
 
 impl Db {
@@ -245,11 +267,20 @@ impl Db {
             .test_on_check_out(true)
             .build(PoolManager { manager: Manager { url: url.clone() }, losses: Arc::default() })
             .map_err(StorageError::Pool)?;
-        let writer = match url {
-            DatabaseUrl::Sqlite(_) => Some(Arc::new(writer::Writer::start(Manager { url: url.clone() })?)),
+        // The pool opened (or created) the file: this is the one its
+        // connections, and the writer's, keep open.
+        let file = match &url {
+            DatabaseUrl::Sqlite(path) => FileIdentity::of(path),
             DatabaseUrl::Postgres(_) => None,
         };
-        Ok(Self { pool, url, writer })
+        let writer = match &url {
+            DatabaseUrl::Sqlite(path) => {
+                let opened = file.map(|identity| (path.clone(), identity));
+                Some(Arc::new(writer::Writer::start(Manager { url: url.clone() }, opened)?))
+            }
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Self { pool, url, writer, file })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -338,6 +369,9 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StorageError> {
         if let DatabaseUrl::Sqlite(path) = &self.url {
             std::fs::metadata(path).map_err(|e| StorageError::Corrupt(format!("the database file: {e}")))?;
+            if FileIdentity::of(path) != self.file {
+                return Err(StorageError::Corrupt(REPLACED_FILE.into()));
+            }
         }
         self.run(|conn| Ok(conn.batch_execute("SELECT count(*) FROM __diesel_schema_migrations")?)).await
     }
@@ -348,15 +382,36 @@ fn run_migrations(conn: &mut DbConnection) -> Result<(), StorageError> {
     match conn {
         DbConnection::Sqlite(c) => {
             c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(err)?;
+            warn_of_newer_schema::<diesel::sqlite::Sqlite>(c.applied_migrations().map_err(err)?, SQLITE_MIGRATIONS);
         }
         DbConnection::Postgres(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
             let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()).map_err(err);
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
             result?;
+            warn_of_newer_schema::<diesel::pg::Pg>(c.applied_migrations().map_err(err)?, POSTGRES_MIGRATIONS);
         }
     }
     Ok(())
+}
+
+/// A database migrated by a newer realmgate (a downgrade, or an old node
+/// beside new ones) is served, as Keycloak serves it, but not silently.
+fn warn_of_newer_schema<DB: diesel::backend::Backend>(
+    applied: Vec<diesel::migration::MigrationVersion<'static>>,
+    known: EmbeddedMigrations,
+) {
+    let known: Vec<String> = diesel::migration::MigrationSource::<DB>::migrations(&known)
+        .map(|migrations| migrations.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default();
+    let unknown: Vec<String> =
+        applied.iter().map(ToString::to_string).filter(|version| !known.contains(version)).collect();
+    if !unknown.is_empty() {
+        tracing::warn!(
+            migrations = %unknown.join(", "),
+            "the database was migrated by a newer realmgate; this version may misread what that one stores: run the newer one"
+        );
+    }
 }
 
 /// JSON text columns: lists of strings.

@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use diesel::connection::SimpleConnection;
@@ -23,7 +24,7 @@ use diesel::connection::TransactionManager;
 use diesel::r2d2::ManageConnection;
 
 use super::checkpointer::Checkpoints;
-use super::{DbConnection, Manager, StorageError};
+use super::{DbConnection, FileIdentity, Manager, REPLACED_FILE, StorageError};
 
 /// At most this many jobs share one commit, so none waits long behind others.
 const MAX_BATCH: usize = 64;
@@ -52,13 +53,13 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread; it opens its connection at the first job
     /// and ends when the last `Db` holding it is dropped.
-    pub(super) fn start(manager: Manager) -> Result<Self, StorageError> {
+    pub(super) fn start(manager: Manager, opened: Option<(PathBuf, FileIdentity)>) -> Result<Self, StorageError> {
         let (jobs, queue) = channel();
         let checkpoints = Checkpoints::start(manager.clone())?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                serve(&manager, &queue, &checkpoints);
+                serve(&manager, &queue, &checkpoints, opened.as_ref());
                 checkpoints.stop();
             })
             .map_err(|e| StorageError::Writer(format!("cannot start the SQLite writer thread: {e}")))?;
@@ -90,7 +91,12 @@ impl Writer {
     }
 }
 
-fn serve(manager: &Manager, queue: &Receiver<Job>, checkpoints: &Checkpoints) {
+fn serve(
+    manager: &Manager,
+    queue: &Receiver<Job>,
+    checkpoints: &Checkpoints,
+    opened: Option<&(PathBuf, FileIdentity)>,
+) {
     let mut connection: Option<DbConnection> = None;
     let mut pending: VecDeque<Job> = VecDeque::new();
     loop {
@@ -101,6 +107,16 @@ fn serve(manager: &Manager, queue: &Receiver<Job>, checkpoints: &Checkpoints) {
             }
         }
         pending.extend(queue.try_iter().take(MAX_BATCH.saturating_sub(pending.len())));
+        // A write to a file deleted or replaced since would be lost: refused
+        // (its callers learn that the write did not complete). One `stat`
+        // per batch, against a commit's several system calls.
+        if let Some((path, identity)) = opened
+            && FileIdentity::of(path) != Some(*identity)
+        {
+            tracing::error!(jobs = pending.len(), path = %path.display(), "{REPLACED_FILE}");
+            pending.clear();
+            continue;
+        }
         let conn = match &mut connection {
             Some(conn) => conn,
             None => match manager.connect().and_then(|mut conn| {

@@ -215,3 +215,51 @@ async fn readiness_notices_a_missing_database_file() {
     std::fs::rename(&moved, &file).unwrap();
     assert_eq!(ready().await.status, 200);
 }
+
+/// A SQLite file deleted or replaced while the server runs stays open
+/// under its old identity: whatever is written to it would be lost at the
+/// next start. Readiness says so (503, even once a copy is back in place),
+/// writes are refused (a clear 5xx, nothing claimed stored), reads go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_stop_when_the_database_file_is_replaced() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else { return };
+    let url = format!("{}/health/ready", app.base);
+    let ready = || app.get(&url);
+    let master = app.master_token().await;
+    let create = |name: &'static str| {
+        let body = serde_json::json!({ "username": name, "enabled": true }).to_string();
+        let (app, master) = (&app, &master);
+        async move { app.admin(reqwest::Method::POST, "/realms/acme/users", Some(master), Some(&body)).await.status }
+    };
+    assert_eq!(create("before").await, 201);
+    let (file, copy) = (app.db.dir.path().join("rg.db"), app.db.dir.path().join("copy.db"));
+    std::fs::copy(&file, &copy).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::fs::rename(&copy, &file).unwrap();
+    assert_eq!(ready().await.status, 503);
+    assert!((500..600).contains(&create("after").await), "a write to the replaced file is refused");
+    let grant = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert!(grant.status >= 500, "a sign-in writes its session too: {}", grant.json);
+    let count = app.admin(reqwest::Method::GET, "/realms/acme/users/count", Some(&master), None).await;
+    assert_eq!(count.status, 200, "reads go on");
+}
+
+/// A database migrated by a newer version is served (as Keycloak does), with
+/// a warning naming the migrations this version does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_schema_is_named_in_a_warning() {
+    use diesel::RunQueryDsl;
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else { return };
+    let plain = app.cli(&["migrate"], None);
+    assert!(plain.status.success());
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("newer realmgate"));
+    let db = realmgate::storage::Db::connect(realmgate::storage::DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let sql = "INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000099')";
+    db.write(move |conn| Ok::<_, realmgate::storage::StorageError>(diesel::sql_query(sql).execute(conn)?))
+        .await
+        .unwrap();
+    let out = app.cli(&["migrate"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("newer realmgate") && stderr.contains("20991231000099"), "{stderr}");
+}

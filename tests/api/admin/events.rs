@@ -185,3 +185,41 @@ async fn a_realm_keeps_its_events_no_longer_than_it_says(app: TestApp) {
     assert_eq!(count("acme").await, 0);
     assert_eq!(count("other").await, other, "another realm keeps the server's retention");
 }
+
+/// Events whose batch could not be stored (a full disk; here a trigger
+/// refusing them) are kept and stored once the database takes them again,
+/// not dropped (SQLite; PostgreSQL takes the same path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_could_not_be_stored_are_tried_again() {
+    use diesel::RunQueryDsl;
+    let Some(app) = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, ADMIN_REALMS).await else {
+        return;
+    };
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let execute = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.write(move |conn| Ok::<_, realmgate::storage::StorageError>(diesel::sql_query(sql).execute(conn)?))
+                .await
+                .unwrap()
+        }
+    };
+    let master = master_token(&app).await;
+    execute("CREATE TABLE hold (x INTEGER)").await;
+    execute(
+        "CREATE TRIGGER hold_events BEFORE INSERT ON events WHEN EXISTS (SELECT 1 FROM hold) \
+         BEGIN SELECT RAISE(ABORT, 'held'); END",
+    )
+    .await;
+    execute("INSERT INTO hold VALUES (1)").await;
+    assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
+    mark(&app, "while-held").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stored = get(&app, "/realms/acme/events?max=1000", &master).await.json;
+    assert!(!stored.to_string().contains("while-held"), "held back: {stored}");
+    execute("DELETE FROM hold").await;
+    mark(&app, "released").await;
+    assert_eq!(events_of(&app, &master, "LOGIN", "released").await.len(), 1, "the held LOGIN was stored");
+    let errors = events_of(&app, &master, "LOGIN_ERROR", "released").await;
+    assert!(errors.iter().any(|e| e["details"]["username"] == "while-held"), "{errors:?}");
+}
