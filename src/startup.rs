@@ -33,9 +33,9 @@ use crate::services::{change_watcher, maintenance};
 use crate::state::AppState;
 use crate::storage::{DatabaseUrl, Db, StorageError};
 
-/// Realms kept in memory at once; others load on their next request.
 /// Seconds a stop waits for requests in flight.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
+/// Realms kept in memory at once; others load on their next request.
 const REALM_CACHE_CAPACITY: usize = 4096;
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 

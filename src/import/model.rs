@@ -121,21 +121,22 @@ pub struct ClientDef {
     pub consent_required: Option<bool>,
 }
 
-/// Where a TOML escape of NUL (`\u0000`, `\U00000000`) starts, the only way
-/// a NUL gets into a TOML string (a raw one is a syntax error): no field
-/// may hold one, and PostgreSQL cannot store one in text.
-fn nul_escape_at(source: &str) -> Option<usize> {
-    let bytes = source.as_bytes();
-    ["u0000", "U00000000"]
-        .iter()
-        .find_map(|escape| {
-            source.match_indices(escape).map(|(at, _)| at).find(|&at| {
-                // An escape when an odd run of backslashes comes right before.
-                let backslashes = bytes[..at].iter().rev().take_while(|&&b| b == b'\\').count();
-                backslashes % 2 == 1
-            })
-        })
-        .map(|at| at - 1)
+/// The path (`realms[0].roles[1].description`) of the first string, or
+/// key, of `value` that holds a NUL character: TOML's escapes (`\u0000`,
+/// `\x00`, …) can put one there, and no field may hold one (PostgreSQL
+/// cannot store one in text).
+fn nul_at(value: &toml::Value, path: &str) -> Option<String> {
+    match value {
+        toml::Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        toml::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]")))
+        }
+        toml::Value::Table(table) => table.iter().find_map(|(key, item)| {
+            let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            if key.contains('\0') { Some(here) } else { nul_at(item, &here) }
+        }),
+        _ => None,
+    }
 }
 
 /// serde's type errors quote the value found ("invalid type: integer
@@ -160,17 +161,12 @@ pub struct ParsedFile {
 impl ParsedFile {
     /// Parses `source`; syntax, type and unknown-key errors name file, line and field.
     pub fn parse(path: &str, source: String) -> Result<Self, FileError> {
-        if let Some(at) = nul_escape_at(&source) {
-            let span = at..at + 1;
-            return Err(FileError {
-                file: path.to_owned(),
-                line: line_of(&source, &span),
-                field: field_at(&source, &span),
-                message: "a string holds a NUL character (no text may)".into(),
-            });
-        }
         match toml::from_str::<RealmFile>(&source) {
-            Ok(file) => Ok(Self { path: path.to_owned(), source, file }),
+            Ok(file) => {
+                let parsed = Self { path: path.to_owned(), source, file };
+                parsed.refuse_nul()?;
+                Ok(parsed)
+            }
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
                 Err(FileError {
@@ -181,6 +177,25 @@ impl ParsedFile {
                 })
             }
         }
+    }
+
+    /// A NUL character anywhere, named by its path and by the line of the
+    /// realm it is in.
+    fn refuse_nul(&self) -> Result<(), FileError> {
+        let Ok(value) = toml::from_str::<toml::Value>(&self.source) else { return Ok(()) };
+        let Some(found) = nul_at(&value, "") else { return Ok(()) };
+        let realm = found
+            .strip_prefix("realms[")
+            .and_then(|rest| rest.split(']').next()?.parse::<usize>().ok())
+            .and_then(|i| self.file.realms.get(i));
+        let span = realm.map_or(0..0, |realm| realm.span());
+        let field = found.rsplit('.').next().unwrap_or(&found).split('[').next().unwrap_or_default().to_owned();
+        Err(FileError {
+            file: self.path.clone(),
+            line: line_of(&self.source, &span),
+            field,
+            message: format!("`{found}` holds a NUL character (no text may)"),
+        })
     }
 
     /// An error at `span` of this file.
@@ -272,11 +287,15 @@ mod tests {
             parse("[[realms]]\nname = \"a\"\n\n  [[realms.roles]]\n  name = \"r\"\n  description = \"a\\u0000b\"\n")
                 .err()
                 .unwrap();
-        assert_eq!((err.line, err.field.as_str()), (6, "description"), "{err}");
+        assert_eq!((err.line, err.field.as_str()), (1, "description"), "{err}");
+        assert!(err.message.contains("realms[0].roles[0].description"), "{err}");
         assert!(parse("[[realms]]\nname = \"a\"\ndisplay_name = \"\\U00000000\"\n").is_err());
-        // An escaped backslash before the letters is no escape of NUL.
+        assert!(parse("[[realms]]\nname = \"a\"\ndisplay_name = \"\\x00\"\n").is_err());
+        // An escaped backslash before the letters is no escape of NUL, nor
+        // are a literal string's or a comment's letters.
         let file = parse("[[realms]]\nname = \"a\"\ndisplay_name = \"C:\\\\u0000\"\n").unwrap();
         assert_eq!(file.file.realms[0].get_ref().display_name.as_ref().unwrap().get_ref(), "C:\\u0000");
+        assert!(parse("# C:\\u0000\n[[realms]]\nname = \"a\"\ndisplay_name = 'C:\\u0000'\n").is_ok());
     }
 
     #[test]

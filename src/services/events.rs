@@ -191,6 +191,49 @@ async fn store(db: &Db, rows: Vec<EventRow>) -> Result<(), (StorageError, Vec<Ev
     result.map_err(|error| (error, Arc::try_unwrap(rows).unwrap_or_else(|rows| rows.as_ref().clone())))
 }
 
+/// An error no later try can mend: a row the database refuses (an event of
+/// a realm deleted meanwhile breaks its foreign key; a batch stored once
+/// already, its commit's answer lost, breaks the primary key). Kept, such a
+/// row would hold back every later batch.
+fn is_refused_for_good(error: &StorageError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        StorageError::Query(Error::DatabaseError(
+            DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::CheckViolation,
+            _
+        ))
+    )
+}
+
+/// Stores a batch the database refused row by row: rows refused for good
+/// are dropped (with a warning), and on any other failure the rest is
+/// given back to be tried again.
+async fn store_each(db: &Db, rows: Vec<EventRow>) -> Result<(), (StorageError, Vec<EventRow>)> {
+    let mut rows = rows.into_iter();
+    let mut dropped = 0usize;
+    while let Some(row) = rows.next() {
+        match store(db, vec![row]).await {
+            Ok(()) => {}
+            Err((error, _)) if is_refused_for_good(&error) => {
+                dropped += 1;
+                tracing::warn!(%error, "an event the database refuses was dropped");
+            }
+            Err((error, mut unstored)) => {
+                unstored.extend(rows);
+                return Err((error, unstored));
+            }
+        }
+    }
+    if dropped > 0 {
+        tracing::warn!(dropped, "events the database refuses were dropped");
+    }
+    Ok(())
+}
+
 async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
     // Events whose batch could not be stored (a full disk, the database
@@ -215,9 +258,14 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
             }
         }
         let stored = rows.len();
-        if stored > 0
-            && let Err((error, mut unstored)) = store(&db, rows).await
-        {
+        let result = match rows.is_empty() {
+            true => Ok(()),
+            false => match store(&db, rows).await {
+                Err((error, unstored)) if is_refused_for_good(&error) => store_each(&db, unstored).await,
+                result => result,
+            },
+        };
+        if let Err((error, mut unstored)) = result {
             if unstored.len() > MAX_CARRIED {
                 let dropped = unstored.len() - MAX_CARRIED;
                 unstored.drain(..dropped);

@@ -212,8 +212,17 @@ async fn events_that_could_not_be_stored_are_tried_again() {
     )
     .await;
     execute("INSERT INTO hold VALUES (1)").await;
+    // A realm whose held event can never be stored: the realm is deleted
+    // before the database takes events again (its foreign key breaks).
+    let doomed = json!({"realm": "doomed", "enabled": true});
+    assert_eq!(call(&app, Method::POST, "/realms", &master, Some(doomed)).await.status, 201);
+    let form = [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "nobody"), ("password", "x")];
+    let refused = app.token("doomed", None, &form).await;
+    assert_eq!(refused.status, 400, "{}", refused.json);
     assert_eq!(app.password_grant("acme", WEB, ALICE, "openid").await.status, 200);
     mark(&app, "while-held").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(call(&app, Method::DELETE, "/realms/doomed", &master, None).await.status, 204);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stored = get(&app, "/realms/acme/events?max=1000", &master).await.json;
     assert!(!stored.to_string().contains("while-held"), "held back: {stored}");
