@@ -284,7 +284,7 @@ async fn refresh_in_one_write(
     let (job_entry, job_client) = (Arc::clone(&entry), Arc::clone(&client));
     let outcome = state
         .db
-        .transaction(move |conn| {
+        .transaction_hot(move |conn| {
             match rotate_presented(conn, &job_entry, &job_client, &secret, &presented, &requested, now) {
                 Ok(outcome) => Ok(Ok(outcome)),
                 Err(Abort::Reject(error)) => Ok(Err(error)),

@@ -67,6 +67,11 @@ impl Checkpoints {
         }
     }
 
+    /// A restart is waiting for the writer's next `finish_restart`.
+    pub(super) fn restart_pending(&self) -> bool {
+        self.restart_due.load(Ordering::Relaxed)
+    }
+
     /// Called by the writer outside any transaction: copies what the last
     /// pass left, so that the next transaction restarts the WAL. (Its syncs
     /// cover only the frames written during that pass.)

@@ -345,6 +345,21 @@ impl Db {
         }
     }
 
+    /// Like `transaction`, for a short write on a request's hot path: on
+    /// SQLite it runs right here when the writer is idle (see
+    /// `Writer::run_here`), in a commit of its own; `f` must not wait for
+    /// anything but the database.
+    pub async fn transaction_hot<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.run_here(f).await,
+            None => self.run(move |conn| conn.transaction(f)).await,
+        }
+    }
+
     /// At shutdown, on SQLite: the WAL copied into the database file and
     /// emptied, so that the file alone holds everything (a copy of it is a
     /// whole backup) and the next start has no log to replay. SQLite does
