@@ -24,7 +24,7 @@ use diesel::RunQueryDsl;
 use diesel::r2d2::ManageConnection;
 use diesel::sql_types::Integer;
 
-use super::{DbConnection, Manager, StorageError};
+use super::{BUSY_TIMEOUT_MS, DbConnection, Manager, StorageError};
 
 /// How long writes accumulate before a pass: bounds the passes (and their
 /// syncs) to about 50 a second under load, none when nothing is written.
@@ -33,6 +33,10 @@ const PASS_DELAY: Duration = Duration::from_millis(20);
 /// (Syncing a few pages costs ~0.1 ms here, a few MiB ~1.5 ms: the
 /// writer's finishing checkpoints are cheap when they come often.)
 const RESTART_FRAMES: i32 = 256;
+/// A WAL this long (16 MiB) after a pass has been kept from restarting by readers.
+const LONG_WAL_FRAMES: i32 = 4096;
+/// How long the writer waits for readers to leave a long WAL.
+const READER_WAIT_MS: u32 = 50;
 
 /// What the writer and the checkpoint thread share.
 #[derive(Default)]
@@ -82,6 +86,19 @@ impl Checkpoints {
         match checkpoint(conn) {
             // Busy: the checkpoint thread is in a pass; the writer tries again after its next commit.
             Ok(state) if state.busy != 0 => {}
+            // Every frame is copied, yet a transaction restarts the WAL only
+            // while no reader is still on it: readers that kept it from
+            // restarting pass after pass (a reader thread preempted on
+            // starved cores) let it grow to the 40 MiB backstop. Past
+            // LONG_WAL_FRAMES the writer waits for them, briefly.
+            Ok(state) if state.log >= LONG_WAL_FRAMES => match restart_after_readers(conn) {
+                Ok(true) => self.restart_due.store(false, Ordering::Relaxed),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "the SQLite writer could not restart the WAL");
+                    self.restart_due.store(false, Ordering::Relaxed);
+                }
+            },
             Ok(_) => self.restart_due.store(false, Ordering::Relaxed),
             Err(error) => {
                 tracing::warn!(%error, "the SQLite writer could not checkpoint the WAL");
@@ -147,6 +164,16 @@ struct WalState {
 
 fn checkpoint(conn: &mut DbConnection) -> Result<WalState, StorageError> {
     Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<WalState>(conn)?)
+}
+
+/// Checkpoints the WAL and waits, at most `READER_WAIT_MS`, until no reader
+/// is on it, so that the next transaction starts it afresh; whether it did.
+fn restart_after_readers(conn: &mut DbConnection) -> Result<bool, StorageError> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {READER_WAIT_MS}"))?;
+    let restarted = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<WalState>(conn);
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
+    Ok(restarted?.busy == 0)
 }
 
 /// Copies every frame of the WAL into the database file and truncates the
