@@ -98,8 +98,6 @@ mod verified {
 /// Whether the token, or the refresh family it came from, was revoked.
 pub fn is_revoked(conn: &mut DbConnection, claims: &AccessClaims) -> Result<bool, StorageError> {
     let mut ids = vec![claims.jti.as_str()];
-    if let Some(family) = claims.family_id() {
-        ids.push(family);
-    }
+    ids.extend(claims.grant_ids());
     revocations::any_revoked(conn, &ids)
 }

@@ -59,9 +59,10 @@ pub async fn respond(
             used_at: None,
             grant_id: new_id(),
         };
+        let grant_id = row.grant_id.clone();
         state.db.write(move |conn| codes::insert(conn, &row)).await?;
         params.push(("code", code.clone()));
-        Some(code)
+        Some((code, grant_id))
     } else {
         None
     };
@@ -69,8 +70,13 @@ pub async fn respond(
     let access_token = if rt.token {
         let subject =
             Subject::User { user, role_ids: &live.user.role_ids, auth_time: session.auth_time, sid: Some(&session.id) };
-        // Named after the session, so logout revokes it.
-        let jti = issue::new_jti(Some(&session.id));
+        // Named after the session, so logout revokes it, and after the
+        // code's grant beside it (hybrid), so that a reused code revokes it
+        // with the grant's other tokens (RFC 6749 §4.1.2).
+        let jti = match &code {
+            Some((_, grant_id)) => issue::new_jti(Some(&format!("{}:{grant_id}", session.id))),
+            None => issue::new_jti(Some(&session.id)),
+        };
         let (token, expires_in) = issue::access_token(entry, client, &subject, grant.scope, jti, now)?;
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));
@@ -86,7 +92,7 @@ pub async fn respond(
             nonce: grant.nonce,
             sid: Some(&session.id),
             access_token: access_token.as_deref(),
-            code: code.as_deref(),
+            code: code.as_ref().map(|(code, _)| code.as_str()),
             state: grant.state,
         };
         let id_token = issue::id_token(entry, client, user, grant.scope, session.auth_time, extras, now)?;

@@ -15,7 +15,9 @@ pub struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     /// A token id; for tokens of a refresh family, `<family id>:<random>`,
-    /// so revoking the family revokes them too.
+    /// so revoking the family revokes them too (a front-channel token names
+    /// its SSO session, and the code's grant issued beside it:
+    /// `<session id>:<grant id>:<random>`).
     pub jti: String,
     pub client_id: String,
     /// The authorized party, as in Keycloak's access tokens: the client.
@@ -63,9 +65,13 @@ impl AccessClaims {
             .collect()
     }
 
-    /// The refresh family this token came from, if any.
-    pub fn family_id(&self) -> Option<&str> {
-        self.jti.split_once(':').map(|(family, _)| family)
+    /// What the token's jti names before its random part: the refresh
+    /// family (or SSO session) it came from, and for a front-channel token
+    /// issued beside a code, that code's grant too. Revoking any of them
+    /// revokes the token.
+    pub fn grant_ids(&self) -> impl Iterator<Item = &str> {
+        let named = self.jti.rsplit_once(':').map_or("", |(named, _)| named);
+        named.split(':').filter(|id| !id.is_empty())
     }
 }
 
@@ -104,4 +110,25 @@ pub fn half_hash(algorithm: crate::domain::realm::SigningAlgorithm, value: &str)
         _ => sha2::Sha256::digest(value.as_bytes()).to_vec(),
     };
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AccessClaims;
+
+    fn with_jti(jti: &str) -> AccessClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "i", "sub": "s", "aud": "a", "exp": 0, "iat": 0, "jti": jti, "client_id": "c", "scope": "",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_jti_names_the_grants_before_its_random_part() {
+        let ids = |jti| with_jti(jti).grant_ids().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(ids("session:grant:random"), ["session", "grant"]);
+        assert_eq!(ids("family:random"), ["family"]);
+        assert!(ids("random").is_empty());
+        assert!(ids(":random").is_empty());
+    }
 }

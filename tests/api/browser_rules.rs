@@ -348,6 +348,22 @@ async fn a_code_works_once_and_reuse_revokes_its_tokens(app: TestApp) {
     assert_eq!(app.introspect("acme", SVC, &access).await.json, serde_json::json!({"active": false}));
     refresh_spa(&app, &refresh).await.assert_error(400, "invalid_grant");
 
+    // Hybrid: the access token that came with the code in the redirect is
+    // one of the code's tokens too (RFC 6749 §4.1.2); another grant of the
+    // same session keeps its own.
+    let hybrid = with(&HYBRID_REQUEST, &[("response_type", "code token"), ("nonce", "n")]);
+    let other = authorize(&app, &browser, &hybrid).await["access_token"].clone();
+    let answer = authorize(&app, &browser, &hybrid).await;
+    let (code, front) = (answer["code"].as_str(), answer["access_token"].as_str());
+    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", HYBRID_CB)];
+    let hybrid_client = Some(("hybrid", "hybrid-secret"));
+    assert_eq!(app.token("acme", hybrid_client, &form).await.status, 200);
+    assert_eq!(app.userinfo("acme", front).await.status, 200);
+    app.token("acme", hybrid_client, &form).await.assert_error(400, "invalid_grant");
+    assert_eq!(app.userinfo("acme", front).await.status, 401, "the front-channel token of a reused code is revoked");
+    assert_eq!(app.introspect("acme", SVC, front).await.json, serde_json::json!({"active": false}));
+    assert_eq!(app.userinfo("acme", &other).await.status, 200, "another grant of the session stays");
+
     // Presented by several requests at once, a code still answers once.
     let code = self::code(&app, &browser, &SPA_REQUEST).await;
     let answers = futures_util::future::join_all((0..8).map(|_| exchange_spa(&app, &code, Some(VERIFIER)))).await;
