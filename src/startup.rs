@@ -300,11 +300,29 @@ async fn refuse_unreadable(
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
+    let navigation = req.method() == Method::GET && wants_html(req.headers());
     let mut res = next.call(req).await?;
     if res.status() == StatusCode::METHOD_NOT_ALLOWED {
         with_head_allowed(res.headers_mut());
+        if navigation {
+            // A form's target opened in the address bar (a restored tab, a
+            // reload after the POST's answer): a page that says so, not
+            // actix's empty 405 (Keycloak shows "Page has expired").
+            let allow = res.headers().get(header::ALLOW).cloned();
+            let (req, _) = res.into_parts();
+            let mut page = actix_web::ResponseError::error_response(&crate::web::pages::PageError::form_target());
+            if let Some(allow) = allow {
+                page.headers_mut().insert(header::ALLOW, allow);
+            }
+            return Ok(ServiceResponse::new(req, page).map_into_right_body());
+        }
     }
     Ok(res.map_into_left_body())
+}
+
+/// Whether the client asks for HTML first, as a browser's navigation does.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// A 405's `Allow` (RFC 9110 §10.2.1) names HEAD wherever it names GET.

@@ -197,6 +197,16 @@ impl PageError {
         }
     }
 
+    /// A GET of a URL that only takes a form's POST.
+    pub fn form_target() -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            realm_display: "realmgate".into(),
+            title: "Page has expired",
+            message: "This address only receives a form, so it cannot be opened again.".into(),
+        }
+    }
+
     pub fn not_found() -> Self {
         Self {
             status: StatusCode::NOT_FOUND,

@@ -218,6 +218,8 @@ async fn a_user_signs_in_and_consents_in_chromium() {
     let Some(mut chromium) = Chromium::launch() else { return };
     let (callback_port, seen) = callback_server();
     let callback = format!("http://127.0.0.1:{callback_port}/callback");
+    // one unbroken word wider than a phone
+    let long_name = "W".repeat(80);
     let realms = format!(
         r#"
 [[realms]]
@@ -247,11 +249,16 @@ display_name = "Acme Shop"
   grant_types = ["authorization_code", "refresh_token"]
   scopes = ["openid", "profile", "email", "orders.read"]
   consent_required = true
+
+[[realms]]
+name = "long"
+display_name = "{long_name}"
 "#
     );
     let app = spawn_app_with(Backend::Sqlite, &realms).await.unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     let account = app.realm_url("shop", "/account");
+    let long_account = app.realm_url("long", "/account");
     let url = crate::browser::auth_url(
         &app,
         "shop",
@@ -335,6 +342,13 @@ display_name = "Acme Shop"
         chromium.screenshot(&shots.join("account.png"));
         chromium.phone_size(true);
         chromium.screenshot(&shots.join("account-phone.png"));
+        chromium.phone_size(false);
+
+        // A realm's display name as one long word wraps instead of widening the page.
+        chromium.phone_size(true);
+        chromium.navigate(&long_account);
+        chromium.wait_for("document.querySelector('#username')", "the long realm's sign-in page");
+        assert!(chromium.fits_width(), "a long realm name makes the sign-in page scroll sideways");
         chromium.phone_size(false);
         (params["code"].clone(), shots)
     })

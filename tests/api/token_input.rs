@@ -152,6 +152,16 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
         let answer = crate::helpers::Answer::from(response).await;
         assert_eq!((answer.status, answer.header("allow")), (405, Some(allow)), "{method} {path}: {}", answer.text);
     }
+    // A browser opening a form's target (a restored tab, a reload) gets a
+    // page that says why, still 405 with `Allow`.
+    let browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for path in ["/login-actions/authenticate", "/login-actions/consent", "/protocol/openid-connect/logout/confirm"] {
+        let response = app.http.get(app.realm_url("acme", path)).header("accept", browser_accept).send().await.unwrap();
+        let answer = crate::helpers::Answer::from(response).await;
+        assert_eq!((answer.status, answer.header("allow")), (405, Some("POST")), "{path}: {}", answer.text);
+        assert!(answer.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{path}");
+        assert!(answer.text.contains("Page has expired"), "{path}: {}", answer.text);
+    }
     let health = app.http.post(format!("{}/health/live", app.base)).send().await.unwrap();
     assert_eq!(health.status(), 405);
     let unknown = app.http.get(app.realm_url("acme", "/protocol/openid-connect/nothing")).send().await.unwrap();
