@@ -276,7 +276,8 @@ const LARGEST_BODY: u64 = 1024 * 1024;
 /// Middleware: a request declaring a body larger than any endpoint reads is
 /// answered 413 at once, instead of after the client has sent it all; one
 /// whose path or query holds an encoded NUL character is answered 400 (no
-/// name, id or parameter has one, and PostgreSQL cannot store one in text).
+/// name, id or parameter has one, and PostgreSQL cannot store one in text),
+/// and so is one with two `Authorization` (or `X-Auth-Token`) headers.
 /// And HEAD is served as GET on every resource (RFC 9110 §9.3.2; the
 /// HTTP/1 codec saw HEAD and sends the headers without the body).
 async fn refuse_unreadable(
@@ -294,6 +295,13 @@ async fn refuse_unreadable(
         let response = HttpResponse::BadRequest().json(serde_json::json!({
             "error": "invalid_request",
             "error_description": "The request URI contains a NUL character (%00)",
+        }));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    if let Some(name) = repeated_credentials(req.headers()) {
+        let response = HttpResponse::BadRequest().json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": format!("The {name} header was sent more than once"),
         }));
         return Ok(req.into_response(response).map_into_right_body());
     }
@@ -318,6 +326,17 @@ async fn refuse_unreadable(
         }
     }
     Ok(res.map_into_left_body())
+}
+
+/// A credentials header given twice: one request, one credential (RFC 6749
+/// §2.3, RFC 6750 §2; `Authorization` is not a list, RFC 9110 §11.6.2).
+/// Reading only the first would let a proxy and realmgate see different
+/// identities in one request.
+fn repeated_credentials(headers: &HeaderMap) -> Option<&'static str> {
+    [("Authorization", header::AUTHORIZATION), ("X-Auth-Token", header::HeaderName::from_static("x-auth-token"))]
+        .into_iter()
+        .find(|(_, name)| headers.get_all(name).nth(1).is_some())
+        .map(|(shown, _)| shown)
 }
 
 /// Whether the client asks for HTML first, as a browser's navigation does.

@@ -2,7 +2,7 @@
 //! each parameter at most once (RFC 6749 §3.1), empty values ignored (as
 //! Keycloak's clients send `code=`), and the client's credentials.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -36,22 +36,20 @@ impl Params {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
     }
 
-    /// Each parameter's first non-empty value, and the names given more than once.
+    /// Each parameter's first non-empty value (an empty one counts as
+    /// absent), and the names given more than once, empty or not (RFC 6749
+    /// §3.1; Keycloak refuses any repeated parameter too).
     fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> (Self, Vec<String>) {
-        let (mut map, mut repeated) = (HashMap::new(), Vec::new());
+        let (mut map, mut seen, mut repeated) = (HashMap::new(), HashSet::new(), Vec::new());
         for (name, value) in pairs {
-            if value.is_empty() {
+            if !seen.insert(name.clone()) {
+                if !repeated.contains(&name) {
+                    repeated.push(name);
+                }
                 continue;
             }
-            match map.entry(name) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    if !repeated.contains(first.key()) {
-                        repeated.push(first.key().clone());
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
+            if !value.is_empty() {
+                map.insert(name, value);
             }
         }
         (Self(map), repeated)

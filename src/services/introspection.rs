@@ -129,7 +129,9 @@ pub async fn introspect(
 }
 
 /// A personal access token: active while neither revoked nor expired. It
-/// belongs to no client, so `client_id` (and `exp`, without an expiry) is absent.
+/// belongs to no client: its `client_id` is the reserved name the audit log
+/// gives personal tokens (SPEC §3 lists `client_id` in every active
+/// answer); `exp` is absent for a token without an expiry.
 async fn personal(state: &AppState, entry: &std::sync::Arc<RealmEntry>, token: &str) -> Result<Value, ServiceError> {
     let now = state.clock.now();
     let issuer = entry.issuer.clone();
@@ -146,6 +148,7 @@ async fn personal(state: &AppState, entry: &std::sync::Arc<RealmEntry>, token: &
     let mut answer = json!({
         "active": true,
         "scope": active.scope.to_string(),
+        "client_id": crate::domain::client::PERSONAL_TOKEN_CLIENT,
         "sub": row.user_id,
         "username": user.username,
         "iat": row.created_at,

@@ -42,6 +42,7 @@ async fn cli_tokens_work_at_the_protected_endpoints(app: TestApp) {
     assert_eq!(intro.json["active"], true, "{}", intro.json);
     assert_eq!(intro.json["scope"], "openid roms.read");
     assert_eq!(intro.json["username"], "alice");
+    assert_eq!(intro.json["client_id"], "personal-access-token", "SPEC §3: every active answer names a client_id");
     assert_eq!(app.userinfo("other", &token).await.status, 401, "another realm");
 
     // Without openid, userinfo says insufficient_scope.

@@ -1,5 +1,6 @@
 //! Bad input of every kind gets a clear 4xx and changes nothing.
 
+use base64::Engine;
 use serde_json::json;
 
 use crate::both_backends;
@@ -125,6 +126,45 @@ async fn duplicate_parameters_are_refused(app: TestApp) {
     )
     .await;
     assert_eq!(empty.status, 200, "{}", empty.json);
+    // ... but a name given twice is refused, whether a copy is empty or not
+    // (RFC 6749 §3.1), in a form and in JSON alike.
+    for body in [
+        "grant_type=client_credentials&grant_type=",
+        "grant_type=&grant_type=client_credentials",
+        "grant_type=client_credentials&scope&scope=",
+    ] {
+        post_raw(&app, "application/x-www-form-urlencoded", body.as_bytes().to_vec())
+            .await
+            .assert_error(400, "invalid_request");
+    }
+    let json = br#"{"grant_type":"client_credentials","grant_type":null}"#.to_vec();
+    post_raw(&app, "application/json", json).await.assert_error(400, "invalid_request");
+
+    // One credential per request: a second Authorization or X-Auth-Token
+    // header is refused, not ignored (RFC 6749 §2.3, RFC 6750 §2).
+    let basic = |id: &str, secret: &str| {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    };
+    let token_url = app.realm_url("acme", "/protocol/openid-connect/token");
+    let twice = app
+        .http
+        .post(&token_url)
+        .header("authorization", basic("svc", "svc-secret"))
+        .header("authorization", basic("web", "wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::Answer::from(twice).await.assert_error(400, "invalid_request");
+    let access = app.token("acme", Some(("svc", "svc-secret")), &[("grant_type", "client_credentials")]).await;
+    let access = access.str("access_token").to_owned();
+    let userinfo = app.realm_url("acme", "/protocol/openid-connect/userinfo");
+    for header in ["authorization", "x-auth-token"] {
+        let value = |token: &str| if header == "authorization" { format!("Bearer {token}") } else { token.to_owned() };
+        let response =
+            app.http.get(&userinfo).header(header, value(&access)).header(header, value("junk")).send().await.unwrap();
+        assert_eq!(response.status(), 400, "two {header} headers");
+    }
 }
 
 async fn wrong_content_types_are_refused(app: TestApp) {
