@@ -299,10 +299,17 @@ async fn refuse_unreadable(
         return Ok(req.into_response(response).map_into_right_body());
     }
     if let Some(name) = repeated_credentials(req.headers()) {
-        let response = HttpResponse::BadRequest().json(serde_json::json!({
-            "error": "invalid_request",
-            "error_description": format!("The {name} header was sent more than once"),
-        }));
+        let description = format!("The {name} header was sent more than once");
+        let mut response = HttpResponse::BadRequest();
+        if bearer_sent(req.headers()) {
+            // RFC 6750 §3: a protected resource's 400 carries the challenge.
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!(r#"Bearer error="invalid_request", error_description="{description}""#),
+            ));
+        }
+        let response =
+            response.json(serde_json::json!({ "error": "invalid_request", "error_description": description }));
         return Ok(req.into_response(response).map_into_right_body());
     }
     if req.method() == Method::HEAD {
@@ -337,6 +344,15 @@ fn repeated_credentials(headers: &HeaderMap) -> Option<&'static str> {
         .into_iter()
         .find(|(_, name)| headers.get_all(name).nth(1).is_some())
         .map(|(shown, _)| shown)
+}
+
+/// Whether the request presents a bearer token (a header of RFC 6750 or
+/// Keycloak's `X-Auth-Token`).
+fn bearer_sent(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-auth-token")
+        || headers
+            .get_all(header::AUTHORIZATION)
+            .any(|value| value.as_bytes().get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer ")))
 }
 
 /// Whether the client asks for HTML first, as a browser's navigation does.

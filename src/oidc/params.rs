@@ -36,9 +36,9 @@ impl Params {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("Missing parameter: {name}")))
     }
 
-    /// Each parameter's first non-empty value (an empty one counts as
-    /// absent), and the names given more than once, empty or not (RFC 6749
-    /// §3.1; Keycloak refuses any repeated parameter too).
+    /// Each parameter's value if its first copy is not empty (an empty one
+    /// counts as absent), and the names given more than once, empty or not
+    /// (RFC 6749 §3.1; Keycloak refuses any repeated parameter too).
     fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> (Self, Vec<String>) {
         let (mut map, mut seen, mut repeated) = (HashMap::new(), HashSet::new(), Vec::new());
         for (name, value) in pairs {
@@ -256,7 +256,9 @@ mod tests {
     #[test]
     fn duplicates_are_refused_and_empties_ignored() {
         assert!(Params::from_form(b"a=1&a=2").is_err());
-        let p = Params::from_form(b"a=1&code=&code=&b=x+y%21").unwrap();
+        assert!(Params::from_form(b"a=1&a=").is_err(), "an empty copy is a copy (RFC 6749 §3.1)");
+        assert!(Params::from_form(b"code=&code=").is_err());
+        let p = Params::from_form(b"a=1&code=&b=x+y%21").unwrap();
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("code"), None);
         assert_eq!(p.get("b"), Some("x y!"));
@@ -269,7 +271,12 @@ mod tests {
         assert!(Params::from_json(br#"[1]"#).is_err());
         assert!(Params::from_json(b"{").is_err());
         assert!(Params::from_json(br#"{"a":"1","a":"2"}"#).is_err(), "a repeated member");
-        assert!(Params::from_json(br#"{"a":"1","a":null}"#).is_ok(), "null is absent, as an empty form value");
+        assert!(Params::from_json(br#"{"a":"1","a":null}"#).is_err(), "a repeated member, even null");
+        assert_eq!(
+            Params::from_json(br#"{"a":null}"#).unwrap().get("a"),
+            None,
+            "null is absent, as an empty form value"
+        );
     }
 
     #[test]

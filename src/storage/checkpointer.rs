@@ -46,6 +46,8 @@ pub(super) struct Checkpoints {
     wake: Condvar,
     /// A pass has copied most of a long WAL: the writer copies the rest.
     restart_due: AtomicBool,
+    /// The last pass found the WAL at least LONG_WAL_FRAMES long.
+    long: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -79,9 +81,10 @@ impl Checkpoints {
     /// Called by the writer outside any transaction: copies what the last
     /// pass left, so that the next transaction restarts the WAL. (Its syncs
     /// cover only the frames written during that pass.)
-    pub(super) fn finish_restart(&self, conn: &mut DbConnection) {
+    /// Returns whether the connection can be kept (its settings restored).
+    pub(super) fn finish_restart(&self, conn: &mut DbConnection) -> bool {
         if !self.restart_due.load(Ordering::Relaxed) {
-            return;
+            return true;
         }
         match checkpoint(conn) {
             // Busy: the checkpoint thread is in a pass; the writer tries again after its next commit.
@@ -91,20 +94,29 @@ impl Checkpoints {
             // restarting pass after pass (a reader thread preempted on
             // starved cores) let it grow to the 40 MiB backstop. Past
             // LONG_WAL_FRAMES the writer waits for them, briefly.
-            Ok(state) if state.log >= LONG_WAL_FRAMES => match restart_after_readers(conn) {
-                Ok(true) => self.restart_due.store(false, Ordering::Relaxed),
-                Ok(false) => {}
-                Err(error) => {
+            // Still busy after the wait: the checkpoint thread's next pass
+            // asks again (each try may cost the writer the wait).
+            Ok(state) if state.log >= LONG_WAL_FRAMES => {
+                self.restart_due.store(false, Ordering::Relaxed);
+                if let Err(error) = restart_after_readers(conn) {
                     tracing::warn!(%error, "the SQLite writer could not restart the WAL");
-                    self.restart_due.store(false, Ordering::Relaxed);
+                    return false;
                 }
-            },
+            }
             Ok(_) => self.restart_due.store(false, Ordering::Relaxed),
             Err(error) => {
                 tracing::warn!(%error, "the SQLite writer could not checkpoint the WAL");
                 self.restart_due.store(false, Ordering::Relaxed);
             }
         }
+        true
+    }
+
+    /// Whether the last pass found the WAL long: writes then stay on the
+    /// writer thread, where SQLite's own backstop checkpoint (with its
+    /// syncs) may run inside a commit.
+    pub(super) fn wal_long(&self) -> bool {
+        self.long.load(Ordering::Relaxed)
     }
 
     pub(super) fn stop(&self) {
@@ -138,7 +150,9 @@ impl Checkpoints {
                     }
                 },
             };
-            match checkpoint(conn) {
+            let passed = checkpoint(conn);
+            self.long.store(passed.as_ref().is_ok_and(|state| state.log >= LONG_WAL_FRAMES), Ordering::Relaxed);
+            match passed {
                 Ok(state) if state.busy == 0 && state.log >= RESTART_FRAMES => {
                     self.restart_due.store(true, Ordering::Relaxed);
                 }
@@ -167,13 +181,14 @@ fn checkpoint(conn: &mut DbConnection) -> Result<WalState, StorageError> {
 }
 
 /// Checkpoints the WAL and waits, at most `READER_WAIT_MS`, until no reader
-/// is on it, so that the next transaction starts it afresh; whether it did.
-fn restart_after_readers(conn: &mut DbConnection) -> Result<bool, StorageError> {
+/// is on it, so that the next transaction starts it afresh. An error leaves
+/// the connection's busy timeout unknown: it must then be dropped.
+fn restart_after_readers(conn: &mut DbConnection) -> Result<(), StorageError> {
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("PRAGMA busy_timeout = {READER_WAIT_MS}"))?;
     let restarted = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<WalState>(conn);
     conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
-    Ok(restarted?.busy == 0)
+    restarted.map(|_| ()).map_err(StorageError::from)
 }
 
 /// Copies every frame of the WAL into the database file and truncates the

@@ -17,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use diesel::connection::SimpleConnection;
 
@@ -115,20 +115,19 @@ impl Writer {
     {
         let (job, answer) = job(f);
         let shared = &self.shared;
-        let idle = shared.queued.load(Ordering::Acquire) == 0 && !shared.checkpoints.restart_pending();
-        let left = {
-            let guard = match shared.connection.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => None,
-            };
-            match guard {
-                Some(mut connection) if idle && connection.is_some() => {
-                    shared.run_jobs(&mut connection, &mut VecDeque::from([job]), false);
-                    None
-                }
-                _ => Some(job),
+        let idle = shared.queued.load(Ordering::Acquire) == 0
+            && !shared.checkpoints.restart_pending()
+            && !shared.checkpoints.wal_long();
+        let left = match idle.then(|| shared.connection.try_lock()) {
+            Some(Ok(mut connection)) if connection.is_some() => {
+                shared.run_jobs(&mut connection, &mut VecDeque::from([job]), false);
+                None
             }
+            Some(Err(TryLockError::Poisoned(poisoned))) => {
+                drop(trusted(&shared.connection, poisoned));
+                Some(job)
+            }
+            _ => Some(job),
         };
         if let Some(job) = left {
             self.send(job)?;
@@ -180,11 +179,24 @@ fn serve(shared: &Shared, queue: &Receiver<Job>) {
             }
         }
         pending.extend(queue.try_iter().take(MAX_BATCH.saturating_sub(pending.len())));
-        let mut connection = shared.connection.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut connection = shared.connection.lock().unwrap_or_else(|poisoned| trusted(&shared.connection, poisoned));
         // Taken: callers may write in place again once these are done.
         shared.queued.fetch_sub(pending.len(), Ordering::AcqRel);
         shared.run_jobs(&mut connection, &mut pending, true);
     }
+}
+
+/// The connection after a panic while it was held: perhaps mid-transaction,
+/// so it is dropped (closing it rolls back what is open) and a fresh one is
+/// opened for the next job.
+fn trusted<'a>(
+    mutex: &Mutex<Option<DbConnection>>,
+    poisoned: PoisonError<MutexGuard<'a, Option<DbConnection>>>,
+) -> MutexGuard<'a, Option<DbConnection>> {
+    let mut guard = poisoned.into_inner();
+    *guard = None;
+    mutex.clear_poison();
+    guard
 }
 
 impl Shared {
@@ -222,8 +234,8 @@ impl Shared {
                 *connection = None;
             } else {
                 self.checkpoints.committed();
-                if writer_thread {
-                    self.checkpoints.finish_restart(conn);
+                if writer_thread && !self.checkpoints.finish_restart(conn) {
+                    *connection = None;
                 }
             }
         }

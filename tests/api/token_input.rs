@@ -164,6 +164,8 @@ async fn duplicate_parameters_are_refused(app: TestApp) {
         let response =
             app.http.get(&userinfo).header(header, value(&access)).header(header, value("junk")).send().await.unwrap();
         assert_eq!(response.status(), 400, "two {header} headers");
+        let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(challenge.starts_with(r#"Bearer error="invalid_request""#), "{header}: {challenge}");
     }
 }
 

@@ -27,7 +27,7 @@ pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: Un
     }
 }
 
-/// Whether any of `ids` (a token's jti and its grant's family id) is
+/// Whether any of `ids` (a token's jti and the grants it names) is
 /// revoked. Asked two at a time with a fixed-shape query: an `IN` list of
 /// varying length is prepared anew on every call (diesel caches only fixed
 /// shapes on SQLite), and this runs on every introspection and userinfo
