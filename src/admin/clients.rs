@@ -338,6 +338,11 @@ async fn list(
 ) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::QueryClients)?;
     let query = Query::from(&req)?;
+    // An attribute query realmgate cannot apply is refused, not ignored
+    // (every client would match it), as for users.
+    if query.get("q").is_some() {
+        return Err(AdminError::bad_request("The `q` filter is not supported"));
+    }
     let page = query.page(None)?;
     let search = query.flag("search")?.unwrap_or(false);
     let wanted = query.get("clientId").map(str::to_owned);

@@ -98,8 +98,18 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     row.family_name = optional_text(map, "lastName", row.family_name.as_deref(), validate_name)?;
     row.email_verified = rep::bool_field(map, "emailVerified")?.unwrap_or(false);
     row.enabled = rep::bool_field(map, "enabled")?.unwrap_or(false);
-    if let Some(Value::Array(actions)) = map.get("requiredActions") {
-        row.password_temporary = actions.iter().any(|a| a.as_str() == Some(UPDATE_PASSWORD));
+    match map.get("requiredActions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(actions)) => {
+            // What realmgate cannot ask of a user at sign-in is refused, not dropped.
+            if let Some(other) = actions.iter().find(|a| a.as_str() != Some(UPDATE_PASSWORD)) {
+                return Err(AdminError::bad_request(format!(
+                    "Required action {other} is not supported (only {UPDATE_PASSWORD})"
+                )));
+            }
+            row.password_temporary = !actions.is_empty();
+        }
+        Some(_) => return Err(AdminError::bad_request("`requiredActions` must be a list")),
     }
     let stored = rep::stored_object(&row.attributes);
     let stored_attributes = stored.get("attributes").and_then(Value::as_object);
@@ -113,6 +123,17 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     }
     row.attributes = Value::Object(opaque).to_string();
     Ok(())
+}
+
+/// The password a representation's `credentials` list sets (its last one).
+fn password_in(credentials: Option<&Value>) -> Result<Option<NewPassword>, AdminError> {
+    match credentials {
+        Some(Value::Array(list)) => {
+            Ok(list.iter().map(password_of).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().last())
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(AdminError::bad_request("`credentials` must be a list")),
+    }
 }
 
 /// Keycloak's name for "choose a new password at the next sign-in".
@@ -259,13 +280,7 @@ pub(crate) async fn create_user(
     admin.require(realm_name, Need::ManageUsers)?;
     let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
-    let password = match map.get("credentials") {
-        Some(Value::Array(list)) => {
-            list.iter().map(password_of).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().last()
-        }
-        None | Some(Value::Null) => None,
-        Some(_) => return Err(AdminError::bad_request("`credentials` must be a list")),
-    };
+    let password = password_in(map.get("credentials"))?;
     let role_names = match map.get("realmRoles") {
         Some(Value::Array(list)) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
@@ -338,6 +353,10 @@ pub(crate) async fn update_user(
     changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
+    // A password in the representation is set after the other changes, as
+    // Keycloak's updateUser does (it was accepted and ignored).
+    let mut changes = changes;
+    let password = password_in(changes.remove("credentials").as_ref())?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
     guard_target(state, admin, &realm, &row).await?;
@@ -377,6 +396,9 @@ pub(crate) async fn update_user(
         .await??;
     if is_service_account {
         state.cache.invalidate(&[realm_name]);
+    }
+    if let Some(password) = password {
+        set_password(state, admin, realm_name, id, password).await?;
     }
     Ok(())
 }

@@ -128,6 +128,9 @@ pub struct Client {
     /// Origins whose pages may read the client's answers (CORS): serialised
     /// origins, or `*` for any; see [`web_origins`].
     pub web_origins: Vec<String>,
+    /// When the client was registered: a token issued before then names an
+    /// earlier client of the same `client_id`, deleted since.
+    pub created_at: i64,
 }
 
 /// Service-account users are named `service-account-<client_id>`, as in Keycloak.
@@ -234,6 +237,7 @@ mod tests {
             service_account_roles: vec![],
             service_account_enabled: true,
             web_origins: vec![],
+            created_at: 0,
         };
         assert!(!format!("{client:?}").contains("hunter2"));
     }

@@ -151,6 +151,7 @@ fn build_client(
         enabled: row.enabled,
         service_account_roles: account.map(|user| json_list(&user.admin_roles)).transpose()?.unwrap_or_default(),
         service_account_enabled: account.is_none_or(|user| user.enabled),
+        created_at: row.created_at,
     })
 }
 

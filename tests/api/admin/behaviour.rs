@@ -22,7 +22,66 @@ both_backends!(
     a_disabled_realm_issues_nothing,
     phone_and_address_claims_come_from_user_attributes,
     optional_scopes_are_granted_when_asked_for,
+    a_client_registered_again_does_not_revive_old_tokens,
+    a_password_in_a_user_update_is_set,
 );
+
+/// `credentials` in a PUT of a user set the password, as Keycloak's
+/// updateUser does (python-keycloak's `update_user`); what realmgate cannot
+/// honour (other required actions, a `q` filter) is 400 and changes nothing.
+async fn a_password_in_a_user_update_is_set(app: TestApp) {
+    let master = master_token(&app).await;
+    let vera = user_id(&app, "acme", &master, "vera").await;
+    let path = format!("/realms/acme/users/{vera}");
+    let web = ("web", "web-secret");
+    let body =
+        r#"{"firstName": "Vera", "credentials": [{"type": "password", "value": "vera-new-pw", "temporary": false}]}"#;
+    change(&app, Method::PUT, &path, &master, Some(body)).await;
+    assert_eq!(app.password_grant("acme", web, ("vera", "vera-new-pw"), "openid").await.status, 200);
+    app.password_grant("acme", web, ("vera", "vera-pw"), "openid").await.assert_error(400, "invalid_grant");
+    assert_eq!(get(&app, &path, &master).await.json["firstName"], "Vera", "the other changes are applied too");
+
+    let temporary = r#"{"credentials": [{"type": "password", "value": "vera-temp-pw", "temporary": true}]}"#;
+    change(&app, Method::PUT, &path, &master, Some(temporary)).await;
+    assert_eq!(get(&app, &path, &master).await.json["requiredActions"], json!(["UPDATE_PASSWORD"]));
+
+    for refused in [
+        r#"{"requiredActions": ["VERIFY_EMAIL"]}"#,
+        r#"{"requiredActions": "UPDATE_PASSWORD"}"#,
+        r#"{"credentials": {}}"#,
+    ] {
+        let answer = call(&app, Method::PUT, &path, &master, Some(serde_json::from_str(refused).unwrap())).await;
+        assert_eq!(answer.status, 400, "{refused}: {}", answer.text);
+    }
+    assert_eq!(get(&app, &path, &master).await.json["requiredActions"], json!(["UPDATE_PASSWORD"]), "unchanged");
+    let listed = call(&app, Method::GET, "/realms/acme/clients?q=x:y", &master, None).await;
+    assert_eq!(listed.status, 400, "{}", listed.text);
+}
+
+/// Deleting a client ends its tokens for good: a new client registered under
+/// the same `clientId` does not make them valid again.
+async fn a_client_registered_again_does_not_revive_old_tokens(app: TestApp) {
+    let master = master_token(&app).await;
+    let client = json!({"clientId": "phoenix", "secret": "phoenix-secret", "directAccessGrantsEnabled": true});
+    let id = create(&app, "/realms/acme/clients", &master, client.clone()).await;
+    let phoenix = ("phoenix", "phoenix-secret");
+    let token = app.password_grant("acme", phoenix, ("alice", "alice-pw"), "openid").await;
+    let token = token.str("access_token").to_owned();
+    assert_eq!(app.userinfo("acme", &token).await.status, 200);
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json["active"], true);
+    change(&app, Method::DELETE, &format!("/realms/acme/clients/{id}"), &master, None).await;
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json, json!({"active": false}));
+
+    // Registered again a second later (tokens name their client by
+    // `clientId` and carry their issue time in seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    create(&app, "/realms/acme/clients", &master, client).await;
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json, json!({"active": false}));
+    assert_eq!(app.userinfo("acme", &token).await.status, 401);
+    let fresh = app.password_grant("acme", phoenix, ("alice", "alice-pw"), "openid").await;
+    let fresh = fresh.str("access_token").to_owned();
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &fresh).await.json["active"], true);
+}
 
 async fn optional_scopes_are_granted_when_asked_for(app: TestApp) {
     let master = master_token(&app).await;
