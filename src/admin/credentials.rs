@@ -42,6 +42,27 @@ const MAX_IMPORTED_ITERATIONS: u64 = 10;
 const MAX_IMPORTED_COST: u64 = 160 * 1024;
 const MAX_IMPORTED_PARALLELISM: u64 = 4;
 
+/// Refuses a stored argon2 hash that costs more to verify than realmgate
+/// allows an imported one (realm files as the admin API): each sign-in
+/// attempt with it, by anyone, holds a shared hashing thread that long.
+pub fn check_hash_cost(phc: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(phc).map_err(|_| "is not a PHC password hash string".to_owned())?;
+    let params =
+        argon2::Params::try_from(&parsed).map_err(|_| "has argon2 parameters realmgate cannot use".to_owned())?;
+    let (memory, passes, lanes) = (u64::from(params.m_cost()), u64::from(params.t_cost()), u64::from(params.p_cost()));
+    if memory > MAX_IMPORTED_MEMORY_KIB
+        || passes > MAX_IMPORTED_ITERATIONS
+        || lanes > MAX_IMPORTED_PARALLELISM
+        || memory * passes > MAX_IMPORTED_COST
+    {
+        return Err(format!(
+            "costs more than realmgate verifies (m={memory} KiB, t={passes}, p={lanes}; at most m={MAX_IMPORTED_MEMORY_KIB}, \
+             t={MAX_IMPORTED_ITERATIONS}, p={MAX_IMPORTED_PARALLELISM}, m×t={MAX_IMPORTED_COST})"
+        ));
+    }
+    Ok(())
+}
+
 /// The password a credential carries, and whether it is `temporary` (the
 /// user must choose a new one at the next sign-in).
 pub fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError> {

@@ -31,6 +31,10 @@ pub fn is_invisible(c: char) -> bool {
 /// A one-line name (a person's first or last name, a display name, a token
 /// name): no control or invisible characters, and not blank unless empty.
 pub fn validate_name(value: &str) -> Result<(), Invalid> {
+    // Shown on every page of a realm: a realm file could set megabytes.
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(Invalid::new(format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
     if value.chars().any(|c| c.is_control() || is_invisible(c)) {
         return Err(Invalid::new("must not contain control characters or invisible ones"));
     }
@@ -39,6 +43,9 @@ pub fn validate_name(value: &str) -> Result<(), Invalid> {
     }
     Ok(())
 }
+
+/// The longest name a person reads (display names, client and token names).
+const MAX_NAME_CHARS: usize = 1000;
 
 #[cfg(test)]
 mod tests {
@@ -49,6 +56,8 @@ mod tests {
         for good in ["", "Alice", "Ünal Çelik", "李小龙", "O'Brien-Smith", "Photos (beta)"] {
             assert!(validate_name(good).is_ok(), "{good:?}");
         }
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS)).is_ok());
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
         for bad in [
             "a\0b",
             "\u{1b}[2J",

@@ -168,6 +168,8 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
         if argon2::PasswordHash::new(hash.get_ref()).is_err() {
             return Err(file.error(&hash.span(), "password_hash", "is not a PHC password hash string"));
         }
+        crate::admin::credentials::check_hash_cost(hash.get_ref())
+            .map_err(|e| file.error(&hash.span(), "password_hash", e))?;
     }
     if let Some(password) = user.password.as_ref().filter(|p| p.get_ref().is_empty()) {
         return Err(file.error(&password.span(), "password", "must not be empty"));
