@@ -41,7 +41,7 @@ pub fn verify(entry: &RealmEntry, token: &str, now: UnixTime) -> Result<AccessCl
     }
     // Keycloak refuses the tokens of a disabled client everywhere; a token
     // older than its client was issued to a deleted one of the same name.
-    if !entry.client(&claims.client_id).is_some_and(|client| claims.iat >= client.created_at) {
+    if entry.client(&claims.client_id).is_none_or(|client| claims.iat < client.created_at) {
         return Err(InvalidToken::ClientGone);
     }
     Ok(claims)
