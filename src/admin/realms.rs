@@ -238,7 +238,8 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let map = Body::read(payload).await?.object()?;
+    let mut map = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut map, false);
     let created_name = create_realm_from(&state, &admin, map).await?;
     Ok(rep::created(&state.public_url, &req, &created_name))
 }
@@ -321,7 +322,8 @@ async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let changes = Body::read(payload).await?.object()?;
+    let mut changes = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut changes, false);
     update_realm_from(&state, &admin, &path, changes).await?;
     Ok(rep::no_content())
 }

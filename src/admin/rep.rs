@@ -98,6 +98,33 @@ pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminE
     }
 }
 
+/// The representation's `attributes` as Keycloak's typed maps hold them:
+/// numbers and booleans become their text (Jackson reads `5` into a String
+/// alike), and for users (`listed`, `Map<String, List<String>>`) a single
+/// value becomes a list of one, so typed admin clients can read them back.
+/// Other shapes are left for `check_new_attributes` to judge.
+pub fn keycloak_attributes(map: &mut Map<String, Value>, listed: bool) {
+    let Some(Value::Object(attributes)) = map.get_mut("attributes") else { return };
+    let text = |value: &mut Value| match value {
+        Value::Number(n) => *value = Value::String(n.to_string()),
+        Value::Bool(b) => *value = Value::String(b.to_string()),
+        _ => {}
+    };
+    for value in attributes.values_mut() {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(text),
+            Value::Null | Value::Object(_) => {}
+            Value::String(s) if s.is_empty() => {}
+            scalar => {
+                text(scalar);
+                if listed {
+                    *scalar = Value::Array(vec![scalar.take()]);
+                }
+            }
+        }
+    }
+}
+
 /// Keycloak's attributes map names to text (`Map<String, String>`) or, for
 /// users and roles, to lists of text: a value set is a scalar or a list of
 /// scalars, never an object or a nested list (Keycloak answers 400). Values

@@ -181,7 +181,8 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let map = Body::read(payload).await?.object()?;
+    let mut map = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut map, false);
     let name = create_role(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &name))
 }
@@ -227,7 +228,8 @@ async fn update_role(
     key: RoleKey,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let changes = Body::read(payload).await?.object()?;
+    let mut changes = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut changes, false);
     change_role(state, admin, realm_name, key, changes).await?;
     Ok(rep::no_content())
 }

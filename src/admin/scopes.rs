@@ -206,7 +206,8 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let map = Body::read(payload).await?.object()?;
+    let mut map = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut map, false);
     let id = create_scope(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
@@ -250,7 +251,8 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    let changes = Body::read(payload).await?.object()?;
+    let mut changes = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut changes, false);
     update_scope(&state, &admin, &realm_name, id, changes).await?;
     Ok(rep::no_content())
 }

@@ -265,7 +265,8 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let map = Body::read(payload).await?.object()?;
+    let mut map = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut map, true);
     let id = create_user(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
@@ -339,7 +340,8 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    let changes = Body::read(payload).await?.object()?;
+    let mut changes = Body::read(payload).await?.object()?;
+    rep::keycloak_attributes(&mut changes, true);
     update_user(&state, &admin, &realm_name, &id, changes).await?;
     Ok(rep::no_content())
 }

@@ -356,6 +356,15 @@ async fn unmodelled_fields_are_kept(app: TestApp) {
     let got = get(&app, "/realms/opaque", &master).await.json;
     assert!(got["attributes"].get("x1").is_none(), "{got}");
     assert_eq!(got["attributes"]["frontendUrl"], "https://id.example.com");
+    // Values come back as Keycloak's typed maps hold them: text for realms
+    // and clients (`Map<String, String>`), lists of text for users.
+    change(&app, Method::PUT, "/realms/opaque", &master, Some(r#"{"attributes": {"n": 5, "b": true}}"#)).await;
+    let got = get(&app, "/realms/opaque", &master).await.json;
+    assert_eq!((&got["attributes"]["n"], &got["attributes"]["b"]), (&json!("5"), &json!("true")));
+    let typed = json!({"username": "typed", "attributes": {"one": "v", "n": 5, "list": [1, "x", false]}});
+    let typed = create(&app, "/realms/opaque/users", &master, typed).await;
+    let attributes = get(&app, &format!("/realms/opaque/users/{typed}"), &master).await.json["attributes"].clone();
+    assert_eq!(attributes, json!({"one": ["v"], "n": ["5"], "list": ["1", "x", "false"]}));
 
     let client = json!({
         "clientId": "fc",
