@@ -94,15 +94,37 @@ impl Params {
             match value {
                 serde_json::Value::String(s) => pairs.push((name, s)),
                 serde_json::Value::Null => pairs.push((name, String::new())),
-                _ => {
+                _ if JSON_PARAMETERS.contains(&name.as_str()) => {
                     return Err(OAuthError::invalid_request(format!("Parameter `{name}` must be a string")));
                 }
+                // Unrecognised parameters are ignored (RFC 6749 §3.2), whatever their type.
+                _ => {}
             }
         }
         refuse_nul(&pairs)?;
         Self::from_pairs(pairs)
     }
 }
+
+/// The parameters of the endpoints that take JSON bodies (token,
+/// introspection, revocation, device authorization): each must be a string.
+const JSON_PARAMETERS: [&str; 15] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "username",
+    "password",
+    "device_code",
+    "token",
+    "token_type_hint",
+];
 
 /// No parameter holds a NUL character: no protocol value has one, and
 /// PostgreSQL cannot store one in text (SQLite would).
@@ -267,7 +289,8 @@ mod tests {
     #[test]
     fn json_values_must_be_strings() {
         assert_eq!(Params::from_json(br#"{"a":"1","b":null}"#).unwrap().get("a"), Some("1"));
-        assert!(Params::from_json(br#"{"a":1}"#).is_err());
+        assert!(Params::from_json(br#"{"scope":1}"#).is_err(), "a known parameter must be a string");
+        assert!(Params::from_json(br#"{"extra":{"a":1},"n":1}"#).is_ok(), "unknown ones are ignored (RFC 6749 §3.2)");
         assert!(Params::from_json(br#"[1]"#).is_err());
         assert!(Params::from_json(b"{").is_err());
         assert!(Params::from_json(br#"{"a":"1","a":"2"}"#).is_err(), "a repeated member");

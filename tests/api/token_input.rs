@@ -40,6 +40,9 @@ async fn malformed_bodies_are_4xx(app: TestApp) {
     post_raw(&app, "application/json", b"{not json".to_vec()).await.assert_error(400, "invalid_request");
     post_raw(&app, "application/json", b"[1,2]".to_vec()).await.assert_error(400, "invalid_request");
     post_raw(&app, "application/json", br#"{"grant_type": 7}"#.to_vec()).await.assert_error(400, "invalid_request");
+    // An unrecognised member is ignored whatever its type (RFC 6749 §3.2).
+    let extra = br#"{"grant_type": "client_credentials", "extra": {"a": 1}, "n": 5}"#.to_vec();
+    assert_eq!(post_raw(&app, "application/json", extra).await.status, 200);
     post_raw(&app, "application/json", br#"{"grant_type": "client_credentials", "scope": ["a"]}"#.to_vec())
         .await
         .assert_error(400, "invalid_request");
