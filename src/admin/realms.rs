@@ -210,7 +210,8 @@ pub async fn find_realm(state: &AppState, name: &str) -> Result<realms::RealmRow
 async fn list(state: web::Data<AppState>, admin: Admin, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     let page = Query::from(&req)?.page(None)?;
     let all = state.db.run(realms::list).await?;
-    let visible: Vec<_> = all.iter().filter(|r| admin.may(&r.name, Need::AnyRole)).map(to_rep).collect();
+    let visible: Vec<_> =
+        all.iter().filter(|r| admin.may(&r.name, Need::AnyRole)).map(|r| shown_to(&admin, r)).collect();
     // Keycloak's answer to a caller who may see no realm at all.
     if visible.is_empty() {
         return Err(AdminError::Forbidden);
@@ -224,7 +225,21 @@ async fn list(state: web::Data<AppState>, admin: Admin, req: HttpRequest) -> Res
         crate::openapi::AdminErrors))]
 async fn get(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> Result<HttpResponse, AdminError> {
     admin.require(&path, Need::AnyRole)?;
-    Ok(rep::ok_json(to_rep(&find_realm(&state, &path).await?)))
+    Ok(rep::ok_json(shown_to(&admin, &find_realm(&state, &path).await?)))
+}
+
+/// The realm as this caller may see it: all of it with `view-realm`;
+/// otherwise, as Keycloak answers one who may only list realms, its name
+/// (a user administrator need not read the realm's settings).
+fn shown_to(admin: &Admin, realm: &realms::RealmRow) -> Map<String, Value> {
+    let full = to_rep(realm);
+    if admin.may(&realm.name, Need::ViewRealm) {
+        return full;
+    }
+    ["id", "realm", "displayName"]
+        .into_iter()
+        .filter_map(|field| Some((field.to_owned(), full.get(field)?.clone())))
+        .collect()
 }
 
 #[utoipa::path(post, path = "/admin/realms", operation_id = "create_realm", tag = "realms",

@@ -243,6 +243,13 @@ async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
     assert_eq!(listed.json[0]["access"]["manage"], false);
     let rita = admin_cli_token(&app, "acme", ("rita", "rita-pw")).await;
     assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &rita).await.json["access"]["manage"], true);
+    // The realm itself only by name, as Keycloak shows it without view-realm.
+    let realm = get(&app, "/realms/acme", &vera).await.json;
+    let mut fields: Vec<&str> = realm.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["displayName", "id", "realm"], "{realm}");
+    assert_eq!(get(&app, "/realms", &vera).await.json, json!([realm]));
+    assert!(get(&app, "/realms/acme", &rita).await.json.get("accessTokenLifespan").is_some(), "realm-admin sees all");
 
     let user = format!("/realms/acme/users/{alice}");
     for (method, path) in [
