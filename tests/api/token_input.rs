@@ -207,6 +207,9 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
         assert!(answer.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{path}");
         assert!(answer.text.contains("Page has expired"), "{path}: {}", answer.text);
     }
+    // The icon browsers ask for: none, and no error.
+    let icon = app.http.get(format!("{}/favicon.ico", app.base)).send().await.unwrap();
+    assert_eq!(icon.status(), 204);
     let health = app.http.post(format!("{}/health/live", app.base)).send().await.unwrap();
     assert_eq!(health.status(), 405);
     let unknown = app.http.get(app.realm_url("acme", "/protocol/openid-connect/nothing")).send().await.unwrap();
