@@ -19,7 +19,6 @@ use crate::services::events::{
 };
 use crate::services::realm_cache::events_policy;
 use crate::state::AppState;
-use crate::storage::new_id;
 use crate::storage::repo::events::{self, AdminEventQuery, AdminEventRow, EventQuery};
 use crate::storage::repo::realms::RealmRow;
 
@@ -127,9 +126,10 @@ async fn write_event(
     ip: Option<String>,
 ) {
     let row = AdminEventRow {
-        id: new_id(),
+        // Time-ordered, so changes made within one millisecond list in order.
+        id: uuid::Uuid::now_v7().to_string(),
         realm_id,
-        time: state.clock.now() * 1000,
+        time: state.clock.now_ms(),
         operation_type: operation(method, rest).into(),
         resource_type: resource_type(rest).into(),
         resource_path,

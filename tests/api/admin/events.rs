@@ -127,6 +127,14 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
         assert!(count(format!("/realms/acme/admin-events?{filter}={value}")).await > 0, "{filter}={value}");
         assert_eq!(count(format!("/realms/acme/admin-events?{filter}=192.0.2.9")).await, 0, "{filter}");
     }
+
+    // Changes made within one second list newest first, in the order made.
+    for name in ["ordered-1", "ordered-2", "ordered-3", "ordered-4", "ordered-5"] {
+        super::create(&app, "/realms/acme/roles", &master, serde_json::json!({ "name": name })).await;
+    }
+    let changes = get(&app, "/realms/acme/admin-events?max=5", &master).await.json;
+    let paths: Vec<&str> = changes.as_array().unwrap().iter().map(|e| e["resourcePath"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["roles/ordered-5", "roles/ordered-4", "roles/ordered-3", "roles/ordered-2", "roles/ordered-1"]);
 }
 
 async fn turning_admin_events_off_is_itself_recorded(app: TestApp) {
