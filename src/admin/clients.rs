@@ -390,8 +390,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut map = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut map, false);
+    let map = Body::read(payload).await?.object()?;
     let id = create_client(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
@@ -401,8 +400,9 @@ pub(crate) async fn create_client(
     state: &AppState,
     admin: &Admin,
     realm_name: &str,
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
+    rep::keycloak_attributes(&mut map, false);
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = scope_admin::catalog(state, &realm.id).await?;
@@ -424,8 +424,7 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    let mut changes = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut changes, false);
+    let changes = Body::read(payload).await?.object()?;
     update_client(&state, &admin, &realm_name, &id, changes).await?;
     Ok(rep::no_content())
 }
@@ -436,8 +435,9 @@ pub(crate) async fn update_client(
     admin: &Admin,
     realm_name: &str,
     id: &str,
-    changes: Map<String, Value>,
+    mut changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
+    rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;

@@ -42,9 +42,9 @@ const MAX_IMPORTED_ITERATIONS: u64 = 10;
 const MAX_IMPORTED_COST: u64 = 160 * 1024;
 const MAX_IMPORTED_PARALLELISM: u64 = 4;
 
-/// Refuses a stored argon2 hash that costs more to verify than realmgate
-/// allows an imported one (realm files as the admin API): each sign-in
-/// attempt with it, by anyone, holds a shared hashing thread that long.
+/// Whether an argon2 hash costs no more to verify than realmgate takes in
+/// an imported one: each sign-in attempt with it, by anyone, holds a
+/// shared hashing thread that long.
 pub fn check_hash_cost(phc: &str) -> Result<(), String> {
     let parsed = argon2::PasswordHash::new(phc).map_err(|_| "is not a PHC password hash string".to_owned())?;
     let params =
@@ -56,8 +56,8 @@ pub fn check_hash_cost(phc: &str) -> Result<(), String> {
         || memory * passes > MAX_IMPORTED_COST
     {
         return Err(format!(
-            "costs more than realmgate verifies (m={memory} KiB, t={passes}, p={lanes}; at most m={MAX_IMPORTED_MEMORY_KIB}, \
-             t={MAX_IMPORTED_ITERATIONS}, p={MAX_IMPORTED_PARALLELISM}, m×t={MAX_IMPORTED_COST})"
+            "costs more than realmgate takes in an imported hash (m={memory} KiB, t={passes}, p={lanes}; at most \
+             m={MAX_IMPORTED_MEMORY_KIB}, t={MAX_IMPORTED_ITERATIONS}, p={MAX_IMPORTED_PARALLELISM}, m×t={MAX_IMPORTED_COST})"
         ));
     }
     Ok(())

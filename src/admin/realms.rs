@@ -253,8 +253,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut map = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut map, false);
+    let map = Body::read(payload).await?.object()?;
     let created_name = create_realm_from(&state, &admin, map).await?;
     Ok(rep::created(&state.public_url, &req, &created_name))
 }
@@ -265,6 +264,7 @@ pub(crate) async fn create_realm_from(
     admin: &Admin,
     mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
+    rep::keycloak_attributes(&mut map, false);
     admin.require_master()?;
     super::events::normalise_config_fields(&mut map)?;
     let raw = rep::str_field(&map, "realm")?.ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
@@ -337,8 +337,7 @@ async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut changes = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut changes, false);
+    let changes = Body::read(payload).await?.object()?;
     update_realm_from(&state, &admin, &path, changes).await?;
     Ok(rep::no_content())
 }
@@ -350,6 +349,7 @@ pub(crate) async fn update_realm_from(
     name: &str,
     mut changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
+    rep::keycloak_attributes(&mut changes, false);
     admin.require(name, Need::ManageRealm)?;
     super::events::normalise_config_fields(&mut changes)?;
     let existing = find_realm(state, name).await?;

@@ -181,8 +181,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut map = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut map, false);
+    let map = Body::read(payload).await?.object()?;
     let name = create_role(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &name))
 }
@@ -192,8 +191,9 @@ pub(crate) async fn create_role(
     state: &AppState,
     admin: &Admin,
     realm_name: &str,
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
+    rep::keycloak_attributes(&mut map, false);
     admin.require(realm_name, Need::ManageRealm)?;
     let name = rep::str_field(&map, "name")?
         .filter(|n| !n.is_empty())

@@ -206,8 +206,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut map = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut map, false);
+    let map = Body::read(payload).await?.object()?;
     let id = create_scope(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
@@ -217,8 +216,9 @@ pub(crate) async fn create_scope(
     state: &AppState,
     admin: &Admin,
     realm_name: &str,
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
+    rep::keycloak_attributes(&mut map, false);
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
@@ -251,8 +251,7 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    let mut changes = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut changes, false);
+    let changes = Body::read(payload).await?.object()?;
     update_scope(&state, &admin, &realm_name, id, changes).await?;
     Ok(rep::no_content())
 }
@@ -263,8 +262,9 @@ pub(crate) async fn update_scope(
     admin: &Admin,
     realm_name: &str,
     id: String,
-    changes: Map<String, Value>,
+    mut changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
+    rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;

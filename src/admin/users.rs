@@ -47,6 +47,8 @@ const MODELLED: [&str; 13] = [
 /// `manage` users of the realm (admin UIs read it to offer changes).
 pub fn to_rep(row: &users::UserRow, manage: bool) -> Value {
     let mut out = rep::stored_object(&row.attributes);
+    // Values an earlier version stored as sent come back as lists of text too.
+    rep::keycloak_attributes(&mut out, true);
     let fields = json!({
         "id": row.id,
         "username": row.username,
@@ -265,8 +267,7 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let mut map = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut map, true);
+    let map = Body::read(payload).await?.object()?;
     let id = create_user(&state, &admin, &path, map).await?;
     Ok(rep::created(&state.public_url, &req, &id))
 }
@@ -276,8 +277,9 @@ pub(crate) async fn create_user(
     state: &AppState,
     admin: &Admin,
     realm_name: &str,
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
+    rep::keycloak_attributes(&mut map, true);
     admin.require(realm_name, Need::ManageUsers)?;
     let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
@@ -340,8 +342,7 @@ async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    let mut changes = Body::read(payload).await?.object()?;
-    rep::keycloak_attributes(&mut changes, true);
+    let changes = Body::read(payload).await?.object()?;
     update_user(&state, &admin, &realm_name, &id, changes).await?;
     Ok(rep::no_content())
 }
@@ -355,9 +356,10 @@ pub(crate) async fn update_user(
     changes: Map<String, Value>,
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
-    // A password in the representation is set after the other changes, as
-    // Keycloak's updateUser does (it was accepted and ignored).
+    // A password in the representation is set with the other changes, in
+    // one write, as Keycloak's updateUser does (it was accepted and ignored).
     let mut changes = changes;
+    rep::keycloak_attributes(&mut changes, true);
     let password = password_in(changes.remove("credentials").as_ref())?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
@@ -371,6 +373,11 @@ pub(crate) async fn update_user(
     // again into the user as stored, with its row held: changes made at once
     // (roles granted, a password reset) are not undone by this write.
     merged(&row, changes.clone())?;
+    // Hashed before the write, which must not wait for the hasher.
+    let password = match password {
+        Some(password) => Some((password.temporary, password.into_hash(state).await?)),
+        None => None,
+    };
     let (cached_realm, now) = (realm.name.clone(), state.clock.now());
     let is_service_account = row.service_account_link().is_some();
     state
@@ -379,10 +386,16 @@ pub(crate) async fn update_user(
             let Some(stored) = users::find_for_update(conn, &row.realm_id, &row.id)? else {
                 return Ok(Err(AdminError::not_found("User")));
             };
-            let updated = match merged(&stored, changes) {
+            let mut updated = match merged(&stored, changes) {
                 Ok(updated) => updated,
                 Err(error) => return Ok(Err(error)),
             };
+            if let Some((temporary, hash)) = password {
+                updated.password_hash = Some(hash);
+                // Keycloak adds the required action for a temporary
+                // password; it never takes one away for a permanent one.
+                updated.password_temporary |= temporary;
+            }
             if let Some(email) = updated.email.as_ref().filter(|email| Some(*email) != stored.email.as_ref())
                 && users::email_taken(conn, &updated.realm_id, email, Some(&updated.id))?
             {
@@ -398,9 +411,6 @@ pub(crate) async fn update_user(
         .await??;
     if is_service_account {
         state.cache.invalidate(&[realm_name]);
-    }
-    if let Some(password) = password {
-        set_password(state, admin, realm_name, id, password).await?;
     }
     Ok(())
 }

@@ -107,8 +107,9 @@ impl Params {
 }
 
 /// The parameters of the endpoints that take JSON bodies (token,
-/// introspection, revocation, device authorization): each must be a string.
-const JSON_PARAMETERS: [&str; 15] = [
+/// introspection, revocation, device authorization, and the pages' forms
+/// sent as JSON): each must be a string.
+const JSON_PARAMETERS: [&str; 21] = [
     "grant_type",
     "code",
     "redirect_uri",
@@ -124,6 +125,12 @@ const JSON_PARAMETERS: [&str; 15] = [
     "device_code",
     "token",
     "token_type_hint",
+    "state",
+    "csrf",
+    "id_token_hint",
+    "post_logout_redirect_uri",
+    "user_code",
+    "decision",
 ];
 
 /// No parameter holds a NUL character: no protocol value has one, and

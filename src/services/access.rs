@@ -39,9 +39,14 @@ pub fn verify(entry: &RealmEntry, token: &str, now: UnixTime) -> Result<AccessCl
     if now > claims.exp {
         return Err(InvalidToken::Expired);
     }
-    // Keycloak refuses the tokens of a disabled client everywhere; a token
-    // older than its client was issued to a deleted one of the same name.
-    if entry.client(&claims.client_id).is_none_or(|client| claims.iat < client.created_at) {
+    // Keycloak refuses the tokens of a disabled client everywhere, and those
+    // of a deleted one whose name another client took since (a token from
+    // before `client_uuid` was added: older than the client).
+    let issued_to = |client: &crate::domain::client::Client| match &claims.client_uuid {
+        Some(id) => *id == client.id,
+        None => claims.iat >= client.created_at,
+    };
+    if entry.client(&claims.client_id).is_none_or(|client| !issued_to(client)) {
         return Err(InvalidToken::ClientGone);
     }
     Ok(claims)

@@ -117,6 +117,7 @@ pub fn access_token(
         },
         resource_access,
         realm_access,
+        client_uuid: Some(client.id.clone()),
     };
     Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, lifetime))
 }

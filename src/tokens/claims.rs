@@ -40,6 +40,12 @@ pub struct AccessClaims {
     /// The user's realm roles, as Keycloak carries them: `{"roles": [...]}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm_access: Option<serde_json::Value>,
+    /// The client's internal id (its admin API `id`): `client_id` names a
+    /// client, and a client deleted and registered again under that name is
+    /// another client, whose tokens these are not. Absent from tokens
+    /// issued before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uuid: Option<String>,
 }
 
 impl AccessClaims {

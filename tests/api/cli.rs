@@ -216,27 +216,22 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && stderr.contains("bad.toml:6") && stderr.contains(line), "{stderr}");
     }
+    // A display name of megabytes: refused at its line.
+    std::fs::write(&bad, format!("[[realms]]\nname = \"acme\"\ndisplay_name = \"{}\"\n", "x".repeat(1001))).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("bad.toml:3") && stderr.contains("display_name"), "{stderr}");
     // A hash costlier to verify than an imported one may be (every wrong
-    // guess would hold a hashing thread for seconds), and a display name
-    // of megabytes: refused at their lines.
+    // guess holds a hashing thread for seconds): the file's author chose
+    // it, and an earlier version took it, so it is said, not refused.
     let costly = "$argon2id$v=19$m=262144,t=40,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
-    let long = "x".repeat(1001);
-    let refused = [
-        (
-            format!(
-                "[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"zed\"\n  password_hash = \"{costly}\"\n"
-            ),
-            "bad.toml:6",
-            "password_hash",
-        ),
-        (format!("[[realms]]\nname = \"acme\"\ndisplay_name = \"{long}\"\n"), "bad.toml:3", "display_name"),
-    ];
-    for (file, line, field) in refused {
-        std::fs::write(&bad, file).unwrap();
-        let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(line) && stderr.contains(field), "{stderr}");
-    }
+    let file = format!(
+        "[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"slow\"\n  password_hash = \"{costly}\"\n"
+    );
+    std::fs::write(&bad, file).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("WARN") && stderr.contains("password_hash"), "{stderr}");
     // A token lifetime past 100 years is refused, not wrapped around into the past.
     let out = app.cli(
         &["token", "add", "--realm", "acme", "--user", "alice", "--name", "far", "--expires", "9223372036854775807s"],

@@ -44,6 +44,11 @@ async fn a_password_in_a_user_update_is_set(app: TestApp) {
     let temporary = r#"{"credentials": [{"type": "password", "value": "vera-temp-pw", "temporary": true}]}"#;
     change(&app, Method::PUT, &path, &master, Some(temporary)).await;
     assert_eq!(get(&app, &path, &master).await.json["requiredActions"], json!(["UPDATE_PASSWORD"]));
+    // A permanent password does not take the required action away (Keycloak
+    // only adds it); `requiredActions` does.
+    let permanent = r#"{"credentials": [{"type": "password", "value": "vera-pw-3", "temporary": false}]}"#;
+    change(&app, Method::PUT, &path, &master, Some(permanent)).await;
+    assert_eq!(get(&app, &path, &master).await.json["requiredActions"], json!(["UPDATE_PASSWORD"]));
 
     for refused in [
         r#"{"requiredActions": ["VERIFY_EMAIL"]}"#,
@@ -72,15 +77,21 @@ async fn a_client_registered_again_does_not_revive_old_tokens(app: TestApp) {
     change(&app, Method::DELETE, &format!("/realms/acme/clients/{id}"), &master, None).await;
     assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json, json!({"active": false}));
 
-    // Registered again a second later (tokens name their client by
-    // `clientId` and carry their issue time in seconds).
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    create(&app, "/realms/acme/clients", &master, client).await;
+    // Registered again at once (within the token's second, too).
+    let again = create(&app, "/realms/acme/clients", &master, client).await;
     assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json, json!({"active": false}));
     assert_eq!(app.userinfo("acme", &token).await.status, 401);
     let fresh = app.password_grant("acme", phoenix, ("alice", "alice-pw"), "openid").await;
     let fresh = fresh.str("access_token").to_owned();
     assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &fresh).await.json["active"], true);
+
+    // Nor when an older client is renamed to the name the deleted one had.
+    change(&app, Method::DELETE, &format!("/realms/acme/clients/{again}"), &master, None).await;
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    change(&app, Method::PUT, &format!("/realms/acme/clients/{web}"), &master, Some(r#"{"clientId": "phoenix"}"#))
+        .await;
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &fresh).await.json, json!({"active": false}));
+    assert_eq!(app.introspect("acme", ("robot", "robot-secret"), &token).await.json, json!({"active": false}));
 }
 
 async fn optional_scopes_are_granted_when_asked_for(app: TestApp) {
