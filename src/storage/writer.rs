@@ -554,25 +554,6 @@ mod tests {
         assert_eq!(count(&db).await, 101, "exactly the successful jobs' rows");
     }
 
-    /// At exit the WAL is copied into the database file and emptied, but
-    /// not into a file deleted or replaced since the start: the commits in
-    /// the WAL would be lost; left in place, the next start replays them.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_replaced_file_keeps_its_wal_at_exit() {
-        let (dir, db) = table_t().await;
-        let (path, copy) = (dir.path().join("w.db"), dir.path().join("copy.db"));
-        db.write(insert(1)).await.unwrap();
-        std::fs::copy(&path, &copy).unwrap();
-        std::fs::rename(&copy, &path).unwrap();
-        let refused = db.checkpoint_at_exit().await;
-        assert!(
-            matches!(&refused, Err(StorageError::Corrupt(why)) if why.contains("replaced")),
-            "a replaced file is not checkpointed: {refused:?}"
-        );
-        let wal = std::fs::metadata(dir.path().join("w.db-wal")).map(|m| m.len()).unwrap_or(0);
-        assert!(wal > 0, "the WAL is left as it was");
-    }
-
     /// A panic inside a job's own transaction leaves diesel's depth one too
     /// deep; the writer must notice, roll back and start afresh, or every
     /// later write would be reported done and never committed.
