@@ -221,6 +221,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .transpose()?;
             let scope = if scopes.is_empty() {
                 None
+            } else if scopes.iter().any(|s| s.trim().is_empty()) {
+                return Err(CliError::Usage("--scope must name a scope".into()));
             } else {
                 Some(ScopeSet::parse(&scopes.join(" ")).map_err(|e| CliError::Usage(e.to_string()))?)
             };

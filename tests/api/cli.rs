@@ -239,6 +239,9 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     );
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stderr).contains("100 years"));
+    // An empty --scope is a mistake, not a token that may do nothing.
+    let out = app.cli(&["token", "add", "--realm", "acme", "--user", "alice", "--name", "blank", "--scope", ""], None);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
 
     let swap =
         format!("[[realms]]\nname = \"acme\"\n{}{}", user("alice", "v@example.com"), user("victor", "a@example.com"));
