@@ -80,9 +80,11 @@ impl SecretKey {
 
     /// Reads the key file (64 hex characters, surrounding whitespace allowed).
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| KeyFileError::Read { path: path.display().to_string(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| KeyFileError::Read { path: path.display().to_string(), source })?;
         let malformed = || KeyFileError::Malformed { path: path.display().to_string() };
+        // Raw key bytes are not text: the same message as any other shape.
+        let text = String::from_utf8(bytes).map_err(|_| malformed())?;
         let hex = text.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(malformed());

@@ -154,6 +154,11 @@ async fn a_missing_or_wrong_secret_key_stops_start_up() {
     let out = run_cli(&db, &["migrate"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not the key"), "{}", String::from_utf8_lossy(&out.stderr));
+    // 32 raw bytes (not the hex text) are named as the wrong shape, not as bad UTF-8.
+    std::fs::write(db.key_file(), [0xffu8; 32]).unwrap();
+    let out = run_cli(&db, &["migrate"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("64 hexadecimal characters"), "{stderr}");
 
     std::fs::write(db.key_file(), key).unwrap();
     assert!(run_cli(&db, &["migrate"], None).status.success());
