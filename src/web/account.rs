@@ -5,6 +5,8 @@
 use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::authorize::{login_page, page_params, page_realm, unseal_form};
@@ -43,6 +45,7 @@ async fn show(
     entry: &std::sync::Arc<RealmEntry>,
     live: &LiveSession,
     new_token: Option<&str>,
+    cookies_to_set: Vec<Cookie<'static>>,
 ) -> Result<HttpResponse, PageError> {
     let overview = account::overview(state, entry, &live.user.user.id).await?;
     let realm = entry.realm.name.as_str();
@@ -86,8 +89,17 @@ async fn show(
         csrf: &csrf,
     };
     let mut builder = page_builder(StatusCode::OK);
-    add_cookies(&mut builder, csrf_cookie.into_iter().collect());
+    add_cookies(&mut builder, csrf_cookie.into_iter().chain(cookies_to_set).collect());
     Ok(render(&mut builder, &page))
+}
+
+/// The personal token the last form created, if this browser carries it
+/// for this user: shown once, its cookie cleared with the page.
+fn created_token(req: &HttpRequest, state: &AppState, user_id: &str) -> Option<String> {
+    let sealed = URL_SAFE_NO_PAD.decode(cookies::read(req, cookies::NEW_TOKEN)?).ok()?;
+    let plain = state.secret.decrypt_text(&sealed).ok()?;
+    let (owner, token) = plain.split_once('\n')?;
+    (owner == user_id).then(|| token.to_owned())
 }
 
 pub async fn account_page(
@@ -97,7 +109,14 @@ pub async fn account_page(
 ) -> Result<HttpResponse, PageError> {
     let entry = page_realm(&state, &realm).await?;
     match sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
-        Some(live) => show(&req, &state, &entry, &live, None).await,
+        Some(live) => {
+            let created = created_token(&req, &state, &live.user.user.id);
+            let clear = match req.cookie(cookies::NEW_TOKEN) {
+                Some(_) => vec![cookies::clear_new_token(entry.realm.name.as_str(), &cookies::Scope::of(&state))],
+                None => Vec::new(),
+            };
+            show(&req, &state, &entry, &live, created.as_deref(), clear).await
+        }
         None => Ok(login_page(&req, &state, &entry, ACCOUNT_TITLE, &Continuation::Account, "", None, StatusCode::OK)),
     }
 }
@@ -112,7 +131,8 @@ pub async fn account_action(
     let display = entry.realm.settings.display_name.clone();
     let params = page_params(&req, payload, &entry).await?;
     let user_id: String = unseal_form(&req, &state, &entry, &params, ACCOUNT_PURPOSE)?;
-    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
+    // The form's user must still be this browser's.
+    sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION))
         .await?
         .filter(|live| live.user.user.id == user_id)
         .ok_or_else(|| PageError::bad_request(&display, "Your session has ended. Sign in again."))?;
@@ -137,7 +157,13 @@ pub async fn account_action(
                 None => None,
             };
             match account::create_token(&state, &entry, &user_id, name, scope, None, lifetime).await {
-                Ok((token, _)) => show(&req, &state, &entry, &live, Some(&token)).await,
+                // Shown by the page the redirect leads to: a reload there
+                // does not post the form (and mint a token) again.
+                Ok((token, _)) => {
+                    let sealed = URL_SAFE_NO_PAD.encode(state.secret.encrypt(format!("{user_id}\n{token}").as_bytes()));
+                    let cookie = cookies::new_token(sealed, entry.realm.name.as_str(), &cookies::Scope::of(&state));
+                    Ok(back_to_account(&entry, vec![cookie]))
+                }
                 Err(
                     CreateError::Mint(crate::services::personal_tokens::MintError::Storage(e))
                     | CreateError::Storage(e),

@@ -62,6 +62,24 @@ pub fn clear_session(realm: &str, scope: &Scope<'_>) -> Cookie<'static> {
     cookie
 }
 
+/// A personal token just created on the account page, sealed, carried
+/// across the redirect that follows the form (so a reload of the page that
+/// shows it does not post the form again), for two minutes at most.
+pub const NEW_TOKEN: &str = "RG_NEW_TOKEN";
+
+pub fn new_token(sealed: String, realm: &str, scope: &Scope<'_>) -> Cookie<'static> {
+    let mut cookie = build_at(NEW_TOKEN, sealed, &format!("/realms/{realm}/account"), scope);
+    cookie.set_same_site(SameSite::Strict);
+    cookie.set_max_age(Duration::minutes(2));
+    cookie
+}
+
+pub fn clear_new_token(realm: &str, scope: &Scope<'_>) -> Cookie<'static> {
+    let mut cookie = build_at(NEW_TOKEN, String::new(), &format!("/realms/{realm}/account"), scope);
+    cookie.set_max_age(Duration::ZERO);
+    cookie
+}
+
 pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 256)
 }

@@ -185,7 +185,11 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     form.fields.insert("name".into(), "from the page".into());
     form.fields.insert("scope".into(), "openid".into());
     form.fields.insert("action".into(), "create-token".into());
-    let shown = browser.submit(&form).await;
+    // Post, redirect, get: a reload of the page that shows the token does
+    // not post the form (and mint a token) again.
+    let created = browser.submit(&form).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let shown = browser.get(&url).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
     let token = shown.text("#new-token").unwrap();
     assert!(token.starts_with("rgp_"), "{token}");
