@@ -16,7 +16,7 @@ mod users;
 
 use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 
 use crate::admin::AdminError;
@@ -47,8 +47,21 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .service(web::resource(format!("{realm}/roles")).get(roles::list).post(roles::action))
             .service(web::resource(format!("{realm}/scopes")).get(scopes::list).post(scopes::action))
             .service(web::resource(format!("{realm}/audit")).get(audit::page))
+            // A realm's page without its slash, a list with one: where meant.
+            .service(web::resource(realm).get(toggle_slash))
+            .service(web::resource(format!("{realm}/{{page}}/")).get(toggle_slash))
             .default_service(web::to(|| async { ConsoleError::NotFound("page".into()).error_response() })),
     );
+}
+
+/// 303 to the same console path with its trailing slash added or removed.
+async fn toggle_slash(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let rest = req.path().strip_prefix(BASE).unwrap_or_default();
+    let target = match rest.strip_suffix('/') {
+        Some(without) => without.to_owned(),
+        None => format!("{rest}/"),
+    };
+    see_other(&format!("{}{target}", console_base(&state)))
 }
 
 async fn to_home(state: web::Data<AppState>) -> HttpResponse {

@@ -132,6 +132,11 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(response.headers()["cache-control"], "no-store");
+    // A realm's page without its trailing slash, a list with one: led where meant.
+    let settings = console.get("realms/shop").await;
+    assert!(settings.status == 200 && settings.url.ends_with("/admin/console/realms/shop/"), "{}", settings.url);
+    let users = console.get("realms/shop/users/").await;
+    assert!(users.status == 200 && users.url.ends_with("/admin/console/realms/shop/users"), "{}", users.url);
 
     // A wrong password stays on the login page.
     let (_, again) = sign_in_with(browser(), &app, "admin", "wrong").await;
