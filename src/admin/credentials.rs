@@ -50,17 +50,22 @@ pub fn check_hash_cost(phc: &str) -> Result<(), String> {
     let params =
         argon2::Params::try_from(&parsed).map_err(|_| "has argon2 parameters realmgate cannot use".to_owned())?;
     let (memory, passes, lanes) = (u64::from(params.m_cost()), u64::from(params.t_cost()), u64::from(params.p_cost()));
-    if memory > MAX_IMPORTED_MEMORY_KIB
-        || passes > MAX_IMPORTED_ITERATIONS
-        || lanes > MAX_IMPORTED_PARALLELISM
-        || memory * passes > MAX_IMPORTED_COST
-    {
+    if !within_import_limits(memory, passes, lanes) {
         return Err(format!(
             "costs more than realmgate takes in an imported hash (m={memory} KiB, t={passes}, p={lanes}; at most \
              m={MAX_IMPORTED_MEMORY_KIB}, t={MAX_IMPORTED_ITERATIONS}, p={MAX_IMPORTED_PARALLELISM}, m×t={MAX_IMPORTED_COST})"
         ));
     }
     Ok(())
+}
+
+/// Whether argon2 parameters (KiB, passes, lanes) cost no more than an
+/// imported hash may.
+fn within_import_limits(memory: u64, passes: u64, lanes: u64) -> bool {
+    memory <= MAX_IMPORTED_MEMORY_KIB
+        && passes <= MAX_IMPORTED_ITERATIONS
+        && lanes <= MAX_IMPORTED_PARALLELISM
+        && memory * passes <= MAX_IMPORTED_COST
 }
 
 /// The password a credential carries, and whether it is `temporary` (the
@@ -155,7 +160,8 @@ fn imported_hash(secret_data: &Value, credential_data: &Value) -> Result<String,
     if !(1..=MAX_IMPORTED_PARALLELISM).contains(&parallelism) {
         return Err(bad("parallelism"));
     }
-    if memory * iterations > MAX_IMPORTED_COST {
+    // (Each parameter is within its own bound here; what is left is their product.)
+    if !within_import_limits(memory, iterations, parallelism) {
         return Err(AdminError::bad_request(format!(
             "The argon2 credential costs more than realmgate verifies ({memory} KiB × {iterations} passes)"
         )));

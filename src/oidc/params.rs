@@ -2,7 +2,7 @@
 //! each parameter at most once (RFC 6749 §3.1), empty values ignored (as
 //! Keycloak's clients send `code=`), and the client's credentials.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -40,15 +40,17 @@ impl Params {
     /// counts as absent), and the names given more than once, empty or not
     /// (RFC 6749 §3.1; Keycloak refuses any repeated parameter too).
     fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> (Self, Vec<String>) {
-        let (mut map, mut seen, mut repeated) = (HashMap::new(), HashSet::new(), Vec::new());
+        // Names given only empty so far; no copy of any name on the way
+        // (this runs on every token request).
+        let (mut map, mut empty, mut repeated) = (HashMap::new(), Vec::new(), Vec::new());
         for (name, value) in pairs {
-            if !seen.insert(name.clone()) {
+            if map.contains_key(&name) || empty.contains(&name) {
                 if !repeated.contains(&name) {
                     repeated.push(name);
                 }
-                continue;
-            }
-            if !value.is_empty() {
+            } else if value.is_empty() {
+                empty.push(name);
+            } else {
                 map.insert(name, value);
             }
         }

@@ -93,9 +93,8 @@ impl Checkpoints {
             // while no reader is still on it: readers that kept it from
             // restarting pass after pass (a reader thread preempted on
             // starved cores) let it grow to the 40 MiB backstop. Past
-            // LONG_WAL_FRAMES the writer waits for them, briefly.
-            // Still busy after the wait: the checkpoint thread's next pass
-            // asks again (each try may cost the writer the wait).
+            // LONG_WAL_FRAMES the writer waits for them, briefly, once; if
+            // they stay, the checkpoint thread's next pass asks again.
             Ok(state) if state.log >= LONG_WAL_FRAMES => {
                 self.restart_due.store(false, Ordering::Relaxed);
                 if let Err(error) = restart_after_readers(conn) {
