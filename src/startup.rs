@@ -31,7 +31,7 @@ use crate::services::realms::{RealmAdminError, ensure_bootstrap_admin, ensure_ma
 use crate::services::secret_key::{self, SecretKeyError};
 use crate::services::{change_watcher, maintenance};
 use crate::state::AppState;
-use crate::storage::{DatabaseUrl, Db, StorageError};
+use crate::storage::{DatabaseUrl, Db, ServeLock, ServeLockError, StorageError};
 
 /// Seconds a stop waits for requests in flight.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
@@ -57,6 +57,8 @@ pub enum StartupError {
     ReadFile { path: String, source: std::io::Error },
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error(transparent)]
+    Locked(#[from] ServeLockError),
 }
 
 /// An open database with migrations applied, the secret key proven, and
@@ -75,9 +77,7 @@ pub async fn open_environment(
     let url = DatabaseUrl::parse(database_url).map_err(StartupError::Config)?;
     let key_path = secret_key_path(secret_key_file, &url);
     if let DatabaseUrl::Sqlite(path) = &url {
-        ensure_parent_dir(path).map_err(|e| {
-            StartupError::Config(format!("cannot create the database's directory for {}: {e}", path.display()))
-        })?;
+        ensure_database_dir(path)?;
     }
     // The key file's directory too, as the database's, and before the
     // database is migrated.
@@ -164,6 +164,8 @@ pub struct Application {
     server: Server,
     port: u16,
     state: web::Data<AppState>,
+    /// Released after the last write at exit.
+    serve_lock: Option<ServeLock>,
 }
 
 impl Application {
@@ -174,6 +176,15 @@ impl Application {
         let public_url = public_url(config.public_url.as_deref(), &address);
         let is_sqlite = config.database_url.starts_with("sqlite:");
         let connections = if is_sqlite { 8 } else { 16 };
+        // Before the database is opened: a second server touches nothing.
+        let serve_lock = match DatabaseUrl::parse(&config.database_url) {
+            Ok(DatabaseUrl::Sqlite(path)) => {
+                ensure_database_dir(&path)?;
+                Some(ServeLock::acquire(&path)?)
+            }
+            // (a bad URL is reported by `open_environment`)
+            _ => None,
+        };
         let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections)
             .await?;
         bootstrap_admin(&env, config.bootstrap_admin.as_ref(), clock.as_ref()).await?;
@@ -223,7 +234,7 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(%address, "realmgate listening");
-        Ok(Self { server, port: address.port(), state })
+        Ok(Self { server, port: address.port(), state, serve_lock })
     }
 
     pub fn port(&self) -> u16 {
@@ -245,6 +256,7 @@ impl Application {
         if let Err(error) = self.state.db.checkpoint_at_exit().await {
             tracing::warn!(%error, "could not checkpoint the SQLite WAL before exiting");
         }
+        drop(self.serve_lock);
         served
     }
 }
@@ -425,6 +437,12 @@ async fn prune_expired(db: Db, clock: Arc<dyn Clock>, events_retention: i64) {
 }
 
 /// SQLite creates the file, not its directory.
+fn ensure_database_dir(path: &Path) -> Result<(), StartupError> {
+    ensure_parent_dir(path).map_err(|e| {
+        StartupError::Config(format!("cannot create the database's directory for {}: {e}", path.display()))
+    })
+}
+
 fn ensure_parent_dir(path: &Path) -> std::io::Result<()> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),

@@ -93,8 +93,9 @@ impl Serialize for SigningAlgorithm {
 }
 
 /// The longest lifetime or interval a realm may set (100 years), so that
-/// arithmetic on timestamps cannot overflow.
-pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 3600;
+/// arithmetic on timestamps cannot overflow. Years of 365.25 days, as
+/// humantime counts them: `100years` itself is within the limit.
+pub const MAX_LIFETIME_SECS: i64 = 100 * 31_557_600;
 
 /// Lifetimes and switches of one realm, in whole seconds (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,10 @@
 mod checkpointer;
 pub mod repo;
 pub mod schema;
+mod serve_lock;
 mod writer;
+
+pub use serve_lock::{ServeLock, ServeLockError};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -244,6 +244,17 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     );
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stderr).contains("100 years"));
+    // The limit as the message words it: `100years` itself is allowed.
+    let out = app.cli(
+        &["token", "add", "--realm", "acme", "--user", "alice", "--name", "century", "--expires", "100years"],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = app.cli(
+        &["token", "add", "--realm", "acme", "--user", "alice", "--name", "longer", "--expires", "100years 1s"],
+        None,
+    );
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("100 years"));
     // An empty --scope is a mistake, not a token that may do nothing.
     let out = app.cli(&["token", "add", "--realm", "acme", "--user", "alice", "--name", "blank", "--scope", ""], None);
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
@@ -445,4 +456,57 @@ async fn a_stopped_server_leaves_no_log_to_replay() {
         .await
         .unwrap();
     assert_eq!(stored, 200, "every grant's audit event is stored before the exit");
+}
+
+/// A second `serve` on the SQLite file a server runs on is refused at once
+/// (it would write beside the first and answer from its own caches), while
+/// other commands may still open the file; once the first server has
+/// stopped, the file is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_sqlite_file_is_refused() {
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let serve = |addr: &str| {
+        let mut command = realmgate();
+        command
+            .args(["--database-url", &db.url, "--secret-key-file"])
+            .arg(db.key_file())
+            .args(["serve", "--bind", addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
+            .env_remove("REALMGATE_ADMIN_USER");
+        command
+    };
+    let first_addr = free_addr();
+    let mut first = ServeProcess::start(serve(&first_addr), first_addr.clone(), db.dir.path().join("first.log"));
+    first.wait_ready("/health/ready").await;
+
+    let second_addr = free_addr();
+    let second = serve(&second_addr).output().unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("another realmgate server is running on"), "{said}");
+    assert!(said.contains("rg.db.lock"), "{said}");
+    assert!(std::net::TcpStream::connect(&second_addr).is_err(), "the second server does not listen");
+
+    // Other commands share the file with the running server.
+    let exported = realmgate()
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["realm", "export", "demo"])
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert!(String::from_utf8_lossy(&exported.stdout).contains("rom-sync"));
+    let token = format!("{}/realms/demo/protocol/openid-connect/token", first.base());
+    let granted = reqwest::Client::new()
+        .post(&token)
+        .basic_auth("rom-sync", Some("rom-sync-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "roms.read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 200, "the first server is unharmed");
+
+    assert!(first.stop().success());
+    let again_addr = free_addr();
+    let mut again = ServeProcess::start(serve(&again_addr), again_addr, db.dir.path().join("again.log"));
+    again.wait_ready("/health/ready").await;
 }
