@@ -239,11 +239,13 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ()> 
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| ())?;
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Ok(None);
-    };
+    // `Basic` alone is an attempt without credentials, not no attempt.
+    let (scheme, encoded) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
+    }
+    if encoded.trim().is_empty() {
+        return Err(());
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| ())?;
     let decoded = String::from_utf8(decoded).map_err(|_| ())?;

@@ -55,15 +55,17 @@ pub enum Refusal {
     BadBasic,
 }
 
-/// The caller a credential names, when it holds the scope `needs`. A token
-/// without it is refused for that before its user is looked up, so a
-/// client's own token (no user) lacking it is a 403, not a 401.
+/// The caller a credential names, when it holds the scope `needs`: a 401
+/// for a dead credential (expired, revoked, its user gone) whatever its
+/// scope, then a 403 for a live one without that scope (a client's own
+/// token, which names no user, too).
 pub async fn authenticate(
     state: &AppState,
     entry: &Arc<RealmEntry>,
     credential: Credential,
     needs: &'static str,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
+    // A dead credential is a 401 whatever its scope: the scope comes last.
     let caller = identify(state, entry, credential, needs).await?;
     Ok(caller.and_then(|c| if c.scope.contains(needs) { Ok(c) } else { Err(Refusal::MissingScope(needs)) }))
 }
@@ -84,11 +86,10 @@ async fn identify(
             };
             let realm_id = entry.realm.id.clone();
             let sub = claims.sub.clone();
+            // A client's own token names the client (its internal id) as subject.
+            let clients_own = claims.client_uuid.as_deref() == Some(claims.sub.as_str());
             let client_id = Some(claims.client_id.clone());
             let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
-            if !scope.contains(needs) {
-                return Ok(Err(Refusal::MissingScope(needs)));
-            }
             let (revoked, user) = state
                 .db
                 .read_hot(move |conn| {
@@ -100,6 +101,9 @@ async fn identify(
             }
             Ok(match user.filter(|u| u.enabled) {
                 Some(user) => Ok(Caller { user: user.to_domain(), scope, client_id }),
+                // A client's own token names no user by design: lacking the
+                // scope, that is what it is refused for.
+                None if clients_own && !scope.contains(needs) => Err(Refusal::MissingScope(needs)),
                 None => Err(Refusal::NoUser),
             })
         }

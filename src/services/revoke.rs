@@ -1,14 +1,17 @@
-//! Token revocation (RFC 7009): access tokens by id until they expire, and
-//! refresh tokens with their whole family and the access tokens it issued.
+//! Token revocation (RFC 7009): access tokens by id until they expire,
+//! refresh tokens with their whole family and the access tokens it issued,
+//! and personal access tokens.
 
 use super::access;
 use super::families::{revocation_horizon, revoke_grant};
+use super::personal_tokens;
 use super::realm_cache::RealmEntry;
 use super::refresh::{Presented, find_presented};
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::StorageError;
+use crate::storage::repo::personal_tokens as token_repo;
 use crate::storage::repo::revocations;
 
 enum Found {
@@ -17,12 +20,28 @@ enum Found {
     Revoked,
 }
 
-/// Revokes `token` if it is a live token of this realm issued to `client`.
+/// Revokes `token` if it is a live token of this realm issued to `client`
+/// (or a personal token of this realm).
 /// Unknown, expired or foreign tokens are not an error (RFC 7009 §2.2).
 pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token: &str) -> Result<(), OAuthError> {
     let now = state.clock.now();
     let realm_id = entry.realm.id.clone();
-    let found = if token.contains('.') {
+    let found = if personal_tokens::is_personal(token) {
+        // No client holds a personal token: whoever presents it may use it,
+        // so may end it (a paired device signing out, say).
+        let token_hash = crate::crypto::token_hash(token);
+        state
+            .db
+            .write(move |conn| {
+                if let Some(row) = token_repo::find_by_hash(conn, &token_hash)?
+                    && row.realm_id == realm_id
+                {
+                    token_repo::revoke(conn, &row.user_id, &row.id, now)?;
+                }
+                Ok::<_, StorageError>(Found::Revoked)
+            })
+            .await?
+    } else if token.contains('.') {
         let Ok(claims) = access::verify(entry, token, now) else {
             return Ok(());
         };

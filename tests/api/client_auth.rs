@@ -38,6 +38,20 @@ async fn wrong_secrets_are_invalid_client(app: TestApp) {
     missing.assert_error(401, "invalid_client");
     let nobody = app.token("acme", None, &[("grant_type", "client_credentials")]).await;
     nobody.assert_error(401, "invalid_client");
+    // `Basic` without credentials is an attempt with the header (RFC 6749 §5.2: a challenge).
+    for bare in ["Basic", "Basic ", "basic  "] {
+        let answer = app
+            .http
+            .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+            .header("Authorization", bare)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401, "{bare:?}");
+        let challenge = answer.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(challenge.as_deref(), Some("Basic realm=\"acme\""), "{bare:?}");
+    }
     // Another realm's client with the same id and secret is another client.
     let foreign = app.token("other", Some(("cli", "web-secret")), &[("grant_type", "client_credentials")]).await;
     foreign.assert_error(401, "invalid_client");

@@ -122,6 +122,12 @@ async fn device_pairing_yields_a_personal_token(app: TestApp) {
     assert!(tokens.json.get("refresh_token").is_none() && tokens.json.get("expires_in").is_none());
     assert_eq!(tokens.json["scope"], "openid roms.read", "narrowed to victor's roles, without personal_token");
     assert_eq!(app.userinfo("acme", token).await.status, 200);
+    // The device signs out as any client does (RFC 7009): the token is dead.
+    let revoked =
+        app.post_form("acme", "/protocol/openid-connect/revoke", None, &[("client_id", "tv"), ("token", token)]).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(app.userinfo("acme", token).await.status, 401);
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), token).await.json, serde_json::json!({"active": false}));
 
     // A device that asks for no scope gets the client's others, and no pairing.
     let (tokens, consent) = approved_device(&app, "").await;

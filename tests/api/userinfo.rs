@@ -41,6 +41,11 @@ async fn userinfo_refuses_bad_tokens(app: TestApp) {
     let refused = app.userinfo("acme", no_openid.str("access_token")).await;
     assert_eq!(refused.status, 403);
     assert!(refused.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    // Revoked, it is a dead token (401), not one short of a scope.
+    assert_eq!(app.revoke("acme", ("web", "web-secret"), no_openid.str("access_token")).await.status, 200);
+    let dead = app.userinfo("acme", no_openid.str("access_token")).await;
+    assert_eq!(dead.status, 401, "{}", dead.text);
+    assert!(dead.header("www-authenticate").unwrap().contains("invalid_token"));
     // A client's own token: without openid it lacks the scope (403); with it,
     // it names no user to describe (401).
     let service = app.client_credentials("acme", "svc", "svc-secret", None).await;

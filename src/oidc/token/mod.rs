@@ -45,7 +45,21 @@ async fn exchange(
     let entry = enabled_realm_entry(state, realm).await?;
     let params = params::read(req, payload).await?;
     let credentials = params::client_credentials(req, &params, entry.realm.name.as_str())?;
-    let client = client_auth::authenticate(&entry, &credentials)?;
+    let client = match client_auth::authenticate(&entry, &credentials) {
+        Ok(client) => client,
+        Err(refused) => {
+            // In the audit log as Keycloak has it (CLIENT_LOGIN_ERROR, …),
+            // under the client id presented, when the grant is one we serve.
+            if let Some(grant) = params.get("grant_type").and_then(|g| g.parse::<GrantType>().ok())
+                && super::discovery::GRANT_TYPES.contains(&grant)
+            {
+                let outcome = Err(refused.clone());
+                let presented: String = credentials.client_id().chars().take(255).collect();
+                record_event(state, req, &entry, &presented, grant, &params, &outcome);
+            }
+            return Err(refused);
+        }
+    };
     *authenticated = Some(client.clone());
     let grant_type = params.required("grant_type")?;
     let grant: GrantType =

@@ -56,8 +56,15 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     // Refreshes are not stored by default, as in Keycloak.
     let refreshed = app.refresh("acme", WEB, tokens.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200);
+    // A client that fails to authenticate is in the log too (as Keycloak
+    // logs it), under the client id it presented.
+    app.client_credentials("acme", "robot", "not-the-secret", None).await.assert_error(401, "invalid_client");
     mark(&app, "marker-1").await;
     assert_eq!(events_of(&app, &master, "LOGIN", "marker-1").await.len(), 1);
+    let refused = events_of(&app, &master, "CLIENT_LOGIN_ERROR", "marker-1").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["clientId"], "robot");
+    assert_eq!(refused[0]["error"], "invalid_client");
     assert_eq!(events_of(&app, &master, "REFRESH_TOKEN", "marker-1").await.len(), 0);
 
     // Only some types: a LOGIN is no longer stored, its error still is, and
