@@ -1,5 +1,7 @@
-//! RP-Initiated Logout 1.0: with a valid `id_token_hint` the session ends at
-//! once; without one, the user confirms first. `post_logout_redirect_uri`
+//! RP-Initiated Logout 1.0: with a valid `id_token_hint` naming the
+//! browser's session, the session ends at once; otherwise the user confirms
+//! first (and a hint naming a session this browser does not hold ends that
+//! one). `post_logout_redirect_uri`
 //! must be registered exactly for the client. And Keycloak's logout by
 //! refresh token: a client's POST with its credentials and a
 //! `refresh_token` ends that token's session (204, errors as OAuth JSON).
@@ -28,6 +30,10 @@ struct LogoutRequest {
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
+    /// The session the hint names (its `sid` and user), when the browser
+    /// asking holds no session: ended once the user confirms.
+    #[serde(default)]
+    hinted_session: Option<(String, String)>,
 }
 
 /// A client's POST with its credentials and a refresh token (Keycloak's
@@ -96,21 +102,43 @@ pub async fn end_session(
             ));
         }
     }
-    let logout =
-        LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: params.get("state").map(str::to_owned) };
+    let logout_state = params.get("state").map(str::to_owned);
+    // As at the authorization endpoint: it goes back in a Location header.
+    if logout_state.as_ref().is_some_and(|s| s.len() > flow::MAX_VALUE_LEN) {
+        return Err(PageError::bad_request(&display, "The state parameter is too long."));
+    }
+    let mut logout =
+        LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: logout_state, hinted_session: None };
 
     // Only the browser's own session ends at once, and only when the hint
-    // names its user; anything else is confirmed by the user first.
+    // names it (its user, and its `sid` when the token has one); anything
+    // else is confirmed by the user first (RP-Initiated Logout §2: an old
+    // token, or another browser's, never ends a session unasked).
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
-    let hint_matches = hint.as_ref().is_some_and(|claims| {
-        let sub = claims["sub"].as_str().unwrap_or_default();
-        live.as_ref().is_none_or(|l| l.user.user.id == sub)
+    let hinted = hint.as_ref().map(|claims| {
+        (claims["sub"].as_str().unwrap_or_default().to_owned(), claims["sid"].as_str().map(str::to_owned))
     });
-    if hint_matches {
-        if let Some(live) = live {
+    match (&hinted, live) {
+        (Some((sub, sid)), Some(live))
+            if live.user.user.id == *sub && sid.as_ref().is_none_or(|sid| *sid == live.session.id) =>
+        {
             end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
+            return Ok(signed_out(&state, &entry, &logout));
         }
-        return Ok(signed_out(&state, &entry, &logout));
+        // No session in this browser (its cookie not sent cross-site, say):
+        // the one the hint names ends once the user confirms; with none
+        // live, there is nothing to end.
+        (Some((sub, sid)), None) => {
+            let named = match sid {
+                Some(sid) => sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?,
+                None => None,
+            };
+            match named {
+                Some(session) => logout.hinted_session = Some((session.id, sub.clone())),
+                None => return Ok(signed_out(&state, &entry, &logout)),
+            }
+        }
+        _ => {}
     }
     {
         let realm_name = entry.realm.name.as_str();
@@ -141,8 +169,16 @@ pub async fn logout_confirm(
     let entry = page_realm(&state, &realm).await?;
     let params = page_params(&req, payload, &entry).await?;
     let logout: LogoutRequest = unseal_form(&req, &state, &entry, &params, LOGOUT_PURPOSE)?;
-    if let Some(live) = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
+    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
+    let live_id = live.as_ref().map(|l| l.session.id.clone());
+    if let Some(live) = live {
         end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
+    }
+    if let Some((sid, sub)) = &logout.hinted_session
+        && live_id.as_ref() != Some(sid)
+        && let Some(session) = sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?
+    {
+        end_session_now(&state, &entry, session.id, session.user_id).await?;
     }
     Ok(signed_out(&state, &entry, &logout))
 }

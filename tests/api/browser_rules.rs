@@ -121,7 +121,7 @@ pub(crate) fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> String {
 }
 
 /// An HTML error page: 400, HTML, and no redirect anywhere.
-fn assert_error_page(page: &Page, what: &str) {
+pub(crate) fn assert_error_page(page: &Page, what: &str) {
     assert_eq!(page.status, 400, "{what}: {}", page.body);
     assert_eq!(page.location(), None, "{what}: never a redirect");
     assert!(page.header(CONTENT_TYPE.as_str()).is_some_and(|t| t.starts_with("text/html")), "{what}");

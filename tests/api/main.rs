@@ -19,6 +19,7 @@ mod deploy;
 mod device;
 mod discovery;
 mod introspection;
+mod logout;
 mod maintenance;
 mod nodes;
 mod openapi;

@@ -178,3 +178,41 @@ async fn reset_password_and_required_actions_set_and_clear_the_flag() {
     app.admin(Method::PUT, &format!("/realms/shop/users/{id}"), Some(&token), Some(&due)).await;
     password_grant(&app, "eve", "eve-temp").await.assert_error(400, "invalid_grant");
 }
+
+/// A temporary password set while the user is signed in (an admin's reset)
+/// stops single sign-on too: `prompt=none` answers `interaction_required`,
+/// otherwise the new-password page comes before any code.
+#[tokio::test]
+async fn a_temporary_password_set_during_a_session_interrupts_single_sign_on() {
+    use crate::browser::{Browser, auth_url};
+    use crate::browser_rules::{WEB_REQUEST, code, with};
+    let Some(app) = crate::helpers::spawn_app(Backend::Sqlite).await else { return };
+    let browser = Browser::new();
+    code(&app, &browser, &WEB_REQUEST).await;
+
+    let token = app.master_token().await;
+    let users = app.admin(Method::GET, "/realms/acme/users?username=alice&exact=true", Some(&token), None).await;
+    let id = users.json[0]["id"].as_str().unwrap().to_owned();
+    let reset = json!({"type": "password", "value": "temp-pw", "temporary": true}).to_string();
+    let path = format!("/realms/acme/users/{id}/reset-password");
+    assert_eq!(app.admin(Method::PUT, &path, Some(&token), Some(&reset)).await.status, 204);
+
+    let silent = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]))).await;
+    assert_eq!(silent.status, 302, "{}", silent.body);
+    let answer = silent.redirect_params();
+    assert_eq!(answer["error"], "interaction_required", "{answer:?}");
+    assert!(!answer.contains_key("code"));
+
+    let update = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert_eq!(update.status, 200, "{}", update.body);
+    let mut form = update.form();
+    assert!(form.action.ends_with("/realms/acme/login-actions/required-action"), "{}", update.body);
+    form.fields.insert("password-new".into(), "chosen-pw-1".into());
+    form.fields.insert("password-confirm".into(), "chosen-pw-1".into());
+    let done = browser.submit(&form).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert!(done.redirect_params().contains_key("code"), "{:?}", done.location());
+    // And single sign-on goes on as before.
+    let again = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]))).await;
+    assert!(again.redirect_params().contains_key("code"), "{:?}", again.location());
+}

@@ -1,0 +1,79 @@
+//! RP-Initiated Logout when the hint and the browser disagree: a hint from
+//! a browser that holds no session (its cookie not sent on a cross-site
+//! POST, or another browser) and a hint from an earlier session.
+
+use crate::both_backends;
+use crate::browser::{Browser, auth_url};
+use crate::browser_rules::{BYE, WEB, WEB_REQUEST, assert_error_page, code, exchange_web, logout_url};
+use crate::helpers::TestApp;
+
+both_backends!(
+    a_hint_without_the_sessions_cookie_is_confirmed_then_ends_that_session,
+    a_hint_from_an_earlier_session_ends_nothing_unasked,
+    a_long_logout_state_is_refused
+);
+
+async fn a_hint_without_the_sessions_cookie_is_confirmed_then_ends_that_session(app: TestApp) {
+    let browser = Browser::new();
+    let tokens = exchange_web(&app, &code(&app, &browser, &WEB_REQUEST).await).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let refresh = tokens.str("refresh_token").to_owned();
+    let url = logout_url(
+        &app,
+        &[("id_token_hint", tokens.str("id_token")), ("post_logout_redirect_uri", BYE), ("state", "s2")],
+    );
+
+    // The request arrives without the session's cookie: the user is asked,
+    // and meanwhile nothing ends (and nothing pretends to have ended).
+    let cookieless = Browser::new();
+    let confirm = cookieless.get(&url).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert_eq!(confirm.location(), None);
+    let refreshed = app.refresh("acme", WEB, &refresh).await;
+    assert_eq!(refreshed.status, 200, "the session lives on: {}", refreshed.json);
+    let refresh = refreshed.str("refresh_token").to_owned();
+
+    // Confirmed, the session the hint names ends, and the client gets its state back.
+    let done = cookieless.submit(&confirm.form()).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(done.location(), Some("http://127.0.0.1:9/bye?state=s2"));
+    app.refresh("acme", WEB, &refresh).await.assert_error(400, "invalid_grant");
+    let access = tokens.str("access_token");
+    assert_eq!(app.userinfo("acme", access).await.status, 401);
+    let page = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert!(page.is_login_page(), "the session ended: {}: {}", page.status, page.body);
+
+    // With the session gone, the same hint has nothing left to end.
+    let again = Browser::new().get(&url).await;
+    assert_eq!(again.status, 302, "{}", again.body);
+}
+
+async fn a_hint_from_an_earlier_session_ends_nothing_unasked(app: TestApp) {
+    let browser = Browser::new();
+    let old = exchange_web(&app, &code(&app, &browser, &WEB_REQUEST).await).await;
+    let old_hint = old.str("id_token").to_owned();
+    let first = browser.get(&logout_url(&app, &[("id_token_hint", &old_hint)])).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.is_login_page());
+
+    let new = exchange_web(&app, &code(&app, &browser, &WEB_REQUEST).await).await;
+    assert_eq!(new.status, 200, "{}", new.json);
+    let confirm =
+        browser.get(&logout_url(&app, &[("id_token_hint", &old_hint), ("post_logout_redirect_uri", BYE)])).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.form().fields.contains_key("csrf"), "a confirmation form: {}", confirm.body);
+    assert_eq!(app.refresh("acme", WEB, new.str("refresh_token")).await.status, 200, "the new session lives on");
+    assert_eq!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.status, 302);
+}
+
+async fn a_long_logout_state_is_refused(app: TestApp) {
+    let browser = Browser::new();
+    let tokens = exchange_web(&app, &code(&app, &browser, &WEB_REQUEST).await).await;
+    let state = "s".repeat(2049);
+    let url = logout_url(
+        &app,
+        &[("id_token_hint", tokens.str("id_token")), ("post_logout_redirect_uri", BYE), ("state", &state)],
+    );
+    assert_error_page(&browser.get(&url).await, "a 2049-character state");
+    assert_eq!(app.refresh("acme", WEB, tokens.str("refresh_token")).await.status, 200, "nothing ended");
+}
