@@ -383,6 +383,12 @@ pub(crate) async fn update_user(
     state
         .db
         .transaction(move |conn| {
+            // The change log's lock before the user's row, in the order a
+            // service account's role change takes them (else each waits for
+            // the other: a deadlock on PostgreSQL).
+            if is_service_account {
+                meta::lock(conn)?;
+            }
             let Some(stored) = users::find_for_update(conn, &row.realm_id, &row.id)? else {
                 return Ok(Err(AdminError::not_found("User")));
             };

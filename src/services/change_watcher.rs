@@ -3,7 +3,7 @@
 //! never one per request.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::realm_cache::RealmCache;
 use crate::clock::Clock;
@@ -20,22 +20,40 @@ pub async fn current_epoch(db: &Db) -> Result<i64, StorageError> {
     db.run(meta::current_epoch).await
 }
 
+/// Changes made elsewhere show up within this (README: within a second).
+/// A process that has not read the change log for longer (its database
+/// unreachable, the process paused) trusts none of its cache: requests then
+/// load what they need from the database, or fail with it, rather than
+/// answer from settings another node may have changed (a rotated secret).
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
 /// Runs until the process ends.
 pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut epoch: i64) {
     let mut ticks: u64 = 0;
+    let mut last_read = Instant::now();
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
         ticks += 1;
         let since = epoch;
         match db.run(move |conn| meta::changes_since(conn, since)).await {
-            Ok((newest, realms)) => {
-                if !realms.is_empty() {
-                    tracing::debug!(count = realms.len(), epoch = newest, "realms changed elsewhere");
-                    cache.invalidate(&realms);
+            Ok(changes) => {
+                if !changes.complete || last_read.elapsed() > TRUSTED_FOR {
+                    // Changes may have been missed (or pruned unread): all may be stale.
+                    tracing::info!(epoch = changes.newest, "reloading every realm after a gap in the change log");
+                    cache.invalidate_all();
+                } else if !changes.realms.is_empty() {
+                    tracing::debug!(count = changes.realms.len(), epoch = changes.newest, "realms changed elsewhere");
+                    cache.invalidate(&changes.realms);
                 }
-                epoch = newest;
+                epoch = changes.newest;
+                last_read = Instant::now();
             }
-            Err(error) => tracing::warn!(%error, "could not read the change log"),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the change log");
+                if last_read.elapsed() > TRUSTED_FOR {
+                    cache.invalidate_all();
+                }
+            }
         }
         if ticks.is_multiple_of(4800) {
             let before = clock.now() - CHANGE_LOG_RETENTION_SECS;

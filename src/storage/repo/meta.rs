@@ -30,15 +30,28 @@ pub fn current_epoch(conn: &mut DbConnection) -> Result<i64, StorageError> {
     Ok(meta::table.find(1).select(meta::epoch).first(conn)?)
 }
 
-/// Realms changed after `epoch`, and the newest epoch seen.
-pub fn changes_since(conn: &mut DbConnection, epoch: i64) -> Result<(i64, Vec<String>), StorageError> {
+/// What changed after an epoch.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// The newest epoch seen.
+    pub newest: i64,
+    pub realms: Vec<String>,
+    /// False when rows right after the epoch are gone (pruned before this
+    /// reader saw them): epochs are consecutive, as each is taken under the
+    /// `meta` row lock in the transaction that commits it.
+    pub complete: bool,
+}
+
+/// Realms changed after `epoch`.
+pub fn changes_since(conn: &mut DbConnection, epoch: i64) -> Result<Changes, StorageError> {
     let rows: Vec<(i64, String)> = change_log::table
         .filter(change_log::epoch.gt(epoch))
         .order(change_log::epoch.asc())
         .select((change_log::epoch, change_log::realm_name))
         .load(conn)?;
     let newest = rows.last().map_or(epoch, |(e, _)| *e);
-    Ok((newest, rows.into_iter().map(|(_, name)| name).collect()))
+    let complete = rows.first().is_none_or(|(first, _)| *first == epoch + 1);
+    Ok(Changes { newest, realms: rows.into_iter().map(|(_, name)| name).collect(), complete })
 }
 
 pub fn prune_change_log(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
@@ -56,4 +69,33 @@ pub fn set_secret_key_check(conn: &mut DbConnection, check: &[u8]) -> Result<(),
         .set(meta::secret_key_check.eq(check))
         .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that finds the rows right after its epoch pruned learns that
+    /// it may have missed changes.
+    #[tokio::test]
+    async fn a_pruned_gap_after_the_readers_epoch_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::storage::Db::connect(crate::storage::DatabaseUrl::Sqlite(dir.path().join("rg.db")), 1).unwrap();
+        db.migrate().await.unwrap();
+        let changes = db
+            .run(|conn| {
+                let seen = current_epoch(conn)?;
+                bump_epoch(conn, "old", 100)?;
+                bump_epoch(conn, "new", 200)?;
+                let whole = changes_since(conn, seen)?;
+                prune_change_log(conn, 150)?;
+                Ok((whole, changes_since(conn, seen)?, changes_since(conn, seen + 1)?))
+            })
+            .await
+            .unwrap();
+        let (whole, gap, caught_up) = changes;
+        assert!(whole.complete && whole.realms == ["old", "new"], "{whole:?}");
+        assert!(!gap.complete && gap.realms == ["new"] && gap.newest == whole.newest, "{gap:?}");
+        assert!(caught_up.complete && caught_up.realms == ["new"], "{caught_up:?}");
+    }
 }
