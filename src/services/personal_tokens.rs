@@ -126,6 +126,13 @@ pub fn mint_for(
     Ok((token, row))
 }
 
+/// Whether `user_id` holds as many live tokens as a user may: a device
+/// pairing approved now would end without one.
+pub async fn at_cap(state: &crate::state::AppState, user_id: String) -> Result<bool, super::ServiceError> {
+    let now = state.clock.now();
+    Ok(state.db.run(move |conn| Ok(personal_tokens::count_active(conn, &user_id, now)? >= MAX_ACTIVE_PER_USER)).await?)
+}
+
 /// A live token, its (enabled) user, and the scopes it holds now: its own,
 /// narrowed to what the user's current roles allow.
 pub struct ActiveToken {

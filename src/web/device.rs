@@ -16,10 +16,10 @@ use super::reply::add_cookies;
 use crate::crypto::token_hash;
 use crate::domain::client::Client;
 use crate::domain::device::{display_user_code, normalize_user_code};
-use crate::domain::scope::ScopeSet;
-use crate::services::device;
+use crate::domain::scope::{PERSONAL_TOKEN_SCOPE, ScopeSet};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions::{self, LiveSession};
+use crate::services::{device, personal_tokens};
 use crate::state::AppState;
 
 const DEVICE_PURPOSE: &str = "device";
@@ -154,6 +154,17 @@ pub async fn decide(
         _ => return Err(PageError::bad_request(display, "Choose Allow or Deny.")),
     };
     let scope = granted(entry, client, approval, live);
+    // A pairing the user cannot finish is said so here, not by a device
+    // that polls in vain after "Device connected". The code stays pending.
+    if approve
+        && scope.contains(PERSONAL_TOKEN_SCOPE)
+        && personal_tokens::at_cap(state, live.user.user.id.clone()).await?
+    {
+        return Err(PageError::bad_request(
+            display,
+            "You have too many personal access tokens. Revoke one on your account page, then allow the device again.",
+        ));
+    }
     let recorded = device::decide(
         state,
         approval.device_code_hash.clone(),

@@ -82,6 +82,30 @@ async fn personal_tokens_are_bounded(app: TestApp) {
     }
     let err = mint(&app, &["--user", "victor", "--name", "t26", "--scope", "openid"]).unwrap_err();
     assert!(err.contains("25"), "the 26th is refused: {err}");
+
+    // A device pairing that could not get its token is refused on the
+    // consent page, not shown as connected; the device goes on waiting.
+    let start = app
+        .post_form(
+            "acme",
+            "/protocol/openid-connect/auth/device",
+            None,
+            &[("client_id", "tv"), ("scope", "personal_token openid")],
+        )
+        .await;
+    let browser = Browser::new();
+    let page = browser.get(start.str("verification_uri_complete")).await;
+    let login = browser.submit(&page.form()).await;
+    let consent = browser.login(&login, "victor", "victor-pw").await;
+    let refused = browser.decide(&consent, "allow").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("too many personal access tokens") && !refused.body.contains("Device connected"));
+    let poll = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", "tv"),
+        ("device_code", start.str("device_code")),
+    ];
+    app.token("acme", None, &poll).await.assert_error(400, "authorization_pending");
 }
 
 /// Starts a device flow for `tv` asking for `scope` (none if empty), has
