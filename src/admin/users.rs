@@ -530,10 +530,24 @@ async fn logout(
 /// Ends every SSO session of the user and revokes every grant, offline ones
 /// too (Keycloak's not-before: an administrator can cut off a stolen
 /// offline token this way).
-pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+/// Whether `admin` may end `id`'s sessions: `manage-users`, and not over a
+/// user who outranks the caller (as for every change to a user), so a user
+/// manager cannot keep signing the realm's administrators out.
+pub(crate) async fn may_sign_out(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<users::UserRow, AdminError> {
     admin.require(realm_name, Need::ManageUsers)?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;
+    guard_target(state, admin, &realm, &row).await?;
+    Ok(row)
+}
+
+pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    let row = may_sign_out(state, admin, realm_name, id).await?;
     let entry = state
         .cache
         .get(realm_name)

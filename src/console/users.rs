@@ -13,7 +13,7 @@ use crate::admin::Need;
 use crate::admin::credentials::NewPassword;
 use crate::admin::realms::find_realm;
 use crate::admin::role_mappings::map_realm_roles;
-use crate::admin::users::{create_user, delete_user, find_user, logout_user, set_password, update_user};
+use crate::admin::users::{create_user, delete_user, find_user, logout_user, may_sign_out, set_password, update_user};
 use crate::services::account;
 use crate::state::AppState;
 use crate::storage::repo::users::UserFilter;
@@ -241,7 +241,7 @@ pub async fn action(
             done(if add { "role-added" } else { "role-removed" })
         }
         "end-session" => {
-            ctx.admin.require(&realm, Need::ManageUsers)?;
+            may_sign_out(&state, &ctx.admin, &realm, &id).await?;
             let entry = state
                 .cache
                 .get(&realm)

@@ -189,7 +189,8 @@ pub async fn end_session(
             }
             // A grant made without a browser, listed as a session of its own.
             let grant = refresh::find_family(conn, &id)?
-                .filter(|f| f.user_id == user_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none());
+                .filter(|f| f.realm_id == entry.realm.id && f.user_id == user_id)
+                .filter(|f| f.session_id.is_none() && !f.offline && f.revoked_at.is_none());
             if grant.is_some() {
                 let horizon = families::revocation_horizon(&entry, now);
                 families::revoke_grant(conn, &entry.realm.id, &id, horizon, now)?;

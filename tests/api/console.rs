@@ -512,3 +512,38 @@ async fn the_console_lives_below_the_public_urls_path() {
     let signed_out = app.http.get(format!("{}/admin/console/", app.base)).send().await.unwrap();
     assert_eq!(location(signed_out), "/base/realms/master/login-actions/console");
 }
+
+/// A session is ended only through its own realm's user page: a user id
+/// and session id of another realm posted under `master` end nothing.
+#[tokio::test]
+async fn a_session_of_another_realm_cannot_be_ended_through_master() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let console = sign_in(&app).await;
+    let form =
+        [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "alice"), ("password", "alice-pw")];
+    let tokens = app.token("shop", None, &form).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let alice = rest(&app, "/realms/shop/users?username=alice&exact=true").await[0]["id"].as_str().unwrap().to_owned();
+    let sessions = rest(&app, &format!("/realms/shop/users/{alice}/sessions")).await;
+    let session = sessions[0]["id"].as_str().expect("the password grant is listed as a session").to_owned();
+
+    let crossed = console
+        .post(&format!("realms/master/users/{alice}"), &[("action", "end-session"), ("session", &session)])
+        .await;
+    assert_eq!(crossed.status, 404, "{}", crossed.html);
+    let refresh =
+        [("grant_type", "refresh_token"), ("client_id", "admin-cli"), ("refresh_token", tokens.str("refresh_token"))];
+    let refreshed = app.token("shop", None, &refresh).await;
+    assert_eq!(refreshed.status, 200, "the session lives on: {}", refreshed.json);
+
+    // Through its own realm, it ends.
+    let ended =
+        console.post(&format!("realms/shop/users/{alice}"), &[("action", "end-session"), ("session", &session)]).await;
+    assert_eq!(ended.status, 200, "{}", ended.html);
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "admin-cli"),
+        ("refresh_token", refreshed.str("refresh_token")),
+    ];
+    app.token("shop", None, &refresh).await.assert_error(400, "invalid_grant");
+}

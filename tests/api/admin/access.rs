@@ -458,6 +458,14 @@ async fn managing_users_grants_no_more_rights_than_one_holds(app: TestApp) {
     )
     .await;
     assert_forbidden(&answer);
+    // Nor sign the administrator out (again and again); rita, whom vera
+    // outranks in nothing either, stays signed in too.
+    let admin_logout = format!("/realms/master/users/{admin_id}/logout");
+    assert_forbidden(&call(&app, Method::POST, &admin_logout, &helper_token, None).await);
+    assert_eq!(get(&app, "/realms/master/users", &master).await.status, 200, "the admin's token still works");
+    let rita_logout = format!("/realms/acme/users/{rita_id}/logout");
+    assert_forbidden(&call(&app, Method::POST, &rita_logout, &vera_token, None).await);
+    assert_eq!(get(&app, "/realms/acme/users", &rita).await.status, 200, "rita's token still works");
     // The master administrator may.
     change(
         &app,
