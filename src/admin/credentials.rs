@@ -94,6 +94,9 @@ pub fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError
         Some(v) if !v.is_empty() && v.len() <= MAX_PASSWORD_LEN => {
             Ok(Some(NewPassword::clear(v.to_owned(), temporary)))
         }
+        Some(v) if v.len() > MAX_PASSWORD_LEN => {
+            Err(AdminError::bad_request(format!("A password can have at most {MAX_PASSWORD_LEN} bytes")))
+        }
         _ => Err(AdminError::bad_request("A password credential needs a non-empty `value`")),
     }
 }

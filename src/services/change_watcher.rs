@@ -35,7 +35,18 @@ pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut ep
         tokio::time::sleep(POLL_INTERVAL).await;
         ticks += 1;
         let since = epoch;
-        match db.run(move |conn| meta::changes_since(conn, since)).await {
+        // The distrust does not wait for the read: with the database
+        // unreachable, a read may hang for the pool's connection timeout,
+        // or for ever on a connection that stopped answering.
+        let mut read = std::pin::pin!(db.run(move |conn| meta::changes_since(conn, since)));
+        let result = loop {
+            match tokio::time::timeout(POLL_INTERVAL, &mut read).await {
+                Ok(result) => break result,
+                Err(_) if last_read.elapsed() > TRUSTED_FOR => cache.invalidate_all(),
+                Err(_) => {}
+            }
+        };
+        match result {
             Ok(changes) => {
                 if !changes.complete || last_read.elapsed() > TRUSTED_FOR {
                     // Changes may have been missed (or pruned unread): all may be stale.

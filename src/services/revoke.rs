@@ -29,18 +29,18 @@ pub async fn revoke(state: &AppState, entry: &RealmEntry, client: &Client, token
     let found = if personal_tokens::is_personal(token) {
         // No client holds a personal token: whoever presents it may use it,
         // so may end it (a paired device signing out, say).
+        // Looked up first: a made-up token of the right shape costs a read,
+        // not a turn of the single writer.
         let token_hash = crate::crypto::token_hash(token);
-        state
+        let live = state
             .db
-            .write(move |conn| {
-                if let Some(row) = token_repo::find_by_hash(conn, &token_hash)?
-                    && row.realm_id == realm_id
-                {
-                    token_repo::revoke(conn, &row.user_id, &row.id, now)?;
-                }
-                Ok::<_, StorageError>(Found::Revoked)
-            })
+            .run(move |conn| token_repo::find_by_hash(conn, &token_hash))
             .await?
+            .filter(|row| row.realm_id == realm_id && row.revoked_at.is_none());
+        if let Some(row) = live {
+            state.db.write(move |conn| token_repo::revoke(conn, &row.user_id, &row.id, now)).await?;
+        }
+        Found::Revoked
     } else if token.contains('.') {
         let Ok(claims) = access::verify(entry, token, now) else {
             return Ok(());

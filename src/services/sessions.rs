@@ -59,7 +59,11 @@ pub fn find_live(
     if !is_live(entry, &session, now) {
         return Ok(None);
     }
-    let Some(user) = users::find_by_id(conn, &entry.realm.id, &session.user_id)?.filter(|u| u.enabled) else {
+    // A temporary password set since the sign-in (an admin's reset) ends
+    // single sign-on everywhere (authorization, device, account, console):
+    // the user signs in with it again, then chooses a new one.
+    let usable = |u: &users::UserRow| u.enabled && !u.password_temporary;
+    let Some(user) = users::find_by_id(conn, &entry.realm.id, &session.user_id)?.filter(usable) else {
         return Ok(None);
     };
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;

@@ -35,7 +35,14 @@ pub fn lock_path(database: &Path) -> PathBuf {
 
 impl ServeLock {
     pub fn acquire(database: &Path) -> Result<Self, ServeLockError> {
-        let path = lock_path(database);
+        // One lock per file, whatever path names it: a symbolic link to the
+        // database (or to its directory) resolves to the same lock.
+        let resolved = std::fs::canonicalize(database).unwrap_or_else(|_| {
+            let parent = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = database.file_name().unwrap_or_default();
+            std::fs::canonicalize(parent).map_or_else(|_| database.to_path_buf(), |dir| dir.join(name))
+        });
+        let path = lock_path(&resolved);
         let io = |source| ServeLockError::Io { lock: path.display().to_string(), source };
         let mut file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
         match file.try_lock() {
@@ -75,5 +82,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _one = ServeLock::acquire(&dir.path().join("one.db")).unwrap();
         ServeLock::acquire(&dir.path().join("two.db")).unwrap();
+    }
+
+    #[test]
+    fn a_link_to_the_database_shares_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("rg.db");
+        std::fs::write(&database, b"").unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&database, &link).unwrap();
+        let _held = ServeLock::acquire(&database).unwrap();
+        assert!(matches!(ServeLock::acquire(&link), Err(ServeLockError::Held { .. })));
     }
 }

@@ -131,22 +131,6 @@ pub async fn authorize(
         fresh_enough && same_user
     });
     match session {
-        // A temporary password set since the sign-in (an admin's reset):
-        // the new one is chosen first, as after a password sign-in.
-        Some(live) if !request.prompt_login && live.user.user.password_temporary => {
-            if request.prompt_none {
-                let description = "The user must choose a new password";
-                return Ok(deliver_error(
-                    &entry,
-                    &request.reply,
-                    ErrorCode::InteractionRequired,
-                    description,
-                    Vec::new(),
-                ));
-            }
-            let pending = super::update_password::Pending::new(Continuation::Authorize(request), &live.user.user, now);
-            Ok(super::update_password::page(&req, &state, &entry, &pending, None, StatusCode::OK))
-        }
         Some(live) if !request.prompt_login => {
             proceed(&req, &state, &entry, &client, &request, &live, Vec::new()).await
         }

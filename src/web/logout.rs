@@ -111,34 +111,34 @@ pub async fn end_session(
         LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: logout_state, hinted_session: None };
 
     // Only the browser's own session ends at once, and only when the hint
-    // names it (its user, and its `sid` when the token has one); anything
-    // else is confirmed by the user first (RP-Initiated Logout §2: an old
-    // token, or another browser's, never ends a session unasked).
+    // names it (its user and its `sid`); anything else is confirmed by the
+    // user first (RP-Initiated Logout §2: a token of another session, or
+    // one without a `sid` such as the password grant's, never ends a
+    // session unasked). A live session the hint names elsewhere (another
+    // browser's, or this one's when its cookie was not sent cross-site)
+    // ends once the user confirms; with no session anywhere to end, the
+    // redirect comes at once.
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
     let hinted = hint.as_ref().map(|claims| {
         (claims["sub"].as_str().unwrap_or_default().to_owned(), claims["sid"].as_str().map(str::to_owned))
     });
-    match (&hinted, live) {
-        (Some((sub, sid)), Some(live))
-            if live.user.user.id == *sub && sid.as_ref().is_none_or(|sid| *sid == live.session.id) =>
+    if let Some((sub, sid)) = &hinted {
+        if let Some(live) = &live
+            && live.user.user.id == *sub
+            && sid.as_ref() == Some(&live.session.id)
         {
-            end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
+            end_session_now(&state, &entry, live.session.id.clone(), live.user.user.id.clone()).await?;
             return Ok(signed_out(&state, &entry, &logout));
         }
-        // No session in this browser (its cookie not sent cross-site, say):
-        // the one the hint names ends once the user confirms; with none
-        // live, there is nothing to end.
-        (Some((sub, sid)), None) => {
-            let named = match sid {
-                Some(sid) => sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?,
-                None => None,
-            };
-            match named {
-                Some(session) => logout.hinted_session = Some((session.id, sub.clone())),
-                None => return Ok(signed_out(&state, &entry, &logout)),
-            }
+        let named = match sid {
+            Some(sid) => sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?,
+            None => None,
+        };
+        match named {
+            Some(session) => logout.hinted_session = Some((session.id, sub.clone())),
+            None if live.is_none() => return Ok(signed_out(&state, &entry, &logout)),
+            None => {}
         }
-        _ => {}
     }
     {
         let realm_name = entry.realm.name.as_str();

@@ -64,6 +64,28 @@ async fn a_hint_from_an_earlier_session_ends_nothing_unasked(app: TestApp) {
     assert!(confirm.form().fields.contains_key("csrf"), "a confirmation form: {}", confirm.body);
     assert_eq!(app.refresh("acme", WEB, new.str("refresh_token")).await.status, 200, "the new session lives on");
     assert_eq!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.status, 302);
+
+    // An ID token of no browser session (the password grant's has no sid) asks too.
+    let password = app.alice_tokens("openid").await;
+    let confirm = browser
+        .get(&logout_url(&app, &[("id_token_hint", password.str("id_token")), ("post_logout_redirect_uri", BYE)]))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert_eq!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.status, 302, "still signed in");
+
+    // Another browser's hint: once confirmed, this browser's session and
+    // the one the hint names both end.
+    let other = Browser::new();
+    let elsewhere = exchange_web(&app, &code(&app, &other, &WEB_REQUEST).await).await;
+    let confirm = browser.get(&logout_url(&app, &[("id_token_hint", elsewhere.str("id_token"))])).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let refreshed = app.refresh("acme", WEB, elsewhere.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "nothing ends unasked");
+    let done = browser.submit(&confirm.form()).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.is_login_page());
+    assert!(other.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.is_login_page());
+    app.refresh("acme", WEB, refreshed.str("refresh_token")).await.assert_error(400, "invalid_grant");
 }
 
 async fn a_long_logout_state_is_refused(app: TestApp) {

@@ -180,10 +180,11 @@ async fn reset_password_and_required_actions_set_and_clear_the_flag() {
 }
 
 /// A temporary password set while the user is signed in (an admin's reset)
-/// stops single sign-on too: `prompt=none` answers `interaction_required`,
-/// otherwise the new-password page comes before any code.
+/// ends single sign-on for that user everywhere: `prompt=none` answers
+/// `login_required`, the account page asks for a sign-in, which with the
+/// temporary password leads to the new-password page.
 #[tokio::test]
-async fn a_temporary_password_set_during_a_session_interrupts_single_sign_on() {
+async fn a_temporary_password_set_during_a_session_ends_single_sign_on() {
     use crate::browser::{Browser, auth_url};
     use crate::browser_rules::{WEB_REQUEST, code, with};
     let Some(app) = crate::helpers::spawn_app(Backend::Sqlite).await else { return };
@@ -200,10 +201,14 @@ async fn a_temporary_password_set_during_a_session_interrupts_single_sign_on() {
     let silent = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]))).await;
     assert_eq!(silent.status, 302, "{}", silent.body);
     let answer = silent.redirect_params();
-    assert_eq!(answer["error"], "interaction_required", "{answer:?}");
+    assert_eq!(answer["error"], "login_required", "{answer:?}");
     assert!(!answer.contains_key("code"));
+    let account = browser.get(&app.realm_url("acme", "/account")).await;
+    assert!(account.is_login_page(), "the account page asks for a sign-in: {}", account.body);
 
-    let update = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    let login = browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await;
+    assert!(login.is_login_page(), "{}", login.body);
+    let update = browser.login(&login, "alice", "temp-pw").await;
     assert_eq!(update.status, 200, "{}", update.body);
     let mut form = update.form();
     assert!(form.action.ends_with("/realms/acme/login-actions/required-action"), "{}", update.body);

@@ -44,13 +44,19 @@ pub struct Changes {
 
 /// Realms changed after `epoch`.
 pub fn changes_since(conn: &mut DbConnection, epoch: i64) -> Result<Changes, StorageError> {
+    // Read first: the rows read after it reach at least this far unless
+    // some were pruned (a log pruned down to nothing included).
+    let current = current_epoch(conn)?;
     let rows: Vec<(i64, String)> = change_log::table
         .filter(change_log::epoch.gt(epoch))
         .order(change_log::epoch.asc())
         .select((change_log::epoch, change_log::realm_name))
         .load(conn)?;
-    let newest = rows.last().map_or(epoch, |(e, _)| *e);
-    let complete = rows.first().is_none_or(|(first, _)| *first == epoch + 1);
+    let newest = rows.last().map_or(epoch, |(e, _)| *e).max(current);
+    let complete = match (rows.first(), rows.last()) {
+        (Some((first, _)), Some((last, _))) => *first == epoch + 1 && *last >= current,
+        _ => current <= epoch,
+    };
     Ok(Changes { newest, realms: rows.into_iter().map(|(_, name)| name).collect(), complete })
 }
 
@@ -75,8 +81,8 @@ pub fn set_secret_key_check(conn: &mut DbConnection, check: &[u8]) -> Result<(),
 mod tests {
     use super::*;
 
-    /// A reader that finds the rows right after its epoch pruned learns that
-    /// it may have missed changes.
+    /// A reader that finds the rows right after its epoch pruned (or every
+    /// row after it) learns that it may have missed changes.
     #[tokio::test]
     async fn a_pruned_gap_after_the_readers_epoch_is_reported() {
         let dir = tempfile::tempdir().unwrap();
@@ -89,11 +95,15 @@ mod tests {
                 bump_epoch(conn, "new", 200)?;
                 let whole = changes_since(conn, seen)?;
                 prune_change_log(conn, 150)?;
-                Ok((whole, changes_since(conn, seen)?, changes_since(conn, seen + 1)?))
+                let partly = (changes_since(conn, seen)?, changes_since(conn, seen + 1)?);
+                prune_change_log(conn, 250)?;
+                Ok((whole, partly, changes_since(conn, seen + 1)?, changes_since(conn, seen + 2)?))
             })
             .await
             .unwrap();
-        let (whole, gap, caught_up) = changes;
+        let (whole, (gap, caught_up), emptied, up_to_date) = changes;
+        assert!(!emptied.complete && emptied.realms.is_empty(), "{emptied:?}");
+        assert!(up_to_date.complete && up_to_date.realms.is_empty(), "{up_to_date:?}");
         assert!(whole.complete && whole.realms == ["old", "new"], "{whole:?}");
         assert!(!gap.complete && gap.realms == ["new"] && gap.newest == whole.newest, "{gap:?}");
         assert!(caught_up.complete && caught_up.realms == ["new"], "{caught_up:?}");

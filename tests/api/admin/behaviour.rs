@@ -190,6 +190,13 @@ async fn a_user_created_through_the_api_signs_in(app: TestApp) {
     change(&app, Method::PUT, &format!("/realms/acme/users/{user_id}/reset-password"), &master, Some(reset)).await;
     app.password_grant("acme", portal, ("newbie", "first-pw"), "openid").await.assert_error(400, "invalid_grant");
     assert_eq!(app.password_grant("acme", portal, ("newbie", "second-pw"), "openid").await.status, 200);
+    // Too long a password is named as that, and changes nothing.
+    let long = json!({"type": "password", "value": "p".repeat(1025), "temporary": false});
+    let refused =
+        call(&app, Method::PUT, &format!("/realms/acme/users/{user_id}/reset-password"), &master, Some(long)).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.text.contains("at most 1024"), "{}", refused.text);
+    assert_eq!(app.password_grant("acme", portal, ("newbie", "second-pw"), "openid").await.status, 200);
 
     // Left out, `enabled` is false (as in Keycloak): no sign-in until enabled.
     let dormant = json!({"username": "dormant", "credentials": [{"type": "password", "value": "dormant-pw"}]});
