@@ -179,6 +179,11 @@ pub async fn account_action(
             account::end_session(&state, &entry, &user_id, id).await?;
             Ok(back_to_account(&entry, Vec::new()))
         }
+        Some("end-all-sessions") => {
+            account::end_all_sessions(&state, &entry, &user_id).await?;
+            let clear = cookies::clear_session(entry.realm.name.as_str(), &cookies::Scope::of(&state));
+            Ok(back_to_account(&entry, vec![clear]))
+        }
         Some("revoke-consent") => {
             account::revoke_consent(&state, &entry, &user_id, id).await?;
             Ok(back_to_account(&entry, Vec::new()))

@@ -209,6 +209,26 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     forged.fields.insert("name".into(), "forged".into());
     forged.fields.insert("action".into(), "create-token".into());
     assert_eq!(browser.submit(&forged).await.status, 400);
+
+    // Sign out everywhere: this browser, another one, a password grant;
+    // an offline token lives on.
+    let other = Browser::new();
+    let elsewhere = other.login(&other.get(&url).await, "alice", "alice-pw").await;
+    assert_eq!(elsewhere.status, 303);
+    let grant = app.alice_tokens("openid").await;
+    let offline = app.alice_tokens("openid offline_access").await;
+    let page = browser.get(&url).await;
+    let all = forms(&page)
+        .into_iter()
+        .find(|f| !f.fields.contains_key("id") && !f.fields.contains_key("name"))
+        .expect("the sign-out-everywhere form");
+    let mut all = all;
+    all.fields.insert("action".into(), "end-all-sessions".into());
+    assert_eq!(browser.submit(&all).await.status, 303);
+    assert!(browser.get(&url).await.body.contains("your account"), "this browser signs in again");
+    assert!(other.get(&url).await.body.contains("your account"), "and so does the other");
+    app.refresh("acme", ("web", "web-secret"), grant.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    assert_eq!(app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await.status, 200);
 }
 
 /// Every post form of a page.
