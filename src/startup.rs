@@ -164,7 +164,7 @@ pub struct Application {
     server: Server,
     port: u16,
     state: web::Data<AppState>,
-    /// Released after the last write at exit.
+    /// Held for the life of the process (released by the kernel at exit).
     serve_lock: Option<ServeLock>,
 }
 
@@ -256,7 +256,9 @@ impl Application {
         if let Err(error) = self.state.db.checkpoint_at_exit().await {
             tracing::warn!(%error, "could not checkpoint the SQLite WAL before exiting");
         }
-        drop(self.serve_lock);
+        // Held until the process ends, not just to here: blocking jobs
+        // still running (a prune) finish while the runtime shuts down.
+        std::mem::forget(self.serve_lock);
         served
     }
 }
