@@ -171,12 +171,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let files = read_realm_files(&config.realm_files)?;
-        let listener = TcpListener::bind(&config.bind)?;
-        let address = listener.local_addr()?;
-        let public_url = public_url(config.public_url.as_deref(), &address);
-        let is_sqlite = config.database_url.starts_with("sqlite:");
-        let connections = if is_sqlite { 8 } else { 16 };
-        // Before the database is opened: a second server touches nothing.
+        // Before the database is opened (a second server touches nothing)
+        // and before the port is bound (which a second server may share).
         let serve_lock = match DatabaseUrl::parse(&config.database_url) {
             Ok(DatabaseUrl::Sqlite(path)) => {
                 ensure_database_dir(&path)?;
@@ -185,6 +181,11 @@ impl Application {
             // (a bad URL is reported by `open_environment`)
             _ => None,
         };
+        let listener = TcpListener::bind(&config.bind)?;
+        let address = listener.local_addr()?;
+        let public_url = public_url(config.public_url.as_deref(), &address);
+        let is_sqlite = config.database_url.starts_with("sqlite:");
+        let connections = if is_sqlite { 8 } else { 16 };
         let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections)
             .await?;
         bootstrap_admin(&env, config.bootstrap_admin.as_ref(), clock.as_ref()).await?;

@@ -12,8 +12,10 @@ use super::users::{self as user_admin};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, random_token};
+use crate::domain::authorization::ChallengeMethod;
 use crate::domain::client::{
-    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
+    GrantType, PKCE_METHOD_ATTRIBUTE, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username,
+    validate_client_id,
 };
 use crate::domain::text::validate_name;
 use crate::domain::user::Username;
@@ -177,6 +179,7 @@ fn to_row(
     if existing.is_none() {
         rep::check_new_attributes(&attrs, None)?;
     }
+    check_security_attributes(&attrs)?;
     let mut grants = Vec::new();
     let wanted = [
         (rep::bool_field(map, "standardFlowEnabled")?.unwrap_or(true), GrantType::AuthorizationCode),
@@ -675,4 +678,28 @@ fn find_or_create_service_account(
     user.attributes = json!({ "serviceAccountClientId": client.id }).to_string();
     users::insert(conn, &user)?;
     Ok(Ok(user))
+}
+
+/// Keycloak's client attributes that promise protection: honoured (a
+/// required PKCE method) or refused, never stored and silently ignored.
+fn check_security_attributes(attrs: &Map<String, Value>) -> Result<(), AdminError> {
+    match attrs.get(PKCE_METHOD_ATTRIBUTE) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) if m.is_empty() || ChallengeMethod::parse(m).is_some() => {}
+        Some(other) => {
+            return Err(AdminError::bad_request(format!(
+                "attribute `{PKCE_METHOD_ATTRIBUTE}` must be \"S256\", \"plain\" or empty, not {other}"
+            )));
+        }
+    }
+    for unsupported in [
+        "dpop.bound.access.tokens",
+        "tls.client.certificate.bound.access.tokens",
+        "require.pushed.authorization.requests",
+    ] {
+        if rep::bool_field(attrs, unsupported)? == Some(true) {
+            return Err(AdminError::bad_request(format!("attribute `{unsupported}` is not supported")));
+        }
+    }
+    Ok(())
 }

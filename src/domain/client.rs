@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::Invalid;
+use super::authorization::ChallengeMethod;
 use super::scope::ClientScopes;
 
 /// The grant types a client may be registered for (SPEC §2).
@@ -131,7 +132,13 @@ pub struct Client {
     /// When the client was registered: a token issued before then names an
     /// earlier client of the same `client_id`, deleted since.
     pub created_at: i64,
+    /// The PKCE method every code-flow request of the client must use
+    /// (Keycloak's `pkce.code.challenge.method` attribute).
+    pub pkce_method: Option<ChallengeMethod>,
 }
+
+/// The client attribute naming a required PKCE method (Keycloak's).
+pub const PKCE_METHOD_ATTRIBUTE: &str = "pkce.code.challenge.method";
 
 /// Service-account users are named `service-account-<client_id>`, as in Keycloak.
 pub const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
@@ -238,6 +245,7 @@ mod tests {
             service_account_enabled: true,
             web_origins: vec![],
             created_at: 0,
+            pkce_method: None,
         };
         assert!(!format!("{client:?}").contains("hunter2"));
     }

@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use super::events::EventsPolicy;
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
-use crate::domain::client::{Client, GrantType, web_origins};
+use crate::domain::authorization::ChallengeMethod;
+use crate::domain::client::{Client, GrantType, PKCE_METHOD_ATTRIBUTE, web_origins};
 use crate::domain::realm::{Realm, RealmName};
 use crate::domain::scope::{ClientScopes, ScopeCatalog, ScopeSet};
 use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
@@ -152,6 +153,11 @@ fn build_client(
         service_account_roles: account.map(|user| json_list(&user.admin_roles)).transpose()?.unwrap_or_default(),
         service_account_enabled: account.is_none_or(|user| user.enabled),
         created_at: row.created_at,
+        pkce_method: attributes
+            .get("attributes")
+            .and_then(|a| a.get(PKCE_METHOD_ATTRIBUTE))
+            .and_then(serde_json::Value::as_str)
+            .and_then(ChallengeMethod::parse),
     })
 }
 

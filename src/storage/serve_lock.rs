@@ -36,7 +36,10 @@ pub fn lock_path(database: &Path) -> PathBuf {
 impl ServeLock {
     pub fn acquire(database: &Path) -> Result<Self, ServeLockError> {
         // One lock per file, whatever path names it: a symbolic link to the
-        // database (or to its directory) resolves to the same lock.
+        // database (or to its directory) resolves to the same lock. The file
+        // is made first (SQLite takes an empty file for a new database), so
+        // a link to a database not yet created resolves too.
+        let _ = OpenOptions::new().create(true).append(true).open(database);
         let resolved = std::fs::canonicalize(database).unwrap_or_else(|_| {
             let parent = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = database.file_name().unwrap_or_default();
@@ -93,5 +96,15 @@ mod tests {
         std::os::unix::fs::symlink(&database, &link).unwrap();
         let _held = ServeLock::acquire(&database).unwrap();
         assert!(matches!(ServeLock::acquire(&link), Err(ServeLockError::Held { .. })));
+    }
+
+    #[test]
+    fn a_link_to_a_database_not_yet_made_shares_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("real.db");
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&database, &link).unwrap();
+        let _held = ServeLock::acquire(&link).unwrap();
+        assert!(matches!(ServeLock::acquire(&database), Err(ServeLockError::Held { .. })));
     }
 }

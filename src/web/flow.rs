@@ -217,6 +217,13 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
     if rt.code && client.is_public() && code_challenge.is_none() {
         return fail(&reply, ErrorCode::InvalidRequest, "PKCE (code_challenge) is required for public clients");
     }
+    if let Some(required) = client.pkce_method
+        && rt.code
+        && method != Some(required)
+    {
+        let description = format!("This client requires PKCE with code_challenge_method={}", required.as_str());
+        return fail(&reply, ErrorCode::InvalidRequest, &description);
+    }
 
     let prompt = match params.get("prompt").map(Prompt::parse).transpose() {
         Ok(p) => p.unwrap_or_default(),

@@ -147,7 +147,8 @@ pub async fn end_session(
         let action = format!("{}/protocol/openid-connect/logout/confirm", entry.issuer);
         let page = LogoutConfirmPage {
             realm_display: &display,
-            client_name: client.as_ref().map(|c| c.name.as_str()),
+            // Named only when the user will be sent back to it.
+            client_name: client.as_ref().filter(|_| logout.post_logout_redirect_uri.is_some()).map(|c| c.name.as_str()),
             action: &action,
             state: &sealed,
             csrf: &csrf,

@@ -133,6 +133,11 @@ pub async fn submit(
         .ok_or_else(expired)?;
     row.password_hash = Some(new_hash);
     row.password_temporary = false;
+    // Every other session ends with the temporary password (Keycloak's
+    // "sign out from other devices", checked by default): a session the
+    // reset was meant to shut out does not come back now. Offline tokens
+    // survive, as at any sign-out; this browser goes on in a new session.
+    crate::services::account::end_all_sessions(&state, &entry, &row.id).await?;
     record(&state, &req, &entry, pending.next.client_id(), &row.id);
     super::login::record_login(&state, &req, &entry, pending.next.client_id(), &row.username, Ok(&row.id));
     let client =

@@ -190,6 +190,8 @@ async fn a_temporary_password_set_during_a_session_ends_single_sign_on() {
     let Some(app) = crate::helpers::spawn_app(Backend::Sqlite).await else { return };
     let browser = Browser::new();
     code(&app, &browser, &WEB_REQUEST).await;
+    let other = Browser::new();
+    code(&app, &other, &WEB_REQUEST).await;
 
     let token = app.master_token().await;
     let users = app.admin(Method::GET, "/realms/acme/users?username=alice&exact=true", Some(&token), None).await;
@@ -217,7 +219,10 @@ async fn a_temporary_password_set_during_a_session_ends_single_sign_on() {
     let done = browser.submit(&form).await;
     assert_eq!(done.status, 302, "{}", done.body);
     assert!(done.redirect_params().contains_key("code"), "{:?}", done.location());
-    // And single sign-on goes on as before.
+    // And single sign-on goes on as before, in this browser only: the other
+    // session the reset shut out does not come back with the new password.
     let again = browser.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]))).await;
     assert!(again.redirect_params().contains_key("code"), "{:?}", again.location());
+    let shut_out = other.get(&auth_url(&app, "acme", &with(&WEB_REQUEST, &[("prompt", "none")]))).await;
+    assert_eq!(shut_out.redirect_params()["error"], "login_required", "{:?}", shut_out.location());
 }

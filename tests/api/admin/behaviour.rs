@@ -24,7 +24,55 @@ both_backends!(
     optional_scopes_are_granted_when_asked_for,
     a_client_registered_again_does_not_revive_old_tokens,
     a_password_in_a_user_update_is_set,
+    a_required_pkce_method_is_enforced_and_unsupported_bindings_refused,
 );
+
+/// Keycloak's `pkce.code.challenge.method` is honoured (every code-flow
+/// request must use that method); attributes asking for protection
+/// realmgate does not have (DPoP, mTLS-bound tokens, PAR) are refused.
+async fn a_required_pkce_method_is_enforced_and_unsupported_bindings_refused(app: TestApp) {
+    use crate::browser::{CHALLENGE, auth_url};
+    let master = master_token(&app).await;
+    for unsupported in [
+        "dpop.bound.access.tokens",
+        "tls.client.certificate.bound.access.tokens",
+        "require.pushed.authorization.requests",
+    ] {
+        let body = json!({"clientId": "bound", "secret": "s", "redirectUris": ["http://127.0.0.1:9/cb"],
+                          "attributes": { unsupported: "true" }});
+        let refused = call(&app, Method::POST, "/realms/acme/clients", &master, Some(body)).await;
+        assert_eq!(refused.status, 400, "{unsupported}: {}", refused.text);
+    }
+    let bad = json!({"clientId": "bound", "attributes": {"pkce.code.challenge.method": "S512"}});
+    assert_eq!(call(&app, Method::POST, "/realms/acme/clients", &master, Some(bad)).await.status, 400);
+    let body = json!({"clientId": "strict", "secret": "strict-secret", "redirectUris": ["http://127.0.0.1:9/cb"],
+                      "attributes": {"pkce.code.challenge.method": "S256"}});
+    create(&app, "/realms/acme/clients", &master, body).await;
+
+    let base = [
+        ("client_id", "strict"),
+        ("response_type", "code"),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("state", "st"),
+    ];
+    let browser = Browser::new();
+    for (what, extra) in [
+        ("no challenge", vec![]),
+        ("plain", vec![("code_challenge", CHALLENGE), ("code_challenge_method", "plain")]),
+        ("no method (plain)", vec![("code_challenge", CHALLENGE)]),
+    ] {
+        let mut params = base.to_vec();
+        params.extend(extra);
+        let page = browser.get(&auth_url(&app, "acme", &params)).await;
+        assert_eq!(page.status, 302, "{what}: {}", page.body);
+        let answer = page.redirect_params();
+        assert_eq!(answer["error"], "invalid_request", "{what}: {answer:?}");
+        assert!(answer["error_description"].contains("S256"), "{what}: {answer:?}");
+    }
+    let mut params = base.to_vec();
+    params.extend([("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
+    assert!(browser.get(&auth_url(&app, "acme", &params)).await.is_login_page(), "S256 is the way in");
+}
 
 /// `credentials` in a PUT of a user set the password, as Keycloak's
 /// updateUser does (python-keycloak's `update_user`); what realmgate cannot
