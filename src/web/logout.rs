@@ -1,7 +1,6 @@
-//! RP-Initiated Logout 1.0: with a valid `id_token_hint` naming the
-//! browser's session, the session ends at once; otherwise the user confirms
-//! first (and a hint naming a session this browser does not hold ends that
-//! one). `post_logout_redirect_uri`
+//! RP-Initiated Logout 1.0: a valid `id_token_hint` ends the session it
+//! names at once, unless the browser holds another session of the user
+//! (then, and without a hint, the user confirms first). `post_logout_redirect_uri`
 //! must be registered exactly for the client. And Keycloak's logout by
 //! refresh token: a client's POST with its credentials and a
 //! `refresh_token` ends that token's session (204, errors as OAuth JSON).
@@ -110,14 +109,15 @@ pub async fn end_session(
     let mut logout =
         LogoutRequest { client_id, post_logout_redirect_uri: redirect, state: logout_state, hinted_session: None };
 
-    // Only the browser's own session ends at once, and only when the hint
-    // names it (its user and its `sid`); anything else is confirmed by the
-    // user first (RP-Initiated Logout §2: a token of another session, or
-    // one without a `sid` such as the password grant's, never ends a
-    // session unasked). A live session the hint names elsewhere (another
-    // browser's, or this one's when its cookie was not sent cross-site)
-    // ends once the user confirms; with no session anywhere to end, the
-    // redirect comes at once.
+    // A valid hint ends the session it names (by `sid`) and redirects at
+    // once (SPEC §4): this browser's, or, when the browser holds none (its
+    // cookie not sent on an application's cross-site POST, or another
+    // client altogether), the one named, as Keycloak's logout does without
+    // a cookie. A browser holding another session of the user (the hint is
+    // of an earlier or another session, or of none: the password grant's
+    // ID tokens have no `sid`) is asked first, as Keycloak forces a
+    // confirmation there; confirming ends this browser's session and the
+    // one the hint names.
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
     let hinted = hint.as_ref().map(|claims| {
         (claims["sub"].as_str().unwrap_or_default().to_owned(), claims["sid"].as_str().map(str::to_owned))
@@ -134,10 +134,14 @@ pub async fn end_session(
             Some(sid) => sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?,
             None => None,
         };
-        match named {
-            Some(session) => logout.hinted_session = Some((session.id, sub.clone())),
-            None if live.is_none() => return Ok(signed_out(&state, &entry, &logout)),
-            None => {}
+        match (named, &live) {
+            (Some(session), None) => {
+                end_session_now(&state, &entry, session.id, session.user_id).await?;
+                return Ok(signed_out(&state, &entry, &logout));
+            }
+            (None, None) => return Ok(signed_out(&state, &entry, &logout)),
+            (Some(session), Some(_)) => logout.hinted_session = Some((session.id, sub.clone())),
+            (None, Some(_)) => {}
         }
     }
     {
