@@ -176,11 +176,14 @@ pub async fn account_action(
             Ok(back_to_account(&entry, Vec::new()))
         }
         Some("end-session") => {
-            account::end_session(&state, &entry, &user_id, id).await?;
+            if account::end_session(&state, &entry, &user_id, id).await? {
+                super::logout::record_logout(&req, &state, &entry, None, &user_id, Some(id.to_owned()));
+            }
             Ok(back_to_account(&entry, Vec::new()))
         }
         Some("end-all-sessions") => {
             account::end_all_sessions(&state, &entry, &user_id).await?;
+            super::logout::record_logout(&req, &state, &entry, None, &user_id, None);
             let clear = cookies::clear_session(entry.realm.name.as_str(), &cookies::Scope::of(&state));
             Ok(back_to_account(&entry, vec![clear]))
         }

@@ -127,7 +127,15 @@ pub async fn end_session(
             && live.user.user.id == *sub
             && sid.as_ref() == Some(&live.session.id)
         {
-            end_session_now(&state, &entry, live.session.id.clone(), live.user.user.id.clone()).await?;
+            end_session_now(
+                &req,
+                &state,
+                &entry,
+                logout.client_id.as_deref(),
+                live.session.id.clone(),
+                live.user.user.id.clone(),
+            )
+            .await?;
             return Ok(signed_out(&state, &entry, &logout));
         }
         let named = match sid {
@@ -136,7 +144,7 @@ pub async fn end_session(
         };
         match (named, &live) {
             (Some(session), None) => {
-                end_session_now(&state, &entry, session.id, session.user_id).await?;
+                end_session_now(&req, &state, &entry, logout.client_id.as_deref(), session.id, session.user_id).await?;
                 return Ok(signed_out(&state, &entry, &logout));
             }
             (None, None) => return Ok(signed_out(&state, &entry, &logout)),
@@ -177,35 +185,53 @@ pub async fn logout_confirm(
     let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
     let live_id = live.as_ref().map(|l| l.session.id.clone());
     if let Some(live) = live {
-        end_session_now(&state, &entry, live.session.id, live.user.user.id.clone()).await?;
+        end_session_now(&req, &state, &entry, logout.client_id.as_deref(), live.session.id, live.user.user.id.clone())
+            .await?;
     }
     if let Some((sid, sub)) = &logout.hinted_session
         && live_id.as_ref() != Some(sid)
         && let Some(session) = sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?
     {
-        end_session_now(&state, &entry, session.id, session.user_id).await?;
+        end_session_now(&req, &state, &entry, logout.client_id.as_deref(), session.id, session.user_id).await?;
     }
     Ok(signed_out(&state, &entry, &logout))
 }
 
 async fn end_session_now(
+    req: &HttpRequest,
     state: &AppState,
     entry: &Arc<RealmEntry>,
+    client_id: Option<&str>,
     session_id: String,
     user_id: String,
 ) -> Result<(), PageError> {
     let now = state.clock.now();
+    let ending = Arc::clone(entry);
+    let id = session_id.clone();
+    state.db.write(move |conn| sessions::end(conn, &ending, &id, now)).await?;
+    record_logout(req, state, entry, client_id, &user_id, Some(session_id));
+    Ok(())
+}
+
+/// The audit-log event of a browser sign-out (Keycloak's `LOGOUT`).
+pub(super) fn record_logout(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client_id: Option<&str>,
+    user_id: &str,
+    session_id: Option<String>,
+) {
     let event = crate::services::events::Event {
         realm_id: entry.realm.id.clone(),
         event_type: "LOGOUT",
-        user_id: Some(user_id),
-        session_id: Some(session_id.clone()),
+        client_id: client_id.map(str::to_owned),
+        user_id: Some(user_id.to_owned()),
+        session_id,
+        ip_address: state.client_ip(req),
         ..Default::default()
     };
-    let ending = Arc::clone(entry);
-    state.db.write(move |conn| sessions::end(conn, &ending, &session_id, now)).await?;
-    state.events.record(&entry.events, event, now * 1000);
-    Ok(())
+    state.events.record(&entry.events, event, state.clock.now() * 1000);
 }
 
 fn signed_out(state: &AppState, entry: &RealmEntry, logout: &LogoutRequest) -> HttpResponse {

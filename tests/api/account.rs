@@ -229,6 +229,18 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     assert!(other.get(&url).await.body.contains("your account"), "and so does the other");
     app.refresh("acme", ("web", "web-secret"), grant.str("refresh_token")).await.assert_error(400, "invalid_grant");
     assert_eq!(app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await.status, 200);
+    // A browser sign-out, in the audit log (as the logout endpoint's are).
+    let master = app.master_token().await;
+    let mut logged = false;
+    for _ in 0..100 {
+        let events = app.admin(reqwest::Method::GET, "/realms/acme/events?type=LOGOUT", Some(&master), None).await;
+        if events.json.as_array().is_some_and(|all| all.iter().any(|e| e["ipAddress"] == "127.0.0.1")) {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(logged, "no LOGOUT event with the caller's address");
 }
 
 /// Every post form of a page.
