@@ -183,7 +183,8 @@ fn issue_tokens(
         auth_time,
         grant_id: family.as_ref().map(|f| f.family.id.as_str()),
         nonce: None,
-        sid: None,
+        // A session of its own, as the password grant's.
+        sid: family.as_ref().filter(|f| !f.family.offline).map(|f| f.family.id.as_str()),
     };
     let refresh = family.as_ref().map(|f| (f.token(secret), f.expires_at));
     let refresh = refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));

@@ -120,19 +120,29 @@ impl Rotation {
         }
     }
 
+    /// The session the tokens name (Keycloak's `sid`): the browser's, or a
+    /// grant made without one, which is a session of its own.
+    fn sid(&self) -> Option<&str> {
+        match &self.family.session_id {
+            Some(session) => Some(session),
+            None if !self.family.offline => Some(&self.family.id),
+            None => None,
+        }
+    }
+
     fn sign(&self, entry: &RealmEntry, client: &Client, now: UnixTime) -> Result<TokenResponse, OAuthError> {
         let subject = Subject::User {
             user: &self.user,
             role_ids: &self.role_ids,
             auth_time: self.family.auth_time,
-            sid: self.family.session_id.as_deref(),
+            sid: self.sid(),
         };
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
         let id_token = if self.granted.contains("openid") {
             // The session stays named (Keycloak's `sid`); a nonce belongs to
             // the authentication request alone.
-            let sid = self.family.session_id.as_deref();
+            let sid = self.sid();
             let extras = IdTokenExtras { access_token: Some(&access_token), sid, ..Default::default() };
             Some(issue::id_token(entry, client, &self.user, &self.granted, self.family.auth_time, extras, now)?)
         } else {

@@ -91,24 +91,6 @@ pub async fn find(
     Ok(live)
 }
 
-/// The live session an ID token's `sid` names, if it is still `user_id`'s
-/// (a logout from a browser without the session's cookie).
-pub async fn find_named(
-    state: &AppState,
-    entry: &std::sync::Arc<RealmEntry>,
-    sid: String,
-    user_id: String,
-) -> Result<Option<SessionRow>, ServiceError> {
-    let now = state.clock.now();
-    let lookup = std::sync::Arc::clone(entry);
-    Ok(state
-        .db
-        .read_hot(move |conn| {
-            Ok(sessions::find_by_id(conn, &sid)?.filter(|s| s.user_id == user_id && is_live(&lookup, s, now)))
-        })
-        .await?)
-}
-
 /// A user just signed in with a browser holding the session cookie
 /// `current`: the same user's live session goes on (one session per
 /// browser and user, its sign-in time now, so logout ends all of it);

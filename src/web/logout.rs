@@ -127,30 +127,17 @@ pub async fn end_session(
             && live.user.user.id == *sub
             && sid.as_ref() == Some(&live.session.id)
         {
-            end_session_now(
-                &req,
-                &state,
-                &entry,
-                logout.client_id.as_deref(),
-                live.session.id.clone(),
-                live.user.user.id.clone(),
-            )
-            .await?;
+            end_session_now(&req, &state, &entry, logout.client_id.as_deref(), live.session.id.clone(), sub.clone())
+                .await?;
             return Ok(signed_out(&state, &entry, &logout));
         }
-        let named = match sid {
-            Some(sid) => sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?,
-            None => None,
-        };
-        match (named, &live) {
-            (Some(session), None) => {
-                end_session_now(&req, &state, &entry, logout.client_id.as_deref(), session.id, session.user_id).await?;
-                return Ok(signed_out(&state, &entry, &logout));
+        if live.is_none() {
+            if let Some(sid) = sid {
+                end_named(&req, &state, &entry, logout.client_id.as_deref(), sid, sub).await?;
             }
-            (None, None) => return Ok(signed_out(&state, &entry, &logout)),
-            (Some(session), Some(_)) => logout.hinted_session = Some((session.id, sub.clone())),
-            (None, Some(_)) => {}
+            return Ok(signed_out(&state, &entry, &logout));
         }
+        logout.hinted_session = sid.clone().map(|sid| (sid, sub.clone()));
     }
     {
         let realm_name = entry.realm.name.as_str();
@@ -190,9 +177,8 @@ pub async fn logout_confirm(
     }
     if let Some((sid, sub)) = &logout.hinted_session
         && live_id.as_ref() != Some(sid)
-        && let Some(session) = sessions::find_named(&state, &entry, sid.clone(), sub.clone()).await?
     {
-        end_session_now(&req, &state, &entry, logout.client_id.as_deref(), session.id, session.user_id).await?;
+        end_named(&req, &state, &entry, logout.client_id.as_deref(), sid, sub).await?;
     }
     Ok(signed_out(&state, &entry, &logout))
 }
@@ -210,6 +196,22 @@ async fn end_session_now(
     let id = session_id.clone();
     state.db.write(move |conn| sessions::end(conn, &ending, &id, now)).await?;
     record_logout(req, state, entry, client_id, &user_id, Some(session_id));
+    Ok(())
+}
+
+/// Ends the session (or the grant made without a browser, a session of its
+/// own) an ID token's `sid` names, if it is still `user_id`'s.
+async fn end_named(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    client_id: Option<&str>,
+    sid: &str,
+    user_id: &str,
+) -> Result<(), PageError> {
+    if crate::services::account::end_session(state, entry, user_id, sid).await? {
+        record_logout(req, state, entry, client_id, user_id, Some(sid.to_owned()));
+    }
     Ok(())
 }
 

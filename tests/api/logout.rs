@@ -10,7 +10,8 @@ use crate::helpers::TestApp;
 both_backends!(
     a_hint_without_the_sessions_cookie_ends_that_session_at_once,
     a_hint_from_an_earlier_session_ends_nothing_unasked,
-    a_long_logout_state_is_refused
+    a_long_logout_state_is_refused,
+    a_password_grants_id_token_ends_its_grant
 );
 
 async fn a_hint_without_the_sessions_cookie_ends_that_session_at_once(app: TestApp) {
@@ -77,6 +78,27 @@ async fn a_hint_from_an_earlier_session_ends_nothing_unasked(app: TestApp) {
     assert!(browser.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.is_login_page());
     assert!(other.get(&auth_url(&app, "acme", &WEB_REQUEST)).await.is_login_page());
     app.refresh("acme", WEB, refreshed.str("refresh_token")).await.assert_error(400, "invalid_grant");
+}
+
+/// A grant made without a browser (the password grant) is a session of
+/// its own, named by its ID token's `sid`: a logout with that token ends it.
+async fn a_password_grants_id_token_ends_its_grant(app: TestApp) {
+    let tokens = app.alice_tokens("openid").await;
+    let (_, claims) = crate::helpers::jwt_parts(tokens.str("id_token"));
+    assert!(claims["sid"].is_string(), "{claims}");
+    let refreshed = app.refresh("acme", WEB, tokens.str("refresh_token")).await;
+    let (_, again) = crate::helpers::jwt_parts(refreshed.str("id_token"));
+    assert_eq!(again["sid"], claims["sid"], "a refresh keeps naming the session");
+    let offline = app.alice_tokens("openid offline_access").await;
+    let (_, offline_claims) = crate::helpers::jwt_parts(offline.str("id_token"));
+    assert!(offline_claims.get("sid").is_none(), "an offline grant is no session: {offline_claims}");
+
+    let url = logout_url(&app, &[("id_token_hint", refreshed.str("id_token")), ("post_logout_redirect_uri", BYE)]);
+    let done = Browser::new().get(&url).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    app.refresh("acme", WEB, refreshed.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    assert_eq!(app.userinfo("acme", refreshed.str("access_token")).await.status, 401);
+    assert_eq!(app.refresh("acme", WEB, offline.str("refresh_token")).await.status, 200, "offline lives on");
 }
 
 async fn a_long_logout_state_is_refused(app: TestApp) {
