@@ -12,10 +12,10 @@ use crate::domain::Invalid;
 use crate::domain::text::validate_name;
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
-use crate::services::{families, sessions};
+use crate::services::sessions;
 use crate::state::AppState;
 use crate::storage::repo::users::{self, UserFilter, UserRow};
-use crate::storage::repo::{meta, realms, refresh as refresh_rows, roles, sessions as session_rows};
+use crate::storage::repo::{meta, realms, roles};
 use crate::storage::{json_list, new_id};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -527,9 +527,6 @@ async fn logout(
     Ok(rep::no_content())
 }
 
-/// Ends every SSO session of the user and revokes every grant, offline ones
-/// too (Keycloak's not-before: an administrator can cut off a stolen
-/// offline token this way).
 /// Whether `admin` may end `id`'s sessions: `manage-users`, and not over a
 /// user who outranks the caller (as for every change to a user), so a user
 /// manager cannot keep signing the realm's administrators out.
@@ -546,6 +543,9 @@ pub(crate) async fn may_sign_out(
     Ok(row)
 }
 
+/// Ends every SSO session of the user and revokes every grant, offline ones
+/// too (Keycloak's not-before: an administrator can cut off a stolen
+/// offline token this way).
 pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
     let row = may_sign_out(state, admin, realm_name, id).await?;
     let entry = state
@@ -555,19 +555,6 @@ pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &st
         .map_err(|e| AdminError::Internal(Box::new(e)))?
         .ok_or_else(|| AdminError::not_found("Realm"))?;
     let now = state.clock.now();
-    state
-        .db
-        .transaction(move |conn| {
-            for session in session_rows::list_open_by_user(conn, &row.id)? {
-                sessions::end(conn, &entry, &session.id, now)?;
-            }
-            // Grants made without a browser session (the password grant) and offline ones end too.
-            let horizon = families::revocation_horizon(&entry, now);
-            for family in refresh_rows::live_families_of_user(conn, &row.id)? {
-                families::revoke_grant(conn, &entry.realm.id, &family, horizon, now)?;
-            }
-            Ok(())
-        })
-        .await?;
+    state.db.write(move |conn| sessions::end_all_of_user(conn, &entry, &row.id, true, now)).await?;
     Ok(())
 }

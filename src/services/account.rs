@@ -204,26 +204,9 @@ pub async fn end_session(
 /// devices"): the browser sessions, this one too, and the grants made
 /// without a browser. Offline tokens survive, as when one session ends.
 pub async fn end_all_sessions(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) -> Result<(), ServiceError> {
-    use diesel::Connection;
     let now = state.clock.now();
     let (entry, user_id) = (Arc::clone(entry), user_id.to_owned());
-    Ok(state
-        .db
-        .write(move |conn| {
-            conn.transaction(|conn| {
-                for session in session_repo::list_open_by_user(conn, &user_id)? {
-                    sessions::end(conn, &entry, &session.id, now)?;
-                }
-                let horizon = families::revocation_horizon(&entry, now);
-                for family in refresh::live_online_families_of_user(conn, &user_id)? {
-                    if family.session_id.is_none() {
-                        families::revoke_grant(conn, &entry.realm.id, &family.id, horizon, now)?;
-                    }
-                }
-                Ok::<_, StorageError>(())
-            })
-        })
-        .await?)
+    Ok(state.db.write(move |conn| sessions::end_all_of_user(conn, &entry, &user_id, false, now)).await?)
 }
 
 /// Withdraws the consent given to a client (by its `client_id`), and with

@@ -65,7 +65,6 @@ pub async fn authenticate(
     credential: Credential,
     needs: &'static str,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
-    // A dead credential is a 401 whatever its scope: the scope comes last.
     let caller = identify(state, entry, credential, needs).await?;
     Ok(caller.and_then(|c| if c.scope.contains(needs) { Ok(c) } else { Err(Refusal::MissingScope(needs)) }))
 }

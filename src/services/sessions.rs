@@ -152,3 +152,33 @@ pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: U
         revocations::insert(conn, &entry.realm.id, session_id, horizon)
     })
 }
+
+/// Ends every SSO session of the user and every grant made without a
+/// browser; with `offline_too`, the offline grants as well (an admin's
+/// sign-out, Keycloak's not-before), else they survive (the user's own
+/// "sign out everywhere").
+pub fn end_all_of_user(
+    conn: &mut DbConnection,
+    entry: &RealmEntry,
+    user_id: &str,
+    offline_too: bool,
+    now: UnixTime,
+) -> Result<(), StorageError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        for session in sessions::list_open_by_user(conn, user_id)? {
+            end(conn, entry, &session.id, now)?;
+        }
+        // What is left: grants without a browser session (and offline ones).
+        let grants = if offline_too {
+            refresh::live_families_of_user(conn, user_id)?
+        } else {
+            refresh::live_online_families_of_user(conn, user_id)?.into_iter().map(|f| f.id).collect()
+        };
+        let horizon = super::families::revocation_horizon(entry, now);
+        for grant in grants {
+            super::families::revoke_grant(conn, &entry.realm.id, &grant, horizon, now)?;
+        }
+        Ok(())
+    })
+}

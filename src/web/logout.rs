@@ -30,7 +30,7 @@ struct LogoutRequest {
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
     /// The session the hint names (its `sid` and user), when the browser
-    /// asking holds no session: ended once the user confirms.
+    /// asking holds another: ended too once the user confirms.
     #[serde(default)]
     hinted_session: Option<(String, String)>,
 }
@@ -127,8 +127,7 @@ pub async fn end_session(
             && live.user.user.id == *sub
             && sid.as_ref() == Some(&live.session.id)
         {
-            end_session_now(&req, &state, &entry, logout.client_id.as_deref(), live.session.id.clone(), sub.clone())
-                .await?;
+            end_named(&req, &state, &entry, logout.client_id.as_deref(), &live.session.id, sub).await?;
             return Ok(signed_out(&state, &entry, &logout));
         }
         if live.is_none() {
@@ -169,38 +168,18 @@ pub async fn logout_confirm(
     let entry = page_realm(&state, &realm).await?;
     let params = page_params(&req, payload, &entry).await?;
     let logout: LogoutRequest = unseal_form(&req, &state, &entry, &params, LOGOUT_PURPOSE)?;
-    let live = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await?;
-    let live_id = live.as_ref().map(|l| l.session.id.clone());
-    if let Some(live) = live {
-        end_session_now(&req, &state, &entry, logout.client_id.as_deref(), live.session.id, live.user.user.id.clone())
-            .await?;
+    if let Some(live) = sessions::find(&state, &entry, cookies::read(&req, cookies::SESSION)).await? {
+        end_named(&req, &state, &entry, logout.client_id.as_deref(), &live.session.id, &live.user.user.id).await?;
     }
-    if let Some((sid, sub)) = &logout.hinted_session
-        && live_id.as_ref() != Some(sid)
-    {
+    // (one already ended is left alone, without a second event)
+    if let Some((sid, sub)) = &logout.hinted_session {
         end_named(&req, &state, &entry, logout.client_id.as_deref(), sid, sub).await?;
     }
     Ok(signed_out(&state, &entry, &logout))
 }
 
-async fn end_session_now(
-    req: &HttpRequest,
-    state: &AppState,
-    entry: &Arc<RealmEntry>,
-    client_id: Option<&str>,
-    session_id: String,
-    user_id: String,
-) -> Result<(), PageError> {
-    let now = state.clock.now();
-    let ending = Arc::clone(entry);
-    let id = session_id.clone();
-    state.db.write(move |conn| sessions::end(conn, &ending, &id, now)).await?;
-    record_logout(req, state, entry, client_id, &user_id, Some(session_id));
-    Ok(())
-}
-
 /// Ends the session (or the grant made without a browser, a session of its
-/// own) an ID token's `sid` names, if it is still `user_id`'s.
+/// own) named `sid`, if it is still `user_id`'s, and logs it.
 async fn end_named(
     req: &HttpRequest,
     state: &AppState,
