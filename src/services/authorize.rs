@@ -3,7 +3,7 @@
 
 use super::issue::{self, IdTokenExtras, Subject};
 use super::realm_cache::RealmEntry;
-use super::sessions::LiveSession;
+use super::sessions::{self, LiveSession};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, token_hash};
 use crate::domain::authorization::ResponseType;
@@ -68,8 +68,13 @@ pub async fn respond(
     };
 
     let access_token = if rt.token {
-        let subject =
-            Subject::User { user, role_ids: &live.user.role_ids, auth_time: session.auth_time, sid: Some(&session.id) };
+        let subject = Subject::User {
+            user,
+            role_ids: &live.user.role_ids,
+            auth_time: session.auth_time,
+            sid: Some(&session.id),
+            session_ends: Some(sessions::ends_at_most(entry, session)),
+        };
         // Named after the session, so logout revokes it, and after the
         // code's grant beside it (hybrid), so that a reused code revokes it
         // with the grant's other tokens (RFC 6749 §4.1.2).

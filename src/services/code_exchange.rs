@@ -10,12 +10,12 @@ use super::Abort;
 use super::families::{first_token, prepare_family, revocation_horizon, revoke_grant, store_family};
 use super::issue::{self, TokenResponse, UserGrant};
 use super::realm_cache::RealmEntry;
-use super::sessions::is_live;
+use super::sessions::{self as live_sessions, is_live};
 use crate::clock::UnixTime;
 use crate::crypto::token_hash;
 use crate::domain::authorization::{ChallengeMethod, verifier_matches};
 use crate::domain::client::{Client, GrantType};
-use crate::domain::scope::ScopeSet;
+use crate::domain::scope::{OFFLINE_ACCESS, ScopeSet};
 use crate::domain::user::User;
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ struct Granted {
     grant_id: String,
     nonce: Option<String>,
     session_id: String,
+    session_ends: Option<UnixTime>,
     /// Until when the grant's first refresh token is valid, if it has one.
     refresh_expires_at: Option<UnixTime>,
 }
@@ -74,6 +75,7 @@ pub async fn exchange(
                 grant_id: Some(&granted.grant_id),
                 nonce: granted.nonce.as_deref(),
                 sid: Some(&granted.session_id),
+                session_ends: granted.session_ends,
             };
             let refresh =
                 granted.refresh_expires_at.map(|expires| (first_token(&state.secret, &granted.grant_id), expires));
@@ -156,6 +158,8 @@ fn exchange_in_transaction(
     if let Some(family) = &family {
         store_family(conn, family)?;
     }
+    // Offline grants outlive the session (as their refresh tokens do).
+    let session_ends = (!scope.contains(OFFLINE_ACCESS)).then(|| live_sessions::ends_at_most(entry, &session));
     Ok(Outcome::Granted(Box::new(Granted {
         user,
         role_ids,
@@ -164,6 +168,7 @@ fn exchange_in_transaction(
         grant_id: code.grant_id,
         nonce: code.nonce,
         session_id: code.session_id,
+        session_ends,
         refresh_expires_at: family.map(|f| f.expires_at),
     })))
 }

@@ -9,7 +9,7 @@ use diesel::Connection;
 use serde::Serialize;
 
 use super::ServiceError;
-use super::families::{prepare_family, store_family};
+use super::families::{prepare_family, sessionless_ends, store_family};
 use super::issue::{self, TokenResponse, UserGrant};
 use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
@@ -185,6 +185,7 @@ fn issue_tokens(
         nonce: None,
         // A session of its own, as the password grant's.
         sid: family.as_ref().filter(|f| !f.family.offline).map(|f| f.family.id.as_str()),
+        session_ends: sessionless_ends(entry, &scope, now),
     };
     let refresh = family.as_ref().map(|f| (f.token(secret), f.expires_at));
     let refresh = refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));

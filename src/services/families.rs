@@ -113,6 +113,16 @@ impl Bound {
         }
     }
 
+    /// When the family's session reaches its maximum lifetime, if it has
+    /// one (offline families do not).
+    pub(super) fn session_ends(&self, entry: &RealmEntry) -> Option<UnixTime> {
+        match self {
+            Self::Live(session) => Some(sessions::ends_at_most(entry, session)),
+            Self::Sessionless { until } => Some(*until),
+            Self::Unbound | Self::Ended => None,
+        }
+    }
+
     /// The session to record a use of `now`, if one is due.
     pub(super) fn touch_due(&self, entry: &RealmEntry, now: UnixTime) -> Option<String> {
         match self {
@@ -125,6 +135,12 @@ impl Bound {
 /// The end of the own session of a grant made without a browser at `granted_at`.
 fn sessionless_until(entry: &RealmEntry, granted_at: UnixTime) -> UnixTime {
     granted_at + entry.realm.settings.sso_session_max
+}
+
+/// When the own session of a grant made without a browser `now` reaches its
+/// maximum, which its access tokens do not outlive; offline grants have none.
+pub fn sessionless_ends(entry: &RealmEntry, scope: &ScopeSet, now: UnixTime) -> Option<UnixTime> {
+    (!scope.contains(OFFLINE_ACCESS)).then(|| sessionless_until(entry, now))
 }
 
 /// Whether a family of a grant made without a browser (online) is current

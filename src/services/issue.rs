@@ -53,6 +53,9 @@ pub enum Subject<'a> {
         auth_time: UnixTime,
         /// The SSO session the grant belongs to, if any.
         sid: Option<&'a str>,
+        /// When that session reaches its maximum lifetime: no access token
+        /// outlives it (Keycloak caps them alike; offline grants have none).
+        session_ends: Option<UnixTime>,
     },
     /// The client acting for itself (`client_credentials`).
     Client,
@@ -80,7 +83,11 @@ pub fn access_token(
     jti: String,
     now: UnixTime,
 ) -> Result<(String, i64), OAuthError> {
-    let lifetime = entry.realm.settings.access_token_lifetime;
+    let full = now + entry.realm.settings.access_token_lifetime;
+    let exp = match subject {
+        Subject::User { session_ends: Some(ends), .. } => full.min(*ends).max(now),
+        _ => full,
+    };
     let (sub, auth_time, preferred_username, resource_access, realm_access) = match subject {
         Subject::User { user, role_ids, auth_time, .. } => {
             let roles = entry.role_names_of(role_ids);
@@ -103,7 +110,7 @@ pub fn access_token(
         iss: entry.issuer.clone(),
         sub,
         aud: client.client_id.clone(),
-        exp: now + lifetime,
+        exp,
         iat: now,
         jti,
         client_id: client.client_id.clone(),
@@ -119,7 +126,7 @@ pub fn access_token(
         realm_access,
         client_uuid: Some(client.id.clone()),
     };
-    Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, lifetime))
+    Ok((sign(entry, ACCESS_TOKEN_TYP, &claims)?, exp - now))
 }
 
 /// The profile and email claims that `scope` allows (Core §5.4).
@@ -241,6 +248,8 @@ pub struct UserGrant<'a> {
     pub grant_id: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub sid: Option<&'a str>,
+    /// See [`Subject::User::session_ends`].
+    pub session_ends: Option<UnixTime>,
 }
 
 /// The token response for a user: an access token, an ID token when
@@ -252,8 +261,13 @@ pub fn user_tokens(
     refresh: Option<(&str, UnixTime)>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let subject =
-        Subject::User { user: grant.user, role_ids: grant.role_ids, auth_time: grant.auth_time, sid: grant.sid };
+    let subject = Subject::User {
+        user: grant.user,
+        role_ids: grant.role_ids,
+        auth_time: grant.auth_time,
+        sid: grant.sid,
+        session_ends: grant.session_ends,
+    };
     let (access_token, expires_in) = access_token(entry, client, &subject, grant.scope, new_jti(grant.grant_id), now)?;
     let id_token = if grant.scope.contains("openid") {
         let extras = IdTokenExtras {

@@ -102,6 +102,7 @@ struct Rotation {
     refresh_expires_at: UnixTime,
     /// The family's SSO session, when this refresh is a use to record.
     touch_session: Option<String>,
+    session_ends: Option<UnixTime>,
 }
 
 impl Rotation {
@@ -117,6 +118,7 @@ impl Rotation {
             granted,
             refresh_expires_at: session.token_expiry(entry, now),
             touch_session: session.touch_due(entry, now),
+            session_ends: session.session_ends(entry),
         }
     }
 
@@ -136,6 +138,7 @@ impl Rotation {
             role_ids: &self.role_ids,
             auth_time: self.family.auth_time,
             sid: self.sid(),
+            session_ends: self.session_ends,
         };
         let jti = issue::new_jti(Some(&self.family.id));
         let (access_token, expires_in) = issue::access_token(entry, client, &subject, &self.granted, jti, now)?;
@@ -243,6 +246,7 @@ pub async fn refresh(
         if let Some(id) = owner.session.touch_due(&entry, now) {
             state.db.write(move |conn| session_rows::touch(conn, &id, now)).await?;
         }
+        let session_ends = owner.session.session_ends(&entry);
         let Owner { user, role_ids, granted, .. } = owner;
         let refresh_expires_at = token.expires_at;
         let rotation = Rotation {
@@ -253,6 +257,7 @@ pub async fn refresh(
             refresh_token: presented,
             refresh_expires_at,
             touch_session: None,
+            session_ends,
         };
         return rotation.sign(&entry, &client, now);
     }

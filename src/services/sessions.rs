@@ -36,7 +36,12 @@ pub fn is_live(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
 /// then, as Keycloak's do.
 pub fn lasts_until(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> UnixTime {
     let s = &entry.realm.settings;
-    (now + s.sso_session_idle).min(row.created_at + s.sso_session_max)
+    (now + s.sso_session_idle).min(ends_at_most(entry, row))
+}
+
+/// When the session reaches the realm's maximum lifetime, however it is used.
+pub fn ends_at_most(entry: &RealmEntry, row: &SessionRow) -> UnixTime {
+    row.created_at + entry.realm.settings.sso_session_max
 }
 
 /// Whether a use of the session `now` should be written to `last_seen_at`.

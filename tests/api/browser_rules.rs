@@ -60,7 +60,7 @@ const SPA_REQUEST: [(&str, &str); 7] = [
 ];
 
 /// An implicit request of `hybrid`, without a nonce.
-const HYBRID_REQUEST: [(&str, &str); 5] = [
+pub(crate) const HYBRID_REQUEST: [(&str, &str); 5] = [
     ("client_id", "hybrid"),
     ("response_type", "id_token"),
     ("redirect_uri", HYBRID_CB),
@@ -77,7 +77,7 @@ pub(crate) fn with<'a>(base: &[(&'a str, &'a str)], changes: &[(&'a str, &'a str
 
 /// Runs an authorization in `browser` as alice (signing in and allowing
 /// consent when asked) and returns the redirect's parameters.
-async fn authorize(app: &TestApp, browser: &Browser, params: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) async fn authorize(app: &TestApp, browser: &Browser, params: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut page = browser.get(&auth_url(app, "acme", params)).await;
     if page.is_login_page() {
         page = browser.login(&page, "alice", "alice-pw").await;

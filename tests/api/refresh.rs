@@ -415,6 +415,11 @@ async fn sessionless_grants_end_at_the_sso_maximum(backend: Backend) {
     let last = app.refresh("capped", ("c", "s"), &rt).await;
     assert_eq!(last.status, 200, "{}", last.json);
     assert!((0..=2).contains(&expires_in(&last)), "{}", last.json);
+    // Its access token does not outlive the session either (Keycloak caps it alike).
+    let access_left = last.json["expires_in"].as_i64().unwrap();
+    assert!((0..=2).contains(&access_left), "{}", last.json);
+    let claims = jwt_parts(last.str("access_token")).1;
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), access_left);
     app.clock.advance(4);
     let ended = app.refresh("capped", ("c", "s"), last.str("refresh_token")).await;
     ended.assert_error(400, "invalid_grant");
@@ -423,6 +428,7 @@ async fn sessionless_grants_end_at_the_sso_maximum(backend: Backend) {
     let offline = app.refresh("capped", ("c", "s"), &offline_rt).await;
     assert_eq!(offline.status, 200, "offline grants outlive the SSO maximum: {}", offline.json);
     assert_eq!(expires_in(&offline), 3600);
+    assert_eq!(offline.json["expires_in"], 300, "a full access token lifetime: {}", offline.json);
 
     // A maximum lowered after the grant ends it early, in the list as at refresh.
     let fresh = app.password_grant("capped", ("c", "s"), ("u", "pw"), "openid").await;

@@ -60,6 +60,7 @@ pub async fn grant(
         // A grant without a browser is a session of its own (as Keycloak's
         // are): its ID token names it, so a logout with that token ends it.
         sid: family.as_ref().filter(|f| !f.family.offline).map(|f| f.family.id.as_str()),
+        session_ends: families::sessionless_ends(entry, &granted, now),
     };
     let refresh = family.as_ref().map(|f| (f.token(&state.secret), f.expires_at));
     let response = issue::user_tokens(
