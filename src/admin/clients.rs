@@ -252,9 +252,24 @@ fn to_row(
         .filter(|(k, _)| ![DEVICE_ATTRIBUTE, REFRESH_ATTRIBUTE, POST_LOGOUT_ATTRIBUTE].contains(&k.as_str()))
         .collect();
     opaque.insert("attributes".into(), Value::Object(foreign));
-    if existing.is_none() && !opaque.contains_key("optionalClientScopes") {
-        opaque.insert("optionalClientScopes".into(), json!(scope_admin::realm_defaults(realm, DEFAULT_OPTIONALS)));
-    }
+    let mut optionals = match opaque.get("optionalClientScopes") {
+        None if existing.is_none() => scope_admin::realm_defaults(realm, DEFAULT_OPTIONALS),
+        value => {
+            let mut names = string_list(value, "optionalClientScopes")?;
+            names.retain(|n| scope_admin::known(known_scopes, n) || !super::realm_import::is_keycloak_scope(n));
+            // Stored, an unknown name would grant a scope made later under it.
+            if let Some(name) = names.iter().find(|n| !scope_admin::known(known_scopes, n)) {
+                return Err(AdminError::bad_request(format!(
+                    "optionalClientScopes: `{name}` is not a scope of this realm"
+                )));
+            }
+            names
+        }
+    };
+    // A scope is a client's default or optional one, never both; the
+    // default wins, as Keycloak attaches defaults first.
+    optionals.retain(|n| !scopes.contains(n) && n != "openid");
+    opaque.insert("optionalClientScopes".into(), json!(optionals));
     opaque.remove("bearerOnly");
     Ok(clients::ClientRow {
         id: existing.map_or_else(new_id, |e| e.id.clone()),

@@ -338,6 +338,12 @@ pub fn check_default_lists(map: &mut Map<String, Value>, known: &[ScopeEntry]) -
             Some(_) => return Err(AdminError::bad_request(format!("`{field}` must be a list"))),
         }
     }
+    if let (Some(Value::Array(defaults)), Some(Value::Array(optionals))) =
+        (map.get(DEFAULT_DEFAULTS), map.get(DEFAULT_OPTIONALS))
+        && let Some(both) = defaults.iter().find(|n| optionals.contains(n))
+    {
+        return Err(AdminError::bad_request(format!("{both} cannot be a default and an optional scope at once")));
+    }
     Ok(())
 }
 

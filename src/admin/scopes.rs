@@ -456,6 +456,14 @@ async fn change_field(
         let mut names = defaults_in(&attributes, field);
         names.retain(|n| n != &scope.name);
         if add {
+            // A scope is a default or an optional one, never both: adding
+            // it to one list moves it out of the other.
+            let other = if field == DEFAULT_DEFAULTS { DEFAULT_OPTIONALS } else { DEFAULT_DEFAULTS };
+            let mut others = defaults_in(&attributes, other);
+            if others.contains(&scope.name) {
+                others.retain(|n| n != &scope.name);
+                attributes.insert(other.into(), json!(others));
+            }
             names.push(scope.name);
         }
         attributes.insert(field.into(), json!(names));

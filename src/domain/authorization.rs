@@ -25,7 +25,8 @@ impl ResponseType {
     /// Parses a space-separated value in any order; `None` if unsupported.
     pub fn parse(raw: &str) -> Option<Self> {
         let mut rt = Self { code: false, id_token: false, token: false };
-        for part in raw.split(' ').filter(|p| !p.is_empty()) {
+        // Names separated by single spaces (RFC 6749 §3.1.1): an empty one is no name.
+        for part in raw.split(' ') {
             let slot = match part {
                 "code" => &mut rt.code,
                 "id_token" => &mut rt.id_token,
@@ -165,6 +166,9 @@ mod tests {
             assert_eq!(ResponseType::parse(raw).unwrap().to_string(), raw);
         }
         assert_eq!(ResponseType::parse("token id_token code").unwrap().to_string(), "code id_token token");
+        for spaced in ["code  id_token", " code", "code ", ""] {
+            assert!(ResponseType::parse(spaced).is_none(), "{spaced:?}");
+        }
         for bad in ["", "code code", "none", "code pizza"] {
             assert!(ResponseType::parse(bad).is_none(), "{bad}");
         }

@@ -195,8 +195,14 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
         return fail(&reply, ErrorCode::InvalidRequest, "nonce is too long");
     }
-    if rt.is_front_channel() && openid && nonce.is_none() {
-        return fail(&reply, ErrorCode::InvalidRequest, "nonce is required for implicit and hybrid flows");
+    // Core §3.2.2.1 and §3.3.2.11: whenever the endpoint returns an ID token
+    // (`code token` returns none, so there it is optional).
+    if rt.id_token && nonce.is_none() {
+        return fail(
+            &reply,
+            ErrorCode::InvalidRequest,
+            "nonce is required when an ID token is returned from the authorization endpoint",
+        );
     }
 
     let code_challenge = params.get("code_challenge").map(str::to_owned);

@@ -213,6 +213,13 @@ async fn request_errors_go_back_to_the_redirect_uri(app: TestApp) {
             "unsupported_response_type",
         ),
         ("implicit not allowed", with(&WEB_REQUEST, &[("response_type", "token")]), cb_fragment, "unauthorized_client"),
+        (
+            "response types two spaces apart",
+            with(&WEB_REQUEST, &[("response_type", "code  id_token"), ("nonce", "n")]),
+            cb_query,
+            "unsupported_response_type",
+        ),
+        ("a space before", with(&WEB_REQUEST, &[("response_type", " code")]), cb_query, "unsupported_response_type"),
         ("unknown scope", with(&WEB_REQUEST, &[("scope", "openid bogus")]), cb_query, "invalid_scope"),
         (
             "request object",
@@ -254,6 +261,10 @@ async fn request_errors_go_back_to_the_redirect_uri(app: TestApp) {
         let page = browser.get(&auth_url(&app, "acme", params)).await;
         assert_redirect_error(&app, &page, prefix, error, what);
     }
+    // `code token` returns no ID token from the endpoint: a nonce is
+    // optional there (Core §3.3.2.11).
+    let answer = authorize(&app, &browser, &with(&HYBRID_REQUEST, &[("response_type", "code token")])).await;
+    assert!(answer.contains_key("access_token") && !answer.contains_key("id_token"), "{answer:?}");
     // A repeated parameter goes back to the client (RFC 6749 §4.1.2.1),
     // unless it is the client or the place to go back to.
     for repeated in ["scope", "state", "response_type"] {

@@ -624,4 +624,40 @@ async fn a_clients_scope_is_default_or_optional_not_both(app: TestApp) {
     assert!(!names("optional-client-scopes").await.contains(&"either".to_owned()), "moved, not copied");
     change(&app, Method::PUT, &put("optional-client-scopes"), &master, None).await;
     assert!(!names("default-client-scopes").await.contains(&"either".to_owned()), "and back");
+
+    // In a representation: a name in both lists is a default one; an
+    // unknown optional name is refused, not kept to grant a scope made
+    // later under that name.
+    let path = format!("/realms/acme/clients/{web}");
+    let both = json!({"defaultClientScopes": ["profile", "either"], "optionalClientScopes": ["either"]});
+    change(&app, Method::PUT, &path, &master, Some(&both.to_string())).await;
+    assert!(names("default-client-scopes").await.contains(&"either".to_owned()));
+    assert!(!names("optional-client-scopes").await.contains(&"either".to_owned()));
+    let before = get(&app, &path, &master).await.json;
+    for body in [json!({"optionalClientScopes": ["billing.admin"]}), json!({"optionalClientScopes": "either"})] {
+        let refused = app.admin(Method::PUT, &path, Some(&master), Some(&body.to_string())).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.json);
+    }
+    let created = json!({"clientId": "ghostly", "optionalClientScopes": ["billing.admin"]}).to_string();
+    let refused = app.admin(Method::POST, "/realms/acme/clients", Some(&master), Some(&created)).await;
+    assert_eq!(refused.status, 400, "{}", refused.json);
+    assert_eq!(get(&app, &path, &master).await.json, before, "refusals change nothing");
+    assert_eq!(get(&app, "/realms/acme/clients?clientId=ghostly", &master).await.json, json!([]));
+
+    // The realm's lists for new clients alike: adding to one moves it out of the other.
+    let realm_list = |list: &'static str| {
+        let (app, master) = (&app, &master);
+        async move {
+            let found = get(app, &format!("/realms/acme/{list}"), master).await.json;
+            found.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let realm_put = |list: &str| format!("/realms/acme/{list}/{scope}");
+    change(&app, Method::PUT, &realm_put("default-default-client-scopes"), &master, None).await;
+    change(&app, Method::PUT, &realm_put("default-optional-client-scopes"), &master, None).await;
+    assert!(realm_list("default-optional-client-scopes").await.contains(&"either".to_owned()));
+    assert!(!realm_list("default-default-client-scopes").await.contains(&"either".to_owned()), "moved");
+    let lists = json!({"defaultDefaultClientScopes": ["either"], "defaultOptionalClientScopes": ["either"]});
+    let refused = app.admin(Method::PUT, "/realms/acme", Some(&master), Some(&lists.to_string())).await;
+    assert_eq!(refused.status, 400, "{}", refused.json);
 }
