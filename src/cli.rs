@@ -261,7 +261,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn bootstrap_admin_from_env() -> Option<(String, String)> {
-    let user = std::env::var("REALMGATE_ADMIN_USER").ok().filter(|u| !u.is_empty())?;
+    let Some(user) = std::env::var("REALMGATE_ADMIN_USER").ok().filter(|u| !u.is_empty()) else {
+        if std::env::var_os("REALMGATE_ADMIN_PASSWORD").is_some() {
+            tracing::warn!("REALMGATE_ADMIN_PASSWORD is set without REALMGATE_ADMIN_USER: no bootstrap administrator");
+        }
+        return None;
+    };
     let Ok(password) = std::env::var("REALMGATE_ADMIN_PASSWORD") else {
         tracing::warn!("REALMGATE_ADMIN_USER is set without REALMGATE_ADMIN_PASSWORD: no bootstrap administrator");
         return None;

@@ -232,8 +232,12 @@ impl Application {
         // 30 s let one client trickling a body use up Kubernetes' whole
         // grace period, so the process was killed before storing its events).
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        // actix stops at once on SIGINT, dropping requests in flight: Ctrl-C
+        // stops gracefully here too, as SIGTERM does.
+        .disable_signals()
         .listen(listener)?
         .run();
+        tokio::spawn(stop_on_signals(server.handle()));
         tracing::info!(%address, "realmgate listening");
         Ok(Self { server, port: address.port(), state, serve_lock })
     }
@@ -261,6 +265,33 @@ impl Application {
         // still running (a prune) finish while the runtime shuts down.
         std::mem::forget(self.serve_lock);
         served
+    }
+}
+
+/// Stops the server gracefully on SIGTERM or SIGINT (requests in flight
+/// finish, for at most the shutdown grace), and at once on a second signal.
+async fn stop_on_signals(server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for SIGTERM and SIGINT; stop the server with SIGKILL");
+        return;
+    };
+    let mut next = async move || {
+        tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        }
+    };
+    let first = next().await;
+    tracing::info!(signal = first, "stopping: finishing the requests in flight");
+    let graceful = server.stop(true);
+    tokio::select! {
+        () = graceful => {}
+        second = next() => {
+            tracing::warn!(signal = second, "stopping at once");
+            server.stop(false).await;
+        }
     }
 }
 

@@ -38,8 +38,10 @@ pub fn field_at(source: &str, span: &Range<usize>) -> String {
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
     let line = source[line_start..line_end].trim();
-    if let Some((key, _)) = line.split_once('=') {
-        return key.trim().trim_matches('"').to_owned();
-    }
-    line.trim_matches(|c| c == '[' || c == ']').to_owned()
+    let key = line.split_once('=').map_or(line, |(key, _)| key).trim_start_matches('[');
+    // Only the characters a key is made of: on a line that is no
+    // `key = value` (a typo such as `password: "…"`, or a file that is no
+    // realm file), the rest may be a secret, and errors are logged.
+    let end = key.find(|c: char| !(c.is_ascii_alphanumeric() || "_-.\"".contains(c))).unwrap_or(key.len());
+    key[..end].trim_matches('"').to_owned()
 }

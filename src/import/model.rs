@@ -276,6 +276,17 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_is_no_key_value_pair_is_not_quoted() {
+        let typo = "[[realms]]\nname = \"a\"\n  [[realms.users]]\n  username = \"u\"\n  password: \"TypoSecretPw2\"\n";
+        let err = parse(typo).err().unwrap();
+        assert_eq!((err.line, err.field.as_str()), (5, "password"), "{err}");
+        assert!(!err.to_string().contains("TypoSecret"), "{err}");
+        let err = parse("root:*:20228:0:99999:7:::\n").err().unwrap();
+        assert_eq!(err.field, "root", "{err}");
+        assert!(!err.to_string().contains("20228"), "{err}");
+    }
+
+    #[test]
     fn bad_values_name_their_line() {
         let err = parse("[[realms]]\nname = \"a\"\naccess_token_lifetime = \"soon\"\n").err().unwrap();
         assert_eq!((err.line, err.field.as_str()), (3, "access_token_lifetime"), "{err}");

@@ -411,6 +411,48 @@ async fn the_default_log_holds_no_client_errors_and_no_secrets() {
     assert!(!logged.contains(signature), "{logged}");
 }
 
+/// Ctrl-C stops a server as SIGTERM does: a request in flight is answered
+/// (actix's own handling dropped it), then the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_lets_requests_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let addr = free_addr();
+    let mut command = realmgate();
+    command
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
+        .env_remove("REALMGATE_ADMIN_USER")
+        .env("REALMGATE_ADMIN_PASSWORD", "half-of-a-bootstrap");
+    let log = db.dir.path().join("node.log");
+    let mut node = ServeProcess::start(command, addr.clone(), log.clone());
+    node.wait_ready("/health/ready").await;
+    let body = "grant_type=client_credentials&scope=roms.read";
+    let head = format!(
+        "POST /realms/demo/protocol/openid-connect/token HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Basic cm9tLXN5bmM6cm9tLXN5bmMtc2VjcmV0\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    node.signal("INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"), "{answer}");
+    assert!(node.wait_exit().success(), "stopped once the request was answered");
+    // (A password without a user name made no administrator, and said nothing.)
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("REALMGATE_ADMIN_PASSWORD is set without REALMGATE_ADMIN_USER"), "{logged}");
+    assert!(!logged.contains("half-of-a-bootstrap"), "{logged}");
+}
+
 /// Stopped as a service manager stops it, `serve` leaves its SQLite
 /// database whole in the database file: the WAL copied back and emptied, so
 /// the next start has no log to replay.

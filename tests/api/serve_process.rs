@@ -62,8 +62,12 @@ impl ServeProcess {
     /// Asks the process to stop as a service manager does (SIGTERM) and
     /// waits for it to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.signal("TERM");
+        self.wait_exit()
+    }
+
+    /// Waits for the process to exit (a stop asked for before).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let asked = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -72,6 +76,11 @@ impl ServeProcess {
             assert!(asked.elapsed() < READY_WITHIN, "realmgate at {} did not stop: {}", self.addr, self.output());
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
     }
 
     pub fn base(&self) -> String {
