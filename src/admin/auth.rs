@@ -175,6 +175,14 @@ async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
     })?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| AdminError::bad_request("The body is not valid form encoding"))?;
+    // Anything else in a form is a representation sent with the wrong
+    // type (curl's `-d` without a header): read as nothing given, it
+    // would be answered 204 with nothing changed.
+    if fields.iter().any(|(name, _)| name != "access_token") {
+        return Err(AdminError::UnsupportedMediaType(
+            "Representations are JSON: send them with Content-Type: application/json".into(),
+        ));
+    }
     let mut tokens = fields.into_iter().filter(|(name, _)| name == "access_token").map(|(_, token)| token);
     let first = tokens.next();
     if tokens.next().is_some() {

@@ -83,6 +83,7 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
         "serviceAccountsEnabled": has(GrantType::ClientCredentials),
         "consentRequired": row.consent_required,
         "defaultClientScopes": super::client_scopes::shown_scope_names(row, false)?,
+        "optionalClientScopes": super::client_scopes::shown_scope_names(row, true)?,
         "bearerOnly": false,
         "attributes": attributes,
     });

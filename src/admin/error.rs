@@ -22,6 +22,9 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A body in a format no admin endpoint reads (a form, but for a token).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the server is busy")]
     Busy,
     #[error(transparent)]
@@ -80,6 +83,7 @@ impl ResponseError for AdminError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,7 +93,9 @@ impl ResponseError for AdminError {
         let body = match self {
             Self::Unauthorized | Self::Forbidden | Self::NotFound(_) => json!({ "error": self.to_string() }),
             Self::Conflict(_) => json!({ "errorMessage": self.to_string() }),
-            Self::BadRequest(why) => json!({ "error": "invalid_request", "error_description": why }),
+            Self::BadRequest(why) | Self::UnsupportedMediaType(why) => {
+                json!({ "error": "invalid_request", "error_description": why })
+            }
             Self::Busy => json!({ "error": "temporarily_unavailable", "error_description": "Try again shortly" }),
             Self::Internal(e) => {
                 tracing::error!(error = %ErrorChain(e.as_ref()), "admin API internal error");

@@ -108,7 +108,9 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
         match map.get(key) {
             None | Some(Value::Null) => Ok(current),
             Some(v) => v.as_i64().filter(|n| (1..=MAX_LIFETIME_SECS).contains(n)).ok_or_else(|| {
-                AdminError::bad_request(format!("`{key}` must be a positive number of seconds, at most 100 years"))
+                AdminError::bad_request(format!(
+                    "`{key}` must be a positive number of seconds, at most 2147483647 (68 years)"
+                ))
             }),
         }
     };
@@ -140,7 +142,9 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
                 .or_else(|| v.as_i64())
                 .filter(|n| (least..=MAX_LIFETIME_SECS).contains(n))
                 .ok_or_else(|| {
-                    AdminError::bad_request(format!("attribute `{key}` must be a number of seconds, at most 100 years"))
+                    AdminError::bad_request(format!(
+                        "attribute `{key}` must be a number of seconds, at most 2147483647 (68 years)"
+                    ))
                 }),
         }
     };
@@ -184,6 +188,11 @@ fn check_contents(map: &Map<String, Value>) -> Result<(), AdminError> {
 /// What is stored opaquely: unmodelled fields, and `attributes` minus realmgate's own.
 fn opaque_of(map: &Map<String, Value>) -> String {
     let mut kept = rep::opaque(map, &MODELLED);
+    // Empty content lists (a GET sent back): not the realm's contents, so
+    // never stored to be read back as if the realm had none.
+    for key in realm_import::CONTENTS {
+        kept.remove(key);
+    }
     if let Some(Value::Object(smtp)) = kept.get_mut("smtpServer")
         && smtp.get("password").is_some_and(|p| p.as_str().is_some_and(|p| !p.is_empty()))
     {

@@ -116,8 +116,19 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     let stored = rep::stored_object(&row.attributes);
     let stored_attributes = stored.get("attributes").and_then(Value::as_object);
     rep::check_new_attributes(&rep::attributes(map)?, stored_attributes)?;
+    let in_groups = match map.get("groups") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(groups)) => !groups.is_empty(),
+        Some(_) => true,
+    };
+    if in_groups {
+        return Err(AdminError::bad_request("Groups are not supported"));
+    }
     let mut opaque = rep::opaque(map, &MODELLED);
-    for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId"] {
+    // `clientRoles` are given through the role mappings (Keycloak's user
+    // API ignores them too): kept, they would read back as held.
+    for computed in ["requiredActions", "disableableCredentialTypes", "serviceAccountClientId", "clientRoles", "groups"]
+    {
         opaque.remove(computed);
     }
     if let Some(client) = rep::stored_object(&row.attributes).get("serviceAccountClientId") {

@@ -151,7 +151,9 @@ impl From<AdminError> for ConsoleError {
             AdminError::Unauthorized => Self::SignIn(String::new()),
             AdminError::Forbidden => Self::Forbidden,
             AdminError::NotFound(what) => Self::NotFound(what),
-            AdminError::Conflict(message) | AdminError::BadRequest(message) => Self::BadRequest(message),
+            AdminError::Conflict(message)
+            | AdminError::BadRequest(message)
+            | AdminError::UnsupportedMediaType(message) => Self::BadRequest(message),
             AdminError::Busy => Self::Busy,
             AdminError::Internal(error) => Self::internal(error.as_ref()),
         }

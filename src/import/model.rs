@@ -19,7 +19,9 @@ impl<'de> Deserialize<'de> for Seconds {
         let duration = humantime::parse_duration(&raw)
             .map_err(|e| serde::de::Error::custom(format!("`{raw}` is not a duration like \"90s\" or \"14d\": {e}")))?;
         if duration.as_secs() > MAX_SECONDS || duration.subsec_nanos() != 0 {
-            return Err(serde::de::Error::custom(format!("`{raw}` must be whole seconds and at most 100 years")));
+            return Err(serde::de::Error::custom(format!(
+                "`{raw}` must be whole seconds and at most 68 years (2147483647s)"
+            )));
         }
         Ok(Self(duration.as_secs() as i64))
     }

@@ -177,6 +177,20 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
     assert_eq!(status(app.http.post(&logout).form(&[("access_token", "nonsense")])).await, 401);
     let both = app.http.post(&logout).bearer_auth(&master).form(&[("access_token", master.as_str())]);
     assert_eq!(status(both).await, 400, "once");
+    // A representation sent as a form (curl's `-d` without a header) is
+    // refused, not read as an empty body and answered 204 with nothing done.
+    let user = format!("{}/admin/realms/acme/users/{alice}", app.base);
+    let before = get(&app, &format!("/realms/acme/users/{alice}"), &master).await.json;
+    let as_form = app
+        .http
+        .put(&user)
+        .bearer_auth(&master)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(r#"{"firstName":"Robert","enabled":false}"#);
+    let refused = as_form.send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 415);
+    assert!(refused.text().await.unwrap().contains("application/json"));
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &master).await.json, before);
     let allow = r#"{"attributes": {"realmgate.queryTokens": "true"}}"#;
     change(&app, Method::PUT, "/realms/master", &master, Some(allow)).await;
     assert_eq!(status(app.http.get(&in_query)).await, 200);

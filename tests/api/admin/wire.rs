@@ -521,9 +521,10 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
     assert_eq!(realm.json["smtpServer"], json!({"host": "mail.example", "password": "**********"}));
     assert!(!realm.text.contains("SMTP-PW"));
 
-    // Lifetimes beyond 100 years would overflow timestamps.
+    // Lifetimes beyond a Java int, which Keycloak's admin clients could not read.
     for body in [
         json!({"accessTokenLifespan": i64::MAX}),
+        json!({"ssoSessionMaxLifespan": 2_147_483_648i64}),
         json!({"oauth2DevicePollingInterval": 4_000_000_000i64}),
         json!({"attributes": {"realmgate.refreshTokenLifespan": i64::MAX.to_string()}}),
     ] {
@@ -541,6 +542,22 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
     // An e-mail address needs a local part and a domain.
     let user = json!({"username": "bad-mail", "email": "not-an-email"});
     assert_bad_request(&call(&app, Method::POST, "/realms/acme/users", &master, Some(user)).await);
+    // Groups do not exist; client roles are given through the role
+    // mappings, and never read back as held because a body named them.
+    let user = json!({"username": "grouped", "groups": ["/admins"]});
+    assert_bad_request(&call(&app, Method::POST, "/realms/acme/users", &master, Some(user)).await);
+    let user = json!({"username": "eve", "clientRoles": {"realm-management": ["realm-admin"]}, "groups": []});
+    let eve = create(&app, "/realms/acme/users", &master, user).await;
+    let read = get(&app, &format!("/realms/acme/users/{eve}"), &master).await.json;
+    assert!(read.get("clientRoles").is_none() && read.get("groups").is_none(), "{read}");
+    let mappings = get(&app, &format!("/realms/acme/users/{eve}/role-mappings"), &master).await.json;
+    assert!(!mappings.to_string().contains("realm-admin"), "{mappings}");
+    // A realm read and sent back with empty content lists does not read
+    // back as a realm without clients.
+    let empty = json!({"clients": [], "users": [], "groups": []});
+    change(&app, Method::PUT, "/realms/acme", &master, Some(&empty.to_string())).await;
+    let realm = get(&app, "/realms/acme", &master).await.json;
+    assert!(realm.get("clients").is_none() && realm.get("users").is_none(), "{realm}");
 
     // So are kinds of client realmgate does not have.
     for client in [
