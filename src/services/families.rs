@@ -19,9 +19,12 @@ use crate::tokens::refresh::generation_token;
 const REVOCATION_MARGIN_SECS: i64 = 30;
 
 /// Until when a grant revoked `now` must stay revoked: as long as any access
-/// token naming it can live.
+/// token naming it can live — also one issued before the lifetime was
+/// shortened, which its key's publication floor covers.
 pub fn revocation_horizon(entry: &RealmEntry, now: UnixTime) -> UnixTime {
-    now + entry.realm.settings.access_token_lifetime + REVOCATION_MARGIN_SECS
+    let issued_now = now + entry.realm.settings.access_token_lifetime;
+    let issued_before = entry.keys.signed_tokens_live_until.unwrap_or(issued_now);
+    issued_now.max(issued_before) + REVOCATION_MARGIN_SECS
 }
 
 /// Revokes a grant as one: its refresh family (if it has one) and every

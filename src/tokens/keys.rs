@@ -188,6 +188,9 @@ pub struct KeyRing {
     algorithms: Vec<SigningAlgorithm>,
     /// When a retired key leaves the JWKS, so the ring must be rebuilt.
     pub valid_until: Option<UnixTime>,
+    /// The latest any token signed under earlier, longer lifetimes can
+    /// live (the furthest publication floor of a key), if any.
+    pub signed_tokens_live_until: Option<UnixTime>,
     /// The active key's public half as DER SubjectPublicKeyInfo.
     pub active_public_der: Vec<u8>,
 }
@@ -234,7 +237,8 @@ impl KeyRing {
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks_keys })).expect("JSON values serialise");
         let valid_until = rows.iter().filter(|r| r.retired_at.is_some()).filter_map(|r| r.publish_until).min();
         let active_public_der = public_key_der(&active_row.public_jwk).unwrap_or_default();
-        Ok(Self { active, verifiers, jwks, algorithms, valid_until, active_public_der })
+        let signed_tokens_live_until = rows.iter().filter_map(|r| r.publish_until).max();
+        Ok(Self { active, verifiers, jwks, algorithms, valid_until, signed_tokens_live_until, active_public_der })
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&VerifyingKey> {

@@ -2,14 +2,15 @@
 
 use diesel::RunQueryDsl;
 use diesel::sql_types::Bool;
+use realmgate::clock::Clock;
 use realmgate::services::maintenance::{prune, prune_and_reclaim};
 use realmgate::storage::{DatabaseUrl, Db, DbConnection, StorageError};
 
 use crate::both_backends;
 use crate::browser::{Browser, CHALLENGE, auth_url};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, jwt_parts};
 
-both_backends!(pruning_removes_only_what_is_dead);
+both_backends!(pruning_removes_only_what_is_dead, a_revocation_outlives_a_shortened_token_lifetime);
 
 async fn pruning_removes_only_what_is_dead(app: TestApp) {
     // Live things: a refresh family, a session with a code, a device code, a revocation.
@@ -68,4 +69,32 @@ fn vacuumed(conn: &mut DbConnection, table: &'static str) -> Result<bool, Storag
          AND relname = '{table}' AND last_vacuum IS NOT NULL)"
     );
     Ok(diesel::select(diesel::dsl::sql::<Bool>(&query)).get_result(pg)?)
+}
+
+/// A token issued under a longer access-token lifetime stays revoked until
+/// it expires, though the lifetime was shortened before the revocation
+/// (which, remembered only for the new lifetime, was pruned while the
+/// token still had most of its life).
+async fn a_revocation_outlives_a_shortened_token_lifetime(app: TestApp) {
+    let master = app.master_token().await;
+    let lifespan = |seconds: i64| serde_json::json!({"accessTokenLifespan": seconds}).to_string();
+    let set = app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), Some(&lifespan(1800))).await;
+    assert_eq!(set.status, 204, "{}", set.json);
+    let tokens = app.alice_tokens("openid").await;
+    let claims = jwt_parts(tokens.str("access_token")).1;
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 1800);
+    let set = app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), Some(&lifespan(60))).await;
+    assert_eq!(set.status, 204, "{}", set.json);
+    // Revoking the refresh token revokes its grant's access tokens too.
+    assert_eq!(app.revoke("acme", ("web", "web-secret"), tokens.str("refresh_token")).await.status, 200);
+    assert_eq!(app.userinfo("acme", tokens.str("access_token")).await.status, 401);
+
+    // Ten minutes on: past the new lifetime, well within the token's own.
+    app.clock.advance(600);
+    let db = Db::connect(DatabaseUrl::parse(&app.db.url).unwrap(), 1).unwrap();
+    let now = app.clock.now();
+    db.write(move |conn| prune(conn, now)).await.unwrap();
+    assert_eq!(app.userinfo("acme", tokens.str("access_token")).await.status, 401, "still revoked");
+    let introspected = app.introspect("acme", ("web", "web-secret"), tokens.str("access_token")).await;
+    assert_eq!(introspected.json, serde_json::json!({"active": false}));
 }
