@@ -367,7 +367,7 @@ fn apply_client(
         let cc = def.grant_types.iter().flatten().find(|g| g.get_ref() == GrantType::ClientCredentials.as_str());
         if let Some(grant) = cc {
             return Err(file
-                .error(&grant.span(), "grant_types", "client_credentials needs a client with a secret")
+                .error(&grant.span(), "grant_types", "client_credentials needs a client with a secret (a `realm export` leaves secrets out unless given --with-secrets)")
                 .into());
         }
     }

@@ -70,6 +70,13 @@ impl Params {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|_| OAuthError::invalid_request("The request body is not valid form encoding"))?;
         refuse_nul(&pairs)?;
+        // Decoding replaces bytes that are no UTF-8 with U+FFFD, which would
+        // echo a `state` changed (RFC 6749 §4.1.2 wants it exact): looked
+        // into only when one shows up.
+        let replaced = |s: &String| s.contains(char::REPLACEMENT_CHARACTER);
+        if pairs.iter().any(|(k, v)| replaced(k) || replaced(v)) && !is_utf8_form(body) {
+            return Err(OAuthError::invalid_request("Parameters must be UTF-8 text"));
+        }
         Ok(pairs)
     }
 
@@ -253,6 +260,14 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ()> 
     Ok(Some((form_decode(id)?, form_decode(secret)?)))
 }
 
+/// Whether every name and value of a form decodes to UTF-8.
+fn is_utf8_form(body: &[u8]) -> bool {
+    body.split(|&b| b == b'&').all(|part| {
+        let decoded: Vec<u8> = percent_encoding::percent_decode(part).collect();
+        std::str::from_utf8(&decoded).is_ok()
+    })
+}
+
 fn form_decode(raw: &str) -> Result<String, ()> {
     let spaced = raw.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced).decode_utf8().map(|s| s.into_owned()).map_err(|_| ())
@@ -285,6 +300,15 @@ pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_no_utf8_is_refused_not_replaced() {
+        assert!(Params::from_form(b"state=%FF%FE").is_err());
+        assert!(Params::from_form(b"state=\xff").is_err());
+        assert!(Params::from_form(b"%E2%82=%AC").is_err());
+        let p = Params::from_form(b"state=%EF%BF%BD%E2%82%AC").unwrap();
+        assert_eq!(p.get("state"), Some("\u{FFFD}\u{20AC}"), "a replacement character sent as one is kept");
+    }
 
     #[test]
     fn duplicates_are_refused_and_empties_ignored() {

@@ -167,6 +167,10 @@ async fn unsafe_redirect_targets_get_an_error_page(app: TestApp) {
     // Nor once signed in, even for a request that would otherwise be an error.
     let params = authorize(&app, &browser, &WEB_REQUEST).await;
     assert_eq!(params["state"], "st");
+    // A state that is no UTF-8 could not be echoed exactly (RFC 6749 §4.1.2).
+    let page =
+        browser.get(&format!("{}&state=%FF%FE", auth_url(&app, "acme", &with(&WEB_REQUEST, &[("state", "")])))).await;
+    assert_error_page(&page, "state not UTF-8");
     for (what, params) in &cases {
         let page = browser.get(&auth_url(&app, "acme", params)).await;
         assert_error_page(&page, what);

@@ -32,10 +32,10 @@ async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> crate::he
 
 async fn malformed_bodies_are_4xx(app: TestApp) {
     let form = "application/x-www-form-urlencoded";
-    // Invalid UTF-8 is decoded lossily, and the result is no valid scope.
-    post_raw(&app, form, b"grant_type=client_credentials&scope=%ff%fe".to_vec())
-        .await
-        .assert_error(400, "invalid_scope");
+    // Invalid UTF-8 is refused, not decoded lossily into another value.
+    let answer = post_raw(&app, form, b"grant_type=client_credentials&scope=%ff%fe".to_vec()).await;
+    answer.assert_error(400, "invalid_request");
+    assert_eq!(answer.json["error_description"], "Parameters must be UTF-8 text");
     post_raw(&app, form, vec![0xff, 0xfe, 0x00]).await.assert_error(400, "invalid_request");
     post_raw(&app, "application/json", b"{not json".to_vec()).await.assert_error(400, "invalid_request");
     post_raw(&app, "application/json", b"[1,2]".to_vec()).await.assert_error(400, "invalid_request");
