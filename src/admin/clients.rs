@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::kinds;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
@@ -175,6 +176,11 @@ fn to_row(
     }
     if rep::bool_field(map, "bearerOnly")? == Some(true) {
         return Err(AdminError::bad_request("Bearer-only clients are not supported"));
+    }
+    if rep::bool_field(map, "authorizationServicesEnabled")? == Some(true) {
+        return Err(AdminError::bad_request(
+            "Authorization services (`authorizationServicesEnabled`) are not supported",
+        ));
     }
     let attrs = rep::attributes(map)?;
     if existing.is_none() {
@@ -423,6 +429,7 @@ pub(crate) async fn create_client(
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
     admin.require(realm_name, Need::ManageClients)?;
+    kinds::coerce(&mut map, kinds::CLIENT)?;
     let realm = find_realm(state, realm_name).await?;
     let known = scope_admin::catalog(state, &realm.id).await?;
     let row = to_row(&state.secret, &realm, &map, None, &known, state.clock.now())?;
@@ -458,6 +465,7 @@ pub(crate) async fn update_client(
 ) -> Result<(), AdminError> {
     rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
+    kinds::coerce(&mut changes, kinds::CLIENT)?;
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;
     if changes.get("secret").is_some_and(|s| !s.is_null()) && !may_hold_secret(state, admin, &realm, &existing).await? {
@@ -715,6 +723,20 @@ fn check_security_attributes(attrs: &Map<String, Value>) -> Result<(), AdminErro
     ] {
         if rep::bool_field(attrs, unsupported)? == Some(true) {
             return Err(AdminError::bad_request(format!("attribute `{unsupported}` is not supported")));
+        }
+    }
+    // Lifetimes of one client: the realm's apply to every client.
+    for lifetime in [
+        "access.token.lifespan",
+        "client.session.idle.timeout",
+        "client.session.max.lifespan",
+        "client.offline.session.idle.timeout",
+        "client.offline.session.max.lifespan",
+    ] {
+        if attrs.get(lifetime).is_some_and(|v| !v.is_null() && v.as_str() != Some("")) {
+            return Err(AdminError::bad_request(format!(
+                "attribute `{lifetime}` is not supported: the realm's lifetimes apply to every client"
+            )));
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ pub(crate) mod clients;
 pub(crate) mod credentials;
 mod error;
 pub(crate) mod events;
+mod kinds;
 mod openapi;
 pub(crate) mod realm_import;
 pub(crate) mod realms;

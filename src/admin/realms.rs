@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use super::kinds;
 use super::realm_import;
 use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
@@ -103,6 +104,9 @@ pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
 
 /// Settings (and `enabled`) from a full representation, over `base`.
 fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(RealmSettings, Option<bool>), AdminError> {
+    if rep::str_field(map, "passwordPolicy")?.is_some_and(|policy| !policy.is_empty()) {
+        return Err(AdminError::bad_request("Password policies (`passwordPolicy`) are not supported"));
+    }
     let mut s = base;
     let seconds = |key: &str, current: i64| -> Result<i64, AdminError> {
         match map.get(key) {
@@ -275,6 +279,7 @@ pub(crate) async fn create_realm_from(
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
     admin.require_master()?;
+    kinds::coerce(&mut map, kinds::REALM)?;
     super::events::normalise_config_fields(&mut map)?;
     let raw = rep::str_field(&map, "realm")?.ok_or_else(|| AdminError::bad_request("`realm` is required"))?;
     let name = RealmName::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
@@ -360,6 +365,7 @@ pub(crate) async fn update_realm_from(
 ) -> Result<(), AdminError> {
     rep::keycloak_attributes(&mut changes, false);
     admin.require(name, Need::ManageRealm)?;
+    kinds::coerce(&mut changes, kinds::REALM)?;
     super::events::normalise_config_fields(&mut changes)?;
     let existing = find_realm(state, name).await?;
     if rep::str_field(&changes, "realm")?.is_some_and(|n| n != existing.name) {

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::credentials::{NewPassword, password_of};
+use super::kinds;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
@@ -292,6 +293,7 @@ pub(crate) async fn create_user(
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, true);
     admin.require(realm_name, Need::ManageUsers)?;
+    kinds::coerce(&mut map, kinds::USER)?;
     let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let password = password_in(map.get("credentials"))?;
@@ -371,6 +373,7 @@ pub(crate) async fn update_user(
     // one write, as Keycloak's updateUser does (it was accepted and ignored).
     let mut changes = changes;
     rep::keycloak_attributes(&mut changes, true);
+    kinds::coerce(&mut changes, kinds::USER)?;
     let password = password_in(changes.remove("credentials").as_ref())?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;

@@ -152,6 +152,16 @@ async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
         (Method::POST, "/realms/acme/users".to_owned(), json!({"username": "typed", "attributes": "x"})),
         (Method::PUT, format!("/realms/acme/users/{alice}"), json!({"attributes": ["x"]})),
         (Method::POST, "/realms/acme/client-scopes".to_owned(), json!({"name": "typed", "description": true})),
+        // Keycloak's fields realmgate keeps as sent: typed as Keycloak types
+        // them, or Terraform's structs could no longer read the client.
+        (Method::POST, "/realms/acme/clients".to_owned(), json!({"clientId": "typed", "webOrigins": "https://x"})),
+        (Method::POST, "/realms/acme/clients".to_owned(), json!({"clientId": "typed", "webOrigins": [1]})),
+        (Method::PUT, format!("/realms/acme/clients/{web}"), json!({"fullScopeAllowed": "x"})),
+        (Method::PUT, format!("/realms/acme/clients/{web}"), json!({"protocolMappers": "x"})),
+        (Method::PUT, format!("/realms/acme/clients/{web}"), json!({"optionalClientScopes": "address"})),
+        (Method::PUT, "/realms/acme".to_owned(), json!({"smtpServer": "x"})),
+        (Method::PUT, "/realms/acme".to_owned(), json!({"bruteForceProtected": "sometimes"})),
+        (Method::PUT, format!("/realms/acme/users/{alice}"), json!({"requiredActions": "UPDATE_PASSWORD"})),
     ];
     let realm_before = get(&app, "/realms/acme", &master).await.json;
     let client_before = get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json;

@@ -567,6 +567,19 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
     ] {
         assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(client)).await);
     }
+    // Nor settings stored to be ignored: authorization services, one
+    // client's own lifetimes, a password policy.
+    for client in [
+        json!({"clientId": "authz", "authorizationServicesEnabled": true}),
+        json!({"clientId": "short", "attributes": {"access.token.lifespan": "60"}}),
+        json!({"clientId": "idle", "attributes": {"client.session.idle.timeout": 600}}),
+    ] {
+        assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(client)).await);
+    }
+    let policy = json!({"passwordPolicy": "length(12)"});
+    assert_bad_request(&call(&app, Method::PUT, "/realms/acme", &master, Some(policy)).await);
+    let unset = json!({"clientId": "unset", "authorizationServicesEnabled": false, "attributes": {"access.token.lifespan": ""}});
+    create(&app, "/realms/acme/clients", &master, unset).await;
     let fine = json!({"clientId": "oidc-app", "protocol": "openid-connect", "clientAuthenticatorType": "client-secret", "bearerOnly": false});
     create(&app, "/realms/acme/clients", &master, fine).await;
 }
