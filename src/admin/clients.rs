@@ -428,6 +428,7 @@ pub(crate) async fn create_client(
     mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
+    rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageClients)?;
     kinds::coerce(&mut map, kinds::CLIENT)?;
     let realm = find_realm(state, realm_name).await?;

@@ -172,6 +172,7 @@ fn resource_type(rest: &str) -> &'static str {
         "roles" | "roles-by-id" => "REALM_ROLE",
         "client-scopes" => "CLIENT_SCOPE",
         "default-default-client-scopes" | "default-optional-client-scopes" => "REALM_SCOPE_MAPPING",
+        "sessions" => "USER_SESSION",
         _ => "REALM",
     }
 }

@@ -39,6 +39,7 @@ use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes
     users::reset_password,
     users::logout,
     user_sessions::list_sessions,
+    user_sessions::delete_session,
     user_lists::groups,
     user_lists::federated_identities,
     user_lists::credentials,

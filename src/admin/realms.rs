@@ -278,6 +278,7 @@ pub(crate) async fn create_realm_from(
     mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
+    rep::drop_empty_attributes(&mut map);
     admin.require_master()?;
     kinds::coerce(&mut map, kinds::REALM)?;
     super::events::normalise_config_fields(&mut map)?;

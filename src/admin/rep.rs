@@ -125,6 +125,15 @@ pub fn keycloak_attributes(map: &mut Map<String, Value>, listed: bool) {
     }
 }
 
+/// A new resource's attributes without the empty ones: Keycloak keeps
+/// none (an update's `""` removes one), so a representation read and sent
+/// back reads the same.
+pub fn drop_empty_attributes(map: &mut Map<String, Value>) {
+    if let Some(Value::Object(attributes)) = map.get_mut("attributes") {
+        attributes.retain(|_, value| value.as_str() != Some(""));
+    }
+}
+
 /// Keycloak's attributes map names to text (`Map<String, String>`) or, for
 /// users and roles, to lists of text: a value set is a scalar or a list of
 /// scalars, never an object or a nested list (Keycloak answers 400). Values

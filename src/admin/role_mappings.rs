@@ -119,7 +119,13 @@ async fn change_realm(
     add: bool,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path;
-    let items = Body::read(payload).await?.list()?;
+    let body = Body::read(payload).await?;
+    // Keycloak's DELETE without a body takes every realm role away.
+    let items = if !add && body.0.is_null() {
+        user_role_ids(state, &id).await?.into_iter().map(|id| serde_json::json!({ "id": id })).collect()
+    } else {
+        body.list()?
+    };
     map_realm_roles(state, admin, &realm_name, &id, &items, add).await?;
     Ok(rep::no_content())
 }
@@ -285,10 +291,17 @@ async fn change_client(
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id, client) = path;
     admin.require(&realm_name, Need::ManageUsers)?;
-    let items = Body::read(payload).await?.list()?;
+    let body = Body::read(payload).await?;
     let realm = find_realm(state, &realm_name).await?;
     let user = find_user(state, &realm, &id).await?;
     management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
+    // Keycloak's DELETE without a body takes every role of the client away.
+    let items = if !add && body.0.is_null() {
+        let held: Vec<String> = serde_json::from_str(&user.admin_roles).unwrap_or_default();
+        held.into_iter().map(|name| serde_json::json!({ "name": name })).collect()
+    } else {
+        body.list()?
+    };
     let candidates: Vec<&str> = REALM_MANAGEMENT_ROLES.to_vec();
     let chosen: Vec<String> = named(&items, &candidates, |n| (*n, derived_id(&realm.id, "realm-management", n)))?
         .into_iter()

@@ -194,6 +194,7 @@ pub(crate) async fn create_role(
     mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
+    rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageRealm)?;
     let name = rep::str_field(&map, "name")?
         .filter(|n| !n.is_empty())

@@ -219,6 +219,7 @@ pub(crate) async fn create_scope(
     mut map: Map<String, Value>,
 ) -> Result<String, AdminError> {
     rep::keycloak_attributes(&mut map, false);
+    rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageClients)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;

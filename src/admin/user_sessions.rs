@@ -13,6 +13,7 @@ use super::realms::find_realm;
 use super::rep::{self, Query};
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both};
+use crate::services::account;
 use crate::services::families::sessionless_is_current;
 use crate::state::AppState;
 use crate::storage::repo::refresh::FamilyRow;
@@ -20,7 +21,8 @@ use crate::storage::repo::users::UserRow;
 use crate::storage::repo::{clients, refresh, sessions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(both("/realms/{realm}/users/{id}/sessions")).get(list_sessions));
+    cfg.service(web::resource(both("/realms/{realm}/users/{id}/sessions")).get(list_sessions))
+        .service(web::resource(both("/realms/{realm}/sessions/{session}")).delete(delete_session));
 }
 
 /// One session as `UserSessionRepresentation`; times in milliseconds.
@@ -96,4 +98,43 @@ async fn list_sessions(
         session_rep(&user, &f.id, f.created_at, last_access, clients_of(std::iter::once(*f), &client_ids))
     }));
     Ok(rep::ok_json(page.apply(listed)))
+}
+
+#[utoipa::path(delete, path = "/admin/realms/{realm}/sessions/{session}", operation_id = "delete_session",
+    tag = "users", summary = "Ends one session of a user: a browser session (its refresh tokens too) or a grant made without one",
+    params(crate::openapi::SessionPath),
+    responses((status = 204, description = "The session ended"), crate::openapi::AdminErrors))]
+pub(super) async fn delete_session(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (realm_name, session_id) = path.into_inner();
+    admin.require(&realm_name, Need::ManageUsers)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    let (realm_id, id) = (realm.id.clone(), session_id.clone());
+    let owner = state
+        .db
+        .run(move |conn| {
+            if let Some(session) = sessions::find_by_id(conn, &id)? {
+                return Ok((session.realm_id == realm_id && session.ended_at.is_none()).then_some(session.user_id));
+            }
+            let grant = refresh::find_family(conn, &id)?;
+            Ok(grant
+                .filter(|f| f.realm_id == realm_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none())
+                .map(|f| f.user_id))
+        })
+        .await?;
+    let user_id = owner.ok_or_else(|| AdminError::not_found("Session"))?;
+    super::users::may_sign_out(&state, &admin, &realm_name, &user_id).await?;
+    let entry = state
+        .cache
+        .get(&realm_name)
+        .await
+        .map_err(|e| AdminError::Internal(Box::new(e)))?
+        .ok_or_else(|| AdminError::not_found("Realm"))?;
+    if !account::end_session(&state, &entry, &user_id, &session_id).await? {
+        return Err(AdminError::not_found("Session"));
+    }
+    Ok(rep::no_content())
 }

@@ -96,6 +96,16 @@ pub struct ScopePath {
     pub id: String,
 }
 
+/// `{realm}` and a user's `{session}` (a browser session, or a grant made without one).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SessionPath {
+    /// The realm's name.
+    pub realm: String,
+    /// The session's id, as a user's session list gives it.
+    pub session: String,
+}
+
 /// `{realm}` and the `{id}` of a personal access token or a session of the caller.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]

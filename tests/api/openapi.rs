@@ -267,6 +267,7 @@ const SPEC_ENDPOINTS: &[(&str, &str)] = &[
     ("put", "/admin/realms/{realm}/users/{id}/reset-password"),
     ("post", "/admin/realms/{realm}/users/{id}/logout"),
     ("get", "/admin/realms/{realm}/users/{id}/sessions"),
+    ("delete", "/admin/realms/{realm}/sessions/{session}"),
     ("get", "/admin/realms/{realm}/users/{id}/groups"),
     ("get", "/admin/realms/{realm}/users/{id}/role-mappings"),
     ("get", "/admin/realms/{realm}/users/{id}/role-mappings/realm"),

@@ -25,7 +25,42 @@ both_backends!(
     a_client_registered_again_does_not_revive_old_tokens,
     a_password_in_a_user_update_is_set,
     a_required_pkce_method_is_enforced_and_unsupported_bindings_refused,
+    a_mapping_delete_without_a_body_takes_every_role_away,
 );
+
+/// As Keycloak's `deleteRealmRoleMappings`/`deleteClientRoleMappings`: no
+/// body is every role (of the realm, or of the client), not none.
+async fn a_mapping_delete_without_a_body_takes_every_role_away(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    for name in ["first", "second"] {
+        create(&app, "/realms/acme/roles", &master, json!({ "name": name })).await;
+    }
+    let realm_roles = format!("/realms/acme/users/{alice}/role-mappings/realm");
+    let both = json!([{"name": "first"}, {"name": "second"}]).to_string();
+    change(&app, Method::POST, &realm_roles, &master, Some(&both)).await;
+    let names = |list: serde_json::Value| {
+        let mut names: Vec<String> =
+            list.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(get(&app, &realm_roles, &master).await.json), ["first", "second"]);
+    change(&app, Method::DELETE, &realm_roles, &master, None).await;
+    assert_eq!(get(&app, &realm_roles, &master).await.json, json!([]));
+
+    let management = client_uuid(&app, "acme", &master, "realm-management").await;
+    let client_roles = format!("/realms/acme/users/{alice}/role-mappings/clients/{management}");
+    let two = json!([{"name": "view-users"}, {"name": "query-users"}]).to_string();
+    change(&app, Method::POST, &client_roles, &master, Some(&two)).await;
+    assert_eq!(names(get(&app, &client_roles, &master).await.json), ["query-users", "view-users"]);
+    change(&app, Method::DELETE, &client_roles, &master, None).await;
+    assert_eq!(get(&app, &client_roles, &master).await.json, json!([]));
+    // An empty list is still none.
+    change(&app, Method::POST, &client_roles, &master, Some(&two)).await;
+    change(&app, Method::DELETE, &client_roles, &master, Some("[]")).await;
+    assert_eq!(names(get(&app, &client_roles, &master).await.json), ["query-users", "view-users"]);
+}
 
 /// Keycloak's `pkce.code.challenge.method` is honoured (every code-flow
 /// request must use that method); attributes asking for protection
@@ -360,6 +395,25 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     let web = client_uuid(&app, "acme", &master, "web").await;
     let held = json!({ web: "web" });
     assert!(listed.as_array().unwrap().iter().any(|s| s["clients"] == held), "{listed}");
+
+    // One session ends by its id (Keycloak's DELETE /sessions/{id}): here
+    // the password grant's; an unknown or ended one is 404.
+    let grant = listed.as_array().unwrap().iter().find(|s| s["clients"] == held).unwrap()["id"].clone();
+    let delete = format!("/realms/acme/sessions/{}", grant.as_str().unwrap());
+    change(&app, Method::DELETE, &delete, &master, None).await;
+    app.refresh("acme", ("web", "web-secret"), &refresh_token).await.assert_error(400, "invalid_grant");
+    let listed = get(&app, &sessions, &master).await.json;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "the browser session stays: {listed}");
+    for gone in [delete.clone(), "/realms/acme/sessions/nonsense".to_owned()] {
+        assert_eq!(call(&app, Method::DELETE, &gone, &master, None).await.status, 404, "{gone}");
+    }
+    // Not through another realm's path.
+    let browser_session = listed[0]["id"].as_str().unwrap().to_owned();
+    let elsewhere =
+        call(&app, Method::DELETE, &format!("/realms/master/sessions/{browser_session}"), &master, None).await;
+    assert_eq!(elsewhere.status, 404);
+    let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let refresh_token = tokens.str("refresh_token").to_owned();
 
     change(&app, Method::POST, &format!("/realms/acme/users/{alice}/logout"), &master, None).await;
     assert_eq!(get(&app, &sessions, &master).await.json, json!([]));

@@ -322,6 +322,16 @@ async fn put_merges_into_what_is_stored(app: TestApp) {
     let mut expected = before.clone();
     expected["redirectUris"] = json!(["http://127.0.0.1:9/new"]);
     assert_eq!(after, expected, "only redirectUris changed");
+
+    // An empty attribute is none (Keycloak keeps none), from the start: what
+    // GET gives and PUT sends back stays as it is.
+    let client = json!({"clientId": "blank", "attributes": {"login_theme": "", "kept": "x"}});
+    let blank = create(&app, "/realms/acme/clients", &master, client).await;
+    let path = format!("/realms/acme/clients/{blank}");
+    let read = get(&app, &path, &master).await.json;
+    assert!(read["attributes"].get("login_theme").is_none() && read["attributes"]["kept"] == "x", "{read}");
+    change(&app, Method::PUT, &path, &master, Some(&read.to_string())).await;
+    assert_eq!(get(&app, &path, &master).await.json, read);
 }
 
 async fn unmodelled_fields_are_kept(app: TestApp) {
