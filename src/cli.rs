@@ -212,7 +212,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let lifetime = expires
                 .map(|e| match humantime::parse_duration(&e) {
                     Ok(d) if d.as_secs() == 0 => Err(CliError::Usage(format!("--expires {e}: must be at least 1s"))),
-                    Ok(d) if d.as_secs() > crate::domain::realm::MAX_TOKEN_LIFETIME_SECS as u64 => {
+                    Ok(d) if d.as_secs() > crate::domain::realm::MAX_LIFETIME_SECS as u64 => {
                         Err(CliError::Usage(format!("--expires {e}: must be at most 100 years")))
                     }
                     Ok(d) => Ok(d),

@@ -263,7 +263,15 @@ fn to_row(
         None if existing.is_none() => scope_admin::realm_defaults(realm, DEFAULT_OPTIONALS),
         value => {
             let mut names = string_list(value, "optionalClientScopes")?;
-            names.retain(|n| scope_admin::known(known_scopes, n) || !super::realm_import::is_keycloak_scope(n));
+            // What an earlier version stored unchecked does not block a change.
+            let stored = match existing {
+                Some(row) => super::client_scopes::shown_scope_names(row, true)?,
+                None => Vec::new(),
+            };
+            names.retain(|n| {
+                scope_admin::known(known_scopes, n)
+                    || !(super::realm_import::is_keycloak_scope(n) || stored.contains(n))
+            });
             // Stored, an unknown name would grant a scope made later under it.
             if let Some(name) = names.iter().find(|n| !scope_admin::known(known_scopes, n)) {
                 return Err(AdminError::bad_request(format!(

@@ -362,7 +362,7 @@ pub(crate) fn normalise_config_fields(map: &mut Map<String, Value>) -> Result<()
         Some(v) if v.as_i64().is_some_and(|n| (0..=MAX_LIFETIME_SECS).contains(&n)) => {}
         Some(_) => {
             return Err(AdminError::bad_request(format!(
-                "`{EVENTS_EXPIRATION}` must be a number of seconds, at most 2147483647 (68 years)"
+                "`{EVENTS_EXPIRATION}` must be a number of seconds, at most 100 years"
             )));
         }
     }

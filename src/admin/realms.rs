@@ -81,17 +81,20 @@ pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
     attributes.insert(REUSE_GRACE.into(), row.refresh_token_reuse_grace.to_string().into());
     attributes.insert(QUERY_TOKENS.into(), row.query_tokens.to_string().into());
     attributes.insert(BASIC_AUTH.into(), row.basic_auth.to_string().into());
+    // Keycloak's representation holds these as Java ints: longer (up to
+    // 100 years) reads as 2³¹−1 s, 68 years, so its typed clients can read it.
+    let int = |seconds: i64| seconds.min(i64::from(i32::MAX));
     let modelled = json!({
         "id": row.id,
         "realm": row.name,
         "displayName": row.display_name,
         "enabled": row.enabled,
-        "accessTokenLifespan": row.access_token_lifetime,
-        "accessCodeLifespan": row.auth_code_lifetime,
-        "ssoSessionIdleTimeout": row.sso_session_idle,
-        "ssoSessionMaxLifespan": row.sso_session_max,
-        "oauth2DeviceCodeLifespan": row.device_code_lifetime,
-        "oauth2DevicePollingInterval": row.device_poll_interval,
+        "accessTokenLifespan": int(row.access_token_lifetime),
+        "accessCodeLifespan": int(row.auth_code_lifetime),
+        "ssoSessionIdleTimeout": int(row.sso_session_idle),
+        "ssoSessionMaxLifespan": int(row.sso_session_max),
+        "oauth2DeviceCodeLifespan": int(row.device_code_lifetime),
+        "oauth2DevicePollingInterval": int(row.device_poll_interval),
         "defaultSignatureAlgorithm": row.signing_algorithm,
         "revokeRefreshToken": row.refresh_token_rotation,
         "attributes": attributes,
@@ -112,9 +115,7 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
         match map.get(key) {
             None | Some(Value::Null) => Ok(current),
             Some(v) => v.as_i64().filter(|n| (1..=MAX_LIFETIME_SECS).contains(n)).ok_or_else(|| {
-                AdminError::bad_request(format!(
-                    "`{key}` must be a positive number of seconds, at most 2147483647 (68 years)"
-                ))
+                AdminError::bad_request(format!("`{key}` must be a positive number of seconds, at most 100 years"))
             }),
         }
     };
@@ -146,9 +147,7 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
                 .or_else(|| v.as_i64())
                 .filter(|n| (least..=MAX_LIFETIME_SECS).contains(n))
                 .ok_or_else(|| {
-                    AdminError::bad_request(format!(
-                        "attribute `{key}` must be a number of seconds, at most 2147483647 (68 years)"
-                    ))
+                    AdminError::bad_request(format!("attribute `{key}` must be a number of seconds, at most 100 years"))
                 }),
         }
     };

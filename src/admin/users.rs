@@ -117,14 +117,6 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     let stored = rep::stored_object(&row.attributes);
     let stored_attributes = stored.get("attributes").and_then(Value::as_object);
     rep::check_new_attributes(&rep::attributes(map)?, stored_attributes)?;
-    let in_groups = match map.get("groups") {
-        None | Some(Value::Null) => false,
-        Some(Value::Array(groups)) => !groups.is_empty(),
-        Some(_) => true,
-    };
-    if in_groups {
-        return Err(AdminError::bad_request("Groups are not supported"));
-    }
     let mut opaque = rep::opaque(map, &MODELLED);
     // `clientRoles` are given through the role mappings (Keycloak's user
     // API ignores them too): kept, they would read back as held.
@@ -137,6 +129,15 @@ fn apply(row: &mut users::UserRow, map: &Map<String, Value>) -> Result<(), Admin
     }
     row.attributes = Value::Object(opaque).to_string();
     Ok(())
+}
+
+/// Groups named in a request (realmgate has none); checked on what is sent,
+/// not on what an earlier version stored.
+fn refuse_groups(map: &Map<String, Value>) -> Result<(), AdminError> {
+    match map.get("groups") {
+        Some(Value::Array(groups)) if !groups.is_empty() => Err(AdminError::bad_request("Groups are not supported")),
+        _ => Ok(()),
+    }
 }
 
 /// The password a representation's `credentials` list sets (its last one).
@@ -294,6 +295,7 @@ pub(crate) async fn create_user(
     rep::keycloak_attributes(&mut map, true);
     admin.require(realm_name, Need::ManageUsers)?;
     kinds::coerce(&mut map, kinds::USER)?;
+    refuse_groups(&map)?;
     let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
     let password = password_in(map.get("credentials"))?;
@@ -374,6 +376,7 @@ pub(crate) async fn update_user(
     let mut changes = changes;
     rep::keycloak_attributes(&mut changes, true);
     kinds::coerce(&mut changes, kinds::USER)?;
+    refuse_groups(&changes)?;
     let password = password_in(changes.remove("credentials").as_ref())?;
     let realm = find_realm(state, realm_name).await?;
     let row = find_user(state, &realm, id).await?;

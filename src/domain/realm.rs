@@ -92,14 +92,10 @@ impl Serialize for SigningAlgorithm {
     }
 }
 
-/// The longest lifetime or interval a realm may set: 2³¹−1 s (68 years),
-/// the most Keycloak's representations hold (Java `Integer`s, so its admin
-/// clients can read every realm), and far from overflowing timestamps.
-pub const MAX_LIFETIME_SECS: i64 = i32::MAX as i64;
-
-/// The longest lifetime of a personal access token (100 years of 365.25
-/// days, as humantime counts them: `100years` itself is within it).
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 100 * 31_557_600;
+/// The longest lifetime or interval a realm may set (100 years), so that
+/// arithmetic on timestamps cannot overflow. Years of 365.25 days, as
+/// humantime counts them: `100years` itself is within the limit.
+pub const MAX_LIFETIME_SECS: i64 = 100 * 31_557_600;
 
 /// Lifetimes and switches of one realm, in whole seconds (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,9 @@ pub struct FileError {
 
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            return write!(f, "{}:{}: {}", self.file, self.line, self.message);
+        }
         write!(f, "{}:{}: field `{}`: {}", self.file, self.line, self.field, self.message)
     }
 }
@@ -38,10 +41,14 @@ pub fn field_at(source: &str, span: &Range<usize>) -> String {
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
     let line = source[line_start..line_end].trim();
-    let key = line.split_once('=').map_or(line, |(key, _)| key).trim_start_matches('[');
-    // Only the characters a key is made of: on a line that is no
-    // `key = value` (a typo such as `password: "…"`, or a file that is no
-    // realm file), the rest may be a secret, and errors are logged.
+    if let Some(header) = line.strip_prefix('[') {
+        return header.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+    }
+    // Nothing of a line that is no `key = value`: it may be a secret (a
+    // typo such as `password: "…"`, a key file given as a realm file), and
+    // errors are logged.
+    let Some((key, _)) = line.split_once('=') else { return String::new() };
+    let key = key.trim();
     let end = key.find(|c: char| !(c.is_ascii_alphanumeric() || "_-.\"".contains(c))).unwrap_or(key.len());
     key[..end].trim_matches('"').to_owned()
 }

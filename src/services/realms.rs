@@ -148,7 +148,9 @@ pub fn update_realm(
     row.attributes = existing.attributes.clone();
     realms::update(conn, &row)?;
     let (was, will) = (longest_token_lifetime(existing), longest_token_lifetime(&row));
-    if will < was {
+    // Also when only access tokens get shorter: revocations last as long as
+    // this floor says tokens signed before may live.
+    if will < was || row.access_token_lifetime < existing.access_token_lifetime {
         keys::raise_publish_floor(conn, &existing.id, now + was + RETIRED_KEY_MARGIN_SECS)?;
     }
     if existing.signing_algorithm != settings.signing_algorithm.as_str() {

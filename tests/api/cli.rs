@@ -453,6 +453,33 @@ async fn ctrl_c_lets_requests_in_flight_finish() {
     assert!(!logged.contains("half-of-a-bootstrap"), "{logged}");
 }
 
+/// A second Ctrl-C does not wait for requests in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_stops_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let addr = free_addr();
+    let mut command = realmgate();
+    command.args(["--database-url", &db.url, "--secret-key-file"]).arg(db.key_file()).args(["serve", "--bind", &addr]);
+    let mut node = ServeProcess::start(command, addr.clone(), db.dir.path().join("node.log"));
+    node.wait_ready("/health/ready").await;
+    // A request that never finishes its body holds a graceful stop for its whole grace.
+    let head = format!(
+        "POST /realms/master/protocol/openid-connect/token HTTP/1.1\r\nHost: {addr}\r\n\
+                        Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant"
+    );
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    node.signal("INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = Instant::now();
+    node.signal("INT");
+    let status = node.wait_exit();
+    assert!(second.elapsed() < Duration::from_secs(3), "stopped after {:?}", second.elapsed());
+    assert_eq!(status.code(), Some(130));
+}
+
 /// Stopped as a service manager stops it, `serve` leaves its SQLite
 /// database whole in the database file: the WAL copied back and emptied, so
 /// the next start has no log to replay.
