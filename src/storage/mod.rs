@@ -40,6 +40,9 @@ pub enum StorageError {
     Query(#[from] diesel::result::Error),
     #[error("no database connection available: {0}")]
     Pool(#[from] r2d2::PoolError),
+    /// The database refused the first connection (a wrong address, a file that cannot be opened).
+    #[error("{0}")]
+    Connect(String),
     #[error("database worker failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
     #[error("database writer: {0}")]
@@ -265,6 +268,10 @@ impl Db {
         // state and the process dies with SIGSEGV instead of its exit code
         // (seen in 7 of 60 failed starts). Idempotent.
         openssl::init();
+        // Once, directly: a database that refuses (a wrong port, a file that
+        // cannot be written) is one clear error at once, not the pool's
+        // retries logged for its whole connection timeout.
+        Manager { url: url.clone() }.connect().map_err(|e| StorageError::Connect(e.to_string()))?;
         let pool = Pool::builder()
             .max_size(max_connections)
             .min_idle(Some(1))

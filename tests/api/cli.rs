@@ -453,6 +453,25 @@ async fn ctrl_c_lets_requests_in_flight_finish() {
     assert!(!logged.contains("half-of-a-bootstrap"), "{logged}");
 }
 
+/// A database that refuses is one clear line at once, not a pool's retries
+/// logged for ten seconds.
+#[test]
+fn a_database_that_refuses_is_one_error_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = realmgate()
+        .args(["--database-url", "postgres://postgres@127.0.0.1:1/none", "--secret-key-file"])
+        .arg(dir.path().join("k"))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: cannot open the database: "), "{stderr}");
+    assert!(stderr.contains("Connection refused") && !stderr.contains("r2d2"), "{stderr}");
+}
+
 /// A second Ctrl-C does not wait for requests in flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_ctrl_c_stops_at_once() {
