@@ -16,8 +16,11 @@ pub enum Kind {
     Text,
     /// `Boolean`: `true`/`false`, or those words as text.
     Flag,
-    /// `Integer`/`Long`: a whole number, or one as text.
+    /// `Integer`: a whole number within 32 bits, or one as text.
     Number,
+    /// `Long`, and the lifetimes realmgate models (checked by their own
+    /// rules, up to 100 years; they read back as at most 2³¹−1).
+    Long,
     /// `List<String>`.
     Texts,
     /// An object of any members.
@@ -78,7 +81,7 @@ pub const USER: &[(&str, Kind)] = &[
     ("emailVerified", Flag),
     ("enabled", Flag),
     ("totp", Flag),
-    ("createdTimestamp", Number),
+    ("createdTimestamp", Long),
     ("federationLink", Text),
     ("serviceAccountClientId", Text),
     ("attributes", Object),
@@ -102,10 +105,10 @@ pub const REALM: &[(&str, Kind)] = &[
     ("defaultSignatureAlgorithm", Text),
     ("revokeRefreshToken", Flag),
     ("refreshTokenMaxReuse", Number),
-    ("accessTokenLifespan", Number),
+    ("accessTokenLifespan", Long),
     ("accessTokenLifespanForImplicitFlow", Number),
-    ("ssoSessionIdleTimeout", Number),
-    ("ssoSessionMaxLifespan", Number),
+    ("ssoSessionIdleTimeout", Long),
+    ("ssoSessionMaxLifespan", Long),
     ("ssoSessionIdleTimeoutRememberMe", Number),
     ("ssoSessionMaxLifespanRememberMe", Number),
     ("offlineSessionIdleTimeout", Number),
@@ -113,13 +116,13 @@ pub const REALM: &[(&str, Kind)] = &[
     ("offlineSessionMaxLifespan", Number),
     ("clientSessionIdleTimeout", Number),
     ("clientSessionMaxLifespan", Number),
-    ("accessCodeLifespan", Number),
+    ("accessCodeLifespan", Long),
     ("accessCodeLifespanUserAction", Number),
     ("accessCodeLifespanLogin", Number),
     ("actionTokenGeneratedByAdminLifespan", Number),
     ("actionTokenGeneratedByUserLifespan", Number),
-    ("oauth2DeviceCodeLifespan", Number),
-    ("oauth2DevicePollingInterval", Number),
+    ("oauth2DeviceCodeLifespan", Long),
+    ("oauth2DevicePollingInterval", Long),
     ("enabled", Flag),
     ("sslRequired", Text),
     ("registrationAllowed", Flag),
@@ -135,8 +138,8 @@ pub const REALM: &[(&str, Kind)] = &[
     ("maxFailureWaitSeconds", Number),
     ("minimumQuickLoginWaitSeconds", Number),
     ("waitIncrementSeconds", Number),
-    ("quickLoginCheckMilliSeconds", Number),
-    ("maxDeltaTimeSeconds", Number),
+    ("quickLoginCheckMilliSeconds", Long),
+    ("maxDeltaTimeSeconds", Long),
     ("failureFactor", Number),
     ("requiredCredentials", Texts),
     ("passwordPolicy", Text),
@@ -150,7 +153,7 @@ pub const REALM: &[(&str, Kind)] = &[
     ("adminTheme", Text),
     ("emailTheme", Text),
     ("eventsEnabled", Flag),
-    ("eventsExpiration", Number),
+    ("eventsExpiration", Long),
     ("eventsListeners", Texts),
     ("enabledEventTypes", Texts),
     ("adminEventsEnabled", Flag),
@@ -201,17 +204,26 @@ fn coerce_value(value: &mut Value, kind: Kind) -> bool {
             }
             _ => false,
         },
-        Number => match value {
-            Value::Number(n) => n.is_i64(),
-            Value::String(text) => match text.trim().parse::<i64>() {
-                Ok(n) => {
+        Number | Long => {
+            let whole = match value {
+                Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+                // Jackson reads an empty text as null: not given.
+                Value::String(text) if text.trim().is_empty() => {
+                    *value = Value::Null;
+                    return true;
+                }
+                Value::String(text) => text.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            let fits = |n: &i64| kind == Long || i32::try_from(*n).is_ok();
+            match whole.filter(fits) {
+                Some(n) => {
                     *value = Value::from(n);
                     true
                 }
-                Err(_) => false,
-            },
-            _ => false,
-        },
+                None => false,
+            }
+        }
         Texts => match value {
             Value::Array(items) => items.iter().all(Value::is_string),
             _ => false,
@@ -247,7 +259,8 @@ fn described(kind: Kind) -> &'static str {
     match kind {
         Text => "text",
         Flag => "true or false",
-        Number => "a whole number",
+        Number => "a whole number of at most 2147483647",
+        Long => "a whole number",
         Texts => "a list of strings",
         Object => "an object",
         TextMap => "an object of strings",
@@ -286,11 +299,22 @@ mod tests {
             json!({"protocolMappers": "x"}),
             json!({"protocolMappers": ["x"]}),
             json!({"notBefore": 1.5}),
+            json!({"notBefore": 5_000_000_000i64}),
             json!({"description": 7}),
         ] {
             let mut map = bad.as_object().unwrap().clone();
             assert!(coerce(&mut map, CLIENT).is_err(), "{bad}");
         }
+        // As Jackson: a float that is whole, an empty text as not given.
+        let mut realm = json!({"offlineSessionIdleTimeout": 2592000.0, "otpPolicyDigits": "", "eventsExpiration": 5_000_000_000i64})
+            .as_object()
+            .unwrap()
+            .clone();
+        coerce(&mut realm, REALM).unwrap();
+        assert_eq!(
+            Value::Object(realm),
+            json!({"offlineSessionIdleTimeout": 2592000, "otpPolicyDigits": null, "eventsExpiration": 5_000_000_000i64})
+        );
         let mut realm = json!({"smtpServer": "x"}).as_object().unwrap().clone();
         assert!(coerce(&mut realm, REALM).is_err());
         let mut realm = json!({"smtpServer": {"port": 25, "auth": true}}).as_object().unwrap().clone();

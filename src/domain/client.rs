@@ -102,6 +102,20 @@ impl RedirectUri {
         Ok(Self(raw.to_owned()))
     }
 
+    /// As `parse`, and without Keycloak's wildcards (`https://app.example/*`,
+    /// `https://*.example`), which would be matched literally: for realm
+    /// files. (The admin API keeps them as Keycloak's tools send them.)
+    pub fn parse_exact(raw: &str) -> Result<Self, Invalid> {
+        let uri = Self::parse(raw)?;
+        let host_wildcard = url::Url::parse(raw).is_ok_and(|u| u.host_str().is_some_and(|h| h.contains('*')));
+        if raw.ends_with('*') || host_wildcard {
+            return Err(Invalid::new(format!(
+                "redirect URI `{raw}` has a wildcard: redirect URIs are matched exactly, register each one"
+            )));
+        }
+        Ok(uri)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -225,6 +239,10 @@ mod tests {
             assert!(RedirectUri::parse(bad).is_err(), "{bad:?}");
         }
         assert!(RedirectUri::parse("https://a.example/cb#x").is_err());
+        for wildcard in ["https://a.example/*", "https://*.example.com/cb", "http://127.0.0.1:9/cb*"] {
+            assert!(RedirectUri::parse_exact(wildcard).is_err(), "{wildcard}");
+            assert!(RedirectUri::parse(wildcard).is_ok(), "{wildcard}");
+        }
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
     }
 

@@ -213,7 +213,7 @@ fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> 
         let plus =
             |uri: &Spanned<String>| field == "post_logout_redirect_uris" && uri.get_ref() == POST_LOGOUT_AS_REDIRECT;
         for uri in uris.iter().filter(|uri| !plus(uri)) {
-            RedirectUri::parse(uri.get_ref()).map_err(|e| file.error(&uri.span(), field, e.0))?;
+            RedirectUri::parse_exact(uri.get_ref()).map_err(|e| file.error(&uri.span(), field, e.0))?;
         }
     }
     for scope in client.scopes.iter().flatten() {

@@ -41,8 +41,12 @@ pub fn field_at(source: &str, span: &Range<usize>) -> String {
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
     let line = source[line_start..line_end].trim();
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || "_-.\" ".contains(c);
     if let Some(header) = line.strip_prefix('[') {
-        return header.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+        // Only a real `[table]` header is named (a JSON list given as a
+        // realm file starts with `[` too).
+        let header = header.trim_matches(|c| c == '[' || c == ']');
+        return if header.chars().all(is_key_char) { header.trim().to_owned() } else { String::new() };
     }
     // Nothing of a line that is no `key = value`: it may be a secret (a
     // typo such as `password: "…"`, a key file given as a realm file), and

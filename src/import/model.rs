@@ -287,6 +287,11 @@ mod tests {
         let key = "dce2d35d".repeat(8);
         let err = parse(&format!("{key}\n")).err().unwrap();
         assert!(!err.to_string().contains(&key[..16]), "{err}");
+        // Nothing of a line that only starts like a header.
+        let err = parse("[{\"username\": \"u\", \"password\": \"TopSecretPw99\"}]\n").err().unwrap();
+        assert!(!err.to_string().contains("TopSecret"), "{err}");
+        let err = parse("[password = \"TopSecretPw98\"]\n").err().unwrap();
+        assert!(!err.to_string().contains("TopSecret"), "{err}");
         // Headers with spaces inside the brackets are named.
         let err = parse("[[ realms ]]\nname = \"a\"\n[[ realms.users ]]\npassword = \"x\"\n").err().unwrap();
         assert_eq!(err.field, "realms.users", "{err}");

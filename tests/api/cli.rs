@@ -188,6 +188,13 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.toml:3") && stderr.contains("colour"), "{stderr}");
+    // A Keycloak wildcard, which would be matched literally.
+    let wildcard = "[[realms]]\nname = \"acme\"\n\n  [[realms.clients]]\n  client_id = \"wild\"\n  \
+                    redirect_uris = [\"https://app.example/*\"]\n";
+    std::fs::write(&bad, wildcard).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("bad.toml:6") && stderr.contains("wildcard"), "{stderr}");
 
     // E-mail addresses are unique in a realm: within the file, and against
     // users the file does not name.
