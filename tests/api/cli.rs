@@ -418,6 +418,17 @@ async fn the_default_log_holds_no_client_errors_and_no_secrets() {
     assert!(!logged.contains(signature), "{logged}");
 }
 
+/// `serve` of the example realm file on `db`, without a bootstrap administrator.
+fn serve_example(db: &TestDatabase, addr: &str) -> std::process::Command {
+    let mut command = realmgate();
+    command
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
+        .env_remove("REALMGATE_ADMIN_USER");
+    command
+}
+
 /// Ctrl-C stops a server as SIGTERM does: a request in flight is answered
 /// (actix's own handling dropped it), then the process exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,13 +436,8 @@ async fn ctrl_c_lets_requests_in_flight_finish() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDatabase::create(Backend::Sqlite).unwrap();
     let addr = free_addr();
-    let mut command = realmgate();
-    command
-        .args(["--database-url", &db.url, "--secret-key-file"])
-        .arg(db.key_file())
-        .args(["serve", "--bind", &addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
-        .env_remove("REALMGATE_ADMIN_USER")
-        .env("REALMGATE_ADMIN_PASSWORD", "half-of-a-bootstrap");
+    let mut command = serve_example(&db, &addr);
+    command.env("REALMGATE_ADMIN_PASSWORD", "half-of-a-bootstrap");
     let log = db.dir.path().join("node.log");
     let mut node = ServeProcess::start(command, addr.clone(), log.clone());
     node.wait_ready("/health/ready").await;
@@ -513,13 +519,7 @@ async fn a_second_ctrl_c_stops_at_once() {
 async fn a_stopped_server_leaves_no_log_to_replay() {
     let db = TestDatabase::create(Backend::Sqlite).unwrap();
     let addr = free_addr();
-    let mut command = realmgate();
-    command
-        .args(["--database-url", &db.url, "--secret-key-file"])
-        .arg(db.key_file())
-        .args(["serve", "--bind", &addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
-        .env_remove("REALMGATE_ADMIN_USER");
-    let mut node = ServeProcess::start(command, addr, db.dir.path().join("node.log"));
+    let mut node = ServeProcess::start(serve_example(&db, &addr), addr, db.dir.path().join("node.log"));
     node.wait_ready("/health/ready").await;
     // Writes right up to the stop: grants, each an audit event, many at once.
     let token = format!("{}/realms/demo/protocol/openid-connect/token", node.base());
@@ -560,15 +560,7 @@ async fn a_stopped_server_leaves_no_log_to_replay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_on_the_same_sqlite_file_is_refused() {
     let db = TestDatabase::create(Backend::Sqlite).unwrap();
-    let serve = |addr: &str| {
-        let mut command = realmgate();
-        command
-            .args(["--database-url", &db.url, "--secret-key-file"])
-            .arg(db.key_file())
-            .args(["serve", "--bind", addr, "--realms", concat!(env!("CARGO_MANIFEST_DIR"), "/realms.example.toml")])
-            .env_remove("REALMGATE_ADMIN_USER");
-        command
-    };
+    let serve = |addr: &str| serve_example(&db, addr);
     let first_addr = free_addr();
     let mut first = ServeProcess::start(serve(&first_addr), first_addr.clone(), db.dir.path().join("first.log"));
     first.wait_ready("/health/ready").await;
