@@ -17,7 +17,7 @@ use crate::services::personal_tokens::mint;
 use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{add_user, rotate_realm_key};
 use crate::startup::{Application, StartupError, apply_realm_files, open_environment, read_realm_files};
-use crate::storage::StorageError;
+use crate::storage::{DatabaseUrl, StorageError};
 
 #[derive(Debug, Parser)]
 #[command(name = "realmgate", version, about = "A multi-realm OpenID Connect / OAuth 2.0 identity provider")]
@@ -180,6 +180,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("applied realms: {}", touched.join(", "));
         }
         Command::Realm(RealmCommand::Export { name, with_secrets }) => {
+            // Reading only: a mistyped path must not leave a new database
+            // (and key file) behind.
+            if let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(&cli.database_url)
+                && !path.exists()
+            {
+                return Err(CliError::Usage(format!("no database at {}: nothing to export", path.display())));
+            }
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let secret = env.secret.clone();
             let text = env

@@ -485,6 +485,23 @@ fn a_database_that_refuses_is_one_error_at_once() {
     assert!(stderr.contains("Connection refused") && !stderr.contains("r2d2"), "{stderr}");
 }
 
+/// `realm export` only reads: a SQLite path that holds no database is an
+/// error, and leaves no new database or key file behind.
+#[test]
+fn an_export_from_no_database_creates_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typo").join("rg.db");
+    let out = realmgate()
+        .args(["--database-url", &format!("sqlite://{}", db.display())])
+        .args(["realm", "export", "demo"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no database at") && stderr.contains("typo"), "{stderr}");
+    assert!(!dir.path().join("typo").exists(), "nothing was created");
+}
+
 /// A second Ctrl-C does not wait for requests in flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_ctrl_c_stops_at_once() {
