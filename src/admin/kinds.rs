@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::AdminError;
+use super::{AdminError, rep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -191,18 +191,12 @@ pub fn coerce(map: &mut Map<String, Value>, kinds: &[(&str, Kind)]) -> Result<()
 fn coerce_value(value: &mut Value, kind: Kind) -> bool {
     match kind {
         Text => value.is_string(),
-        Flag => match value {
-            Value::Bool(_) => true,
-            Value::String(text) if text.eq_ignore_ascii_case("true") => {
-                *value = Value::Bool(true);
+        Flag => match rep::flag(value) {
+            Some(flag) => {
+                *value = Value::Bool(flag);
                 true
             }
-            // Keycloak reads an empty string as false (older Terraform providers send one).
-            Value::String(text) if text.is_empty() || text.eq_ignore_ascii_case("false") => {
-                *value = Value::Bool(false);
-                true
-            }
-            _ => false,
+            None => false,
         },
         Number | Long => {
             let whole = match value {
@@ -230,28 +224,13 @@ fn coerce_value(value: &mut Value, kind: Kind) -> bool {
         },
         Object => value.is_object(),
         TextMap => match value {
-            Value::Object(members) => members.values_mut().all(|v| v.is_null() || coerce_text(v)),
+            Value::Object(members) => members.values_mut().all(|v| v.is_null() || rep::scalar_as_text(v)),
             _ => false,
         },
         Objects => match value {
             Value::Array(items) => items.iter().all(Value::is_object),
             _ => false,
         },
-    }
-}
-
-fn coerce_text(value: &mut Value) -> bool {
-    match value {
-        Value::String(_) => true,
-        Value::Number(n) => {
-            *value = Value::String(n.to_string());
-            true
-        }
-        Value::Bool(b) => {
-            *value = Value::String(b.to_string());
-            true
-        }
-        _ => false,
     }
 }
 

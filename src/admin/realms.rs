@@ -14,6 +14,7 @@ use super::scopes::{self as scope_admin, DEFAULT_DEFAULTS, DEFAULT_OPTIONALS};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::realm::{MAX_LIFETIME_SECS, RealmName, RealmSettings, SigningAlgorithm};
 use crate::domain::text::validate_name;
+use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::{MASTER_REALM, create_realm, rotate_realm_key, update_realm};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -212,6 +213,16 @@ fn opaque_of(map: &Map<String, Value>) -> String {
 pub async fn find_realm(state: &AppState, name: &str) -> Result<realms::RealmRow, AdminError> {
     let lookup = name.to_owned();
     state.db.run(move |conn| realms::find_by_name(conn, &lookup)).await?.ok_or_else(|| AdminError::not_found("Realm"))
+}
+
+/// The realm as the protocol endpoints see it (keys, clients, settings).
+pub async fn cached_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, AdminError> {
+    state
+        .cache
+        .get(name)
+        .await
+        .map_err(|e| AdminError::Internal(Box::new(e)))?
+        .ok_or_else(|| AdminError::not_found("Realm"))
 }
 
 #[utoipa::path(get, path = "/admin/realms", operation_id = "list_realms", tag = "realms",

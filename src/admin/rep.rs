@@ -81,11 +81,37 @@ pub fn merge(mut current: Map<String, Value>, changes: Map<String, Value>) -> Ma
 pub fn bool_field(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, AdminError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(value)) => Ok(Some(*value)),
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        // Keycloak reads an empty string as false (older Terraform providers send one).
-        Some(Value::String(text)) if text.is_empty() || text.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(AdminError::bad_request(format!("`{key}` must be true or false"))),
+        Some(value) => {
+            flag(value).map(Some).ok_or_else(|| AdminError::bad_request(format!("`{key}` must be true or false")))
+        }
+    }
+}
+
+/// A boolean as Keycloak reads one: `true`/`false`, or those words as text
+/// in any case; an empty text is false (older Terraform providers send one).
+pub fn flag(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(value) => Some(*value),
+        Value::String(text) if text.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(text) if text.is_empty() || text.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Makes a scalar text, as Jackson reads `5` or `true` into a String;
+/// false for what is no scalar (or null).
+pub fn scalar_as_text(value: &mut Value) -> bool {
+    match value {
+        Value::String(_) => true,
+        Value::Number(n) => {
+            *value = Value::String(n.to_string());
+            true
+        }
+        Value::Bool(b) => {
+            *value = Value::String(b.to_string());
+            true
+        }
+        Value::Null | Value::Array(_) | Value::Object(_) => false,
     }
 }
 
@@ -105,18 +131,15 @@ pub fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, AdminE
 /// Other shapes are left for `check_new_attributes` to judge.
 pub fn keycloak_attributes(map: &mut Map<String, Value>, listed: bool) {
     let Some(Value::Object(attributes)) = map.get_mut("attributes") else { return };
-    let text = |value: &mut Value| match value {
-        Value::Number(n) => *value = Value::String(n.to_string()),
-        Value::Bool(b) => *value = Value::String(b.to_string()),
-        _ => {}
-    };
     for value in attributes.values_mut() {
         match value {
-            Value::Array(items) => items.iter_mut().for_each(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| {
+                scalar_as_text(item);
+            }),
             Value::Null | Value::Object(_) => {}
             Value::String(s) if s.is_empty() => {}
             scalar => {
-                text(scalar);
+                scalar_as_text(scalar);
                 if listed {
                     *scalar = Value::Array(vec![scalar.take()]);
                 }

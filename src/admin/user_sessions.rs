@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::realms::find_realm;
+use super::realms::{cached_realm, find_realm};
 use super::rep::{self, Query};
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both};
@@ -111,28 +111,10 @@ pub(super) async fn delete_session(
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, session_id) = path.into_inner();
     admin.require(&realm_name, Need::ManageUsers)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    let (realm_id, id) = (realm.id.clone(), session_id.clone());
-    let owner = state
-        .db
-        .run(move |conn| {
-            if let Some(session) = sessions::find_by_id(conn, &id)? {
-                return Ok((session.realm_id == realm_id && session.ended_at.is_none()).then_some(session.user_id));
-            }
-            let grant = refresh::find_family(conn, &id)?;
-            Ok(grant
-                .filter(|f| f.realm_id == realm_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none())
-                .map(|f| f.user_id))
-        })
-        .await?;
+    let entry = cached_realm(&state, &realm_name).await?;
+    let owner = account::session_owner(&state, &entry, &session_id).await?;
     let user_id = owner.ok_or_else(|| AdminError::not_found("Session"))?;
     super::users::may_sign_out(&state, &admin, &realm_name, &user_id).await?;
-    let entry = state
-        .cache
-        .get(&realm_name)
-        .await
-        .map_err(|e| AdminError::Internal(Box::new(e)))?
-        .ok_or_else(|| AdminError::not_found("Realm"))?;
     if !account::end_session(&state, &entry, &user_id, &session_id).await? {
         return Err(AdminError::not_found("Session"));
     }

@@ -565,12 +565,7 @@ pub(crate) async fn may_sign_out(
 /// offline token this way).
 pub(crate) async fn logout_user(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
     let row = may_sign_out(state, admin, realm_name, id).await?;
-    let entry = state
-        .cache
-        .get(realm_name)
-        .await
-        .map_err(|e| AdminError::Internal(Box::new(e)))?
-        .ok_or_else(|| AdminError::not_found("Realm"))?;
+    let entry = super::realms::cached_realm(state, realm_name).await?;
     let now = state.clock.now();
     state.db.write(move |conn| sessions::end_all_of_user(conn, &entry, &row.id, true, now)).await?;
     Ok(())

@@ -242,12 +242,7 @@ pub async fn action(
         }
         "end-session" => {
             may_sign_out(&state, &ctx.admin, &realm, &id).await?;
-            let entry = state
-                .cache
-                .get(&realm)
-                .await
-                .map_err(|e| ConsoleError::internal(&e))?
-                .ok_or_else(|| ConsoleError::NotFound("Realm".into()))?;
+            let entry = crate::admin::realms::cached_realm(&state, &realm).await?;
             let session = form.get("session");
             if !account::end_session(&state, &entry, &id, session).await? {
                 return Err(ConsoleError::NotFound("Session".into()));

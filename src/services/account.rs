@@ -11,9 +11,9 @@ use super::realm_cache::RealmEntry;
 use super::{ServiceError, families, sessions};
 use crate::domain::scope::ScopeSet;
 use crate::state::AppState;
-use crate::storage::StorageError;
 use crate::storage::repo::personal_tokens::{self as token_repo, PersonalTokenRow};
 use crate::storage::repo::{consents, refresh, sessions as session_repo, users};
+use crate::storage::{DbConnection, StorageError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenView {
@@ -169,6 +169,38 @@ pub async fn revoke_token(state: &AppState, user_id: &str, id: &str) -> Result<b
     Ok(state.db.write(move |conn| token_repo::revoke(conn, &user_id, &id, now)).await?)
 }
 
+/// What a session id of a user's list names: an open browser session, or
+/// a grant made without a browser (a session of its own), of the realm.
+enum Listed {
+    Browser { user_id: String },
+    Grant { user_id: String },
+}
+
+impl Listed {
+    fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<Self>, StorageError> {
+        if let Some(session) = session_repo::find_by_id(conn, id)? {
+            let open = session.realm_id == realm_id && session.ended_at.is_none();
+            return Ok(open.then_some(Self::Browser { user_id: session.user_id }));
+        }
+        Ok(refresh::find_family(conn, id)?
+            .filter(|f| f.realm_id == realm_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none())
+            .map(|f| Self::Grant { user_id: f.user_id }))
+    }
+
+    fn user_id(&self) -> &str {
+        match self {
+            Self::Browser { user_id } | Self::Grant { user_id } => user_id,
+        }
+    }
+}
+
+/// Whose session of the realm `id` is, if it is one still open.
+pub async fn session_owner(state: &AppState, entry: &RealmEntry, id: &str) -> Result<Option<String>, ServiceError> {
+    let (realm_id, id) = (entry.realm.id.clone(), id.to_owned());
+    let found = state.db.run(move |conn| Listed::find(conn, &realm_id, &id)).await?;
+    Ok(found.map(|listed| listed.user_id().to_owned()))
+}
+
 /// Ends one of the user's sessions (and revokes its refresh tokens).
 pub async fn end_session(
     state: &AppState,
@@ -181,21 +213,15 @@ pub async fn end_session(
     Ok(state
         .db
         .write(move |conn| {
-            let owned = session_repo::find_by_id(conn, &id)?
-                .is_some_and(|s| s.user_id == user_id && s.realm_id == entry.realm.id && s.ended_at.is_none());
-            if owned {
-                sessions::end(conn, &entry, &id, now)?;
-                return Ok(true);
+            match Listed::find(conn, &entry.realm.id, &id)?.filter(|listed| listed.user_id() == user_id) {
+                Some(Listed::Browser { .. }) => sessions::end(conn, &entry, &id, now)?,
+                Some(Listed::Grant { .. }) => {
+                    let horizon = families::revocation_horizon(&entry, now);
+                    families::revoke_grant(conn, &entry.realm.id, &id, horizon, now)?;
+                }
+                None => return Ok(false),
             }
-            // A grant made without a browser, listed as a session of its own.
-            let grant = refresh::find_family(conn, &id)?
-                .filter(|f| f.realm_id == entry.realm.id && f.user_id == user_id)
-                .filter(|f| f.session_id.is_none() && !f.offline && f.revoked_at.is_none());
-            if grant.is_some() {
-                let horizon = families::revocation_horizon(&entry, now);
-                families::revoke_grant(conn, &entry.realm.id, &id, horizon, now)?;
-            }
-            Ok(grant.is_some())
+            Ok(true)
         })
         .await?)
 }
