@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
+use crate::domain::client::refuse_service_account_name;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::Username;
 use crate::import::export::export;
@@ -199,6 +200,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::User(UserCommand::Add { realm, username, password_stdin }) => {
             let username = Username::parse(&username).map_err(|e| CliError::Usage(e.to_string()))?;
+            refuse_service_account_name(username.as_str()).map_err(|e| CliError::Usage(e.to_string()))?;
             let password = if password_stdin { Some(read_password()?) } else { None };
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let now = clock.now();

@@ -231,8 +231,17 @@ async fn update_role(
 ) -> Result<HttpResponse, AdminError> {
     let mut changes = Body::read(payload).await?.object()?;
     rep::keycloak_attributes(&mut changes, false);
-    change_role(state, admin, realm_name, key, changes).await?;
+    change_role(state, admin, realm_name, key, changes, SentAttributes::Replace).await?;
     Ok(rep::no_content())
+}
+
+/// What a change's `attributes` do to the role's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SentAttributes {
+    /// Replace them (Keycloak's PUT), `scopes` kept unless sent.
+    Replace,
+    /// Set only the keys sent (the console, whose form shows only `scopes`).
+    Merge,
 }
 
 /// Merges `changes` into a realm role (its description and scopes).
@@ -242,6 +251,7 @@ pub(crate) async fn change_role(
     realm_name: &str,
     key: RoleKey,
     changes: Map<String, Value>,
+    attributes: SentAttributes,
 ) -> Result<(), AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
     let realm = find_realm(state, realm_name).await?;
@@ -253,12 +263,12 @@ pub(crate) async fn change_role(
     // changes made at once add up.
     // The master realm's `admin` keeps its name: administration depends on it.
     let fixed_name = realm.name == MASTER_REALM && row.name == MASTER_ADMIN_ROLE;
-    merged_role(&row, changes.clone(), &catalog, fixed_name)?;
+    merged_role(&row, changes.clone(), &catalog, fixed_name, attributes)?;
     change_cached(state, &realm.name, None, move |conn| {
         let Some(stored) = roles::find_by_id(conn, &row.realm_id, &row.id)? else {
             return Ok(Err(AdminError::not_found("Role")));
         };
-        let updated = match merged_role(&stored, changes, &catalog, fixed_name) {
+        let updated = match merged_role(&stored, changes, &catalog, fixed_name, attributes) {
             Ok(updated) => updated,
             Err(error) => return Ok(Err(error)),
         };
@@ -280,10 +290,11 @@ fn merged_role(
     changes: Map<String, Value>,
     catalog: &[scope_admin::ScopeEntry],
     fixed_name: bool,
+    attributes: SentAttributes,
 ) -> Result<roles::RoleRow, AdminError> {
     let Value::Object(current) = to_rep(row)? else { unreachable!("a role representation is an object") };
     let sent_attributes = match changes.get("attributes") {
-        Some(Value::Object(sent)) => Some(sent.clone()),
+        Some(Value::Object(sent)) if attributes == SentAttributes::Replace => Some(sent.clone()),
         _ => None,
     };
     let mut merged = rep::merge_with_attributes(current, changes)?;

@@ -10,6 +10,7 @@ use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::Invalid;
+use crate::domain::client::refuse_service_account_name;
 use crate::domain::text::validate_name;
 use crate::domain::user::{Username, validate_email};
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, new_user_row};
@@ -298,6 +299,7 @@ pub(crate) async fn create_user(
     refuse_groups(&map)?;
     let raw = rep::str_field(&map, "username")?.ok_or_else(|| AdminError::bad_request("`username` is required"))?;
     let username = Username::parse(raw).map_err(|e| AdminError::bad_request(e.0))?;
+    refuse_service_account_name(username.as_str()).map_err(|e| AdminError::bad_request(e.0))?;
     let password = password_in(map.get("credentials"))?;
     let role_names = match map.get("realmRoles") {
         Some(Value::Array(list)) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),

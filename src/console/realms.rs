@@ -10,12 +10,12 @@ use super::clients::urlencode;
 use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, send, status_of};
 use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
-use crate::admin::Need;
 use crate::admin::events::{admin_events_enabled, record_console_change};
 use crate::admin::realms::{
     ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
     update_realm_from,
 };
+use crate::admin::{AdminError, Need};
 use crate::domain::realm::SigningAlgorithm;
 use crate::services::events::{ADMIN_EVENTS_ENABLED, ENABLED_EVENT_TYPES, EVENTS_ENABLED, EVENTS_EXPIRATION};
 use crate::services::realms::MASTER_REALM;
@@ -76,8 +76,13 @@ pub async fn home_action(
             audit(&state, &ctx, &name, Method::POST, "").await;
             Ok(see_other(&format!("{}?done=created", realm_url(&ctx.base, &name, ""))))
         }
+        // The REST API's answer is Keycloak's wording, which tools match.
+        Err(AdminError::Conflict(_)) => {
+            let problems = Problems::one("name", format!("A realm named {} already exists.", form.text("name").trim()));
+            home_page(&state, &ctx, &Form::default(), form, problems).await
+        }
         Err(e) => {
-            let problems = Problems::from_refusal(e, &[("Conflict", "name")], "name")?;
+            let problems = Problems::from_refusal(e, &[], "name")?;
             home_page(&state, &ctx, &Form::default(), form, problems).await
         }
     }
@@ -93,10 +98,16 @@ async fn import_action(state: &AppState, ctx: &Ctx, form: Form) -> Result<HttpRe
             return home_page(state, ctx, &Form::default(), form, problems).await;
         }
     };
+    let rep_name = rep.get("realm").and_then(Value::as_str).map(str::to_owned);
     match create_realm_from(state, &ctx.admin, rep).await {
         Ok(name) => {
             audit(state, ctx, &name, Method::POST, "").await;
             Ok(see_other(&format!("{}?done=imported", realm_url(&ctx.base, &name, ""))))
+        }
+        Err(AdminError::Conflict(_)) => {
+            let name = rep_name.unwrap_or_default();
+            let problems = Problems::one("export", format!("A realm named {name} already exists."));
+            home_page(state, ctx, &Form::default(), form, problems).await
         }
         Err(e) => {
             let problems = Problems::from_refusal(e, &[], "export")?;

@@ -11,7 +11,7 @@ use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other};
 use crate::admin::Need;
 use crate::admin::realms::find_realm;
-use crate::admin::roles::{RoleKey, change_role, create_role, delete_role};
+use crate::admin::roles::{RoleKey, SentAttributes, change_role, create_role, delete_role};
 use crate::state::AppState;
 use crate::storage::json_list;
 use crate::storage::repo::roles;
@@ -96,7 +96,9 @@ pub async fn action(
         }
         "save" => {
             let changes = fields.as_object().cloned().unwrap_or_default();
-            match change_role(&state, &ctx.admin, realm, RoleKey::Id(id.clone()), changes).await {
+            // Attributes the form does not show are kept.
+            let role = RoleKey::Id(id.clone());
+            match change_role(&state, &ctx.admin, realm, role, changes, SentAttributes::Merge).await {
                 Ok(()) => {
                     audit(&state, &ctx, realm, Method::PUT, &format!("roles-by-id/{id}")).await;
                     Ok(see_other(&format!("{here}?done=saved")))

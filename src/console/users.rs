@@ -20,7 +20,8 @@ use crate::storage::repo::users::UserFilter;
 use crate::storage::repo::{roles, sessions, users};
 
 const PAGE_SIZE: usize = 20;
-const USER_FIELDS: [(&str, &str); 6] = [
+const USER_FIELDS: [(&str, &str); 7] = [
+    ("User exists with same email", "email"),
     ("User exists", "username"),
     ("username", "username"),
     ("email", "email"),
@@ -220,7 +221,7 @@ pub async fn action(
             } else if password != form.get("password_confirm") {
                 Some("The two passwords differ.")
             } else if password.len() > 1024 {
-                Some("A password can have at most 1024 characters.")
+                Some("A password can have at most 1024 bytes (UTF-8: letters beyond ASCII take two to four).")
             } else {
                 None
             };

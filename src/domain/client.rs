@@ -162,6 +162,18 @@ pub fn service_account_username(client_id: &str) -> String {
     format!("{SERVICE_ACCOUNT_PREFIX}{}", client_id.to_lowercase())
 }
 
+/// Refuses a service account's name to an ordinary user: such a user is
+/// left out of user lists (as service accounts are) and takes the name a
+/// client's service account needs.
+pub fn refuse_service_account_name(username: &str) -> Result<(), Invalid> {
+    match username.starts_with(SERVICE_ACCOUNT_PREFIX) {
+        true => Err(Invalid::new(format!(
+            "usernames starting with `{SERVICE_ACCOUNT_PREFIX}` are kept for clients' service accounts"
+        ))),
+        false => Ok(()),
+    }
+}
+
 impl Client {
     pub fn is_public(&self) -> bool {
         self.secret.is_none()

@@ -12,7 +12,8 @@ use super::model::{ClientDef, ParsedFile, RealmDef, RoleDef, ScopeDef, UserDef};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, constant_time_eq};
 use crate::domain::client::{
-    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, service_account_username, validate_client_id,
+    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, refuse_service_account_name, service_account_username,
+    validate_client_id,
 };
 use crate::domain::role::validate_role_name;
 use crate::domain::scope::{is_built_in, validate_scope_name};
@@ -432,6 +433,11 @@ fn apply_user(
     now: UnixTime,
 ) -> Result<(), ImportError> {
     let username = Username::parse(def.username.get_ref()).expect("checked before the transaction");
+    if !known.service_accounts.contains_key(username.as_str()) {
+        refuse_service_account_name(username.as_str()).map_err(|e| {
+            file.error(&def.username.span(), "username", format!("{}: no client of this realm has it", e.0))
+        })?;
+    }
     let mut roles = Vec::new();
     for role in &def.roles {
         let id = known.roles.get(role.get_ref()).ok_or_else(|| {

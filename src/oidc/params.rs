@@ -281,6 +281,9 @@ pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Re
     match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("Use only one client authentication method")),
         (Some((client_id, secret)), None) => {
+            if client_id.contains('\0') || secret.contains('\0') {
+                return Err(OAuthError::invalid_request("HTTP Basic credentials contain a NUL character"));
+            }
             if body_id.is_some_and(|id| id != client_id) {
                 return Err(OAuthError::invalid_request("client_id does not match the authenticated client"));
             }

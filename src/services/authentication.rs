@@ -103,17 +103,18 @@ async fn find_login(
     Ok(state
         .db
         .run(move |conn| {
-            let row = match Username::lookup(&login) {
-                Ok(username) => users::find_by_username(conn, &realm_id, username.as_str())?,
-                Err(_) => None,
+            // A login with an `@` is an e-mail address first, then a username
+            // (Keycloak): a user named as another's address cannot shadow
+            // that user's sign-in by address.
+            // No address has a control character (nor can PostgreSQL hold a NUL).
+            let by_email = match login.contains('@') && !login.contains(char::is_control) {
+                true => users::find_by_unique_email(conn, &realm_id, login.trim())?,
+                false => None,
             };
-            let row = match row {
-                Some(row) => Some(row),
-                // No address has a control character (nor can PostgreSQL hold a NUL).
-                None if login.contains('@') && !login.contains(char::is_control) => {
-                    users::find_by_unique_email(conn, &realm_id, login.trim())?
-                }
-                None => None,
+            let row = match (by_email, Username::lookup(&login)) {
+                (Some(row), _) => Some(row),
+                (None, Ok(username)) => users::find_by_username(conn, &realm_id, username.as_str())?,
+                (None, Err(_)) => None,
             };
             match row {
                 // A client's service account never signs in with a password

@@ -126,7 +126,7 @@ fn poll_in_transaction(
     now_ms: i64,
 ) -> Result<Poll, StorageError> {
     let hash = token_hash(device_code);
-    let Some(row) = devices::find(conn, &hash)? else {
+    let Some(row) = devices::find_for_poll(conn, &hash)? else {
         return Ok(Poll::Error(ErrorCode::InvalidGrant, "Invalid device code"));
     };
     if row.realm_id != entry.realm.id || row.client_id != client.id {
@@ -148,7 +148,11 @@ fn poll_in_transaction(
             devices::record_poll(conn, &hash, now_ms, row.poll_interval)?;
             Ok(Poll::Error(ErrorCode::AuthorizationPending, "The user has not decided yet"))
         }
-        devices::DENIED => Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request")),
+        devices::DENIED => {
+            // Still paced: a device told no must not poll as fast as it likes.
+            devices::record_poll(conn, &hash, now_ms, row.poll_interval)?;
+            Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request"))
+        }
         devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, secret, &row, now),
         _ => Ok(Poll::Error(ErrorCode::InvalidGrant, "The device code was already used")),
     }
@@ -208,7 +212,7 @@ fn pair(
     now: UnixTime,
 ) -> Result<Poll, StorageError> {
     let token_scope = ScopeSet::from_names(scope.iter().filter(|s| *s != PERSONAL_TOKEN_SCOPE).map(str::to_owned));
-    let name = format!("{} (paired device)", client.name);
+    let name = paired_device_name(&client.name);
     match personal_tokens::mint_for(conn, entry, user, &name, Some(&token_scope), None, None, now) {
         Ok((token, row)) => Ok(Poll::Tokens(TokenResponse {
             access_token: token,
@@ -226,6 +230,16 @@ fn pair(
         }
         Err(_) => Ok(Poll::Error(ErrorCode::InvalidGrant, "No personal access token can be issued for this grant")),
     }
+}
+
+/// The paired device's token name: the client's name, shortened to leave
+/// room for the suffix within a token name's limit (a client's name may be
+/// longer).
+fn paired_device_name(client_name: &str) -> String {
+    const SUFFIX: &str = " (paired device)";
+    let room = personal_tokens::MAX_NAME_CHARS - SUFFIX.len();
+    let shortened: String = client_name.chars().take(room).collect();
+    format!("{}{SUFFIX}", shortened.trim_end())
 }
 
 /// Counts one attempt at a user code for every key, first and atomically,
@@ -290,4 +304,17 @@ pub async fn decide(
         .db
         .write(move |conn| devices::decide(conn, &device_code_hash, status, &user_id, auth_time, &granted, now))
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paired_device_name;
+
+    #[test]
+    fn a_long_client_name_is_shortened_to_fit_a_token_name() {
+        let name = paired_device_name(&"é".repeat(95));
+        assert_eq!(name.chars().count(), 100);
+        assert!(name.ends_with("é (paired device)"));
+        assert_eq!(paired_device_name("TV"), "TV (paired device)");
+    }
 }

@@ -151,11 +151,12 @@ impl EventSink {
             realm_id: event.realm_id,
             time: now_ms,
             event_type: event.event_type.to_owned(),
-            client_id: event.client_id,
-            user_id: event.user_id,
-            session_id: event.session_id,
-            ip_address: event.ip_address,
-            error: event.error,
+            client_id: event.client_id.map(storable),
+            user_id: event.user_id.map(storable),
+            session_id: event.session_id.map(storable),
+            ip_address: event.ip_address.map(storable),
+            error: event.error.map(storable),
+            // JSON text escapes a NUL (`\u0000`).
             details: Value::Object(event.details).to_string(),
         };
         if self.queue.try_send(Queued::Event(row)).is_err() {
@@ -173,6 +174,16 @@ impl EventSink {
         if self.queue.send(Queued::Flush(done)).await.is_ok() {
             let _ = stored.await;
         }
+    }
+}
+
+/// `text` without NUL characters, which PostgreSQL cannot store: a caller's
+/// text (a client id sent in HTTP Basic) that held one would otherwise fail
+/// its whole batch, and every batch after it that carries the row again.
+fn storable(text: String) -> String {
+    match text.contains('\0') {
+        true => text.replace('\0', "\u{fffd}"),
+        false => text,
     }
 }
 
@@ -287,5 +298,16 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
         if (2..BATCH).contains(&stored) && carried.is_empty() {
             tokio::time::sleep(LINGER).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storable;
+
+    #[test]
+    fn stored_text_holds_no_nul() {
+        assert_eq!(storable("svc\0".to_owned()), "svc\u{fffd}");
+        assert_eq!(storable("plain".to_owned()), "plain");
     }
 }

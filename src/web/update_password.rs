@@ -95,7 +95,7 @@ pub async fn submit(
     } else if Some(new) != params.get("password-confirm") {
         Some("The passwords do not match.")
     } else if new.len() > MAX_PASSWORD_LEN {
-        Some("A password can have at most 1024 characters.")
+        Some("A password can have at most 1024 bytes (UTF-8: letters beyond ASCII take two to four).")
     } else {
         None
     };

@@ -195,6 +195,14 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("bad.toml:6") && stderr.contains("wildcard"), "{stderr}");
+    // A service account's name without its client; `user add` likewise.
+    let planted = "[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"service-account-nobody\"\n";
+    std::fs::write(&bad, planted).unwrap();
+    let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("bad.toml:5") && stderr.contains("service accounts"), "{stderr}");
+    let out = app.cli(&["user", "add", "--realm", "acme", "--username", "service-account-nobody"], None);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("service accounts"));
 
     // E-mail addresses are unique in a realm: within the file, and against
     // users the file does not name.

@@ -440,6 +440,15 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
         assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
     }
     assert!(log.as_array().unwrap().iter().all(|e| e["authDetails"]["clientId"] == "security-admin-console"));
+    // Saving a role keeps the attributes its form does not show.
+    let master = app.master_token().await;
+    let body = json!({"attributes": {"scopes": ["orders.write"], "team": ["blue"]}}).to_string();
+    assert_eq!(app.admin(Method::PUT, "/realms/shop/roles/clerk", Some(&master), Some(&body)).await.status, 204);
+    let id = role["id"].as_str().unwrap();
+    let fields = [("action", "save"), ("id", id), ("name", "clerk"), ("description", "Counter"), ("scopes", "")];
+    assert_eq!(console.post("realms/shop/roles", &fields).await.status, 200);
+    let role = rest(&app, "/realms/shop/roles/clerk").await;
+    assert_eq!((&role["description"], &role["attributes"]), (&json!("Counter"), &json!({"team": ["blue"]})));
     // The console's log names who did it.
     let page = console.get("realms/shop/audit?log=admin").await;
     let lines = page.select("#admin-events li");

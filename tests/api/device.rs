@@ -9,6 +9,7 @@ use crate::helpers::{Answer, TestApp, jwt_parts};
 both_backends!(
     a_device_is_approved_and_gets_tokens_once,
     denial_and_expiry_reach_the_device,
+    parallel_polls_are_judged_one_after_another,
     wrong_codes_are_rate_limited
 );
 
@@ -91,6 +92,23 @@ async fn a_device_is_approved_and_gets_tokens_once(app: TestApp) {
     assert!(again.body.contains("not valid"), "{}", again.body);
 }
 
+/// Polls that arrive together are judged in turn: one is the first poll,
+/// every other is too soon, and each `slow_down` adds to the interval the
+/// one before left (on PostgreSQL two polls once both read the code as never
+/// polled, and their intervals overwrote each other).
+async fn parallel_polls_are_judged_one_after_another(app: TestApp) {
+    let started = start(&app, "openid").await;
+    let device_code = started.str("device_code");
+    let interval = started.json["interval"].as_i64().unwrap();
+    let answers = futures_util::future::join_all((0..8).map(|_| poll(&app, device_code))).await;
+    let errors: Vec<&str> = answers.iter().map(|a| a.json["error"].as_str().unwrap_or("none")).collect();
+    assert_eq!(errors.iter().filter(|e| **e == "authorization_pending").count(), 1, "{errors:?}");
+    assert_eq!(errors.iter().filter(|e| **e == "slow_down").count(), 7, "{errors:?}");
+    // The interval is now interval + 7 × 5 s: a poll just short of it is too soon.
+    app.clock.advance(interval + 7 * 5 - 1);
+    poll(&app, device_code).await.assert_error(400, "slow_down");
+}
+
 async fn denial_and_expiry_reach_the_device(app: TestApp) {
     let browser = Browser::new();
     let first = start(&app, "openid").await;
@@ -99,6 +117,8 @@ async fn denial_and_expiry_reach_the_device(app: TestApp) {
     let done = browser.decide(&consent, "deny").await;
     assert!(done.body.contains("Request denied"), "{}", done.body);
     poll(&app, first.str("device_code")).await.assert_error(400, "access_denied");
+    // Still paced once told no.
+    poll(&app, first.str("device_code")).await.assert_error(400, "slow_down");
 
     // With a live session the login page is skipped.
     let second = start(&app, "openid").await;

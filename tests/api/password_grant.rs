@@ -101,6 +101,15 @@ async fn wrong_passwords_are_invalid_grant(app: TestApp) {
     assert_eq!(upper.status, 200, "{}", upper.json);
     let by_email = app.password_grant("acme", ("web", "web-secret"), ("Alice@Example.COM", "alice-pw"), "").await;
     assert_eq!(by_email.status, 200, "addresses are case-insensitive: {}", by_email.json);
+    // A user named as alice's address does not shadow her sign-in by
+    // address (Keycloak looks a login with `@` up as an address first).
+    let master = app.master_token().await;
+    let body = serde_json::json!({"username": "alice@example.com", "enabled": true,
+        "credentials": [{"type": "password", "value": "squatter-pw", "temporary": false}]});
+    let made = app.admin(reqwest::Method::POST, "/realms/acme/users", Some(&master), Some(&body.to_string())).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let by_email = app.password_grant("acme", ("web", "web-secret"), ("alice@example.com", "alice-pw"), "").await;
+    assert_eq!(by_email.status, 200, "{}", by_email.json);
 }
 
 async fn grants_need_registration(app: TestApp) {

@@ -302,6 +302,22 @@ async fn nul_characters_are_refused_everywhere(app: TestApp) {
     post_raw(&app, "application/json", br#"{"grant_type": "client_credentials", "scope": "a\u0000"}"#.to_vec())
         .await
         .assert_error(400, "invalid_request");
+    // A client id or secret in HTTP Basic (percent-decoded, RFC 6749
+    // §2.3.1): refused before anything is recorded. As the audit event of a
+    // failed client login, such an id failed on PostgreSQL every later
+    // batch of events, which carried it again.
+    for login in ["svc%00:svc-secret", "svc:svc-secret%00"] {
+        let basic = base64::engine::general_purpose::STANDARD.encode(login);
+        let response = app
+            .http
+            .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::Answer::from(response).await.assert_error(400, "invalid_request");
+    }
     let authorize = app.realm_url("acme", "/protocol/openid-connect/auth?client_id=web&response_type=code&nonce=n%00");
     let answer = app.get(&authorize).await;
     assert_eq!(answer.status, 400, "{}", answer.json);

@@ -40,6 +40,18 @@ pub fn find(conn: &mut DbConnection, device_code_hash: &str) -> Result<Option<De
     Ok(device_codes::table.find(device_code_hash).select(DeviceRow::as_select()).first(conn).optional()?)
 }
 
+/// A code read by a poll, which then writes it: its row locked on
+/// PostgreSQL until the transaction ends (SQLite has one writer), so that
+/// concurrent polls are judged one after the other and each `slow_down`
+/// adds to the interval the last one left.
+pub fn find_for_poll(conn: &mut DbConnection, device_code_hash: &str) -> Result<Option<DeviceRow>, StorageError> {
+    let query = device_codes::table.find(device_code_hash);
+    Ok(match conn {
+        DbConnection::Postgres(c) => query.select(DeviceRow::as_select()).for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => query.select(DeviceRow::as_select()).first(c).optional()?,
+    })
+}
+
 /// A pending, unexpired code of the realm by its user code.
 pub fn find_pending_by_user_code(
     conn: &mut DbConnection,

@@ -599,22 +599,21 @@ async fn a_service_account_belongs_to_its_client_not_to_a_name(app: TestApp) {
             .await;
     assert_eq!(taken.status, 409, "the name belongs to svc2's account: {}", taken.text);
 
-    // Nor does an ordinary user named like a service account lend its roles.
-    let imposter = create(&app, "/realms/acme/users", &master, json!({"username": "service-account-fake"})).await;
-    grant_management_role(&app, &master, &imposter, "realm-admin").await;
-    create(
-        &app,
-        "/realms/acme/clients",
-        &master,
-        json!({"clientId": "fake", "secret": "fake-secret", "serviceAccountsEnabled": true}),
-    )
-    .await;
-    assert_eq!(token_roles(&app, "fake", "fake-secret").await, serde_json::Value::Null);
+    // Nor can an ordinary user take a service account's name: it would be
+    // left out of user lists and hold the name a client's account needs.
+    let users_before = get(&app, "/realms/acme/users/count", &master).await.json;
+    let body = json!({"username": "service-account-fake"});
+    let imposter = call(&app, Method::POST, "/realms/acme/users", &master, Some(body)).await;
+    assert_eq!(imposter.status, 400, "{}", imposter.text);
+    assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, users_before);
+    let fake = json!({"clientId": "fake", "secret": "fake-secret", "serviceAccountsEnabled": true});
+    let fake_id = create(&app, "/realms/acme/clients", &master, fake).await;
+    let account = get(&app, &format!("/realms/acme/clients/{fake_id}/service-account-user"), &master).await;
+    assert_eq!(account.json["username"], "service-account-fake");
 
-    // Deleting svc2 deletes its own service account, not a namesake's.
+    // Deleting svc2 deletes its own service account.
     change(&app, Method::DELETE, &format!("/realms/acme/clients/{svc_id}"), &master, None).await;
     assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{account_id}"), &master, None).await.status, 404);
-    assert_eq!(call(&app, Method::GET, &format!("/realms/acme/users/{imposter}"), &master, None).await.status, 200);
 }
 
 /// `realm-admin` holds every realm-management role, `view-users`
