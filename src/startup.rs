@@ -334,7 +334,10 @@ async fn refuse_unreadable(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if crate::oidc::params::declared_length(req.request()).is_some_and(|n| n > LARGEST_BODY) {
+    // The console answers an oversized form itself, as a page (its reader
+    // stops at its own limit).
+    let console = req.path().starts_with(crate::console::BASE);
+    if !console && crate::oidc::params::declared_length(req.request()).is_some_and(|n| n > LARGEST_BODY) {
         let response = HttpResponse::PayloadTooLarge().json(serde_json::json!({
             "error": "invalid_request",
             "error_description": "The request body is too large",

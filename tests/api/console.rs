@@ -132,6 +132,11 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(response.headers()["cache-control"], "no-store");
+    // A form too large for the console is a page of its own, not JSON.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let too_large = console.post("realms/shop/users", &[("action", "create"), ("first_name", &huge)]).await;
+    assert_eq!(too_large.status, 400);
+    assert!(too_large.html.contains("The form is too large"), "{}", &too_large.html[..too_large.html.len().min(300)]);
     // A realm's page without its trailing slash, a list with one: led where meant.
     let settings = console.get("realms/shop").await;
     assert!(settings.status == 200 && settings.url.ends_with("/admin/console/realms/shop/"), "{}", settings.url);
