@@ -98,6 +98,16 @@ impl Problems {
         self.0.is_empty()
     }
 
+    /// A refused change of one item of a list page (a role, a scope), shown
+    /// above the list: named, since the list holds many such forms.
+    pub fn refused_item(error: AdminError, item: &str) -> Result<Self, ConsoleError> {
+        let mut problems = Self::from_refusal(error, &[], "edit")?;
+        for (_, message) in &mut problems.0 {
+            *message = format!("{item}: {message}");
+        }
+        Ok(problems)
+    }
+
     /// A refused change as a message next to the field it is about: the
     /// first field whose REST name (`needles`) the message mentions, else
     /// `fallback`. Anything but a refusal stays an error.

@@ -102,7 +102,7 @@ pub async fn action(
                     Ok(see_other(&format!("{here}?done=saved")))
                 }
                 Err(e) => {
-                    let problems = Problems::from_refusal(e, &[], "edit")?;
+                    let problems = Problems::refused_item(e, &format!("Scope {}", form.text("name")))?;
                     scopes_page(&state, &ctx, realm, &Form::default(), Form::default(), problems, None).await
                 }
             }

@@ -454,6 +454,11 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     assert_eq!(console.post("realms/shop/roles", &fields).await.status, 200);
     let role = rest(&app, "/realms/shop/roles/clerk").await;
     assert_eq!((&role["description"], &role["attributes"]), (&json!("Counter"), &json!({"team": ["blue"]})));
+    // A refused save names the role it is about (the list holds many forms).
+    let fields = [("action", "save"), ("id", id), ("name", "clerk"), ("description", ""), ("scopes", "nope")];
+    let refused = console.post("realms/shop/roles", &fields).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.html.contains("Role clerk: attributes.scopes: `nope`"), "{}", refused.html);
     // The console's log names who did it.
     let page = console.get("realms/shop/audit?log=admin").await;
     let lines = page.select("#admin-events li");
