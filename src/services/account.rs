@@ -12,7 +12,7 @@ use super::{ServiceError, families, sessions};
 use crate::domain::scope::ScopeSet;
 use crate::state::AppState;
 use crate::storage::repo::personal_tokens::{self as token_repo, PersonalTokenRow};
-use crate::storage::repo::{consents, refresh, sessions as session_repo, users};
+use crate::storage::repo::{consents, refresh, revocations, sessions as session_repo, users};
 use crate::storage::{DbConnection, StorageError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -258,6 +258,11 @@ pub async fn revoke_consent(
             if deleted {
                 for family in refresh::live_families_of_user_at_client(conn, &user_id, &client_pk)? {
                     families::revoke_grant(conn, &realm_id, &family, horizon, now)?;
+                }
+                // Tokens without a refresh family name the session's grant to the client.
+                for session in session_repo::list_open_by_user(conn, &user_id)? {
+                    let id = sessions::client_grant_id(&session.id, &client_pk);
+                    revocations::insert(conn, &realm_id, &id, horizon)?;
                 }
             }
             Ok(deleted)

@@ -78,9 +78,11 @@ pub async fn respond(
         // Named after the session, so logout revokes it, and after the
         // code's grant beside it (hybrid), so that a reused code revokes it
         // with the grant's other tokens (RFC 6749 §4.1.2).
+        // And after the session's grant to this client, which a withdrawn consent revokes.
+        let named = format!("{}:{}", session.id, sessions::client_grant_id(&session.id, &client.id));
         let jti = match &code {
-            Some((_, grant_id)) => issue::new_jti(Some(&format!("{}:{grant_id}", session.id))),
-            None => issue::new_jti(Some(&session.id)),
+            Some((_, grant_id)) => issue::new_jti(Some(&format!("{named}:{grant_id}"))),
+            None => issue::new_jti(Some(&named)),
         };
         let (token, expires_in) = issue::access_token(entry, client, &subject, grant.scope, jti, now)?;
         params.push(("access_token", token.clone()));

@@ -67,12 +67,24 @@ pub async fn exchange(
         .await?;
     match outcome {
         Ok(Outcome::Granted(granted)) => {
+            // The access token names what ends it: its refresh family (the
+            // grant's id: a session's end or a withdrawn consent revokes the
+            // family) or, with no family, the browser session and its grant
+            // to the client (see `client_grant_id`) beside the code's grant.
+            let named = match granted.refresh_expires_at {
+                Some(_) => granted.grant_id.clone(),
+                None => {
+                    let session = &granted.session_id;
+                    let client_grant = live_sessions::client_grant_id(session, &client_for_signing.id);
+                    format!("{session}:{client_grant}:{}", granted.grant_id)
+                }
+            };
             let grant = UserGrant {
                 user: &granted.user,
                 role_ids: &granted.role_ids,
                 scope: &granted.scope,
                 auth_time: granted.auth_time,
-                grant_id: Some(&granted.grant_id),
+                grant_id: Some(&named),
                 nonce: granted.nonce.as_deref(),
                 sid: Some(&granted.session_id),
                 session_ends: granted.session_ends,

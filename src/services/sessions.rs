@@ -144,6 +144,15 @@ async fn start(
     Ok((token, row))
 }
 
+/// What a browser session's access tokens for one client are named by too
+/// (in their jti), beside the session: withdrawing the client's consent
+/// revokes it, so that tokens without a refresh family (implicit, hybrid, a
+/// code grant without refresh tokens) end, and other clients' tokens of the
+/// session live on.
+pub fn client_grant_id(session_id: &str, client_pk: &str) -> String {
+    format!("{session_id}.{}", &token_hash(client_pk)[..12])
+}
+
 /// Ends a session and revokes its refresh tokens and their access tokens.
 pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: UnixTime) -> Result<(), StorageError> {
     use diesel::Connection;

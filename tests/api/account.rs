@@ -129,6 +129,17 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     let granted = app.token("acme", None, &form).await;
     assert_eq!(granted.status, 200, "{}", granted.json);
 
+    // An implicit token of the same consent, which has no refresh family.
+    let implicit = [
+        ("client_id", "spa"),
+        ("redirect_uri", "http://127.0.0.1:9/spa"),
+        ("response_type", "token"),
+        ("scope", "openid"),
+    ];
+    let front = browser.get(&auth_url(&app, "acme", &implicit)).await;
+    let implicit_token = front.redirect_params()["access_token"].clone();
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &implicit_token).await.json["active"], true);
+
     let token = cli_token(&app, ("alice", "alice-pw"), "account.read account.write").await;
     let (_, consents, _) = call(&app, Method::GET, "/consents", &token, None).await;
     assert_eq!(consents[0]["client_id"], "spa", "{consents}");
@@ -142,6 +153,25 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     app.token("acme", None, &form).await.assert_error(400, "invalid_grant");
     let access = app.introspect("acme", ("svc", "svc-secret"), granted.str("access_token")).await;
     assert_eq!(access.json, json!({"active": false}));
+    let access = app.introspect("acme", ("svc", "svc-secret"), &implicit_token).await;
+    assert_eq!(access.json, json!({"active": false}), "tokens without a refresh family too");
+
+    // A code grant without refresh tokens (hybrid's client has none) in the
+    // same browser session: its access token ends with the session.
+    let hybrid = [
+        ("client_id", "hybrid"),
+        ("redirect_uri", "http://127.0.0.1:9/hybrid"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ];
+    let back = browser.get(&auth_url(&app, "acme", &hybrid)).await;
+    let code = back.redirect_params()["code"].clone();
+    let form =
+        [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "http://127.0.0.1:9/hybrid")];
+    let no_refresh = app.token("acme", Some(("hybrid", "hybrid-secret")), &form).await;
+    assert!(no_refresh.json.get("refresh_token").is_none(), "{}", no_refresh.json);
+    let no_refresh = no_refresh.str("access_token").to_owned();
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &no_refresh).await.json["active"], true);
 
     // The browser's session, and the command line's password grant as a
     // session of its own (Keycloak's account console lists both).
@@ -161,6 +191,8 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     assert_eq!(status, 204);
     let after = browser.get(&auth_url(&app, "acme", &params)).await;
     assert!(after.is_login_page(), "the session was ended");
+    let access = app.introspect("acme", ("svc", "svc-secret"), &no_refresh).await;
+    assert_eq!(access.json, json!({"active": false}), "the session's code grant without refresh tokens too");
 }
 
 async fn the_account_page_works_in_a_browser(app: TestApp) {
