@@ -243,12 +243,36 @@ pub async fn refresh(
             return Err(reject(ErrorCode::InvalidGrant, "Token is not active"));
         }
         let owner = owner_and_scopes(owner, session)?;
-        if let Some(id) = owner.session.touch_due(&entry, now) {
-            state.db.write(move |conn| session_rows::touch(conn, &id, now)).await?;
+        let touch = owner.session.touch_due(&entry, now);
+        // The kept token's lifetime is renewed as a rotated one's would be
+        // (a refresh is a use: an app that refreshes stays signed in), in
+        // steps as coarse as the session's own use records.
+        let renewed = owner.session.token_expiry(&entry, now);
+        let step = (entry.realm.settings.sso_session_idle / 30).clamp(1, 60);
+        let extend = match family.generation {
+            Some(generation) if renewed - token.expires_at >= step => Some(generation),
+            _ => None,
+        };
+        if touch.is_some() || extend.is_some() {
+            let (family_id, slack) =
+                (family.id.clone(), entry.realm.settings.refresh_token_lifetime / FAMILY_EXPIRY_SLACK_DIVISOR);
+            state
+                .db
+                .write(move |conn| {
+                    if let Some(id) = &touch {
+                        session_rows::touch(conn, id, now)?;
+                    }
+                    if let Some(generation) = extend {
+                        refresh::extend_current_token(conn, &family_id, generation, renewed)?;
+                        refresh::extend_family(conn, &family_id, renewed + slack)?;
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         let session_ends = owner.session.session_ends(&entry);
         let Owner { user, role_ids, granted, .. } = owner;
-        let refresh_expires_at = token.expires_at;
+        let refresh_expires_at = if extend.is_some() { renewed } else { token.expires_at };
         let rotation = Rotation {
             user,
             role_ids,

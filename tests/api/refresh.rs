@@ -265,6 +265,15 @@ async fn turning_rotation_off_keeps_only_the_current_token(app: TestApp) {
         assert!(again.json["refresh_expires_in"].as_i64().is_some_and(|s| s > 0 && s <= 3600), "{}", again.json);
     }
     assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &second).await.json["active"], true);
+    // Each refresh renews the kept token's lifetime, as a rotation would:
+    // an app that refreshes within the idle timeout stays signed in.
+    let lifetime = app.refresh("acme", WEB, &second).await.json["refresh_expires_in"].as_i64().unwrap();
+    for _ in 0..4 {
+        app.clock.advance(lifetime - 60);
+        let again = app.refresh("acme", WEB, &second).await;
+        assert_eq!(again.status, 200, "{}", again.json);
+        assert!(again.json["refresh_expires_in"].as_i64().unwrap() > lifetime - 120, "{}", again.json);
+    }
 }
 
 const GRACE_REALM: &str = r#"

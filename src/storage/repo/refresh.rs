@@ -266,6 +266,26 @@ pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, Storage
     .execute(conn)?)
 }
 
+/// Moves the expiry of a family's current token later (never earlier),
+/// while it is still generation `generation`: a refresh with rotation off
+/// keeps the token and renews its lifetime.
+pub fn extend_current_token(
+    conn: &mut DbConnection,
+    family_id: &str,
+    generation: i64,
+    expires_at: UnixTime,
+) -> Result<(), StorageError> {
+    diesel::update(
+        refresh_families::table
+            .filter(refresh_families::id.eq(family_id))
+            .filter(refresh_families::generation.eq(generation))
+            .filter(refresh_families::token_expires_at.lt(expires_at)),
+    )
+    .set(refresh_families::token_expires_at.eq(expires_at))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Moves a family's expiry later (never earlier: rotations may race).
 pub fn extend_family(conn: &mut DbConnection, family_id: &str, expires_at: UnixTime) -> Result<(), StorageError> {
     diesel::update(
