@@ -135,6 +135,8 @@ pub async fn bootstrap_admin(
         return Ok(());
     };
     let username = Username::parse(username).map_err(|e| StartupError::Config(format!("REALMGATE_ADMIN_USER: {e}")))?;
+    crate::domain::client::refuse_service_account_name(username.as_str())
+        .map_err(|e| StartupError::Config(format!("REALMGATE_ADMIN_USER: {e}")))?;
     let password = password.clone();
     if password.is_empty() {
         return Err(StartupError::Config("REALMGATE_ADMIN_PASSWORD must not be empty".into()));
@@ -324,7 +326,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
 const LARGEST_BODY: u64 = 1024 * 1024;
 
 /// Middleware: a request declaring a body larger than any endpoint reads is
-/// answered 413 at once, instead of after the client has sent it all; one
+/// answered 413 at once, instead of after the client has sent it all (but
+/// for the console's, which answers such a form with a page of its own); one
 /// whose path or query holds an encoded NUL character is answered 400 (no
 /// name, id or parameter has one, and PostgreSQL cannot store one in text),
 /// and so is one with two `Authorization` (or `X-Auth-Token`) headers.
@@ -336,7 +339,7 @@ async fn refuse_unreadable(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     // The console answers an oversized form itself, as a page (its reader
     // stops at its own limit).
-    let console = req.path().starts_with(crate::console::BASE);
+    let console = req.path().strip_prefix(crate::console::BASE).is_some_and(|rest| rest.starts_with('/'));
     if !console && crate::oidc::params::declared_length(req.request()).is_some_and(|n| n > LARGEST_BODY) {
         let response = HttpResponse::PayloadTooLarge().json(serde_json::json!({
             "error": "invalid_request",

@@ -12,8 +12,8 @@ use super::model::{ClientDef, ParsedFile, RealmDef, RoleDef, ScopeDef, UserDef};
 use crate::clock::UnixTime;
 use crate::crypto::{SecretKey, constant_time_eq};
 use crate::domain::client::{
-    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, refuse_service_account_name, service_account_username,
-    validate_client_id,
+    GrantType, POST_LOGOUT_AS_REDIRECT, RedirectUri, SERVICE_ACCOUNT_PREFIX, refuse_service_account_name,
+    service_account_username, validate_client_id,
 };
 use crate::domain::role::validate_role_name;
 use crate::domain::scope::{is_built_in, validate_scope_name};
@@ -433,11 +433,6 @@ fn apply_user(
     now: UnixTime,
 ) -> Result<(), ImportError> {
     let username = Username::parse(def.username.get_ref()).expect("checked before the transaction");
-    if !known.service_accounts.contains_key(username.as_str()) {
-        refuse_service_account_name(username.as_str()).map_err(|e| {
-            file.error(&def.username.span(), "username", format!("{}: no client of this realm has it", e.0))
-        })?;
-    }
     let mut roles = Vec::new();
     for role in &def.roles {
         let id = known.roles.get(role.get_ref()).ok_or_else(|| {
@@ -445,7 +440,27 @@ fn apply_user(
         })?;
         roles.push(id.clone());
     }
-    let existing = users::find_by_username(conn, realm_id, username.as_str())?;
+    let account_of = known.service_accounts.get(username.as_str());
+    // A client's account is found by its link first: made before the client
+    // was renamed, it keeps the name it had then (exports print the current one).
+    let linked = match account_of {
+        Some(client_row_id) => {
+            let client_id = &username.as_str()[SERVICE_ACCOUNT_PREFIX.len()..];
+            users::find_service_account(conn, realm_id, client_row_id, client_id)?
+        }
+        None => None,
+    };
+    let existing = match linked {
+        Some(user) => Some(user),
+        None => users::find_by_username(conn, realm_id, username.as_str())?,
+    };
+    // A user stored already keeps its name (one made before such names
+    // were kept for service accounts).
+    if existing.is_none() && account_of.is_none() {
+        refuse_service_account_name(username.as_str()).map_err(|e| {
+            file.error(&def.username.span(), "username", format!("{}: no client of this realm has it", e.0))
+        })?;
+    }
     let old_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
     let password_hash = match (&def.password, &def.password_hash) {
         (Some(password), _) => match old_hash {
@@ -464,7 +479,7 @@ fn apply_user(
     let row = users::UserRow {
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         realm_id: realm_id.to_owned(),
-        username: username.as_str().to_owned(),
+        username: existing.as_ref().map_or_else(|| username.as_str().to_owned(), |u| u.username.clone()),
         email: def.email.as_ref().map(|e| e.get_ref().to_lowercase()),
         email_verified: def.email_verified.unwrap_or(false),
         given_name: def.given_name.as_ref().map(|name| name.get_ref().clone()),
@@ -472,7 +487,7 @@ fn apply_user(
         password_hash,
         enabled: def.enabled.unwrap_or(existing.as_ref().is_none_or(|u| u.enabled)),
         admin_roles: to_json_list(&admin_roles),
-        attributes: user_attributes(existing.as_ref(), known.service_accounts.get(username.as_str())),
+        attributes: user_attributes(existing.as_ref(), account_of),
         created_at: existing.as_ref().map_or(now, |u| u.created_at),
         password_temporary,
     };

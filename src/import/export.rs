@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::crypto::SecretKey;
+use crate::domain::client::service_account_username;
 use crate::storage::repo::{clients, realms, roles, scopes, users};
 use crate::storage::{DbConnection, StorageError, json_list};
 
@@ -125,8 +126,18 @@ pub fn export(
     let role_rows = roles::list_by_realm(conn, &realm.id)?;
     let role_names: HashMap<&str, &str> = role_rows.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
 
+    let client_rows = clients::list_by_realm(conn, &realm.id)?;
     let mut users_out = Vec::new();
     for user in users::list_by_realm(conn, &realm.id)? {
+        // A service account under its client's name now, which is how a
+        // realm file names it (the client may have been renamed since).
+        let username = match user.service_account_link() {
+            Some(link) => client_rows
+                .iter()
+                .find(|c| user.links(&link, &c.id, &c.client_id))
+                .map_or_else(|| user.username.clone(), |c| service_account_username(&c.client_id)),
+            None => user.username.clone(),
+        };
         let mut roles: Vec<String> = roles::list_role_ids_of_user(conn, &user.id)?
             .iter()
             .filter_map(|id| role_names.get(id.as_str()).map(|n| (*n).to_owned()))
@@ -139,7 +150,7 @@ pub fn export(
             enabled: user.enabled,
             roles,
             admin_roles: json_list(&user.admin_roles)?,
-            username: user.username,
+            username,
             email: user.email,
             given_name: user.given_name,
             family_name: user.family_name,
@@ -147,7 +158,7 @@ pub fn export(
     }
 
     let mut clients_out = Vec::new();
-    for client in clients::list_by_realm(conn, &realm.id)? {
+    for client in client_rows {
         if crate::services::realms::BUILT_IN_CLIENTS.contains(&client.client_id.as_str()) {
             continue;
         }

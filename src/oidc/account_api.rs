@@ -101,8 +101,14 @@ async fn create_token(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
-    let new: NewToken = serde_json::from_slice(&body)
-        .map_err(|e| OAuthError::invalid_request(format!("Expected {{\"name\", \"scope\"?, \"expires_in\"?}}: {e}")))?;
+    let expected = |e: &dyn std::fmt::Display| {
+        OAuthError::invalid_request(format!("Expected {{\"name\", \"scope\"?, \"expires_in\"?}}: {e}"))
+    };
+    // An object only: serde would also read a struct from a JSON array.
+    let new: NewToken = match serde_json::from_slice(&body).map_err(|e| expected(&e))? {
+        object @ serde_json::Value::Object(_) => serde_json::from_value(object).map_err(|e| expected(&e))?,
+        _ => return Err(expected(&"not an object")),
+    };
     let scope = new.scope.as_deref().map(ScopeSet::parse).transpose().map_err(|e| OAuthError::invalid_scope(e.0))?;
     if new.expires_in.is_some_and(|s| s <= 0 || s > 100 * 365 * 86400) {
         return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds"));

@@ -100,14 +100,15 @@ async fn find_login(
     let now = state.clock.now();
     let realm_id = entry.realm.id.clone();
     let login = login.to_owned();
+    let by_email_allowed = entry.login_with_email;
     Ok(state
         .db
         .run(move |conn| {
-            // A login with an `@` is an e-mail address first, then a username
-            // (Keycloak): a user named as another's address cannot shadow
-            // that user's sign-in by address.
+            // Where the realm allows it, a login with an `@` is an e-mail
+            // address first, then a username (Keycloak): a user named as
+            // another's address cannot shadow that user's sign-in by address.
             // No address has a control character (nor can PostgreSQL hold a NUL).
-            let by_email = match login.contains('@') && !login.contains(char::is_control) {
+            let by_email = match by_email_allowed && login.contains('@') && !login.contains(char::is_control) {
                 true => users::find_by_unique_email(conn, &realm_id, login.trim())?,
                 false => None,
             };

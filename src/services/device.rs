@@ -237,7 +237,7 @@ fn pair(
 /// longer).
 fn paired_device_name(client_name: &str) -> String {
     const SUFFIX: &str = " (paired device)";
-    let room = personal_tokens::MAX_NAME_CHARS - SUFFIX.len();
+    let room = personal_tokens::MAX_TOKEN_NAME_CHARS - SUFFIX.chars().count();
     let shortened: String = client_name.chars().take(room).collect();
     format!("{}{SUFFIX}", shortened.trim_end())
 }

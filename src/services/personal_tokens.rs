@@ -17,7 +17,7 @@ use crate::storage::{DbConnection, StorageError, new_id};
 pub const PREFIX: &str = "rgp_";
 pub const MAX_ACTIVE_PER_USER: i64 = 25;
 /// A token's name is 1 to this many characters.
-pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
 /// `last_used_at` is written at most this often per token.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -31,7 +31,7 @@ pub enum MintError {
     TooMany,
     #[error("scope `{0}` is unknown or not allowed for this user")]
     ScopeNotAllowed(String),
-    #[error("the name must be 1 to {MAX_NAME_CHARS} characters")]
+    #[error("the name must be 1 to {MAX_TOKEN_NAME_CHARS} characters")]
     BadName,
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -84,7 +84,7 @@ pub fn mint_for(
     now: UnixTime,
 ) -> Result<(String, PersonalTokenRow), MintError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || validate_name(name).is_err() {
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS || validate_name(name).is_err() {
         return Err(MintError::BadName);
     }
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;

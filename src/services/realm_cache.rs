@@ -49,6 +49,9 @@ pub struct RealmEntry {
     pub keys: KeyRing,
     /// Which events the realm stores.
     pub events: EventsPolicy,
+    /// Keycloak's `loginWithEmailAllowed` (default true): users may sign in
+    /// with their e-mail address.
+    pub login_with_email: bool,
     /// Rendered discovery documents, filled on first use.
     pub documents: OnceLock<Documents>,
     /// Unique to this load of the realm: what was verified against this
@@ -198,6 +201,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         clients,
         keys: KeyRing::from_rows(&s.keys, secret)?,
         events: events_policy(&s.realm.attributes),
+        login_with_email: login_with_email(&s.realm.attributes),
         documents: OnceLock::new(),
         load_id: next_load_id(),
         realm,
@@ -208,6 +212,11 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
 pub fn events_policy(attributes: &str) -> EventsPolicy {
     let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes).unwrap_or_default();
     EventsPolicy::from_representation(&fields)
+}
+
+fn login_with_email(attributes: &str) -> bool {
+    let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes).unwrap_or_default();
+    fields.get("loginWithEmailAllowed").and_then(serde_json::Value::as_bool).unwrap_or(true)
 }
 
 /// A cached lookup: a realm, or the knowledge that none has that name.

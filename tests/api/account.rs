@@ -88,6 +88,9 @@ async fn the_account_api_manages_tokens(app: TestApp) {
     assert_eq!(status, 400);
     let (status, _, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!({"nom": "x"}))).await;
     assert_eq!(status, 400);
+    // serde reads a struct from an array too: only an object is a token request.
+    let (status, _, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!(["arr", null, null]))).await;
+    assert_eq!(status, 400);
 
     let id = created["id"].as_str().unwrap();
     let (status, _, _) = call(&app, Method::DELETE, &format!("/tokens/{id}"), &writer, None).await;

@@ -110,6 +110,14 @@ async fn wrong_passwords_are_invalid_grant(app: TestApp) {
     assert_eq!(made.status, 201, "{}", made.text);
     let by_email = app.password_grant("acme", ("web", "web-secret"), ("alice@example.com", "alice-pw"), "").await;
     assert_eq!(by_email.status, 200, "{}", by_email.json);
+    // A realm that does not allow sign-in by address (Keycloak's setting):
+    // the login is a username only, the squatter's.
+    let off = r#"{"loginWithEmailAllowed": false}"#;
+    assert_eq!(app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), Some(off)).await.status, 204);
+    let by_email = app.password_grant("acme", ("web", "web-secret"), ("alice@example.com", "alice-pw"), "").await;
+    by_email.assert_error(400, "invalid_grant");
+    let squatter = app.password_grant("acme", ("web", "web-secret"), ("alice@example.com", "squatter-pw"), "").await;
+    assert_eq!(squatter.status, 200, "{}", squatter.json);
 }
 
 async fn grants_need_registration(app: TestApp) {

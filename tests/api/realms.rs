@@ -200,3 +200,34 @@ async fn an_exported_realm_arrives_whole_sqlite() {
 async fn an_exported_realm_arrives_whole_postgres() {
     an_exported_realm_arrives_whole(Backend::Postgres).await;
 }
+
+/// A client renamed after its service account was made: the export names
+/// the account after the client's new name, and both applying it again and
+/// a move keep the account's roles in the client's tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_clients_service_account_moves_with_it() {
+    let Some(origin) = spawn_app_with(Backend::Sqlite, MOVING).await else { return };
+    let master = origin.master_token().await;
+    let found = origin.admin(reqwest::Method::GET, "/realms/moving/clients?clientId=robot", Some(&master), None).await;
+    let path = format!("/realms/moving/clients/{}", found.json[0]["id"].as_str().unwrap());
+    let renamed = origin.admin(reqwest::Method::PUT, &path, Some(&master), Some(r#"{"clientId": "robot2"}"#)).await;
+    assert_eq!(renamed.status, 204, "{}", renamed.text);
+    let out = origin.cli(&["realm", "export", "moving", "--with-secrets"], None);
+    let exported = String::from_utf8(out.stdout).unwrap();
+    assert!(exported.contains("username = \"service-account-robot2\""), "{exported}");
+
+    async fn roles_of(app: &crate::helpers::TestApp) -> serde_json::Value {
+        let robot = app.client_credentials("moving", "robot2", "robot-secret", None).await;
+        let (_, claims) = crate::helpers::jwt_parts(robot.str("access_token"));
+        claims["resource_access"]["realm-management"]["roles"].clone()
+    }
+    let destination = spawn_app_with(Backend::Sqlite, "").await.unwrap();
+    for app in [&origin, &destination] {
+        let file = app.db.dir.path().join("moving.toml");
+        std::fs::write(&file, &exported).unwrap();
+        let out = app.cli(&["realm", "import", file.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(roles_of(app).await, serde_json::json!(["view-users"]));
+    }
+}

@@ -36,10 +36,6 @@ pub fn insert(conn: &mut DbConnection, row: &DeviceRow) -> Result<(), StorageErr
     Ok(())
 }
 
-pub fn find(conn: &mut DbConnection, device_code_hash: &str) -> Result<Option<DeviceRow>, StorageError> {
-    Ok(device_codes::table.find(device_code_hash).select(DeviceRow::as_select()).first(conn).optional()?)
-}
-
 /// A code read by a poll, which then writes it: its row locked on
 /// PostgreSQL until the transaction ends (SQLite has one writer), so that
 /// concurrent polls are judged one after the other and each `slow_down`
