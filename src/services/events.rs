@@ -220,6 +220,11 @@ fn is_refused_for_good(error: &StorageError) -> bool {
     )
 }
 
+/// An answer of the database itself (not a lost connection, nor an empty pool).
+fn is_database_error(error: &StorageError) -> bool {
+    matches!(error, StorageError::Query(diesel::result::Error::DatabaseError(..))) && !error.is_connection_lost()
+}
+
 /// Stores a batch the database refused row by row: rows refused for good
 /// are dropped (with a warning), and on any other failure the rest is
 /// given back to be tried again.
@@ -232,6 +237,24 @@ async fn store_each(db: &Db, rows: Vec<EventRow>) -> Result<(), (StorageError, V
             Err((error, _)) if is_refused_for_good(&error) => {
                 dropped += 1;
                 tracing::warn!(%error, "an event the database refuses was dropped");
+            }
+            // A refusal diesel does not name (PostgreSQL's data exceptions,
+            // or a full disk): the row was at fault if the next one stores.
+            Err((error, mut unstored)) if is_database_error(&error) => {
+                let Some(next) = rows.next() else {
+                    return Err((error, unstored));
+                };
+                match store(db, vec![next]).await {
+                    Ok(()) => {
+                        dropped += 1;
+                        tracing::warn!(%error, "an event the database refuses was dropped");
+                    }
+                    Err((error, next)) => {
+                        unstored.extend(next);
+                        unstored.extend(rows);
+                        return Err((error, unstored));
+                    }
+                }
             }
             Err((error, mut unstored)) => {
                 unstored.extend(rows);
@@ -272,7 +295,7 @@ async fn write_batches(db: Db, mut receiver: mpsc::Receiver<Queued>) {
         let result = match rows.is_empty() {
             true => Ok(()),
             false => match store(&db, rows).await {
-                Err((error, unstored)) if is_refused_for_good(&error) => store_each(&db, unstored).await,
+                Err((error, unstored)) if is_database_error(&error) => store_each(&db, unstored).await,
                 result => result,
             },
         };

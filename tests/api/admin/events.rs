@@ -246,4 +246,21 @@ async fn events_that_could_not_be_stored_are_tried_again() {
     assert_eq!(events_of(&app, &master, "LOGIN", "released").await.len(), 1, "the held LOGIN was stored");
     let errors = events_of(&app, &master, "LOGIN_ERROR", "released").await;
     assert!(errors.iter().any(|e| e["details"]["username"] == "while-held"), "{errors:?}");
+
+    // One row the database refuses for a reason diesel does not name (as
+    // PostgreSQL refuses text it cannot hold) is dropped; it does not hold
+    // back every later batch.
+    execute(
+        "CREATE TRIGGER poison_events BEFORE INSERT ON events WHEN NEW.details LIKE '%toxic%' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .await;
+    mark(&app, "toxic").await;
+    mark(&app, "next-one").await;
+    let errors = events_of(&app, &master, "LOGIN_ERROR", "next-one").await;
+    assert!(errors.iter().any(|e| e["details"]["username"] == "next-one"), "{errors:?}");
+    mark(&app, "later").await;
+    let errors = events_of(&app, &master, "LOGIN_ERROR", "later").await;
+    assert!(errors.iter().any(|e| e["details"]["username"] == "later"), "{errors:?}");
+    assert!(!errors.iter().any(|e| e["details"]["username"] == "toxic"), "{errors:?}");
 }
