@@ -23,8 +23,8 @@ OIDC=protocol/openid-connect
 say() { printf '%s\n' "$*" >&2; }
 die() { say "function-order: $*"; exit 1; }
 
-command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null \
-  || die "valgrind is missing and apt-get could not install it"
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; } \
+  || die "valgrind is missing and could not be installed with apt-get (as root)"
 if [ "$BUILD" = 1 ]; then (cd "$ROOT" && cargo build --release); fi
 [ -x "$ROOT/target/release/realmgate" ] || die "no release build (BUILD=0 needs one)"
 
@@ -56,45 +56,52 @@ done
 sleep 3   # bench.sh reads the RSS at rest a second after the first answer; valgrind is slower
 callgrind_control --dump=startup "$PID" >/dev/null 2>&1
 
+req() { curl -sf -o /dev/null "$@" || die "a request failed: curl $*"; }
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
 for _ in 1 2 3; do
-  curl -sf -o /dev/null "$BASE/bench-rs/.well-known/openid-configuration"
-  curl -sf -o /dev/null "$BASE/bench-rs/$OIDC/certs"
+  req "$BASE/bench-rs/.well-known/openid-configuration"
+  req "$BASE/bench-rs/$OIDC/certs"
   for realm in bench-rs bench-es bench-ed; do
-    curl -sf -o /dev/null -u bench-cc:bench-secret -d grant_type=client_credentials \
+    req -u bench-cc:bench-secret -d grant_type=client_credentials \
       -d scope=api:read "$BASE/$realm/$OIDC/token"
   done
   for realm in bench-rs bench-es; do
     answer=$(curl -sf -u bench-web:bench-web-secret -d grant_type=password -d username=bench-user \
-      -d password=bench-pass -d "scope=openid api:read" "$BASE/$realm/$OIDC/token")
+      -d password=bench-pass -d "scope=openid api:read" "$BASE/$realm/$OIDC/token") \
+      || die "the password grant in $realm failed"
     access=$(json_field access_token <<<"$answer")
     refresh=$(json_field refresh_token <<<"$answer")
     [ -n "$access" ] || die "password grant failed: $answer"
-    curl -sf -o /dev/null -H "Authorization: Bearer $access" "$BASE/$realm/$OIDC/userinfo"
-    curl -sf -o /dev/null -u bench-cc:bench-secret --data-urlencode "token=$access" \
+    req -H "Authorization: Bearer $access" "$BASE/$realm/$OIDC/userinfo"
+    req -u bench-cc:bench-secret --data-urlencode "token=$access" \
       "$BASE/$realm/$OIDC/token/introspect"
-    curl -sf -o /dev/null -u bench-cc:bench-secret --data-urlencode "token=$refresh" \
+    req -u bench-cc:bench-secret --data-urlencode "token=$refresh" \
       "$BASE/$realm/$OIDC/token/introspect"
-    curl -sf -o /dev/null -u bench-web:bench-web-secret -d grant_type=refresh_token \
+    req -u bench-web:bench-web-secret -d grant_type=refresh_token \
       --data-urlencode "refresh_token=$refresh" "$BASE/$realm/$OIDC/token"
   done
 done
+# Dumped before the stop, so that shutdown's functions are not counted as
+# the request paths'.
+callgrind_control --dump=requests "$PID" >/dev/null 2>&1
 kill -TERM "$PID"
 wait "$PID" || true
 PID=
 
 python3 - "$TMP" "$OUT" <<'EOF'
-import glob, re, sys
+import glob, os, re, sys
 
 tmp, out = sys.argv[1], sys.argv[2]
-binary = tmp + "/realmgate"
+binary = os.path.realpath(tmp + "/realmgate")
 
 def functions(path):
     """Self cost (instructions) of each named function of the binary."""
     cost, ob, fn, call = {}, None, None, False
     for line in open(path):
+        if line.startswith("events:") and line.split() != ["events:", "Ir"]:
+            sys.exit("function-order: %s counts %s, expected Ir alone" % (path, line.strip()))
         if line.startswith("ob="):
-            ob = line[3:].strip()
+            ob = os.path.realpath(line[3:].strip())
         elif line.startswith("fn="):
             name = re.sub(r"'\d+$", "", line[3:].strip())  # recursion depth
             fn = name if ob == binary and not name.startswith(("0x", "(")) else None
@@ -108,12 +115,15 @@ def functions(path):
             call = False
     return cost
 
-# callgrind writes the dump asked for at start-up as cg.out.1 and the one at
-# exit as cg.out.
+# callgrind writes the dumps asked for as cg.out.1 (start-up) and cg.out.2
+# (requests), and the one at exit (shutdown, not used) as cg.out.
 parts = sorted(glob.glob(tmp + "/cg.out*"))
-if parts != [tmp + "/cg.out", tmp + "/cg.out.1"]:
-    sys.exit("function-order: expected a start-up dump and a final one, found %s" % parts)
-startup, requests = functions(tmp + "/cg.out.1"), functions(tmp + "/cg.out")
+if parts != [tmp + "/cg.out", tmp + "/cg.out.1", tmp + "/cg.out.2"]:
+    sys.exit("function-order: expected the start-up, requests and exit dumps, found %s" % parts)
+startup, requests = functions(tmp + "/cg.out.1"), functions(tmp + "/cg.out.2")
+if len(startup) < 500 or len(requests) < 100:
+    sys.exit("function-order: only %d start-up and %d request-path functions of %s: not written"
+             % (len(startup), len(requests), binary))
 later = {f: c for f, c in requests.items() if f not in startup}
 with open(out, "w") as f:
     f.write("# Written by bench/function-order.sh; read by build.rs (see link/README.md).\n")
