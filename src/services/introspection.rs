@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use super::access;
+use super::families::Bound;
 use super::personal_tokens;
 use super::realm_cache::RealmEntry;
 use super::refresh::{Presented, find_presented};
@@ -86,6 +87,7 @@ pub async fn introspect(
         return Ok(inactive());
     };
     let realm_id = entry.realm.id.clone();
+    let bound_entry = std::sync::Arc::clone(entry);
     let found = state
         .db
         .read_hot(move |conn| {
@@ -98,6 +100,11 @@ pub async fn introspect(
             let Some(user) = users::find_by_id(conn, &realm_id, &family.user_id)?.filter(|u| u.enabled) else {
                 return Ok(None);
             };
+            // Active means usable (RFC 7662 §2.2): a refresh fails once the
+            // family's session is over (idle, maximum, ended).
+            if !Bound::of(conn, &bound_entry, &family, now)?.is_live() {
+                return Ok(None);
+            }
             Ok(Some((row, family, Some(user.username))))
         })
         .await?;

@@ -92,6 +92,17 @@ async fn refresh_tokens_expire(app: TestApp) {
     app.clock.advance(3601);
     let late = app.refresh("acme", WEB, &rt).await;
     late.assert_error(400, "invalid_grant");
+
+    // A token whose session is over (the maximum lowered below its age) is
+    // inactive at introspection too, as refresh refuses it (RFC 7662 §2.2).
+    let second = app.alice_tokens("openid").await.str("refresh_token").to_owned();
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &second).await.json["active"], true);
+    let master = app.master_token().await;
+    let lowered = Some(r#"{"ssoSessionMaxLifespan": 60}"#);
+    assert_eq!(app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), lowered).await.status, 204);
+    app.clock.advance(61);
+    assert_eq!(app.introspect("acme", ("svc", "svc-secret"), &second).await.json, serde_json::json!({"active": false}));
+    app.refresh("acme", WEB, &second).await.assert_error(400, "invalid_grant");
 }
 
 async fn offline_access_is_granted(app: TestApp) {
