@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::personal_tokens::{self, MintError};
 use super::realm_cache::RealmEntry;
 use super::{ServiceError, families, sessions};
+use crate::clock::UnixTime;
 use crate::domain::scope::ScopeSet;
 use crate::state::AppState;
 use crate::storage::repo::personal_tokens::{self as token_repo, PersonalTokenRow};
@@ -177,14 +178,25 @@ enum Listed {
 }
 
 impl Listed {
-    fn find(conn: &mut DbConnection, realm_id: &str, id: &str) -> Result<Option<Self>, StorageError> {
+    /// Only what the list shows: a session past its idle timeout or maximum
+    /// is gone, even before the pruning job deletes it.
+    fn find(
+        conn: &mut DbConnection,
+        entry: &RealmEntry,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<Self>, StorageError> {
         if let Some(session) = session_repo::find_by_id(conn, id)? {
-            let open = session.realm_id == realm_id && session.ended_at.is_none();
-            return Ok(open.then_some(Self::Browser { user_id: session.user_id }));
+            let live = sessions::is_live(entry, &session, now);
+            return Ok(live.then_some(Self::Browser { user_id: session.user_id }));
         }
-        Ok(refresh::find_family(conn, id)?
-            .filter(|f| f.realm_id == realm_id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none())
-            .map(|f| Self::Grant { user_id: f.user_id }))
+        let Some(family) = refresh::find_family(conn, id)?
+            .filter(|f| f.realm_id == entry.realm.id && f.session_id.is_none() && !f.offline && f.revoked_at.is_none())
+        else {
+            return Ok(None);
+        };
+        let live = families::Bound::of(conn, entry, &family, now)?.is_live();
+        Ok(live.then_some(Self::Grant { user_id: family.user_id }))
     }
 
     fn user_id(&self) -> &str {
@@ -195,9 +207,13 @@ impl Listed {
 }
 
 /// Whose session of the realm `id` is, if it is one still open.
-pub async fn session_owner(state: &AppState, entry: &RealmEntry, id: &str) -> Result<Option<String>, ServiceError> {
-    let (realm_id, id) = (entry.realm.id.clone(), id.to_owned());
-    let found = state.db.run(move |conn| Listed::find(conn, &realm_id, &id)).await?;
+pub async fn session_owner(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    id: &str,
+) -> Result<Option<String>, ServiceError> {
+    let (entry, id, now) = (Arc::clone(entry), id.to_owned(), state.clock.now());
+    let found = state.db.run(move |conn| Listed::find(conn, &entry, &id, now)).await?;
     Ok(found.map(|listed| listed.user_id().to_owned()))
 }
 
@@ -213,7 +229,7 @@ pub async fn end_session(
     Ok(state
         .db
         .write(move |conn| {
-            match Listed::find(conn, &entry.realm.id, &id)?.filter(|listed| listed.user_id() == user_id) {
+            match Listed::find(conn, &entry, &id, now)?.filter(|listed| listed.user_id() == user_id) {
                 Some(Listed::Browser { .. }) => sessions::end(conn, &entry, &id, now)?,
                 Some(Listed::Grant { .. }) => {
                     let horizon = families::revocation_horizon(&entry, now);

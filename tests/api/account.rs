@@ -98,6 +98,13 @@ async fn the_account_api_manages_tokens(app: TestApp) {
     assert_eq!(app.userinfo("acme", &pat).await.status, 401, "revoked");
     let (status, _, _) = call(&app, Method::DELETE, &format!("/tokens/{id}"), &writer, None).await;
     assert_eq!(status, 404);
+    // An expired token is not listed, and not there to revoke either.
+    let short = json!({"name": "short", "expires_in": 60});
+    let (_, created, _) = call(&app, Method::POST, "/tokens", &writer, Some(short)).await;
+    app.clock.advance(61);
+    let writer = cli_token(&app, ("alice", "alice-pw"), "account.read account.write").await;
+    let path = format!("/tokens/{}", created["id"].as_str().unwrap());
+    assert_eq!(call(&app, Method::DELETE, &path, &writer, None).await.0, 404);
     // Another user cannot revoke alice's tokens.
     let (_, created, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!({"name": "keep"}))).await;
     let victor = cli_token(&app, ("victor", "victor-pw"), "account.write").await;

@@ -60,7 +60,9 @@ pub fn revoke(conn: &mut DbConnection, user_id: &str, id: &str, now: UnixTime) -
         personal_tokens::table
             .filter(personal_tokens::id.eq(id))
             .filter(personal_tokens::user_id.eq(user_id))
-            .filter(personal_tokens::revoked_at.is_null()),
+            .filter(personal_tokens::revoked_at.is_null())
+            // An expired token is gone already (not listed): nothing to revoke.
+            .filter(personal_tokens::expires_at.is_null().or(personal_tokens::expires_at.ge(now))),
     )
     .set(personal_tokens::revoked_at.eq(now))
     .execute(conn)?;
