@@ -21,11 +21,13 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    // The directory, not the file: cargo reruns a script whose watched path
-    // is missing on every build.
-    println!("cargo:rerun-if-changed={}", manifest.join("link").display());
-    println!("cargo:rerun-if-env-changed=REALMGATE_NO_FUNCTION_ORDER");
     let order = manifest.join("link").join("function-order.txt");
+    // The list, or while there is none the directory (cargo reruns a script
+    // whose watched path is missing on every build, and one watching the
+    // directory whenever its README changes).
+    let watched = if order.exists() { order.clone() } else { manifest.join("link") };
+    println!("cargo:rerun-if-changed={}", watched.display());
+    println!("cargo:rerun-if-env-changed=REALMGATE_NO_FUNCTION_ORDER");
     if env::var("PROFILE").as_deref() != Ok("release")
         || env::var_os("REALMGATE_NO_FUNCTION_ORDER").is_some()
         || !order.exists()
