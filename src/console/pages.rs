@@ -5,7 +5,30 @@ use actix_web::http::StatusCode;
 use askama::Template;
 
 use super::{Ctx, Form, Pager, Problems, realm_url};
+use crate::admin::{Admin, Need};
 use crate::web::pages::{page_builder, render};
+
+/// A realm's console sections (their path below the realm's, "" for its
+/// settings), each with the right its page asks for.
+const SECTIONS: [(&str, &str, Need); 6] = [
+    ("settings", "", Need::ViewRealm),
+    ("clients", "clients", Need::QueryClients),
+    ("users", "users", Need::QueryUsers),
+    ("roles", "roles", Need::AnyRole),
+    ("scopes", "scopes", Need::ViewClients),
+    ("audit", "audit", Need::ViewRealm),
+];
+
+/// The sections of `realm` the administrator may open.
+fn sections_of(admin: &Admin, realm: &str) -> Vec<&'static str> {
+    SECTIONS.iter().filter(|(_, _, need)| admin.may(realm, *need)).map(|(name, _, _)| *name).collect()
+}
+
+/// Where a realm's link leads: its settings, or the first section the
+/// administrator may open (every administrator of a realm may see its roles).
+pub fn realm_entry(admin: &Admin, realm: &str) -> &'static str {
+    SECTIONS.iter().find(|(_, _, need)| admin.may(realm, *need)).map_or("roles", |(_, path, _)| *path)
+}
 
 /// What every console page shows around its content.
 pub struct Frame {
@@ -18,6 +41,8 @@ pub struct Frame {
     pub master_admin: bool,
     /// The console's own path, below the public URL's.
     pub base: String,
+    /// The sections of `realm` this administrator may open (tabs for the others are left out).
+    pub sections: Vec<&'static str>,
 }
 
 impl Frame {
@@ -30,7 +55,12 @@ impl Frame {
             notice,
             master_admin: ctx.admin.master_admin,
             base: ctx.base.clone(),
+            sections: realm.map(|realm| sections_of(&ctx.admin, realm)).unwrap_or_default(),
         }
+    }
+
+    pub fn shows(&self, section: &str) -> bool {
+        self.sections.contains(&section)
     }
 
     /// A URL under the current realm.
@@ -57,6 +87,8 @@ pub struct RealmLine {
     pub name: String,
     pub display: String,
     pub enabled: bool,
+    /// The realm's first section this administrator may open.
+    pub entry: &'static str,
 }
 
 #[derive(Template)]

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::clients::urlencode;
-use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, send, status_of};
+use super::pages::{Ask, Frame, HomePage, KeyLine, RealmLine, RealmPage, confirm, realm_entry, send, status_of};
 use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::events::{admin_events_enabled, record_console_change};
@@ -37,7 +37,12 @@ async fn home_page(
         .into_iter()
         .filter(|r| ctx.admin.may(&r.name, Need::AnyRole))
         .filter(|r| r.name.to_lowercase().contains(&search) || r.display_name.to_lowercase().contains(&search))
-        .map(|r| RealmLine { name: r.name, display: r.display_name, enabled: r.enabled })
+        .map(|r| RealmLine {
+            entry: realm_entry(&ctx.admin, &r.name),
+            name: r.name,
+            display: r.display_name,
+            enabled: r.enabled,
+        })
         .collect();
     let mut pager = Pager::new(query, PAGE_SIZE, format!("{}/?search={}&", ctx.base, urlencode(&search)));
     let realms = pager.take(visible);

@@ -157,6 +157,30 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     let (_, refused) = sign_in_with(browser(), &app, "mallory", "mallory-pw").await;
     assert_eq!(refused.status, 403, "{}", refused.html);
 
+    // One with `view-users` alone: led to the users, offered only the
+    // sections its role opens (it was led to a 403 settings page).
+    let body =
+        json!({"username": "viewer", "enabled": true, "credentials": [{"type": "password", "value": "viewer-pw"}]});
+    let created = app.admin(Method::POST, "/realms/master/users", Some(&token), Some(&body.to_string())).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let location = created.header("location").unwrap().to_owned();
+    let viewer_id = location.rsplit('/').next().unwrap();
+    let clients = app.admin(Method::GET, "/realms/master/clients?clientId=realm-management", Some(&token), None).await;
+    let management = clients.json[0]["id"].as_str().unwrap().to_owned();
+    let roles_path = format!("/realms/master/clients/{management}/roles");
+    let roles = app.admin(Method::GET, &roles_path, Some(&token), None).await;
+    let role = roles.json.as_array().unwrap().iter().find(|r| r["name"] == "view-users").unwrap().clone();
+    let grant = json!([{"id": role["id"], "name": "view-users"}]).to_string();
+    let mapping = format!("/realms/master/users/{viewer_id}/role-mappings/clients/{management}");
+    assert_eq!(app.admin(Method::POST, &mapping, Some(&token), Some(&grant)).await.status, 204);
+    let (viewer, home) = sign_in_with(browser(), &app, "viewer", "viewer-pw").await;
+    assert_eq!(home.status, 200, "{}", home.html);
+    assert_eq!(home.attr("#realms a", "href").unwrap(), "/admin/console/realms/master/users");
+    let users = viewer.get("realms/master/users").await;
+    assert_eq!(users.status, 200);
+    let tabs: Vec<String> = users.select("nav.tabs a[aria-current]");
+    assert_eq!(tabs, vec!["Users".to_owned(), "Roles".to_owned()], "{}", users.html);
+
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;
     assert!(out.url.ends_with("/realms/master/login-actions/console"), "{}", out.url);
