@@ -180,6 +180,7 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(users.status, 200);
     let tabs: Vec<String> = users.select("nav.tabs a[aria-current]");
     assert_eq!(tabs, vec!["Users".to_owned(), "Roles".to_owned()], "{}", users.html);
+    assert!(users.select("#create-title").is_empty(), "no form it may not use: {}", users.html);
 
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;
