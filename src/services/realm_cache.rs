@@ -188,6 +188,7 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         .iter()
         .map(|row| Ok((row.client_id.clone(), Arc::new(build_client(row, secret, &accounts)?))))
         .collect::<Result<_, CacheError>>()?;
+    let fields = stored_fields(&s.realm.attributes);
     Ok(RealmEntry {
         issuer: format!("{public_url}/realms/{}", realm.name),
         scopes: catalog,
@@ -200,8 +201,8 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
         role_names,
         clients,
         keys: KeyRing::from_rows(&s.keys, secret)?,
-        events: events_policy(&s.realm.attributes),
-        login_with_email: login_with_email(&s.realm.attributes),
+        events: EventsPolicy::from_representation(&fields),
+        login_with_email: fields.get("loginWithEmailAllowed").and_then(serde_json::Value::as_bool).unwrap_or(true),
         documents: OnceLock::new(),
         load_id: next_load_id(),
         realm,
@@ -210,13 +211,12 @@ fn build_entry(s: Snapshot, secret: &SecretKey, public_url: &str) -> Result<Real
 
 /// The realm's event settings, from its stored representation fields.
 pub fn events_policy(attributes: &str) -> EventsPolicy {
-    let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes).unwrap_or_default();
-    EventsPolicy::from_representation(&fields)
+    EventsPolicy::from_representation(&stored_fields(attributes))
 }
 
-fn login_with_email(attributes: &str) -> bool {
-    let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes).unwrap_or_default();
-    fields.get("loginWithEmailAllowed").and_then(serde_json::Value::as_bool).unwrap_or(true)
+/// A realm's stored representation fields (checked when stored; anything unreadable reads as none).
+fn stored_fields(attributes: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(attributes).unwrap_or_default()
 }
 
 /// A cached lookup: a realm, or the knowledge that none has that name.

@@ -248,9 +248,10 @@ pub async fn refresh(
         // (a refresh is a use: an app that refreshes stays signed in), in
         // steps as coarse as the session's own use records.
         let renewed = owner.session.token_expiry(&entry, now);
-        let step = (entry.realm.settings.sso_session_idle / 30).clamp(1, 60);
         let extend = match family.generation {
-            Some(generation) if renewed - token.expires_at >= step => Some(generation),
+            Some(generation) if renewed - token.expires_at >= super::sessions::use_record_step(&entry).max(1) => {
+                Some(generation)
+            }
             _ => None,
         };
         if touch.is_some() || extend.is_some() {

@@ -44,10 +44,15 @@ pub fn ends_at_most(entry: &RealmEntry, row: &SessionRow) -> UnixTime {
     row.created_at + entry.realm.settings.sso_session_max
 }
 
+/// How coarsely uses of a session are recorded (and the lifetimes that
+/// follow them renewed): a thirtieth of the idle timeout, at most a minute.
+pub fn use_record_step(entry: &RealmEntry) -> i64 {
+    (entry.realm.settings.sso_session_idle / TOUCHES_PER_IDLE_TIMEOUT).min(TOUCH_EVERY_SECS)
+}
+
 /// Whether a use of the session `now` should be written to `last_seen_at`.
 pub fn touch_due(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> bool {
-    let touch_every = (entry.realm.settings.sso_session_idle / TOUCHES_PER_IDLE_TIMEOUT).min(TOUCH_EVERY_SECS);
-    now - row.last_seen_at >= touch_every
+    now - row.last_seen_at >= use_record_step(entry)
 }
 
 /// Looks up the session a cookie names, with its (enabled) user and roles
