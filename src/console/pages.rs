@@ -19,8 +19,15 @@ const SECTIONS: [(&str, &str, Need); 6] = [
     ("audit", "audit", Need::ViewRealm),
 ];
 
-/// The list sections whose create form asks for a right of its own.
-const CREATES: [(&str, Need); 2] = [("clients", Need::ManageClients), ("users", Need::ManageUsers)];
+/// The right each section's forms (create, edit, delete) ask for; an
+/// administrator without it sees the section read-only.
+const CHANGES: [(&str, Need); 5] = [
+    ("settings", Need::ManageRealm),
+    ("clients", Need::ManageClients),
+    ("users", Need::ManageUsers),
+    ("roles", Need::ManageRealm),
+    ("scopes", Need::ManageClients),
+];
 
 /// The sections of `realm` the administrator may open.
 fn sections_of(admin: &Admin, realm: &str) -> Vec<&'static str> {
@@ -46,8 +53,8 @@ pub struct Frame {
     pub base: String,
     /// The sections of `realm` this administrator may open (tabs for the others are left out).
     pub sections: Vec<&'static str>,
-    /// The sections of `realm` whose create form this administrator may use.
-    pub creates: Vec<&'static str>,
+    /// The sections of `realm` this administrator may change (the others show no forms).
+    pub changes: Vec<&'static str>,
 }
 
 impl Frame {
@@ -61,14 +68,14 @@ impl Frame {
             master_admin: ctx.admin.master_admin,
             base: ctx.base.clone(),
             sections: realm.map(|realm| sections_of(&ctx.admin, realm)).unwrap_or_default(),
-            creates: realm
-                .map(|realm| CREATES.iter().filter(|(_, need)| ctx.admin.may(realm, *need)).map(|(s, _)| *s).collect())
+            changes: realm
+                .map(|realm| CHANGES.iter().filter(|(_, need)| ctx.admin.may(realm, *need)).map(|(s, _)| *s).collect())
                 .unwrap_or_default(),
         }
     }
 
-    pub fn creates(&self, section: &str) -> bool {
-        self.creates.contains(&section)
+    pub fn may_change(&self, section: &str) -> bool {
+        self.changes.contains(&section)
     }
 
     pub fn shows(&self, section: &str) -> bool {

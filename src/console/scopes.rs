@@ -108,7 +108,7 @@ pub async fn action(
             }
         }
         "delete" if form.get("confirm") != "yes" => {
-            ctx.admin.require(realm, Need::ManageRealm)?;
+            ctx.admin.require(realm, Need::ManageClients)?;
             let ask = Ask {
                 action: "delete",
                 id: Some(id),

@@ -181,6 +181,21 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     let tabs: Vec<String> = users.select("nav.tabs a[aria-current]");
     assert_eq!(tabs, vec!["Users".to_owned(), "Roles".to_owned()], "{}", users.html);
     assert!(users.select("#create-title").is_empty(), "no form it may not use: {}", users.html);
+    // Read-only where its role only reads: a user's page shows the fields
+    // disabled and none of the forms that would answer 403; the roles page
+    // (every administrator reads it) is a plain list.
+    let user = viewer.get(&format!("realms/master/users/{viewer_id}")).await;
+    assert_eq!(user.status, 200);
+    assert_eq!(user.select("fieldset.bare[disabled] #email").len(), 1, "{}", user.html);
+    assert!(user.select("button").iter().all(|b| b.trim() == "Sign out"), "{}", user.html);
+    let roles = viewer.get("realms/master/roles").await;
+    assert!(!roles.select("#roles li strong").is_empty(), "{}", roles.html);
+    assert!(roles.select("#roles form").is_empty() && roles.select("#create-title").is_empty(), "{}", roles.html);
+    let managed = console.get("realms/master/roles").await;
+    assert_eq!(managed.select("#roles form").len(), managed.select("#roles li").len(), "{}", managed.html);
+    assert_eq!(managed.select("#create-title").len(), 1);
+    let managed = console.get(&format!("realms/master/users/{viewer_id}")).await;
+    assert!(managed.select("fieldset[disabled]").is_empty() && managed.select("#password-title").len() == 1);
 
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;
