@@ -10,6 +10,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::{Map, Value};
 
 use super::AdminError;
+use crate::domain::user::MAX_PASSWORD_BYTES;
 use crate::state::AppState;
 
 /// A password an administrator sets, or one imported as a hash.
@@ -31,8 +32,6 @@ impl NewPassword {
     }
 }
 
-/// The longest clear password accepted.
-const MAX_PASSWORD_LEN: usize = 1024;
 /// Imported hashes costing more than this are refused: each sign-in with
 /// one holds a hashing thread (shared by every realm) for that long.
 /// Keycloak's default is 7 MiB × 5 passes; realmgate's own 19 MiB × 2.
@@ -91,11 +90,11 @@ pub fn password_of(credential: &Value) -> Result<Option<NewPassword>, AdminError
         return Ok(Some(NewPassword { value: hash, temporary, hashed: true }));
     }
     match credential.get("value").and_then(Value::as_str) {
-        Some(v) if !v.is_empty() && v.len() <= MAX_PASSWORD_LEN => {
+        Some(v) if !v.is_empty() && v.len() <= MAX_PASSWORD_BYTES => {
             Ok(Some(NewPassword::clear(v.to_owned(), temporary)))
         }
-        Some(v) if v.len() > MAX_PASSWORD_LEN => {
-            Err(AdminError::bad_request(format!("A password can have at most {MAX_PASSWORD_LEN} bytes")))
+        Some(v) if v.len() > MAX_PASSWORD_BYTES => {
+            Err(AdminError::bad_request(format!("A password can have at most {MAX_PASSWORD_BYTES} bytes")))
         }
         _ => Err(AdminError::bad_request("A password credential needs a non-empty `value`")),
     }

@@ -14,6 +14,7 @@ use crate::admin::credentials::NewPassword;
 use crate::admin::realms::find_realm;
 use crate::admin::role_mappings::map_realm_roles;
 use crate::admin::users::{create_user, delete_user, find_user, logout_user, may_sign_out, set_password, update_user};
+use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
 use crate::state::AppState;
 use crate::storage::repo::users::UserFilter;
@@ -220,8 +221,8 @@ pub async fn action(
                 Some("Enter a password.")
             } else if password != form.get("password_confirm") {
                 Some("The two passwords differ.")
-            } else if password.len() > 1024 {
-                Some("A password can have at most 1024 bytes (UTF-8: letters beyond ASCII take two to four).")
+            } else if password.len() > MAX_PASSWORD_BYTES {
+                Some(PASSWORD_TOO_LONG)
             } else {
                 None
             };

@@ -5,6 +5,12 @@ use std::fmt;
 use super::Invalid;
 use super::text::is_invisible;
 
+/// The longest clear password accepted wherever one is set, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// What a page says of a longer one.
+pub const PASSWORD_TOO_LONG: &str =
+    "A password can have at most 1024 bytes (UTF-8: letters beyond ASCII take two to four).";
+
 /// A username, stored lower-case and matched case-insensitively (SPEC §6).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);

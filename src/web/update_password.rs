@@ -13,6 +13,7 @@ use super::login::continue_signed_in;
 use super::pages::{PageError, UpdatePasswordPage, page_builder, render};
 use super::reply::add_cookies;
 use crate::crypto::token_hash;
+use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::oidc::paths;
 use crate::services::authentication::SignedInUser;
 use crate::services::realm_cache::RealmEntry;
@@ -20,7 +21,6 @@ use crate::state::AppState;
 use crate::storage::repo::{roles, users};
 
 const PURPOSE: &str = "update-password";
-const MAX_PASSWORD_LEN: usize = 1024;
 
 /// A sign-in waiting for its new password: for this user, while their
 /// temporary password is the one they signed in with, for `FLOW_LIFETIME`
@@ -94,8 +94,8 @@ pub async fn submit(
         Some("Enter a new password.")
     } else if Some(new) != params.get("password-confirm") {
         Some("The passwords do not match.")
-    } else if new.len() > MAX_PASSWORD_LEN {
-        Some("A password can have at most 1024 bytes (UTF-8: letters beyond ASCII take two to four).")
+    } else if new.len() > MAX_PASSWORD_BYTES {
+        Some(PASSWORD_TOO_LONG)
     } else {
         None
     };
