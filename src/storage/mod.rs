@@ -127,6 +127,44 @@ pub fn redact_url(raw: &str) -> String {
     url.to_string()
 }
 
+/// `message` (libpq's, which may quote the URL it could not parse) with
+/// every password the URL may carry masked: the user part's, however
+/// malformed the rest, and any `password=` / `sslpassword=` value.
+pub fn scrub_url_secrets(message: &str, raw_url: &str) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some((_, rest)) = raw_url.split_once("://") {
+        // The user part ends at the last `@` before the query (a password
+        // may hold `/`; masking too much is harmless).
+        let before_query = rest.split('?').next().unwrap_or_default();
+        if let Some((user_info, _)) = before_query.rsplit_once('@')
+            && let Some((_, password)) = user_info.split_once(':')
+            && !password.is_empty()
+        {
+            secrets.push(password.to_owned());
+            secrets.push(percent_encoding::percent_decode_str(password).decode_utf8_lossy().into_owned());
+        }
+    }
+    let mut scrubbed = message.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        scrubbed = scrubbed.replace(secret.as_str(), "***");
+    }
+    // `password=value` in a query or a key/value connection string, up to a
+    // separator; what libpq quotes back may be either.
+    let mut out = String::with_capacity(scrubbed.len());
+    let mut rest = scrubbed.as_str();
+    while let Some(at) = rest.to_ascii_lowercase().find("password=") {
+        let value_start = at + "password=".len();
+        out.push_str(&rest[..value_start]);
+        let value_len = rest[value_start..].find(['&', ' ', '"', '\'', '\n']).unwrap_or(rest.len() - value_start);
+        if value_len > 0 {
+            out.push_str("***");
+        }
+        rest = &rest[value_start + value_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Why writes stop when the SQLite file is no longer the one opened.
 pub(crate) const REPLACED_FILE: &str =
     "the database file was deleted or replaced while the server ran; writes are refused until it is restarted";
@@ -155,9 +193,12 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => {
-                PgConnection::establish(url).map(DbConnection::Postgres).map_err(r2d2::Error::ConnectionError)
-            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres).map_err(|e| {
+                r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(scrub_url_secrets(
+                    &e.to_string(),
+                    url,
+                )))
+            }),
         }
     }
 
@@ -478,6 +519,23 @@ mod tests {
         assert!(!query.contains("hunter2") && query.contains("sslmode=require"), "{query}");
         let err = DatabaseUrl::parse("postgress://h/db?password=hunter2").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn libpq_messages_lose_the_urls_passwords() {
+        // What libpq says of URLs it cannot parse quotes them back.
+        let url = "postgres://postgres:Mark Pw75@127.0.0.1:5432/x";
+        let said = scrub_url_secrets(r#"unexpected spaces found in "Mark Pw75", use URI encoding"#, url);
+        assert_eq!(said, r#"unexpected spaces found in "***", use URI encoding"#);
+        let url = "postgres://postgres:Mark%50w76@[::1/x";
+        let said = scrub_url_secrets(&format!(r#"invalid IPv6 host address in URI: "{url}""#), url);
+        assert!(!said.contains("Mark") && said.contains("[::1/x"), "{said}");
+        let said = scrub_url_secrets(r#"invalid URI query parameter: "x password=MarkKV70""#, "postgres://h/x");
+        assert_eq!(said, r#"invalid URI query parameter: "x password=***""#);
+        let said = scrub_url_secrets("bad sslpassword=abc&Password=def end", "postgres://h/x");
+        assert_eq!(said, "bad sslpassword=***&Password=*** end");
+        assert_eq!(scrub_url_secrets("connection refused", "postgres://u@h/x"), "connection refused");
+        assert_eq!(scrub_url_secrets("bad a/b here", "postgres://u:a/b@h/x"), "bad *** here");
     }
 
     #[test]

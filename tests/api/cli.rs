@@ -493,6 +493,25 @@ fn a_database_that_refuses_is_one_error_at_once() {
     assert!(stderr.contains("Connection refused") && !stderr.contains("r2d2"), "{stderr}");
 }
 
+/// libpq quotes a URL it cannot parse back in its message: the error says
+/// what is wrong without the password (a space in it; a broken host).
+#[test]
+fn a_malformed_database_url_is_reported_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["postgres://postgres:Mark Pw75@127.0.0.1:1/x", "postgres://postgres:MarkPw75@[::1/x"] {
+        let out = realmgate()
+            .args(["--database-url", url, "--secret-key-file"])
+            .arg(dir.path().join("k"))
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: cannot open the database: "), "{stderr}");
+        assert!(!stderr.contains("Pw75"), "{stderr}");
+    }
+}
+
 /// `realm export` only reads: a SQLite path that holds no database is an
 /// error, and leaves no new database or key file behind.
 #[test]
