@@ -278,6 +278,11 @@ pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Re
     let basic = basic_credentials(req)
         .map_err(|()| OAuthError::invalid_client("Malformed HTTP Basic credentials").with_basic_challenge(realm))?;
     let body_id = params.get("client_id");
+    let other_scheme = basic.is_none() && req.headers().contains_key(header::AUTHORIZATION);
+    let missing = |description| {
+        let error = OAuthError::invalid_client(description);
+        if other_scheme { error.with_basic_challenge(realm) } else { error }
+    };
     match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("Use only one client authentication method")),
         (Some((client_id, secret)), None) => {
@@ -290,12 +295,14 @@ pub fn client_credentials(req: &HttpRequest, params: &Params, realm: &str) -> Re
             Ok(ClientCredentials::Basic { client_id, secret })
         }
         (None, Some(secret)) => match body_id {
-            Some(id) => Ok(ClientCredentials::Post { client_id: id.to_owned(), secret: secret.to_owned() }),
-            None => Err(OAuthError::invalid_client("Missing parameter: client_id")),
+            Some(id) => {
+                Ok(ClientCredentials::Post { client_id: id.to_owned(), secret: secret.to_owned(), other_scheme })
+            }
+            None => Err(missing("Missing parameter: client_id")),
         },
         (None, None) => match body_id {
-            Some(id) => Ok(ClientCredentials::None { client_id: id.to_owned() }),
-            None => Err(OAuthError::invalid_client("Client authentication is required")),
+            Some(id) => Ok(ClientCredentials::None { client_id: id.to_owned(), other_scheme }),
+            None => Err(missing("Client authentication is required")),
         },
     }
 }

@@ -10,12 +10,14 @@ use crate::crypto::constant_time_eq;
 use crate::domain::client::Client;
 use crate::error::OAuthError;
 
-/// What the request presented, and how.
+/// What the request presented, and how. `other_scheme`: an `Authorization`
+/// header of a scheme other than Basic came along (ignored, as Keycloak
+/// does, but a failure then answers with a challenge: RFC 6749 §5.2).
 #[derive(Clone)]
 pub enum ClientCredentials {
     Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
-    None { client_id: String },
+    Post { client_id: String, secret: String, other_scheme: bool },
+    None { client_id: String, other_scheme: bool },
 }
 
 impl std::fmt::Debug for ClientCredentials {
@@ -23,7 +25,7 @@ impl std::fmt::Debug for ClientCredentials {
         let (method, id) = match self {
             Self::Basic { client_id, .. } => ("basic", client_id),
             Self::Post { client_id, .. } => ("post", client_id),
-            Self::None { client_id } => ("none", client_id),
+            Self::None { client_id, .. } => ("none", client_id),
         };
         write!(f, "ClientCredentials({method}, {id})")
     }
@@ -32,7 +34,7 @@ impl std::fmt::Debug for ClientCredentials {
 impl ClientCredentials {
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id, .. } => client_id,
         }
     }
 
@@ -43,20 +45,25 @@ impl ClientCredentials {
         }
     }
 
-    pub fn used_basic(&self) -> bool {
-        matches!(self, Self::Basic { .. })
+    /// Whether the request tried the `Authorization` header, with Basic or another scheme.
+    pub fn used_header(&self) -> bool {
+        match self {
+            Self::Basic { .. } => true,
+            Self::Post { other_scheme, .. } | Self::None { other_scheme, .. } => *other_scheme,
+        }
     }
 }
 
-/// The `invalid_client` answer, with a Basic challenge when Basic was used.
-pub fn invalid_client(entry: &RealmEntry, used_basic: bool, description: &'static str) -> OAuthError {
+/// The `invalid_client` answer, with a Basic challenge when the client
+/// tried the `Authorization` header.
+pub fn invalid_client(entry: &RealmEntry, used_header: bool, description: &'static str) -> OAuthError {
     let error = OAuthError::invalid_client(description);
-    if used_basic { error.with_basic_challenge(entry.realm.name.as_str()) } else { error }
+    if used_header { error.with_basic_challenge(entry.realm.name.as_str()) } else { error }
 }
 
 /// Authenticates the client; unknown clients and wrong secrets look alike.
 pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
-    let fail = || invalid_client(entry, credentials.used_basic(), "Invalid client or invalid client credentials");
+    let fail = || invalid_client(entry, credentials.used_header(), "Invalid client or invalid client credentials");
     let client = entry.client(credentials.client_id()).ok_or_else(fail)?;
     match (&client.secret, credentials.secret()) {
         (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
@@ -65,7 +72,9 @@ pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Resu
         // A public client has no secret to check; one sent anyway (an empty
         // Basic password, a leftover client_secret) is ignored, as Keycloak does.
         (None, _) => Ok(Arc::clone(client)),
-        (Some(_), None) => Err(invalid_client(entry, false, "Client authentication is required for this client")),
+        (Some(_), None) => {
+            Err(invalid_client(entry, credentials.used_header(), "Client authentication is required for this client"))
+        }
         _ => Err(fail()),
     }
 }
@@ -77,7 +86,7 @@ pub fn authenticate_confidential(
 ) -> Result<Arc<Client>, OAuthError> {
     let client = authenticate(entry, credentials)?;
     if client.is_public() {
-        return Err(invalid_client(entry, credentials.used_basic(), "Public clients may not use this endpoint"));
+        return Err(invalid_client(entry, credentials.used_header(), "Public clients may not use this endpoint"));
     }
     Ok(client)
 }

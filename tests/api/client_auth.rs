@@ -52,6 +52,32 @@ async fn wrong_secrets_are_invalid_client(app: TestApp) {
         let challenge = answer.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(challenge.as_deref(), Some("Basic realm=\"acme\""), "{bare:?}");
     }
+    // Another scheme is ignored, but a failure after it is challenged too;
+    // a client that authenticates in the body is not held back by it.
+    let cases: [(&str, &[(&str, &str)], u16); 4] = [
+        ("Digest x", &[("grant_type", "client_credentials")], 401),
+        ("Bearer abc", &[("grant_type", "client_credentials"), ("client_id", "svc")], 401),
+        ("Bearer abc", &[("grant_type", "client_credentials"), ("client_id", "svc"), ("client_secret", "nope")], 401),
+        (
+            "Bearer abc",
+            &[("grant_type", "client_credentials"), ("client_id", "svc"), ("client_secret", "svc-secret")],
+            200,
+        ),
+    ];
+    for (authorization, form, status) in cases {
+        let answer = app
+            .http
+            .post(app.realm_url("acme", "/protocol/openid-connect/token"))
+            .header("Authorization", authorization)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{authorization} {form:?}");
+        let challenge = answer.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        let expected = (status == 401).then_some("Basic realm=\"acme\"");
+        assert_eq!(challenge.as_deref(), expected, "{authorization} {form:?}");
+    }
     // Another realm's client with the same id and secret is another client.
     let foreign = app.token("other", Some(("cli", "web-secret")), &[("grant_type", "client_credentials")]).await;
     foreign.assert_error(401, "invalid_client");
