@@ -368,7 +368,8 @@ async fn refuse_unreadable(
             response.json(serde_json::json!({ "error": "invalid_request", "error_description": description }));
         return Ok(req.into_response(response).map_into_right_body());
     }
-    if req.method() == Method::HEAD {
+    let method = req.method().clone();
+    if method == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
     let navigation = req.method() == Method::GET && wants_html(req.headers());
@@ -387,6 +388,18 @@ async fn refuse_unreadable(
             }
             return Ok(ServiceResponse::new(req, page).map_into_right_body());
         }
+        // The API's other errors are JSON (as its 404): so is this one.
+        let allow = res.headers().get(header::ALLOW).cloned();
+        let (req, _) = res.into_parts();
+        let mut response = HttpResponse::MethodNotAllowed();
+        if let Some(allow) = allow {
+            response.insert_header((header::ALLOW, allow));
+        }
+        let response = response.json(serde_json::json!({
+            "error": "method_not_allowed",
+            "error_description": format!("{method} is not allowed here"),
+        }));
+        return Ok(ServiceResponse::new(req, response).map_into_right_body());
     }
     Ok(res.map_into_left_body())
 }

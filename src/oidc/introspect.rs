@@ -36,5 +36,8 @@ async fn introspect_token(
     *authenticated = Some(client_auth::authenticate_confidential(&entry, &credentials)?);
     let token = params.required("token")?;
     let answer = introspection::introspect(state, &entry, token).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(answer))
 }

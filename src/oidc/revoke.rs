@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{cors, enabled_realm_entry, params};
@@ -40,5 +41,8 @@ async fn revoke_token(
         return Err(OAuthError::new(ErrorCode::UnsupportedTokenType, format!("Unsupported token_type_hint: {hint}")));
     }
     revocation::revoke(state, &entry, &client, token).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).finish())
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .finish())
 }

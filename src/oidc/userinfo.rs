@@ -47,5 +47,8 @@ async fn answer(
     *token_client = caller.client_id.as_deref().and_then(|id| entry.client(id)).cloned();
     let mut body = issue::profile_claims(&caller.user, &caller.scope);
     body.insert("sub".into(), caller.user.id.clone().into());
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body))
 }

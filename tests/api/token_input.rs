@@ -196,6 +196,7 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
         let response = app.http.request(method.clone(), app.realm_url("acme", path)).send().await.unwrap();
         let answer = crate::helpers::Answer::from(response).await;
         assert_eq!((answer.status, answer.header("allow")), (405, Some(allow)), "{method} {path}: {}", answer.text);
+        assert_eq!(answer.json["error"], "method_not_allowed", "{method} {path}: a JSON error, as the API's others");
     }
     // A browser opening a form's target (a restored tab, a reload) gets a
     // page that says why, still 405 with `Allow`.
