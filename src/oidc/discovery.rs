@@ -1,5 +1,7 @@
 //! OpenID Connect Discovery 1.0 and RFC 8414 metadata: exactly what works.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -130,4 +132,33 @@ pub async fn realm_info(state: web::Data<AppState>, realm: web::Path<String>) ->
 pub async fn oauth_metadata(state: web::Data<AppState>, realm: web::Path<String>) -> Result<HttpResponse, OAuthError> {
     let entry = realm_entry(&state, &realm).await?;
     Ok(json_document(&documents(&entry).oauth_metadata))
+}
+
+/// The realm of `/.well-known/…/{below}/realms/{realm}`, where `below` must
+/// be the public URL's own path (RFC 8414 §3.1 with an issuer `…/id/realms/R`).
+async fn realm_below(state: &AppState, path: (String, String)) -> Result<Arc<RealmEntry>, OAuthError> {
+    let (below, realm) = path;
+    let public_path = url::Url::parse(&state.public_url).map(|url| url.path().trim_end_matches('/').to_owned());
+    if public_path.ok().as_deref() != Some(format!("/{below}").as_str()) {
+        return Err(OAuthError::realm_not_found());
+    }
+    realm_entry(state, &realm).await
+}
+
+/// `oauth_metadata` at the RFC 8414 path of an issuer below the public URL's path.
+pub async fn oauth_metadata_below(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_below(&state, path.into_inner()).await?;
+    Ok(json_document(&documents(&entry).oauth_metadata))
+}
+
+/// `openid_configuration` at the same place.
+pub async fn openid_configuration_below(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let entry = realm_below(&state, path.into_inner()).await?;
+    Ok(json_document(&documents(&entry).openid_configuration))
 }

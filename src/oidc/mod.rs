@@ -56,9 +56,20 @@ fn preflight(methods: &'static str) -> actix_web::Route {
 pub fn config(cfg: &mut web::ServiceConfig) {
     // RFC 8414 §3.1 inserts the well-known part before the issuer's path.
     let at = |metadata: &str| format!("{metadata}/realms/{{realm}}");
+    // Where the public URL has a path (`https://host/id`, behind a proxy),
+    // the issuer's path is `/id/realms/R` and that is what §3.1 inserts.
+    let below = |metadata: &str| format!("{metadata}/{{below:.+}}/realms/{{realm}}");
     cfg.service(web::resource(at(paths::OAUTH_METADATA)).get(discovery::oauth_metadata).route(preflight("GET")))
         .service(
             web::resource(at(paths::OPENID_CONFIGURATION)).get(discovery::openid_configuration).route(preflight("GET")),
+        )
+        .service(
+            web::resource(below(paths::OAUTH_METADATA)).get(discovery::oauth_metadata_below).route(preflight("GET")),
+        )
+        .service(
+            web::resource(below(paths::OPENID_CONFIGURATION))
+                .get(discovery::openid_configuration_below)
+                .route(preflight("GET")),
         );
 }
 

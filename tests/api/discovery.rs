@@ -263,3 +263,34 @@ async fn a_newer_schema_is_named_in_a_warning() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("newer realmgate") && stderr.contains("20991231000099"), "{stderr}");
 }
+
+/// Behind a proxy serving realmgate below `/base`, the issuer is
+/// `…/base/realms/acme` and RFC 8414 §3.1 puts its metadata at
+/// `/.well-known/oauth-authorization-server/base/realms/acme` of the host's
+/// root: served there too (and still where a stripping proxy sends it).
+#[tokio::test]
+async fn metadata_is_served_at_the_rfc_8414_path_of_an_issuer_below_a_path() {
+    let backend = crate::helpers::Backend::Sqlite;
+    let app = crate::helpers::spawn_app_configured(backend, crate::helpers::TEST_REALMS, |config| {
+        config.public_url = Some("https://id.example.com/base".into());
+    })
+    .await
+    .expect("sqlite");
+    for path in [
+        "/.well-known/oauth-authorization-server/base/realms/acme",
+        "/.well-known/openid-configuration/base/realms/acme",
+        "/.well-known/oauth-authorization-server/realms/acme",
+    ] {
+        let doc = app.get(&format!("{}{path}", app.base)).await;
+        assert_eq!(doc.status, 200, "{path}: {}", doc.text);
+        assert_eq!(doc.json["issuer"], "https://id.example.com/base/realms/acme", "{path}");
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server/other/realms/acme",
+        "/.well-known/openid-configuration/base/x/realms/acme",
+        "/.well-known/openid-configuration/base/realms/nowhere",
+    ] {
+        let doc = app.get(&format!("{}{path}", app.base)).await;
+        assert_eq!(doc.status, 404, "{path}: {}", doc.text);
+    }
+}
