@@ -54,7 +54,8 @@ async fn wrong_secrets_are_invalid_client(app: TestApp) {
     }
     // Another scheme is ignored, but a failure after it is challenged too;
     // a client that authenticates in the body is not held back by it.
-    let cases: [(&str, &[(&str, &str)], u16); 4] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16);
+    let cases: [Case; 4] = [
         ("Digest x", &[("grant_type", "client_credentials")], 401),
         ("Bearer abc", &[("grant_type", "client_credentials"), ("client_id", "svc")], 401),
         ("Bearer abc", &[("grant_type", "client_credentials"), ("client_id", "svc"), ("client_secret", "nope")], 401),
