@@ -667,7 +667,7 @@ async fn service_account(
     let realm = find_realm(&state, &realm_name).await?;
     let row = find_client(&state, &realm, &id).await?;
     let user = service_account_user(&state, &row).await?;
-    Ok(rep::ok_json(user_admin::to_rep(&user, admin.may(&realm_name, Need::ManageUsers))))
+    Ok(rep::ok_json(user_admin::to_rep(&user, user_admin::UserAccess::of(&admin, &realm_name))))
 }
 
 /// The client's service-account user, created if it has none yet.

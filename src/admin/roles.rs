@@ -9,7 +9,7 @@ use super::clients::find_client;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::scopes::{self as scope_admin, derived_id};
-use super::users::to_rep as user_rep;
+use super::users::{UserAccess, to_rep as user_rep};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::role::validate_role_name;
 use crate::services::realms::{
@@ -485,8 +485,8 @@ async fn holders(
     let realm = find_realm(&state, &realm_name).await?;
     let role = find_role(&state, &realm, &RoleKey::Name(name)).await?;
     let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
-    let manage = admin.may(&realm_name, Need::ManageUsers);
-    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, manage)).collect())))
+    let access = UserAccess::of(&admin, &realm_name);
+    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access)).collect())))
 }
 
 // ---- the realm-management client's roles -----------------------------------------------

@@ -45,9 +45,26 @@ const MODELLED: [&str; 13] = [
     "notBefore",
 ];
 
-/// A user as Keycloak shows one; `access` says whether the caller may
-/// `manage` users of the realm (admin UIs read it to offer changes).
-pub fn to_rep(row: &users::UserRow, manage: bool) -> Value {
+/// What the caller may do with a realm's users, as a representation's
+/// `access` says (admin UIs read it to offer changes): a `query-users`
+/// administrator finds users but may not `view` one.
+#[derive(Clone, Copy)]
+pub struct UserAccess {
+    view: bool,
+    manage: bool,
+}
+
+impl UserAccess {
+    pub const FULL: Self = Self { view: true, manage: true };
+
+    pub fn of(admin: &Admin, realm: &str) -> Self {
+        Self { view: admin.may(realm, Need::ViewUsers), manage: admin.may(realm, Need::ManageUsers) }
+    }
+}
+
+/// A user as Keycloak shows one.
+pub fn to_rep(row: &users::UserRow, access: UserAccess) -> Value {
+    let UserAccess { view, manage } = access;
     let mut out = rep::stored_object(&row.attributes);
     // Values an earlier version stored as sent come back as lists of text too.
     rep::keycloak_attributes(&mut out, true);
@@ -61,7 +78,7 @@ pub fn to_rep(row: &users::UserRow, manage: bool) -> Value {
         "notBefore": 0,
         "requiredActions": if row.password_temporary { vec![UPDATE_PASSWORD] } else { Vec::new() },
         "disableableCredentialTypes": [],
-        "access": { "manageGroupMembership": manage, "view": true, "mapRoles": manage, "impersonate": false, "manage": manage },
+        "access": { "manageGroupMembership": manage, "view": view, "mapRoles": manage, "impersonate": false, "manage": manage },
     });
     if let Value::Object(fields) = fields {
         out.extend(fields);
@@ -230,8 +247,8 @@ async fn list(
         .db
         .run(move |conn| users::search(conn, &realm.id, &filter, page.first as i64, page.max.map(|m| m as i64)))
         .await?;
-    let manage = admin.may(&path, Need::ManageUsers);
-    Ok(rep::ok_json(rows.iter().map(|row| to_rep(row, manage)).collect::<Vec<_>>()))
+    let access = UserAccess::of(&admin, &path);
+    Ok(rep::ok_json(rows.iter().map(|row| to_rep(row, access)).collect::<Vec<_>>()))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/count", operation_id = "count_users", tag = "users",
@@ -265,8 +282,7 @@ async fn get(
     let (realm_name, id) = path.into_inner();
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(&state, &realm_name).await?;
-    let manage = admin.may(&realm_name, Need::ManageUsers);
-    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?, manage)))
+    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?, UserAccess::of(&admin, &realm_name))))
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/users", operation_id = "create_user", tag = "users",
@@ -442,7 +458,9 @@ pub(crate) async fn update_user(
 
 /// A user with `changes` merged into its representation.
 fn merged(row: &UserRow, changes: Map<String, Value>) -> Result<UserRow, AdminError> {
-    let Value::Object(current) = to_rep(row, true) else { unreachable!("a user representation is an object") };
+    let Value::Object(current) = to_rep(row, UserAccess::FULL) else {
+        unreachable!("a user representation is an object")
+    };
     let mut updated = row.clone();
     apply(&mut updated, &rep::merge(current, changes))?;
     Ok(updated)

@@ -281,6 +281,26 @@ async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
     let master = master_token(&app).await;
     assert_eq!(get(&app, &user, &master).await.json["firstName"], "Alice", "nothing changed");
     assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3));
+
+    // `query-users` alone finds users, and `access` says it may not view
+    // one (it said `view: true` beside a 403 for the same user by id).
+    let alice_id = user_id(&app, "acme", &master, "alice").await;
+    grant_management_role(&app, &master, &alice_id, "query-users").await;
+    let querier = admin_cli_token(&app, "acme", ("alice", "alice-pw")).await;
+    let found = get(&app, "/realms/acme/users?username=rita", &querier).await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert_eq!(found.json[0]["access"]["view"], false, "{}", found.json);
+    assert_eq!(found.json[0]["access"]["manage"], false);
+    assert_forbidden(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/realms/acme/users/{}", found.json[0]["id"].as_str().unwrap()),
+            &querier,
+            None,
+        )
+        .await,
+    );
 }
 
 /// As in Keycloak, a user's access token names their realm-management
