@@ -12,8 +12,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use futures_util::future::LocalBoxFuture;
@@ -166,6 +168,34 @@ fn is_form(req: &HttpRequest) -> bool {
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Representations are JSON (Keycloak's `@Consumes`): a body declared as
+/// anything but JSON or a form (which may carry only the token) is 415
+/// before anything reads it. `text/plain` in particular is what a page of
+/// another site may send without a CORS preflight. A body with no type at
+/// all is still read as JSON.
+pub async fn json_bodies_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let headers = req.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|length| length.trim() != "0");
+    let declared = headers.get(header::CONTENT_TYPE).map(|v| {
+        let essence = v.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
+        essence.to_ascii_lowercase()
+    });
+    let refused =
+        declared.is_some_and(|t| t != "application/json" && !t.ends_with("+json") && !t.eq_ignore_ascii_case(FORM));
+    if has_body && refused {
+        let error = AdminError::UnsupportedMediaType(
+            "Representations are JSON: send them with Content-Type: application/json".into(),
+        );
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
 
 /// The `access_token` field of a form body, if it has one.
 async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {

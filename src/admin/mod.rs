@@ -65,6 +65,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .wrap(actix_web::middleware::from_fn(events::audit))
+            .wrap(actix_web::middleware::from_fn(auth::json_bodies_only))
             .configure(events::routes)
             .service(web::resource(both("/serverinfo")).get(realms::server_info))
             .configure(realms::routes)

@@ -191,6 +191,18 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
     assert_eq!(refused.status().as_u16(), 415);
     assert!(refused.text().await.unwrap().contains("application/json"));
     assert_eq!(get(&app, &format!("/realms/acme/users/{alice}"), &master).await.json, before);
+    // So is one of another declared type: `text/plain` is what another
+    // site's page may send without a preflight. No type at all is JSON.
+    let users_url = format!("{}/admin/realms/acme/users", app.base);
+    for kind in ["text/plain", "text/plain;charset=UTF-8", "multipart/form-data; boundary=x"] {
+        let sent = app.http.post(&users_url).bearer_auth(&master).header("Content-Type", kind);
+        let refused = sent.body(r#"{"username":"csrf-made"}"#).send().await.unwrap();
+        assert_eq!(refused.status().as_u16(), 415, "{kind}");
+    }
+    let made = get(&app, "/realms/acme/users?username=csrf-made&exact=true", &master).await;
+    assert_eq!(made.json, serde_json::json!([]), "nothing was created");
+    let untyped = app.http.post(&users_url).bearer_auth(&master).body(r#"{"username":"untyped"}"#);
+    assert_eq!(status(untyped).await, 201);
     let allow = r#"{"attributes": {"realmgate.queryTokens": "true"}}"#;
     change(&app, Method::PUT, "/realms/master", &master, Some(allow)).await;
     assert_eq!(status(app.http.get(&in_query)).await, 200);
