@@ -67,13 +67,15 @@ pub async fn respond(
         None
     };
 
+    // The session was used now: it ends at its idle timeout unless used again.
+    let session_ends = sessions::lasts_until(entry, session, now);
     let access_token = if rt.token {
         let subject = Subject::User {
             user,
             role_ids: &live.user.role_ids,
             auth_time: session.auth_time,
             sid: Some(&session.id),
-            session_ends: Some(sessions::ends_at_most(entry, session)),
+            session_ends: Some(session_ends),
         };
         // Named after the session, so logout revokes it, and after the
         // code's grant beside it (hybrid), so that a reused code revokes it
@@ -101,6 +103,7 @@ pub async fn respond(
             access_token: access_token.as_deref(),
             code: code.as_ref().map(|(code, _)| code.as_str()),
             state: grant.state,
+            session_ends: Some(session_ends),
         };
         let id_token = issue::id_token(entry, client, user, grant.scope, session.auth_time, extras, now)?;
         params.push(("id_token", id_token));

@@ -171,7 +171,7 @@ fn exchange_in_transaction(
         store_family(conn, family)?;
     }
     // Offline grants outlive the session (as their refresh tokens do).
-    let session_ends = (!scope.contains(OFFLINE_ACCESS)).then(|| live_sessions::ends_at_most(entry, &session));
+    let session_ends = (!scope.contains(OFFLINE_ACCESS)).then(|| live_sessions::lasts_until(entry, &session, now));
     Ok(Outcome::Granted(Box::new(Granted {
         user,
         role_ids,

@@ -116,11 +116,11 @@ impl Bound {
         }
     }
 
-    /// When the family's session reaches its maximum lifetime, if it has
-    /// one (offline families do not).
-    pub(super) fn session_ends(&self, entry: &RealmEntry) -> Option<UnixTime> {
+    /// When the family's session, used `now`, ends if not used again, if
+    /// it has one (offline families do not).
+    pub(super) fn session_ends(&self, entry: &RealmEntry, now: UnixTime) -> Option<UnixTime> {
         match self {
-            Self::Live(session) => Some(sessions::ends_at_most(entry, session)),
+            Self::Live(session) => Some(sessions::lasts_until(entry, session, now)),
             Self::Sessionless { until } => Some(*until),
             Self::Unbound | Self::Ended => None,
         }

@@ -206,6 +206,11 @@ pub struct IdTokenExtras<'a> {
     /// Advanced §5.2.2.1, which Keycloak sends too; detached-signature
     /// checks of relying-party libraries ask for it).
     pub state: Option<&'a str>,
+    /// When the session the token names ends if not used again: the ID
+    /// token does not outlive it, as the access token does not (Keycloak's
+    /// share one expiry), or a relying party would keep a user signed in
+    /// past the session.
+    pub session_ends: Option<UnixTime>,
 }
 
 /// Mints an ID token (Core §2) for a user who was granted `openid`.
@@ -219,11 +224,12 @@ pub fn id_token(
     now: UnixTime,
 ) -> Result<String, OAuthError> {
     let alg = entry.keys.active.algorithm;
+    let full = now + entry.realm.settings.id_token_lifetime;
     let claims = IdClaims {
         iss: entry.issuer.clone(),
         sub: user.id.clone(),
         aud: client.client_id.clone(),
-        exp: now + entry.realm.settings.id_token_lifetime,
+        exp: extras.session_ends.map_or(full, |ends| full.min(ends).max(now)),
         iat: now,
         auth_time,
         azp: client.client_id.clone(),
@@ -274,6 +280,7 @@ pub fn user_tokens(
             nonce: grant.nonce,
             sid: grant.sid,
             access_token: Some(&access_token),
+            session_ends: grant.session_ends,
             ..Default::default()
         };
         Some(id_token(entry, client, grant.user, grant.scope, grant.auth_time, extras, now)?)

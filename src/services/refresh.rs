@@ -118,7 +118,7 @@ impl Rotation {
             granted,
             refresh_expires_at: session.token_expiry(entry, now),
             touch_session: session.touch_due(entry, now),
-            session_ends: session.session_ends(entry),
+            session_ends: session.session_ends(entry, now),
         }
     }
 
@@ -146,7 +146,12 @@ impl Rotation {
             // The session stays named (Keycloak's `sid`); a nonce belongs to
             // the authentication request alone.
             let sid = self.sid();
-            let extras = IdTokenExtras { access_token: Some(&access_token), sid, ..Default::default() };
+            let extras = IdTokenExtras {
+                access_token: Some(&access_token),
+                sid,
+                session_ends: self.session_ends,
+                ..Default::default()
+            };
             Some(issue::id_token(entry, client, &self.user, &self.granted, self.family.auth_time, extras, now)?)
         } else {
             None
@@ -271,7 +276,7 @@ pub async fn refresh(
                 })
                 .await?;
         }
-        let session_ends = owner.session.session_ends(&entry);
+        let session_ends = owner.session.session_ends(&entry, now);
         let Owner { user, role_ids, granted, .. } = owner;
         let refresh_expires_at = if extend.is_some() { renewed } else { token.expires_at };
         let rotation = Rotation {

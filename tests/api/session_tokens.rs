@@ -13,6 +13,7 @@ both_backends!(
     an_idle_session_ends_its_refresh_tokens,
     a_client_signs_out_with_its_refresh_token,
     signing_in_again_keeps_one_session_per_browser,
+    no_token_outlives_an_idle_session,
 );
 
 /// acme's SSO session limits (the defaults) and refresh token lifetime.
@@ -91,11 +92,19 @@ async fn refreshing_keeps_the_session_alive_until_its_maximum(app: TestApp) {
         assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), left, "{}", tokens.json);
         left
     };
+    // ID tokens neither: a relying party that takes its session's length
+    // from one would keep the user signed in past the session.
+    let id_left = |tokens: &Answer| {
+        let claims = jwt_parts(tokens.str("id_token")).1;
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
+    };
     let refreshed = app.refresh("acme", WEB, &token).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.json);
     assert!((98..=100).contains(&access_left(&refreshed)), "{}", refreshed.json);
+    assert!((98..=100).contains(&id_left(&refreshed)), "{}", refreshed.json);
     let again = signed_in(&app, &browser, "openid").await;
     assert!((98..=100).contains(&access_left(&again)), "{}", again.json);
+    assert!((98..=100).contains(&id_left(&again)), "{}", again.json);
     let hybrid = with(&HYBRID_REQUEST, &[("response_type", "code token"), ("nonce", "n")]);
     let front: i64 = authorize(&app, &browser, &hybrid).await["expires_in"].parse().unwrap();
     assert!((98..=100).contains(&front), "front-channel: {front}");
@@ -128,6 +137,34 @@ async fn an_idle_session_ends_its_refresh_tokens(app: TestApp) {
     let ended = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
     ended.assert_error(400, "invalid_grant");
     assert_eq!(ended.json["error_description"], "Session not active", "{}", ended.json);
+}
+
+/// Tokens longer-lived than the idle timeout end with the session if it is
+/// not used again (they outlived it: userinfo still took them).
+async fn no_token_outlives_an_idle_session(app: TestApp) {
+    let master = app.master_token().await;
+    let longer = r#"{"accessTokenLifespan": 7200, "attributes": {"realmgate.idTokenLifespan": "7200"}}"#;
+    let changed = app.admin(reqwest::Method::PUT, "/realms/acme", Some(&master), Some(longer)).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    let browser = Browser::new();
+    let online = signed_in(&app, &browser, "openid").await;
+    let lifetime = |token: &str| {
+        let claims = jwt_parts(token).1;
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
+    };
+    assert_eq!(online.json["expires_in"], IDLE, "{}", online.json);
+    assert_eq!(lifetime(online.str("access_token")), IDLE);
+    assert_eq!(lifetime(online.str("id_token")), IDLE);
+    // A refresh is a use: the tokens it brings last the idle timeout again.
+    app.clock.advance(600);
+    let refreshed = app.refresh("acme", WEB, online.str("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    assert_eq!(lifetime(refreshed.str("id_token")), IDLE);
+    app.clock.advance(IDLE + 2);
+    assert_eq!(app.userinfo("acme", refreshed.str("access_token")).await.status, 401);
+    // Offline grants are not bound to the session.
+    let offline = signed_in(&app, &browser, "openid offline_access").await;
+    assert_eq!(offline.json["expires_in"], 7200, "{}", offline.json);
 }
 
 const LOGOUT: &str = "/protocol/openid-connect/logout";
