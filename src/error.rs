@@ -135,6 +135,13 @@ impl OAuthError {
     }
 
     /// A body over the endpoint's limit: 413 in the OAuth error shape.
+    /// A body that stopped arriving: 408, and the connection closes.
+    pub fn request_timeout() -> Self {
+        let mut error = Self::invalid_request("The request body did not arrive in time");
+        error.status = StatusCode::REQUEST_TIMEOUT;
+        error
+    }
+
     pub fn payload_too_large() -> Self {
         let mut error = Self::invalid_request("The request body is too large");
         error.status = StatusCode::PAYLOAD_TOO_LARGE;

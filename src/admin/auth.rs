@@ -202,6 +202,7 @@ async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
     let bytes = read_body(body, MAX_FORM_BYTES).await.map_err(|e| match e {
         BodyError::Unreadable => AdminError::bad_request("Could not read the form body"),
         BodyError::TooLarge => AdminError::bad_request("Request body too large"),
+        BodyError::TimedOut => AdminError::bad_request("The request body did not arrive in time"),
     })?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| AdminError::bad_request("The body is not valid form encoding"))?;

@@ -98,9 +98,10 @@ async fn create_token(
     req: HttpRequest,
     state: web::Data<AppState>,
     realm: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
+    let body = super::params::read_body(payload, super::params::MAX_BODY_BYTES).await.map_err(OAuthError::from)?;
     let expected = |e: &dyn std::fmt::Display| {
         OAuthError::invalid_request(format!("Expected {{\"name\", \"scope\"?, \"expires_in\"?}}: {e}"))
     };

@@ -182,23 +182,48 @@ impl<'de> serde::Deserialize<'de> for JsonMembers {
 pub enum BodyError {
     Unreadable,
     TooLarge,
+    /// The client stopped sending it (or sends it too slowly).
+    TimedOut,
 }
 
+impl From<BodyError> for OAuthError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::Unreadable => Self::invalid_request("The request body could not be read"),
+            BodyError::TooLarge => Self::payload_too_large(),
+            BodyError::TimedOut => Self::request_timeout(),
+        }
+    }
+}
+
+/// The longest a body may pause between two pieces: as long as actix
+/// waits for a request's headers.
+const BODY_PAUSE: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest a whole body may take.
+const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Reads a whole body (a handler's `web::Payload` or an extractor's
-/// `dev::Payload`), refusing it as soon as it passes `limit` bytes.
+/// `dev::Payload`), refusing it as soon as it passes `limit` bytes, or
+/// when it stalls: actix bounds only the headers' arrival, and a client
+/// that declared a body and never sent it held its connection (and a file
+/// descriptor) for good.
 pub async fn read_body<E>(
     mut payload: impl futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
     limit: usize,
 ) -> Result<web::BytesMut, BodyError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
+    let read = async move {
+        let mut body = web::BytesMut::new();
+        loop {
+            let next = tokio::time::timeout(BODY_PAUSE, payload.next()).await.map_err(|_| BodyError::TimedOut)?;
+            let Some(chunk) = next else { return Ok(body) };
+            let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+            if body.len() + chunk.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    };
+    tokio::time::timeout(BODY_DEADLINE, read).await.map_err(|_| BodyError::TimedOut)?
 }
 
 /// The body's declared length, when the request says it.
@@ -212,10 +237,7 @@ pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OA
     if declared_length(req).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(OAuthError::payload_too_large());
     }
-    let body = read_body(payload, MAX_BODY_BYTES).await.map_err(|e| match e {
-        BodyError::Unreadable => OAuthError::invalid_request("The request body could not be read"),
-        BodyError::TooLarge => OAuthError::payload_too_large(),
-    })?;
+    let body = read_body(payload, MAX_BODY_BYTES).await.map_err(OAuthError::from)?;
     match media_type(req).as_deref() {
         Some("application/x-www-form-urlencoded") => Params::from_form(&body),
         Some("application/json") => Params::from_json(&body),

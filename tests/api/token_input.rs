@@ -489,3 +489,32 @@ async fn data_stored_before_the_rules_comes_back_unchanged(app: TestApp) {
     changed["baseUrl"] = "javascript:y".into();
     assert_eq!(app.admin(Method::PUT, &path, Some(&master), Some(&changed.to_string())).await.status, 400);
 }
+
+/// A client that declares a body and stops sending it is answered 408 and
+/// its connection closed once it pauses for 5 s (it held the connection,
+/// and a file descriptor, for good: enough of them stopped the server).
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, crate::helpers::TEST_REALMS)
+        .await
+        .expect("sqlite");
+    let address = app.base.trim_start_matches("http://").to_owned();
+    for path in ["/realms/acme/protocol/openid-connect/token", "/realms/acme/login-actions/authenticate"] {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(15), socket.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "{path}: still open after 15 s");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{path}: {answer}");
+        assert!(started.elapsed() >= std::time::Duration::from_secs(4), "{path}: answered before the pause ran out");
+        if path.ends_with("/token") {
+            assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        }
+    }
+}
