@@ -111,8 +111,8 @@ async fn create_token(
         _ => return Err(expected(&"not an object")),
     };
     let scope = new.scope.as_deref().map(ScopeSet::parse).transpose().map_err(|e| OAuthError::invalid_scope(e.0))?;
-    if new.expires_in.is_some_and(|s| s <= 0 || s > 100 * 365 * 86400) {
-        return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds"));
+    if new.expires_in.is_some_and(|s| !(1..=crate::domain::realm::MAX_LIFETIME_SECS).contains(&s)) {
+        return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds, at most 100 years"));
     }
     // Never more than the calling credential holds.
     let ceiling = Some(caller.scope.clone());
