@@ -72,7 +72,6 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     let modelled = json!({
         "id": row.id,
         "clientId": row.client_id,
-        "name": row.name,
         "enabled": row.enabled,
         "publicClient": row.secret_ciphertext.is_none(),
         "clientAuthenticatorType": "client-secret",
@@ -91,6 +90,11 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
     if let Value::Object(fields) = modelled {
         out.extend(fields);
     }
+    // Absent until given, and `""` clears it, as Keycloak keeps it
+    // (Terraform sends `""` for no name, and read a default as a change).
+    if !row.name.is_empty() {
+        out.insert("name".into(), row.name.clone().into());
+    }
     if let Some(secret) = secret {
         out.insert("secret".into(), secret.into());
     }
@@ -99,8 +103,8 @@ pub fn to_rep(row: &clients::ClientRow, secret: Option<String>) -> Result<Map<St
 
 /// The client's display name, if one is given (checked when it changes).
 fn client_name<'a>(map: &'a Map<String, Value>, current: Option<&str>) -> Result<Option<&'a str>, AdminError> {
-    let name = rep::str_field(map, "name")?.filter(|n| !n.is_empty());
-    if let Some(name) = name.filter(|name| Some(*name) != current) {
+    let name = rep::str_field(map, "name")?;
+    if let Some(name) = name.filter(|name| !name.is_empty() && Some(*name) != current) {
         validate_name(name).map_err(|e| AdminError::bad_request(format!("`name` {e}")))?;
     }
     Ok(name)
@@ -290,7 +294,7 @@ fn to_row(
         id: existing.map_or_else(new_id, |e| e.id.clone()),
         realm_id: realm.id.clone(),
         client_id: client_id.to_owned(),
-        name: client_name(map, existing.map(|e| e.name.as_str()))?.unwrap_or(client_id).to_owned(),
+        name: client_name(map, existing.map(|e| e.name.as_str()))?.unwrap_or_default().to_owned(),
         secret_ciphertext,
         redirect_uris: to_json_list(&redirect_uris),
         post_logout_redirect_uris: to_json_list(&post_logout),

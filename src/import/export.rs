@@ -80,6 +80,7 @@ struct UserOut {
 #[derive(Serialize)]
 struct ClientOut {
     client_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     name: String,
     #[serde(skip_serializing_if = "is_true")]
     enabled: bool,

@@ -142,7 +142,8 @@ fn build_client(
         web_origins: web_origins(configured_origins.as_deref(), &redirect_uris),
         id: row.id.clone(),
         client_id: row.client_id.clone(),
-        name: row.name.clone(),
+        // Pages name a client without a name by its id.
+        name: if row.name.is_empty() { row.client_id.clone() } else { row.name.clone() },
         secret: unsealed,
         redirect_uris,
         post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?,

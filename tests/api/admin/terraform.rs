@@ -65,6 +65,15 @@ async fn empty_strings_and_nulls_mean_not_set(app: TestApp) {
     let got = get(&app, &format!("/realms/tf/clients/{id}"), &master).await.json;
     assert!(got.get("webOrigins").is_none() && got.get("baseUrl").is_none(), "nulls are not echoed: {got}");
     assert_eq!(got["attributes"]["oauth2.device.authorization.grant.enabled"], "false", "{got}");
+    // A client's name: none until given (not its clientId), and "" clears
+    // it (Terraform sends "" for none, and saw the default as a change).
+    assert!(got.get("name").is_none(), "{got}");
+    let path = format!("/realms/tf/clients/{id}");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"name": "TF app"}"#)).await;
+    assert_eq!(get(&app, &path, &master).await.json["name"], "TF app");
+    change(&app, Method::PUT, &path, &master, Some(r#"{"name": ""}"#)).await;
+    let got = get(&app, &path, &master).await.json;
+    assert!(got.get("name").is_none_or(|n| n == ""), "{got}");
 }
 
 async fn the_lists_read_after_a_change_exist(app: TestApp) {
