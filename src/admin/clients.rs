@@ -223,7 +223,7 @@ fn to_row(
     };
     let redirect_uris = string_list(map.get("redirectUris"), "redirectUris")?;
     for uri in &redirect_uris {
-        RedirectUri::parse(uri).map_err(|e| AdminError::bad_request(format!("redirectUris: {}", e.0)))?;
+        RedirectUri::check_keycloak(uri).map_err(|e| AdminError::bad_request(format!("redirectUris: {}", e.0)))?;
     }
     let post_logout: Vec<String> = attrs
         .get(POST_LOGOUT_ATTRIBUTE)
@@ -231,7 +231,8 @@ fn to_row(
         .map(|s| s.split("##").filter(|u| !u.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
     for uri in post_logout.iter().filter(|u| *u != POST_LOGOUT_AS_REDIRECT) {
-        RedirectUri::parse(uri).map_err(|e| AdminError::bad_request(format!("{POST_LOGOUT_ATTRIBUTE}: {}", e.0)))?;
+        RedirectUri::check_keycloak(uri)
+            .map_err(|e| AdminError::bad_request(format!("{POST_LOGOUT_ATTRIBUTE}: {}", e.0)))?;
     }
     let scopes = match map.get("defaultClientScopes") {
         None | Some(Value::Null) => {

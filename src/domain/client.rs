@@ -119,6 +119,18 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// As `parse`, or one of the relative forms Keycloak takes (`*`, or a
+    /// path such as `/*` resolved against the client's root URL): kept as
+    /// sent, so that tools see what they wrote, but never matched (only
+    /// absolute URIs are redirected to).
+    pub fn check_keycloak(raw: &str) -> Result<(), Invalid> {
+        let relative = raw == "*" || (raw.starts_with('/') && !raw.starts_with("//"));
+        if relative && !raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Ok(());
+        }
+        Self::parse(raw).map(|_| ())
+    }
 }
 
 /// A client as the protocol endpoints see it (secret decrypted, in memory only).

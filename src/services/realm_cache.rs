@@ -11,7 +11,9 @@ use super::events::EventsPolicy;
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::SecretKey;
 use crate::domain::authorization::ChallengeMethod;
-use crate::domain::client::{Client, GrantType, PKCE_METHOD_ATTRIBUTE, web_origins};
+use crate::domain::client::{
+    Client, GrantType, PKCE_METHOD_ATTRIBUTE, POST_LOGOUT_AS_REDIRECT, RedirectUri, web_origins,
+};
 use crate::domain::realm::{Realm, RealmName};
 use crate::domain::scope::{ClientScopes, ScopeCatalog, ScopeSet};
 use crate::storage::repo::{clients, keys, realms, roles, scopes, users};
@@ -131,7 +133,10 @@ fn build_client(
         .map(|g| g.parse::<GrantType>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| fail(e.0))?;
-    let redirect_uris = json_list(&row.redirect_uris)?;
+    // Keycloak's relative forms (`/*`, `*`) the admin API keeps as sent can
+    // never match: only absolute URIs are redirected to.
+    let absolute = |uris: Vec<String>| uris.into_iter().filter(|u| RedirectUri::parse(u).is_ok()).collect::<Vec<_>>();
+    let redirect_uris = absolute(json_list(&row.redirect_uris)?);
     // Fields the admin API keeps among the client's representation fields.
     let attributes = serde_json::from_str::<serde_json::Value>(&row.attributes).unwrap_or_default();
     let listed = |field: &str| -> Option<Vec<String>> { serde_json::from_value(attributes.get(field)?.clone()).ok() };
@@ -146,7 +151,10 @@ fn build_client(
         name: if row.name.is_empty() { row.client_id.clone() } else { row.name.clone() },
         secret: unsealed,
         redirect_uris,
-        post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?,
+        post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?
+            .into_iter()
+            .filter(|u| u == POST_LOGOUT_AS_REDIRECT || RedirectUri::parse(u).is_ok())
+            .collect(),
         grant_types,
         scopes: ClientScopes {
             default: ScopeSet::from_names(json_list(&row.scopes)?),

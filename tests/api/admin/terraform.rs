@@ -19,6 +19,7 @@ both_backends!(
     fields_of_the_wrong_type_are_refused,
     a_plus_lets_the_redirect_uris_serve_after_logout,
     roles_are_renamed_and_their_attributes_replaced,
+    keycloaks_relative_redirect_uris_are_kept_but_never_matched,
 );
 
 /// Keycloak's role update: the attributes sent replace the role's (so one
@@ -206,4 +207,35 @@ async fn a_plus_lets_the_redirect_uris_serve_after_logout(app: TestApp) {
     // A confirmation page for a registered URI, the error page otherwise.
     assert_eq!(app.get(&logout("http://127.0.0.1:9/plus")).await.status, 200);
     assert_eq!(app.get(&logout("http://127.0.0.1:9/other")).await.status, 400);
+}
+
+/// Keycloak's relative redirect URIs (`/*` against the root URL, `*`) are
+/// taken and read back as written (exports and Terraform use them; they
+/// were 400), but never matched: only absolute URIs are redirected to.
+async fn keycloaks_relative_redirect_uris_are_kept_but_never_matched(app: TestApp) {
+    let master = master_token(&app).await;
+    let uris = json!(["/*", "*", "http://127.0.0.1:9/rel"]);
+    let client = json!({"clientId": "rel", "secret": "rel-secret", "rootUrl": "http://127.0.0.1:9",
+                        "redirectUris": uris, "attributes": {"post.logout.redirect.uris": "/bye##+"}});
+    let id = create(&app, "/realms/acme/clients", &master, client).await;
+    let got = get(&app, &format!("/realms/acme/clients/{id}"), &master).await.json;
+    assert_eq!(got["redirectUris"], uris, "{got}");
+    assert_eq!(got["attributes"]["post.logout.redirect.uris"], "/bye##+", "{got}");
+    let authorize = |uri: &str| {
+        let query = serde_urlencoded::to_string([
+            ("client_id", "rel"),
+            ("redirect_uri", uri),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .unwrap();
+        app.realm_url("acme", &format!("/protocol/openid-connect/auth?{query}"))
+    };
+    for uri in ["*", "/*"] {
+        assert_eq!(app.get(&authorize(uri)).await.status, 400, "{uri} is no redirect URI");
+    }
+    assert_eq!(app.get(&authorize("http://127.0.0.1:9/rel")).await.status, 200, "the login page");
+    let bad = json!({"redirectUris": ["//evil.example/cb"]});
+    let refused = call(&app, Method::PUT, &format!("/realms/acme/clients/{id}"), &master, Some(bad)).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
 }
