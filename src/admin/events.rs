@@ -178,6 +178,17 @@ fn resource_type(rest: &str) -> &'static str {
 }
 
 /// `dateFrom`/`dateTo`: `yyyy-MM-dd` or milliseconds.
+/// Keycloak's `direction`: `asc` lists the oldest first, `desc` (the
+/// default) the newest.
+fn oldest_first(query: &Query) -> Result<bool, AdminError> {
+    match query.get("direction") {
+        None => Ok(false),
+        Some(d) if d.eq_ignore_ascii_case("desc") => Ok(false),
+        Some(d) if d.eq_ignore_ascii_case("asc") => Ok(true),
+        Some(_) => Err(AdminError::bad_request("`direction` must be asc or desc")),
+    }
+}
+
 fn date_ms(query: &Query, name: &str, end_of_day: bool) -> Result<Option<i64>, AdminError> {
     let Some(raw) = query.get(name) else { return Ok(None) };
     if let Ok(ms) = raw.parse::<i64>() {
@@ -222,6 +233,7 @@ async fn list_events(
         to_ms: date_ms(&query, "dateTo", true)?,
         first: page.first as i64,
         max: page.max.map_or(i64::MAX, |m| m as i64),
+        oldest_first: oldest_first(&query)?,
     };
     let realm = find_realm(&state, &path).await?;
     let rows = state.db.run(move |conn| events::list_events(conn, &realm.id, &filter)).await?;
@@ -296,6 +308,7 @@ async fn list_admin_events(
         to_ms: date_ms(&query, "dateTo", true)?,
         first: page.first as i64,
         max: page.max.map_or(i64::MAX, |m| m as i64),
+        oldest_first: oldest_first(&query)?,
     };
     let realm = find_realm(&state, &path).await?;
     let rows = state.db.run(move |conn| events::list_admin_events(conn, &realm.id, &filter)).await?;

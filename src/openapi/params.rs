@@ -213,6 +213,8 @@ pub struct EventQuery {
     pub first: Option<i64>,
     /// Defaults to 100.
     pub max: Option<i64>,
+    /// `desc` (newest first, the default) or `asc`.
+    pub direction: Option<String>,
 }
 
 /// Filters of the admin event list.
@@ -239,4 +241,6 @@ pub struct AdminEventQuery {
     pub first: Option<i64>,
     /// Defaults to 100.
     pub max: Option<i64>,
+    /// `desc` (newest first, the default) or `asc`.
+    pub direction: Option<String>,
 }

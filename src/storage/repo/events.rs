@@ -83,6 +83,8 @@ pub struct EventQuery {
     pub to_ms: Option<i64>,
     pub first: i64,
     pub max: i64,
+    /// Oldest first (`direction=asc`); newest first otherwise.
+    pub oldest_first: bool,
 }
 
 pub fn list_events(conn: &mut DbConnection, realm_id: &str, q: &EventQuery) -> Result<Vec<EventRow>, StorageError> {
@@ -105,12 +107,12 @@ pub fn list_events(conn: &mut DbConnection, realm_id: &str, q: &EventQuery) -> R
     if let Some(to) = q.to_ms {
         query = query.filter(events::time.le(to));
     }
-    Ok(query
-        .order((events::time.desc(), events::id.desc()))
-        .offset(q.first)
-        .limit(q.max)
-        .select(EventRow::as_select())
-        .load(conn)?)
+    query = if q.oldest_first {
+        query.order((events::time.asc(), events::id.asc()))
+    } else {
+        query.order((events::time.desc(), events::id.desc()))
+    };
+    Ok(query.offset(q.first).limit(q.max).select(EventRow::as_select()).load(conn)?)
 }
 
 /// Filters of `GET .../admin-events`.
@@ -127,6 +129,8 @@ pub struct AdminEventQuery {
     pub to_ms: Option<i64>,
     pub first: i64,
     pub max: i64,
+    /// Oldest first (`direction=asc`); newest first otherwise.
+    pub oldest_first: bool,
 }
 
 pub fn list_admin_events(
@@ -162,12 +166,12 @@ pub fn list_admin_events(
     if let Some(to) = q.to_ms {
         query = query.filter(admin_events::time.le(to));
     }
-    Ok(query
-        .order((admin_events::time.desc(), admin_events::id.desc()))
-        .offset(q.first)
-        .limit(q.max)
-        .select(AdminEventRow::as_select())
-        .load(conn)?)
+    query = if q.oldest_first {
+        query.order((admin_events::time.asc(), admin_events::id.asc()))
+    } else {
+        query.order((admin_events::time.desc(), admin_events::id.desc()))
+    };
+    Ok(query.offset(q.first).limit(q.max).select(AdminEventRow::as_select()).load(conn)?)
 }
 
 /// Deletes one realm's user events older than `before_ms` (its own, shorter retention).

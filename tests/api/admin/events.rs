@@ -142,6 +142,19 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     let changes = get(&app, "/realms/acme/admin-events?max=5", &master).await.json;
     let paths: Vec<&str> = changes.as_array().unwrap().iter().map(|e| e["resourcePath"].as_str().unwrap()).collect();
     assert_eq!(paths, ["roles/ordered-5", "roles/ordered-4", "roles/ordered-3", "roles/ordered-2", "roles/ordered-1"]);
+    // Keycloak's `direction=asc` lists the oldest first (it was ignored).
+    let all = get(&app, "/realms/acme/admin-events?max=1000", &master).await.json;
+    let oldest = get(&app, "/realms/acme/admin-events?direction=asc&max=1000", &master).await.json;
+    let mut reversed = all.as_array().unwrap().clone();
+    reversed.reverse();
+    assert_eq!(oldest.as_array().unwrap(), &reversed);
+    let events = get(&app, "/realms/acme/events?max=1000", &master).await.json;
+    let ascending = get(&app, "/realms/acme/events?max=1000&direction=ASC", &master).await.json;
+    let mut reversed = events.as_array().unwrap().clone();
+    reversed.reverse();
+    assert!(reversed.len() > 1);
+    assert_eq!(ascending.as_array().unwrap(), &reversed);
+    assert_bad_request(&call(&app, Method::GET, "/realms/acme/events?direction=up", &master, None).await);
 }
 
 async fn turning_admin_events_off_is_itself_recorded(app: TestApp) {
