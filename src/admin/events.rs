@@ -342,14 +342,9 @@ pub(crate) fn admin_events_enabled(realm: &RealmRow) -> bool {
 /// The realm's event settings as Keycloak shows them: what was stored, over the defaults.
 fn config(state: &AppState, realm: &RealmRow) -> Value {
     let stored = rep::stored_object(&realm.attributes);
-    let mut out = json!({
-        EVENTS_ENABLED: true,
-        EVENTS_EXPIRATION: state.events.retention,
-        EVENTS_LISTENERS: ["jboss-logging"],
-        ENABLED_EVENT_TYPES: [],
-        ADMIN_EVENTS_ENABLED: true,
-        ADMIN_EVENTS_DETAILS_ENABLED: false,
-    });
+    let defaults = crate::services::events::default_settings().into_iter();
+    let mut out: Value = defaults.map(|(field, value)| (field.to_owned(), value)).collect::<Map<_, _>>().into();
+    out[EVENTS_EXPIRATION] = state.events.retention.into();
     for field in CONFIG_FIELDS {
         if let Some(value) = stored.get(field).filter(|v| !v.is_null()) {
             out[field] = value.clone();

@@ -103,6 +103,13 @@ pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
     if let Value::Object(fields) = modelled {
         out.extend(fields);
     }
+    // The event settings in force, stored or not (typed clients read an
+    // absent flag as off, while realmgate's default is on).
+    for (field, default) in crate::services::events::default_settings() {
+        if out.get(field).is_none_or(Value::is_null) {
+            out.insert(field.into(), default);
+        }
+    }
     out
 }
 

@@ -115,6 +115,19 @@ pub const CONFIG_FIELDS: [&str; 6] = [
     ADMIN_EVENTS_DETAILS_ENABLED,
 ];
 
+/// The event settings of a realm that has not set them (as Keycloak names
+/// them; the retention, `eventsExpiration`, is the server's).
+pub fn default_settings() -> [(&'static str, serde_json::Value); 5] {
+    use serde_json::json;
+    [
+        (EVENTS_ENABLED, json!(true)),
+        (EVENTS_LISTENERS, json!(["jboss-logging"])),
+        (ENABLED_EVENT_TYPES, json!([])),
+        (ADMIN_EVENTS_ENABLED, json!(true)),
+        (ADMIN_EVENTS_DETAILS_ENABLED, json!(false)),
+    ]
+}
+
 /// What the writer task receives.
 #[expect(clippy::large_enum_variant, reason = "nearly every message is an event: boxing would allocate for each")]
 enum Queued {

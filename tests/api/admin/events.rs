@@ -50,6 +50,12 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     assert_eq!(defaults["adminEventsEnabled"], true);
     assert_eq!(defaults["enabledEventTypes"], json!([]));
     assert!(defaults["eventsExpiration"].as_i64().is_some_and(|s| s > 0), "{defaults}");
+    // The realm's representation says the same, set or not (it left them
+    // out, which typed clients read as off).
+    let realm = get(&app, "/realms/acme", &master).await.json;
+    for field in ["eventsEnabled", "adminEventsEnabled", "adminEventsDetailsEnabled", "enabledEventTypes"] {
+        assert_eq!(realm[field], defaults[field], "{field}: {realm}");
+    }
 
     let tokens = app.password_grant("acme", WEB, ALICE, "openid").await;
     assert_eq!(tokens.status, 200);
