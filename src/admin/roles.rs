@@ -31,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(both(&format!("{r}/roles/{{name}}/users"))).get(holders))
         .service(web::resource(both(&format!("{r}/roles/{{name}}/composites"))).get(composites_by_name))
         .service(web::resource(both(&format!("{r}/roles-by-id/{{id}}/composites"))).get(composites_by_id))
+        .service(web::resource(both(&format!("{r}/roles/{{name}}/composites/realm"))).get(realm_composites_by_name))
+        .service(web::resource(both(&format!("{r}/roles-by-id/{{id}}/composites/realm"))).get(realm_composites_by_id))
         .service(
             web::resource(both(&format!("{r}/roles-by-id/{{id}}")))
                 .get(get_by_id)
@@ -410,6 +412,34 @@ async fn composites_by_id(
 ) -> Result<HttpResponse, AdminError> {
     let (realm, id) = path.into_inner();
     no_composites(&state, &admin, &realm, RoleKey::Id(id)).await
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites/realm",
+    operation_id = "list_realm_role_realm_composites", tag = "roles",
+    summary = "A realm role's realm-role composites, by name: always none",
+    params(crate::openapi::RoleNamePath),
+    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
+        crate::openapi::AdminErrors))]
+async fn realm_composites_by_name(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    composites_by_name(state, admin, path).await
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}/composites/realm",
+    operation_id = "list_realm_role_realm_composites_by_id", tag = "roles",
+    summary = "A realm role's realm-role composites, by id: always none (keycloak-admin-client reads them)",
+    params(crate::openapi::RoleIdPath),
+    responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
+        crate::openapi::AdminErrors))]
+async fn realm_composites_by_id(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    composites_by_id(state, admin, path).await
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",

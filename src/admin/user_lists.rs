@@ -17,6 +17,7 @@ use crate::storage::repo::users::UserRow;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let r = "/realms/{realm}/users/{id}";
     cfg.service(web::resource(both(&format!("{r}/groups"))).get(groups))
+        .service(web::resource(both(&format!("{r}/groups/count"))).get(group_count))
         .service(web::resource(both(&format!("{r}/federated-identity"))).get(federated_identities))
         .service(web::resource(both(&format!("{r}/credentials"))).get(credentials));
 }
@@ -41,6 +42,20 @@ async fn groups(
 ) -> Result<HttpResponse, AdminError> {
     viewed_user(&state, &admin, path.into_inner()).await?;
     Ok(rep::ok_json(Vec::<Value>::new()))
+}
+
+#[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/groups/count", operation_id = "count_user_groups",
+    tag = "users", summary = "How many groups the user is in: always none",
+    params(crate::openapi::UserPath),
+    responses((status = 200, description = "`{\"count\": 0}`", body = serde_json::Value),
+        crate::openapi::AdminErrors))]
+async fn group_count(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    viewed_user(&state, &admin, path.into_inner()).await?;
+    Ok(rep::ok_json(json!({ "count": 0 })))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/federated-identity",

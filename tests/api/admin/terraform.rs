@@ -102,6 +102,12 @@ async fn the_lists_read_after_a_change_exist(app: TestApp) {
     assert_eq!(get(&app, &by_id, &master).await.json, empty);
     let unknown = call(&app, Method::GET, "/realms/acme/roles-by-id/nope/composites", &master, None).await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
+    // The realm-role part of them (keycloak-admin-client's
+    // getCompositeRolesForRealm), and a user's group count: none.
+    assert_eq!(get(&app, &format!("{by_id}/realm"), &master).await.json, empty);
+    assert_eq!(get(&app, "/realms/acme/roles/viewer/composites/realm", &master).await.json, empty);
+    let count = get(&app, &format!("/realms/acme/users/{alice}/groups/count"), &master).await.json;
+    assert_eq!(count, json!({"count": 0}));
 }
 
 async fn what_was_applied_reads_back_unchanged(app: TestApp) {
