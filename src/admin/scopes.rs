@@ -211,6 +211,17 @@ async fn create(
     Ok(rep::created(&state.public_url, &req, &id))
 }
 
+/// Scopes of another protocol (SAML's) are refused, as clients of one are:
+/// realmgate speaks OpenID Connect only.
+fn check_protocol(map: &Map<String, Value>) -> Result<(), AdminError> {
+    match map.get("protocol").filter(|v| !v.is_null()) {
+        Some(value) if value.as_str() != Some("openid-connect") => {
+            Err(AdminError::bad_request(format!("`protocol` {value} is not supported (only \"openid-connect\")")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Creates a client scope; returns its id.
 pub(crate) async fn create_scope(
     state: &AppState,
@@ -221,6 +232,7 @@ pub(crate) async fn create_scope(
     rep::keycloak_attributes(&mut map, false);
     rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageClients)?;
+    check_protocol(&map)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
     let (name, description, implies) = fields(&map, &known)?;
@@ -267,6 +279,7 @@ pub(crate) async fn update_scope(
 ) -> Result<(), AdminError> {
     rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
+    check_protocol(&changes)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
     let current = known.iter().find(|s| s.id == id).ok_or_else(|| AdminError::not_found("Client scope"))?;

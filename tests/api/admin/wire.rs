@@ -579,6 +579,11 @@ async fn what_cannot_be_honoured_is_refused(app: TestApp) {
     ] {
         assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(client)).await);
     }
+    // Nor client scopes of another protocol.
+    let saml_scope = json!({"name": "saml-attrs", "protocol": "saml"});
+    assert_bad_request(&call(&app, Method::POST, "/realms/acme/client-scopes", &master, Some(saml_scope)).await);
+    let scopes = get(&app, "/realms/acme/client-scopes", &master).await.json;
+    assert!(!scopes.as_array().unwrap().iter().any(|s| s["name"] == "saml-attrs"), "{scopes}");
     // Nor settings stored to be ignored: authorization services, one
     // client's own lifetimes, a password policy.
     for client in [
