@@ -82,6 +82,16 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     status: StatusCode,
     www_authenticate: Option<String>,
+    audit: Option<Box<Audited>>,
+}
+
+/// How the audit log records a refusal where Keycloak's event says more
+/// than the wire's code (`invalid_user_credentials`, and whose, for an
+/// `invalid_grant`).
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub error: &'static str,
+    pub user_id: Option<String>,
 }
 
 /// The longest `error_description` sent: a description may quote the
@@ -111,7 +121,17 @@ pub fn bounded_description(description: Cow<'_, str>) -> Cow<'_, str> {
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         let description = bounded_description(description.into());
-        Self { code, description, status: code.status(), www_authenticate: None }
+        Self { code, description, status: code.status(), www_authenticate: None, audit: None }
+    }
+
+    /// The same error, recorded in the audit log as Keycloak records it.
+    pub fn audited_as(mut self, error: &'static str, user_id: Option<&str>) -> Self {
+        self.audit = Some(Box::new(Audited { error, user_id: user_id.map(str::to_owned) }));
+        self
+    }
+
+    pub fn audit(&self) -> Option<&Audited> {
+        self.audit.as_deref()
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
@@ -179,7 +199,7 @@ impl OAuthError {
             code.as_str(),
             description.replace(['"', '\\'], "")
         );
-        Self { code, description, status: code.status(), www_authenticate: Some(challenge) }
+        Self { code, description, status: code.status(), www_authenticate: Some(challenge), audit: None }
     }
 
     /// A refused HTTP Basic login at a protected endpoint: 401 with a Basic challenge.

@@ -32,10 +32,11 @@ pub enum PasswordCheck {
     SignedIn(Box<SignedInUser>),
     /// The right password of a disabled user: said only once the password
     /// was right, as Keycloak says "Account is disabled".
-    Disabled,
-    /// An unknown user, a wrong password, or a user tried with too many
-    /// wrong passwords lately: one answer, so a guesser learns nothing.
-    Refused,
+    Disabled { user_id: String },
+    /// An unknown user (no `user_id`), a wrong password, or a user tried
+    /// with too many wrong passwords lately (`locked`): one answer, so a
+    /// guesser learns nothing; only the audit log tells them apart.
+    Refused { user_id: Option<String>, locked: bool },
 }
 
 impl PasswordCheck {
@@ -43,7 +44,19 @@ impl PasswordCheck {
     pub fn signed_in(self) -> Option<SignedInUser> {
         match self {
             PasswordCheck::SignedIn(user) => Some(*user),
-            PasswordCheck::Disabled | PasswordCheck::Refused => None,
+            PasswordCheck::Disabled { .. } | PasswordCheck::Refused { .. } => None,
+        }
+    }
+
+    /// A refusal as Keycloak's audit log records it: the user, when the
+    /// login named one, and its error code.
+    pub fn audited(&self) -> (Option<&str>, &'static str) {
+        match self {
+            PasswordCheck::SignedIn(user) => (Some(&user.user.id), ""),
+            PasswordCheck::Disabled { user_id } => (Some(user_id), "user_disabled"),
+            PasswordCheck::Refused { user_id: None, .. } => (None, "user_not_found"),
+            PasswordCheck::Refused { user_id: Some(id), locked: true } => (Some(id), "user_temporarily_disabled"),
+            PasswordCheck::Refused { user_id: Some(id), locked: false } => (Some(id), "invalid_user_credentials"),
         }
     }
 }
@@ -60,10 +73,11 @@ pub async fn password(
 ) -> Result<PasswordCheck, ServiceError> {
     let now = state.clock.now();
     let found = find_login(state, entry, login).await?;
-    if found.as_ref().is_some_and(|(_, failures)| *failures >= MAX_PASSWORD_FAILURES) {
+    if let Some((locked, _)) = found.as_ref().filter(|(_, failures)| *failures >= MAX_PASSWORD_FAILURES) {
+        let user_id = Some(locked.user.id.clone());
         state.hasher.verify(None, password).await?;
         state.metrics.password_checked();
-        return Ok(PasswordCheck::Refused);
+        return Ok(PasswordCheck::Refused { user_id, locked: true });
     }
     let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
     let found = found.map(|(f, _)| f);
@@ -85,8 +99,8 @@ pub async fn password(
     }
     Ok(match found {
         Some(found) if matches && found.user.enabled => PasswordCheck::SignedIn(Box::new(found)),
-        Some(_) if matches => PasswordCheck::Disabled,
-        _ => PasswordCheck::Refused,
+        Some(found) if matches => PasswordCheck::Disabled { user_id: found.user.id },
+        found => PasswordCheck::Refused { user_id: found.map(|f| f.user.id), locked: false },
     })
 }
 

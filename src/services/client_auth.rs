@@ -61,10 +61,16 @@ pub fn invalid_client(entry: &RealmEntry, used_header: bool, description: &'stat
     if used_header { error.with_basic_challenge(entry.realm.name.as_str()) } else { error }
 }
 
-/// Authenticates the client; unknown clients and wrong secrets look alike.
+/// Authenticates the client; unknown clients and wrong secrets look alike
+/// (but for the audit log, which names them as Keycloak's does).
 pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
-    let fail = || invalid_client(entry, credentials.used_header(), "Invalid client or invalid client credentials");
-    let client = entry.client(credentials.client_id()).ok_or_else(fail)?;
+    let fail = || {
+        invalid_client(entry, credentials.used_header(), "Invalid client or invalid client credentials")
+            .audited_as("invalid_client_credentials", None)
+    };
+    let Some(client) = entry.client(credentials.client_id()) else {
+        return Err(fail().audited_as("client_not_found", None));
+    };
     match (&client.secret, credentials.secret()) {
         (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
             Ok(Arc::clone(client))
@@ -73,7 +79,8 @@ pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Resu
         // Basic password, a leftover client_secret) is ignored, as Keycloak does.
         (None, _) => Ok(Arc::clone(client)),
         (Some(_), None) => {
-            Err(invalid_client(entry, credentials.used_header(), "Client authentication is required for this client"))
+            Err(invalid_client(entry, credentials.used_header(), "Client authentication is required for this client")
+                .audited_as("invalid_client_credentials", None))
         }
         _ => Err(fail()),
     }

@@ -66,11 +66,12 @@ pub async fn login_submit(
         PasswordCheck::SignedIn(user) => *user,
         refused => {
             tracing::info!(realm = %entry.realm.name, "login failed");
-            let (error, message) = match refused {
-                PasswordCheck::Disabled => ("user_disabled", ACCOUNT_DISABLED),
-                _ => ("invalid_user_credentials", BAD_CREDENTIALS),
+            let message = match refused {
+                PasswordCheck::Disabled { .. } => ACCOUNT_DISABLED,
+                _ => BAD_CREDENTIALS,
             };
-            record_login(&state, &req, &entry, next.client_id(), username, Err(error));
+            let (user_id, error) = refused.audited();
+            record_login(&state, &req, &entry, next.client_id(), username, Err((user_id, error)));
             return again(message, StatusCode::OK);
         }
     };
@@ -133,18 +134,18 @@ pub(super) fn record_login(
     entry: &RealmEntry,
     client_id: Option<&str>,
     username: &str,
-    outcome: Result<&str, &'static str>,
+    outcome: Result<&str, (Option<&str>, &'static str)>,
 ) {
     let (user_id, error) = match outcome {
         Ok(user_id) => (Some(user_id), None),
-        Err(error) => (None, Some(error)),
+        Err((user_id, error)) => (user_id, Some(error)),
     };
     let mut details = serde_json::Map::new();
     details.insert("username".into(), username.chars().take(255).collect::<String>().into());
     details.insert("auth_method".into(), "openid-connect".into());
     let event = crate::services::events::Event {
         realm_id: entry.realm.id.clone(),
-        event_type: if user_id.is_some() { "LOGIN" } else { "LOGIN_ERROR" },
+        event_type: if error.is_none() { "LOGIN" } else { "LOGIN_ERROR" },
         client_id: client_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
         ip_address: state.client_ip(req),

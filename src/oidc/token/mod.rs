@@ -119,7 +119,10 @@ fn record_event(
     }
     let (user_id, error) = match outcome {
         Ok(response) => (response.user_id.clone(), None),
-        Err(e) => (None, Some(e.code.as_str().to_owned())),
+        Err(e) => match e.audit() {
+            Some(audited) => (audited.user_id.clone(), Some(audited.error.to_owned())),
+            None => (None, Some(e.code.as_str().to_owned())),
+        },
     };
     let event = crate::services::events::Event {
         realm_id: entry.realm.id.clone(),

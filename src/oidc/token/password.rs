@@ -27,17 +27,16 @@ pub async fn grant(
         // Keycloak's answers, the second only once the password was right.
         refused => {
             tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
-            let disabled = matches!(refused, PasswordCheck::Disabled);
-            return Err(OAuthError::invalid_grant(if disabled {
-                "Account disabled"
-            } else {
-                "Invalid user credentials"
-            }));
+            let disabled = matches!(refused, PasswordCheck::Disabled { .. });
+            let (user_id, audited) = refused.audited();
+            let description = if disabled { "Account disabled" } else { "Invalid user credentials" };
+            return Err(OAuthError::invalid_grant(description).audited_as(audited, user_id));
         }
     };
     if signed_in.user.password_temporary {
         // Keycloak's answer while a required action (a new password) is due.
-        return Err(OAuthError::invalid_grant("Account is not fully set up"));
+        return Err(OAuthError::invalid_grant("Account is not fully set up")
+            .audited_as("resolve_required_actions", Some(&signed_in.user.id)));
     }
     let allowed = entry.scopes_allowed_by_roles(&signed_in.role_ids);
     let granted = entry

@@ -65,12 +65,25 @@ async fn the_event_settings_decide_what_is_stored(app: TestApp) {
     // A client that fails to authenticate is in the log too (as Keycloak
     // logs it), under the client id it presented.
     app.client_credentials("acme", "robot", "not-the-secret", None).await.assert_error(401, "invalid_client");
+    app.client_credentials("acme", "no-such-robot", "x", None).await.assert_error(401, "invalid_client");
+    // A wrong password is recorded under its user, as Keycloak records it.
+    let wrong = app.password_grant("acme", WEB, (ALICE.0, "not-her-password"), "openid").await;
+    wrong.assert_error(400, "invalid_grant");
     mark(&app, "marker-1").await;
     assert_eq!(events_of(&app, &master, "LOGIN", "marker-1").await.len(), 1);
     let refused = events_of(&app, &master, "CLIENT_LOGIN_ERROR", "marker-1").await;
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0]["clientId"], "robot");
-    assert_eq!(refused[0]["error"], "invalid_client");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    let error_of = |client: &str| refused.iter().find(|e| e["clientId"] == client).map(|e| e["error"].clone());
+    // Keycloak's codes (the answers still look alike).
+    assert_eq!(error_of("robot"), Some(json!("invalid_client_credentials")));
+    assert_eq!(error_of("no-such-robot"), Some(json!("client_not_found")));
+    let logins = events_of(&app, &master, "LOGIN_ERROR", "marker-1").await;
+    let alice = super::user_id(&app, "acme", &master, ALICE.0).await;
+    let hers = logins.iter().find(|e| e["details"]["username"] == ALICE.0).expect("her failed login");
+    assert_eq!((&hers["error"], &hers["userId"]), (&json!("invalid_user_credentials"), &json!(alice)));
+    let unknown = logins.iter().find(|e| e["details"]["username"] == "marker-1").unwrap();
+    assert_eq!(unknown["error"], "user_not_found");
+    assert!(unknown.get("userId").is_none_or(Value::is_null), "{unknown}");
     assert_eq!(events_of(&app, &master, "REFRESH_TOKEN", "marker-1").await.len(), 0);
 
     // Only some types: a LOGIN is no longer stored, its error still is, and
