@@ -169,11 +169,12 @@ fn is_form(req: &HttpRequest) -> bool {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// Representations are JSON (Keycloak's `@Consumes`): a body declared as
-/// anything but JSON or a form (which may carry only the token) is 415
-/// before anything reads it. `text/plain` in particular is what a page of
-/// another site may send without a CORS preflight. A body with no type at
-/// all is still read as JSON.
+const JSON_ONLY: &str = "Representations are JSON: send them with Content-Type: application/json";
+
+/// Representations are JSON (Keycloak's `@Consumes`): a body of any other
+/// type, or of none, is 415 before anything reads it; a form may carry
+/// only the token. A page of another site can send `text/plain` or an
+/// untyped body without a CORS preflight.
 pub async fn json_bodies_only(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -185,12 +186,9 @@ pub async fn json_bodies_only(
         let essence = v.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
         essence.to_ascii_lowercase()
     });
-    let refused =
-        declared.is_some_and(|t| t != "application/json" && !t.ends_with("+json") && !t.eq_ignore_ascii_case(FORM));
-    if has_body && refused {
-        let error = AdminError::UnsupportedMediaType(
-            "Representations are JSON: send them with Content-Type: application/json".into(),
-        );
+    let accepted = declared.is_some_and(|t| t == "application/json" || t.ends_with("+json") || t == FORM);
+    if has_body && !accepted {
+        let error = AdminError::UnsupportedMediaType(JSON_ONLY.into());
         let response = actix_web::ResponseError::error_response(&error);
         return Ok(req.into_response(response).map_into_right_body());
     }
@@ -202,7 +200,7 @@ async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
     let bytes = read_body(body, MAX_FORM_BYTES).await.map_err(|e| match e {
         BodyError::Unreadable => AdminError::bad_request("Could not read the form body"),
         BodyError::TooLarge => AdminError::bad_request("Request body too large"),
-        BodyError::TimedOut => AdminError::bad_request("The request body did not arrive in time"),
+        BodyError::TimedOut => AdminError::RequestTimeout,
     })?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| AdminError::bad_request("The body is not valid form encoding"))?;
@@ -210,9 +208,7 @@ async fn form_token(body: Payload) -> Result<Option<String>, AdminError> {
     // type (curl's `-d` without a header): read as nothing given, it
     // would be answered 204 with nothing changed.
     if fields.iter().any(|(name, _)| name != "access_token") {
-        return Err(AdminError::UnsupportedMediaType(
-            "Representations are JSON: send them with Content-Type: application/json".into(),
-        ));
+        return Err(AdminError::UnsupportedMediaType(JSON_ONLY.into()));
     }
     let mut tokens = fields.into_iter().filter(|(name, _)| name == "access_token").map(|(_, token)| token);
     let first = tokens.next();

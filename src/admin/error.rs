@@ -25,6 +25,9 @@ pub enum AdminError {
     /// A body in a format no admin endpoint reads (a form, but for a token).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A body that stopped arriving.
+    #[error("The request body did not arrive in time")]
+    RequestTimeout,
     #[error("the server is busy")]
     Busy,
     #[error(transparent)]
@@ -84,6 +87,7 @@ impl ResponseError for AdminError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -96,6 +100,7 @@ impl ResponseError for AdminError {
             Self::BadRequest(why) | Self::UnsupportedMediaType(why) => {
                 json!({ "error": "invalid_request", "error_description": why })
             }
+            Self::RequestTimeout => json!({ "error": "invalid_request", "error_description": self.to_string() }),
             Self::Busy => json!({ "error": "temporarily_unavailable", "error_description": "Try again shortly" }),
             Self::Internal(e) => {
                 tracing::error!(error = %ErrorChain(e.as_ref()), "admin API internal error");

@@ -22,7 +22,7 @@ impl Body {
         let bytes = read_body(payload, MAX_BODY).await.map_err(|e| match e {
             BodyError::Unreadable => AdminError::bad_request("Could not read the request body"),
             BodyError::TooLarge => AdminError::bad_request("Request body too large"),
-            BodyError::TimedOut => AdminError::bad_request("The request body did not arrive in time"),
+            BodyError::TimedOut => AdminError::RequestTimeout,
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Value::Null));

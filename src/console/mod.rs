@@ -155,6 +155,7 @@ impl From<AdminError> for ConsoleError {
             | AdminError::BadRequest(message)
             | AdminError::UnsupportedMediaType(message) => Self::BadRequest(message),
             AdminError::Busy => Self::Busy,
+            AdminError::RequestTimeout => Self::BadRequest("The form did not arrive in time.".into()),
             AdminError::Internal(error) => Self::internal(error.as_ref()),
         }
     }

@@ -140,7 +140,12 @@ pub struct Client {
     pub client_id: String,
     pub name: String,
     pub secret: Option<String>,
+    /// The absolute redirect URIs: the only ones matched.
     pub redirect_uris: Vec<String>,
+    /// Whether Keycloak's relative forms (`/*`, `*`) were registered too:
+    /// never matched, but they are registered URIs all the same, so a
+    /// request may not leave its `redirect_uri` out.
+    pub relative_redirect_uris: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ClientScopes,
@@ -278,6 +283,7 @@ mod tests {
             name: "C".into(),
             secret: Some("hunter2".into()),
             redirect_uris: vec![],
+            relative_redirect_uris: false,
             post_logout_redirect_uris: vec![],
             grant_types: vec![],
             scopes: ClientScopes::default(),

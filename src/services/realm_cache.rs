@@ -135,8 +135,9 @@ fn build_client(
         .map_err(|e| fail(e.0))?;
     // Keycloak's relative forms (`/*`, `*`) the admin API keeps as sent can
     // never match: only absolute URIs are redirected to.
-    let absolute = |uris: Vec<String>| uris.into_iter().filter(|u| RedirectUri::parse(u).is_ok()).collect::<Vec<_>>();
-    let redirect_uris = absolute(json_list(&row.redirect_uris)?);
+    let registered = json_list(&row.redirect_uris)?;
+    let registered_count = registered.len();
+    let redirect_uris: Vec<String> = registered.into_iter().filter(|u| RedirectUri::parse(u).is_ok()).collect();
     // Fields the admin API keeps among the client's representation fields.
     let attributes = serde_json::from_str::<serde_json::Value>(&row.attributes).unwrap_or_default();
     let listed = |field: &str| -> Option<Vec<String>> { serde_json::from_value(attributes.get(field)?.clone()).ok() };
@@ -150,6 +151,7 @@ fn build_client(
         // Pages name a client without a name by its id.
         name: if row.name.is_empty() { row.client_id.clone() } else { row.name.clone() },
         secret: unsealed,
+        relative_redirect_uris: redirect_uris.len() < registered_count,
         redirect_uris,
         post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?
             .into_iter()

@@ -135,7 +135,9 @@ pub fn parse(entry: &RealmEntry, params: &Params) -> Result<(Arc<Client>, AuthRe
         }
         // OAuth lets a client with one registered URI leave it out (RFC 6749
         // §3.1.2.3); OpenID Connect requires it (Core §3.1.2.1), as Keycloak does.
-        None if client.redirect_uris.len() == 1 && !asks_openid(params) => client.redirect_uris[0].clone(),
+        None if client.redirect_uris.len() == 1 && !client.relative_redirect_uris && !asks_openid(params) => {
+            client.redirect_uris[0].clone()
+        }
         None => return Err(Rejection::Page("The request has no redirect_uri.".into())),
     };
 
