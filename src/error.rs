@@ -154,14 +154,15 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidClient, description)
     }
 
-    /// A body over the endpoint's limit: 413 in the OAuth error shape.
-    /// A body that stopped arriving: 408, and the connection closes.
+    /// A body that stopped arriving: 408 (actix closes the connection, as
+    /// the body was never read to its end).
     pub fn request_timeout() -> Self {
         let mut error = Self::invalid_request("The request body did not arrive in time");
         error.status = StatusCode::REQUEST_TIMEOUT;
         error
     }
 
+    /// A body over the endpoint's limit: 413 in the OAuth error shape.
     pub fn payload_too_large() -> Self {
         let mut error = Self::invalid_request("The request body is too large");
         error.status = StatusCode::PAYLOAD_TOO_LARGE;

@@ -388,17 +388,20 @@ async fn refuse_unreadable(
             }
             return Ok(ServiceResponse::new(req, page).map_into_right_body());
         }
-        // The API's other errors are JSON (as its 404): so is this one.
+        // The API's other errors are JSON (as its 404): so is this one, in
+        // Keycloak's admin API shape there (as its 401 and 403).
         let allow = res.headers().get(header::ALLOW).cloned();
         let (req, _) = res.into_parts();
         let mut response = HttpResponse::MethodNotAllowed();
         if let Some(allow) = allow {
             response.insert_header((header::ALLOW, allow));
         }
-        let response = response.json(serde_json::json!({
-            "error": "method_not_allowed",
-            "error_description": format!("{method} is not allowed here"),
-        }));
+        let body = if req.path().starts_with("/admin/") {
+            serde_json::json!({ "error": "HTTP 405 Method Not Allowed" })
+        } else {
+            serde_json::json!({ "error": "method_not_allowed", "error_description": format!("{method} is not allowed here") })
+        };
+        let response = response.json(body);
         return Ok(ServiceResponse::new(req, response).map_into_right_body());
     }
     Ok(res.map_into_left_body())

@@ -177,7 +177,6 @@ fn resource_type(rest: &str) -> &'static str {
     }
 }
 
-/// `dateFrom`/`dateTo`: `yyyy-MM-dd` or milliseconds.
 /// Keycloak's `direction`: `asc` lists the oldest first, `desc` (the
 /// default) the newest.
 fn oldest_first(query: &Query) -> Result<bool, AdminError> {
@@ -189,6 +188,7 @@ fn oldest_first(query: &Query) -> Result<bool, AdminError> {
     }
 }
 
+/// `dateFrom`/`dateTo`: `yyyy-MM-dd` or milliseconds.
 fn date_ms(query: &Query, name: &str, end_of_day: bool) -> Result<Option<i64>, AdminError> {
     let Some(raw) = query.get(name) else { return Ok(None) };
     if let Ok(ms) = raw.parse::<i64>() {

@@ -103,13 +103,6 @@ pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
     if let Value::Object(fields) = modelled {
         out.extend(fields);
     }
-    // The event settings in force, stored or not (typed clients read an
-    // absent flag as off, while realmgate's default is on).
-    for (field, default) in crate::services::events::default_settings() {
-        if out.get(field).is_none_or(Value::is_null) {
-            out.insert(field.into(), default);
-        }
-    }
     out
 }
 
@@ -262,8 +255,16 @@ async fn get(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) 
 /// otherwise, as Keycloak answers one who may only list realms, its name
 /// (a user administrator need not read the realm's settings).
 fn shown_to(admin: &Admin, realm: &realms::RealmRow) -> Map<String, Value> {
-    let full = to_rep(realm);
+    let mut full = to_rep(realm);
     if admin.may(&realm.name, Need::ViewRealm) {
+        // The event settings in force, stored or not (typed clients read an
+        // absent flag as off, while realmgate's default is on); shown, not
+        // stored, so a realm never set keeps following the defaults.
+        for (field, default) in crate::services::events::default_settings() {
+            if full.get(field).is_none_or(Value::is_null) {
+                full.insert(field.into(), default);
+            }
+        }
         return full;
     }
     ["id", "realm", "displayName"]

@@ -196,7 +196,8 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
 fn check_client(file: &ParsedFile, client: &ClientDef) -> Result<(), FileError> {
     let id = &client.client_id;
     validate_client_id(id.get_ref()).map_err(|e| file.error(&id.span(), "client_id", e.0))?;
-    if let Some(name) = &client.name {
+    // `""`: no name (pages show the client_id), as an export writes it.
+    if let Some(name) = client.name.as_ref().filter(|name| !name.get_ref().is_empty()) {
         validate_name(name.get_ref()).map_err(|e| file.error(&name.span(), "name", e.0))?;
     }
     if let Some(secret) = &client.secret

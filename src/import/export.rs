@@ -80,7 +80,8 @@ struct UserOut {
 #[derive(Serialize)]
 struct ClientOut {
     client_id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    /// `""` for a client without a name (one left out would be named by
+    /// its `client_id` on import).
     name: String,
     #[serde(skip_serializing_if = "is_true")]
     enabled: bool,

@@ -199,8 +199,12 @@ impl From<BodyError> for OAuthError {
 /// The longest a body may pause between two pieces: as long as actix
 /// waits for a request's headers.
 const BODY_PAUSE: std::time::Duration = std::time::Duration::from_secs(5);
-/// The longest a whole body may take.
-const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+/// The longest a whole body of at most `limit` bytes may take: half a
+/// minute, and a second more for each 16 KiB it may hold (a slow link's
+/// pace: a 1 MiB realm import gets 94 s).
+fn body_deadline(limit: usize) -> std::time::Duration {
+    std::time::Duration::from_secs(30 + (limit / (16 * 1024)) as u64)
+}
 
 /// Reads a whole body (a handler's `web::Payload` or an extractor's
 /// `dev::Payload`), refusing it as soon as it passes `limit` bytes, or
@@ -223,7 +227,7 @@ pub async fn read_body<E>(
             body.extend_from_slice(&chunk);
         }
     };
-    tokio::time::timeout(BODY_DEADLINE, read).await.map_err(|_| BodyError::TimedOut)?
+    tokio::time::timeout(body_deadline(limit), read).await.map_err(|_| BodyError::TimedOut)?
 }
 
 /// The body's declared length, when the request says it.

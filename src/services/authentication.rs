@@ -30,13 +30,19 @@ fn failures_key(realm_id: &str, user_id: &str) -> String {
 pub enum PasswordCheck {
     /// The right password of an enabled user.
     SignedIn(Box<SignedInUser>),
+    Refused(Refusal),
+}
+
+/// Why a password check failed.
+#[derive(Debug)]
+pub enum Refusal {
     /// The right password of a disabled user: said only once the password
     /// was right, as Keycloak says "Account is disabled".
     Disabled { user_id: String },
     /// An unknown user (no `user_id`), a wrong password, or a user tried
     /// with too many wrong passwords lately (`locked`): one answer, so a
     /// guesser learns nothing; only the audit log tells them apart.
-    Refused { user_id: Option<String>, locked: bool },
+    Wrong { user_id: Option<String>, locked: bool },
 }
 
 impl PasswordCheck {
@@ -44,19 +50,20 @@ impl PasswordCheck {
     pub fn signed_in(self) -> Option<SignedInUser> {
         match self {
             PasswordCheck::SignedIn(user) => Some(*user),
-            PasswordCheck::Disabled { .. } | PasswordCheck::Refused { .. } => None,
+            PasswordCheck::Refused(_) => None,
         }
     }
+}
 
-    /// A refusal as Keycloak's audit log records it: the user, when the
-    /// login named one, and its error code.
+impl Refusal {
+    /// As Keycloak's audit log records it: the user, when the login named
+    /// one, and the error code.
     pub fn audited(&self) -> (Option<&str>, &'static str) {
         match self {
-            PasswordCheck::SignedIn(user) => (Some(&user.user.id), ""),
-            PasswordCheck::Disabled { user_id } => (Some(user_id), "user_disabled"),
-            PasswordCheck::Refused { user_id: None, .. } => (None, "user_not_found"),
-            PasswordCheck::Refused { user_id: Some(id), locked: true } => (Some(id), "user_temporarily_disabled"),
-            PasswordCheck::Refused { user_id: Some(id), locked: false } => (Some(id), "invalid_user_credentials"),
+            Refusal::Disabled { user_id } => (Some(user_id), "user_disabled"),
+            Refusal::Wrong { user_id: None, .. } => (None, "user_not_found"),
+            Refusal::Wrong { user_id: Some(id), locked: true } => (Some(id), "user_temporarily_disabled"),
+            Refusal::Wrong { user_id: Some(id), locked: false } => (Some(id), "invalid_user_credentials"),
         }
     }
 }
@@ -77,7 +84,7 @@ pub async fn password(
         let user_id = Some(locked.user.id.clone());
         state.hasher.verify(None, password).await?;
         state.metrics.password_checked();
-        return Ok(PasswordCheck::Refused { user_id, locked: true });
+        return Ok(PasswordCheck::Refused(Refusal::Wrong { user_id, locked: true }));
     }
     let failures = found.as_ref().map_or(0, |(_, failures)| *failures);
     let found = found.map(|(f, _)| f);
@@ -99,8 +106,8 @@ pub async fn password(
     }
     Ok(match found {
         Some(found) if matches && found.user.enabled => PasswordCheck::SignedIn(Box::new(found)),
-        Some(found) if matches => PasswordCheck::Disabled { user_id: found.user.id },
-        found => PasswordCheck::Refused { user_id: found.map(|f| f.user.id), locked: false },
+        Some(found) if matches => PasswordCheck::Refused(Refusal::Disabled { user_id: found.user.id }),
+        found => PasswordCheck::Refused(Refusal::Wrong { user_id: found.map(|f| f.user.id), locked: false }),
     })
 }
 

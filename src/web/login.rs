@@ -8,7 +8,7 @@ use super::authorize::{LOGIN_PURPOSE, login_page, page_params, page_realm, proce
 use super::cookies;
 use super::flow::{self, Continuation, UnsealError};
 use super::pages::PageError;
-use crate::services::authentication::{self, PasswordCheck};
+use crate::services::authentication::{self, PasswordCheck, Refusal};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions::{self, LiveSession};
 use crate::state::AppState;
@@ -64,11 +64,11 @@ pub async fn login_submit(
     };
     let user = match authentication::password(&state, &entry, username, password.to_owned()).await? {
         PasswordCheck::SignedIn(user) => *user,
-        refused => {
+        PasswordCheck::Refused(refused) => {
             tracing::info!(realm = %entry.realm.name, "login failed");
             let message = match refused {
-                PasswordCheck::Disabled { .. } => ACCOUNT_DISABLED,
-                _ => BAD_CREDENTIALS,
+                Refusal::Disabled { .. } => ACCOUNT_DISABLED,
+                Refusal::Wrong { .. } => BAD_CREDENTIALS,
             };
             let (user_id, error) = refused.audited();
             record_login(&state, &req, &entry, next.client_id(), username, Err((user_id, error)));

@@ -287,7 +287,12 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     std::fs::write(&bad, back).unwrap();
     assert!(app.cli(&["realm", "import", bad.to_str().unwrap()], None).status.success());
 
-    // Export, then re-apply: idempotent, secrets kept.
+    // Export, then re-apply: idempotent, secrets kept, a client without a
+    // name (made through the admin API) still without one.
+    let master = app.master_token().await;
+    let nameless = r#"{"clientId": "nameless", "publicClient": true}"#;
+    let made = app.admin(reqwest::Method::POST, "/realms/acme/clients", Some(&master), Some(nameless)).await;
+    assert_eq!(made.status, 201, "{}", made.text);
     let out = app.cli(&["realm", "export", "acme", "--with-secrets"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let exported = String::from_utf8(out.stdout).unwrap();
@@ -302,6 +307,8 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     }
     let again = String::from_utf8(app.cli(&["realm", "export", "acme"], None).stdout).unwrap();
     assert_eq!(plain, again, "re-applying an export changes nothing");
+    let found = app.admin(reqwest::Method::GET, "/realms/acme/clients?clientId=nameless", Some(&master), None).await;
+    assert!(found.json[0].get("name").is_none(), "{}", found.json);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(app.client_credentials("acme", "svc", "svc-secret", None).await.status, 200, "secret kept");
     assert_eq!(app.alice_tokens("openid").await.status, 200, "password kept");

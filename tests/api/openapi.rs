@@ -195,6 +195,7 @@ async fn every_route_is_documented() {
             let answer = call(&app, method, &path).await;
             let what = format!("{method} {template}, a method the document leaves out");
             assert_eq!(answer.status, 405, "{what}, answers {}: {}", answer.status, answer.text);
+            assert_eq!(answer.json, json!({"error": "HTTP 405 Method Not Allowed"}), "{what}: Keycloak's shape");
         }
     }
 

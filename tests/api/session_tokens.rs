@@ -165,6 +165,7 @@ async fn no_token_outlives_an_idle_session(app: TestApp) {
     // Offline grants are not bound to the session.
     let offline = signed_in(&app, &browser, "openid offline_access").await;
     assert_eq!(offline.json["expires_in"], 7200, "{}", offline.json);
+    assert_eq!(lifetime(offline.str("id_token")), 7200);
 }
 
 const LOGOUT: &str = "/protocol/openid-connect/logout";

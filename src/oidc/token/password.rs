@@ -5,7 +5,7 @@ use super::requested_scope;
 use crate::domain::client::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::oidc::params::Params;
-use crate::services::authentication::PasswordCheck;
+use crate::services::authentication::{PasswordCheck, Refusal};
 use crate::services::issue::{self, TokenResponse, UserGrant};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::{authentication, families};
@@ -25,9 +25,9 @@ pub async fn grant(
     let signed_in = match authentication::password(state, entry, username, password.to_owned()).await? {
         PasswordCheck::SignedIn(signed_in) => *signed_in,
         // Keycloak's answers, the second only once the password was right.
-        refused => {
+        PasswordCheck::Refused(refused) => {
             tracing::info!(realm = %entry.realm.name, client_id = %client.client_id, "password grant refused");
-            let disabled = matches!(refused, PasswordCheck::Disabled { .. });
+            let disabled = matches!(refused, Refusal::Disabled { .. });
             let (user_id, audited) = refused.audited();
             let description = if disabled { "Account disabled" } else { "Invalid user credentials" };
             return Err(OAuthError::invalid_grant(description).audited_as(audited, user_id));
