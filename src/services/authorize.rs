@@ -67,8 +67,7 @@ pub async fn respond(
         None
     };
 
-    // The session was used now: it ends at its idle timeout unless used again.
-    let session_ends = sessions::lasts_until(entry, session, now);
+    let session_ends = sessions::idle_end(entry, session, now);
     let access_token = if rt.token {
         let subject = Subject::User {
             user,

@@ -170,8 +170,13 @@ fn exchange_in_transaction(
     if let Some(family) = &family {
         store_family(conn, family)?;
     }
-    // Offline grants outlive the session (as their refresh tokens do).
-    let session_ends = (!scope.contains(OFFLINE_ACCESS)).then(|| live_sessions::lasts_until(entry, &session, now));
+    // Redeeming the code is a use of its session (as in Keycloak), recorded
+    // as coarsely as every use; offline grants outlive the session (as
+    // their refresh tokens do).
+    if live_sessions::touch_due(entry, &session, now) {
+        sessions::touch(conn, &session.id, now)?;
+    }
+    let session_ends = (!scope.contains(OFFLINE_ACCESS)).then(|| live_sessions::idle_end(entry, &session, now));
     Ok(Outcome::Granted(Box::new(Granted {
         user,
         role_ids,

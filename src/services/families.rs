@@ -120,7 +120,7 @@ impl Bound {
     /// it has one (offline families do not).
     pub(super) fn session_ends(&self, entry: &RealmEntry, now: UnixTime) -> Option<UnixTime> {
         match self {
-            Self::Live(session) => Some(sessions::lasts_until(entry, session, now)),
+            Self::Live(session) => Some(sessions::idle_end(entry, session, now)),
             Self::Sessionless { until } => Some(*until),
             Self::Unbound | Self::Ended => None,
         }

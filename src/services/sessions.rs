@@ -39,6 +39,15 @@ pub fn lasts_until(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> UnixT
     (now + s.sso_session_idle).min(ends_at_most(entry, row))
 }
 
+/// When the session ends unless used again, by the uses on record: this
+/// one (`now`) when it is being recorded (`touch_due`: every caller that
+/// issues tokens writes it then), else the last one written. Tokens that
+/// no check of the session guards (access and ID tokens) end by then.
+pub fn idle_end(entry: &RealmEntry, row: &SessionRow, now: UnixTime) -> UnixTime {
+    let last_use = if touch_due(entry, row, now) { now } else { row.last_seen_at };
+    (last_use + entry.realm.settings.sso_session_idle).min(ends_at_most(entry, row))
+}
+
 /// When the session reaches the realm's maximum lifetime, however it is used.
 pub fn ends_at_most(entry: &RealmEntry, row: &SessionRow) -> UnixTime {
     row.created_at + entry.realm.settings.sso_session_max

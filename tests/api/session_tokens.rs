@@ -160,8 +160,15 @@ async fn no_token_outlives_an_idle_session(app: TestApp) {
     let refreshed = app.refresh("acme", WEB, online.str("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.json);
     assert_eq!(lifetime(refreshed.str("id_token")), IDLE);
-    app.clock.advance(IDLE + 2);
-    assert_eq!(app.userinfo("acme", refreshed.str("access_token")).await.status, 401);
+    // A use too soon after the last to be written (at most once a minute)
+    // leaves the session's end where that one put it: so do its tokens.
+    app.clock.advance(30);
+    let soon = app.refresh("acme", WEB, refreshed.str("refresh_token")).await;
+    assert_eq!(soon.status, 200, "{}", soon.json);
+    assert_eq!(lifetime(soon.str("access_token")), IDLE - 30);
+    assert_eq!(lifetime(soon.str("id_token")), IDLE - 30);
+    app.clock.advance(IDLE - 30 + 2);
+    assert_eq!(app.userinfo("acme", soon.str("access_token")).await.status, 401);
     // Offline grants are not bound to the session.
     let offline = signed_in(&app, &browser, "openid offline_access").await;
     assert_eq!(offline.json["expires_in"], 7200, "{}", offline.json);
