@@ -62,6 +62,20 @@ impl UserAccess {
     }
 }
 
+/// Keycloak's brief representation of a user (`briefRepresentation=true`):
+/// no attributes, required actions or credentials.
+fn brief_rep(full: Value) -> Value {
+    const BRIEF: [&str; 9] =
+        ["id", "username", "firstName", "lastName", "email", "emailVerified", "enabled", "createdTimestamp", "access"];
+    match full {
+        Value::Object(mut fields) => {
+            fields.retain(|name, _| BRIEF.contains(&name.as_str()));
+            Value::Object(fields)
+        }
+        other => other,
+    }
+}
+
 /// A user as Keycloak shows one.
 pub fn to_rep(row: &users::UserRow, access: UserAccess) -> Value {
     let UserAccess { view, manage } = access;
@@ -248,7 +262,12 @@ async fn list(
         .run(move |conn| users::search(conn, &realm.id, &filter, page.first as i64, page.max.map(|m| m as i64)))
         .await?;
     let access = UserAccess::of(&admin, &path);
-    Ok(rep::ok_json(rows.iter().map(|row| to_rep(row, access)).collect::<Vec<_>>()))
+    let brief = query.flag("briefRepresentation")?.unwrap_or(false);
+    let shown = rows.iter().map(|row| {
+        let full = to_rep(row, access);
+        if brief { brief_rep(full) } else { full }
+    });
+    Ok(rep::ok_json(shown.collect::<Vec<_>>()))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/count", operation_id = "count_users", tag = "users",

@@ -167,6 +167,8 @@ pub struct UserQuery {
     pub first: Option<i64>,
     /// Defaults to 100.
     pub max: Option<i64>,
+    /// Keycloak's brief representation: no attributes, required actions or credentials.
+    pub brief_representation: Option<bool>,
 }
 
 /// Filters of the user count.

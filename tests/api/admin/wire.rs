@@ -134,6 +134,16 @@ async fn users_are_found_as_keycloak_searches(app: TestApp) {
     assert_eq!(find("username=alice&exact=True").await, ["alice"], "python sends exact=True");
     assert_eq!(find("username=ALICE&exact=TRUE").await, ["alice"]);
     assert_eq!(find("username=alice&exact=false").await, ["alice", "malice"]);
+    // Keycloak's brief representation leaves attributes and actions out.
+    let brief = get(&app, "/realms/acme/users?username=alice&exact=true&briefRepresentation=true", &master).await;
+    let mut fields: Vec<&str> = brief.json[0].as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert!(fields.contains(&"id") && fields.contains(&"username") && fields.contains(&"access"), "{fields:?}");
+    for left_out in ["attributes", "requiredActions", "disableableCredentialTypes", "totp"] {
+        assert!(!fields.contains(&left_out), "{left_out}: {fields:?}");
+    }
+    let full = get(&app, "/realms/acme/users?username=alice&exact=true&briefRepresentation=false", &master).await;
+    assert!(full.json[0].get("requiredActions").is_some(), "{}", full.json);
     assert_eq!(find("username=alice").await, ["alice", "malice"]);
     assert_eq!(find("username=ALI").await, ["alice", "alicia", "malice"]);
     // `search` as Keycloak documents it: a prefix, `*` anywhere, `"…"` exact,
