@@ -74,6 +74,14 @@ pub fn public_url(explicit: Option<&str>, bound: &std::net::SocketAddr) -> Strin
     }
 }
 
+/// The public URL's path without a trailing slash (`/id` for
+/// `https://example.com/id`, empty at the host's root): a proxy serves
+/// realmgate below it.
+pub fn public_path(public_url: &str) -> &str {
+    let after_scheme = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |at| &after_scheme[at..]).trim_end_matches('/')
+}
+
 #[cfg(test)]
 mod public_url_tests {
     use super::parse_public_url;

@@ -22,7 +22,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::AdminError;
 use crate::domain::scope::ADMIN_API_SCOPE;
-use crate::oidc::params::{BodyError, read_body};
+use crate::oidc::params::{BodyError, declared_length, is_form, media_type, read_body};
 use crate::services::realm_cache::RealmEntry;
 use crate::services::realms::{ADMIN_CLI_CLIENT, MASTER_ADMIN_ROLE, MASTER_REALM};
 use crate::services::{access, authentication, personal_tokens};
@@ -160,13 +160,6 @@ impl Presented {
     }
 }
 
-fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(FORM)))
-}
-
 const FORM: &str = "application/x-www-form-urlencoded";
 
 const JSON_ONLY: &str = "Representations are JSON: send them with Content-Type: application/json";
@@ -179,13 +172,10 @@ pub async fn json_bodies_only(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let headers = req.headers();
-    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|length| length.trim() != "0");
-    let declared = headers.get(header::CONTENT_TYPE).map(|v| {
-        let essence = v.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
-        essence.to_ascii_lowercase()
-    });
+    let request = req.request();
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || declared_length(request).is_some_and(|length| length > 0);
+    let declared = media_type(request);
     let accepted = declared.is_some_and(|t| t == "application/json" || t.ends_with("+json") || t == FORM);
     if has_body && !accepted {
         let error = AdminError::UnsupportedMediaType(JSON_ONLY.into());

@@ -125,11 +125,15 @@ impl RedirectUri {
     /// sent, so that tools see what they wrote, but never matched (only
     /// absolute URIs are redirected to).
     pub fn check_keycloak(raw: &str) -> Result<(), Invalid> {
-        let relative = raw == "*" || (raw.starts_with('/') && !raw.starts_with("//"));
-        if relative && !raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if Self::is_keycloak_relative(raw) && !raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Ok(());
         }
         Self::parse(raw).map(|_| ())
+    }
+
+    /// Whether `raw` is one of Keycloak's relative forms (`*`, `/…`).
+    pub fn is_keycloak_relative(raw: &str) -> bool {
+        raw == "*" || (raw.starts_with('/') && !raw.starts_with("//"))
     }
 }
 

@@ -138,8 +138,7 @@ pub async fn oauth_metadata(state: web::Data<AppState>, realm: web::Path<String>
 /// be the public URL's own path (RFC 8414 §3.1 with an issuer `…/id/realms/R`).
 async fn realm_below(state: &AppState, path: (String, String)) -> Result<Arc<RealmEntry>, OAuthError> {
     let (below, realm) = path;
-    let public_path = url::Url::parse(&state.public_url).map(|url| url.path().trim_end_matches('/').to_owned());
-    if public_path.ok().as_deref() != Some(format!("/{below}").as_str()) {
+    if crate::config::public_path(&state.public_url).strip_prefix('/') != Some(below.as_str()) {
         return Err(OAuthError::realm_not_found());
     }
     realm_entry(state, &realm).await

@@ -253,7 +253,7 @@ pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Params, OA
 }
 
 /// The request's media type (`Content-Type` without parameters), lower-cased.
-fn media_type(req: &HttpRequest) -> Option<String> {
+pub(crate) fn media_type(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -64,12 +64,12 @@ pub fn invalid_client(entry: &RealmEntry, used_header: bool, description: &'stat
 /// Authenticates the client; unknown clients and wrong secrets look alike
 /// (but for the audit log, which names them as Keycloak's does).
 pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Result<Arc<Client>, OAuthError> {
-    let fail = || {
+    let fail = |audited| {
         invalid_client(entry, credentials.used_header(), "Invalid client or invalid client credentials")
-            .audited_as("invalid_client_credentials", None)
+            .audited_as(audited, None)
     };
     let Some(client) = entry.client(credentials.client_id()) else {
-        return Err(fail().audited_as("client_not_found", None));
+        return Err(fail("client_not_found"));
     };
     match (&client.secret, credentials.secret()) {
         (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => {
@@ -82,7 +82,7 @@ pub fn authenticate(entry: &RealmEntry, credentials: &ClientCredentials) -> Resu
             Err(invalid_client(entry, credentials.used_header(), "Client authentication is required for this client")
                 .audited_as("invalid_client_credentials", None))
         }
-        _ => Err(fail()),
+        _ => Err(fail("invalid_client_credentials")),
     }
 }
 

@@ -137,7 +137,7 @@ fn build_client(
     // never match: only absolute URIs are redirected to.
     let registered = json_list(&row.redirect_uris)?;
     let registered_count = registered.len();
-    let redirect_uris: Vec<String> = registered.into_iter().filter(|u| RedirectUri::parse(u).is_ok()).collect();
+    let redirect_uris: Vec<String> = registered.into_iter().filter(|u| !RedirectUri::is_keycloak_relative(u)).collect();
     // Fields the admin API keeps among the client's representation fields.
     let attributes = serde_json::from_str::<serde_json::Value>(&row.attributes).unwrap_or_default();
     let listed = |field: &str| -> Option<Vec<String>> { serde_json::from_value(attributes.get(field)?.clone()).ok() };
@@ -155,7 +155,7 @@ fn build_client(
         redirect_uris,
         post_logout_redirect_uris: json_list(&row.post_logout_redirect_uris)?
             .into_iter()
-            .filter(|u| u == POST_LOGOUT_AS_REDIRECT || RedirectUri::parse(u).is_ok())
+            .filter(|u| u == POST_LOGOUT_AS_REDIRECT || !RedirectUri::is_keycloak_relative(u))
             .collect(),
         grant_types,
         scopes: ClientScopes {

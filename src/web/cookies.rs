@@ -27,9 +27,7 @@ impl<'a> Scope<'a> {
     }
 
     pub fn from_public_url(public_url: &'a str) -> Self {
-        let after_scheme = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
-        let path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
-        Self { base_path: path.trim_end_matches('/'), secure: public_url.starts_with("https://") }
+        Self { base_path: crate::config::public_path(public_url), secure: public_url.starts_with("https://") }
     }
 
     /// A path below the public URL's, such as `/admin/console/`.
