@@ -444,6 +444,7 @@ pub(crate) async fn create_client(
     rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageClients)?;
     kinds::coerce(&mut map, kinds::CLIENT)?;
+    rep::drop_masked_secret(&mut map);
     let realm = find_realm(state, realm_name).await?;
     let known = scope_admin::catalog(state, &realm.id).await?;
     let row = to_row(&state.secret, &realm, &map, None, &known, state.clock.now())?;
@@ -480,6 +481,7 @@ pub(crate) async fn update_client(
     rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
     kinds::coerce(&mut changes, kinds::CLIENT)?;
+    rep::drop_masked_secret(&mut changes);
     let realm = find_realm(state, realm_name).await?;
     let existing = find_client(state, &realm, id).await?;
     if changes.get("secret").is_some_and(|s| !s.is_null()) && !may_hold_secret(state, admin, &realm, &existing).await? {

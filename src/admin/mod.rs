@@ -9,6 +9,7 @@ pub(crate) mod credentials;
 mod error;
 pub(crate) mod events;
 mod kinds;
+mod management_roles;
 mod openapi;
 pub(crate) mod realm_import;
 pub(crate) mod realms;
@@ -75,6 +76,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(user_lists::routes)
             .configure(user_sessions::routes)
             .configure(roles::routes)
+            .configure(management_roles::routes)
             .configure(role_mappings::routes)
             .configure(scopes::routes),
     );

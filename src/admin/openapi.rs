@@ -4,7 +4,10 @@
 
 use utoipa::OpenApi;
 
-use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes, user_lists, user_sessions, users};
+use super::{
+    client_scopes, clients, events, management_roles, realms, role_mappings, roles, scopes, user_lists, user_sessions,
+    users,
+};
 
 /// Every operation under `/admin`.
 #[derive(OpenApi)]
@@ -57,8 +60,10 @@ use super::{client_scopes, clients, events, realms, role_mappings, roles, scopes
     roles::get_by_id,
     roles::update_by_id,
     roles::delete_by_id,
-    roles::client_roles,
-    roles::client_role,
+    management_roles::client_roles,
+    management_roles::client_role,
+    management_roles::client_role_holders,
+    management_roles::client_role_composites,
     role_mappings::all_mappings,
     role_mappings::realm_mappings,
     role_mappings::add_realm,

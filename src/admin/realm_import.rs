@@ -76,8 +76,6 @@ pub fn is_keycloak_scope(name: &str) -> bool {
 
 /// The component type of user federation (LDAP, Kerberos).
 const USER_STORAGE: &str = "org.keycloak.storage.UserStorageProvider";
-/// What Keycloak's partial export puts where a secret was.
-const MASKED_SECRET: &str = "**********";
 
 /// The contents of a realm export, minus what every Keycloak realm has.
 #[derive(Default)]
@@ -269,9 +267,6 @@ async fn import_contents(
     set_default_lists(state, admin, realm, defaults, &known).await?;
     for mut client in contents.clients {
         let what = format!("clients (`{}`)", name_of(&client, "clientId"));
-        if client.get("secret").and_then(Value::as_str) == Some(MASKED_SECRET) {
-            client.remove("secret");
-        }
         for field in ["defaultClientScopes", "optionalClientScopes"] {
             keep_known(&mut client, field, &known);
         }

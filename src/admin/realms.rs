@@ -29,9 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/admin/serverinfo", operation_id = "get_server_info", tag = "serverinfo",
     summary = "Server information: the Keycloak version realmgate answers as",
     responses((status = 200, description = "Server information", body = crate::openapi::ServerInfoRepresentation),
-        crate::openapi::Unauthenticated))]
-pub async fn server_info(_admin: Admin) -> HttpResponse {
-    rep::ok_json(json!({
+        crate::openapi::Unauthenticated, crate::openapi::Denied))]
+pub async fn server_info(admin: Admin) -> Result<HttpResponse, AdminError> {
+    // As Keycloak: for administrators of some realm, not for every token.
+    admin.require(&admin.realm, Need::AnyRole)?;
+    Ok(rep::ok_json(json!({
         "systemInfo": { "version": "26.0.0", "serverTime": chrono::Utc::now().to_rfc3339(), "realmgateVersion": env!("CARGO_PKG_VERSION") },
         "features": [],
         "profileInfo": { "name": "community", "disabledFeatures": [], "previewFeatures": [], "experimentalFeatures": [] },
@@ -43,7 +45,7 @@ pub async fn server_info(_admin: Admin) -> HttpResponse {
         "componentTypes": {},
         "passwordPolicies": [],
         "enums": {},
-    }))
+    })))
 }
 
 /// Fields of a realm representation that map onto realmgate's model; the
@@ -162,10 +164,6 @@ fn settings_from(map: &Map<String, Value>, base: RealmSettings) -> Result<(Realm
     Ok((s, enabled))
 }
 
-/// How Keycloak shows a stored SMTP password; the password itself is not
-/// kept (realmgate sends no mail).
-const MASKED_SECRET: &str = "**********";
-
 /// Refuses contents in a change to a realm: only `POST /admin/realms`
 /// imports them (keeping them opaque would store, and show to every
 /// reader, the passwords and secrets inside).
@@ -200,7 +198,8 @@ fn opaque_of(map: &Map<String, Value>) -> String {
     if let Some(Value::Object(smtp)) = kept.get_mut("smtpServer")
         && smtp.get("password").is_some_and(|p| p.as_str().is_some_and(|p| !p.is_empty()))
     {
-        smtp.insert("password".into(), MASKED_SECRET.into());
+        // The password itself is not kept (realmgate sends no mail).
+        smtp.insert("password".into(), rep::MASKED_SECRET.into());
     }
     if let Some(Value::Object(attrs)) = map.get("attributes") {
         let foreign: Map<String, Value> =

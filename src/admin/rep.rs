@@ -44,12 +44,22 @@ impl Body {
         }
     }
 
-    /// The body as a list (`null` → `[]`).
+    /// The body as a list (no body, `null` or `{}` → `[]`).
     pub fn list(self) -> Result<Vec<Value>, AdminError> {
         match self.0 {
-            Value::Null => Ok(Vec::new()),
+            _ if self.is_absent() => Ok(Vec::new()),
             Value::Array(items) => Ok(items),
             _ => Err(AdminError::bad_request("Expected a JSON array")),
+        }
+    }
+
+    /// Whether the body says nothing: none, `null` or `{}` (SPEC §6 takes
+    /// all three alike).
+    pub fn is_absent(&self) -> bool {
+        match &self.0 {
+            Value::Null => true,
+            Value::Object(map) => map.is_empty(),
+            _ => false,
         }
     }
 }
@@ -96,6 +106,17 @@ pub fn flag(value: &Value) -> Option<bool> {
         Value::String(text) if text.eq_ignore_ascii_case("true") => Some(true),
         Value::String(text) if text.is_empty() || text.eq_ignore_ascii_case("false") => Some(false),
         _ => None,
+    }
+}
+
+/// What Keycloak shows (and its partial export writes) where a secret was.
+pub const MASKED_SECRET: &str = "**********";
+
+/// A client's `secret` sent as Keycloak masks it is not given: a mask read
+/// back from an export or a GET is never the secret meant.
+pub fn drop_masked_secret(map: &mut Map<String, Value>) {
+    if map.get("secret").and_then(Value::as_str) == Some(MASKED_SECRET) {
+        map.remove("secret");
     }
 }
 

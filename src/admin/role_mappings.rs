@@ -5,9 +5,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::management_roles::{management_client, management_rep};
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
-use super::roles::{management_client, management_rep, realm_roles, to_rep};
+use super::roles::{realm_roles, to_rep};
 use super::scopes::derived_id;
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both, change_cached};
@@ -121,7 +122,7 @@ async fn change_realm(
     let (realm_name, id) = path;
     let body = Body::read(payload).await?;
     // Keycloak's DELETE without a body takes every realm role away.
-    let items = if !add && body.0.is_null() {
+    let items = if !add && body.is_absent() {
         user_role_ids(state, &id).await?.into_iter().map(|id| serde_json::json!({ "id": id })).collect()
     } else {
         body.list()?
@@ -294,9 +295,15 @@ async fn change_client(
     let body = Body::read(payload).await?;
     let realm = find_realm(state, &realm_name).await?;
     let user = find_user(state, &realm, &id).await?;
-    management_client(state, &realm, &client).await?.ok_or_else(|| AdminError::not_found("Role"))?;
+    if management_client(state, &realm, &client).await?.is_none() {
+        // Other clients have no roles: granting or taking none is done.
+        return match body.list()?.is_empty() {
+            true => Ok(rep::no_content()),
+            false => Err(AdminError::not_found("Role")),
+        };
+    }
     // Keycloak's DELETE without a body takes every role of the client away.
-    let items = if !add && body.0.is_null() {
+    let items = if !add && body.is_absent() {
         let held: Vec<String> = serde_json::from_str(&user.admin_roles).unwrap_or_default();
         held.into_iter().map(|name| serde_json::json!({ "name": name })).collect()
     } else {

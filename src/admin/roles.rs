@@ -1,22 +1,22 @@
-//! Realm roles and the `realm-management` client's roles. A realm role's
-//! `attributes.scopes` are the scopes its holders may be granted (the realm
-//! file's `roles.scopes`); who holds which is in `role_mappings`.
+//! Realm roles (the `realm-management` client's roles are in
+//! `management_roles`; `roles-by-id` serves both, as Keycloak's does). A
+//! realm role's `attributes.scopes` are the scopes its holders may be
+//! granted (the realm file's `roles.scopes`); who holds which is in
+//! `role_mappings`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::clients::find_client;
+use super::management_roles::ManagementRole;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
-use super::scopes::{self as scope_admin, derived_id};
+use super::scopes as scope_admin;
 use super::users::{UserAccess, to_rep as user_rep};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::role::validate_role_name;
-use crate::services::realms::{
-    MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
-};
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM};
 use crate::state::AppState;
-use crate::storage::repo::{clients, realms, roles, users};
+use crate::storage::repo::{realms, roles, users};
 use crate::storage::{json_list, new_id, to_json_list};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -38,9 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(get_by_id)
                 .put(update_by_id)
                 .delete(delete_by_id),
-        )
-        .service(web::resource(both(&format!("{r}/clients/{{id}}/roles"))).get(client_roles))
-        .service(web::resource(both(&format!("{r}/clients/{{id}}/roles/{{name}}"))).get(client_role));
+        );
 }
 
 pub(super) fn to_rep(row: &roles::RoleRow) -> Result<Value, AdminError> {
@@ -358,7 +356,7 @@ async fn get_by_name(
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}", operation_id = "get_realm_role_by_id",
-    tag = "roles", summary = "A realm role, by id",
+    tag = "roles", summary = "A role, by id: a realm role or one of the `realm-management` client's",
     params(crate::openapi::RoleIdPath),
     responses((status = 200, description = "The role", body = crate::openapi::RoleRepresentation),
         crate::openapi::AdminErrors))]
@@ -367,8 +365,13 @@ async fn get_by_id(
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let (realm, id) = path.into_inner();
-    get_role(&state, &admin, &realm, RoleKey::Id(id)).await
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::AnyRole)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    if let Some(role) = ManagementRole::by_id(&state, &realm, &id).await? {
+        return Ok(rep::ok_json(role.rep(&realm)));
+    }
+    Ok(rep::ok_json(to_rep(&find_role(&state, &realm, &RoleKey::Id(id)).await?)?))
 }
 
 /// A role's composites: none, as composite roles are not modelled (Terraform
@@ -410,8 +413,13 @@ async fn composites_by_id(
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let (realm, id) = path.into_inner();
-    no_composites(&state, &admin, &realm, RoleKey::Id(id)).await
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::AnyRole)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    if let Some(role) = ManagementRole::by_id(&state, &realm, &id).await? {
+        return Ok(rep::ok_json(role.composites(&realm)));
+    }
+    no_composites(&state, &admin, &realm_name, RoleKey::Id(id)).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites/realm",
@@ -439,7 +447,13 @@ async fn realm_composites_by_id(
     admin: Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    composites_by_id(state, admin, path).await
+    let (realm_name, id) = path.into_inner();
+    admin.require(&realm_name, Need::AnyRole)?;
+    let realm = find_realm(&state, &realm_name).await?;
+    if ManagementRole::by_id(&state, &realm, &id).await?.is_some() {
+        return Ok(rep::ok_json(Vec::<Value>::new()));
+    }
+    no_composites(&state, &admin, &realm_name, RoleKey::Id(id)).await
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",
@@ -467,6 +481,7 @@ async fn update_by_id(
     payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, id) = path.into_inner();
+    refuse_management_role(&state, &admin, &realm, &id).await?;
     update_role(&state, &admin, &realm, RoleKey::Id(id), payload).await
 }
 
@@ -494,8 +509,22 @@ async fn delete_by_id(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, id) = path.into_inner();
+    refuse_management_role(&state, &admin, &realm, &id).await?;
     delete_role(&state, &admin, &realm, RoleKey::Id(id)).await?;
     Ok(rep::no_content())
+}
+
+/// The `realm-management` roles are fixed: a change by id is refused (400)
+/// rather than answered "not found".
+async fn refuse_management_role(state: &AppState, admin: &Admin, realm_name: &str, id: &str) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageRealm)?;
+    let realm = find_realm(state, realm_name).await?;
+    match ManagementRole::by_id(state, &realm, id).await? {
+        Some(role) => {
+            Err(AdminError::bad_request(format!("The realm-management role {} cannot be changed", role.name)))
+        }
+        None => Ok(()),
+    }
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/users", operation_id = "list_realm_role_users",
@@ -517,77 +546,4 @@ async fn holders(
     let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
     let access = UserAccess::of(&admin, &realm_name);
     Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access)).collect())))
-}
-
-// ---- the realm-management client's roles -----------------------------------------------
-
-pub(super) fn management_rep(realm: &realms::RealmRow, client_uuid: &str, name: &str) -> Value {
-    json!({
-        "id": derived_id(&realm.id, "realm-management", name),
-        "name": name,
-        "description": format!("${{role_{name}}}"),
-        "composite": REALM_MANAGEMENT_ROLES.iter().any(|r| *r != name && management_role_includes(name, r)),
-        "clientRole": true,
-        "containerId": client_uuid,
-    })
-}
-
-/// The realm-management client of `realm`, if `id` is its UUID.
-pub(super) async fn management_client(
-    state: &AppState,
-    realm: &realms::RealmRow,
-    id: &str,
-) -> Result<Option<clients::ClientRow>, AdminError> {
-    let client = find_client(state, realm, id).await?;
-    Ok((client.client_id == REALM_MANAGEMENT_CLIENT).then_some(client))
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles", operation_id = "list_client_roles",
-    tag = "roles", summary = "A client's roles (only `realm-management` has any)",
-    params(crate::openapi::ClientPath, crate::openapi::Paging),
-    responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
-        crate::openapi::Invalid, crate::openapi::AdminErrors))]
-async fn client_roles(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id) = path.into_inner();
-    // Keycloak lets whoever may list clients list their roles.
-    admin.require(&realm_name, Need::QueryClients)?;
-    let query = Query::from(&req)?;
-    let page = query.page(None)?;
-    let search = query.get("search").map(str::to_lowercase);
-    let realm = find_realm(&state, &realm_name).await?;
-    let reps = match management_client(&state, &realm, &id).await? {
-        Some(client) => REALM_MANAGEMENT_ROLES
-            .iter()
-            .filter(|n| search.as_ref().is_none_or(|s| n.contains(s.as_str())))
-            .map(|n| management_rep(&realm, &client.id, n))
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok(rep::ok_json(page.apply(reps)))
-}
-
-#[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles/{name}", operation_id = "get_client_role",
-    tag = "roles", summary = "One of a client's roles",
-    params(crate::openapi::ClientRolePath),
-    responses((status = 200, description = "The role", body = crate::openapi::RoleRepresentation),
-        crate::openapi::AdminErrors))]
-async fn client_role(
-    state: web::Data<AppState>,
-    admin: Admin,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, AdminError> {
-    let (realm_name, id, name) = path.into_inner();
-    admin.require(&realm_name, Need::ViewClients)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    match management_client(&state, &realm, &id).await? {
-        Some(client) if REALM_MANAGEMENT_ROLES.contains(&name.as_str()) => {
-            Ok(rep::ok_json(management_rep(&realm, &client.id, &name)))
-        }
-        _ => Err(AdminError::not_found("Role")),
-    }
 }

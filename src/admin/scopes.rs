@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::kinds;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::{Admin, AdminError, Need, both, change_cached};
@@ -232,6 +233,7 @@ pub(crate) async fn create_scope(
     rep::keycloak_attributes(&mut map, false);
     rep::drop_empty_attributes(&mut map);
     admin.require(realm_name, Need::ManageClients)?;
+    kinds::coerce(&mut map, kinds::CLIENT_SCOPE)?;
     check_protocol(&map)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;
@@ -279,6 +281,7 @@ pub(crate) async fn update_scope(
 ) -> Result<(), AdminError> {
     rep::keycloak_attributes(&mut changes, false);
     admin.require(realm_name, Need::ManageClients)?;
+    kinds::coerce(&mut changes, kinds::CLIENT_SCOPE)?;
     check_protocol(&changes)?;
     let realm = find_realm(state, realm_name).await?;
     let known = catalog(state, &realm.id).await?;

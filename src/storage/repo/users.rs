@@ -251,6 +251,22 @@ pub fn list_by_role(conn: &mut DbConnection, role_id: &str) -> Result<Vec<UserRo
         .load(conn)?)
 }
 
+/// Users to whom the `realm-management` role `role` is granted directly
+/// (`admin_roles` is a JSON list of role names, which hold no `"`).
+pub fn list_by_admin_role(conn: &mut DbConnection, realm_id: &str, role: &str) -> Result<Vec<UserRow>, StorageError> {
+    let rows: Vec<UserRow> = users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(users::admin_roles.like(format!("%\"{role}\"%")))
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)?;
+    // The pattern is a prefilter; the list itself decides.
+    Ok(rows
+        .into_iter()
+        .filter(|row| json_list(&row.admin_roles).is_ok_and(|held| held.iter().any(|r| r == role)))
+        .collect())
+}
+
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, StorageError> {
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }

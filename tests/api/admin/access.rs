@@ -161,6 +161,12 @@ async fn admin_calls_need_a_valid_token(app: TestApp) {
 
     let info = get(&app, "/serverinfo", &master).await;
     assert!(info.json["systemInfo"]["version"].is_string(), "{}", info.text);
+    // As in Keycloak, server information is for administrators of some realm.
+    assert_forbidden(&call(&app, Method::GET, "/serverinfo", &nobody, None).await);
+    assert_forbidden(&call(&app, Method::GET, "/serverinfo", &alice, None).await);
+    assert_forbidden(&call(&app, Method::GET, "/serverinfo", tokens.str("access_token"), None).await);
+    let vera = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    assert_eq!(get(&app, "/serverinfo", &vera).await.json["systemInfo"]["version"], "26.0.0");
 
     // The token as X-Auth-Token; in the query string only where its realm allows it; once.
     let users = format!("{}/admin/realms/acme/users", app.base);

@@ -226,6 +226,18 @@ async fn a_regenerated_secret_replaces_the_old_one(app: TestApp) {
     let answer = app.client_credentials("acme", "rotor", &new, None).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
 
+    // Keycloak's mask, sent back from an export or a console, is no secret:
+    // an update keeps the secret, a create makes a new one.
+    let masked = json!({"secret": "**********", "description": "masked"}).to_string();
+    change(&app, Method::PUT, &format!("/realms/acme/clients/{id}"), &master, Some(&masked)).await;
+    assert_eq!(get(&app, &path, &master).await.json["value"], new.as_str());
+    let copy = json!({"clientId": "rotor-copy", "serviceAccountsEnabled": true, "secret": "**********"});
+    let copy = create(&app, "/realms/acme/clients", &master, copy).await;
+    let generated = get(&app, &format!("/realms/acme/clients/{copy}/client-secret"), &master).await.json;
+    let generated = generated["value"].as_str().expect("a generated secret");
+    assert!(generated.len() >= 32 && !generated.contains('*'), "{generated}");
+    app.client_credentials("acme", "rotor-copy", "**********", None).await.assert_error(401, "invalid_client");
+
     // A public client has no secret to show, and still answers 200.
     let cli = client_uuid(&app, "acme", &master, "admin-cli").await;
     let none = get(&app, &format!("/realms/acme/clients/{cli}/client-secret"), &master).await;

@@ -6,7 +6,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{ADMIN_REALMS, assert_bad_request, call, change, client_uuid, create, get, master_token, user_id};
+use super::{
+    ADMIN_REALMS, assert_bad_request, call, change, client_uuid, create, get, master_token, not_found_body, user_id,
+};
 use crate::both_backends;
 use crate::helpers::TestApp;
 
@@ -20,6 +22,7 @@ both_backends!(
     a_plus_lets_the_redirect_uris_serve_after_logout,
     roles_are_renamed_and_their_attributes_replaced,
     keycloaks_relative_redirect_uris_are_kept_but_never_matched,
+    realm_management_roles_are_found_by_id,
 );
 
 /// Keycloak's role update: the attributes sent replace the role's (so one
@@ -178,6 +181,9 @@ async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
         (Method::PUT, "/realms/acme".to_owned(), json!({"smtpServer": "x"})),
         (Method::PUT, "/realms/acme".to_owned(), json!({"bruteForceProtected": "sometimes"})),
         (Method::PUT, format!("/realms/acme/users/{alice}"), json!({"requiredActions": "UPDATE_PASSWORD"})),
+        (Method::PUT, "/realms/acme".to_owned(), json!({"otpPolicyLookAheadWindow": "abc"})),
+        (Method::PUT, "/realms/acme".to_owned(), json!({"webAuthnPolicyRpId": 5})),
+        (Method::POST, "/realms/acme/client-scopes".to_owned(), json!({"name": "typed", "protocolMappers": "x"})),
     ];
     let realm_before = get(&app, "/realms/acme", &master).await.json;
     let client_before = get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json;
@@ -191,6 +197,14 @@ async fn fields_of_the_wrong_type_are_refused(app: TestApp) {
     assert_bad_request(&call(&app, Method::POST, "/realms/acme/clients", &master, Some(split)).await);
     assert_eq!(get(&app, "/realms/acme", &master).await.json, realm_before);
     assert_eq!(get(&app, &format!("/realms/acme/clients/{web}"), &master).await.json, client_before);
+    let checked = create(&app, "/realms/acme/client-scopes", &master, json!({"name": "checked"})).await;
+    let scope_path = format!("/realms/acme/client-scopes/{checked}");
+    let scope_before = get(&app, &scope_path, &master).await.json;
+    assert_bad_request(&call(&app, Method::PUT, &scope_path, &master, Some(json!({"protocolMappers": "oops"}))).await);
+    assert_eq!(get(&app, &scope_path, &master).await.json, scope_before);
+    // A number sent as text reads back as the number Keycloak's field holds.
+    change(&app, Method::PUT, "/realms/acme", &master, Some(r#"{"clientOfflineSessionIdleTimeout": "3600"}"#)).await;
+    assert_eq!(get(&app, "/realms/acme", &master).await.json["clientOfflineSessionIdleTimeout"], 3600);
     for (list, key) in [("clients", "clientId"), ("roles", "name"), ("users", "username"), ("client-scopes", "name")] {
         let all = get(&app, &format!("/realms/acme/{list}"), &master).await.json;
         assert!(!all.as_array().unwrap().iter().any(|x| x[key] == "typed"), "{list}: nothing created");
@@ -251,4 +265,72 @@ async fn keycloaks_relative_redirect_uris_are_kept_but_never_matched(app: TestAp
     let bad = json!({"redirectUris": ["//evil.example/cb"]});
     let refused = call(&app, Method::PUT, &format!("/realms/acme/clients/{id}"), &master, Some(bad)).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
+}
+
+/// Terraform's `keycloak_user_roles` looks every role up by id to tell realm
+/// roles from client roles, and so does keycloak-admin-client's
+/// `roles.findOneById`: the `realm-management` roles are found there too.
+async fn realm_management_roles_are_found_by_id(app: TestApp) {
+    let master = master_token(&app).await;
+    let rm = client_uuid(&app, "acme", &master, "realm-management").await;
+    let view_users = get(&app, &format!("/realms/acme/clients/{rm}/roles/view-users"), &master).await.json;
+    let id = view_users["id"].as_str().unwrap().to_owned();
+    let by_id = get(&app, &format!("/realms/acme/roles-by-id/{id}"), &master).await.json;
+    assert_eq!(by_id, view_users);
+    assert_eq!((by_id["clientRole"].as_bool(), by_id["containerId"].as_str()), (Some(true), Some(rm.as_str())));
+    // Composites: view-users includes query-users; none of them is a realm role.
+    let composites = get(&app, &format!("/realms/acme/roles-by-id/{id}/composites"), &master).await.json;
+    let names: Vec<&str> = composites.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["query-users"]);
+    let by_name = get(&app, &format!("/realms/acme/clients/{rm}/roles/view-users/composites"), &master).await.json;
+    assert_eq!(by_name, composites);
+    let realm_part = get(&app, &format!("/realms/acme/roles-by-id/{id}/composites/realm"), &master).await.json;
+    assert_eq!(realm_part, json!([]));
+    // They are fixed.
+    for method in [Method::PUT, Method::DELETE] {
+        let answer =
+            call(&app, method, &format!("/realms/acme/roles-by-id/{id}"), &master, Some(json!({"description": "x"})))
+                .await;
+        assert_bad_request(&answer);
+    }
+    assert_eq!(get(&app, &format!("/realms/acme/roles-by-id/{id}"), &master).await.json, view_users);
+    // Another realm's id for the same role is not this realm's.
+    let other_rm = client_uuid(&app, "other", &master, "realm-management").await;
+    let other = get(&app, &format!("/realms/other/clients/{other_rm}/roles/view-users"), &master).await.json;
+    let foreign =
+        call(&app, Method::GET, &format!("/realms/acme/roles-by-id/{}", other["id"].as_str().unwrap()), &master, None)
+            .await;
+    assert_eq!(foreign.status, 404, "{}", foreign.text);
+
+    // Who holds one directly (vera has view-users; rita's realm-admin includes it but is another mapping).
+    let holders = get(&app, &format!("/realms/acme/clients/{rm}/roles/view-users/users"), &master).await.json;
+    let names: Vec<&str> = holders.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vera"]);
+    let admins = get(&app, &format!("/realms/acme/clients/{rm}/roles/realm-admin/users"), &master).await.json;
+    assert_eq!(admins.as_array().unwrap().len(), 1, "{admins}");
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    for path in [
+        format!("/realms/acme/clients/{rm}/roles/no-such-role/users"),
+        format!("/realms/acme/clients/{web}/roles/view-users/users"),
+        format!("/realms/acme/clients/{web}/roles/view-users/composites"),
+    ] {
+        let answer = call(&app, Method::GET, &path, &master, None).await;
+        assert!(answer.status == 404 && not_found_body(&answer), "{path}: {} {}", answer.status, answer.text);
+    }
+
+    // Mappings of a client without roles: granting or taking none is done, any role is unknown.
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let web_mappings = format!("/realms/acme/users/{alice}/role-mappings/clients/{web}");
+    for method in [Method::POST, Method::DELETE] {
+        for body in [None, Some(json!([])), Some(json!({}))] {
+            let answer = call(&app, method.clone(), &web_mappings, &master, body.clone()).await;
+            assert_eq!(answer.status, 204, "{method} {body:?}: {}", answer.text);
+        }
+        let role = json!([{"name": "view-users"}]);
+        assert_eq!(call(&app, method.clone(), &web_mappings, &master, Some(role)).await.status, 404);
+    }
+    // `{}` is no body for realm-management's mappings too (SPEC §6): granting nothing.
+    let rm_mappings = format!("/realms/acme/users/{alice}/role-mappings/clients/{rm}");
+    assert_eq!(call(&app, Method::POST, &rm_mappings, &master, Some(json!({}))).await.status, 204);
+    assert_eq!(get(&app, &rm_mappings, &master).await.json, json!([]));
 }
