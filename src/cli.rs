@@ -18,6 +18,7 @@ use crate::services::personal_tokens::mint;
 use crate::services::realm_cache::RealmCache;
 use crate::services::realms::{add_user, rotate_realm_key};
 use crate::startup::{Application, StartupError, apply_realm_files, open_environment, read_realm_files};
+use crate::storage::repo::personal_tokens;
 use crate::storage::{DatabaseUrl, StorageError};
 
 #[derive(Debug, Parser)]
@@ -145,6 +146,14 @@ pub enum CliError {
     Usage(String),
     #[error("cannot read standard input: {0}")]
     Stdin(std::io::Error),
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
+}
+
+/// Writes a command's output; a closed or full stdout is an error, not a panic.
+fn say(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(CliError::Stdout)
 }
 
 /// Runs one command to completion.
@@ -172,13 +181,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Migrate => {
             open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
-            println!("migrations are up to date");
+            say("migrations are up to date\n")?;
         }
         Command::Realm(RealmCommand::Import { file }) => {
-            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
+            // The file first: one that cannot be read leaves no new database behind.
             let files = read_realm_files(&[file])?;
+            let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let touched = apply_realm_files(&env, files, clock.as_ref()).await?;
-            println!("applied realms: {}", touched.join(", "));
+            say(&format!("applied realms: {}\n", touched.join(", ")))?;
         }
         Command::Realm(RealmCommand::Export { name, with_secrets }) => {
             // Reading only: a mistyped path must not leave a new database
@@ -195,8 +205,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .run(move |conn| Ok(export(conn, &secret, &name, with_secrets)))
                 .await?
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            say(&text)?;
         }
         Command::User(UserCommand::Add { realm, username, password_stdin }) => {
             let username = Username::parse(&username).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -215,7 +224,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 })
                 .await?
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            println!("created user {shown}");
+            say(&format!("created user {shown}\n"))?;
         }
         Command::Token(TokenCommand::Add { realm, user, name, scopes, expires }) => {
             let lifetime = expires
@@ -244,12 +253,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .ok_or_else(|| CliError::Usage(format!("realm `{realm}` does not exist")))?;
             let now = clock.now();
             let expires_at = lifetime.map(|d| now + d.as_secs() as i64);
-            let (token, _) = env
+            let (token, row) = env
                 .db
                 .run(move |conn| Ok(mint(conn, &entry, &user, &name, scope.as_ref(), expires_at, now)))
                 .await?
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            println!("{token}");
+            if let Err(error) = say(&format!("{token}\n")) {
+                // Nobody saw it: it must not count against the user's 25.
+                env.db.write(move |conn| personal_tokens::revoke(conn, &row.user_id, &row.id, now).map(drop)).await?;
+                return Err(error);
+            }
         }
         Command::Keys(KeysCommand::Rotate { realm }) => {
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
@@ -263,7 +276,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 })
                 .await?
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            println!("new active signing key {kid}");
+            say(&format!("new active signing key {kid}\n"))?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,12 +17,17 @@ async fn main() -> ExitCode {
         // Colours only for a terminal, not into files and journals.
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
+        // A log that cannot be written (a full disk, a log reader gone) is
+        // lost, not reported with eprintln!, which would panic the request,
+        // or the signal handler, that logged.
+        .log_internal_errors(false)
         .init();
     let cli = realmgate::cli::Cli::parse();
     match realmgate::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", realmgate::error::ErrorChain(&error));
+            // Not eprintln!: with stderr closed it would panic instead of failing.
+            let _ = writeln!(std::io::stderr(), "error: {}", realmgate::error::ErrorChain(&error));
             ExitCode::FAILURE
         }
     }

@@ -148,6 +148,9 @@ fn check_scope(file: &ParsedFile, scope: &ScopeDef) -> Result<(), FileError> {
     if is_built_in(name.get_ref()) {
         return Err(file.error(&name.span(), "name", format!("`{}` is a built-in scope", name.get_ref())));
     }
+    for implied in &scope.implies {
+        validate_scope_name(implied.get_ref()).map_err(|e| file.error(&implied.span(), "implies", e.0))?;
+    }
     Ok(())
 }
 
@@ -246,6 +249,24 @@ fn apply_realm(
         scopes::list_by_realm(conn, &realm.id)?.into_iter().map(|s| (s.name.clone(), s)).collect();
     let mut known: HashSet<String> = existing_scopes.keys().cloned().collect();
     known.extend(def.scopes.iter().map(|s| s.get_ref().name.get_ref().clone()));
+    // A scope only named in an `implies` is defined by it, plainly (SPEC
+    // §2's own example implies `roms.read` without a table of its own).
+    for implied in def.scopes.iter().flat_map(|s| &s.get_ref().implies) {
+        let name = implied.get_ref();
+        if is_built_in(name) || known.contains(name) {
+            continue;
+        }
+        let row = scopes::ScopeRow {
+            id: new_id(),
+            realm_id: realm.id.clone(),
+            name: name.clone(),
+            description: String::new(),
+            implies: to_json_list::<&str>(&[]),
+            attributes: "{}".into(),
+        };
+        scopes::insert(conn, &row)?;
+        known.insert(name.clone());
+    }
     let check_known = |refs: &[Spanned<String>], field: &str| -> Result<(), FileError> {
         for r in refs {
             if !is_built_in(r.get_ref()) && !known.contains(r.get_ref()) {
@@ -335,8 +356,16 @@ fn apply_realm(
     Ok(())
 }
 
+/// The names a list gives, each once: a name listed twice means it once
+/// (stored twice, a role would break its mapping's unique key).
 fn names(items: &[Spanned<String>]) -> Vec<&str> {
-    items.iter().map(|s| s.get_ref().as_str()).collect()
+    let mut out: Vec<&str> = Vec::with_capacity(items.len());
+    for name in items.iter().map(|s| s.get_ref().as_str()) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 fn apply_client(
@@ -439,7 +468,9 @@ fn apply_user(
         let id = known.roles.get(role.get_ref()).ok_or_else(|| {
             file.error(&role.span(), "roles", format!("role `{}` is not defined in this realm", role.get_ref()))
         })?;
-        roles.push(id.clone());
+        if !roles.contains(id) {
+            roles.push(id.clone());
+        }
     }
     let account_of = known.service_accounts.get(username.as_str());
     // A client's account is found by its link first: made before the client

@@ -34,4 +34,5 @@ mod serve_process;
 mod session_tokens;
 mod temporary_passwords;
 mod token_input;
+mod unwritable_output;
 mod userinfo;

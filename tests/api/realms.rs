@@ -231,3 +231,116 @@ async fn a_renamed_clients_service_account_moves_with_it() {
         assert_eq!(roles_of(app).await, serde_json::json!(["view-users"]));
     }
 }
+
+/// SPEC §2's example, exactly as the contract prints it: it applies, and
+/// `roms.read`, which it only names in an `implies`, is a scope of the realm.
+const SPEC_EXAMPLE: &str = r#"
+[[realms]]
+name = "acme"                       # [a-z0-9-]{1,64}; used in URLs
+display_name = "Acme Corp"
+access_token_lifetime = "5m"
+id_token_lifetime = "5m"
+refresh_token_lifetime = "30d"
+auth_code_lifetime = "60s"
+device_code_lifetime = "10m"
+device_poll_interval = "5s"         # the least time between two polls of one device code
+sso_session_idle = "30m"            # browser session ends after this long unused
+sso_session_max = "10h"             # ... and after this long in any case
+signing_algorithm = "RS256"         # RS256 | PS256 | ES256 | EdDSA
+refresh_token_rotation = true       # a used refresh token is spent; re-use revokes the family
+refresh_token_reuse_grace = "0s"    # a spent token replayed this soon (a client's concurrent retry) gets the same new pair instead
+query_tokens = false                # accept access tokens in the query string
+basic_auth = false                  # accept HTTP Basic (user:password) on the realm's APIs
+
+  [[realms.scopes]]                 # custom scopes; openid profile email address phone offline_access are built in
+  name = "roms.write"
+  description = "Change your ROM library"
+  implies = ["roms.read"]           # holding roms.write grants roms.read too
+
+  [[realms.roles]]
+  name = "editor"
+  scopes = ["roms.read", "roms.write"]   # what a user with this role may be granted
+
+  [[realms.users]]
+  username = "alice"
+  password = "s3cret"               # hashed with argon2id on import; never stored in clear
+  email = "alice@example.com"
+  email_verified = true
+  given_name = "Alice"
+  family_name = "Liddell"
+  roles = ["editor"]
+  admin_roles = []                  # realm-management roles of §6, e.g. ["realm-admin"] or ["view-users"]
+
+  [[realms.clients]]
+  client_id = "photos-web"
+  name = "Photos"
+  secret = "change-me"              # absent: a public client (PKCE required)
+  redirect_uris = ["https://photos.example.com/callback"]
+  post_logout_redirect_uris = ["https://photos.example.com/"]
+  grant_types = ["authorization_code", "refresh_token"]
+  # also: "implicit", "password", "client_credentials",
+  #       "urn:ietf:params:oauth:grant-type:device_code"
+  scopes = ["openid", "profile", "email", "roms.read"]   # the most this client may get
+  consent_required = true           # show the consent page to users
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_specs_example_realm_file_applies_as_written() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, SPEC_EXAMPLE).await else { return };
+    let minted =
+        app.cli(&["token", "add", "--realm", "acme", "--user", "alice", "--name", "t", "--scope", "roms.write"], None);
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let active = app.introspect("acme", ("photos-web", "change-me"), &token).await;
+    assert_eq!(active.json["scope"], "roms.read roms.write", "{}", active.json);
+    let out = app.cli(&["realm", "export", "acme"], None);
+    let exported = String::from_utf8(out.stdout).unwrap();
+    assert!(exported.contains("name = \"roms.read\""), "{exported}");
+    // Applied again: the same realm.
+    let file = app.db.dir.path().join("spec.toml");
+    std::fs::write(&file, SPEC_EXAMPLE).unwrap();
+    let again = app.cli(&["realm", "import", file.to_str().unwrap()], None);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(String::from_utf8(app.cli(&["realm", "export", "acme"], None).stdout).unwrap(), exported);
+}
+
+/// A name listed twice in a realm file means it once (a user's role listed
+/// twice broke the role mapping's unique key: a raw database error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_listed_twice_counts_once() {
+    let file = r#"
+[[realms]]
+name = "twice"
+
+  [[realms.scopes]]
+  name = "a"
+  implies = ["b", "b"]
+
+  [[realms.roles]]
+  name = "viewer"
+  scopes = ["a", "a"]
+
+  [[realms.users]]
+  username = "dup"
+  roles = ["viewer", "viewer"]
+  admin_roles = ["view-users", "view-users"]
+
+  [[realms.clients]]
+  client_id = "c"
+  secret = "c-secret"
+  grant_types = ["password", "password"]
+  scopes = ["a", "a"]
+"#;
+    let Some(app) = spawn_app_with(Backend::Sqlite, file).await else { return };
+    let out = app.cli(&["realm", "export", "twice"], None);
+    let exported = String::from_utf8(out.stdout).unwrap();
+    for once in [
+        r#"implies = ["b"]"#,
+        r#"scopes = ["a"]"#,
+        r#"roles = ["viewer"]"#,
+        r#"admin_roles = ["view-users"]"#,
+        r#"grant_types = ["password"]"#,
+    ] {
+        assert!(exported.contains(once), "{once}: {exported}");
+    }
+}
