@@ -66,11 +66,19 @@ pub fn parse_public_url(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
-/// The public URL without a trailing slash; from the bind address if unset.
-pub fn public_url(explicit: Option<&str>, bound: &std::net::SocketAddr) -> String {
-    match explicit {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{bound}"),
+/// The public URL without a trailing slash; if unset, `http://<bind>`
+/// (SPEC §1): a host name given to `--bind` stays (`localhost:8080` is
+/// what a relying party was told), an address is the one bound (port 0
+/// becomes the port chosen).
+pub fn public_url(explicit: Option<&str>, bind: &str, bound: &std::net::SocketAddr) -> String {
+    if let Some(url) = explicit {
+        return url.trim_end_matches('/').to_owned();
+    }
+    match bind.rsplit_once(':') {
+        Some((host, _)) if !host.is_empty() && host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') => {
+            format!("http://{host}:{}", bound.port())
+        }
+        _ => format!("http://{bound}"),
     }
 }
 
@@ -84,7 +92,18 @@ pub fn public_path(public_url: &str) -> &str {
 
 #[cfg(test)]
 mod public_url_tests {
-    use super::parse_public_url;
+    use super::{parse_public_url, public_url};
+
+    #[test]
+    fn the_default_public_url_is_the_bind_address() {
+        let bound: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(public_url(None, "localhost:8080", &bound), "http://localhost:8080");
+        assert_eq!(public_url(None, "127.0.0.1:8080", &bound), "http://127.0.0.1:8080");
+        assert_eq!(public_url(None, "localhost:0", &bound), "http://localhost:8080", "the port chosen");
+        let v6: std::net::SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(public_url(None, "[::1]:8080", &v6), "http://[::1]:8080");
+        assert_eq!(public_url(Some("https://id.example.com/"), "localhost:8080", &bound), "https://id.example.com");
+    }
 
     #[test]
     fn a_public_url_is_an_http_base_without_query() {

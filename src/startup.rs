@@ -185,7 +185,7 @@ impl Application {
         };
         let listener = TcpListener::bind(&config.bind)?;
         let address = listener.local_addr()?;
-        let public_url = public_url(config.public_url.as_deref(), &address);
+        let public_url = public_url(config.public_url.as_deref(), &config.bind, &address);
         let is_sqlite = config.database_url.starts_with("sqlite:");
         let connections = if is_sqlite { 8 } else { 16 };
         let env = open_environment(&config.database_url, config.secret_key_file.as_ref(), clock.as_ref(), connections)

@@ -45,9 +45,7 @@ const MAX_IMPORTED_PARALLELISM: u64 = 4;
 /// an imported one: each sign-in attempt with it, by anyone, holds a
 /// shared hashing thread that long.
 pub fn check_hash_cost(phc: &str) -> Result<(), String> {
-    let parsed = argon2::PasswordHash::new(phc).map_err(|_| "is not a PHC password hash string".to_owned())?;
-    let params =
-        argon2::Params::try_from(&parsed).map_err(|_| "has argon2 parameters realmgate cannot use".to_owned())?;
+    let params = usable_params(phc)?;
     let (memory, passes, lanes) = (u64::from(params.m_cost()), u64::from(params.t_cost()), u64::from(params.p_cost()));
     if !within_import_limits(memory, passes, lanes) {
         return Err(format!(
@@ -56,6 +54,17 @@ pub fn check_hash_cost(phc: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The argon2 parameters of a hash realmgate can verify; why not otherwise
+/// (another algorithm, such as Keycloak's pbkdf2, or parameters argon2
+/// refuses): a user with such a hash could never sign in.
+pub fn usable_params(phc: &str) -> Result<argon2::Params, String> {
+    let parsed = argon2::PasswordHash::new(phc).map_err(|_| "is not a PHC password hash string".to_owned())?;
+    if argon2::Algorithm::try_from(parsed.algorithm.as_str()).is_err() {
+        return Err(format!("is a {} hash; realmgate verifies argon2 hashes only", parsed.algorithm));
+    }
+    argon2::Params::try_from(&parsed).map_err(|_| "has argon2 parameters realmgate cannot use".to_owned())
 }
 
 /// Whether argon2 parameters (KiB, passes, lanes) cost no more than an

@@ -169,9 +169,9 @@ fn check_user(file: &ParsedFile, user: &UserDef) -> Result<(), FileError> {
         if user.password.is_some() {
             return Err(file.error(&hash.span(), "password_hash", "give either password or password_hash, not both"));
         }
-        if argon2::PasswordHash::new(hash.get_ref()).is_err() {
-            return Err(file.error(&hash.span(), "password_hash", "is not a PHC password hash string"));
-        }
+        // One that can never verify would lock the user out without a word.
+        crate::admin::credentials::usable_params(hash.get_ref())
+            .map_err(|reason| file.error(&hash.span(), "password_hash", reason))?;
         // The file's author chose it (and an earlier version took it, at
         // every start): said, not refused, unlike a hash sent to the admin API.
         if let Err(cost) = crate::admin::credentials::check_hash_cost(hash.get_ref()) {

@@ -252,6 +252,20 @@ async fn realm_files_are_strict_and_atomic(backend: Backend) {
     let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.contains("WARN") && stderr.contains("password_hash"), "{stderr}");
+    // A hash that can never verify (Keycloak's pbkdf2, argon2 parameters
+    // argon2 refuses) is refused at its line: the user could never sign in.
+    for (hash, why) in [
+        ("$pbkdf2-sha256$i=1000,l=32$c2FsdHNhbHQ$Ox9SIQ0p2H4GxVk0VS1QgFBXkR4JWaxWkzc2xMo4J4s", "argon2 hashes only"),
+        ("$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", "cannot use"),
+    ] {
+        let file = format!(
+            "[[realms]]\nname = \"acme\"\n\n  [[realms.users]]\n  username = \"locked\"\n  password_hash = \"{hash}\"\n"
+        );
+        std::fs::write(&bad, file).unwrap();
+        let out = app.cli(&["realm", "import", bad.to_str().unwrap()], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("bad.toml:6") && stderr.contains(why), "{stderr}");
+    }
     // A token lifetime past 100 years is refused, not wrapped around into the past.
     let out = app.cli(
         &["token", "add", "--realm", "acme", "--user", "alice", "--name", "far", "--expires", "9223372036854775807s"],
