@@ -69,9 +69,9 @@ const MODELLED: [&str; 13] = [
 /// realmgate settings with no Keycloak field travel in `attributes`.
 pub const ID_TOKEN: &str = "realmgate.idTokenLifespan";
 pub const REFRESH_TOKEN: &str = "realmgate.refreshTokenLifespan";
-const REUSE_GRACE: &str = "realmgate.refreshTokenReuseGrace";
-const QUERY_TOKENS: &str = "realmgate.queryTokens";
-const BASIC_AUTH: &str = "realmgate.basicAuth";
+pub const REUSE_GRACE: &str = "realmgate.refreshTokenReuseGrace";
+pub const QUERY_TOKENS: &str = "realmgate.queryTokens";
+pub const BASIC_AUTH: &str = "realmgate.basicAuth";
 
 pub fn to_rep(row: &realms::RealmRow) -> Map<String, Value> {
     let mut out = rep::stored_object(&row.attributes);

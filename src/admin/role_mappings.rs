@@ -17,6 +17,8 @@ use crate::services::realms::{
     MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
 };
 use crate::state::AppState;
+use crate::storage::repo::realms::RealmRow;
+use crate::storage::repo::users::UserRow;
 use crate::storage::repo::{clients, roles, users};
 use crate::storage::{DbConnection, json_list};
 
@@ -314,6 +316,37 @@ async fn change_client(
         .into_iter()
         .map(|n| (*n).to_owned())
         .collect();
+    change_admin_roles(state, admin, &realm, user, chosen, add).await?;
+    Ok(rep::no_content())
+}
+
+/// Grants (`add`) or takes away `realm-management` roles, by name (the
+/// admin API's client role mappings and the console's user page).
+pub(crate) async fn map_management_roles(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    user_id: &str,
+    chosen: Vec<String>,
+    add: bool,
+) -> Result<(), AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    let realm = find_realm(state, realm_name).await?;
+    let user = find_user(state, &realm, user_id).await?;
+    if let Some(unknown) = chosen.iter().find(|r| !REALM_MANAGEMENT_ROLES.contains(&r.as_str())) {
+        return Err(AdminError::bad_request(format!("Role {unknown} is not a realm-management role")));
+    }
+    change_admin_roles(state, admin, &realm, user, chosen, add).await
+}
+
+async fn change_admin_roles(
+    state: &AppState,
+    admin: &Admin,
+    realm: &RealmRow,
+    user: UserRow,
+    chosen: Vec<String>,
+    add: bool,
+) -> Result<(), AdminError> {
     if !chosen.iter().all(|role| admin.may_grant(role)) {
         return Err(AdminError::Forbidden);
     }
@@ -334,7 +367,7 @@ async fn change_client(
     if !found {
         return Err(AdminError::not_found("User"));
     }
-    Ok(rep::no_content())
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",

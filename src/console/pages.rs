@@ -214,6 +214,9 @@ pub struct UserPage {
     pub problems: Problems,
     pub held: Vec<RoleLine>,
     pub available: Vec<RoleLine>,
+    /// The `realm-management` roles held, and those this administrator may grant.
+    pub admin_held: Vec<String>,
+    pub admin_available: Vec<&'static str>,
     pub sessions: Vec<SessionLine>,
 }
 

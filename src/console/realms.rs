@@ -12,8 +12,8 @@ use super::session::{signed_in, submitted, submitted_up_to};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::events::{admin_events_enabled, record_console_change};
 use crate::admin::realms::{
-    ID_TOKEN, REFRESH_TOKEN, create_realm_from, delete_realm_named, find_realm, keys_of, rotate_keys, to_rep,
-    update_realm_from,
+    BASIC_AUTH, ID_TOKEN, QUERY_TOKENS, REFRESH_TOKEN, REUSE_GRACE, create_realm_from, delete_realm_named, find_realm,
+    keys_of, rotate_keys, to_rep, update_realm_from,
 };
 use crate::admin::{AdminError, Need};
 use crate::domain::realm::SigningAlgorithm;
@@ -140,6 +140,13 @@ fn settings_form(rep: &Map<String, Value>) -> Form {
     form.set("auth_code_lifetime", lifetime(number("accessCodeLifespan")));
     form.set("sso_session_idle", lifetime(number("ssoSessionIdleTimeout")));
     form.set("sso_session_max", lifetime(number("ssoSessionMaxLifespan")));
+    form.set("device_code_lifetime", lifetime(number("oauth2DeviceCodeLifespan")));
+    form.set("device_poll_interval", lifetime(number("oauth2DevicePollingInterval")));
+    form.set("refresh_token_reuse_grace", lifetime(attribute(REUSE_GRACE)));
+    let attribute_flag =
+        |key: &str| rep.get("attributes").and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true");
+    form.tick("query_tokens", attribute_flag(QUERY_TOKENS));
+    form.tick("basic_auth", attribute_flag(BASIC_AUTH));
     form.set("signing_algorithm", rep.get("defaultSignatureAlgorithm").and_then(Value::as_str).unwrap_or("RS256"));
     form.tick("refresh_token_rotation", rep.get("revokeRefreshToken").and_then(Value::as_bool).unwrap_or(true));
     let flag = |key: &str| rep.get(key).and_then(Value::as_bool).unwrap_or(true);
@@ -225,6 +232,13 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
     let code = seconds(form, "auth_code_lifetime", &mut problems);
     let idle = seconds(form, "sso_session_idle", &mut problems);
     let max = seconds(form, "sso_session_max", &mut problems);
+    let device_code = seconds(form, "device_code_lifetime", &mut problems);
+    let device_poll = seconds(form, "device_poll_interval", &mut problems);
+    // No grace (0, the default) is a value of its own; empty means it too.
+    let reuse_grace = match form.text("refresh_token_reuse_grace") {
+        "" | "0" | "0s" => Some(0),
+        _ => seconds(form, "refresh_token_reuse_grace", &mut problems),
+    };
     if form.text("display_name").is_empty() {
         problems.add("display_name", "Enter a display name.");
     }
@@ -246,6 +260,9 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
     let mut attributes = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
     attributes.insert(ID_TOKEN.into(), id_token.unwrap_or_default().to_string().into());
     attributes.insert(REFRESH_TOKEN.into(), refresh.unwrap_or_default().to_string().into());
+    attributes.insert(REUSE_GRACE.into(), reuse_grace.unwrap_or_default().to_string().into());
+    attributes.insert(QUERY_TOKENS.into(), form.checked("query_tokens").to_string().into());
+    attributes.insert(BASIC_AUTH.into(), form.checked("basic_auth").to_string().into());
     let changes = json!({
         "displayName": form.text("display_name"),
         "enabled": form.checked("enabled"),
@@ -253,6 +270,8 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
         "accessCodeLifespan": code,
         "ssoSessionIdleTimeout": idle,
         "ssoSessionMaxLifespan": max,
+        "oauth2DeviceCodeLifespan": device_code,
+        "oauth2DevicePollingInterval": device_poll,
         "defaultSignatureAlgorithm": form.text("signing_algorithm"),
         "revokeRefreshToken": form.checked("refresh_token_rotation"),
         "attributes": attributes,
@@ -270,8 +289,11 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
     Ok(changes)
 }
 
-const SETTINGS_FIELDS: [(&str, &str); 9] = [
+const SETTINGS_FIELDS: [(&str, &str); 12] = [
     ("accessTokenLifespan", "access_token_lifetime"),
+    ("oauth2DeviceCodeLifespan", "device_code_lifetime"),
+    ("oauth2DevicePollingInterval", "device_poll_interval"),
+    ("refreshTokenReuseGrace", "refresh_token_reuse_grace"),
     ("accessCodeLifespan", "auth_code_lifetime"),
     ("ssoSessionIdle", "sso_session_idle"),
     ("ssoSessionMax", "sso_session_max"),

@@ -12,13 +12,15 @@ use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, 
 use crate::admin::Need;
 use crate::admin::credentials::NewPassword;
 use crate::admin::realms::find_realm;
-use crate::admin::role_mappings::map_realm_roles;
+use crate::admin::role_mappings::{map_management_roles, map_realm_roles};
 use crate::admin::users::{create_user, delete_user, find_user, logout_user, may_sign_out, set_password, update_user};
 use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
+use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
 use crate::state::AppState;
+use crate::storage::json_list;
 use crate::storage::repo::users::UserFilter;
-use crate::storage::repo::{roles, sessions, users};
+use crate::storage::repo::{clients, roles, sessions, users};
 
 const PAGE_SIZE: usize = 20;
 const USER_FIELDS: [(&str, &str); 7] = [
@@ -144,6 +146,12 @@ async fn user_page(
         .await?;
     let (held, available): (Vec<_>, Vec<_>) = all_roles.into_iter().partition(|r| held_ids.contains(&r.id));
     let line = |r: roles::RoleRow| RoleLine { id: r.id, name: r.name };
+    let admin_held = json_list(&user.admin_roles)?;
+    let admin_available = REALM_MANAGEMENT_ROLES
+        .iter()
+        .copied()
+        .filter(|r| !admin_held.iter().any(|h| h == r) && ctx.admin.may_grant(r))
+        .collect();
     let form = form.unwrap_or_else(|| {
         let mut form = Form::default();
         form.set("email", user.email.clone().unwrap_or_default());
@@ -163,6 +171,8 @@ async fn user_page(
         problems,
         held: held.into_iter().map(line).collect(),
         available: available.into_iter().map(line).collect(),
+        admin_held,
+        admin_available,
         sessions: open
             .into_iter()
             .filter(|s| s.within(idle, max, now))
@@ -242,6 +252,15 @@ pub async fn action(
             audit(&state, &ctx, &realm, method, &format!("{rest}/role-mappings/realm")).await;
             done(if add { "role-added" } else { "role-removed" })
         }
+        action @ ("add-admin-role" | "remove-admin-role") => {
+            let add = action == "add-admin-role";
+            let chosen = vec![form.get("admin_role").to_owned()];
+            map_management_roles(&state, &ctx.admin, &realm, &id, chosen, add).await?;
+            let method = if add { Method::POST } else { Method::DELETE };
+            let client = management_client_id(&state, &realm).await?;
+            audit(&state, &ctx, &realm, method, &format!("{rest}/role-mappings/clients/{client}")).await;
+            done(if add { "role-added" } else { "role-removed" })
+        }
         "end-session" => {
             may_sign_out(&state, &ctx.admin, &realm, &id).await?;
             let entry = crate::admin::realms::cached_realm(&state, &realm).await?;
@@ -277,4 +296,15 @@ pub async fn action(
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
     }
+}
+
+/// The id of the realm's `realm-management` client (the path admin events name).
+async fn management_client_id(state: &AppState, realm: &str) -> Result<String, ConsoleError> {
+    let realm_id = find_realm(state, realm).await?.id;
+    let client = state
+        .db
+        .run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT))
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound("Client".into()))?;
+    Ok(client.id)
 }

@@ -196,6 +196,29 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(managed.select("#create-title").len(), 1);
     let managed = console.get(&format!("realms/master/users/{viewer_id}")).await;
     assert!(managed.select("fieldset[disabled]").is_empty() && managed.select("#password-title").len() == 1);
+    // The realm-management roles, granted and taken away there as the REST
+    // API's client role mappings do.
+    assert_eq!(managed.select("#held-admin-roles li strong"), vec!["view-users".to_owned()]);
+    let options = managed.select("#admin_role option");
+    assert!(options.contains(&"realm-admin".to_owned()) && !options.contains(&"view-users".to_owned()), "{options:?}");
+    let user_page = format!("realms/master/users/{viewer_id}");
+    let granted = console.post(&user_page, &[("action", "add-admin-role"), ("admin_role", "view-clients")]).await;
+    assert_eq!(granted.status, 200);
+    assert_eq!(granted.select("#notice"), vec!["Role assigned.".to_owned()]);
+    let held = |json: serde_json::Value| -> Vec<String> {
+        json.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let mapping_path = format!("/realms/master/users/{viewer_id}/role-mappings/clients/{management}");
+    assert_eq!(held(rest(&app, &mapping_path).await), ["view-users", "view-clients"]);
+    let unknown = console.post(&user_page, &[("action", "add-admin-role"), ("admin_role", "root")]).await;
+    assert_eq!(unknown.status, 400);
+    let taken = console.post(&user_page, &[("action", "remove-admin-role"), ("admin_role", "view-clients")]).await;
+    assert_eq!(taken.select("#notice"), vec!["Role removed.".to_owned()]);
+    assert_eq!(held(rest(&app, &mapping_path).await), ["view-users"]);
+    // The viewer may not grant what it does not hold (nor change users at all).
+    let refused = viewer.post(&user_page, &[("action", "add-admin-role"), ("admin_role", "realm-admin")]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(held(rest(&app, &mapping_path).await), ["view-users"]);
 
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;
@@ -272,6 +295,32 @@ async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
     let after = rest(&app, "/realms/shop").await;
     assert_eq!(after["accessTokenLifespan"], 600);
     assert_eq!(after["ssoSessionMaxLifespan"], before["ssoSessionMaxLifespan"]);
+    assert_eq!(after["attributes"]["realmgate.basicAuth"], "false");
+
+    // Every setting the REST API has: the device grant's, the reuse grace,
+    // and which credentials the realm's APIs take.
+    let settings = console.get("realms/shop/").await;
+    assert_eq!(settings.attr("#device_code_lifetime", "value").as_deref(), Some("10m"));
+    assert_eq!(settings.attr("#refresh_token_reuse_grace", "value").as_deref(), Some("0s"));
+    let mut fields = settings_fields(&settings);
+    set(&mut fields, "device_code_lifetime", Some("15m"));
+    set(&mut fields, "device_poll_interval", Some("7s"));
+    set(&mut fields, "refresh_token_reuse_grace", Some("2s"));
+    set(&mut fields, "basic_auth", Some("on"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(console.post("realms/shop/", &borrowed).await.status, 200);
+    let after = rest(&app, "/realms/shop").await;
+    assert_eq!(
+        (after["oauth2DeviceCodeLifespan"].as_i64(), after["oauth2DevicePollingInterval"].as_i64()),
+        (Some(900), Some(7))
+    );
+    assert_eq!(after["attributes"]["realmgate.refreshTokenReuseGrace"], "2");
+    assert_eq!(after["attributes"]["realmgate.basicAuth"], "true");
+    assert_eq!(after["attributes"]["realmgate.queryTokens"], "false");
+    assert_eq!(after["accessTokenLifespan"], 600, "the rest as it was");
+    let settings = console.get("realms/shop/").await;
+    assert!(settings.attr("#basic_auth", "checked").is_some());
+    assert_eq!(settings.attr("#refresh_token_reuse_grace", "value").as_deref(), Some("2s"));
 }
 
 /// The realm settings form as the page shows it, ready to send back.
@@ -284,13 +333,16 @@ fn settings_fields(settings: &Page) -> Vec<(String, String)> {
         "auth_code_lifetime",
         "sso_session_idle",
         "sso_session_max",
+        "device_code_lifetime",
+        "device_poll_interval",
+        "refresh_token_reuse_grace",
         "event_types",
         "events_expiration",
     ]
     .iter()
     .map(|f| (f.to_string(), settings.attr(&format!("#{f}"), "value").unwrap()))
     .collect();
-    for check in ["events_enabled", "admin_events_enabled"] {
+    for check in ["events_enabled", "admin_events_enabled", "query_tokens", "basic_auth"] {
         if settings.attr(&format!("#{check}"), "checked").is_some() {
             fields.push((check.into(), "on".into()));
         }
