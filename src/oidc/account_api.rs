@@ -198,5 +198,6 @@ async fn revoke_consent(
 ) -> Result<HttpResponse, OAuthError> {
     let (realm, client_id) = path.into_inner();
     let (entry, caller) = caller_for(&req, &state, &realm, WRITE).await?;
-    deleted(account::revoke_consent(&state, &entry, &caller.user.id, &client_id).await?, "No such consent")
+    let ip = state.client_ip(&req);
+    deleted(account::revoke_consent(&state, &entry, &caller.user.id, &client_id, ip).await?, "No such consent")
 }

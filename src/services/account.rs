@@ -254,20 +254,34 @@ pub async fn end_all_sessions(state: &AppState, entry: &Arc<RealmEntry>, user_id
 /// Withdraws the consent given to a client (by its `client_id`), and with
 /// it the client's grants for this user: their refresh tokens, offline ones
 /// too, and the access tokens issued with them (Keycloak revokes the
-/// offline tokens and signs the user out of the client).
+/// offline tokens and signs the user out of the client). Recorded as
+/// Keycloak's account console records it: `REVOKE_GRANT`, naming the client
+/// in `revoked_client`.
 pub async fn revoke_consent(
     state: &AppState,
     entry: &RealmEntry,
     user_id: &str,
     client_id: &str,
+    ip_address: Option<String>,
 ) -> Result<bool, ServiceError> {
     let Some(client) = entry.clients.get(client_id) else {
         return Ok(false);
     };
+    let mut details = serde_json::Map::new();
+    details.insert("revoked_client".into(), client_id.into());
+    let event = crate::services::events::Event {
+        realm_id: entry.realm.id.clone(),
+        event_type: "REVOKE_GRANT",
+        client_id: Some(client_id.to_owned()),
+        user_id: Some(user_id.to_owned()),
+        ip_address,
+        details,
+        ..Default::default()
+    };
     let (user_id, client_pk) = (user_id.to_owned(), client.id.clone());
     let now = state.clock.now();
     let (realm_id, horizon) = (entry.realm.id.clone(), families::revocation_horizon(entry, now));
-    Ok(state
+    let deleted = state
         .db
         .transaction(move |conn| {
             let deleted = consents::delete(conn, &user_id, &client_pk)?;
@@ -283,5 +297,9 @@ pub async fn revoke_consent(
             }
             Ok(deleted)
         })
-        .await?)
+        .await?;
+    if deleted {
+        state.events.record(&entry.events, event, now * 1000);
+    }
+    Ok(deleted)
 }

@@ -188,7 +188,7 @@ pub async fn account_action(
             Ok(back_to_account(&entry, vec![clear]))
         }
         Some("revoke-consent") => {
-            account::revoke_consent(&state, &entry, &user_id, id).await?;
+            account::revoke_consent(&state, &entry, &user_id, id, state.client_ip(&req)).await?;
             Ok(back_to_account(&entry, Vec::new()))
         }
         _ => Err(PageError::bad_request(&display, "Unknown action.")),

@@ -8,6 +8,8 @@ use super::flow::Continuation;
 use super::pages::PageError;
 use super::reply::deliver_error;
 use crate::error::ErrorCode;
+use crate::services::realm_cache::RealmEntry;
+use crate::services::sessions::LiveSession;
 use crate::services::{consent, sessions};
 use crate::state::AppState;
 
@@ -60,13 +62,35 @@ pub async fn consent_submit(
             state.db.write(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
             Ok(finish(&state, &entry, &client, &request, &live, &granted, Vec::new()).await)
         }
-        Some("deny") => Ok(deliver_error(
-            &entry,
-            &request.reply,
-            ErrorCode::AccessDenied,
-            "The user denied the request",
-            Vec::new(),
-        )),
+        Some("deny") => {
+            record_denial(&req, &state, &entry, &client.client_id, &live);
+            Ok(deliver_error(
+                &entry,
+                &request.reply,
+                ErrorCode::AccessDenied,
+                "The user denied the request",
+                Vec::new(),
+            ))
+        }
         _ => Err(PageError::bad_request(&display, "Choose Allow or Deny.")),
     }
+}
+
+/// A denied consent in the audit log, as Keycloak records it: a
+/// `LOGIN_ERROR` with the error `rejected_by_user`.
+fn record_denial(req: &HttpRequest, state: &AppState, entry: &RealmEntry, client_id: &str, live: &LiveSession) {
+    let mut details = serde_json::Map::new();
+    details.insert("auth_method".into(), "openid-connect".into());
+    details.insert("consent".into(), "consent_denied".into());
+    let event = crate::services::events::Event {
+        realm_id: entry.realm.id.clone(),
+        event_type: "LOGIN_ERROR",
+        client_id: Some(client_id.to_owned()),
+        user_id: Some(live.user.user.id.clone()),
+        session_id: Some(live.session.id.clone()),
+        ip_address: state.client_ip(req),
+        error: Some("rejected_by_user".into()),
+        details,
+    };
+    state.events.record(&entry.events, event, state.clock.now() * 1000);
 }

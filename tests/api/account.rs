@@ -156,6 +156,8 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     assert_eq!(consents[0]["client_name"], "Photo Gallery");
     let (status, _, _) = call(&app, Method::DELETE, "/consents/spa", &token, None).await;
     assert_eq!(status, 204);
+    let event = app.stored_event("acme", "REVOKE_GRANT", |e| e["details"]["revoked_client"] == "spa").await;
+    assert_eq!(event["ipAddress"], "127.0.0.1", "{event}");
     let again = browser.get(&auth_url(&app, "acme", &params)).await;
     assert!(again.is_consent_page(), "consent was forgotten");
     // And the application lost what the consent gave it (Keycloak).

@@ -345,6 +345,13 @@ async fn consent_is_asked_remembered_and_can_be_denied(app: TestApp) {
     assert!(forced.is_consent_page(), "prompt=consent asks for web too: {}: {}", forced.status, forced.body);
     let denied = browser.decide(&forced, "deny").await;
     assert_eq!(denied.redirect_params().get("error").map(String::as_str), Some("access_denied"));
+    // In the audit log as Keycloak records a denied consent.
+    let event = app.stored_event("acme", "LOGIN_ERROR", |e| e["error"] == "rejected_by_user").await;
+    assert_eq!(
+        (event["clientId"].as_str(), event["details"]["consent"].as_str()),
+        (Some("web"), Some("consent_denied"))
+    );
+    assert!(event["userId"].is_string() && event["sessionId"].is_string(), "{event}");
 }
 
 async fn a_code_works_once_and_reuse_revokes_its_tokens(app: TestApp) {

@@ -362,6 +362,26 @@ impl TestApp {
         answer.str("access_token").to_owned()
     }
 
+    /// The first user event of `realm` of type `kind` that `wanted` accepts,
+    /// once the audit log's batch writer stored it; panics after 5 s.
+    pub async fn stored_event(
+        &self,
+        realm: &str,
+        kind: &str,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let master = self.master_token().await;
+        let path = format!("/realms/{realm}/events?type={kind}");
+        for _ in 0..100 {
+            let events = self.admin(reqwest::Method::GET, &path, Some(&master), None).await;
+            if let Some(found) = events.json.as_array().and_then(|all| all.iter().find(|e| wanted(e)).cloned()) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {kind} event of {realm} was stored as expected");
+    }
+
     /// POSTs a form to the realm's token endpoint, with Basic if given.
     pub async fn token(&self, realm: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Answer {
         self.post_form(realm, "/protocol/openid-connect/token", basic, form).await
