@@ -93,8 +93,15 @@ pub async fn end_session(
     };
     let redirect = params.get("post_logout_redirect_uri").map(str::to_owned);
     if let Some(uri) = &redirect {
-        let registered = client.as_ref().is_some_and(|c| c.allows_post_logout_redirect(uri));
-        if !registered {
+        // Which client's list it is checked against must be said (Keycloak:
+        // "Either id_token_hint or client_id parameter is required").
+        let Some(client) = &client else {
+            return Err(PageError::bad_request(
+                &display,
+                "A post-logout redirect URI needs the id_token_hint or the client_id of the application.",
+            ));
+        };
+        if !client.allows_post_logout_redirect(uri) {
             return Err(PageError::bad_request(
                 &display,
                 "The post-logout redirect URI is not registered for this application.",

@@ -754,7 +754,9 @@ async fn logout_refuses_an_unregistered_redirect_uri(app: TestApp) {
         assert_error_page(&browser.get(&url).await, uri);
     }
     let without_hint = logout_url(&app, &[("post_logout_redirect_uri", BYE)]);
-    assert_error_page(&browser.get(&without_hint).await, "no client to check the URI against");
+    let page = browser.get(&without_hint).await;
+    assert_error_page(&page, "no client to check the URI against");
+    assert!(page.body.contains("needs the id_token_hint or the client_id"), "says what is missing: {}", page.body);
     // A hint that is no ID token of the realm (an access token, say) is named as the problem.
     let bad_hint =
         logout_url(&app, &[("id_token_hint", tokens.str("access_token")), ("post_logout_redirect_uri", BYE)]);
