@@ -287,6 +287,12 @@ pub async fn find_pending(
     Ok(state.db.run(move |conn| devices::find_pending_by_user_code(conn, &realm_id, &user_code, now)).await?)
 }
 
+/// Whether the code still waits for a decision (it may expire while the user signs in).
+pub async fn is_pending(state: &AppState, device_code_hash: String) -> Result<bool, ServiceError> {
+    let now = state.clock.now();
+    Ok(state.db.run(move |conn| devices::is_pending(conn, &device_code_hash, now)).await?)
+}
+
 /// Records the user's decision; false if the code is no longer pending
 /// (decided, or expired while the user signed in).
 pub async fn decide(

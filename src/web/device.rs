@@ -123,6 +123,32 @@ fn granted(entry: &RealmEntry, client: &Client, approval: &DeviceApproval, live:
     entry.scopes.grant(&asked, &client.scopes, Some(&allowed)).unwrap_or_default()
 }
 
+/// After the sign-in a device code led to: its consent page, or, when the
+/// code expired meanwhile, that news at once (not after the user allowed).
+pub async fn after_login(
+    req: &HttpRequest,
+    state: &AppState,
+    entry: &RealmEntry,
+    client: &Client,
+    approval: &DeviceApproval,
+    live: &LiveSession,
+    cookies_to_set: Vec<Cookie<'static>>,
+) -> Result<HttpResponse, PageError> {
+    if device::is_pending(state, approval.device_code_hash.clone()).await? {
+        return Ok(consent(req, state, entry, client, approval, live, cookies_to_set));
+    }
+    let page = DeviceDonePage {
+        realm_display: &entry.realm.settings.display_name,
+        title: "Code expired",
+        message: EXPIRED_CODE,
+    };
+    let mut builder = page_builder(StatusCode::BAD_REQUEST);
+    add_cookies(&mut builder, cookies_to_set);
+    Ok(render(&mut builder, &page))
+}
+
+const EXPIRED_CODE: &str = "This code has expired or was already used. Start again on your device.";
+
 /// The consent page for a device: always shown, so nobody connects a device by accident.
 pub fn consent(
     req: &HttpRequest,
@@ -175,10 +201,7 @@ pub async fn decide(
     )
     .await?;
     if !recorded {
-        return Err(PageError::bad_request(
-            display,
-            "This code has expired or was already used. Start again on your device.",
-        ));
+        return Err(PageError::bad_request(display, EXPIRED_CODE));
     }
     let (title, message) = if approve {
         ("Device connected", format!("{} is now connected. You can return to your device.", client.name))

@@ -118,7 +118,7 @@ pub async fn continue_signed_in(
             proceed(req, state, entry, &client, request, &live, vec![cookie]).await
         }
         (Continuation::Device(device), Some(client)) => {
-            Ok(super::device::consent(req, state, entry, &client, device, &live, vec![cookie]))
+            super::device::after_login(req, state, entry, &client, device, &live, vec![cookie]).await
         }
         (Continuation::Console, _) => {
             Ok(crate::console::session::enter(state, console_token.unwrap_or_default(), vec![cookie]))

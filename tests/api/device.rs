@@ -134,6 +134,19 @@ async fn denial_and_expiry_reach_the_device(app: TestApp) {
     assert!(!late.body.contains("connected"), "{}: {}", late.status, late.body);
     poll(&app, fourth.str("device_code")).await.assert_error(400, "expired_token");
 
+    // One that expires while the user signs in: said at once, no consent asked.
+    let fifth = start(&app, "openid").await;
+    let fresh = Browser::new();
+    let login = enter_code(&fresh, &app, fifth.str("user_code")).await;
+    assert!(login.is_login_page(), "{}", login.body);
+    app.clock.advance(601);
+    let late = fresh.login(&login, "victor", "victor-pw").await;
+    assert_eq!(late.status, 400, "{}", late.body);
+    assert!(!late.is_consent_page() && late.body.contains("Code expired"), "{}", late.body);
+    // The sign-in itself counted: the next code goes straight to consent.
+    let sixth = start(&app, "openid").await;
+    assert!(enter_code(&fresh, &app, sixth.str("user_code")).await.is_consent_page());
+
     let third = start(&app, "openid").await;
     app.clock.advance(601);
     poll(&app, third.str("device_code")).await.assert_error(400, "expired_token");

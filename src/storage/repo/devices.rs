@@ -48,6 +48,17 @@ pub fn find_for_poll(conn: &mut DbConnection, device_code_hash: &str) -> Result<
     })
 }
 
+/// Whether a device code still waits for the user's decision (pending, unexpired).
+pub fn is_pending(conn: &mut DbConnection, device_code_hash: &str, now: UnixTime) -> Result<bool, StorageError> {
+    let found: i64 = device_codes::table
+        .filter(device_codes::device_code_hash.eq(device_code_hash))
+        .filter(device_codes::status.eq(PENDING))
+        .filter(device_codes::expires_at.ge(now))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
 /// A pending, unexpired code of the realm by its user code.
 pub fn find_pending_by_user_code(
     conn: &mut DbConnection,
