@@ -299,6 +299,9 @@ impl FileIdentity {
     }
 }
 
+/// The longest a readiness check waits for a connection.
+const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Db {
     /// Opens the pool; fails at once with the backend's own error.
     pub fn connect(url: DatabaseUrl, max_connections: u32) -> Result<Self, StorageError> {
@@ -441,7 +444,15 @@ impl Db {
                 return Err(StorageError::Corrupt(REPLACED_FILE.into()));
             }
         }
-        self.run(|conn| Ok(conn.batch_execute("SELECT count(*) FROM __diesel_schema_migrations")?)).await
+        // Within a health check's patience (a compose or Kubernetes probe
+        // gives up after a few seconds), not the pool's 10 s: a database
+        // that is gone is 503 promptly.
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            pool.get_timeout(READY_CHECK_TIMEOUT)?
+                .run(|conn| Ok(conn.batch_execute("SELECT count(*) FROM __diesel_schema_migrations")?))
+        })
+        .await?
     }
 }
 

@@ -294,3 +294,34 @@ async fn metadata_is_served_at_the_rfc_8414_path_of_an_issuer_below_a_path() {
         assert_eq!(doc.status, 404, "{path}: {}", doc.text);
     }
 }
+
+/// PostgreSQL gone (here: its database dropped under a running node):
+/// readiness answers 503 within a probe's patience, not after the pool's
+/// 10 s connection timeout (a compose healthcheck gives up after 3 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_answers_promptly_when_postgresql_is_gone() {
+    use crate::serve_process::{ServeProcess, free_addr, realmgate};
+    let Some(db) = crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres) else { return };
+    let base = std::env::var("REALMGATE_TEST_POSTGRES_URL").unwrap();
+    let Some((server, _)) = base.split('?').next().unwrap().rsplit_once('/') else { panic!("{base}") };
+    let name = format!("rgtest_gone_{}", uuid::Uuid::new_v4().simple());
+    crate::helpers::psql(&base, &format!("CREATE DATABASE {name}"));
+    let addr = free_addr();
+    let mut command = realmgate();
+    command
+        .args(["--database-url", &format!("{server}/{name}"), "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &addr])
+        .env_remove("REALMGATE_ADMIN_USER");
+    let mut node = ServeProcess::start(command, addr, db.dir.path().join("node.log"));
+    node.wait_ready("/health/ready").await;
+    crate::helpers::psql(&base, &format!("DROP DATABASE {name} WITH (FORCE)"));
+    // (The first checks may fail fast on the connections the drop broke;
+    // later ones wait for a new connection.)
+    for _ in 0..4 {
+        let asked = std::time::Instant::now();
+        let answer = reqwest::get(format!("{}/health/ready", node.base())).await.unwrap();
+        assert_eq!(answer.status(), 503);
+        assert!(asked.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", asked.elapsed());
+    }
+}

@@ -178,7 +178,7 @@ impl Drop for TestDatabase {
     }
 }
 
-fn psql(url: &str, sql: &str) {
+pub fn psql(url: &str, sql: &str) {
     use diesel::{Connection, PgConnection, connection::SimpleConnection};
     let mut conn = PgConnection::establish(url).expect("connect to the test PostgreSQL");
     conn.batch_execute(sql).expect("run SQL on the test PostgreSQL");
