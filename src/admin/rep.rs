@@ -47,20 +47,18 @@ impl Body {
     /// The body as a list (no body, `null` or `{}` → `[]`).
     pub fn list(self) -> Result<Vec<Value>, AdminError> {
         match self.0 {
-            _ if self.is_absent() => Ok(Vec::new()),
+            Value::Null => Ok(Vec::new()),
+            Value::Object(map) if map.is_empty() => Ok(Vec::new()),
             Value::Array(items) => Ok(items),
             _ => Err(AdminError::bad_request("Expected a JSON array")),
         }
     }
 
-    /// Whether the body says nothing: none, `null` or `{}` (SPEC §6 takes
-    /// all three alike).
+    /// Whether there is no body at all (none, or `null`): a role mapping's
+    /// DELETE then takes every role away, as Keycloak's does. (`{}` is an
+    /// empty list to `list`, so it takes nothing.)
     pub fn is_absent(&self) -> bool {
-        match &self.0 {
-            Value::Null => true,
-            Value::Object(map) => map.is_empty(),
-            _ => false,
-        }
+        self.0.is_null()
     }
 }
 

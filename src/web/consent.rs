@@ -81,7 +81,6 @@ pub async fn consent_submit(
 fn record_denial(req: &HttpRequest, state: &AppState, entry: &RealmEntry, client_id: &str, live: &LiveSession) {
     let mut details = serde_json::Map::new();
     details.insert("auth_method".into(), "openid-connect".into());
-    details.insert("consent".into(), "consent_denied".into());
     let event = crate::services::events::Event {
         realm_id: entry.realm.id.clone(),
         event_type: "LOGIN_ERROR",

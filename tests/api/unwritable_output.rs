@@ -17,6 +17,8 @@ async fn a_server_whose_log_reader_is_gone_answers_and_stops() {
         .arg(db.key_file())
         .args(["serve", "--bind", &addr])
         .env_remove("REALMGATE_ADMIN_USER")
+        // Refused grants must be logged for the test to mean anything.
+        .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

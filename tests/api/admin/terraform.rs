@@ -333,4 +333,9 @@ async fn realm_management_roles_are_found_by_id(app: TestApp) {
     let rm_mappings = format!("/realms/acme/users/{alice}/role-mappings/clients/{rm}");
     assert_eq!(call(&app, Method::POST, &rm_mappings, &master, Some(json!({}))).await.status, 204);
     assert_eq!(get(&app, &rm_mappings, &master).await.json, json!([]));
+    // A DELETE with `{}` takes nothing away (only no body means "all").
+    let grant = json!([{"name": "view-users"}]);
+    assert_eq!(call(&app, Method::POST, &rm_mappings, &master, Some(grant)).await.status, 204);
+    assert_eq!(call(&app, Method::DELETE, &rm_mappings, &master, Some(json!({}))).await.status, 204);
+    assert_eq!(get(&app, &rm_mappings, &master).await.json.as_array().map(Vec::len), Some(1));
 }
