@@ -50,6 +50,16 @@ pub(super) async fn management_client(
     Ok((client.client_id == REALM_MANAGEMENT_CLIENT).then_some(client))
 }
 
+/// The id of the realm's `realm-management` client (which every realm has).
+pub(crate) async fn management_client_id(
+    state: &AppState,
+    realm: &realms::RealmRow,
+) -> Result<Option<String>, AdminError> {
+    let realm_id = realm.id.clone();
+    let client = state.db.run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT)).await?;
+    Ok(client.map(|c| c.id))
+}
+
 /// A `realm-management` role found by its id (Keycloak's `roles-by-id`
 /// serves client roles as well as realm roles).
 pub(super) struct ManagementRole {
@@ -68,10 +78,7 @@ impl ManagementRole {
         else {
             return Ok(None);
         };
-        let realm_id = realm.id.clone();
-        let client =
-            state.db.run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT)).await?;
-        Ok(client.map(|c| Self { name, client_uuid: c.id }))
+        Ok(management_client_id(state, realm).await?.map(|client_uuid| Self { name, client_uuid }))
     }
 
     pub(super) fn rep(&self, realm: &realms::RealmRow) -> Value {

@@ -9,7 +9,7 @@ pub(crate) mod credentials;
 mod error;
 pub(crate) mod events;
 mod kinds;
-mod management_roles;
+pub(crate) mod management_roles;
 mod openapi;
 pub(crate) mod realm_import;
 pub(crate) mod realms;

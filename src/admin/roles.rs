@@ -366,12 +366,32 @@ async fn get_by_id(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::AnyRole)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    if let Some(role) = ManagementRole::by_id(&state, &realm, &id).await? {
-        return Ok(rep::ok_json(role.rep(&realm)));
-    }
-    Ok(rep::ok_json(to_rep(&find_role(&state, &realm, &RoleKey::Id(id)).await?)?))
+    Ok(rep::ok_json(match role_by_id(&state, &admin, &realm_name, &id).await? {
+        (realm, ById::Management(role)) => role.rep(&realm),
+        (_, ById::Realm(row)) => to_rep(&row)?,
+    }))
+}
+
+/// A role a `roles-by-id` path names: Keycloak serves client roles there too.
+enum ById {
+    Realm(roles::RoleRow),
+    Management(ManagementRole),
+}
+
+/// The role `id` names in the realm, for any of its administrators.
+async fn role_by_id(
+    state: &AppState,
+    admin: &Admin,
+    realm_name: &str,
+    id: &str,
+) -> Result<(realms::RealmRow, ById), AdminError> {
+    admin.require(realm_name, Need::AnyRole)?;
+    let realm = find_realm(state, realm_name).await?;
+    let role = match ManagementRole::by_id(state, &realm, id).await? {
+        Some(role) => ById::Management(role),
+        None => ById::Realm(find_role(state, &realm, &RoleKey::Id(id.to_owned())).await?),
+    };
+    Ok((realm, role))
 }
 
 /// A role's composites: none, as composite roles are not modelled (Terraform
@@ -414,12 +434,10 @@ async fn composites_by_id(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::AnyRole)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    if let Some(role) = ManagementRole::by_id(&state, &realm, &id).await? {
-        return Ok(rep::ok_json(role.composites(&realm)));
-    }
-    no_composites(&state, &admin, &realm_name, RoleKey::Id(id)).await
+    Ok(rep::ok_json(match role_by_id(&state, &admin, &realm_name, &id).await? {
+        (realm, ById::Management(role)) => role.composites(&realm),
+        (_, ById::Realm(_)) => Vec::new(),
+    }))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites/realm",
@@ -448,12 +466,9 @@ async fn realm_composites_by_id(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    admin.require(&realm_name, Need::AnyRole)?;
-    let realm = find_realm(&state, &realm_name).await?;
-    if ManagementRole::by_id(&state, &realm, &id).await?.is_some() {
-        return Ok(rep::ok_json(Vec::<Value>::new()));
-    }
-    no_composites(&state, &admin, &realm_name, RoleKey::Id(id)).await
+    // Neither kind has realm roles among its composites.
+    role_by_id(&state, &admin, &realm_name, &id).await?;
+    Ok(rep::ok_json(Vec::<Value>::new()))
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",

@@ -11,16 +11,17 @@ use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
 use crate::admin::credentials::NewPassword;
+use crate::admin::management_roles::management_client_id;
 use crate::admin::realms::find_realm;
 use crate::admin::role_mappings::{map_management_roles, map_realm_roles};
 use crate::admin::users::{create_user, delete_user, find_user, logout_user, may_sign_out, set_password, update_user};
 use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
-use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::REALM_MANAGEMENT_ROLES;
 use crate::state::AppState;
 use crate::storage::json_list;
 use crate::storage::repo::users::UserFilter;
-use crate::storage::repo::{clients, roles, sessions, users};
+use crate::storage::repo::{roles, sessions, users};
 
 const PAGE_SIZE: usize = 20;
 const USER_FIELDS: [(&str, &str); 7] = [
@@ -257,7 +258,8 @@ pub async fn action(
             let chosen = vec![form.get("admin_role").to_owned()];
             map_management_roles(&state, &ctx.admin, &realm, &id, chosen, add).await?;
             let method = if add { Method::POST } else { Method::DELETE };
-            let client = management_client_id(&state, &realm).await?;
+            let found = find_realm(&state, &realm).await?;
+            let client = management_client_id(&state, &found).await?.unwrap_or_default();
             audit(&state, &ctx, &realm, method, &format!("{rest}/role-mappings/clients/{client}")).await;
             done(if add { "role-added" } else { "role-removed" })
         }
@@ -296,15 +298,4 @@ pub async fn action(
         }
         _ => Err(ConsoleError::BadRequest("Unknown action.".into())),
     }
-}
-
-/// The id of the realm's `realm-management` client (the path admin events name).
-async fn management_client_id(state: &AppState, realm: &str) -> Result<String, ConsoleError> {
-    let realm_id = find_realm(state, realm).await?.id;
-    let client = state
-        .db
-        .run(move |conn| clients::find_by_client_id(conn, &realm_id, REALM_MANAGEMENT_CLIENT))
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound("Client".into()))?;
-    Ok(client.id)
 }
