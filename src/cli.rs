@@ -191,13 +191,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             say(&format!("applied realms: {}\n", touched.join(", ")))?;
         }
         Command::Realm(RealmCommand::Export { name, with_secrets }) => {
-            // Reading only: a mistyped path must not leave a new database
-            // (and key file) behind.
-            if let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(&cli.database_url)
-                && !path.exists()
-            {
-                return Err(CliError::Usage(format!("no database at {}: nothing to export", path.display())));
-            }
+            require_existing_database(&cli.database_url, "nothing to export")?;
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let secret = env.secret.clone();
             let text = env
@@ -210,6 +204,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(UserCommand::Add { realm, username, password_stdin }) => {
             let username = Username::parse(&username).map_err(|e| CliError::Usage(e.to_string()))?;
             refuse_service_account_name(username.as_str()).map_err(|e| CliError::Usage(e.to_string()))?;
+            // A new database holds only `master`, where a first administrator may be added.
+            if realm != crate::services::realms::MASTER_REALM {
+                require_existing_database(&cli.database_url, &format!("no realm `{realm}` to add a user to"))?;
+            }
             let password = if password_stdin { Some(read_password()?) } else { None };
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let now = clock.now();
@@ -244,6 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 Some(ScopeSet::parse(&scopes.join(" ")).map_err(|e| CliError::Usage(e.to_string()))?)
             };
+            require_existing_database(&cli.database_url, &format!("no user `{user}` to mint a token for"))?;
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let cache = RealmCache::new(env.db.clone(), env.secret.clone(), String::new(), Arc::clone(&clock), 1);
             let entry = cache
@@ -265,6 +264,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Keys(KeysCommand::Rotate { realm }) => {
+            require_existing_database(&cli.database_url, &format!("no realm `{realm}` to rotate keys of"))?;
             let env = open_environment(&cli.database_url, key_file, clock.as_ref(), 1).await?;
             let secret = env.secret.clone();
             let now = clock.now();
@@ -280,6 +280,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Refuses a command that only makes sense on an existing database when
+/// the SQLite file is missing: a mistyped path must not leave a new
+/// database (and key file) behind.
+fn require_existing_database(database_url: &str, consequence: &str) -> Result<(), CliError> {
+    match DatabaseUrl::parse(database_url) {
+        Ok(DatabaseUrl::Sqlite(path)) if !path.exists() => {
+            Err(CliError::Usage(format!("no database at {}: {consequence}", path.display())))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn bootstrap_admin_from_env() -> Option<(String, String)> {

@@ -533,21 +533,35 @@ fn a_malformed_database_url_is_reported_without_its_password() {
     }
 }
 
-/// `realm export` only reads: a SQLite path that holds no database is an
-/// error, and leaves no new database or key file behind.
+/// Commands that need what only an existing database holds (a realm
+/// other than `master`, a user, a realm to export): on a SQLite path that
+/// holds no database they are an error, and leave no new database or key
+/// file behind. Adding a first user to `master` makes the database.
 #[test]
-fn an_export_from_no_database_creates_none() {
+fn commands_on_no_database_create_none() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("typo").join("rg.db");
+    let url = format!("sqlite://{}", db.display());
+    let commands: [&[&str]; 5] = [
+        &["realm", "export", "demo"],
+        &["user", "add", "--realm", "demo", "--username", "carol"],
+        &["token", "add", "--realm", "master", "--user", "carol", "--name", "ci"],
+        &["token", "add", "--realm", "demo", "--user", "carol", "--name", "ci"],
+        &["keys", "rotate", "--realm", "master"],
+    ];
+    for args in commands {
+        let out = realmgate().args(["--database-url", &url]).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no database at") && stderr.contains("typo"), "{args:?}: {stderr}");
+        assert!(!dir.path().join("typo").exists(), "{args:?} created nothing");
+    }
     let out = realmgate()
-        .args(["--database-url", &format!("sqlite://{}", db.display())])
-        .args(["realm", "export", "demo"])
+        .args(["--database-url", &url, "user", "add", "--realm", "master", "--username", "root"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no database at") && stderr.contains("typo"), "{stderr}");
-    assert!(!dir.path().join("typo").exists(), "nothing was created");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(db.exists(), "the first administrator's database was made");
 }
 
 /// A second Ctrl-C does not wait for requests in flight.
