@@ -260,12 +260,7 @@ fn claimed_realm(state: &AppState, token: &str) -> Option<String> {
 
 async fn authenticate(state: &AppState, token: String, in_query: bool) -> Result<Admin, AdminError> {
     let realm = claimed_realm(state, &token).ok_or(AdminError::Unauthorized)?;
-    let entry: Arc<RealmEntry> = state
-        .cache
-        .get(&realm)
-        .await
-        .map_err(|e| AdminError::Internal(Box::new(e)))?
-        .ok_or(AdminError::Unauthorized)?;
+    let entry: Arc<RealmEntry> = state.cache.get(&realm).await?.ok_or(AdminError::Unauthorized)?;
     if in_query && !entry.realm.settings.query_tokens {
         return Err(AdminError::Unauthorized);
     }
@@ -347,7 +342,7 @@ async fn candidate_realms(state: &AppState, path_realm: Option<String>) -> Resul
     }
     let mut entries = Vec::new();
     for name in names {
-        if let Some(entry) = state.cache.get(&name).await.map_err(|e| AdminError::Internal(Box::new(e)))? {
+        if let Some(entry) = state.cache.get(&name).await? {
             entries.push(entry);
         }
     }

@@ -51,12 +51,22 @@ impl AdminError {
 
 impl From<StorageError> for AdminError {
     fn from(e: StorageError) -> Self {
-        Self::Internal(Box::new(e))
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<crate::services::realm_cache::CacheError> for AdminError {
+    fn from(e: crate::services::realm_cache::CacheError) -> Self {
+        ServiceError::from(e).into()
     }
 }
 
 impl From<ServiceError> for AdminError {
     fn from(e: ServiceError) -> Self {
+        if e.is_unavailable() {
+            crate::services::log_unavailable(&e);
+            return Self::Busy;
+        }
         if e.is_busy() { Self::Busy } else { Self::Internal(Box::new(e)) }
     }
 }

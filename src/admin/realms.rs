@@ -216,12 +216,7 @@ pub async fn find_realm(state: &AppState, name: &str) -> Result<realms::RealmRow
 
 /// The realm as the protocol endpoints see it (keys, clients, settings).
 pub async fn cached_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>, AdminError> {
-    state
-        .cache
-        .get(name)
-        .await
-        .map_err(|e| AdminError::Internal(Box::new(e)))?
-        .ok_or_else(|| AdminError::not_found("Realm"))
+    state.cache.get(name).await?.ok_or_else(|| AdminError::not_found("Realm"))
 }
 
 #[utoipa::path(get, path = "/admin/realms", operation_id = "list_realms", tag = "realms",

@@ -26,12 +26,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// One session as `UserSessionRepresentation`; times in milliseconds.
-fn session_rep(user: &UserRow, id: &str, start: i64, last_access: i64, clients: Map<String, Value>) -> Value {
+/// When and where a session started, and when it was last used.
+struct Seen<'a> {
+    start: i64,
+    last_access: i64,
+    ip_address: Option<&'a str>,
+}
+
+fn session_rep(user: &UserRow, id: &str, seen: Seen<'_>, clients: Map<String, Value>) -> Value {
+    let Seen { start, last_access, ip_address } = seen;
     json!({
         "id": id,
         "username": user.username,
         "userId": user.id,
-        "ipAddress": "",
+        "ipAddress": ip_address.unwrap_or_default(),
         "start": start * 1000,
         "lastAccess": last_access * 1000,
         "rememberMe": false,
@@ -90,12 +98,14 @@ async fn list_sessions(
         .filter(|s| s.within(idle, max, now))
         .map(|s| {
             let in_session = current.iter().copied().filter(|f| f.session_id.as_deref() == Some(s.id.as_str()));
-            session_rep(&user, &s.id, s.created_at, s.last_seen_at, clients_of(in_session, &client_ids))
+            let seen = Seen { start: s.created_at, last_access: s.last_seen_at, ip_address: s.ip_address.as_deref() };
+            session_rep(&user, &s.id, seen, clients_of(in_session, &client_ids))
         })
         .collect();
     listed.extend(current.iter().filter(|f| f.session_id.is_none()).map(|f| {
         let last_access = f.token_issued_at.unwrap_or(f.created_at);
-        session_rep(&user, &f.id, f.created_at, last_access, clients_of(std::iter::once(*f), &client_ids))
+        let seen = Seen { start: f.created_at, last_access, ip_address: f.ip_address.as_deref() };
+        session_rep(&user, &f.id, seen, clients_of(std::iter::once(*f), &client_ids))
     }));
     Ok(rep::ok_json(page.apply(listed)))
 }

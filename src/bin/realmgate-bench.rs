@@ -431,6 +431,7 @@ fn write_soak_token(conn: &mut DbConnection, t: &SoakTarget, i: usize, at: i64) 
                 token_issued_at: Some(at),
                 token_expires_at: Some(at + SOAK_REFRESH_SECS),
                 successor: None,
+                ip_address: None,
             },
         ),
         2 => sessions::insert(
@@ -444,6 +445,7 @@ fn write_soak_token(conn: &mut DbConnection, t: &SoakTarget, i: usize, at: i64) 
                 created_at: at,
                 last_seen_at: at,
                 ended_at: (i % 8 == 2).then_some(at + 60),
+                ip_address: None,
             },
         ),
         _ => revocations::insert(conn, &t.realm_id, &new_id(), at + SOAK_ACCESS_SECS),

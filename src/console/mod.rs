@@ -163,7 +163,7 @@ impl From<AdminError> for ConsoleError {
 
 impl From<crate::storage::StorageError> for ConsoleError {
     fn from(e: crate::storage::StorageError) -> Self {
-        Self::internal(&e)
+        AdminError::from(e).into()
     }
 }
 

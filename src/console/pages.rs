@@ -201,6 +201,7 @@ pub struct SessionLine {
     pub id: String,
     pub started: String,
     pub last_seen: String,
+    pub ip_address: Option<String>,
 }
 
 #[derive(Template)]

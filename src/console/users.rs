@@ -177,7 +177,12 @@ async fn user_page(
         sessions: open
             .into_iter()
             .filter(|s| s.within(idle, max, now))
-            .map(|s| SessionLine { id: s.id, started: when(s.created_at), last_seen: when(s.last_seen_at) })
+            .map(|s| SessionLine {
+                id: s.id,
+                started: when(s.created_at),
+                last_seen: when(s.last_seen_at),
+                ip_address: s.ip_address,
+            })
             .collect(),
     };
     Ok(send(status, &page))

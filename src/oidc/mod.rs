@@ -78,7 +78,7 @@ pub async fn realm_entry(state: &AppState, name: &str) -> Result<Arc<RealmEntry>
     match state.cache.get(name).await {
         Ok(Some(entry)) => Ok(entry),
         Ok(None) => Err(OAuthError::realm_not_found()),
-        Err(error) => Err(OAuthError::internal(&error)),
+        Err(error) => Err(crate::services::ServiceError::from(error).into()),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct AccountSession {
     pub last_seen_at: i64,
     /// For a grant made without a browser (password, device grant): its application's `client_id`.
     pub client_id: Option<String>,
+    /// The address the session was started from.
+    pub ip_address: Option<String>,
 }
 
 /// A consent the caller granted a client.

@@ -50,6 +50,9 @@ pub struct SessionView {
     /// application: Keycloak makes such a grant a session of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Where it was started from (unknown for sessions from before realmgate recorded it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +89,7 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
                     started_at: s.created_at,
                     last_seen_at: s.last_seen_at,
                     client_id: None,
+                    ip_address: s.ip_address,
                 })
                 .collect();
             sessions.extend(refresh::live_online_families_of_user(conn, &user_id)?.into_iter().filter_map(|f| {
@@ -95,6 +99,7 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
                     started_at: f.created_at,
                     last_seen_at: f.token_issued_at.unwrap_or(f.created_at),
                     client_id: Some(client.client_id.clone()),
+                    ip_address: f.ip_address,
                     id: f.id,
                 })
             }));

@@ -162,7 +162,8 @@ fn exchange_in_transaction(
     let scope = ScopeSet::parse(&code.scope).map_err(|e| Abort::Storage(StorageError::Corrupt(e.0)))?;
 
     let family = client.allows(GrantType::RefreshToken).then(|| {
-        let mut family = prepare_family(entry, client, &user.id, &scope, code.auth_time, now);
+        let mut family =
+            prepare_family(entry, client, &user.id, &scope, code.auth_time, now, session.ip_address.clone());
         family.family.id = code.grant_id.clone();
         family.bind_to(entry, &session, now);
         family

@@ -101,13 +101,17 @@ pub async fn poll(
     entry: Arc<RealmEntry>,
     client: Arc<Client>,
     device_code: String,
+    ip_address: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let (now, now_ms) = (state.clock.now(), state.clock.now_ms());
     let secret = state.secret.clone();
     let result = state
         .db
         .write(move |conn| {
-            conn.transaction(|conn| poll_in_transaction(conn, &entry, &client, &secret, &device_code, now, now_ms))
+            conn.transaction(|conn| {
+                let at = Polled { now, now_ms, ip_address: ip_address.as_deref() };
+                poll_in_transaction(conn, &entry, &client, &secret, &device_code, at)
+            })
         })
         .await?;
     match result {
@@ -116,15 +120,23 @@ pub async fn poll(
     }
 }
 
+/// When and from where a device polled.
+#[derive(Clone, Copy)]
+struct Polled<'a> {
+    now: UnixTime,
+    now_ms: i64,
+    ip_address: Option<&'a str>,
+}
+
 fn poll_in_transaction(
     conn: &mut DbConnection,
     entry: &RealmEntry,
     client: &Client,
     secret: &SecretKey,
     device_code: &str,
-    now: UnixTime,
-    now_ms: i64,
+    at: Polled<'_>,
 ) -> Result<Poll, StorageError> {
+    let Polled { now, now_ms, .. } = at;
     let hash = token_hash(device_code);
     let Some(row) = devices::find_for_poll(conn, &hash)? else {
         return Ok(Poll::Error(ErrorCode::InvalidGrant, "Invalid device code"));
@@ -153,7 +165,7 @@ fn poll_in_transaction(
             devices::record_poll(conn, &hash, now_ms, row.poll_interval)?;
             Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request"))
         }
-        devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, secret, &row, now),
+        devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, secret, &row, at),
         _ => Ok(Poll::Error(ErrorCode::InvalidGrant, "The device code was already used")),
     }
 }
@@ -164,8 +176,9 @@ fn issue_tokens(
     client: &Client,
     secret: &SecretKey,
     row: &DeviceRow,
-    now: UnixTime,
+    at: Polled<'_>,
 ) -> Result<Poll, StorageError> {
+    let now = at.now;
     let user_id = row.user_id.as_deref().unwrap_or_default();
     let Some(user_row) = users::find_by_id(conn, &entry.realm.id, user_id)?.filter(|u| u.enabled) else {
         return Ok(Poll::Error(ErrorCode::InvalidGrant, "The user is no longer active"));
@@ -177,8 +190,9 @@ fn issue_tokens(
         return pair(conn, entry, client, &user_row, &scope, now);
     }
     let auth_time = row.auth_time.unwrap_or(now);
-    let family =
-        client.allows(GrantType::RefreshToken).then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now));
+    let family = client
+        .allows(GrantType::RefreshToken)
+        .then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now, at.ip_address.map(str::to_owned)));
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     let grant = UserGrant {
         user: &user,

@@ -168,6 +168,7 @@ pub fn prepare_family(
     scope: &ScopeSet,
     auth_time: UnixTime,
     now: UnixTime,
+    ip_address: Option<String>,
 ) -> NewFamily {
     let offline = scope.contains(OFFLINE_ACCESS);
     let full = now + entry.realm.settings.refresh_token_lifetime;
@@ -188,6 +189,7 @@ pub fn prepare_family(
         token_issued_at: Some(now),
         token_expires_at: Some(expires_at),
         successor: None,
+        ip_address,
     };
     NewFamily { family, expires_at }
 }

@@ -45,6 +45,24 @@ impl ServiceError {
     pub fn is_busy(&self) -> bool {
         matches!(self, Self::Password(passwords::PasswordError::Busy))
     }
+
+    /// The database cannot be reached now: the caller may retry shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Storage(e) | Self::Cache(realm_cache::CacheError::Storage(e)) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+/// Logs that the database cannot be reached; answered 503, not 500: an
+/// outage is not a bug, and clients and proxies may retry.
+pub fn log_unavailable(error: &(dyn std::error::Error + 'static)) {
+    tracing::warn!(error = %crate::error::ErrorChain(error), "database unavailable");
+}
+
+fn unavailable() -> OAuthError {
+    OAuthError::new(crate::error::ErrorCode::TemporarilyUnavailable, "Service temporarily unavailable; retry shortly")
 }
 
 impl From<ServiceError> for OAuthError {
@@ -55,19 +73,27 @@ impl From<ServiceError> for OAuthError {
                 "Too many sign-ins at once; retry shortly",
             );
         }
+        if e.is_unavailable() {
+            log_unavailable(&e);
+            return unavailable();
+        }
         OAuthError::internal(&e)
     }
 }
 
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
+        if e.is_unavailable() {
+            log_unavailable(&e);
+            return AppError::Unavailable("retry shortly".into());
+        }
         AppError::internal(e)
     }
 }
 
 impl From<StorageError> for OAuthError {
     fn from(e: StorageError) -> Self {
-        OAuthError::internal(&e)
+        ServiceError::from(e).into()
     }
 }
 

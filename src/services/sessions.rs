@@ -119,10 +119,11 @@ pub async fn sign_in(
     entry: &std::sync::Arc<RealmEntry>,
     user: &SignedInUser,
     current: Option<String>,
+    ip_address: Option<String>,
 ) -> Result<(String, SessionRow), ServiceError> {
     let now = state.clock.now();
     let (Some(token), Some(live)) = (current.clone(), find(state, entry, current).await?) else {
-        return start(state, entry, user).await;
+        return start(state, entry, user, ip_address).await;
     };
     let id = live.session.id.clone();
     if live.user.user.id == user.user.id {
@@ -132,7 +133,7 @@ pub async fn sign_in(
     }
     let ending = std::sync::Arc::clone(entry);
     state.db.write(move |conn| end(conn, &ending, &id, now)).await?;
-    start(state, entry, user).await
+    start(state, entry, user, ip_address).await
 }
 
 /// Starts a session for a user who just signed in; returns the cookie value.
@@ -140,6 +141,7 @@ async fn start(
     state: &AppState,
     entry: &RealmEntry,
     user: &SignedInUser,
+    ip_address: Option<String>,
 ) -> Result<(String, SessionRow), ServiceError> {
     let now = state.clock.now();
     let token = random_token(32);
@@ -152,6 +154,7 @@ async fn start(
         created_at: now,
         last_seen_at: now,
         ended_at: None,
+        ip_address,
     };
     let stored = row.clone();
     state.db.write(move |conn| sessions::insert(conn, &stored)).await?;

@@ -69,6 +69,12 @@ impl StorageError {
         )
     }
 
+    /// The database cannot be reached now (PostgreSQL down or restarting,
+    /// no connection free within the pool's wait): worth a retry, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Pool(_) | Self::Connect(_)) || self.is_connection_lost()
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,

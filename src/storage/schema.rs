@@ -136,6 +136,7 @@ diesel::table! {
         token_issued_at -> Nullable<BigInt>,
         token_expires_at -> Nullable<BigInt>,
         successor -> Nullable<Binary>,
+        ip_address -> Nullable<Text>,
     }
 }
 
@@ -168,6 +169,7 @@ diesel::table! {
         created_at -> BigInt,
         last_seen_at -> BigInt,
         ended_at -> Nullable<BigInt>,
+        ip_address -> Nullable<Text>,
     }
 }
 

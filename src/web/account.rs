@@ -77,6 +77,7 @@ async fn show(
                 started: when(s.started_at),
                 last_seen: when(s.last_seen_at),
                 via: s.client_id,
+                ip_address: s.ip_address,
             })
             .collect(),
         consents: overview
@@ -167,7 +168,7 @@ pub async fn account_action(
                 Err(
                     CreateError::Mint(crate::services::personal_tokens::MintError::Storage(e))
                     | CreateError::Storage(e),
-                ) => Err(PageError::internal(&e)),
+                ) => Err(e.into()),
                 Err(CreateError::Mint(e)) => Err(PageError::bad_request(&display, e.to_string())),
             }
         }

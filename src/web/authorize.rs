@@ -34,7 +34,7 @@ pub async fn page_realm(state: &AppState, name: &str) -> Result<Arc<RealmEntry>,
             message: "Signing in to this realm is disabled.".into(),
         }),
         Ok(None) => Err(PageError::not_found()),
-        Err(error) => Err(PageError::internal(&error)),
+        Err(error) => Err(crate::services::ServiceError::from(error).into()),
     }
 }
 

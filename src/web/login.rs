@@ -96,7 +96,8 @@ pub async fn continue_signed_in(
     client: Option<std::sync::Arc<crate::domain::client::Client>>,
     user: crate::services::authentication::SignedInUser,
 ) -> Result<HttpResponse, PageError> {
-    let (token, session) = sessions::sign_in(state, entry, &user, cookies::read(req, cookies::SESSION)).await?;
+    let (token, session) =
+        sessions::sign_in(state, entry, &user, cookies::read(req, cookies::SESSION), state.client_ip(req)).await?;
     let console_token = matches!(next, Continuation::Console).then(|| token.clone());
     let cookie = cookies::session(token, entry.realm.name.as_str(), &cookies::Scope::of(state));
     let live = LiveSession { session, user };

@@ -120,6 +120,7 @@ pub struct SessionLine {
     pub current: bool,
     /// The application of a grant made without a browser.
     pub via: Option<String>,
+    pub ip_address: Option<String>,
 }
 
 pub struct ConsentLine {
@@ -246,6 +247,15 @@ impl ResponseError for PageError {
 
 impl From<crate::services::ServiceError> for PageError {
     fn from(e: crate::services::ServiceError) -> Self {
+        if e.is_unavailable() {
+            crate::services::log_unavailable(&e);
+            return Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                realm_display: "realmgate".into(),
+                title: "Temporarily unavailable",
+                message: "The service is temporarily unavailable. Try again in a moment.".into(),
+            };
+        }
         if e.is_busy() {
             return Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
@@ -266,7 +276,7 @@ impl From<crate::services::passwords::PasswordError> for PageError {
 
 impl From<crate::storage::StorageError> for PageError {
     fn from(e: crate::storage::StorageError) -> Self {
-        Self::internal(&e)
+        crate::services::ServiceError::from(e).into()
     }
 }
 

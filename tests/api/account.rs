@@ -192,6 +192,9 @@ async fn the_account_api_manages_sessions_and_consents(app: TestApp) {
     assert_eq!(listed.len(), 2, "{sessions}");
     let browser_session = listed.iter().find(|s| s.get("client_id").is_none()).expect("the browser's");
     let grant = listed.iter().find(|s| s["client_id"] == "cli").expect("the command line's grant");
+    for session in [browser_session, grant] {
+        assert_eq!(session["ip_address"], "127.0.0.1", "{sessions}");
+    }
     let (status, _, _) =
         call(&app, Method::DELETE, &format!("/sessions/{}", grant["id"].as_str().unwrap()), &token, None).await;
     assert_eq!(status, 204);
@@ -218,6 +221,7 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     let page = browser.get(&url).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("alice") && page.body.contains("this browser"), "{}", page.body);
+    assert!(page.body.contains("from 127.0.0.1"), "where the session began: {}", page.body);
     let with_slash = browser.get(&format!("{url}/")).await;
     assert_eq!(with_slash.status, 200, "Keycloak's account URL ends in a slash");
     assert!(with_slash.body.contains("this browser"), "{}", with_slash.body);

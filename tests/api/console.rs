@@ -188,6 +188,8 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(user.status, 200);
     assert_eq!(user.select("fieldset.bare[disabled] #email").len(), 1, "{}", user.html);
     assert!(user.select("button").iter().all(|b| b.trim() == "Sign out"), "{}", user.html);
+    let own_session = user.select("#sessions li div");
+    assert!(own_session.iter().any(|s| s.contains("from 127.0.0.1")), "the console's own session: {}", user.html);
     let roles = viewer.get("realms/master/roles").await;
     assert!(!roles.select("#roles li strong").is_empty(), "{}", roles.html);
     assert!(roles.select("#roles form").is_empty() && roles.select("#create-title").is_empty(), "{}", roles.html);

@@ -297,7 +297,8 @@ async fn metadata_is_served_at_the_rfc_8414_path_of_an_issuer_below_a_path() {
 
 /// PostgreSQL gone (here: its database dropped under a running node):
 /// readiness answers 503 within a probe's patience, not after the pool's
-/// 10 s connection timeout (a compose healthcheck gives up after 3 s).
+/// 10 s connection timeout (a compose healthcheck gives up after 3 s), and
+/// requests that need the database 503 too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_answers_promptly_when_postgresql_is_gone() {
     use crate::serve_process::{ServeProcess, free_addr, realmgate};
@@ -312,6 +313,7 @@ async fn readiness_answers_promptly_when_postgresql_is_gone() {
         .args(["--database-url", &format!("{server}/{name}"), "--secret-key-file"])
         .arg(db.key_file())
         .args(["serve", "--bind", &addr])
+        .env("RUST_LOG", "warn")
         .env_remove("REALMGATE_ADMIN_USER");
     let mut node = ServeProcess::start(command, addr, db.dir.path().join("node.log"));
     node.wait_ready("/health/ready").await;
@@ -324,4 +326,21 @@ async fn readiness_answers_promptly_when_postgresql_is_gone() {
         assert_eq!(answer.status(), 503);
         assert!(asked.elapsed() < std::time::Duration::from_secs(3), "answered after {:?}", asked.elapsed());
     }
+    // Requests that need the database: 503, not 500 (an outage is no bug,
+    // and a client or proxy may retry), in each error shape.
+    let http = reqwest::Client::new();
+    let token = http
+        .post(format!("{}/realms/master/protocol/openid-connect/token", node.base()))
+        .form(&[("grant_type", "password"), ("client_id", "admin-cli"), ("username", "nobody"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 503, "{}", node.output());
+    let body: serde_json::Value = token.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    let login = http.get(format!("{}/realms/other/account", node.base())).send().await.unwrap();
+    assert_eq!(login.status(), 503, "{}", login.text().await.unwrap());
+    let log = node.output();
+    assert!(log.contains("database unavailable"), "{log}");
+    assert!(!log.contains("internal error"), "{log}");
 }

@@ -87,7 +87,7 @@ impl ServeProcess {
         format!("http://{}", self.addr)
     }
 
-    fn output(&self) -> String {
+    pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

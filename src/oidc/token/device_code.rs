@@ -15,10 +15,11 @@ pub async fn grant(
     entry: Arc<RealmEntry>,
     client: Arc<Client>,
     params: &Params,
+    ip_address: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let device_code = params.required("device_code")?;
     if device_code.len() > 512 {
         return Err(OAuthError::invalid_grant("Invalid device code"));
     }
-    device::poll(state, entry, client, device_code.to_owned()).await
+    device::poll(state, entry, client, device_code.to_owned(), ip_address).await
 }

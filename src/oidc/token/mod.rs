@@ -72,8 +72,10 @@ async fn exchange(
     let outcome = match grant {
         GrantType::AuthorizationCode => authorization_code::grant(state, entry.clone(), client.clone(), &params).await,
         GrantType::ClientCredentials => client_credentials::grant(state, &entry, &client, &params),
-        GrantType::Password => password::grant(state, &entry, &client, &params).await,
-        GrantType::DeviceCode => device_code::grant(state, entry.clone(), client.clone(), &params).await,
+        GrantType::Password => password::grant(state, &entry, &client, &params, state.client_ip(req)).await,
+        GrantType::DeviceCode => {
+            device_code::grant(state, entry.clone(), client.clone(), &params, state.client_ip(req)).await
+        }
         GrantType::RefreshToken => refresh_token::grant(state, entry.clone(), client.clone(), &params).await,
         _ => unreachable!("filtered by GRANT_TYPES above"),
     };

@@ -16,6 +16,7 @@ pub async fn grant(
     entry: &RealmEntry,
     client: &Client,
     params: &Params,
+    ip_address: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let username = params.required("username")?;
     let password = params.required("password")?;
@@ -48,7 +49,7 @@ pub async fn grant(
 
     let family = client
         .allows(GrantType::RefreshToken)
-        .then(|| families::prepare_family(entry, client, &user.id, &granted, now, now));
+        .then(|| families::prepare_family(entry, client, &user.id, &granted, now, now, ip_address));
     let grant = UserGrant {
         user,
         role_ids: &signed_in.role_ids,

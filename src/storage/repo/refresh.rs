@@ -41,6 +41,9 @@ pub struct FamilyRow {
     /// The sealed answer that replaced the previous generation, while a
     /// replay within the reuse grace may ask for it.
     pub successor: Option<Vec<u8>>,
+    /// Where the grant was made from (the session's own address for a
+    /// grant made without a browser).
+    pub ip_address: Option<String>,
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]

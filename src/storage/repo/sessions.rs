@@ -20,6 +20,8 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub ended_at: Option<i64>,
+    /// Where the session was started from.
+    pub ip_address: Option<String>,
 }
 
 impl SessionRow {

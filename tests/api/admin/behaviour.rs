@@ -399,6 +399,7 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!((&listed[0]["userId"], &listed[0]["username"]), (&json!(alice), &json!("alice")));
     assert_eq!(listed[0]["clients"], json!({}), "the account page holds no tokens");
+    assert_eq!(listed[0]["ipAddress"], "127.0.0.1", "where the browser signed in from");
     let tokens = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
     let refresh_token = tokens.str("refresh_token").to_owned();
     // The password grant is a session of its own, as Keycloak lists one.
@@ -407,6 +408,7 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     let web = client_uuid(&app, "acme", &master, "web").await;
     let held = json!({ web: "web" });
     assert!(listed.as_array().unwrap().iter().any(|s| s["clients"] == held), "{listed}");
+    assert!(listed.as_array().unwrap().iter().all(|s| s["ipAddress"] == "127.0.0.1"), "{listed}");
 
     // One session ends by its id (Keycloak's DELETE /sessions/{id}): here
     // the password grant's; an unknown or ended one is 404.
