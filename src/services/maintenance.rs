@@ -11,6 +11,9 @@ use crate::storage::{Db, DbConnection, StorageError};
 
 /// Rate-limit windows are kept this long (far beyond any window in use).
 const RATE_LIMIT_RETENTION_SECS: i64 = 24 * 3600;
+/// How long an expired device code is kept: a device still polling it is
+/// told `expired_token` (RFC 8628 §3.5), not that it never existed.
+pub const EXPIRED_DEVICE_CODE_RETENTION_SECS: i64 = 24 * 3600;
 
 /// How many rows each kind lost.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +84,7 @@ pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<Pruned, StorageEr
             keys: keys::delete_unpublished(conn, now)?,
             codes: codes::prune(conn, now)?,
             sessions: sessions::prune(conn, now)?,
-            device_codes: devices::prune(conn, now)?,
+            device_codes: devices::prune(conn, now - EXPIRED_DEVICE_CODE_RETENTION_SECS)?,
             rate_limits: rate_limits::prune(conn, now - RATE_LIMIT_RETENTION_SECS)?,
         })
     })
