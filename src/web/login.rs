@@ -96,25 +96,22 @@ pub async fn continue_signed_in(
     client: Option<std::sync::Arc<crate::domain::client::Client>>,
     user: crate::services::authentication::SignedInUser,
 ) -> Result<HttpResponse, PageError> {
+    if let (Continuation::Authorize(request), Some(_)) = (&next, &client)
+        && request.hint_sub.as_ref().is_some_and(|sub| *sub != user.user.id)
+    {
+        // Core §3.1.2.1: another user than id_token_hint's signed in. The
+        // browser's session (the hinted user's, perhaps) is left as it was:
+        // a request that fails changes nothing.
+        let description = "The signed-in user is not the one id_token_hint names";
+        let code = crate::error::ErrorCode::LoginRequired;
+        return Ok(super::reply::deliver_error(entry, &request.reply, code, description, Vec::new()));
+    }
     let (token, session) =
         sessions::sign_in(state, entry, &user, cookies::read(req, cookies::SESSION), state.client_ip(req)).await?;
     let console_token = matches!(next, Continuation::Console).then(|| token.clone());
     let cookie = cookies::session(token, entry.realm.name.as_str(), &cookies::Scope::of(state));
     let live = LiveSession { session, user };
     match (&next, client) {
-        (Continuation::Authorize(request), Some(_))
-            if request.hint_sub.as_ref().is_some_and(|sub| *sub != live.user.user.id) =>
-        {
-            // Core §3.1.2.1: another user than id_token_hint's signed in.
-            let description = "The signed-in user is not the one id_token_hint names";
-            Ok(super::reply::deliver_error(
-                entry,
-                &request.reply,
-                crate::error::ErrorCode::LoginRequired,
-                description,
-                vec![cookie],
-            ))
-        }
         (Continuation::Authorize(request), Some(client)) => {
             proceed(req, state, entry, &client, request, &live, vec![cookie]).await
         }

@@ -118,6 +118,18 @@ async fn a_hint_for_another_user_ends_in_login_required(app: TestApp) {
     let params = back.redirect_params();
     assert_eq!(params["error"], "login_required", "{params:?}");
     assert_eq!(params["state"], "s");
+
+    // In the hinted user's own browser, the failed request leaves that
+    // user's session as it was (it did end it, starting the other's).
+    let browser = Browser::new();
+    let id_token = sign_in_and_get_id_token(&app, &browser, ("alice", "alice-pw")).await;
+    let again = [("id_token_hint", id_token.as_str()), ("prompt", "login"), ("state", "s")];
+    let login = browser.get(&auth_url(&app, "acme", &code_params(&again))).await;
+    let back = browser.login(&login, "victor", "victor-pw").await;
+    assert_eq!(back.redirect_params()["error"], "login_required", "{:?}", back.location());
+    let silent = [("id_token_hint", id_token.as_str()), ("prompt", "none")];
+    let silent = browser.get(&auth_url(&app, "acme", &code_params(&silent))).await;
+    assert!(silent.redirect_params().contains_key("code"), "alice is still signed in: {:?}", silent.location());
 }
 
 /// Plain OAuth (RFC 6749 §3.1.2.3, §4.1.3) with the client's one registered
