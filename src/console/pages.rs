@@ -197,6 +197,13 @@ pub struct RoleLine {
     pub name: String,
 }
 
+/// A `realm-management` role the user holds, and whether the signed-in
+/// administrator may take it away (only one they could grant).
+pub struct AdminRoleLine {
+    pub name: String,
+    pub removable: bool,
+}
+
 pub struct SessionLine {
     pub id: String,
     pub started: String,
@@ -216,7 +223,7 @@ pub struct UserPage {
     pub held: Vec<RoleLine>,
     pub available: Vec<RoleLine>,
     /// The `realm-management` roles held, and those this administrator may grant.
-    pub admin_held: Vec<String>,
+    pub admin_held: Vec<AdminRoleLine>,
     pub admin_available: Vec<&'static str>,
     pub sessions: Vec<SessionLine>,
 }

@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::clients::urlencode;
-use super::pages::{Ask, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersPage, confirm, send, status_of};
+use super::pages::{
+    AdminRoleLine, Ask, Frame, RoleLine, SessionLine, UserLine, UserPage, UsersPage, confirm, send, status_of,
+};
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
 use crate::admin::Need;
@@ -172,7 +174,10 @@ async fn user_page(
         problems,
         held: held.into_iter().map(line).collect(),
         available: available.into_iter().map(line).collect(),
-        admin_held,
+        admin_held: admin_held
+            .into_iter()
+            .map(|name| AdminRoleLine { removable: ctx.admin.may_grant(&name), name })
+            .collect(),
         admin_available,
         sessions: open
             .into_iter()

@@ -221,6 +221,24 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     let refused = viewer.post(&user_page, &[("action", "add-admin-role"), ("admin_role", "realm-admin")]).await;
     assert_eq!(refused.status, 403);
     assert_eq!(held(rest(&app, &mapping_path).await), ["view-users"]);
+    // Given manage-users, it is offered "Remove" only for roles it could grant.
+    let all_roles = app.admin(Method::GET, &roles_path, Some(&token), None).await.json;
+    let manage = all_roles.as_array().unwrap().iter().find(|r| r["name"] == "manage-users").unwrap().clone();
+    let grant = json!([{"id": manage["id"], "name": "manage-users"}]).to_string();
+    assert_eq!(app.admin(Method::POST, &mapping, Some(&token), Some(&grant)).await.status, 204);
+    let body = json!({"username": "target", "enabled": true}).to_string();
+    let created = app.admin(Method::POST, "/realms/master/users", Some(&token), Some(&body)).await;
+    let target = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    let target_page = format!("realms/master/users/{target}");
+    for role in ["manage-users", "view-clients"] {
+        let added = console.post(&target_page, &[("action", "add-admin-role"), ("admin_role", role)]).await;
+        assert_eq!(added.select("#notice"), vec!["Role assigned.".to_owned()]);
+    }
+    let seen = viewer.get(&target_page).await;
+    assert_eq!(seen.select("#held-admin-roles li strong"), ["manage-users", "view-clients"], "{}", seen.html);
+    let removable = seen.select("#held-admin-roles input[name=admin_role]");
+    assert_eq!(removable.len(), 1, "{}", seen.html);
+    assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));
 
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;
