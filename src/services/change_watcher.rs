@@ -31,6 +31,7 @@ const TRUSTED_FOR: Duration = Duration::from_secs(1);
 pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut epoch: i64) {
     let mut ticks: u64 = 0;
     let mut last_read = Instant::now();
+    cache.trust_for(TRUSTED_FOR);
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
         ticks += 1;
@@ -58,6 +59,7 @@ pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut ep
                 }
                 epoch = changes.newest;
                 last_read = Instant::now();
+                cache.trust_for(TRUSTED_FOR);
             }
             Err(error) => {
                 tracing::warn!(%error, "could not read the change log");

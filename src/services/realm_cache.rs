@@ -251,6 +251,11 @@ pub struct RealmCache {
     /// Bumped on every invalidation, so a load that raced one is not kept.
     generation: AtomicU64,
     max_entries: usize,
+    /// Until when (milliseconds after `started`) cached entries may be
+    /// answered from; `u64::MAX` where nothing watches for changes made
+    /// elsewhere (the CLI's own short-lived cache).
+    trusted_until_ms: AtomicU64,
+    started: std::time::Instant,
 }
 
 impl RealmCache {
@@ -264,7 +269,23 @@ impl RealmCache {
             ticks: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             max_entries: max_entries.max(1),
+            trusted_until_ms: AtomicU64::new(u64::MAX),
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// The change watcher just read the change log: the cache may be
+    /// trusted for `period` more. Past that, requests read their realm
+    /// from the database, whatever the watcher's task is doing (paused
+    /// with the process, waiting on an unreachable database).
+    pub fn trust_for(&self, period: std::time::Duration) {
+        let until = self.started.elapsed().saturating_add(period).as_millis();
+        self.trusted_until_ms.store(u64::try_from(until).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    fn is_trusted(&self) -> bool {
+        let until = self.trusted_until_ms.load(Ordering::Acquire);
+        until == u64::MAX || (self.started.elapsed().as_millis() as u64) <= until
     }
 
     pub fn public_url(&self) -> &str {
@@ -277,6 +298,9 @@ impl RealmCache {
             return Ok(None);
         };
         let now = self.clock.now();
+        if !self.is_trusted() {
+            return self.load(name.as_str().to_owned(), now).await;
+        }
         if let Some(cached) = self.entries.read().expect("cache lock poisoned").get(name.as_str()) {
             cached.last_used.store(self.ticks.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
             match &cached.slot {

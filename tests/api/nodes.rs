@@ -191,6 +191,20 @@ async fn two_processes_share_one_postgresql_behind_a_proxy() {
     let jwks = node_b.get(&node_b.realm_url("acme", "/protocol/openid-connect/certs")).await.json;
     let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
     assert!(kids.contains(&new_kid) && kids.contains(&old_kid), "B publishes the new key and keeps the old: {kids:?}");
+
+    // B paused (its change watcher with it) while A changes the secret: B's
+    // very first request after it resumes sees the change, for B trusts its
+    // cache only a second past its last read of the change log.
+    assert_eq!(node_b.client_credentials("acme", "svc", "new-secret", None).await.status, 200, "B caches svc");
+    b.signal("STOP");
+    let body = json!({"clientId": "svc", "secret": "newer-secret"}).to_string();
+    let changed =
+        node_a.admin(reqwest::Method::PUT, &format!("/realms/acme/clients/{id}"), Some(&master), Some(&body)).await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    b.signal("CONT");
+    node_b.client_credentials("acme", "svc", "new-secret", None).await.assert_error(401, "invalid_client");
+    assert_eq!(node_b.client_credentials("acme", "svc", "newer-secret", None).await.status, 200);
 }
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
