@@ -53,8 +53,18 @@ pub fn apply(
     files: &[ParsedFile],
     now: UnixTime,
 ) -> Result<Vec<String>, ImportError> {
+    // A realm in two files would be applied twice, the second file's
+    // defaults silently undoing the first's settings.
+    let mut defined_in: HashMap<&str, &str> = HashMap::new();
     for file in files {
         check(file)?;
+        for realm in &file.file.realms {
+            let name = realm.get_ref().name.as_str();
+            if let Some(first) = defined_in.insert(name, &file.path) {
+                let message = format!("realm `{name}` is already defined in {first}");
+                return Err(file.error(&realm.span(), "name", message).into());
+            }
+        }
     }
     // One argon2 workspace for every password of the import.
     let mut passwords = Workspace::default();

@@ -676,3 +676,30 @@ async fn a_second_server_on_the_same_sqlite_file_is_refused() {
     let mut again = ServeProcess::start(serve(&again_addr), again_addr, db.dir.path().join("again.log"));
     again.wait_ready("/health/ready").await;
 }
+
+/// A realm defined in two realm files of one start is refused, naming both
+/// files: applied twice, the second file's defaults undid the first's
+/// settings without a word.
+#[test]
+fn a_realm_in_two_files_is_refused() {
+    let db = TestDatabase::create(Backend::Sqlite).unwrap();
+    let (first, second) = (db.dir.path().join("first.toml"), db.dir.path().join("second.toml"));
+    std::fs::write(&first, "[[realms]]\nname = \"twin\"\naccess_token_lifetime = \"9m\"\n").unwrap();
+    std::fs::write(&second, "[[realms]]\nname = \"other\"\n\n[[realms]]\nname = \"twin\"\n").unwrap();
+    let out = realmgate()
+        .args(["--database-url", &db.url, "--secret-key-file"])
+        .arg(db.key_file())
+        .args(["serve", "--bind", &free_addr(), "--realms"])
+        .arg(&first)
+        .arg("--realms")
+        .arg(&second)
+        .env_remove("REALMGATE_ADMIN_USER")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("second.toml:4") && stderr.contains("already defined in"), "{stderr}");
+    assert!(stderr.contains("first.toml"), "{stderr}");
+    let export = run_cli(&db, &["realm", "export", "other"], None);
+    assert!(!export.status.success(), "nothing of either file was applied");
+}
