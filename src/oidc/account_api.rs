@@ -114,9 +114,18 @@ async fn create_token(
     if new.expires_in.is_some_and(|s| !(1..=crate::domain::realm::MAX_LIFETIME_SECS).contains(&s)) {
         return Err(OAuthError::invalid_request("expires_in must be a positive number of seconds, at most 100 years"));
     }
-    // Never more than the calling credential holds.
+    // Never more than the calling credential holds, nor for longer: a
+    // short-lived credential (an application's access token, a personal
+    // token with an expiry) cannot mint a lasting one.
     let ceiling = Some(caller.scope.clone());
-    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, ceiling, new.expires_in).await {
+    let lifetime = match caller.expires_at {
+        Some(ends) => {
+            let left = (ends - state.clock.now()).max(1);
+            Some(new.expires_in.map_or(left, |asked| asked.min(left)))
+        }
+        None => new.expires_in,
+    };
+    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, ceiling, lifetime).await {
         Ok((token, view)) => {
             let mut body = serde_json::to_value(&view).expect("views serialise");
             body["token"] = token.into();

@@ -8,6 +8,7 @@ use super::authentication;
 use super::personal_tokens;
 use super::realm_cache::RealmEntry;
 use super::{ServiceError, access};
+use crate::clock::UnixTime;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::User;
 use crate::state::AppState;
@@ -35,6 +36,9 @@ pub struct Caller {
     pub scope: ScopeSet,
     /// The client an access token was issued to (none for a personal token or HTTP Basic).
     pub client_id: Option<String>,
+    /// When the presented credential expires (none for a password, or a
+    /// personal token without expiry).
+    pub expires_at: Option<UnixTime>,
 }
 
 /// Why a credential was refused: a 401, or a 403 for a good credential
@@ -88,6 +92,7 @@ async fn identify(
             // A client's own token names the client (its internal id) as subject.
             let clients_own = claims.client_uuid.as_deref() == Some(claims.sub.as_str());
             let client_id = Some(claims.client_id.clone());
+            let expires_at = Some(claims.exp);
             let scope = ScopeSet::parse(&claims.scope).unwrap_or_default();
             let (revoked, user) = state
                 .db
@@ -99,7 +104,7 @@ async fn identify(
                 return Ok(Err(Refusal::Token(access::InvalidToken::Revoked)));
             }
             Ok(match user.filter(|u| u.enabled) {
-                Some(user) => Ok(Caller { user: user.to_domain(), scope, client_id }),
+                Some(user) => Ok(Caller { user: user.to_domain(), scope, client_id, expires_at }),
                 // A client's own token names no user by design: lacking the
                 // scope, that is what it is refused for.
                 None if clients_own && !scope.contains(needs) => Err(Refusal::MissingScope(needs)),
@@ -115,7 +120,7 @@ async fn identify(
                 // A temporary password is for choosing a new one, nothing else.
                 Some(signed_in) if !signed_in.user.password_temporary => {
                     let scope = entry.scopes_allowed_by_roles(&signed_in.role_ids);
-                    Ok(Ok(Caller { user: signed_in.user, scope, client_id: None }))
+                    Ok(Ok(Caller { user: signed_in.user, scope, client_id: None, expires_at: None }))
                 }
                 _ => Ok(Err(Refusal::BadBasic)),
             }
@@ -141,5 +146,6 @@ async fn personal(
     if basic_user.is_some_and(|name| name.to_lowercase() != active.user.username) {
         return Ok(Err(Refusal::BadBasic));
     }
-    Ok(Ok(Caller { user: active.user.to_domain(), scope: active.scope, client_id: None }))
+    let expires_at = active.row.expires_at;
+    Ok(Ok(Caller { user: active.user.to_domain(), scope: active.scope, client_id: None, expires_at }))
 }

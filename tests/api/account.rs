@@ -107,6 +107,20 @@ async fn the_account_api_manages_tokens(app: TestApp) {
     assert_eq!(call(&app, Method::DELETE, &path, &writer, None).await.0, 404);
     // Another user cannot revoke alice's tokens.
     let (_, created, _) = call(&app, Method::POST, "/tokens", &writer, Some(json!({"name": "keep"}))).await;
+    // Nor does a token made with a short-lived credential outlive it: not
+    // this one, made with an access token, nor one made with a personal
+    // token that expires (an application given account.write cannot leave
+    // a lasting credential behind).
+    let writer_exp = crate::helpers::jwt_parts(&writer).1["exp"].clone();
+    assert_eq!(created["expires_at"], writer_exp, "{created}");
+    let brief = json!({"name": "brief", "scope": "account.write", "expires_in": 120});
+    let (_, brief, _) = call(&app, Method::POST, "/tokens", &writer, Some(brief)).await;
+    let brief_ends = brief["expires_at"].as_i64().unwrap();
+    let forever = json!({"name": "forever"});
+    let (status, derived, _) =
+        call(&app, Method::POST, "/tokens", brief["token"].as_str().unwrap(), Some(forever)).await;
+    assert_eq!(status, 201, "{derived}");
+    assert_eq!(derived["expires_at"].as_i64(), Some(brief_ends), "{derived}");
     let victor = cli_token(&app, ("victor", "victor-pw"), "account.write").await;
     let (status, _, _) =
         call(&app, Method::DELETE, &format!("/tokens/{}", created["id"].as_str().unwrap()), &victor, None).await;
