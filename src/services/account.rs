@@ -103,7 +103,7 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
                     id: f.id,
                 })
             }));
-            let consents = consents::list_by_user(conn, &user_id)?
+            let mut consents: Vec<ConsentView> = consents::list_by_user(conn, &user_id)?
                 .into_iter()
                 .filter_map(|(client_pk, scope, granted_at)| {
                     let client = entry.clients.values().find(|c| c.id == client_pk)?;
@@ -115,6 +115,21 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
                     })
                 })
                 .collect();
+            // Offline access a client holds without a consent (one that asks
+            // none): listed too, so the user can withdraw it (as Keycloak's
+            // account console lists every application with offline access).
+            for family in refresh::live_offline_families_of_user(conn, &user_id, now)? {
+                let Some(client) = entry.clients.values().find(|c| c.id == family.client_id) else { continue };
+                match consents.iter_mut().find(|c| c.client_id == client.client_id) {
+                    Some(_) => {}
+                    None => consents.push(ConsentView {
+                        client_id: client.client_id.clone(),
+                        client_name: client.name.clone(),
+                        scope: family.scope,
+                        granted_at: family.created_at,
+                    }),
+                }
+            }
             Ok(Overview { tokens, sessions, consents })
         })
         .await?)
@@ -289,7 +304,10 @@ pub async fn revoke_consent(
     let deleted = state
         .db
         .transaction(move |conn| {
-            let deleted = consents::delete(conn, &user_id, &client_pk)?;
+            // A client's offline access counts as consent to withdraw, given
+            // or not (a client that asks none gets it without).
+            let offline = refresh::has_live_offline_family_at_client(conn, &user_id, &client_pk, now)?;
+            let deleted = consents::delete(conn, &user_id, &client_pk)? || offline;
             if deleted {
                 for family in refresh::live_families_of_user_at_client(conn, &user_id, &client_pk)? {
                     families::revoke_grant(conn, &realm_id, &family, horizon, now)?;

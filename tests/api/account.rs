@@ -290,7 +290,20 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     assert!(browser.get(&url).await.body.contains("your account"), "this browser signs in again");
     assert!(other.get(&url).await.body.contains("your account"), "and so does the other");
     app.refresh("acme", ("web", "web-secret"), grant.str("refresh_token")).await.assert_error(400, "invalid_grant");
-    assert_eq!(app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await.status, 200);
+    let kept = app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await;
+    assert_eq!(kept.status, 200, "{}", kept.json);
+    // The offline access of a client that asks no consent is listed with
+    // the applications allowed, and withdrawn there.
+    let browser = Browser::new();
+    let page = browser.login(&browser.get(&url).await, "alice", "alice-pw").await;
+    assert_eq!(page.status, 303);
+    let page = browser.get(&url).await;
+    assert!(page.body.contains("Web app") && page.body.contains("offline_access"), "{}", page.body);
+    let mut revoke = forms(&page).into_iter().find(|f| f.fields.get("id").is_some_and(|id| id == "web")).unwrap();
+    revoke.fields.insert("action".into(), "revoke-consent".into());
+    assert_eq!(browser.submit(&revoke).await.status, 303);
+    app.refresh("acme", ("web", "web-secret"), kept.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    assert!(!browser.get(&url).await.body.contains("Web app"), "nothing left to withdraw");
     // A browser sign-out, in the audit log (as the logout endpoint's are).
     let master = app.master_token().await;
     let mut logged = false;

@@ -245,6 +245,39 @@ pub fn live_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<V
         .load(conn)?)
 }
 
+/// A user's unrevoked offline families unexpired at `now`.
+pub fn live_offline_families_of_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<Vec<FamilyRow>, StorageError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::user_id.eq(user_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .filter(refresh_families::offline.eq(true))
+        .filter(refresh_families::expires_at.ge(now))
+        .select(FamilyRow::as_select())
+        .load(conn)?)
+}
+
+/// Whether the user holds an unrevoked offline family at one client.
+pub fn has_live_offline_family_at_client(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_row_id: &str,
+    now: UnixTime,
+) -> Result<bool, StorageError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        refresh_families::table
+            .filter(refresh_families::user_id.eq(user_id))
+            .filter(refresh_families::client_id.eq(client_row_id))
+            .filter(refresh_families::revoked_at.is_null())
+            .filter(refresh_families::offline.eq(true))
+            .filter(refresh_families::expires_at.ge(now)),
+    ))
+    .get_result(conn)?)
+}
+
 /// The ids of a user's unrevoked families at one client (by its row id),
 /// offline ones included.
 pub fn live_families_of_user_at_client(
