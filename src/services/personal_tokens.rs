@@ -31,7 +31,7 @@ pub enum MintError {
     TooMany,
     #[error("scope `{0}` is unknown or not allowed for this user")]
     ScopeNotAllowed(String),
-    #[error("the name must be 1 to {MAX_TOKEN_NAME_CHARS} characters")]
+    #[error("the name must be 1 to {MAX_TOKEN_NAME_CHARS} characters, without control or invisible characters")]
     BadName,
     #[error(transparent)]
     Storage(#[from] StorageError),

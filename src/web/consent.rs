@@ -7,11 +7,13 @@ use super::cookies;
 use super::flow::Continuation;
 use super::pages::PageError;
 use super::reply::deliver_error;
+use crate::crypto::token_hash;
 use crate::error::ErrorCode;
 use crate::services::realm_cache::RealmEntry;
 use crate::services::sessions::LiveSession;
 use crate::services::{consent, sessions};
 use crate::state::AppState;
+use crate::storage::repo::revocations;
 
 pub async fn consent_submit(
     req: HttpRequest,
@@ -43,6 +45,20 @@ pub async fn consent_submit(
             return Err(PageError::bad_request(&display, "There is nothing to consent to."));
         }
     };
+    if matches!(decision, Some("allow" | "deny")) {
+        // Each consent form decides once: its copy replayed from the
+        // browser's history (after the consent was withdrawn, say) grants
+        // nothing, as Keycloak's single-use action codes.
+        let form_id = format!("consent-form:{}", token_hash(params.get("state").unwrap_or_default()));
+        let (realm_id, until) = (entry.realm.id.clone(), now + super::flow::FLOW_LIFETIME_SECS);
+        let first = state.db.write(move |conn| revocations::insert_once(conn, &realm_id, &form_id, until)).await?;
+        if !first {
+            return Err(PageError::bad_request(
+                &display,
+                "This form was already submitted. Start again from the application.",
+            ));
+        }
+    }
     match decision {
         Some("allow") => {
             let granted = match granted_scope(&entry, &client, &request, &live) {

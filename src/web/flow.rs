@@ -18,7 +18,7 @@ use crate::services::realm_cache::RealmEntry;
 use crate::tokens::jws;
 
 /// How long a sign-in page stays usable.
-const FLOW_LIFETIME_SECS: i64 = 30 * 60;
+pub const FLOW_LIFETIME_SECS: i64 = 30 * 60;
 pub(super) const MAX_VALUE_LEN: usize = 2048;
 
 /// What happens once the user has signed in (and consented).

@@ -323,6 +323,11 @@ async fn consent_is_asked_remembered_and_can_be_denied(app: TestApp) {
     let allowed = browser.decide(&consent, "allow").await;
     assert_eq!(allowed.status, 302, "{}", allowed.body);
     assert!(allowed.redirect_params().contains_key("code"));
+    // A consent form decides once: submitted again (from the history), it
+    // gives no second code.
+    let replayed = browser.decide(&consent, "allow").await;
+    assert_eq!(replayed.status, 400, "{}", replayed.body);
+    assert!(replayed.body.contains("already submitted"), "{}", replayed.body);
 
     for scope in ["openid profile roms.write", "openid profile", "openid"] {
         let page = browser.get(&auth_url(&app, "acme", &with(&request, &[("scope", scope)]))).await;

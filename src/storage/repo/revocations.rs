@@ -8,6 +8,31 @@ use crate::storage::schema::revoked_tokens;
 use crate::storage::{DbConnection, StorageError};
 
 /// Records a revoked id; revoking twice (or on two nodes at once) is harmless.
+/// Records `id` as used until `expires_at`; whether it was not already
+/// (a form's single use, kept with the revocations it resembles: an id
+/// whose record expires, pruned with them).
+pub fn insert_once(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    id: &str,
+    expires_at: UnixTime,
+) -> Result<bool, StorageError> {
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(revoked_tokens::table)
+            .values((
+                revoked_tokens::jti.eq(id),
+                revoked_tokens::realm_id.eq(realm_id),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: UnixTime) -> Result<(), StorageError> {
     // A savepoint, so a lost race does not abort the caller's transaction.
     let inserted = conn.transaction(|conn| {
