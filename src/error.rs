@@ -203,6 +203,18 @@ impl OAuthError {
         Self { code, description, status: code.status(), www_authenticate: Some(challenge), audit: None }
     }
 
+    /// Offers HTTP Basic beside the challenge already set: one header, two
+    /// challenges (RFC 9110 §11.6.1), so that a client that negotiates
+    /// (curl --anyauth, a browser) learns Basic is accepted.
+    pub fn also_basic(mut self, realm: &str) -> Self {
+        let basic = format!("Basic realm=\"{realm}\"");
+        self.www_authenticate = Some(match self.www_authenticate.take() {
+            Some(challenge) => format!("{challenge}, {basic}"),
+            None => basic,
+        });
+        self
+    }
+
     /// A refused HTTP Basic login at a protected endpoint: 401 with a Basic challenge.
     pub fn invalid_token_basic(realm: &str, description: impl Into<Cow<'static, str>>) -> Self {
         let mut error = Self::new(ErrorCode::InvalidToken, description);

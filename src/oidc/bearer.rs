@@ -61,6 +61,7 @@ pub fn presented(req: &HttpRequest, form: Option<&Params>, entry: &RealmEntry) -
     }
 
     match found.len() {
+        0 if entry.realm.settings.basic_auth => Err(invalid("Missing access token").also_basic(realm)),
         0 => Err(invalid("Missing access token")),
         1 => Ok(found.remove(0)),
         _ => Err(OAuthError::bearer(ErrorCode::InvalidRequest, realm, "Present the access token in exactly one way")),

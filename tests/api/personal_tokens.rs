@@ -183,8 +183,17 @@ async fn query_tokens_and_basic_only_where_the_realm_allows(app: TestApp) {
     assert_eq!(refused.status(), 401);
     assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{:?}", refused.headers());
 
-    // other allows both.
+    let missing = app.http.get(&acme).send().await.unwrap();
+    assert!(!missing.headers()["www-authenticate"].to_str().unwrap().contains("Basic"), "{:?}", missing.headers());
+
+    // other allows both, and says so to a request without credentials.
     let url = app.realm_url("other", "/protocol/openid-connect/userinfo");
+    let missing = app.http.get(&url).send().await.unwrap();
+    let challenge = missing.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.starts_with("Bearer realm=\"other\"") && challenge.ends_with(", Basic realm=\"other\""),
+        "{challenge}"
+    );
     let ok = app.http.get(&url).header("authorization", basic("ALICE", "other-pw")).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     let wrong = app.http.get(&url).header("authorization", basic("alice", "nope")).send().await.unwrap();
