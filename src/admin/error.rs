@@ -83,6 +83,7 @@ impl From<crate::services::realms::RealmAdminError> for AdminError {
         match e {
             E::NoSuchRealm(name) => Self::NotFound(format!("Realm {name}")),
             E::UserExists(_) => Self::Conflict("User exists with same username".into()),
+            E::Storage(e) => e.into(),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -25,7 +25,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource(both("/realms/{realm}/sessions/{session}")).delete(delete_session));
 }
 
-/// One session as `UserSessionRepresentation`; times in milliseconds.
 /// When and where a session started, and when it was last used.
 struct Seen<'a> {
     start: i64,
@@ -33,6 +32,7 @@ struct Seen<'a> {
     ip_address: Option<&'a str>,
 }
 
+/// One session as `UserSessionRepresentation`; times in milliseconds.
 fn session_rep(user: &UserRow, id: &str, seen: Seen<'_>, clients: Map<String, Value>) -> Value {
     let Seen { start, last_access, ip_address } = seen;
     json!({

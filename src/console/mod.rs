@@ -167,6 +167,12 @@ impl From<crate::storage::StorageError> for ConsoleError {
     }
 }
 
+impl From<crate::services::realm_cache::CacheError> for ConsoleError {
+    fn from(e: crate::services::realm_cache::CacheError) -> Self {
+        AdminError::from(e).into()
+    }
+}
+
 impl From<crate::services::ServiceError> for ConsoleError {
     fn from(e: crate::services::ServiceError) -> Self {
         AdminError::from(e).into()
@@ -197,7 +203,9 @@ impl ResponseError for ConsoleError {
             Self::Forbidden => ("Not allowed", "Your administrator roles do not allow this.".to_owned()),
             Self::NotFound(what) => ("Not found", format!("The {} does not exist.", what.to_lowercase())),
             Self::BadRequest(message) => ("That did not work", message.clone()),
-            Self::Busy => ("Too busy", "The server is busy. Try again in a moment.".to_owned()),
+            Self::Busy => {
+                ("Temporarily unavailable", "The server cannot answer right now. Try again in a moment.".to_owned())
+            }
             Self::Internal => ("Something went wrong", "An internal error occurred.".to_owned()),
         };
         let page = ErrorPage { realm_display: TITLE, title, message: &message };

@@ -92,12 +92,7 @@ pub struct Ctx {
 /// The console's signed-in administrator, or a redirect to sign in.
 pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Ctx, ConsoleError> {
     let sign_in = || ConsoleError::SignIn(cookies::Scope::of(state).path(""));
-    let master = state
-        .cache
-        .get(MASTER_REALM)
-        .await
-        .map_err(|e| ConsoleError::from(crate::services::ServiceError::from(e)))?
-        .ok_or_else(sign_in)?;
+    let master = state.cache.get(MASTER_REALM).await?.ok_or_else(sign_in)?;
     let live = sessions::find(state, &master, cookies::read(req, COOKIE)).await?.ok_or_else(sign_in)?;
     let admin = console_admin(state, &master, &live.user.user.id).await?.ok_or(ConsoleError::NotAdmin)?;
     Ok(Ctx {

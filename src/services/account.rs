@@ -120,14 +120,13 @@ pub async fn overview(state: &AppState, entry: &Arc<RealmEntry>, user_id: &str) 
             // account console lists every application with offline access).
             for family in refresh::live_offline_families_of_user(conn, &user_id, now)? {
                 let Some(client) = entry.clients.values().find(|c| c.id == family.client_id) else { continue };
-                match consents.iter_mut().find(|c| c.client_id == client.client_id) {
-                    Some(_) => {}
-                    None => consents.push(ConsentView {
+                if !consents.iter().any(|c| c.client_id == client.client_id) {
+                    consents.push(ConsentView {
                         client_id: client.client_id.clone(),
                         client_name: client.name.clone(),
                         scope: family.scope,
                         granted_at: family.created_at,
-                    }),
+                    });
                 }
             }
             Ok(Overview { tokens, sessions, consents })

@@ -5,7 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::realm_cache::RealmCache;
+// A process that has not read the change log for longer than TRUSTED_FOR
+// (its database unreachable, the process paused) trusts none of its cache:
+// requests then load what they need from the database, or fail with it,
+// rather than answer from settings another node may have changed (a
+// rotated secret).
+use super::realm_cache::{RealmCache, TRUSTED_FOR};
 use crate::clock::Clock;
 use crate::storage::repo::meta;
 use crate::storage::{Db, StorageError};
@@ -20,13 +25,6 @@ pub async fn current_epoch(db: &Db) -> Result<i64, StorageError> {
     db.run(meta::current_epoch).await
 }
 
-/// Changes made elsewhere show up within this (README: within a second).
-/// A process that has not read the change log for longer (its database
-/// unreachable, the process paused) trusts none of its cache: requests then
-/// load what they need from the database, or fail with it, rather than
-/// answer from settings another node may have changed (a rotated secret).
-const TRUSTED_FOR: Duration = Duration::from_secs(1);
-
 /// Runs until the process ends.
 pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut epoch: i64) {
     let mut ticks: u64 = 0;
@@ -36,6 +34,8 @@ pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut ep
         tokio::time::sleep(POLL_INTERVAL).await;
         ticks += 1;
         let since = epoch;
+        // Trust counts from the read's start: what it sees is that old.
+        let read_started = Instant::now();
         // The distrust does not wait for the read: with the database
         // unreachable, a read may hang for the pool's connection timeout,
         // or for ever on a connection that stopped answering.
@@ -58,8 +58,8 @@ pub async fn watch(db: Db, cache: Arc<RealmCache>, clock: Arc<dyn Clock>, mut ep
                     cache.invalidate(&changes.realms);
                 }
                 epoch = changes.newest;
-                last_read = Instant::now();
-                cache.trust_for(TRUSTED_FOR);
+                last_read = read_started;
+                cache.trust_for(TRUSTED_FOR.saturating_sub(read_started.elapsed()));
             }
             Err(error) => {
                 tracing::warn!(%error, "could not read the change log");

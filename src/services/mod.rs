@@ -29,7 +29,8 @@ pub mod sessions;
 use crate::error::{AppError, OAuthError};
 use crate::storage::StorageError;
 
-/// A use-case failed for a reason the caller cannot fix (a 500).
+/// A use-case failed for a reason the caller cannot fix (a 500, or a 503
+/// while the database cannot be reached or sign-ins are too many).
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]

@@ -237,7 +237,14 @@ type Slot = Option<Arc<RealmEntry>>;
 struct Cached {
     slot: Slot,
     last_used: AtomicU64,
+    /// When its read began (milliseconds after the cache's start).
+    loaded_ms: u64,
 }
+
+/// Changes made elsewhere show up within this (README: within a second):
+/// past it without a read of the change log, a cached entry is used only
+/// if it was itself read from the database within it.
+pub const TRUSTED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The realm cache shared by all workers.
 pub struct RealmCache {
@@ -283,9 +290,19 @@ impl RealmCache {
         self.trusted_until_ms.store(u64::try_from(until).unwrap_or(u64::MAX), Ordering::Release);
     }
 
-    fn is_trusted(&self) -> bool {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `cached` may be answered from: the change log was read
+    /// lately, or the entry itself was.
+    fn may_use(&self, cached: &Cached) -> bool {
         let until = self.trusted_until_ms.load(Ordering::Acquire);
-        until == u64::MAX || (self.started.elapsed().as_millis() as u64) <= until
+        if until == u64::MAX {
+            return true;
+        }
+        let now = self.elapsed_ms();
+        now <= until || now.saturating_sub(cached.loaded_ms) <= TRUSTED_FOR.as_millis() as u64
     }
 
     pub fn public_url(&self) -> &str {
@@ -298,10 +315,9 @@ impl RealmCache {
             return Ok(None);
         };
         let now = self.clock.now();
-        if !self.is_trusted() {
-            return self.load(name.as_str().to_owned(), now).await;
-        }
-        if let Some(cached) = self.entries.read().expect("cache lock poisoned").get(name.as_str()) {
+        if let Some(cached) = self.entries.read().expect("cache lock poisoned").get(name.as_str())
+            && self.may_use(cached)
+        {
             cached.last_used.store(self.ticks.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
             match &cached.slot {
                 Some(entry) if entry.keys.valid_until.is_none_or(|until| now <= until) => {
@@ -316,6 +332,7 @@ impl RealmCache {
 
     async fn load(&self, name: String, now: UnixTime) -> Result<Option<Arc<RealmEntry>>, CacheError> {
         let generation = self.generation.load(Ordering::SeqCst);
+        let loaded_ms = self.elapsed_ms();
         let key = name.clone();
         let snapshot = self.db.run(move |conn| read_snapshot(conn, &name, now)).await?;
         let slot: Slot = match snapshot {
@@ -340,7 +357,7 @@ impl RealmCache {
             // A miss never pushes out a real realm.
             if !full || slot.is_some() {
                 let last_used = AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed));
-                entries.insert(key, Cached { slot: slot.clone(), last_used });
+                entries.insert(key, Cached { slot: slot.clone(), last_used, loaded_ms });
             }
         }
         Ok(slot)
@@ -413,5 +430,42 @@ mod tests {
         assert!(cache.get("c").await.unwrap().is_some());
         assert!(cache.contains("a") && cache.contains("c") && !cache.contains("b"), "b was least recently used");
         assert_eq!(cache.len(), 2);
+    }
+
+    /// Untrusted (the change log unread for a second), a cached realm is
+    /// answered only while its own read is under a second old.
+    #[tokio::test]
+    async fn an_untrusted_cache_answers_only_from_fresh_reads() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("rg.db")), 2).unwrap();
+        db.migrate().await.unwrap();
+        let secret = SecretKey::generate();
+        let sealing = secret.clone();
+        db.run(move |conn| {
+            let name = RealmName::parse("a").unwrap();
+            let mut settings = RealmSettings::defaults(&name);
+            settings.signing_algorithm = crate::domain::realm::SigningAlgorithm::Es256;
+            crate::services::realms::create_realm(conn, &sealing, &name, &settings, 0)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let cache = RealmCache::new(db.clone(), secret, "http://x".into(), Arc::new(SystemClock), 2);
+        let shown = |entry: Option<Arc<RealmEntry>>| entry.unwrap().realm.settings.display_name.clone();
+        cache.trust_for(TRUSTED_FOR);
+        assert_eq!(shown(cache.get("a").await.unwrap()), "a");
+        // Changed behind the cache's back (by another node, say).
+        db.run(|conn| {
+            diesel::sql_query("UPDATE realms SET display_name = 'changed' WHERE name = 'a'").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(shown(cache.get("a").await.unwrap()), "a", "trusted: the cached entry");
+        cache.trust_for(std::time::Duration::ZERO);
+        tokio::time::sleep(TRUSTED_FOR + std::time::Duration::from_millis(50)).await;
+        assert_eq!(shown(cache.get("a").await.unwrap()), "changed", "untrusted and stale: read again");
     }
 }

@@ -1,6 +1,7 @@
 //! The consent form's submission: allow (remembered) or deny.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection;
 
 use super::authorize::{CONSENT_PURPOSE, ConsentState, finish, granted_scope, page_params, page_realm, unseal_form};
 use super::cookies;
@@ -45,20 +46,13 @@ pub async fn consent_submit(
             return Err(PageError::bad_request(&display, "There is nothing to consent to."));
         }
     };
-    if matches!(decision, Some("allow" | "deny")) {
-        // Each consent form decides once: its copy replayed from the
-        // browser's history (after the consent was withdrawn, say) grants
-        // nothing, as Keycloak's single-use action codes.
-        let form_id = format!("consent-form:{}", token_hash(params.get("state").unwrap_or_default()));
-        let (realm_id, until) = (entry.realm.id.clone(), now + super::flow::FLOW_LIFETIME_SECS);
-        let first = state.db.write(move |conn| revocations::insert_once(conn, &realm_id, &form_id, until)).await?;
-        if !first {
-            return Err(PageError::bad_request(
-                &display,
-                "This form was already submitted. Start again from the application.",
-            ));
-        }
-    }
+    // Each consent form decides once: its copy replayed from the browser's
+    // history (after the consent was withdrawn, say) grants nothing, as
+    // Keycloak's single-use action codes. Recorded with what it decides.
+    let form_id = format!("consent-form:{}", token_hash(params.get("state").unwrap_or_default()));
+    let until = now + super::flow::FLOW_LIFETIME_SECS;
+    let already_submitted =
+        || PageError::bad_request(&display, "This form was already submitted. Start again from the application.");
     match decision {
         Some("allow") => {
             let granted = match granted_scope(&entry, &client, &request, &live) {
@@ -75,10 +69,28 @@ pub async fn consent_submit(
             };
             let (realm_id, user_id, client_pk, scope) =
                 (entry.realm.id.clone(), live.user.user.id.clone(), client.id.clone(), granted.clone());
-            state.db.write(move |conn| consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)).await?;
+            let first = state
+                .db
+                .write(move |conn| {
+                    conn.transaction(|conn| {
+                        if !revocations::insert_once(conn, &realm_id, &form_id, until)? {
+                            return Ok(false);
+                        }
+                        consent::remember(conn, &realm_id, &user_id, &client_pk, &scope, now)?;
+                        Ok(true)
+                    })
+                })
+                .await?;
+            if !first {
+                return Err(already_submitted());
+            }
             Ok(finish(&state, &entry, &client, &request, &live, &granted, Vec::new()).await)
         }
         Some("deny") => {
+            let realm_id = entry.realm.id.clone();
+            if !state.db.write(move |conn| revocations::insert_once(conn, &realm_id, &form_id, until)).await? {
+                return Err(already_submitted());
+            }
             record_denial(&req, &state, &entry, &client.client_id, &live);
             Ok(deliver_error(
                 &entry,

@@ -686,7 +686,7 @@ fn a_realm_in_two_files_is_refused() {
     let (first, second) = (db.dir.path().join("first.toml"), db.dir.path().join("second.toml"));
     std::fs::write(&first, "[[realms]]\nname = \"twin\"\naccess_token_lifetime = \"9m\"\n").unwrap();
     std::fs::write(&second, "[[realms]]\nname = \"other\"\n\n[[realms]]\nname = \"twin\"\n").unwrap();
-    let out = realmgate()
+    let mut serve = realmgate()
         .args(["--database-url", &db.url, "--secret-key-file"])
         .arg(db.key_file())
         .args(["serve", "--bind", &free_addr(), "--realms"])
@@ -694,8 +694,20 @@ fn a_realm_in_two_files_is_refused() {
         .arg("--realms")
         .arg(&second)
         .env_remove("REALMGATE_ADMIN_USER")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // Refused at start: it exits (were it to serve, the test fails, not hangs).
+    let started = Instant::now();
+    while serve.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            serve.kill().unwrap();
+            panic!("serve started with a realm defined in two files");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = serve.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("second.toml:4") && stderr.contains("already defined in"), "{stderr}");

@@ -239,6 +239,9 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     let removable = seen.select("#held-admin-roles input[name=admin_role]");
     assert_eq!(removable.len(), 1, "{}", seen.html);
     assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));
+    let removed = viewer.post(&target_page, &[("action", "remove-admin-role"), ("admin_role", "manage-users")]).await;
+    assert_eq!(removed.status, 200, "the button offered works: {}", removed.html);
+    assert_eq!(removed.select("#held-admin-roles li strong"), ["view-clients"], "{}", removed.html);
 
     // Signing out ends the master session: back to the login page.
     let out = console.post("sign-out", &[]).await;

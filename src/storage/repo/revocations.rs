@@ -7,7 +7,6 @@ use crate::clock::UnixTime;
 use crate::storage::schema::revoked_tokens;
 use crate::storage::{DbConnection, StorageError};
 
-/// Records a revoked id; revoking twice (or on two nodes at once) is harmless.
 /// Records `id` as used until `expires_at`; whether it was not already
 /// (a form's single use, kept with the revocations it resembles: an id
 /// whose record expires, pruned with them).
@@ -33,23 +32,9 @@ pub fn insert_once(
     }
 }
 
+/// Records a revoked id; revoking twice (or on two nodes at once) is harmless.
 pub fn insert(conn: &mut DbConnection, realm_id: &str, jti: &str, expires_at: UnixTime) -> Result<(), StorageError> {
-    // A savepoint, so a lost race does not abort the caller's transaction.
-    let inserted = conn.transaction(|conn| {
-        diesel::insert_into(revoked_tokens::table)
-            .values((
-                revoked_tokens::jti.eq(jti),
-                revoked_tokens::realm_id.eq(realm_id),
-                revoked_tokens::expires_at.eq(expires_at),
-            ))
-            .execute(conn)
-    });
-    match inserted {
-        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    insert_once(conn, realm_id, jti, expires_at).map(drop)
 }
 
 /// Whether any of `ids` (a token's jti and the grants it names) is
