@@ -402,15 +402,15 @@ mod tests {
     use crate::domain::realm::RealmSettings;
     use crate::storage::DatabaseUrl;
 
-    #[tokio::test]
-    async fn the_least_recently_used_realm_goes_first_and_misses_never_push_out_realms() {
+    /// A new SQLite database holding the realms `names` (ES256: quick keys).
+    async fn db_with_realms(names: &'static [&'static str]) -> (tempfile::TempDir, Db, SecretKey) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("rg.db")), 2).unwrap();
         db.migrate().await.unwrap();
         let secret = SecretKey::generate();
         let sealing = secret.clone();
         db.run(move |conn| {
-            for name in ["a", "b", "c"] {
+            for name in names {
                 let name = RealmName::parse(name).unwrap();
                 let mut settings = RealmSettings::defaults(&name);
                 settings.signing_algorithm = crate::domain::realm::SigningAlgorithm::Es256;
@@ -421,6 +421,12 @@ mod tests {
         })
         .await
         .unwrap();
+        (dir, db, secret)
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_realm_goes_first_and_misses_never_push_out_realms() {
+        let (_dir, db, secret) = db_with_realms(&["a", "b", "c"]).await;
         let cache = RealmCache::new(db, secret, "http://x".into(), Arc::new(SystemClock), 2);
         assert!(cache.get("a").await.unwrap().is_some());
         assert!(cache.get("b").await.unwrap().is_some());
@@ -437,21 +443,7 @@ mod tests {
     #[tokio::test]
     async fn an_untrusted_cache_answers_only_from_fresh_reads() {
         use diesel::RunQueryDsl;
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(DatabaseUrl::Sqlite(dir.path().join("rg.db")), 2).unwrap();
-        db.migrate().await.unwrap();
-        let secret = SecretKey::generate();
-        let sealing = secret.clone();
-        db.run(move |conn| {
-            let name = RealmName::parse("a").unwrap();
-            let mut settings = RealmSettings::defaults(&name);
-            settings.signing_algorithm = crate::domain::realm::SigningAlgorithm::Es256;
-            crate::services::realms::create_realm(conn, &sealing, &name, &settings, 0)
-                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let (_dir, db, secret) = db_with_realms(&["a"]).await;
         let cache = RealmCache::new(db.clone(), secret, "http://x".into(), Arc::new(SystemClock), 2);
         let shown = |entry: Option<Arc<RealmEntry>>| entry.unwrap().realm.settings.display_name.clone();
         cache.trust_for(TRUSTED_FOR);
