@@ -125,7 +125,8 @@ async fn create_token(
         }
         None => new.expires_in,
     };
-    match account::create_token(&state, &entry, &caller.user.id, new.name, scope, ceiling, lifetime).await {
+    let order = account::TokenOrder { name: new.name, scope, ceiling, lifetime_secs: lifetime, form_once: None };
+    match account::create_token(&state, &entry, &caller.user.id, order).await {
         Ok((token, view)) => {
             let mut body = serde_json::to_value(&view).expect("views serialise");
             body["token"] = token.into();
@@ -135,7 +136,10 @@ async fn create_token(
             Err(OAuthError::invalid_scope(format!("scope `{scope}` is unknown or not allowed for you")))
         }
         Err(CreateError::Mint(MintError::Storage(e)) | CreateError::Storage(e)) => Err(e.into()),
-        Err(CreateError::Mint(e)) => Err(OAuthError::invalid_request(e.to_string())),
+        // (Only the page's forms are single-use.)
+        Err(e @ (CreateError::Mint(_) | CreateError::AlreadySubmitted)) => {
+            Err(OAuthError::invalid_request(e.to_string()))
+        }
     }
 }
 

@@ -140,47 +140,79 @@ pub enum CreateError {
     Mint(#[from] MintError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("this form was already submitted")]
+    AlreadySubmitted,
+}
+
+/// What a personal token is asked for.
+pub struct TokenOrder {
+    pub name: String,
+    pub scope: Option<ScopeSet>,
+    /// The calling credential's scopes (API calls); `None` when the user
+    /// acts in person on the account page.
+    pub ceiling: Option<ScopeSet>,
+    pub lifetime_secs: Option<i64>,
+    /// A page form's single use, until when it is kept: its second
+    /// submission (a double click) mints nothing.
+    pub form_once: Option<(String, UnixTime)>,
+}
+
+/// Why the minting transaction rolled back.
+enum Undone {
+    Storage(StorageError),
+    AlreadySubmitted,
+}
+
+impl From<diesel::result::Error> for Undone {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(e.into())
+    }
 }
 
 /// Creates a token for the user; the secret is returned once.
-/// `ceiling`: the calling credential's scopes (API calls); `None` when the
-/// user acts in person on the account page.
 pub async fn create_token(
     state: &AppState,
     entry: &Arc<RealmEntry>,
     user_id: &str,
-    name: String,
-    scope: Option<ScopeSet>,
-    ceiling: Option<ScopeSet>,
-    lifetime_secs: Option<i64>,
+    order: TokenOrder,
 ) -> Result<(String, TokenView), CreateError> {
+    use diesel::Connection;
     let now = state.clock.now();
     let (entry, user_id) = (Arc::clone(entry), user_id.to_owned());
-    let result = state
+    state
         .db
         .write(move |conn| {
             let Some(user) = users::find_by_id(conn, &entry.realm.id, &user_id)? else {
-                return Ok(Err(MintError::NoSuchUser(user_id)));
+                return Ok(Err(MintError::NoSuchUser(user_id).into()));
             };
+            let TokenOrder { name, scope, ceiling, lifetime_secs, form_once } = order;
             let expires_at = lifetime_secs.map(|s| now + s);
-            let minted = personal_tokens::mint_for(
-                conn,
-                &entry,
-                &user,
-                &name,
-                scope.as_ref(),
-                ceiling.as_ref(),
-                expires_at,
-                now,
-            );
+            let minted = conn.transaction(|conn| {
+                let minted = personal_tokens::mint_for(
+                    conn,
+                    &entry,
+                    &user,
+                    &name,
+                    scope.as_ref(),
+                    ceiling.as_ref(),
+                    expires_at,
+                    now,
+                );
+                if let (Ok(_), Some((form_id, until))) = (&minted, &form_once)
+                    && !revocations::insert_once(conn, &entry.realm.id, form_id, *until).map_err(Undone::Storage)?
+                {
+                    return Err(Undone::AlreadySubmitted);
+                }
+                Ok(minted)
+            });
             Ok(match minted {
-                Ok((token, row)) => Ok((token, TokenView::from(row))),
-                Err(MintError::Storage(e)) => return Err(e),
-                Err(e) => Err(e),
+                Ok(Ok((token, row))) => Ok((token, TokenView::from(row))),
+                Ok(Err(MintError::Storage(e))) | Err(Undone::Storage(e)) => return Err(e),
+                Ok(Err(e)) => Err(e.into()),
+                Err(Undone::AlreadySubmitted) => Err(CreateError::AlreadySubmitted),
             })
         })
-        .await?;
-    Ok(result?)
+        .await?
 }
 
 pub async fn revoke_token(state: &AppState, user_id: &str, id: &str) -> Result<bool, ServiceError> {

@@ -14,6 +14,7 @@ use super::cookies;
 use super::flow::{self, Continuation};
 use super::pages::{AccountPage, ConsentLine, PageError, SessionLine, TokenLine, page_builder, render};
 use super::reply::add_cookies;
+use crate::crypto::token_hash;
 use crate::domain::scope::ScopeSet;
 use crate::services::account::{self, CreateError};
 use crate::services::realm_cache::RealmEntry;
@@ -157,7 +158,12 @@ pub async fn account_action(
                 },
                 None => None,
             };
-            match account::create_token(&state, &entry, &user_id, name, scope, None, lifetime).await {
+            // The page's form mints once (a double click, a resubmission):
+            // the page it leads back to has a form of its own.
+            let form_id = format!("account-form:{}", token_hash(params.get("state").unwrap_or_default()));
+            let form_once = Some((form_id, state.clock.now() + super::flow::FLOW_LIFETIME_SECS));
+            let order = account::TokenOrder { name, scope, ceiling: None, lifetime_secs: lifetime, form_once };
+            match account::create_token(&state, &entry, &user_id, order).await {
                 // Shown by the page the redirect leads to: a reload there
                 // does not post the form (and mint a token) again.
                 Ok((token, _)) => {
@@ -170,6 +176,10 @@ pub async fn account_action(
                     | CreateError::Storage(e),
                 ) => Err(e.into()),
                 Err(CreateError::Mint(e)) => Err(PageError::bad_request(&display, e.to_string())),
+                Err(CreateError::AlreadySubmitted) => Err(PageError::bad_request(
+                    &display,
+                    "This form was already submitted: your new token is on the account page.",
+                )),
             }
         }
         Some("revoke-token") => {

@@ -258,6 +258,12 @@ async fn the_account_page_works_in_a_browser(app: TestApp) {
     assert_eq!(app.userinfo("acme", &token).await.status, 200);
     let reloaded = browser.get(&url).await;
     assert!(reloaded.body.contains("from the page") && !reloaded.body.contains(&token), "shown once");
+    // The same form sent again (a double click) mints no second token,
+    // whose secret nobody would see.
+    let again = browser.submit(&form).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.body.contains("already submitted"), "{}", again.body);
+    assert_eq!(browser.get(&url).await.body.matches("from the page").count(), 1, "one token");
 
     // Revoke it with its form.
     let mut revoke = forms(&reloaded).into_iter().find(|f| f.fields.contains_key("id")).unwrap();
