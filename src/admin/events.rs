@@ -151,7 +151,7 @@ fn realm_and_rest(path: &str) -> Option<(String, String)> {
 }
 
 fn operation(method: &Method, rest: &str) -> &'static str {
-    let action = ["logout", "reset-password", "client-secret"].iter().any(|a| rest.ends_with(a));
+    let action = ["logout", "logout-all", "reset-password", "client-secret"].iter().any(|a| rest.ends_with(a));
     match *method {
         _ if action => "ACTION",
         Method::POST => "CREATE",

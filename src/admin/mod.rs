@@ -18,7 +18,7 @@ pub(crate) mod role_mappings;
 pub(crate) mod roles;
 pub(crate) mod scopes;
 pub(crate) mod user_lists;
-mod user_sessions;
+pub(crate) mod user_sessions;
 pub(crate) mod users;
 
 use actix_web::web;

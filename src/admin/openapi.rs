@@ -43,6 +43,7 @@ use super::{
     users::logout,
     user_sessions::list_sessions,
     user_sessions::delete_session,
+    user_sessions::logout_all,
     user_lists::groups,
     user_lists::group_count,
     user_lists::federated_identities,

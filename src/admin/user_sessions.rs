@@ -2,7 +2,7 @@
 //! live browser session with the clients holding refresh tokens from it,
 //! and each grant made without a browser (password, device) as a session
 //! of its own, as Keycloak makes one for it. Offline grants are not
-//! sessions.
+//! sessions. Also the realm's "sign out everyone" (`/logout-all`).
 
 use std::collections::HashMap;
 
@@ -22,7 +22,8 @@ use crate::storage::repo::{clients, refresh, sessions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(both("/realms/{realm}/users/{id}/sessions")).get(list_sessions))
-        .service(web::resource(both("/realms/{realm}/sessions/{session}")).delete(delete_session));
+        .service(web::resource(both("/realms/{realm}/sessions/{session}")).delete(delete_session))
+        .service(web::resource(both("/realms/{realm}/logout-all")).post(logout_all));
 }
 
 /// When and where a session started, and when it was last used.
@@ -129,4 +130,44 @@ pub(super) async fn delete_session(
         return Err(AdminError::not_found("Session"));
     }
     Ok(rep::no_content())
+}
+
+#[utoipa::path(post, path = "/admin/realms/{realm}/logout-all", operation_id = "logout_all", tag = "realms",
+    summary = "Ends every session of the realm and revokes every grant, offline ones too",
+    description = "Keycloak's `GlobalRequestResult` (realmgate notifies no client, so it is `{}`). \
+        Needs `manage-users` and every right a user of the realm can hold: `realm-admin`, or a `master` administrator.",
+    params(crate::openapi::RealmPath),
+    responses((status = 200, description = "Every session ended", body = Object), crate::openapi::AdminErrors))]
+pub(super) async fn logout_all(
+    state: web::Data<AppState>,
+    admin: Admin,
+    realm: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    sign_out_everyone(&state, &admin, &realm).await?;
+    Ok(rep::ok_json(json!({})))
+}
+
+/// Whether `admin` may sign everyone out of the realm: `manage-users`, and
+/// outranking every user (as one who may sign out each of them), so that a
+/// user manager cannot sign the realm's administrators out.
+pub(crate) fn may_sign_out_everyone(admin: &Admin, realm_name: &str) -> bool {
+    use crate::services::realms::{MASTER_REALM, REALM_MANAGEMENT_ROLES};
+    if !admin.may(realm_name, Need::ManageUsers) {
+        return false;
+    }
+    if realm_name == MASTER_REALM {
+        return admin.outranks(&[], true);
+    }
+    REALM_MANAGEMENT_ROLES.iter().all(|role| admin.may_grant(role))
+}
+
+/// Ends every session and grant of the realm; how many sessions ended.
+pub(crate) async fn sign_out_everyone(state: &AppState, admin: &Admin, realm_name: &str) -> Result<usize, AdminError> {
+    admin.require(realm_name, Need::ManageUsers)?;
+    if !may_sign_out_everyone(admin, realm_name) {
+        return Err(AdminError::Forbidden);
+    }
+    let entry = cached_realm(state, realm_name).await?;
+    let now = state.clock.now();
+    Ok(state.db.write(move |conn| crate::services::sessions::end_all_in_realm(conn, &entry, now)).await?)
 }

@@ -107,6 +107,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "role-added" => "Role assigned.",
         "role-removed" => "Role removed.",
         "signed-out" => "Signed out.",
+        "signed-out-all" => "Every session of this realm has ended.",
         _ => return None,
     })
 }

@@ -137,6 +137,8 @@ pub struct RealmPage {
     pub keys: Vec<KeyLine>,
     pub algorithms: Vec<&'static str>,
     pub deletable: bool,
+    /// Whether this administrator may end every session of the realm.
+    pub sign_out_everyone: bool,
 }
 
 pub struct ClientLine {

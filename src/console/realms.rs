@@ -15,6 +15,7 @@ use crate::admin::realms::{
     BASIC_AUTH, ID_TOKEN, QUERY_TOKENS, REFRESH_TOKEN, REUSE_GRACE, create_realm_from, delete_realm_named, find_realm,
     keys_of, rotate_keys, to_rep, update_realm_from,
 };
+use crate::admin::user_sessions::{may_sign_out_everyone, sign_out_everyone};
 use crate::admin::{AdminError, Need};
 use crate::domain::realm::SigningAlgorithm;
 use crate::services::events::{ADMIN_EVENTS_ENABLED, ENABLED_EVENT_TYPES, EVENTS_ENABLED, EVENTS_EXPIRATION};
@@ -195,6 +196,7 @@ async fn settings_page(
         keys,
         algorithms: SigningAlgorithm::ALL.iter().map(|a| a.as_str()).collect(),
         deletable: realm != MASTER_REALM && ctx.admin.may(realm, Need::ManageRealm),
+        sign_out_everyone: may_sign_out_everyone(&ctx.admin, realm),
     };
     Ok(send(status, &page))
 }
@@ -341,6 +343,24 @@ pub async fn settings_action(
             rotate_keys(&state, &ctx.admin, realm).await?;
             audit(&state, &ctx, realm, Method::POST, "keys").await;
             Ok(see_other(&format!("{here}?done=rotated")))
+        }
+        "logout-all" if form.get("confirm") != "yes" => {
+            ctx.admin.require(realm, Need::ManageUsers)?;
+            let ask = Ask {
+                action: "logout-all",
+                id: None,
+                title: format!("Sign everyone out of {realm}?"),
+                message: "Every browser session of this realm ends, and every refresh token, offline ones too, \
+                    stops working. Personal access tokens stay.",
+                button: "Sign out everyone",
+            };
+            Ok(confirm(&ctx, realm, "settings", here, ask))
+        }
+        "logout-all" => {
+            let ended = sign_out_everyone(&state, &ctx.admin, realm).await?;
+            audit(&state, &ctx, realm, Method::POST, "logout-all").await;
+            tracing::info!(realm, ended, "signed everyone out");
+            Ok(see_other(&format!("{here}?done=signed-out-all")))
         }
         "delete-realm" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;

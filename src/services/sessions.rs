@@ -184,6 +184,26 @@ pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: U
     })
 }
 
+/// Ends every SSO session of the realm and revokes every grant, offline
+/// ones too (Keycloak's "sign out all active sessions", which also moves
+/// the realm's not-before past every token issued so far); returns how
+/// many sessions ended. Personal access tokens are credentials, not
+/// sessions: they stay.
+pub fn end_all_in_realm(conn: &mut DbConnection, entry: &RealmEntry, now: UnixTime) -> Result<usize, StorageError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        let open = sessions::list_open_in_realm(conn, &entry.realm.id)?;
+        for session in &open {
+            end(conn, entry, session, now)?;
+        }
+        let horizon = super::families::revocation_horizon(entry, now);
+        for grant in refresh::live_families_in_realm(conn, &entry.realm.id, now)? {
+            super::families::revoke_grant(conn, &entry.realm.id, &grant, horizon, now)?;
+        }
+        Ok(open.len())
+    })
+}
+
 /// Ends every SSO session of the user and every grant made without a
 /// browser; with `offline_too`, the offline grants as well (an admin's
 /// sign-out, Keycloak's not-before), else they survive (the user's own

@@ -297,6 +297,15 @@ await step("users.listSessions + users.logout", async () => {
   check(ref.status === 400, `refresh after logout -> ${ref.status}`);
 });
 
+await step("realms.logoutAll", async () => {
+  const [secret] = need("secret");
+  const fresh = await tokenRequest({ grant_type: "password", username: "alice", password: PASSWORD }, ["conf-app", secret]);
+  check(fresh.status === 200 && fresh.body?.refresh_token, `password grant: ${fresh.status}`);
+  await kc.realms.logoutAll({ realm: r.realm });
+  const ref = await tokenRequest({ grant_type: "refresh_token", client_id: "conf-app", client_secret: secret, refresh_token: fresh.body.refresh_token });
+  check(ref.status === 400, `refresh after logout-all -> ${ref.status}`);
+});
+
 await step("realms.findEvents (LOGIN) + findAdminEvents", async () => {
   const [uid] = need("uid");
   const ev = await kc.realms.findEvents({ ...r, type: "LOGIN", max: 50 });

@@ -527,7 +527,18 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
         .await;
     let form =
         [("grant_type", "password"), ("client_id", "admin-cli"), ("username", "carol"), ("password", "carol-pw")];
-    assert_eq!(app.token("shop", None, &form).await.status, 200);
+    let carol_tokens = app.token("shop", None, &form).await;
+    assert_eq!(carol_tokens.status, 200, "{}", carol_tokens.json);
+
+    // Signing everyone out asks first (carol's grant lives on), then ends it.
+    let refresh = |token| [("grant_type", "refresh_token"), ("client_id", "admin-cli"), ("refresh_token", token)];
+    let asked = console.post("realms/shop/", &[("action", "logout-all")]).await;
+    assert!(asked.select("h1")[0].contains("Sign everyone out of shop?"), "{}", asked.html);
+    let refreshed = app.token("shop", None, &refresh(carol_tokens.str("refresh_token"))).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    let signed_out = console.post("realms/shop/", &[("action", "logout-all"), ("confirm", "yes")]).await;
+    assert!(signed_out.select("#notice")[0].starts_with("Every session of this realm has ended"));
+    app.token("shop", None, &refresh(refreshed.str("refresh_token"))).await.assert_error(400, "invalid_grant");
 
     // Roles and scopes, with `implies`.
     let made =
@@ -556,7 +567,9 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
         .iter()
         .map(|e| format!("{} {}", e["operationType"].as_str().unwrap(), e["resourceType"].as_str().unwrap()))
         .collect();
-    for expected in ["DELETE CLIENT", "CREATE USER", "ACTION USER", "CREATE CLIENT_SCOPE", "CREATE REALM_ROLE"] {
+    let expected =
+        ["DELETE CLIENT", "CREATE USER", "ACTION USER", "ACTION REALM", "CREATE CLIENT_SCOPE", "CREATE REALM_ROLE"];
+    for expected in expected {
         assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
     }
     assert!(log.as_array().unwrap().iter().all(|e| e["authDetails"]["clientId"] == "security-admin-console"));

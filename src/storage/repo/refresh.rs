@@ -245,6 +245,20 @@ pub fn live_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<V
         .load(conn)?)
 }
 
+/// The ids of a realm's unrevoked families unexpired at `now`, offline ones included.
+pub fn live_families_in_realm(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now: UnixTime,
+) -> Result<Vec<String>, StorageError> {
+    Ok(refresh_families::table
+        .filter(refresh_families::realm_id.eq(realm_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .filter(refresh_families::expires_at.ge(now))
+        .select(refresh_families::id)
+        .load(conn)?)
+}
+
 /// A user's unrevoked offline families unexpired at `now`.
 pub fn live_offline_families_of_user(
     conn: &mut DbConnection,

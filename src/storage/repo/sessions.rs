@@ -83,6 +83,15 @@ pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageErr
     Ok(diesel::sql_query(sql).execute(conn)?)
 }
 
+/// The ids of a realm's sessions that have not been ended.
+pub fn list_open_in_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<String>, StorageError> {
+    Ok(sso_sessions::table
+        .filter(sso_sessions::realm_id.eq(realm_id))
+        .filter(sso_sessions::ended_at.is_null())
+        .select(sso_sessions::id)
+        .load(conn)?)
+}
+
 /// A user's sessions that have not been ended (liveness by lifetime is the caller's rule).
 pub fn list_open_by_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<SessionRow>, StorageError> {
     Ok(sso_sessions::table

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{ADMIN_REALMS, call, change, client_uuid, create, get, master_token, user_id};
+use super::{ADMIN_REALMS, admin_cli_token, call, change, client_uuid, create, get, master_token, user_id};
 use crate::both_backends;
 use crate::browser::Browser;
 use crate::helpers::{TestApp, jwt_parts};
@@ -16,6 +16,7 @@ both_backends!(
     the_keys_endpoint_names_the_signing_key,
     a_realm_created_through_the_api_is_exported,
     admin_logout_ends_sessions_and_password_grants,
+    logout_all_ends_every_session_and_grant_of_the_realm,
     a_disabled_user_cannot_refresh_until_enabled_again,
     role_mappings_show_in_the_next_access_token,
     changes_made_at_once_add_up,
@@ -436,6 +437,67 @@ async fn admin_logout_ends_sessions_and_password_grants(app: TestApp) {
     refused.assert_error(400, "invalid_grant");
     assert_eq!(refused.json["error_description"], "Session not active");
     // Signing in again works.
+    let again = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    assert_eq!(app.refresh("acme", ("web", "web-secret"), again.str("refresh_token")).await.status, 200);
+}
+
+/// Keycloak's "sign out all active sessions" (`POST /logout-all`): every
+/// browser session and grant of the realm ends, offline ones too; other
+/// realms are untouched. Only an administrator who outranks every user of
+/// the realm may (a user manager may not sign its administrators out).
+async fn logout_all_ends_every_session_and_grant_of_the_realm(app: TestApp) {
+    let master = master_token(&app).await;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    let browser = Browser::new();
+    let account = app.realm_url("acme", "/account");
+    let login = browser.get(&account).await;
+    assert_eq!(browser.login(&login, "alice", "alice-pw").await.status, 303);
+    let web = client_uuid(&app, "acme", &master, "web").await;
+    let scopes = get(&app, "/realms/acme/client-scopes", &master).await.json;
+    let offline_scope =
+        scopes.as_array().unwrap().iter().find(|s| s["name"] == "offline_access").unwrap()["id"].clone();
+    let optional = format!("/realms/acme/clients/{web}/optional-client-scopes/{}", offline_scope.as_str().unwrap());
+    change(&app, Method::PUT, &optional, &master, None).await;
+    let online = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
+    let offline =
+        app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid offline_access").await;
+    assert!(offline.str("scope").contains("offline_access"), "{}", offline.json);
+    let olga = admin_cli_token(&app, "other", ("olga", "olga-pw")).await;
+
+    // vera manages users but is no realm-admin: refused, and nothing ends.
+    let management = client_uuid(&app, "acme", &master, "realm-management").await;
+    let vera = user_id(&app, "acme", &master, "vera").await;
+    let grant = json!([{"name": "manage-users"}]).to_string();
+    change(
+        &app,
+        Method::POST,
+        &format!("/realms/acme/users/{vera}/role-mappings/clients/{management}"),
+        &master,
+        Some(&grant),
+    )
+    .await;
+    let vera_token = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    let refused = call(&app, Method::POST, "/realms/acme/logout-all", &vera_token, None).await;
+    assert_eq!((refused.status, &refused.json), (403, &json!({"error": "HTTP 403 Forbidden"})));
+    let online = app.refresh("acme", ("web", "web-secret"), online.str("refresh_token")).await;
+    assert_eq!(online.status, 200, "a refused sign-out ends nothing: {}", online.json);
+    assert!(!browser.get(&account).await.is_login_page());
+
+    let rita = admin_cli_token(&app, "acme", ("rita", "rita-pw")).await;
+    let done = call(&app, Method::POST, "/realms/acme/logout-all/", &rita, None).await;
+    assert_eq!((done.status, &done.json), (200, &json!({})), "Keycloak's GlobalRequestResult, nobody notified");
+    assert!(browser.get(&account).await.is_login_page(), "the browser session ended");
+    let ended = app.refresh("acme", ("web", "web-secret"), online.str("refresh_token")).await;
+    ended.assert_error(400, "invalid_grant");
+    assert_eq!(ended.json["error_description"], "Session not active");
+    app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await.assert_error(400, "invalid_grant");
+    let introspected = app.introspect("acme", ("web", "web-secret"), offline.str("access_token")).await;
+    assert_eq!(introspected.json, json!({"active": false}));
+    assert_eq!(get(&app, &format!("/realms/acme/users/{alice}/sessions"), &master).await.json, json!([]));
+    // rita's own sign-in was a session of the realm too.
+    assert_eq!(call(&app, Method::GET, "/realms/acme/users", &rita, None).await.status, 401);
+    // Another realm's sessions live on, and signing in again works.
+    assert_eq!(call(&app, Method::GET, "/realms/other/users", &olga, None).await.status, 200);
     let again = app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid").await;
     assert_eq!(app.refresh("acme", ("web", "web-secret"), again.str("refresh_token")).await.status, 200);
 }
