@@ -500,6 +500,7 @@ pub(crate) async fn keys_of(state: &AppState, admin: &Admin, realm_name: &str) -
 /// The old key stays published until every token it signed has expired.
 pub(crate) async fn rotate_keys(state: &AppState, admin: &Admin, realm_name: &str) -> Result<String, AdminError> {
     admin.require(realm_name, Need::ManageRealm)?;
+    find_realm(state, realm_name).await?;
     let (secret, now, name) = (state.secret.clone(), state.clock.now(), realm_name.to_owned());
     let kid = state
         .db

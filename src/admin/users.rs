@@ -188,7 +188,7 @@ const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
 
 /// Refuses changes to a user who holds rights the caller could not grant
 /// (see `Admin::outranks`).
-async fn guard_target(
+pub(crate) async fn guard_target(
     state: &AppState,
     admin: &Admin,
     realm: &realms::RealmRow,

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, web};
 
 use super::ConsoleError;
 use crate::admin::AdminError;
-use crate::oidc::params::{MAX_BODY_BYTES, read_body};
+use crate::oidc::params::{MAX_BODY_BYTES, decoded_faithfully, read_body};
 
 /// A form's (or a query's) fields; a missing field reads as empty.
 #[derive(Debug, Default, Clone)]
@@ -17,6 +17,7 @@ impl Form {
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
             .ok()
             .filter(|pairs| !pairs.iter().any(|(name, value)| name.contains('\0') || value.contains('\0')))
+            .filter(|pairs| decoded_faithfully(bytes, pairs))
             .map(|pairs| Self(pairs.into_iter().collect()))
             .ok_or_else(|| ConsoleError::BadRequest("The form could not be read.".into()))
     }

@@ -217,6 +217,10 @@ pub struct SessionLine {
 #[template(path = "console/user.html")]
 pub struct UserPage {
     pub frame: Frame,
+    /// Whether this administrator may change this user's profile, password,
+    /// sessions and existence (manages users and outranks them); role forms
+    /// go by the roles this administrator may grant.
+    pub changeable: bool,
     pub id: String,
     pub username: String,
     pub password_temporary: bool,

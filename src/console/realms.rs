@@ -346,6 +346,7 @@ pub async fn settings_action(
         }
         "logout-all" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageUsers)?;
+            find_realm(&state, realm).await?;
             let ask = Ask {
                 action: "logout-all",
                 id: None,
@@ -364,6 +365,7 @@ pub async fn settings_action(
         }
         "delete-realm" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
+            find_realm(&state, realm).await?;
             let ask = Ask {
                 action: "delete-realm",
                 id: None,

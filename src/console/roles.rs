@@ -111,10 +111,13 @@ pub async fn action(
         }
         "delete" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageRealm)?;
+            let (realm_id, role_id) = (find_realm(&state, realm).await?.id, id.clone());
+            let role = state.db.run(move |conn| roles::find_by_id(conn, &realm_id, &role_id)).await?;
+            let role = role.ok_or_else(|| ConsoleError::NotFound("Role".into()))?;
             let ask = Ask {
                 action: "delete",
                 id: Some(id),
-                title: format!("Delete the role {}?", form.text("name")),
+                title: format!("Delete the role {}?", role.name),
                 message: "Users holding it lose it, and the scopes it allowed them.",
                 button: "Delete role",
             };

@@ -13,6 +13,7 @@ use crate::admin::Need;
 use crate::admin::realms::find_realm;
 use crate::admin::scopes::{catalog, create_scope, delete_scope, update_scope};
 use crate::state::AppState;
+use crate::storage::repo::scopes as scope_rows;
 
 const PAGE_SIZE: usize = 50;
 const SCOPE_FIELDS: [(&str, &str); 3] = [("implied", "implies"), ("Client Scope", "name"), ("name", "name")];
@@ -109,10 +110,13 @@ pub async fn action(
         }
         "delete" if form.get("confirm") != "yes" => {
             ctx.admin.require(realm, Need::ManageClients)?;
+            let (realm_id, scope_id) = (find_realm(&state, realm).await?.id, id.clone());
+            let scope = state.db.run(move |conn| scope_rows::find_by_id(conn, &realm_id, &scope_id)).await?;
+            let scope = scope.ok_or_else(|| ConsoleError::NotFound("Scope".into()))?;
             let ask = Ask {
                 action: "delete",
                 id: Some(id),
-                title: format!("Delete the scope {}?", form.text("name")),
+                title: format!("Delete the scope {}?", scope.name),
                 message: "Clients stop receiving it; tokens already issued keep it until they expire.",
                 button: "Delete scope",
             };

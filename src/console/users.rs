@@ -11,12 +11,14 @@ use super::pages::{
 };
 use super::session::{signed_in, submitted};
 use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, see_other, when};
-use crate::admin::Need;
 use crate::admin::credentials::NewPassword;
 use crate::admin::management_roles::management_client_id;
 use crate::admin::realms::find_realm;
 use crate::admin::role_mappings::{map_management_roles, map_realm_roles};
-use crate::admin::users::{create_user, delete_user, find_user, logout_user, may_sign_out, set_password, update_user};
+use crate::admin::users::{
+    create_user, delete_user, find_user, guard_target, logout_user, may_sign_out, set_password, update_user,
+};
+use crate::admin::{AdminError, Need};
 use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
 use crate::services::realms::REALM_MANAGEMENT_ROLES;
@@ -164,9 +166,18 @@ async fn user_page(
         form.tick("email_verified", user.email_verified);
         form
     });
+    // Only a user this administrator outranks can be changed: no forms that
+    // could only be refused.
+    let changeable = ctx.admin.may(realm, Need::ManageUsers)
+        && match guard_target(state, &ctx.admin, &found, &user).await {
+            Ok(()) => true,
+            Err(AdminError::Forbidden) => false,
+            Err(e) => return Err(e.into()),
+        };
     let status = status_of(&problems);
     let page = UserPage {
         frame: Frame::new(ctx, Some(realm), "users", done),
+        changeable,
         id: user.id.clone(),
         username: user.username.clone(),
         password_temporary: user.password_temporary,

@@ -236,6 +236,11 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     }
     let seen = viewer.get(&target_page).await;
     assert_eq!(seen.select("#held-admin-roles li strong"), ["manage-users", "view-clients"], "{}", seen.html);
+    // target holds a right the viewer lacks: its profile, password, sessions
+    // and existence are not the viewer's to change, and no form offers to.
+    assert_eq!(seen.select("fieldset.bare[disabled] #email").len(), 1, "{}", seen.html);
+    assert!(seen.select("#password-title").is_empty(), "{}", seen.html);
+    assert!(seen.select("button.danger").is_empty(), "{}", seen.html);
     let removable = seen.select("#held-admin-roles input[name=admin_role]");
     assert_eq!(removable.len(), 1, "{}", seen.html);
     assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));
@@ -281,6 +286,33 @@ async fn console_forms_need_the_csrf_token_and_refusals_change_nothing() {
     assert_eq!(forged.status, 400);
     assert_eq!(client_uuid(&app, "forged-app").await, None);
     console.csrf = good;
+
+    // Bytes that are no UTF-8: 400, not a role named with U+FFFD.
+    let body = format!("csrf={}&action=create&name=%ff%fe&scopes=", console.csrf);
+    let mangled = console
+        .http
+        .post(format!("{}/realms/shop/roles", console.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mangled.status(), 400);
+    let roles = rest(&app, "/realms/shop/roles").await;
+    assert!(roles.as_array().unwrap().iter().all(|r| !r["name"].as_str().unwrap().contains('\u{fffd}')), "{roles}");
+
+    // Actions on a realm or role that does not exist: 404, not an error
+    // (rotating a missing realm's key was a 500) nor a question.
+    for (tail, action) in [
+        ("realms/nope/", "rotate-key"),
+        ("realms/nope/", "delete-realm"),
+        ("realms/nope/", "logout-all"),
+        ("realms/shop/roles", "delete"),
+        ("realms/shop/scopes", "delete"),
+    ] {
+        let answer = console.post(tail, &[("action", action), ("id", "no-such-id"), ("name", "x")]).await;
+        assert_eq!(answer.status, 404, "{tail} {action}: {}", answer.html);
+    }
 
     // A refused change: 400, the message next to its field, nothing created.
     let bad = console.post("realms/shop/clients", &[("client_id", "new-app"), ("redirect_uri", "not a uri")]).await;
