@@ -674,7 +674,8 @@ async fn service_account(
     let realm = find_realm(&state, &realm_name).await?;
     let row = find_client(&state, &realm, &id).await?;
     let user = service_account_user(&state, &row).await?;
-    Ok(rep::ok_json(user_admin::to_rep(&user, user_admin::UserAccess::of(&admin, &realm_name))))
+    let access = user_admin::AccessOf::load(&state, &admin, &realm).await?.toward(&user);
+    Ok(rep::ok_json(user_admin::to_rep(&user, access)))
 }
 
 /// The client's service-account user, created if it has none yet.

@@ -10,7 +10,7 @@ use super::clients::find_client;
 use super::realms::find_realm;
 use super::rep::{self, Query};
 use super::scopes::derived_id;
-use super::users::{UserAccess, to_rep as user_rep};
+use super::users::{AccessOf, to_rep as user_rep};
 use super::{Admin, AdminError, Need, both};
 use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes};
 use crate::state::AppState;
@@ -170,9 +170,13 @@ pub(super) async fn client_role_holders(
     let realm = find_realm(&state, &realm_name).await?;
     let role = named_role(&state, &realm, &id, &name).await?;
     let realm_id = realm.id.clone();
+    // Only users the caller may view, as the user search (`users::list`).
+    if !admin.may(&realm_name, Need::ViewUsers) {
+        return Ok(rep::ok_json(Vec::<serde_json::Value>::new()));
+    }
     let rows = state.db.run(move |conn| users::list_by_admin_role(conn, &realm_id, role.name)).await?;
-    let access = UserAccess::of(&admin, &realm_name);
-    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access)).collect())))
+    let access = AccessOf::load(&state, &admin, &realm).await?;
+    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access.toward(row))).collect())))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles/{name}/composites",

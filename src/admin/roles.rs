@@ -11,7 +11,7 @@ use super::management_roles::ManagementRole;
 use super::realms::find_realm;
 use super::rep::{self, Body, Query};
 use super::scopes as scope_admin;
-use super::users::{UserAccess, to_rep as user_rep};
+use super::users::{AccessOf, to_rep as user_rep};
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::role::validate_role_name;
 use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM};
@@ -558,7 +558,11 @@ async fn holders(
     let page = Query::from(&req)?.page(None)?;
     let realm = find_realm(&state, &realm_name).await?;
     let role = find_role(&state, &realm, &RoleKey::Name(name)).await?;
+    // Only users the caller may view, as the user search (`users::list`).
+    if !admin.may(&realm_name, Need::ViewUsers) {
+        return Ok(rep::ok_json(Vec::<serde_json::Value>::new()));
+    }
     let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
-    let access = UserAccess::of(&admin, &realm_name);
-    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access)).collect())))
+    let access = AccessOf::load(&state, &admin, &realm).await?;
+    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access.toward(row))).collect())))
 }

@@ -1,6 +1,8 @@
 //! Users (`/realms/{realm}/users`): search, count, create, merge-PUT,
 //! passwords, sessions and logout.
 
+use std::collections::HashSet;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
@@ -45,20 +47,61 @@ const MODELLED: [&str; 13] = [
     "notBefore",
 ];
 
-/// What the caller may do with a realm's users, as a representation's
-/// `access` says (admin UIs read it to offer changes): a `query-users`
-/// administrator finds users but may not `view` one.
+/// What the caller may do with one user, as a representation's `access`
+/// says (admin UIs read it to offer changes).
 #[derive(Clone, Copy)]
 pub struct UserAccess {
     view: bool,
+    /// Change the user's profile, password, sessions, existence.
     manage: bool,
+    /// Grant and take away roles (as far as the caller may grant them).
+    map_roles: bool,
 }
 
 impl UserAccess {
-    pub const FULL: Self = Self { view: true, manage: true };
+    pub const FULL: Self = Self { view: true, manage: true, map_roles: true };
+}
 
-    pub fn of(admin: &Admin, realm: &str) -> Self {
-        Self { view: admin.may(realm, Need::ViewUsers), manage: admin.may(realm, Need::ManageUsers) }
+/// One caller's `access` toward each user of a realm.
+pub struct AccessOf<'a> {
+    admin: &'a Admin,
+    realm: &'a str,
+    /// `master`'s administrators, when the caller is not one: only they can
+    /// outrank a `master` user's every right.
+    master_admins: HashSet<String>,
+}
+
+impl<'a> AccessOf<'a> {
+    pub async fn load(state: &AppState, admin: &'a Admin, realm: &'a realms::RealmRow) -> Result<Self, AdminError> {
+        let master_admins = if realm.name == MASTER_REALM && !admin.master_admin {
+            let realm_id = realm.id.clone();
+            state
+                .db
+                .run(move |conn| {
+                    let role = roles::list_by_realm(conn, &realm_id)?.into_iter().find(|r| r.name == MASTER_ADMIN_ROLE);
+                    role.map_or(Ok(Vec::new()), |role| users::list_by_role(conn, &role.id))
+                })
+                .await?
+                .into_iter()
+                .map(|user| user.id)
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        Ok(Self { admin, realm: &realm.name, master_admins })
+    }
+
+    /// `manage` only toward a user the caller outranks: every such change
+    /// to anyone else is refused (see `guard_target`).
+    pub fn toward(&self, user: &users::UserRow) -> UserAccess {
+        let manage_users = self.admin.may(self.realm, Need::ManageUsers);
+        let admin_roles = json_list(&user.admin_roles).unwrap_or_default();
+        let outranked = self.admin.outranks(&admin_roles, self.master_admins.contains(&user.id));
+        UserAccess {
+            view: self.admin.may(self.realm, Need::ViewUsers),
+            manage: manage_users && outranked,
+            map_roles: manage_users,
+        }
     }
 }
 
@@ -78,7 +121,7 @@ fn brief_rep(full: Value) -> Value {
 
 /// A user as Keycloak shows one.
 pub fn to_rep(row: &users::UserRow, access: UserAccess) -> Value {
-    let UserAccess { view, manage } = access;
+    let UserAccess { view, manage, map_roles } = access;
     let mut out = rep::stored_object(&row.attributes);
     // Values an earlier version stored as sent come back as lists of text too.
     rep::keycloak_attributes(&mut out, true);
@@ -92,7 +135,7 @@ pub fn to_rep(row: &users::UserRow, access: UserAccess) -> Value {
         "notBefore": 0,
         "requiredActions": if row.password_temporary { vec![UPDATE_PASSWORD] } else { Vec::new() },
         "disableableCredentialTypes": [],
-        "access": { "manageGroupMembership": manage, "view": view, "mapRoles": manage, "impersonate": false, "manage": manage },
+        "access": { "manageGroupMembership": map_roles, "view": view, "mapRoles": map_roles, "impersonate": false, "manage": manage },
     });
     if let Value::Object(fields) = fields {
         out.extend(fields);
@@ -257,14 +300,21 @@ async fn list(
     let page = query.page(Some(100))?;
     let filter = filter_of(&query)?;
     let realm = find_realm(&state, &path).await?;
+    // As Keycloak's search keeps only users the caller may view: with
+    // `query-users` alone (no per-group permissions here), none. It listed
+    // every user in full, attributes and all, beside a 403 for each by id.
+    if !admin.may(&path, Need::ViewUsers) {
+        return Ok(rep::ok_json(Vec::<serde_json::Value>::new()));
+    }
+    let realm_id = realm.id.clone();
     let rows = state
         .db
-        .run(move |conn| users::search(conn, &realm.id, &filter, page.first as i64, page.max.map(|m| m as i64)))
+        .run(move |conn| users::search(conn, &realm_id, &filter, page.first as i64, page.max.map(|m| m as i64)))
         .await?;
-    let access = UserAccess::of(&admin, &path);
+    let access = AccessOf::load(&state, &admin, &realm).await?;
     let brief = query.flag("briefRepresentation")?.unwrap_or(false);
     let shown = rows.iter().map(|row| {
-        let full = to_rep(row, access);
+        let full = to_rep(row, access.toward(row));
         if brief { brief_rep(full) } else { full }
     });
     Ok(rep::ok_json(shown.collect::<Vec<_>>()))
@@ -284,6 +334,10 @@ async fn count(
     admin.require(&path, Need::QueryUsers)?;
     let filter = filter_of(&Query::from(&req)?)?;
     let realm = find_realm(&state, &path).await?;
+    // Counts what the search would list (see `list`).
+    if !admin.may(&path, Need::ViewUsers) {
+        return Ok(rep::ok_json(0));
+    }
     let n = state.db.run(move |conn| users::count(conn, &realm.id, &filter)).await?;
     Ok(rep::ok_json(n))
 }
@@ -301,7 +355,8 @@ async fn get(
     let (realm_name, id) = path.into_inner();
     admin.require(&realm_name, Need::ViewUsers)?;
     let realm = find_realm(&state, &realm_name).await?;
-    Ok(rep::ok_json(to_rep(&find_user(&state, &realm, &id).await?, UserAccess::of(&admin, &realm_name))))
+    let user = find_user(&state, &realm, &id).await?;
+    Ok(rep::ok_json(to_rep(&user, AccessOf::load(&state, &admin, &realm).await?.toward(&user))))
 }
 
 #[utoipa::path(post, path = "/admin/realms/{realm}/users", operation_id = "create_user", tag = "users",

@@ -303,25 +303,22 @@ async fn view_users_may_read_users_but_not_change_them(app: TestApp) {
     assert_eq!(get(&app, &user, &master).await.json["firstName"], "Alice", "nothing changed");
     assert_eq!(get(&app, "/realms/acme/users/count", &master).await.json, json!(3));
 
-    // `query-users` alone finds users, and `access` says it may not view
-    // one (it said `view: true` beside a 403 for the same user by id).
+    // `query-users` alone may search, but, as in Keycloak without per-group
+    // permissions, finds no user it may not view: none (it listed every
+    // user in full, attributes and all, beside a 403 for each by id).
     let alice_id = user_id(&app, "acme", &master, "alice").await;
     grant_management_role(&app, &master, &alice_id, "query-users").await;
     let querier = admin_cli_token(&app, "acme", ("alice", "alice-pw")).await;
-    let found = get(&app, "/realms/acme/users?username=rita", &querier).await;
-    assert_eq!(found.status, 200, "{}", found.text);
-    assert_eq!(found.json[0]["access"]["view"], false, "{}", found.json);
+    for path in ["/realms/acme/users?username=rita", "/realms/acme/users", "/realms/acme/roles/viewer/users"] {
+        assert_eq!(get(&app, path, &querier).await.json, json!([]), "{path}");
+    }
+    assert_eq!(get(&app, "/realms/acme/users/count", &querier).await.json, json!(0));
+    let rita = user_id(&app, "acme", &master, "rita").await;
+    assert_forbidden(&call(&app, Method::GET, &format!("/realms/acme/users/{rita}"), &querier, None).await);
+    // vera (`view-users`) finds rita, and `access` says she may not manage her.
+    let found = get(&app, "/realms/acme/users?username=rita", &vera).await;
+    assert_eq!(found.json[0]["access"]["view"], true, "{}", found.json);
     assert_eq!(found.json[0]["access"]["manage"], false);
-    assert_forbidden(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/realms/acme/users/{}", found.json[0]["id"].as_str().unwrap()),
-            &querier,
-            None,
-        )
-        .await,
-    );
 }
 
 /// As in Keycloak, a user's access token names their realm-management
@@ -443,6 +440,18 @@ async fn managing_users_grants_no_more_rights_than_one_holds(app: TestApp) {
     change(&app, Method::POST, &vera_roles, &rita, Some(&mapping("manage-users"))).await;
 
     let vera_token = admin_cli_token(&app, "acme", ("vera", "vera-pw")).await;
+    // `access` tells what she may do to each user: not manage rita, who
+    // outranks her (it said she might, and every change was a 403).
+    for (name, manage) in [("rita", false), ("alice", true)] {
+        let found = get(&app, &format!("/realms/acme/users?username={name}&exact=true"), &vera_token).await;
+        let access = &found.json[0]["access"];
+        assert_eq!(
+            (&access["manage"], &access["mapRoles"], &access["view"]),
+            (&json!(manage), &json!(true), &json!(true))
+        );
+        let id = found.json[0]["id"].as_str().unwrap();
+        assert_eq!(get(&app, &format!("/realms/acme/users/{id}"), &vera_token).await.json["access"], *access);
+    }
     // Not realm-admin for herself, nor manage-clients…
     for role in ["realm-admin", "manage-clients"] {
         let answer =
