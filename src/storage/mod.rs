@@ -171,6 +171,13 @@ pub fn scrub_url_secrets(message: &str, raw_url: &str) -> String {
     out
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower()` on a nullable text column. SQLite's own lowers ASCII
+    /// only (`É` stayed `É`, so a search for `élodie` missed `Élodie`): each
+    /// SQLite connection gets Rust's, Unicode's, as PostgreSQL's is.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 /// Why writes stop when the SQLite file is no longer the one opened.
 pub(crate) const REPLACED_FILE: &str =
     "the database file was deleted or replaced while the server ran; writes are refused until it is restarted";
@@ -197,6 +204,8 @@ impl ManageConnection for Manager {
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
+                lower_utils::register_impl(&mut conn, |text: Option<String>| text.map(|t| t.to_lowercase()))
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres).map_err(|e| {

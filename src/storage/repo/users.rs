@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::domain::client::{SERVICE_ACCOUNT_PREFIX, service_account_username};
 use crate::domain::user::User;
 use crate::storage::schema::users;
-use crate::storage::{DbConnection, StorageError, json_list, to_json_list};
+use crate::storage::{DbConnection, StorageError, json_list, lower, to_json_list};
 
 #[derive(Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
@@ -146,11 +146,6 @@ pub struct UserFilter {
     pub enabled: Option<bool>,
     pub email_verified: Option<bool>,
     pub include_service_accounts: bool,
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower()` on a nullable text column (the same on both backends).
-    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 fn like_pattern(text: &str, exact: bool) -> String {

@@ -167,6 +167,14 @@ async fn users_are_found_as_keycloak_searches(app: TestApp) {
     assert_eq!(find("username=nobody").await, Vec::<String>::new());
     assert_eq!(get(&app, "/realms/acme/users/count?username=ali", &master).await.json, json!(3));
     assert_eq!(get(&app, "/realms/acme/users/count?username=alice&exact=True", &master).await.json, json!(1));
+    // Case-insensitive beyond ASCII, on SQLite too (its own lower() left `É` as it was).
+    let body = json!({"username": "Ärger", "firstName": "Élodie", "lastName": "Öztürk", "email": "Ä@example.com"});
+    create(&app, "/realms/acme/users", &master, body).await;
+    assert_eq!(find("firstName=%C3%A9lodie&exact=true").await, ["ärger"]);
+    assert_eq!(find("firstName=%C3%89LO").await, ["ärger"]);
+    assert_eq!(find("search=%C3%B6zt").await, ["ärger"], "last names");
+    assert_eq!(find("search=%C3%A4@").await, ["ärger"], "e-mail");
+    assert_eq!(find("username=%C3%84RGER&exact=true").await, ["ärger"]);
 }
 
 async fn users_are_paged_past_one_hundred(app: TestApp) {
