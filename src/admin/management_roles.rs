@@ -182,16 +182,18 @@ pub(super) async fn client_role_holders(
 #[utoipa::path(get, path = "/admin/realms/{realm}/clients/{id}/roles/{name}/composites",
     operation_id = "list_client_role_composites", tag = "roles",
     summary = "The roles one of the client's roles includes (`realm-admin` includes every other)",
-    params(crate::openapi::ClientRolePath),
+    params(crate::openapi::ClientRolePath, crate::openapi::Paging),
     responses((status = 200, description = "The roles", body = [crate::openapi::RoleRepresentation]),
         crate::openapi::AdminErrors))]
 pub(super) async fn client_role_composites(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id, name) = path.into_inner();
     admin.require(&realm_name, Need::ViewClients)?;
     let realm = find_realm(&state, &realm_name).await?;
-    Ok(rep::ok_json(named_role(&state, &realm, &id, &name).await?.composites(&realm)))
+    let composites = named_role(&state, &realm, &id, &name).await?.composites(&realm);
+    Ok(rep::ok_json(rep::paged(&req, composites)?))
 }

@@ -283,6 +283,12 @@ pub struct Page {
     pub max: Option<usize>,
 }
 
+/// `items` paged by the request's `first` and `max` (no default limit):
+/// every list honours them, even one that is always empty.
+pub fn paged<T>(req: &HttpRequest, items: Vec<T>) -> Result<Vec<T>, AdminError> {
+    Ok(Query::from(req)?.page(None)?.apply(items))
+}
+
 impl Page {
     pub fn apply<T>(&self, items: Vec<T>) -> Vec<T> {
         let iter = items.into_iter().skip(self.first);

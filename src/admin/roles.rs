@@ -401,74 +401,80 @@ async fn no_composites(
     admin: &Admin,
     realm_name: &str,
     key: RoleKey,
+    req: &HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     admin.require(realm_name, Need::AnyRole)?;
     let realm = find_realm(state, realm_name).await?;
     find_role(state, &realm, &key).await?;
-    Ok(rep::ok_json(Vec::<Value>::new()))
+    Ok(rep::ok_json(rep::paged(req, Vec::<Value>::new())?))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites", operation_id = "list_realm_role_composites",
     tag = "roles", summary = "A realm role's composites, by name: always none",
-    params(crate::openapi::RoleNamePath),
+    params(crate::openapi::RoleNamePath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn composites_by_name(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let (realm, name) = path.into_inner();
-    no_composites(&state, &admin, &realm, RoleKey::Name(name)).await
+    no_composites(&state, &admin, &realm, RoleKey::Name(name), &req).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}/composites",
     operation_id = "list_realm_role_composites_by_id", tag = "roles",
     summary = "A realm role's composites, by id: always none",
-    params(crate::openapi::RoleIdPath),
+    params(crate::openapi::RoleIdPath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn composites_by_id(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
-    Ok(rep::ok_json(match role_by_id(&state, &admin, &realm_name, &id).await? {
+    let composites = match role_by_id(&state, &admin, &realm_name, &id).await? {
         (realm, ById::Management(role)) => role.composites(&realm),
         (_, ById::Realm(_)) => Vec::new(),
-    }))
+    };
+    Ok(rep::ok_json(rep::paged(&req, composites)?))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles/{name}/composites/realm",
     operation_id = "list_realm_role_realm_composites", tag = "roles",
     summary = "A realm role's realm-role composites, by name: always none",
-    params(crate::openapi::RoleNamePath),
+    params(crate::openapi::RoleNamePath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn realm_composites_by_name(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
-    composites_by_name(state, admin, path).await
+    composites_by_name(state, admin, path, req).await
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/roles-by-id/{id}/composites/realm",
     operation_id = "list_realm_role_realm_composites_by_id", tag = "roles",
     summary = "A realm role's realm-role composites, by id: always none (keycloak-admin-client reads them)",
-    params(crate::openapi::RoleIdPath),
+    params(crate::openapi::RoleIdPath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn realm_composites_by_id(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let (realm_name, id) = path.into_inner();
     // Neither kind has realm roles among its composites.
     role_by_id(&state, &admin, &realm_name, &id).await?;
-    Ok(rep::ok_json(Vec::<Value>::new()))
+    Ok(rep::ok_json(rep::paged(&req, Vec::<Value>::new())?))
 }
 
 #[utoipa::path(put, path = "/admin/realms/{realm}/roles/{name}", operation_id = "update_realm_role", tag = "roles",

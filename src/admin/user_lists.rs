@@ -3,7 +3,7 @@
 //! realmgate does not have (always empty), and credentials (the password,
 //! when the user has one).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::realms::find_realm;
@@ -32,16 +32,17 @@ async fn viewed_user(state: &AppState, admin: &Admin, path: (String, String)) ->
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/groups", operation_id = "list_user_groups", tag = "users",
     summary = "The user's groups: always none (realmgate has no groups)",
-    params(crate::openapi::UserPath),
+    params(crate::openapi::UserPath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn groups(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     viewed_user(&state, &admin, path.into_inner()).await?;
-    Ok(rep::ok_json(Vec::<Value>::new()))
+    Ok(rep::ok_json(rep::paged(&req, Vec::<Value>::new())?))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/groups/count", operation_id = "count_user_groups",
@@ -61,27 +62,29 @@ async fn group_count(
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/federated-identity",
     operation_id = "list_user_federated_identities", tag = "users",
     summary = "The user's links to upstream identity providers: always none",
-    params(crate::openapi::UserPath),
+    params(crate::openapi::UserPath, crate::openapi::Paging),
     responses((status = 200, description = "An empty list", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn federated_identities(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     viewed_user(&state, &admin, path.into_inner()).await?;
-    Ok(rep::ok_json(Vec::<Value>::new()))
+    Ok(rep::ok_json(rep::paged(&req, Vec::<Value>::new())?))
 }
 
 #[utoipa::path(get, path = "/admin/realms/{realm}/users/{id}/credentials", operation_id = "list_user_credentials",
     tag = "users", summary = "The user's credentials: the password, if set (never its hash)",
-    params(crate::openapi::UserPath),
+    params(crate::openapi::UserPath, crate::openapi::Paging),
     responses((status = 200, description = "`[]` or one `password` credential", body = Vec<serde_json::Value>),
         crate::openapi::AdminErrors))]
 async fn credentials(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let user = viewed_user(&state, &admin, path.into_inner()).await?;
     // The id is derived (one password per user), so it is the same on every read.
@@ -93,5 +96,5 @@ async fn credentials(
         })],
         None => Vec::new(),
     };
-    Ok(rep::ok_json(listed))
+    Ok(rep::ok_json(rep::paged(&req, listed)?))
 }

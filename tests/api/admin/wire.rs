@@ -194,6 +194,34 @@ async fn users_are_paged_past_one_hundred(app: TestApp) {
     }
     let defaults = get(&app, "/realms/acme/default-default-client-scopes", &master).await.json;
     assert!(defaults.as_array().unwrap().len() >= 2, "the check above had something to page: {defaults}");
+    // …the composites of realm-management's roles (realm-admin has eight) and
+    // a user's credentials; lists that are always empty still read the
+    // parameters, refusing what is no number as every list does.
+    let management = client_uuid(&app, "acme", &master, "realm-management").await;
+    let realm_admin = get(&app, &format!("/realms/acme/clients/{management}/roles/realm-admin"), &master).await.json;
+    let alice = user_id(&app, "acme", &master, "alice").await;
+    for list in [
+        format!("/realms/acme/clients/{management}/roles/realm-admin/composites"),
+        format!("/realms/acme/roles-by-id/{}/composites", realm_admin["id"].as_str().unwrap()),
+        format!("/realms/acme/users/{alice}/credentials"),
+    ] {
+        let all = get(&app, &list, &master).await.json;
+        let all = all.as_array().unwrap();
+        assert!(!all.is_empty(), "{list}");
+        assert_eq!(
+            get(&app, &format!("{list}?first=1&max=1"), &master).await.json,
+            json!(all.iter().skip(1).take(1).collect::<Vec<_>>()),
+            "{list}"
+        );
+        assert_eq!(get(&app, &format!("{list}?max=1"), &master).await.json, json!([all[0]]), "{list}");
+    }
+    for list in ["groups", "federated-identity", "credentials"] {
+        let answer =
+            call(&app, Method::GET, &format!("/realms/acme/users/{alice}/{list}?first=zz"), &master, None).await;
+        assert_eq!(answer.status, 400, "{list}: {}", answer.text);
+    }
+    let composites = "/realms/acme/roles/viewer/composites?first=zz";
+    assert_eq!(call(&app, Method::GET, composites, &master, None).await.status, 400);
     // JSON leaves out null fields: a key without an end has no validTo.
     let keys = get(&app, "/realms/acme/keys", &master).await.json;
     assert!(keys["keys"].as_array().unwrap().iter().all(|k| !k.get("validTo").is_some_and(|v| v.is_null())), "{keys}");
