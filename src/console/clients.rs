@@ -11,7 +11,7 @@ use super::{ConsoleError, Ctx, Form, Pager, Problems, audit, notice, realm_url, 
 use crate::admin::Need;
 use crate::admin::clients::{
     DEVICE_ATTRIBUTE, POST_LOGOUT_ATTRIBUTE, REFRESH_ATTRIBUTE, client_secret, create_client, delete_client,
-    find_client, regenerate_secret, to_rep, update_client,
+    find_client, regenerate_secret, service_account_user, to_rep, update_client,
 };
 use crate::admin::realms::find_realm;
 use crate::admin::scopes::catalog;
@@ -124,6 +124,7 @@ fn client_form(rep: &Map<String, Value>) -> Form {
             .collect()
     };
     let attributes = rep.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    form.set("client_id", text("clientId"));
     form.set("name", text("name"));
     form.tick("enabled", rep.get("enabled").and_then(Value::as_bool).unwrap_or(true));
     let public = rep.get("publicClient").and_then(Value::as_bool).unwrap_or(false);
@@ -137,6 +138,7 @@ fn client_form(rep: &Map<String, Value>) -> Form {
     }
     form.tick("consent_required", rep.get("consentRequired").and_then(Value::as_bool).unwrap_or(false));
     form.set("scopes", list("defaultClientScopes").join(" "));
+    form.set("optional_scopes", list("optionalClientScopes").join(" "));
     form
 }
 
@@ -152,12 +154,14 @@ fn client_changes(form: &Form, current: &Map<String, Value>) -> Map<String, Valu
             changes.insert(flag.into(), form.checked(field).into());
         }
     }
+    changes.insert("clientId".into(), form.text("client_id").into());
     changes.insert("name".into(), form.text("name").into());
     changes.insert("enabled".into(), form.checked("enabled").into());
     changes.insert("publicClient".into(), (form.get("kind") == "public").into());
     changes.insert("redirectUris".into(), form.lines("redirect_uris").into());
     changes.insert("consentRequired".into(), form.checked("consent_required").into());
     changes.insert("defaultClientScopes".into(), form.words("scopes").into());
+    changes.insert("optionalClientScopes".into(), form.words("optional_scopes").into());
     changes.insert("attributes".into(), Value::Object(attributes));
     changes
 }
@@ -193,6 +197,9 @@ async fn client_page(
         form,
         problems: shown.problems,
         confidential: row.secret_ciphertext.is_some(),
+        service_account: crate::storage::json_list(&row.grant_types)?
+            .iter()
+            .any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()),
         secret: shown.secret,
         scope_names,
     };
@@ -258,6 +265,9 @@ pub async fn action(
                         ("redirectUris", "redirect_uris"),
                         ("post.logout", "post_logout_redirect_uris"),
                         ("defaultClientScopes", "scopes"),
+                        ("optionalClientScopes", "optional_scopes"),
+                        ("clientId", "client_id"),
+                        ("Client ", "client_id"),
                         ("service account", "grants"),
                         ("Built-in", "name"),
                     ];
@@ -266,6 +276,36 @@ pub async fn action(
                     client_page(&state, &ctx, &realm, &id, shown).await
                 }
             }
+        }
+        "set-secret" => {
+            let secret = form.text("secret");
+            if secret.is_empty() {
+                let mut problems = Problems::none();
+                problems.add("secret", "Enter the secret to set.");
+                let shown = Shown { form: None, problems, secret: None, done: None };
+                return client_page(&state, &ctx, &realm, &id, shown).await;
+            }
+            let mut changes = Map::new();
+            changes.insert("secret".into(), secret.into());
+            match update_client(&state, &ctx.admin, &realm, &id, changes).await {
+                Ok(()) => {
+                    audit(&state, &ctx, &realm, Method::PUT, &rest).await;
+                    Ok(see_other(&format!("{here}?done=secret-set")))
+                }
+                Err(e) => {
+                    let problems = Problems::from_refusal(e, &[("secret", "secret")], "secret")?;
+                    let shown = Shown { form: None, problems, secret: None, done: None };
+                    client_page(&state, &ctx, &realm, &id, shown).await
+                }
+            }
+        }
+        "service-account" => {
+            // Its user (made if the client has none yet, as the admin API's
+            // `service-account-user` does), where its roles are granted.
+            ctx.admin.require(&realm, Need::ViewClients)?;
+            let found = find_realm(&state, &realm).await?;
+            let user = service_account_user(&state, &find_client(&state, &found, &id).await?).await?;
+            Ok(see_other(&realm_url(&ctx.base, &realm, &format!("users/{}", user.id))))
         }
         "reveal-secret" => {
             let secret = client_secret(&state, &ctx.admin, &realm, &id).await?;

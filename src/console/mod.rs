@@ -108,6 +108,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "role-removed" => "Role removed.",
         "signed-out" => "Signed out.",
         "signed-out-all" => "Every session of this realm has ended.",
+        "secret-set" => "The secret was set. Give it to every application that uses this client.",
         _ => return None,
     })
 }

@@ -169,6 +169,8 @@ pub struct ClientPage {
     pub form: Form,
     pub problems: Problems,
     pub confidential: bool,
+    /// Whether the client has a service account (client credentials).
+    pub service_account: bool,
     pub built_in: bool,
     /// The secret, when the admin asked to see it (or just regenerated it).
     pub secret: Option<String>,

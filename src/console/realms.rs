@@ -15,6 +15,7 @@ use crate::admin::realms::{
     BASIC_AUTH, ID_TOKEN, QUERY_TOKENS, REFRESH_TOKEN, REUSE_GRACE, create_realm_from, delete_realm_named, find_realm,
     keys_of, rotate_keys, to_rep, update_realm_from,
 };
+use crate::admin::scopes::{DEFAULT_DEFAULTS, DEFAULT_OPTIONALS, realm_defaults};
 use crate::admin::user_sessions::{may_sign_out_everyone, sign_out_everyone};
 use crate::admin::{AdminError, Need};
 use crate::domain::realm::SigningAlgorithm;
@@ -175,7 +176,13 @@ async fn settings_page(
 ) -> Result<HttpResponse, ConsoleError> {
     ctx.admin.require(realm, Need::ViewRealm)?;
     let row = find_realm(state, realm).await?;
-    let form = form.unwrap_or_else(|| settings_form(&to_rep(&row)));
+    let form = form.unwrap_or_else(|| {
+        let mut form = settings_form(&to_rep(&row));
+        // As in force: a realm that never set them has the initial defaults.
+        form.set("default_scopes", realm_defaults(&row, DEFAULT_DEFAULTS).join(" "));
+        form.set("optional_scopes", realm_defaults(&row, DEFAULT_OPTIONALS).join(" "));
+        form
+    });
     let keys = keys_of(state, &ctx.admin, realm).await?;
     let keys = keys["keys"]
         .as_array()
@@ -280,6 +287,8 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
         EVENTS_ENABLED: form.checked("events_enabled"),
         ADMIN_EVENTS_ENABLED: form.checked("admin_events_enabled"),
         ENABLED_EVENT_TYPES: event_types,
+        DEFAULT_DEFAULTS: form.words("default_scopes"),
+        DEFAULT_OPTIONALS: form.words("optional_scopes"),
     });
     let mut changes = changes.as_object().cloned().unwrap_or_default();
     // Emptied: no retention of the realm's own (0, as Keycloak says "never";
@@ -291,7 +300,9 @@ fn settings_changes(form: &Form, current: &Map<String, Value>) -> Result<Map<Str
     Ok(changes)
 }
 
-const SETTINGS_FIELDS: [(&str, &str); 12] = [
+const SETTINGS_FIELDS: [(&str, &str); 14] = [
+    (DEFAULT_DEFAULTS, "default_scopes"),
+    (DEFAULT_OPTIONALS, "optional_scopes"),
     ("accessTokenLifespan", "access_token_lifetime"),
     ("oauth2DeviceCodeLifespan", "device_code_lifetime"),
     ("oauth2DevicePollingInterval", "device_poll_interval"),

@@ -393,6 +393,8 @@ fn settings_fields(settings: &Page) -> Vec<(String, String)> {
         "refresh_token_reuse_grace",
         "event_types",
         "events_expiration",
+        "default_scopes",
+        "optional_scopes",
     ]
     .iter()
     .map(|f| (f.to_string(), settings.attr(&format!("#{f}"), "value").unwrap()))
@@ -725,4 +727,73 @@ async fn a_session_of_another_realm_cannot_be_ended_through_master() {
         ("refresh_token", refreshed.str("refresh_token")),
     ];
     app.token("shop", None, &refresh).await.assert_error(400, "invalid_grant");
+}
+
+/// What the REST API edits, the console edits too: a client's id, optional
+/// scopes and a secret of one's choice, its service account's page, and the
+/// scopes a realm gives new clients.
+#[tokio::test]
+async fn the_console_edits_client_ids_optional_scopes_secrets_and_realm_defaults() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, REALMS).await else { return };
+    let console = sign_in(&app).await;
+    let web = client_uuid(&app, "web").await.unwrap();
+    let tail = format!("realms/shop/clients/{web}");
+    let shown = console.get(&tail).await;
+    assert_eq!(shown.attr("#client_id", "value").as_deref(), Some("web"));
+    let scopes = shown.attr("#scopes", "value").unwrap();
+    let fields = [
+        ("action", "save"),
+        ("client_id", "web-app"),
+        ("name", "Web"),
+        ("enabled", "on"),
+        ("kind", "confidential"),
+        ("grant_authorization_code", "on"),
+        ("grant_client_credentials", "on"),
+        ("redirect_uris", "http://127.0.0.1:9/cb"),
+        ("post_logout_redirect_uris", ""),
+        ("scopes", &scopes),
+        ("optional_scopes", "offline_access"),
+    ];
+    let saved = console.post(&tail, &fields).await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    let client = rest(&app, &format!("/realms/shop/clients/{web}")).await;
+    assert_eq!((&client["clientId"], &client["optionalClientScopes"]), (&json!("web-app"), &json!(["offline_access"])));
+    let page = console.get(&tail).await;
+    assert_eq!(page.attr("#optional_scopes", "value").as_deref(), Some("offline_access"));
+    // A scope the realm lacks is refused next to its field, and changes nothing.
+    let mut wrong = fields;
+    wrong[10] = ("optional_scopes", "nope");
+    let refused = console.post(&tail, &wrong).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.select("#optional_scopes-error").is_empty(), "{}", refused.html);
+    assert_eq!(
+        rest(&app, &format!("/realms/shop/clients/{web}")).await["optionalClientScopes"],
+        json!(["offline_access"])
+    );
+
+    // A secret of one's choice works at once.
+    let chosen = console.post(&tail, &[("action", "set-secret"), ("secret", "chosen-secret-1")]).await;
+    assert!(chosen.select("#notice")[0].starts_with("The secret was set"), "{}", chosen.html);
+    let token = app.client_credentials("shop", "web-app", "chosen-secret-1", None).await;
+    assert_eq!(token.status, 200, "{}", token.json);
+    assert_eq!(console.post(&tail, &[("action", "set-secret"), ("secret", "")]).await.status, 400);
+
+    // The service account's page, where its roles are granted.
+    let account = console.post(&tail, &[("action", "service-account")]).await;
+    assert!(account.url.contains("/realms/shop/users/"), "{}", account.url);
+    assert_eq!(account.select("h1"), ["service-account-web-app"], "{}", account.html);
+
+    // The scopes new clients get.
+    let settings = console.get("realms/shop/").await;
+    assert_eq!(settings.attr("#default_scopes", "value").as_deref(), Some("profile email"));
+    let mut fields = settings_fields(&settings);
+    set(&mut fields, "optional_scopes", Some("offline_access"));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(console.post("realms/shop/", &borrowed).await.status, 200);
+    let names = |list: serde_json::Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(rest(&app, "/realms/shop/default-optional-client-scopes").await), ["offline_access"]);
+    let defaults = names(rest(&app, "/realms/shop/default-default-client-scopes").await);
+    assert_eq!(defaults.join(" "), "profile email", "unchanged by a save that kept them");
 }
