@@ -95,7 +95,9 @@ pub async fn action(
             }
         }
         "save" => {
-            let changes = fields.as_object().cloned().unwrap_or_default();
+            let mut changes = fields.as_object().cloned().unwrap_or_default();
+            // A new name renames the role, as the REST API's PUT does.
+            changes.insert("name".into(), form.text("name").into());
             // Attributes the form does not show are kept.
             let role = RoleKey::Id(id.clone());
             match change_role(&state, &ctx.admin, realm, role, changes, SentAttributes::Merge).await {

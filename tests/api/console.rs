@@ -621,6 +621,13 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     let refused = console.post("realms/shop/roles", &fields).await;
     assert_eq!(refused.status, 400);
     assert!(refused.html.contains("Role clerk: attributes.scopes: `nope`"), "{}", refused.html);
+    // A new name renames it (as the REST API's PUT), keeping what it holds.
+    let fields = [("action", "save"), ("id", id), ("name", "cashier"), ("description", "Counter"), ("scopes", "")];
+    assert_eq!(console.post("realms/shop/roles", &fields).await.status, 200);
+    let renamed = rest(&app, "/realms/shop/roles/cashier").await;
+    assert_eq!((&renamed["id"], &renamed["attributes"]), (&json!(id), &json!({"team": ["blue"]})));
+    let gone = app.admin(Method::GET, "/realms/shop/roles/clerk", Some(&master), None).await;
+    assert_eq!(gone.status, 404);
     // The console's log names who did it.
     let page = console.get("realms/shop/audit?log=admin").await;
     let lines = page.select("#admin-events li");
