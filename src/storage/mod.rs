@@ -564,6 +564,39 @@ mod tests {
         assert_eq!(scrub_url_secrets("bad a/b here", "postgres://u:a/b@h/x"), "bad *** here");
     }
 
+    /// A backend ended by `pg_terminate_backend` is an outage (503, retry),
+    /// not a failed query (500); the connection is not pooled again.
+    #[tokio::test]
+    async fn a_terminated_postgresql_backend_is_a_lost_connection() {
+        use diesel::RunQueryDsl;
+        let Ok(url) = std::env::var("REALMGATE_TEST_POSTGRES_URL") else {
+            assert!(std::env::var_os("REALMGATE_REQUIRE_POSTGRES").is_none(), "PostgreSQL is required");
+            return;
+        };
+        #[derive(diesel::QueryableByName)]
+        struct Pid {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            pid: i32,
+        }
+        let db = Db::connect(DatabaseUrl::Postgres(url.clone()), 1).unwrap();
+        let pid = db.run(|conn| Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(conn)?)).await;
+        let pid = pid.unwrap().pid;
+        let mut other = PgConnection::establish(&url).unwrap();
+        other.batch_execute(&format!("SELECT pg_terminate_backend({pid})")).unwrap();
+        // In a transaction, as every write runs on PostgreSQL.
+        let failed = db.transaction(|conn| Ok(diesel::sql_query("SELECT 1 AS pid").get_result::<Pid>(conn)?)).await;
+        let error = failed.err().expect("the backend is gone");
+        assert!(error.is_unavailable(), "{error:?}");
+        let again = db.run(|conn| Ok(diesel::sql_query("SELECT 2 AS pid").get_result::<Pid>(conn)?)).await;
+        assert_eq!(again.unwrap().pid, 2, "a new connection");
+        // Likewise outside one.
+        let pid = db.run(|conn| Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(conn)?)).await;
+        other.batch_execute(&format!("SELECT pg_terminate_backend({})", pid.unwrap().pid)).unwrap();
+        let failed = db.run(|conn| Ok(diesel::sql_query("SELECT 1 AS pid").get_result::<Pid>(conn)?)).await;
+        let error = failed.err().expect("the backend is gone");
+        assert!(error.is_unavailable(), "{error:?}");
+    }
+
     #[test]
     fn both_backends_have_the_same_migrations() {
         let names = |dir: &str| {
