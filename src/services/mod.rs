@@ -57,9 +57,44 @@ impl ServiceError {
 }
 
 /// Logs that the database cannot be reached; answered 503, not 500: an
-/// outage is not a bug, and clients and proxies may retry.
+/// outage is not a bug, and clients and proxies may retry. At most once
+/// every few seconds, with how many went unlogged: an outage under load
+/// failed thousands of requests a second, each with its own warning.
 pub fn log_unavailable(error: &(dyn std::error::Error + 'static)) {
-    tracing::warn!(error = %crate::error::ErrorChain(error), "database unavailable");
+    static GATE: LogGate = LogGate::new(UNAVAILABLE_LOG_EVERY_SECS);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if let Some(unlogged) = GATE.pass(now) {
+        tracing::warn!(error = %crate::error::ErrorChain(error), unlogged, "database unavailable");
+    }
+}
+
+const UNAVAILABLE_LOG_EVERY_SECS: u64 = 5;
+
+/// Lets one log line through per period, counting the ones it holds back.
+struct LogGate {
+    period_secs: u64,
+    /// When a line last went through (seconds since the epoch; 0: never).
+    last: std::sync::atomic::AtomicU64,
+    held_back: std::sync::atomic::AtomicU64,
+}
+
+impl LogGate {
+    const fn new(period_secs: u64) -> Self {
+        use std::sync::atomic::AtomicU64;
+        Self { period_secs, last: AtomicU64::new(0), held_back: AtomicU64::new(0) }
+    }
+
+    /// `Some(lines held back since the last one)` when this one goes through.
+    fn pass(&self, now_secs: u64) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let last = self.last.load(Relaxed);
+        let due = last == 0 || now_secs >= last.saturating_add(self.period_secs);
+        if due && self.last.compare_exchange(last, now_secs.max(1), Relaxed, Relaxed).is_ok() {
+            return Some(self.held_back.swap(0, Relaxed));
+        }
+        self.held_back.fetch_add(1, Relaxed);
+        None
+    }
 }
 
 fn unavailable() -> OAuthError {
@@ -114,5 +149,20 @@ impl From<StorageError> for Abort {
 impl From<diesel::result::Error> for Abort {
     fn from(e: diesel::result::Error) -> Self {
         Self::Storage(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogGate;
+
+    #[test]
+    fn the_log_gate_lets_one_line_through_per_period_and_counts_the_rest() {
+        let gate = LogGate::new(5);
+        assert_eq!(gate.pass(100), Some(0), "the first goes through");
+        assert_eq!((gate.pass(100), gate.pass(104)), (None, None));
+        assert_eq!(gate.pass(105), Some(2), "the next period's first, with the two held back");
+        assert_eq!(gate.pass(106), None);
+        assert_eq!(gate.pass(200), Some(1));
     }
 }
