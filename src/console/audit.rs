@@ -6,6 +6,7 @@ use std::collections::hash_map::Entry;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::clients::urlencode;
 use super::pages::{AdminEventLine, AuditPage, EventLine, Frame, send};
 use super::session::signed_in;
 use super::{ConsoleError, Form, Pager, realm_url, when};
@@ -28,12 +29,26 @@ pub async fn page(
     let found = find_realm(&state, realm).await?;
     let query = Form::query(&req);
     let admin_log = query.get("log") == "admin";
-    let base = format!("{}?log={}&", realm_url(&ctx.base, realm, "audit"), if admin_log { "admin" } else { "user" });
+    let filter = Filter::read(&query, admin_log)?;
+    let base = format!(
+        "{}?log={}&{}",
+        realm_url(&ctx.base, realm, "audit"),
+        if admin_log { "admin" } else { "user" },
+        filter.query_string()
+    );
     let mut pager = Pager::new(&query, PAGE_SIZE, base);
     let (first, max) = (pager.first as i64, PAGE_SIZE as i64);
     let (mut user_lines, mut admin_lines) = (Vec::new(), Vec::new());
     if admin_log {
-        let q = AdminEventQuery { first, max, ..AdminEventQuery::default() };
+        let q = AdminEventQuery {
+            first,
+            max,
+            operation_types: filter.words("operation"),
+            resource_types: filter.words("resource"),
+            from_ms: filter.from_ms,
+            to_ms: filter.to_ms,
+            ..AdminEventQuery::default()
+        };
         let (rows, names) = state
             .db
             .run(move |conn| {
@@ -67,10 +82,24 @@ pub async fn page(
             .collect();
         pager.shown = admin_lines.len();
     } else {
-        let q = EventQuery { first, max, ..EventQuery::default() };
+        let mut q = EventQuery {
+            first,
+            max,
+            types: filter.words("type"),
+            client: filter.text("client"),
+            from_ms: filter.from_ms,
+            to_ms: filter.to_ms,
+            ..EventQuery::default()
+        };
+        let username = filter.text("user").map(|u| u.to_lowercase());
         let (rows, names) = state
             .db
             .run(move |conn| {
+                // Events name users by id; the form, by username (none such: no events).
+                if let Some(username) = username {
+                    let user = users::find_by_username(conn, &found.id, &username)?;
+                    q.user = Some(user.map_or_else(|| "-".to_owned(), |u| u.id));
+                }
                 let rows = events::list_events(conn, &found.id, &q)?;
                 let mut names: HashMap<String, Option<String>> = HashMap::new();
                 for id in rows.iter().filter_map(|e| e.user_id.clone()) {
@@ -101,9 +130,66 @@ pub async fn page(
     let page = AuditPage {
         frame: Frame::new(&ctx, Some(realm), "audit", None),
         admin_log,
+        filter: filter.shown,
         events: user_lines,
         admin_events: admin_lines,
         pager,
     };
     Ok(send(StatusCode::OK, &page))
+}
+
+/// The log's filter form: for sign-ins, event types, client and username;
+/// for admin changes, operation and resource types; for both, a day range.
+struct Filter {
+    /// The form as sent (shown back, and carried by the pager's links).
+    shown: Form,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+}
+
+const USER_FILTERS: [&str; 5] = ["type", "client", "user", "from", "to"];
+const ADMIN_FILTERS: [&str; 4] = ["operation", "resource", "from", "to"];
+
+impl Filter {
+    fn read(query: &Form, admin_log: bool) -> Result<Self, ConsoleError> {
+        let mut shown = Form::default();
+        for name in if admin_log { &ADMIN_FILTERS[..] } else { &USER_FILTERS[..] } {
+            shown.set(name, query.text(name));
+        }
+        let day = |name: &str, end: bool| -> Result<Option<i64>, ConsoleError> {
+            let text = shown.text(name);
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ConsoleError::BadRequest(format!("`{name}` must be a day such as 2026-01-31.")))?;
+            let time = if end { day.and_hms_milli_opt(23, 59, 59, 999) } else { day.and_hms_opt(0, 0, 0) };
+            Ok(time.map(|t| t.and_utc().timestamp_millis()))
+        };
+        let (from_ms, to_ms) = (day("from", false)?, day("to", true)?);
+        Ok(Self { shown, from_ms, to_ms })
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        Some(self.shown.text(name)).filter(|t| !t.is_empty()).map(str::to_owned)
+    }
+
+    /// Upper-cased words (event, operation and resource types).
+    fn words(&self, name: &str) -> Vec<String> {
+        self.shown
+            .get(name)
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(str::to_uppercase)
+            .collect()
+    }
+
+    /// The filters as query parameters, each ending in `&`.
+    fn query_string(&self) -> String {
+        [&USER_FILTERS[..], &ADMIN_FILTERS[..]]
+            .concat()
+            .iter()
+            .filter_map(|name| self.text(name).map(|value| format!("{name}={}&", urlencode(&value))))
+            .collect()
+    }
 }

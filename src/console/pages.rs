@@ -296,6 +296,8 @@ pub struct AdminEventLine {
 pub struct AuditPage {
     pub frame: Frame,
     pub admin_log: bool,
+    /// The filter form as sent.
+    pub filter: Form,
     pub events: Vec<EventLine>,
     pub admin_events: Vec<AdminEventLine>,
     pub pager: Pager,

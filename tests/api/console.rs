@@ -645,6 +645,18 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(signins.iter().any(|l| l.contains("LOGIN") && l.contains("user carol")), "{signins:?}");
+    // Filtered as the REST API filters: by operation, by event type and user, by day.
+    let deletes = console.get("realms/shop/audit?log=admin&operation=delete").await.select("#admin-events li");
+    assert!(!deletes.is_empty() && deletes.iter().all(|l| l.starts_with("DELETE")), "{deletes:?}");
+    let carols = console.get("realms/shop/audit?log=user&type=LOGIN&user=Carol").await.select("#events li");
+    assert!(!carols.is_empty() && carols.iter().all(|l| l.contains("user carol")), "{carols:?}");
+    assert!(console.get("realms/shop/audit?log=user&user=nobody").await.select("#events li").is_empty());
+    let today = chrono::Utc::now().date_naive();
+    let since_tomorrow = format!("realms/shop/audit?log=admin&from={}", today.succ_opt().unwrap());
+    assert!(console.get(&since_tomorrow).await.select("#admin-events li").is_empty());
+    let until_today = format!("realms/shop/audit?log=admin&operation=DELETE&to={today}");
+    assert_eq!(console.get(&until_today).await.select("#admin-events li"), deletes);
+    assert_eq!(console.get("realms/shop/audit?log=user&from=soon").await.status, 400);
 }
 
 #[tokio::test]
