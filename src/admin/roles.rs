@@ -568,7 +568,8 @@ async fn holders(
     if !admin.may(&realm_name, Need::ViewUsers) {
         return Ok(rep::ok_json(Vec::<serde_json::Value>::new()));
     }
-    let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id)).await?;
+    let (first, max) = (page.first as i64, page.max.map(|m| m as i64));
+    let rows = state.db.run(move |conn| users::list_by_role(conn, &role.id, first, max)).await?;
     let access = AccessOf::load(&state, &admin, &realm).await?;
-    Ok(rep::ok_json(page.apply(rows.iter().map(|row| user_rep(row, access.toward(row))).collect())))
+    Ok(rep::ok_json(rows.iter().map(|row| user_rep(row, access.toward(row))).collect::<Vec<_>>()))
 }

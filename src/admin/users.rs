@@ -79,7 +79,7 @@ impl<'a> AccessOf<'a> {
                 .db
                 .run(move |conn| {
                     let role = roles::list_by_realm(conn, &realm_id)?.into_iter().find(|r| r.name == MASTER_ADMIN_ROLE);
-                    role.map_or(Ok(Vec::new()), |role| users::list_by_role(conn, &role.id))
+                    role.map_or(Ok(Vec::new()), |role| users::list_by_role(conn, &role.id, 0, None))
                 })
                 .await?
                 .into_iter()

@@ -191,6 +191,8 @@ pub struct UsersPage {
     pub frame: Frame,
     pub users: Vec<UserLine>,
     pub search: String,
+    /// The realm role whose holders are listed, if that is the list.
+    pub role: Option<String>,
     pub pager: Pager,
     pub form: Form,
     pub problems: Problems,
@@ -248,6 +250,8 @@ pub struct RoleItem {
 pub struct RolesPage {
     pub frame: Frame,
     pub roles: Vec<RoleItem>,
+    /// Whether each role links to its holders (the administrator views users).
+    pub show_holders: bool,
     pub search: String,
     pub pager: Pager,
     pub form: Form,

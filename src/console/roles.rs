@@ -48,8 +48,15 @@ async fn roles_page(
         });
     }
     let status = status_of(&problems);
-    let page =
-        RolesPage { frame: Frame::new(ctx, Some(realm), "roles", done), roles: items, search, pager, form, problems };
+    let page = RolesPage {
+        frame: Frame::new(ctx, Some(realm), "roles", done),
+        roles: items,
+        show_holders: ctx.admin.may(realm, Need::ViewUsers),
+        search,
+        pager,
+        form,
+        problems,
+    };
     Ok(send(status, &page))
 }
 

@@ -50,14 +50,38 @@ async fn list_page(
     let found = find_realm(state, realm).await?;
     let search = query.text("search").to_lowercase();
     let filter = UserFilter { search: Some(search.clone()).filter(|s| !s.is_empty()), ..UserFilter::default() };
-    let base = format!("{}?search={}&", realm_url(&ctx.base, realm, "users"), urlencode(&search));
+    // The holders of one realm role (the roles page links here).
+    let role = match query.text("role") {
+        "" => None,
+        id => {
+            let (realm_id, id) = (found.id.clone(), id.to_owned());
+            let role = state.db.run(move |conn| roles::find_by_id(conn, &realm_id, &id)).await?;
+            Some(role.ok_or_else(|| ConsoleError::NotFound("Role".into()))?)
+        }
+    };
+    let base = format!(
+        "{}?search={}&{}",
+        realm_url(&ctx.base, realm, "users"),
+        urlencode(&search),
+        role.as_ref().map_or(String::new(), |r| format!("role={}&", urlencode(&r.id)))
+    );
     let mut pager = Pager::new(query, PAGE_SIZE, base);
     let first = pager.first as i64;
+    // As the REST API's search: only users the administrator may view.
+    let viewer = ctx.admin.may(realm, Need::ViewUsers);
+    let role_id = role.as_ref().map(|r| r.id.clone());
     let (rows, total) = state
         .db
-        .run(move |conn| {
-            let rows = users::search(conn, &found.id, &filter, first, Some(PAGE_SIZE as i64))?;
-            Ok((rows, users::count(conn, &found.id, &filter)?))
+        .run(move |conn| match role_id {
+            _ if !viewer => Ok((Vec::new(), 0)),
+            Some(role_id) => Ok((
+                users::list_by_role(conn, &role_id, first, Some(PAGE_SIZE as i64))?,
+                users::count_by_role(conn, &role_id)?,
+            )),
+            None => Ok((
+                users::search(conn, &found.id, &filter, first, Some(PAGE_SIZE as i64))?,
+                users::count(conn, &found.id, &filter)?,
+            )),
         })
         .await?;
     pager.total = usize::try_from(total).ok();
@@ -78,7 +102,15 @@ async fn list_page(
     pager.shown = users.len();
     let status = status_of(&problems);
     let done = notice(Some(query.get("done")));
-    let page = UsersPage { frame: Frame::new(ctx, Some(realm), "users", done), users, search, pager, form, problems };
+    let page = UsersPage {
+        frame: Frame::new(ctx, Some(realm), "users", done),
+        users,
+        search,
+        role: role.map(|r| r.name),
+        pager,
+        form,
+        problems,
+    };
     Ok(send(status, &page))
 }
 

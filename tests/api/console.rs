@@ -244,6 +244,20 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     let removable = seen.select("#held-admin-roles input[name=admin_role]");
     assert_eq!(removable.len(), 1, "{}", seen.html);
     assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));
+    // `query-users` alone lists nobody, as the REST API's search.
+    let body =
+        json!({"username": "querier", "enabled": true, "credentials": [{"type": "password", "value": "querier-pw"}]});
+    let created = app.admin(Method::POST, "/realms/master/users", Some(&token), Some(&body.to_string())).await;
+    let querier_id = created.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    let query_role = all_roles.as_array().unwrap().iter().find(|r| r["name"] == "query-users").unwrap().clone();
+    let grant = json!([{"id": query_role["id"], "name": "query-users"}]).to_string();
+    let querier_roles = format!("/realms/master/users/{querier_id}/role-mappings/clients/{management}");
+    assert_eq!(app.admin(Method::POST, &querier_roles, Some(&token), Some(&grant)).await.status, 204);
+    let (querier, _) = sign_in_with(browser(), &app, "querier", "querier-pw").await;
+    let listed = querier.get("realms/master/users").await;
+    assert_eq!(listed.status, 200, "{}", listed.html);
+    assert!(listed.select("#users li").is_empty(), "{}", listed.html);
+    assert!(!console.get("realms/master/users").await.select("#users li").is_empty());
     let removed = viewer.post(&target_page, &[("action", "remove-admin-role"), ("admin_role", "manage-users")]).await;
     assert_eq!(removed.status, 200, "the button offered works: {}", removed.html);
     assert_eq!(removed.select("#held-admin-roles li strong"), ["view-clients"], "{}", removed.html);
@@ -628,6 +642,17 @@ async fn destructive_actions_are_confirmed_and_everything_is_audited() {
     assert_eq!((&renamed["id"], &renamed["attributes"]), (&json!(id), &json!({"team": ["blue"]})));
     let gone = app.admin(Method::GET, "/realms/shop/roles/clerk", Some(&master), None).await;
     assert_eq!(gone.status, 404);
+    // Its holders, linked from the roles page.
+    let mapping = json!([{"id": id, "name": "cashier"}]).to_string();
+    let path = format!("/realms/shop/users/{carol}/role-mappings/realm");
+    assert_eq!(app.admin(Method::POST, &path, Some(&master), Some(&mapping)).await.status, 204);
+    let roles_page = console.get("realms/shop/roles").await;
+    let link = roles_page.attr(".holders", "href").unwrap();
+    assert!(link.ends_with(&format!("/realms/shop/users?role={id}")), "{link}");
+    let holders = console.get(&format!("realms/shop/users?role={id}")).await;
+    assert_eq!(holders.select("h1"), ["Users holding cashier"]);
+    assert_eq!(holders.select("#users li strong"), ["carol"]);
+    assert_eq!(console.get("realms/shop/users?role=no-such-role").await.status, 404);
     // The console's log names who did it.
     let page = console.get("realms/shop/audit?log=admin").await;
     let lines = page.select("#admin-events li");

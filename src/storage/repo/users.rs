@@ -235,15 +235,28 @@ pub fn count(conn: &mut DbConnection, realm_id: &str, filter: &UserFilter) -> Re
     Ok(filtered(realm_id, filter).count().get_result(conn)?)
 }
 
-/// Users holding a realm role.
-pub fn list_by_role(conn: &mut DbConnection, role_id: &str) -> Result<Vec<UserRow>, StorageError> {
+/// Users holding a realm role, by username, from `first` (at most `max`).
+pub fn list_by_role(
+    conn: &mut DbConnection,
+    role_id: &str,
+    first: i64,
+    max: Option<i64>,
+) -> Result<Vec<UserRow>, StorageError> {
     use crate::storage::schema::user_roles;
     Ok(users::table
         .inner_join(user_roles::table)
         .filter(user_roles::role_id.eq(role_id))
         .order(users::username.asc())
+        .offset(first)
+        .limit(max.unwrap_or(i64::MAX))
         .select(UserRow::as_select())
         .load(conn)?)
+}
+
+/// How many users hold a realm role.
+pub fn count_by_role(conn: &mut DbConnection, role_id: &str) -> Result<i64, StorageError> {
+    use crate::storage::schema::user_roles;
+    Ok(user_roles::table.filter(user_roles::role_id.eq(role_id)).count().get_result(conn)?)
 }
 
 /// Users to whom the `realm-management` role `role` is granted directly
