@@ -197,9 +197,10 @@ async fn client_page(
         form,
         problems: shown.problems,
         confidential: row.secret_ciphertext.is_some(),
-        service_account: crate::storage::json_list(&row.grant_types)?
-            .iter()
-            .any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()),
+        service_account: ctx.admin.may(realm, Need::ViewUsers)
+            && crate::storage::json_list(&row.grant_types)?
+                .iter()
+                .any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()),
         secret: shown.secret,
         scope_names,
     };
@@ -261,14 +262,17 @@ pub async fn action(
                     Ok(see_other(&format!("{here}?done=saved")))
                 }
                 Err(e) => {
+                    // The first that the message holds (case aside) names the field.
                     let needles = [
+                        ("service account", "grants"),
                         ("redirectUris", "redirect_uris"),
                         ("post.logout", "post_logout_redirect_uris"),
                         ("defaultClientScopes", "scopes"),
                         ("optionalClientScopes", "optional_scopes"),
                         ("clientId", "client_id"),
-                        ("Client ", "client_id"),
-                        ("service account", "grants"),
+                        ("client_id", "client_id"),
+                        ("already exists", "client_id"),
+                        ("renamed", "client_id"),
                         ("Built-in", "name"),
                     ];
                     let problems = Problems::from_refusal(e, &needles, "name")?;
@@ -278,10 +282,24 @@ pub async fn action(
             }
         }
         "set-secret" => {
+            ctx.admin.require(&realm, Need::ManageClients)?;
+            let found = find_realm(&state, &realm).await?;
+            let public = find_client(&state, &found, &id).await?.secret_ciphertext.is_none();
             let secret = form.text("secret");
-            if secret.is_empty() {
+            // The API takes Keycloak's mask of a secret as "unchanged": here
+            // it would be reported set while nothing changed.
+            let refusal = if public {
+                Some("A public client has no secret.")
+            } else if secret.is_empty() {
+                Some("Enter the secret to set.")
+            } else if secret.chars().all(|c| c == '*') {
+                Some("Enter the secret itself, not a mask.")
+            } else {
+                None
+            };
+            if let Some(refusal) = refusal {
                 let mut problems = Problems::none();
-                problems.add("secret", "Enter the secret to set.");
+                problems.add("secret", refusal);
                 let shown = Shown { form: None, problems, secret: None, done: None };
                 return client_page(&state, &ctx, &realm, &id, shown).await;
             }
@@ -302,7 +320,10 @@ pub async fn action(
         "service-account" => {
             // Its user (made if the client has none yet, as the admin API's
             // `service-account-user` does), where its roles are granted.
+            // Its page is a user's: an administrator who may not view users
+            // gets no user made for a page it could not open.
             ctx.admin.require(&realm, Need::ViewClients)?;
+            ctx.admin.require(&realm, Need::ViewUsers)?;
             let found = find_realm(&state, &realm).await?;
             let user = service_account_user(&state, &find_client(&state, &found, &id).await?).await?;
             Ok(see_other(&realm_url(&ctx.base, &realm, &format!("users/{}", user.id))))

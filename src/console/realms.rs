@@ -356,7 +356,9 @@ pub async fn settings_action(
             Ok(see_other(&format!("{here}?done=rotated")))
         }
         "logout-all" if form.get("confirm") != "yes" => {
-            ctx.admin.require(realm, Need::ManageUsers)?;
+            if !may_sign_out_everyone(&ctx.admin, realm) {
+                return Err(ConsoleError::Forbidden);
+            }
             find_realm(&state, realm).await?;
             let ask = Ask {
                 action: "logout-all",

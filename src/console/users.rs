@@ -335,6 +335,8 @@ pub async fn action(
             ctx.admin.require(&realm, Need::ManageUsers)?;
             let found = find_realm(&state, &realm).await?;
             let user = find_user(&state, &found, &id).await?;
+            // No question whose answer would be refused.
+            guard_target(&state, &ctx.admin, &found, &user).await?;
             let ask = Ask {
                 action: "delete",
                 id: None,

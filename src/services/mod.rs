@@ -61,8 +61,12 @@ impl ServiceError {
 /// every few seconds, with how many went unlogged: an outage under load
 /// failed thousands of requests a second, each with its own warning.
 pub fn log_unavailable(error: &(dyn std::error::Error + 'static)) {
+    // Process-wide, as the log it guards (the error conversions that call
+    // this hold no state); seconds on the monotonic clock, so a stepped
+    // wall clock neither silences nor floods it.
     static GATE: LogGate = LogGate::new(UNAVAILABLE_LOG_EVERY_SECS);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let now = STARTED.get_or_init(std::time::Instant::now).elapsed().as_secs() + 1;
     if let Some(unlogged) = GATE.pass(now) {
         tracing::warn!(error = %crate::error::ErrorChain(error), unlogged, "database unavailable");
     }
@@ -73,7 +77,7 @@ const UNAVAILABLE_LOG_EVERY_SECS: u64 = 5;
 /// Lets one log line through per period, counting the ones it holds back.
 struct LogGate {
     period_secs: u64,
-    /// When a line last went through (seconds since the epoch; 0: never).
+    /// When a line last went through (seconds, from 1; 0: never).
     last: std::sync::atomic::AtomicU64,
     held_back: std::sync::atomic::AtomicU64,
 }

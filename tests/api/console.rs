@@ -241,6 +241,9 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     assert_eq!(seen.select("fieldset.bare[disabled] #email").len(), 1, "{}", seen.html);
     assert!(seen.select("#password-title").is_empty(), "{}", seen.html);
     assert!(seen.select("button.danger").is_empty(), "{}", seen.html);
+    // Nor does a hand-made request get as far as a question.
+    assert_eq!(viewer.post(&target_page, &[("action", "delete")]).await.status, 403);
+    assert_eq!(viewer.post("realms/master/", &[("action", "logout-all")]).await.status, 403);
     let removable = seen.select("#held-admin-roles input[name=admin_role]");
     assert_eq!(removable.len(), 1, "{}", seen.html);
     assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));
@@ -815,12 +818,28 @@ async fn the_console_edits_client_ids_optional_scopes_secrets_and_realm_defaults
         json!(["offline_access"])
     );
 
+    // Refusals land next to the field they are about.
+    let mut public = fields;
+    public[4] = ("kind", "public");
+    let refused = console.post(&tail, &public).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.select("#grants-error").is_empty(), "a public client has no service account: {}", refused.html);
+    let mut bad_id = fields;
+    bad_id[1] = ("client_id", "has space");
+    let refused = console.post(&tail, &bad_id).await;
+    assert!(!refused.select("#client_id-error").is_empty(), "{}", refused.html);
+
     // A secret of one's choice works at once.
     let chosen = console.post(&tail, &[("action", "set-secret"), ("secret", "chosen-secret-1")]).await;
     assert!(chosen.select("#notice")[0].starts_with("The secret was set"), "{}", chosen.html);
     let token = app.client_credentials("shop", "web-app", "chosen-secret-1", None).await;
     assert_eq!(token.status, 200, "{}", token.json);
-    assert_eq!(console.post(&tail, &[("action", "set-secret"), ("secret", "")]).await.status, 400);
+    for refused in ["", "**********"] {
+        let answer = console.post(&tail, &[("action", "set-secret"), ("secret", refused)]).await;
+        assert_eq!(answer.status, 400, "{refused}");
+        assert!(!answer.select("#secret-error").is_empty(), "{}", answer.html);
+    }
+    assert_eq!(app.client_credentials("shop", "web-app", "chosen-secret-1", None).await.status, 200, "unchanged");
 
     // The service account's page, where its roles are granted.
     let account = console.post(&tail, &[("action", "service-account")]).await;
