@@ -174,7 +174,8 @@ pub fn scrub_url_secrets(message: &str, raw_url: &str) -> String {
 diesel::define_sql_function! {
     /// SQL `lower()` on a nullable text column. SQLite's own lowers ASCII
     /// only (`É` stayed `É`, so a search for `élodie` missed `Élodie`): each
-    /// SQLite connection gets Rust's, Unicode's, as PostgreSQL's is.
+    /// SQLite connection gets Rust's, Unicode's. PostgreSQL's follows the
+    /// database's `LC_CTYPE` (a UTF-8 locale lowers every letter; `C`, ASCII only).
     fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
