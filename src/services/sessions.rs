@@ -188,19 +188,19 @@ pub fn end(conn: &mut DbConnection, entry: &RealmEntry, session_id: &str, now: U
 /// ones too (Keycloak's "sign out all active sessions", which also moves
 /// the realm's not-before past every token issued so far); returns how
 /// many sessions ended. Personal access tokens are credentials, not
-/// sessions: they stay.
+/// sessions: they stay. A few statements for the realm, then one
+/// revocation record per session and grant (access tokens name them).
 pub fn end_all_in_realm(conn: &mut DbConnection, entry: &RealmEntry, now: UnixTime) -> Result<usize, StorageError> {
     use diesel::Connection;
     conn.transaction(|conn| {
-        let open = sessions::list_open_in_realm(conn, &entry.realm.id)?;
-        for session in &open {
-            end(conn, entry, session, now)?;
-        }
+        let realm_id = &entry.realm.id;
+        let sessions = sessions::end_all_in_realm(conn, realm_id, now)?;
+        let grants = refresh::revoke_all_in_realm(conn, realm_id, now)?;
         let horizon = super::families::revocation_horizon(entry, now);
-        for grant in refresh::live_families_in_realm(conn, &entry.realm.id, now)? {
-            super::families::revoke_grant(conn, &entry.realm.id, &grant, horizon, now)?;
+        for id in sessions.iter().chain(&grants) {
+            revocations::insert(conn, realm_id, id, horizon)?;
         }
-        Ok(open.len())
+        Ok(sessions.len())
     })
 }
 

@@ -245,18 +245,25 @@ pub fn live_families_of_user(conn: &mut DbConnection, user_id: &str) -> Result<V
         .load(conn)?)
 }
 
-/// The ids of a realm's unrevoked families unexpired at `now`, offline ones included.
-pub fn live_families_in_realm(
+/// Revokes every live family of a realm (unrevoked, unexpired), offline
+/// ones included, and drops their kept answers; returns their ids.
+pub fn revoke_all_in_realm(
     conn: &mut DbConnection,
     realm_id: &str,
     now: UnixTime,
 ) -> Result<Vec<String>, StorageError> {
-    Ok(refresh_families::table
+    let live = refresh_families::table
         .filter(refresh_families::realm_id.eq(realm_id))
         .filter(refresh_families::revoked_at.is_null())
-        .filter(refresh_families::expires_at.ge(now))
-        .select(refresh_families::id)
-        .load(conn)?)
+        .filter(refresh_families::expires_at.ge(now));
+    let ids: Vec<String> = live.select(refresh_families::id).load(conn)?;
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(live.select(refresh_families::id))))
+        .set(refresh_tokens::successor.eq(None::<Vec<u8>>))
+        .execute(conn)?;
+    diesel::update(live)
+        .set((refresh_families::revoked_at.eq(now), refresh_families::successor.eq(None::<Vec<u8>>)))
+        .execute(conn)?;
+    Ok(ids)
 }
 
 /// A user's unrevoked offline families unexpired at `now`.

@@ -83,13 +83,12 @@ pub fn prune(conn: &mut DbConnection, now: UnixTime) -> Result<usize, StorageErr
     Ok(diesel::sql_query(sql).execute(conn)?)
 }
 
-/// The ids of a realm's sessions that have not been ended.
-pub fn list_open_in_realm(conn: &mut DbConnection, realm_id: &str) -> Result<Vec<String>, StorageError> {
-    Ok(sso_sessions::table
-        .filter(sso_sessions::realm_id.eq(realm_id))
-        .filter(sso_sessions::ended_at.is_null())
-        .select(sso_sessions::id)
-        .load(conn)?)
+/// Ends every session of a realm not ended yet; returns their ids.
+pub fn end_all_in_realm(conn: &mut DbConnection, realm_id: &str, now: UnixTime) -> Result<Vec<String>, StorageError> {
+    let open = sso_sessions::table.filter(sso_sessions::realm_id.eq(realm_id)).filter(sso_sessions::ended_at.is_null());
+    let ids = open.select(sso_sessions::id).load(conn)?;
+    diesel::update(open).set(sso_sessions::ended_at.eq(now)).execute(conn)?;
+    Ok(ids)
 }
 
 /// A user's sessions that have not been ended (liveness by lifetime is the caller's rule).
