@@ -166,6 +166,7 @@ fn poll_in_transaction(
             Ok(Poll::Error(ErrorCode::AccessDenied, "The user denied the request"))
         }
         devices::APPROVED if devices::consume(conn, &hash)? => issue_tokens(conn, entry, client, secret, &row, at),
+        devices::WITHDRAWN => Ok(Poll::Error(ErrorCode::InvalidGrant, "Session not active")),
         _ => Ok(Poll::Error(ErrorCode::InvalidGrant, "The device code was already used")),
     }
 }
@@ -190,28 +191,26 @@ fn issue_tokens(
         return pair(conn, entry, client, &user_row, &scope, now);
     }
     let auth_time = row.auth_time.unwrap_or(now);
-    let family = client
-        .allows(GrantType::RefreshToken)
-        .then(|| prepare_family(entry, client, &user.id, &scope, auth_time, now, at.ip_address.map(str::to_owned)));
+    // A session of its own, as the password grant's: recorded whether or not
+    // the client takes refresh tokens, so that signing the user out revokes
+    // its access tokens too.
+    let family = prepare_family(entry, client, &user.id, &scope, auth_time, now, at.ip_address.map(str::to_owned));
     let role_ids = roles::list_role_ids_of_user(conn, &user.id)?;
     let grant = UserGrant {
         user: &user,
         role_ids: &role_ids,
         scope: &scope,
         auth_time,
-        grant_id: family.as_ref().map(|f| f.family.id.as_str()),
+        grant_id: Some(family.family.id.as_str()),
         nonce: None,
-        // A session of its own, as the password grant's.
-        sid: family.as_ref().filter(|f| !f.family.offline).map(|f| f.family.id.as_str()),
+        sid: (!family.family.offline).then_some(family.family.id.as_str()),
         session_ends: sessionless_ends(entry, &scope, now),
     };
-    let refresh = family.as_ref().map(|f| (f.token(secret), f.expires_at));
+    let refresh = client.allows(GrantType::RefreshToken).then(|| (family.token(secret), family.expires_at));
     let refresh = refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires));
     let response = issue::user_tokens(entry, client, &grant, refresh, now)
         .map_err(|e| StorageError::Corrupt(e.description.into_owned()))?;
-    if let Some(family) = &family {
-        store_family(conn, family)?;
-    }
+    store_family(conn, &family)?;
     Ok(Poll::Tokens(response))
 }
 

@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::crypto::{random_token, token_hash};
 use crate::state::AppState;
 use crate::storage::repo::sessions::SessionRow;
-use crate::storage::repo::{refresh, revocations, roles, sessions, users};
+use crate::storage::repo::{devices, refresh, revocations, roles, sessions, users};
 use crate::storage::{DbConnection, StorageError, new_id};
 
 /// `last_seen_at` is written at most this often, so a busy session does not
@@ -196,6 +196,8 @@ pub fn end_all_in_realm(conn: &mut DbConnection, entry: &RealmEntry, now: UnixTi
         let realm_id = &entry.realm.id;
         let sessions = sessions::end_all_in_realm(conn, realm_id, now)?;
         let grants = refresh::revoke_all_in_realm(conn, realm_id, now)?;
+        // A device the user approved, not yet polled, gets no grant now.
+        devices::withdraw_approved(conn, realm_id, None)?;
         let horizon = super::families::revocation_horizon(entry, now);
         for id in sessions.iter().chain(&grants) {
             revocations::insert(conn, realm_id, id, horizon)?;
@@ -230,6 +232,8 @@ pub fn end_all_of_user(
         for grant in grants {
             super::families::revoke_grant(conn, &entry.realm.id, &grant, horizon, now)?;
         }
+        // A device the user approved, not yet polled, gets no grant now.
+        devices::withdraw_approved(conn, &entry.realm.id, Some(user_id))?;
         Ok(())
     })
 }

@@ -8,6 +8,7 @@ use crate::helpers::{Answer, TestApp, jwt_parts};
 
 both_backends!(
     a_device_is_approved_and_gets_tokens_once,
+    an_administrators_sign_out_withdraws_an_approved_device,
     denial_and_expiry_reach_the_device,
     parallel_polls_are_judged_one_after_another,
     wrong_codes_are_rate_limited
@@ -90,6 +91,28 @@ async fn a_device_is_approved_and_gets_tokens_once(app: TestApp) {
     // The code cannot be entered again either.
     let again = enter_code(&browser, &app, &user_code).await;
     assert!(again.body.contains("not valid"), "{}", again.body);
+}
+
+/// A device the user approved but that has not polled yet gets nothing once
+/// an administrator signs the user out (Keycloak: the session it would
+/// belong to has ended), as a code not yet redeemed.
+async fn an_administrators_sign_out_withdraws_an_approved_device(app: TestApp) {
+    let started = start(&app, "openid").await;
+    let device_code = started.str("device_code").to_owned();
+    let browser = Browser::new();
+    let login = enter_code(&browser, &app, started.str("user_code")).await;
+    let consent = browser.login(&login, "alice", "alice-pw").await;
+    assert!(browser.decide(&consent, "allow").await.body.contains("Device connected"));
+    let master = app.master_token().await;
+    let found =
+        app.admin(reqwest::Method::GET, "/realms/acme/users?username=alice&exact=true", Some(&master), None).await;
+    let logout = format!("/realms/acme/users/{}/logout", found.json[0]["id"].as_str().unwrap());
+    assert_eq!(app.admin(reqwest::Method::POST, &logout, Some(&master), None).await.status, 204);
+    let refused = poll(&app, &device_code).await;
+    refused.assert_error(400, "invalid_grant");
+    assert_eq!(refused.json["error_description"], "Session not active");
+    app.clock.advance(10);
+    poll(&app, &device_code).await.assert_error(400, "invalid_grant");
 }
 
 /// Polls that arrive together are judged in turn: one is the first poll,

@@ -47,22 +47,22 @@ pub async fn grant(
     let now = state.clock.now();
     let user = &signed_in.user;
 
-    let family = client
-        .allows(GrantType::RefreshToken)
-        .then(|| families::prepare_family(entry, client, &user.id, &granted, now, now, ip_address));
+    // A grant without a browser is a session of its own (as Keycloak's are),
+    // recorded whether or not the client takes refresh tokens: its access
+    // tokens name it, so signing the user out revokes them, and its ID
+    // token names it, so a logout with that token ends it.
+    let family = families::prepare_family(entry, client, &user.id, &granted, now, now, ip_address);
     let grant = UserGrant {
         user,
         role_ids: &signed_in.role_ids,
         scope: &granted,
         auth_time: now,
-        grant_id: family.as_ref().map(|f| f.family.id.as_str()),
+        grant_id: Some(family.family.id.as_str()),
         nonce: None,
-        // A grant without a browser is a session of its own (as Keycloak's
-        // are): its ID token names it, so a logout with that token ends it.
-        sid: family.as_ref().filter(|f| !f.family.offline).map(|f| f.family.id.as_str()),
+        sid: (!family.family.offline).then_some(family.family.id.as_str()),
         session_ends: families::sessionless_ends(entry, &granted, now),
     };
-    let refresh = family.as_ref().map(|f| (f.token(&state.secret), f.expires_at));
+    let refresh = client.allows(GrantType::RefreshToken).then(|| (family.token(&state.secret), family.expires_at));
     let response = issue::user_tokens(
         entry,
         client,
@@ -70,8 +70,6 @@ pub async fn grant(
         refresh.as_ref().map(|(token, expires)| (token.as_str(), *expires)),
         now,
     )?;
-    if let Some(family) = family {
-        state.db.write(move |conn| families::store_family(conn, &family)).await?;
-    }
+    state.db.write(move |conn| families::store_family(conn, &family)).await?;
     Ok(response)
 }

@@ -10,6 +10,9 @@ pub const PENDING: &str = "pending";
 pub const APPROVED: &str = "approved";
 pub const DENIED: &str = "denied";
 pub const CONSUMED: &str = "consumed";
+/// Approved, then taken back before the device polled: its user was signed
+/// out by an administrator.
+pub const WITHDRAWN: &str = "withdrawn";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = device_codes)]
@@ -118,6 +121,33 @@ pub fn consume(conn: &mut DbConnection, hash: &str) -> Result<bool, StorageError
     .set(device_codes::status.eq(CONSUMED))
     .execute(conn)?;
     Ok(changed > 0)
+}
+
+/// Withdraws the approved, unpolled codes of a realm, or of one user in it.
+pub fn withdraw_approved(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user_id: Option<&str>,
+) -> Result<usize, StorageError> {
+    let approved = device_codes::table
+        .filter(device_codes::realm_id.eq(realm_id))
+        .filter(device_codes::status.eq(APPROVED))
+        .into_boxed();
+    let approved = match user_id {
+        Some(user_id) => approved.filter(device_codes::user_id.eq(user_id)),
+        None => approved,
+    };
+    let hashes: Vec<String> = approved.select(device_codes::device_code_hash).load(conn)?;
+    if hashes.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        device_codes::table
+            .filter(device_codes::device_code_hash.eq_any(hashes))
+            .filter(device_codes::status.eq(APPROVED)),
+    )
+    .set(device_codes::status.eq(WITHDRAWN))
+    .execute(conn)?)
 }
 
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {

@@ -463,6 +463,13 @@ async fn logout_all_ends_every_session_and_grant_of_the_realm(app: TestApp) {
         app.password_grant("acme", ("web", "web-secret"), ("alice", "alice-pw"), "openid offline_access").await;
     assert!(offline.str("scope").contains("offline_access"), "{}", offline.json);
     let olga = admin_cli_token(&app, "other", ("olga", "olga-pw")).await;
+    // A client without refresh tokens: its password grant is a session all the same.
+    let body = json!({"clientId": "pwonly", "secret": "pwonly-secret", "directAccessGrantsEnabled": true,
+        "attributes": {"use.refresh.tokens": "false"}});
+    create(&app, "/realms/acme/clients", &master, body).await;
+    let bare = app.password_grant("acme", ("pwonly", "pwonly-secret"), ("alice", "alice-pw"), "openid").await;
+    assert!(bare.json.get("refresh_token").is_none(), "{}", bare.json);
+    assert_eq!(app.introspect("acme", ("web", "web-secret"), bare.str("access_token")).await.json["active"], true);
 
     // vera manages users but is no realm-admin: refused, and nothing ends.
     let management = client_uuid(&app, "acme", &master, "realm-management").await;
@@ -491,8 +498,10 @@ async fn logout_all_ends_every_session_and_grant_of_the_realm(app: TestApp) {
     ended.assert_error(400, "invalid_grant");
     assert_eq!(ended.json["error_description"], "Session not active");
     app.refresh("acme", ("web", "web-secret"), offline.str("refresh_token")).await.assert_error(400, "invalid_grant");
-    let introspected = app.introspect("acme", ("web", "web-secret"), offline.str("access_token")).await;
-    assert_eq!(introspected.json, json!({"active": false}));
+    for token in [offline.str("access_token"), bare.str("access_token")] {
+        let introspected = app.introspect("acme", ("web", "web-secret"), token).await;
+        assert_eq!(introspected.json, json!({"active": false}));
+    }
     assert_eq!(get(&app, &format!("/realms/acme/users/{alice}/sessions"), &master).await.json, json!([]));
     // rita's own sign-in was a session of the realm too.
     assert_eq!(call(&app, Method::GET, "/realms/acme/users", &rita, None).await.status, 401);
