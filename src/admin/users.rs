@@ -264,7 +264,8 @@ fn filter_of(query: &Query) -> Result<UserFilter, AdminError> {
             return Err(AdminError::bad_request(format!("The `{unsupported}` filter is not supported")));
         }
     }
-    let text = |k: &str| query.get(k).map(str::to_lowercase);
+    // As typed: the search folds case (`users::search`).
+    let text = |k: &str| query.get(k).map(str::to_owned);
     let search = text("search").filter(|s| !s.trim().is_empty());
     let filter = UserFilter {
         username: text("username"),

@@ -197,7 +197,8 @@ async fn client_page(
         form,
         problems: shown.problems,
         confidential: row.secret_ciphertext.is_some(),
-        service_account: ctx.admin.may(realm, Need::ViewUsers)
+        service_account: ctx.admin.may(realm, Need::ManageClients)
+            && ctx.admin.may(realm, Need::ViewUsers)
             && crate::storage::json_list(&row.grant_types)?
                 .iter()
                 .any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()),
@@ -320,9 +321,9 @@ pub async fn action(
         "service-account" => {
             // Its user (made if the client has none yet, as the admin API's
             // `service-account-user` does), where its roles are granted.
-            // Its page is a user's: an administrator who may not view users
-            // gets no user made for a page it could not open.
-            ctx.admin.require(&realm, Need::ViewClients)?;
+            // It may make the user: for one who manages clients, and who may
+            // open the user's page it leads to.
+            ctx.admin.require(&realm, Need::ManageClients)?;
             ctx.admin.require(&realm, Need::ViewUsers)?;
             let found = find_realm(&state, &realm).await?;
             let user = service_account_user(&state, &find_client(&state, &found, &id).await?).await?;

@@ -201,6 +201,8 @@ pub struct UsersPage {
 pub struct RoleLine {
     pub id: String,
     pub name: String,
+    /// Whether the signed-in administrator may take it away (or grant it).
+    pub removable: bool,
 }
 
 /// A `realm-management` role the user holds, and whether the signed-in

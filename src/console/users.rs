@@ -21,7 +21,7 @@ use crate::admin::users::{
 use crate::admin::{AdminError, Need};
 use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
-use crate::services::realms::REALM_MANAGEMENT_ROLES;
+use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_ROLES};
 use crate::state::AppState;
 use crate::storage::json_list;
 use crate::storage::repo::users::UserFilter;
@@ -48,7 +48,7 @@ async fn list_page(
 ) -> Result<HttpResponse, ConsoleError> {
     ctx.admin.require(realm, Need::QueryUsers)?;
     let found = find_realm(state, realm).await?;
-    let search = query.text("search").to_lowercase();
+    let search = query.text("search").to_owned();
     let filter = UserFilter { search: Some(search.clone()).filter(|s| !s.is_empty()), ..UserFilter::default() };
     // The holders of one realm role (the roles page links here).
     let role = match query.text("role") {
@@ -181,8 +181,12 @@ async fn user_page(
             ))
         })
         .await?;
+    // master's `admin` role is every right in every realm: only its holders
+    // hand it out or take it away (the forms would be refused).
+    let grantable = |r: &roles::RoleRow| realm != MASTER_REALM || r.name != MASTER_ADMIN_ROLE || ctx.admin.master_admin;
     let (held, available): (Vec<_>, Vec<_>) = all_roles.into_iter().partition(|r| held_ids.contains(&r.id));
-    let line = |r: roles::RoleRow| RoleLine { id: r.id, name: r.name };
+    let available: Vec<_> = available.into_iter().filter(|r| grantable(r)).collect();
+    let line = |r: roles::RoleRow| RoleLine { removable: grantable(&r), id: r.id, name: r.name };
     let admin_held = json_list(&user.admin_roles)?;
     let admin_available = REALM_MANAGEMENT_ROLES
         .iter()

@@ -244,6 +244,13 @@ async fn the_console_signs_in_through_master_and_keeps_out_others() {
     // Nor does a hand-made request get as far as a question.
     assert_eq!(viewer.post(&target_page, &[("action", "delete")]).await.status, 403);
     assert_eq!(viewer.post("realms/master/", &[("action", "logout-all")]).await.status, 403);
+    // master's `admin` role is offered to nobody but its holders: no Remove
+    // on the administrator's page, not among the roles to assign.
+    let found = app.admin(Method::GET, "/realms/master/users?username=admin&exact=true", Some(&token), None).await;
+    let admin_page = viewer.get(&format!("realms/master/users/{}", found.json[0]["id"].as_str().unwrap())).await;
+    assert_eq!(admin_page.select("#held-roles li strong"), ["admin"], "{}", admin_page.html);
+    assert!(admin_page.select("#held-roles form").is_empty(), "{}", admin_page.html);
+    assert!(!viewer.get(&target_page).await.select("#role option").contains(&"admin".to_owned()));
     let removable = seen.select("#held-admin-roles input[name=admin_role]");
     assert_eq!(removable.len(), 1, "{}", seen.html);
     assert_eq!(seen.attr("#held-admin-roles input[name=admin_role]", "value").as_deref(), Some("manage-users"));

@@ -134,12 +134,12 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<(), StorageError
 /// The admin API's user search (Keycloak's `GET /users` parameters).
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
-    /// Lower-cased; substring matches unless `exact`.
+    /// As typed (case is folded here); substring matches unless `exact`.
     pub username: Option<String>,
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// Keycloak's `search`, lower-cased: whitespace-separated terms, each
+    /// Keycloak's `search`, as typed: whitespace-separated terms, each
     /// matching username, e-mail, first or last name; see [`search_term`].
     pub search: Option<String>,
     pub exact: bool,
@@ -177,34 +177,44 @@ fn search_term(term: &str) -> SearchTerm {
 fn filtered<'a>(realm_id: &'a str, f: &'a UserFilter) -> users::BoxedQuery<'a, crate::storage::MultiBackend> {
     let mut q = users::table.filter(users::realm_id.eq(realm_id)).into_boxed();
     let text_filters = [(&f.username, 0), (&f.email, 1), (&f.first_name, 2), (&f.last_name, 3)];
+    // Usernames and e-mail addresses are stored lower-cased (by Rust): terms
+    // are lower-cased the same way. Names are stored as given: both sides go
+    // through the database's lower(), so that a name always finds itself
+    // (Rust lowers `İ` to `i̇`, PostgreSQL's C.UTF-8 to `i`).
     for (value, column) in text_filters {
         let Some(value) = value else { continue };
-        let pattern = like_pattern(value, f.exact);
+        let folded = value.to_lowercase();
         q = match column {
-            0 if f.exact => q.filter(users::username.eq(value.clone())),
-            0 => q.filter(users::username.like(pattern).escape('\\')),
-            1 => q.filter(lower(users::email).like(pattern).escape('\\')),
-            2 => q.filter(lower(users::given_name).like(pattern).escape('\\')),
-            _ => q.filter(lower(users::family_name).like(pattern).escape('\\')),
+            0 if f.exact => q.filter(users::username.eq(folded)),
+            0 => q.filter(users::username.like(like_pattern(&folded, f.exact)).escape('\\')),
+            1 => q.filter(lower(users::email).like(like_pattern(&folded, f.exact)).escape('\\')),
+            2 => q.filter(lower(users::given_name).like(lower(like_pattern(value, f.exact))).escape('\\')),
+            _ => q.filter(lower(users::family_name).like(lower(like_pattern(value, f.exact))).escape('\\')),
         };
     }
     for term in f.search.iter().flat_map(|s| s.split_whitespace()) {
         q = match search_term(term) {
-            SearchTerm::Exact(value) => q.filter(
-                users::username
-                    .eq(value.clone())
-                    .or(lower(users::email).eq(value.clone()))
-                    .or(lower(users::given_name).eq(value.clone()))
-                    .or(lower(users::family_name).eq(value)),
-            ),
-            SearchTerm::Like(pattern) => q.filter(
-                users::username
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(users::email).like(pattern.clone()).escape('\\'))
-                    .or(lower(users::given_name).like(pattern.clone()).escape('\\'))
-                    .or(lower(users::family_name).like(pattern).escape('\\')),
-            ),
+            SearchTerm::Exact(value) => {
+                let folded = value.to_lowercase();
+                q.filter(
+                    users::username
+                        .eq(folded.clone())
+                        .or(lower(users::email).eq(folded))
+                        .or(lower(users::given_name).eq(lower(value.clone())))
+                        .or(lower(users::family_name).eq(lower(value))),
+                )
+            }
+            SearchTerm::Like(pattern) => {
+                let folded = pattern.to_lowercase();
+                q.filter(
+                    users::username
+                        .like(folded.clone())
+                        .escape('\\')
+                        .or(lower(users::email).like(folded).escape('\\'))
+                        .or(lower(users::given_name).like(lower(pattern.clone())).escape('\\'))
+                        .or(lower(users::family_name).like(lower(pattern)).escape('\\')),
+                )
+            }
         };
     }
     if let Some(enabled) = f.enabled {
