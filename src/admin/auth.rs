@@ -366,7 +366,16 @@ async fn personal_token_admin(
     path_realm: Option<String>,
 ) -> Result<Admin, AdminError> {
     let now = state.clock.now();
-    for entry in candidate_realms(state, path_realm).await? {
+    let mut candidates = candidate_realms(state, path_realm).await?;
+    // A token of another realm is still its holder's: answered as that
+    // realm's admin-cli token would be (403 where it may not act; a 401
+    // said the token itself was bad).
+    if let Some(own) = own_realm(state, token).await?
+        && !candidates.iter().any(|entry| entry.realm.id == own.realm.id)
+    {
+        candidates.push(own);
+    }
+    for entry in candidates {
         let (lookup, presented) = (Arc::clone(&entry), token.to_owned());
         let Some(active) =
             state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?
@@ -389,6 +398,22 @@ async fn personal_token_admin(
         return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;
     }
     Err(AdminError::Unauthorized)
+}
+
+/// The realm a personal token was minted in, if it is one.
+async fn own_realm(state: &AppState, token: &str) -> Result<Option<Arc<RealmEntry>>, AdminError> {
+    let hash = crate::crypto::token_hash(token);
+    let name = state
+        .db
+        .run(move |conn| {
+            let Some(row) = crate::storage::repo::personal_tokens::find_by_hash(conn, &hash)? else { return Ok(None) };
+            crate::storage::repo::realms::name_of(conn, &row.realm_id)
+        })
+        .await?;
+    match name {
+        Some(name) => Ok(state.cache.get(&name).await?),
+        None => Ok(None),
+    }
 }
 
 /// HTTP Basic with a user's password (or personal token), where the

@@ -85,6 +85,11 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<RealmR
     Ok(realms::table.filter(realms::name.eq(name)).select(RealmRow::as_select()).first(conn).optional()?)
 }
 
+/// A realm's name by its id.
+pub fn name_of(conn: &mut DbConnection, id: &str) -> Result<Option<String>, StorageError> {
+    Ok(realms::table.filter(realms::id.eq(id)).select(realms::name).first(conn).optional()?)
+}
+
 pub fn list_names(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
     Ok(realms::table.select(realms::name).order(realms::name.asc()).load(conn)?)
 }
