@@ -97,6 +97,13 @@ impl Admin {
         self.master_admin || self.roles.contains("realm-admin") || self.roles.contains(role)
     }
 
+    /// Whether this caller may grant or take away the realm role `role` of
+    /// `realm`: master's `admin` role is every right in every realm, so only
+    /// its holders hand it out.
+    pub fn may_map_realm_role(&self, realm: &str, role: &str) -> bool {
+        realm != MASTER_REALM || role != MASTER_ADMIN_ROLE || self.master_admin
+    }
+
     /// Whether this caller may change a user's password, profile or
     /// existence: never a user with rights the caller could not grant, so
     /// that nobody gains rights by signing in as someone else.
@@ -365,39 +372,52 @@ async fn personal_token_admin(
     via: Via<'_>,
     path_realm: Option<String>,
 ) -> Result<Admin, AdminError> {
-    let now = state.clock.now();
-    let mut candidates = candidate_realms(state, path_realm).await?;
-    // A token of another realm is still its holder's: answered as that
-    // realm's admin-cli token would be (403 where it may not act; a 401
-    // said the token itself was bad).
+    let candidates = candidate_realms(state, path_realm).await?;
+    for entry in &candidates {
+        if let Some(admin) = personal_token_in(state, entry, token, &via).await? {
+            return Ok(admin);
+        }
+    }
+    // Last, and only then looked up: a token of another realm is still its
+    // holder's, answered as that realm's admin-cli token would be (403
+    // where it may not act; a 401 said the token itself was bad).
     if let Some(own) = own_realm(state, token).await?
         && !candidates.iter().any(|entry| entry.realm.id == own.realm.id)
+        && let Some(admin) = personal_token_in(state, &own, token, &via).await?
     {
-        candidates.push(own);
-    }
-    for entry in candidates {
-        let (lookup, presented) = (Arc::clone(&entry), token.to_owned());
-        let Some(active) =
-            state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?
-        else {
-            continue;
-        };
-        let settings = &entry.realm.settings;
-        let accepted = match via {
-            Via::Header => true,
-            Via::Query => settings.query_tokens,
-            Via::Basic(username) => settings.basic_auth && username.to_lowercase() == active.user.username,
-        };
-        if !accepted {
-            return Err(AdminError::Unauthorized);
-        }
-        if !active.scope.contains(ADMIN_API_SCOPE) {
-            return Err(AdminError::Forbidden);
-        }
-        personal_tokens::record_use(state, &active, now).await?;
-        return user_admin(state, &entry, active.user, PERSONAL_TOKEN_CLIENT).await;
+        return Ok(admin);
     }
     Err(AdminError::Unauthorized)
+}
+
+/// The personal token's admin in `entry`'s realm; `None` if it is no
+/// active token of that realm.
+async fn personal_token_in(
+    state: &AppState,
+    entry: &Arc<RealmEntry>,
+    token: &str,
+    via: &Via<'_>,
+) -> Result<Option<Admin>, AdminError> {
+    let now = state.clock.now();
+    let (lookup, presented) = (Arc::clone(entry), token.to_owned());
+    let Some(active) = state.db.run(move |conn| personal_tokens::find_active(conn, &lookup, &presented, now)).await?
+    else {
+        return Ok(None);
+    };
+    let settings = &entry.realm.settings;
+    let accepted = match via {
+        Via::Header => true,
+        Via::Query => settings.query_tokens,
+        Via::Basic(username) => settings.basic_auth && username.to_lowercase() == active.user.username,
+    };
+    if !accepted {
+        return Err(AdminError::Unauthorized);
+    }
+    if !active.scope.contains(ADMIN_API_SCOPE) {
+        return Err(AdminError::Forbidden);
+    }
+    personal_tokens::record_use(state, &active, now).await?;
+    user_admin(state, entry, active.user, PERSONAL_TOKEN_CLIENT).await.map(Some)
 }
 
 /// The realm a personal token was minted in, if it is one.

@@ -680,7 +680,7 @@ async fn service_account(
 
 /// The client's service-account user, created if it has none yet.
 pub(crate) async fn service_account_user(state: &AppState, row: &ClientRow) -> Result<UserRow, AdminError> {
-    if !json_list(&row.grant_types)?.iter().any(|g| g == GrantType::ClientCredentials.as_str()) {
+    if !row.has_service_account()? {
         return Err(AdminError::bad_request("Service account not enabled for the client"));
     }
     let username =

@@ -13,9 +13,7 @@ use super::scopes::derived_id;
 use super::users::find_user;
 use super::{Admin, AdminError, Need, both, change_cached};
 use crate::domain::client::SERVICE_ACCOUNT_PREFIX;
-use crate::services::realms::{
-    MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes,
-};
+use crate::services::realms::{REALM_MANAGEMENT_CLIENT, REALM_MANAGEMENT_ROLES, management_role_includes};
 use crate::state::AppState;
 use crate::storage::repo::realms::RealmRow;
 use crate::storage::repo::users::UserRow;
@@ -147,8 +145,7 @@ pub(crate) async fn map_realm_roles(
     let user = find_user(state, &realm, id).await?;
     let all = realm_roles(state, &realm).await?;
     let named_roles = named(items, &all, |r| (r.name.as_str(), r.id.clone()))?;
-    // The master `admin` role is every right in every realm: only its holders hand it out.
-    if realm.name == MASTER_REALM && named_roles.iter().any(|r| r.name == MASTER_ADMIN_ROLE) && !admin.master_admin {
+    if !named_roles.iter().all(|r| admin.may_map_realm_role(&realm.name, &r.name)) {
         return Err(AdminError::Forbidden);
     }
     let chosen: Vec<String> = named_roles.into_iter().map(|r| r.id.clone()).collect();

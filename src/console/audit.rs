@@ -141,6 +141,8 @@ pub async fn page(
 /// The log's filter form: for sign-ins, event types, client and username;
 /// for admin changes, operation and resource types; for both, a day range.
 struct Filter {
+    /// The fields of the log shown.
+    names: &'static [&'static str],
     /// The form as sent (shown back, and carried by the pager's links).
     shown: Form,
     from_ms: Option<i64>,
@@ -152,8 +154,9 @@ const ADMIN_FILTERS: [&str; 4] = ["operation", "resource", "from", "to"];
 
 impl Filter {
     fn read(query: &Form, admin_log: bool) -> Result<Self, ConsoleError> {
+        let names: &'static [&'static str] = if admin_log { &ADMIN_FILTERS } else { &USER_FILTERS };
         let mut shown = Form::default();
-        for name in if admin_log { &ADMIN_FILTERS[..] } else { &USER_FILTERS[..] } {
+        for name in names {
             shown.set(name, query.text(name));
         }
         let day = |name: &str, end: bool| -> Result<Option<i64>, ConsoleError> {
@@ -167,7 +170,7 @@ impl Filter {
             Ok(time.map(|t| t.and_utc().timestamp_millis()))
         };
         let (from_ms, to_ms) = (day("from", false)?, day("to", true)?);
-        Ok(Self { shown, from_ms, to_ms })
+        Ok(Self { names, shown, from_ms, to_ms })
     }
 
     fn text(&self, name: &str) -> Option<String> {
@@ -186,8 +189,7 @@ impl Filter {
 
     /// The filters as query parameters, each ending in `&`.
     fn query_string(&self) -> String {
-        [&USER_FILTERS[..], &ADMIN_FILTERS[..]]
-            .concat()
+        self.names
             .iter()
             .filter_map(|name| self.text(name).map(|value| format!("{name}={}&", urlencode(&value))))
             .collect()

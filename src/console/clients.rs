@@ -189,6 +189,9 @@ async fn client_page(
         None => client_form(&to_rep(&row, None)?),
     };
     let status = status_of(&shown.problems);
+    let service_account = ctx.admin.may(realm, Need::ManageClients)
+        && ctx.admin.may(realm, Need::ViewUsers)
+        && row.has_service_account()?;
     let page = ClientPage {
         frame: Frame::new(ctx, Some(realm), "clients", shown.done),
         id: row.id.clone(),
@@ -197,11 +200,7 @@ async fn client_page(
         form,
         problems: shown.problems,
         confidential: row.secret_ciphertext.is_some(),
-        service_account: ctx.admin.may(realm, Need::ManageClients)
-            && ctx.admin.may(realm, Need::ViewUsers)
-            && crate::storage::json_list(&row.grant_types)?
-                .iter()
-                .any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()),
+        service_account,
         secret: shown.secret,
         scope_names,
     };

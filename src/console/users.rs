@@ -21,7 +21,7 @@ use crate::admin::users::{
 use crate::admin::{AdminError, Need};
 use crate::domain::user::{MAX_PASSWORD_BYTES, PASSWORD_TOO_LONG};
 use crate::services::account;
-use crate::services::realms::{MASTER_ADMIN_ROLE, MASTER_REALM, REALM_MANAGEMENT_ROLES};
+use crate::services::realms::REALM_MANAGEMENT_ROLES;
 use crate::state::AppState;
 use crate::storage::json_list;
 use crate::storage::repo::users::UserFilter;
@@ -181,9 +181,8 @@ async fn user_page(
             ))
         })
         .await?;
-    // master's `admin` role is every right in every realm: only its holders
-    // hand it out or take it away (the forms would be refused).
-    let grantable = |r: &roles::RoleRow| realm != MASTER_REALM || r.name != MASTER_ADMIN_ROLE || ctx.admin.master_admin;
+    // No form the admin API would refuse (master's `admin` role).
+    let grantable = |r: &roles::RoleRow| ctx.admin.may_map_realm_role(realm, &r.name);
     let (held, available): (Vec<_>, Vec<_>) = all_roles.into_iter().partition(|r| held_ids.contains(&r.id));
     let available: Vec<_> = available.into_iter().filter(|r| grantable(r)).collect();
     let line = |r: roles::RoleRow| RoleLine { removable: grantable(&r), id: r.id, name: r.name };

@@ -24,6 +24,14 @@ pub struct ClientRow {
     pub created_at: i64,
 }
 
+impl ClientRow {
+    /// Whether it has a service account: it may use client credentials.
+    pub fn has_service_account(&self) -> Result<bool, StorageError> {
+        let grants = crate::storage::json_list(&self.grant_types)?;
+        Ok(grants.iter().any(|g| g == crate::domain::client::GrantType::ClientCredentials.as_str()))
+    }
+}
+
 impl std::fmt::Debug for ClientRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientRow").field("id", &self.id).field("client_id", &self.client_id).finish_non_exhaustive()

@@ -129,25 +129,15 @@ pub fn withdraw_approved(
     realm_id: &str,
     user_id: Option<&str>,
 ) -> Result<usize, StorageError> {
-    let approved = device_codes::table
-        .filter(device_codes::realm_id.eq(realm_id))
-        .filter(device_codes::status.eq(APPROVED))
-        .into_boxed();
-    let approved = match user_id {
-        Some(user_id) => approved.filter(device_codes::user_id.eq(user_id)),
-        None => approved,
-    };
-    let hashes: Vec<String> = approved.select(device_codes::device_code_hash).load(conn)?;
-    if hashes.is_empty() {
-        return Ok(0);
-    }
-    Ok(diesel::update(
-        device_codes::table
-            .filter(device_codes::device_code_hash.eq_any(hashes))
-            .filter(device_codes::status.eq(APPROVED)),
-    )
-    .set(device_codes::status.eq(WITHDRAWN))
-    .execute(conn)?)
+    let approved =
+        device_codes::table.filter(device_codes::realm_id.eq(realm_id)).filter(device_codes::status.eq(APPROVED));
+    let withdrawn = device_codes::status.eq(WITHDRAWN);
+    Ok(match user_id {
+        Some(user_id) => {
+            diesel::update(approved.filter(device_codes::user_id.eq(user_id))).set(withdrawn).execute(conn)?
+        }
+        None => diesel::update(approved).set(withdrawn).execute(conn)?,
+    })
 }
 
 pub fn prune(conn: &mut DbConnection, before: UnixTime) -> Result<usize, StorageError> {
